@@ -1,0 +1,144 @@
+//! `audit`: the Evaluation stage. Reads the workspace (or a lone lockfile), loads the advisory
+//! database and registry index data, runs every audit check and returns the report.
+
+use crate::checks::{self, Context, Sink};
+use crate::error::Result;
+use crate::graph::Graph;
+use crate::graph::workspace::Workspace;
+use crate::report::{CheckRun, Report, Severity, Target};
+use crate::sources::advisory_db;
+use crate::sources::cargo_config;
+use crate::sources::registry_index::{IndexConfig, RegistryIndex};
+use crate::time::Clock;
+use std::path::{Path, PathBuf};
+
+/// Everything that varies between runs is a parameter here.
+#[derive(Clone, Debug)]
+pub struct AuditOptions {
+    pub cwd: PathBuf,
+    pub manifest_path: Option<PathBuf>,
+    /// Lockfile-only mode: audit this lockfile (`-` for stdin) without a workspace.
+    pub lockfile: Option<PathBuf>,
+    pub advisory_db: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    pub index: IndexConfig,
+    pub check_yanked: bool,
+    /// `--env`: the environment to inspect.
+    pub env: Option<Vec<(String, String)>>,
+    pub home: Option<PathBuf>,
+    pub proc_root: PathBuf,
+    pub clock: Clock,
+    pub deny: Option<Severity>,
+    pub db_stale_days: i64,
+}
+
+impl AuditOptions {
+    pub fn new(cwd: PathBuf) -> AuditOptions {
+        AuditOptions {
+            cwd,
+            manifest_path: None,
+            lockfile: None,
+            advisory_db: None,
+            cache_dir: advisory_db::default_cache_dir(),
+            index: IndexConfig::default(),
+            check_yanked: true,
+            env: None,
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            proc_root: PathBuf::from("/proc"),
+            clock: Clock::system(),
+            deny: Some(Severity::High),
+            db_stale_days: 90,
+        }
+    }
+}
+
+/// Progress of long steps: (what, done, total).
+pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
+
+pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
+    let (workspace, graph) = match &opts.lockfile {
+        Some(path) => (None, Some(Graph::load(&resolve(&opts.cwd, path))?)),
+        None => {
+            let manifest = opts.manifest_path.as_ref().map(|p| resolve(&opts.cwd, p));
+            let ws = Workspace::discover(manifest.as_deref(), &opts.cwd)?;
+            let lock = ws.lockfile_path();
+            let graph = if lock.is_file() { Some(Graph::load(&lock)?) } else { None };
+            (Some(ws), graph)
+        }
+    };
+    let configs = match &workspace {
+        Some(ws) => cargo_config::load_all(&ws.root, opts.index.cargo_home.as_deref())?,
+        None => Vec::new(),
+    };
+    let ci_root = workspace.as_ref().map(|ws| repository_root(&ws.root));
+    let db = advisory_db::select(opts.advisory_db.as_deref(), opts.cache_dir.as_deref())?;
+
+    let mut index_unavailable = None;
+    let index = match (&graph, opts.check_yanked) {
+        (Some(g), true) => {
+            let mut names: Vec<String> = g
+                .packages()
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| g.origin(*i) == crate::graph::Origin::CratesIo)
+                .map(|(_, p)| p.name.to_string())
+                .collect();
+            names.sort();
+            names.dedup();
+            let registry = RegistryIndex::crates_io(opts.index.clone());
+            let report = |done: usize, total: usize| progress("registry index", done, total);
+            Some(registry.lookup_many(&names, &report))
+        }
+        (Some(_), false) => {
+            index_unavailable = Some("disabled with --no-yanked".into());
+            None
+        }
+        (None, _) => None,
+    };
+
+    let cx = Context {
+        clock: opts.clock,
+        graph: graph.as_ref(),
+        workspace: workspace.as_ref(),
+        db: Some(&db),
+        index: index.as_ref(),
+        index_unavailable,
+        cargo_configs: &configs,
+        ci_root,
+        env: opts.env.as_deref(),
+        home: opts.home.clone(),
+        db_stale_days: opts.db_stale_days,
+        proc_root: opts.proc_root.clone(),
+    };
+    let mut sink = Sink::default();
+    let mut runs = Vec::new();
+    for check in checks::audit_checks() {
+        let status = check.run(&cx, &mut sink);
+        runs.push(CheckRun { name: check.name(), status });
+    }
+
+    let mut report = Report::new("audit", opts.clock.rfc3339());
+    report.target = Target {
+        workspace_root: workspace.as_ref().map(|w| w.root.display().to_string()),
+        lockfile: graph.as_ref().map(|g| g.path.display().to_string()),
+        lockfile_version: graph.as_ref().map(|g| g.version),
+        package_count: graph.as_ref().map_or(0, Graph::len),
+    };
+    report.advisory_db = Some(db.info());
+    report.ci = sink.ci;
+    report.checks = runs;
+    report.findings = sink.findings;
+    Ok(report.finish(opts.deny))
+}
+
+fn resolve(cwd: &Path, p: &Path) -> PathBuf {
+    if p == Path::new("-") || p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+}
+
+/// The git work tree containing `dir` (where `.github/` lives), else `dir` itself.
+fn repository_root(dir: &Path) -> PathBuf {
+    dir.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| dir.to_path_buf())
+}

@@ -1,0 +1,254 @@
+//! Known advisories (RustSec format), with cargo-audit's matching rules: crates.io packages
+//! only, patched and unaffected ranges, withdrawn advisories skipped, informational kinds as
+//! warnings. Malicious-crate advisories rank above everything else.
+
+use super::{Check, Context, Sink};
+use crate::graph::{Graph, Origin};
+use crate::report::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Severity};
+use crate::sources::registry_index::Lookup;
+use rustsec::advisory::{Advisory, Category, Informational};
+use rustsec::{SourceId, Version};
+
+pub struct Advisories;
+
+const NAME: &str = "advisories";
+
+pub const MALICIOUS: CodeSpec = CodeSpec {
+    code: "advisory-malicious",
+    severity: Severity::Critical,
+    summary: "the locked package is malicious according to an advisory: remove it and rotate every secret the build could see",
+};
+pub const VULNERABILITY: CodeSpec = CodeSpec {
+    code: "advisory-vulnerability",
+    severity: Severity::High,
+    summary: "the locked version has a known vulnerability",
+};
+pub const UNSOUND: CodeSpec = CodeSpec {
+    code: "advisory-unsound",
+    severity: Severity::Low,
+    summary: "informational advisory: the locked version has an unsound API",
+};
+pub const UNMAINTAINED: CodeSpec = CodeSpec {
+    code: "advisory-unmaintained",
+    severity: Severity::Low,
+    summary: "informational advisory: the crate is unmaintained",
+};
+pub const NOTICE: CodeSpec = CodeSpec {
+    code: "advisory-notice",
+    severity: Severity::Low,
+    summary: "informational advisory: a notice about the crate",
+};
+pub const DB_STALE: CodeSpec = CodeSpec {
+    code: "advisory-db-stale",
+    severity: Severity::Medium,
+    summary: "the advisory database is old, so recent advisories are missing",
+};
+pub const DB_INVALID_ENTRY: CodeSpec = CodeSpec {
+    code: "advisory-db-invalid-entry",
+    severity: Severity::Low,
+    summary: "an advisory file could not be parsed and was skipped",
+};
+
+static CODES: [CodeSpec; 7] = [MALICIOUS, VULNERABILITY, UNSOUND, UNMAINTAINED, NOTICE, DB_STALE, DB_INVALID_ENTRY];
+
+impl Check for Advisories {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn codes(&self) -> &'static [CodeSpec] {
+        &CODES
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+        let Some(db) = cx.db else {
+            return CheckStatus::Skipped { reason: "no advisory database".into() };
+        };
+        for entry in &db.invalid {
+            out.push(
+                Finding::new(NAME, &DB_INVALID_ENTRY, format!("skipped invalid advisory {}", entry.path))
+                    .evidence(entry.message.clone())
+                    .remedy("fix or remove the file; the rest of the database is used"),
+            );
+        }
+        match db.last_updated {
+            Some(date) => {
+                let age = cx.clock.days_since(date);
+                if age > cx.db_stale_days {
+                    out.push(
+                        Finding::new(NAME, &DB_STALE, format!("advisory database is {age} days old (last updated {date})"))
+                            .evidence(format!("advisories published after {date} are not checked"))
+                            .remedy("run `cargo reflex db fetch` (or pass --advisory-db <fresh clone>)"),
+                    );
+                }
+            }
+            None => out.push(
+                Finding::new(NAME, &DB_STALE, "advisory database age is unknown")
+                    .remedy("run `cargo reflex db fetch` (or pass --advisory-db <fresh clone>)"),
+            ),
+        }
+        let Some(graph) = cx.graph else {
+            return CheckStatus::Skipped { reason: "no Cargo.lock to check".into() };
+        };
+        let crates_io = SourceId::default();
+        for (i, pkg) in graph.packages().iter().enumerate() {
+            if graph.origin(i) != Origin::CratesIo {
+                continue;
+            }
+            for adv in db.for_crate(pkg.name.as_str()) {
+                if adv.metadata.withdrawn.is_some() || !adv.versions.is_vulnerable(&pkg.version) {
+                    continue;
+                }
+                if let Some(src) = &adv.metadata.source {
+                    if src.kind() != crates_io.kind() || src.url() != crates_io.url() {
+                        continue;
+                    }
+                }
+                let spec = match &adv.metadata.informational {
+                    None if is_malicious(adv) => &MALICIOUS,
+                    None => &VULNERABILITY,
+                    Some(Informational::Unmaintained) => &UNMAINTAINED,
+                    Some(Informational::Unsound) => &UNSOUND,
+                    Some(Informational::Notice) => &NOTICE,
+                    Some(_) => continue,
+                };
+                out.push(finding(cx, graph, i, adv, spec));
+            }
+        }
+        CheckStatus::Ran
+    }
+}
+
+/// A malicious-crate advisory: the `malicious` category, or (for advisories written before
+/// that category existed) a "malicious crate" title or malware keywords.
+pub fn is_malicious(adv: &Advisory) -> bool {
+    adv.metadata.categories.contains(&Category::Malicious)
+        || adv.metadata.title.to_ascii_lowercase().starts_with("malicious crate")
+        || adv
+            .metadata
+            .keywords
+            .iter()
+            .any(|k| matches!(k.as_str(), "malicious" | "malware" | "typosquatting" | "typosquat"))
+}
+
+fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, spec: &'static CodeSpec) -> Finding {
+    let pkg = &graph.packages()[i];
+    let id = adv.metadata.id.to_string();
+    let via = graph.via(i);
+    let mut f = Finding::new(NAME, spec, format!("{id}: {}", adv.metadata.title))
+        .package(graph.package_ref(i))
+        .via(via.clone())
+        .at(graph.path.display().to_string(), graph.line_of(i));
+    if let Some(info) = &adv.metadata.informational {
+        f = f.evidence(format!("informational advisory ({info})"));
+    }
+    let patched: Vec<String> = adv.versions.patched().iter().map(ToString::to_string).collect();
+    let unaffected: Vec<String> = adv.versions.unaffected().iter().map(ToString::to_string).collect();
+    f = f.evidence(if patched.is_empty() {
+        "no patched version exists".to_string()
+    } else {
+        format!("patched: {}", patched.join(", "))
+    });
+    if let Some(fn_list) = adv.affected.as_ref().map(|a| &a.functions).filter(|f| !f.is_empty()) {
+        let names: Vec<String> = fn_list.keys().map(ToString::to_string).collect();
+        f = f.evidence(format!("affected functions: {}", names.join(", ")));
+    }
+    let name = pkg.name.as_str();
+    let current = &pkg.version;
+    let remedy = if spec.code == MALICIOUS.code {
+        format!(
+            "remove `{name}` from the dependency graph{}, then treat every secret the build environment could read as leaked and rotate it",
+            parent_hint(&via)
+        )
+    } else {
+        match nearest_safe_version(adv, current, cx.index.and_then(|m| m.get(name))) {
+            Some(safe) => {
+                let mut r = format!("upgrade to {safe}: cargo update -p {name}@{current} --precise {safe}");
+                if !semver_compatible(current, &safe) {
+                    r.push_str(&format!(
+                        " ({safe} is semver-incompatible with {current}: first raise the requirement on `{name}`{})",
+                        parent_hint(&via)
+                    ));
+                }
+                r
+            }
+            None if spec.code == UNMAINTAINED.code => format!("replace `{name}` with a maintained alternative{}", parent_hint(&via)),
+            None => format!("no fixed version: remove or replace `{name}`{}", parent_hint(&via)),
+        }
+    };
+    f.remedy = Some(remedy);
+    f.advisory = Some(AdvisoryRef {
+        id: id.clone(),
+        aliases: adv.metadata.aliases.iter().map(ToString::to_string).collect(),
+        date: adv.metadata.date.as_str().to_string(),
+        url: Some(
+            adv.metadata
+                .url
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_else(|| format!("https://rustsec.org/advisories/{id}.html")),
+        ),
+        categories: adv.metadata.categories.iter().map(ToString::to_string).collect(),
+        cvss: adv.metadata.cvss.as_ref().map(ToString::to_string),
+        cvss_severity: adv.severity().map(|s| s.to_string()),
+        patched,
+        unaffected,
+    });
+    f
+}
+
+fn parent_hint(via: &[String]) -> String {
+    match via.len() {
+        0 | 1 => String::new(),
+        n => format!(" (pulled in by {})", via[n - 2]),
+    }
+}
+
+/// The smallest version above `current` that the advisory does not affect: from the registry
+/// index when known (so it exists and is not yanked), else from the patched ranges.
+pub fn nearest_safe_version(adv: &Advisory, current: &Version, index: Option<&Lookup>) -> Option<Version> {
+    let safe = |v: &Version| v > current && !adv.versions.is_vulnerable(v);
+    if let Some(Lookup::Found { versions, .. }) = index {
+        let best = versions
+            .iter()
+            .filter(|v| !v.yanked)
+            .filter_map(|v| Version::parse(&v.version).ok())
+            .filter(|v| v.pre.is_empty() && safe(v))
+            .min();
+        if best.is_some() {
+            return best;
+        }
+    }
+    adv.versions
+        .patched()
+        .iter()
+        .flat_map(|req| req.comparators.iter())
+        .filter(|c| !matches!(c.op, rustsec::semver::Op::Less | rustsec::semver::Op::LessEq))
+        .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
+        .filter(safe)
+        .min()
+}
+
+/// Whether `cargo update --precise` can move from `a` to `b` without a manifest change.
+pub fn semver_compatible(a: &Version, b: &Version) -> bool {
+    match (a.major, b.major) {
+        (0, 0) if a.minor == 0 && b.minor == 0 => a.patch == b.patch,
+        (0, 0) => a.minor == b.minor,
+        (x, y) => x == y,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn semver_compatibility_follows_cargo_rules() {
+        let v = |s: &str| Version::parse(s).unwrap();
+        assert!(semver_compatible(&v("1.2.3"), &v("1.9.0")));
+        assert!(!semver_compatible(&v("1.2.3"), &v("2.0.0")));
+        assert!(semver_compatible(&v("0.3.1"), &v("0.3.9")));
+        assert!(!semver_compatible(&v("0.3.1"), &v("0.4.0")));
+        assert!(!semver_compatible(&v("0.0.1"), &v("0.0.2")));
+    }
+}

@@ -1,0 +1,275 @@
+//! CI hardening lint over GitHub Actions workflows and `.gitlab-ci.yml`: cargo pinned to the
+//! lockfile, secrets kept away from steps that run dependency code, short-lived cloud
+//! credentials (OIDC) instead of static keys, and least-privilege token permissions.
+
+mod github;
+mod gitlab;
+pub mod shell;
+pub mod yaml;
+
+use super::{Check, Context, Sink};
+use crate::report::{CheckStatus, CiStats, CodeSpec, Finding, Severity};
+use crate::sources::cargo_config;
+use std::path::{Path, PathBuf};
+
+pub struct CiHardening;
+
+const NAME: &str = "ci";
+
+pub const UNLOCKED: CodeSpec = CodeSpec {
+    code: "ci-cargo-unlocked",
+    severity: Severity::Medium,
+    summary: "a CI cargo invocation does not use --locked or --frozen, so CI may build a graph nobody reviewed",
+};
+pub const SECRET_IN_BUILD: CodeSpec = CodeSpec {
+    code: "ci-secret-exposed-to-build",
+    severity: Severity::Medium,
+    summary: "a secret is in the environment of a CI step that compiles or runs dependency code",
+};
+pub const SECRET_AFTER_BUILD: CodeSpec = CodeSpec {
+    code: "ci-secret-after-build",
+    severity: Severity::Low,
+    summary: "a secret is used later in a job whose earlier steps ran dependency code (which can persist via $GITHUB_ENV, $GITHUB_PATH or ~/.cargo)",
+};
+pub const STATIC_CLOUD_KEYS: CodeSpec = CodeSpec {
+    code: "ci-static-cloud-credentials",
+    severity: Severity::Medium,
+    summary: "CI uses long-lived cloud keys where OIDC federation (id-token: write with a role) would give short-lived ones",
+};
+pub const LONG_SESSION: CodeSpec = CodeSpec {
+    code: "ci-long-role-session",
+    severity: Severity::Low,
+    summary: "an assumed cloud role session lasts longer than one hour",
+};
+pub const PERMISSIONS_MISSING: CodeSpec = CodeSpec {
+    code: "ci-permissions-missing",
+    severity: Severity::Low,
+    summary: "a workflow does not set `permissions`, so its token gets the repository default (read-write on older repositories)",
+};
+pub const PERMISSIONS_BROAD: CodeSpec = CodeSpec {
+    code: "ci-permissions-broad",
+    severity: Severity::Medium,
+    summary: "a workflow grants write-all, or write scopes to every job at the workflow level",
+};
+pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec {
+    code: "ci-hardcoded-credential",
+    severity: Severity::Medium,
+    summary: "a CI file contains what looks like a literal credential",
+};
+pub const UNTRUSTED_CHECKOUT: CodeSpec = CodeSpec {
+    code: "ci-pull-request-target-checkout",
+    severity: Severity::Medium,
+    summary: "a pull_request_target workflow checks out and builds the pull request's code with the base repository's secrets",
+};
+pub const UNPARSABLE: CodeSpec = CodeSpec {
+    code: "ci-file-unparsable",
+    severity: Severity::Low,
+    summary: "a CI file could not be parsed, so it was not checked",
+};
+
+static CODES: [CodeSpec; 10] = [
+    UNLOCKED,
+    SECRET_IN_BUILD,
+    SECRET_AFTER_BUILD,
+    STATIC_CLOUD_KEYS,
+    LONG_SESSION,
+    PERMISSIONS_MISSING,
+    PERMISSIONS_BROAD,
+    HARDCODED_CREDENTIAL,
+    UNTRUSTED_CHECKOUT,
+    UNPARSABLE,
+];
+
+impl Check for CiHardening {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn codes(&self) -> &'static [CodeSpec] {
+        &CODES
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+        let Some(root) = &cx.ci_root else {
+            return CheckStatus::Skipped { reason: "lockfile-only mode (--file): no repository to look for CI files".into() };
+        };
+        let files = ci_files(root);
+        let aliases = cargo_config::aliases(cx.cargo_configs);
+        let mut stats = CiStats { files: files.len(), ..CiStats::default() };
+        for file in &files {
+            let display = file.strip_prefix(root).unwrap_or(file).display().to_string();
+            let text = match std::fs::read_to_string(file) {
+                Ok(t) => t,
+                Err(e) => {
+                    out.push(Finding::new(NAME, &UNPARSABLE, format!("cannot read {display}")).evidence(e.to_string()).at(display, None));
+                    continue;
+                }
+            };
+            hardcoded_credentials(&display, &text, out);
+            let doc = match yaml::parse(&text) {
+                Ok(doc) => doc,
+                Err((line, msg)) => {
+                    out.push(
+                        Finding::new(NAME, &UNPARSABLE, format!("{display} is not valid YAML"))
+                            .evidence(msg)
+                            .at(display, Some(line))
+                            .remedy("fix the syntax; GitHub and GitLab reject this file too"),
+                    );
+                    continue;
+                }
+            };
+            let file_ctx = FileCtx { path: display, text: &text, aliases: &aliases };
+            if file.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
+                gitlab::analyse(&file_ctx, &doc, out, &mut stats);
+            } else {
+                github::analyse(&file_ctx, &doc, out, &mut stats);
+            }
+        }
+        if stats.cargo_invocations > 0 {
+            stats.locked_percent =
+                Some((stats.locked_invocations as f64 * 1000.0 / stats.cargo_invocations as f64).round() / 10.0);
+        }
+        out.ci = Some(stats);
+        if files.is_empty() {
+            CheckStatus::Skipped { reason: format!("no GitHub Actions workflows or .gitlab-ci.yml under {}", root.display()) }
+        } else {
+            CheckStatus::Ran
+        }
+    }
+}
+
+pub(crate) struct FileCtx<'a> {
+    pub path: String,
+    pub text: &'a str,
+    pub aliases: &'a [(String, Vec<String>)],
+}
+
+impl FileCtx<'_> {
+    /// The line where the script's content starts: block scalars (`run: |`) begin one line
+    /// below their key.
+    pub fn script_start(&self, node_line: u32) -> u32 {
+        let raw = self.text.lines().nth(node_line.saturating_sub(1) as usize).unwrap_or("");
+        let t = raw.trim_end();
+        let block = t.ends_with('|') || t.ends_with('>') || t.ends_with("|-") || t.ends_with(">-") || t.ends_with("|+") || t.ends_with(">+");
+        if block { node_line + 1 } else { node_line }
+    }
+}
+
+/// Workflow files and `.gitlab-ci.yml` under `root`, sorted.
+pub fn ci_files(root: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(".github").join("workflows"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    let gitlab = root.join(".gitlab-ci.yml");
+    if gitlab.is_file() {
+        files.push(gitlab);
+    }
+    files
+}
+
+/// Names in `${{ secrets.NAME }}` (and `github.token`) references in `text`.
+pub(crate) fn secret_refs(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${{") {
+        let after = &rest[start + 3..];
+        let end = after.find("}}").unwrap_or(after.len());
+        let expr = &after[..end];
+        let mut e = expr;
+        while let Some(p) = e.find("secrets.") {
+            let name: String = e[p + 8..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+            if !name.is_empty() && !out.contains(&name) {
+                out.push(name);
+            }
+            e = &e[p + 8..];
+        }
+        if expr.contains("secrets[") && !out.iter().any(|n| n == "<dynamic>") {
+            out.push("<dynamic>".into());
+        }
+        if expr.contains("github.token") && !out.iter().any(|n| n == "GITHUB_TOKEN") {
+            out.push("GITHUB_TOKEN".into());
+        }
+        rest = &after[end.min(after.len())..];
+    }
+    out
+}
+
+/// Looks like a cloud credential that should come from OIDC instead.
+pub(crate) fn is_cloud_key_name(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    n.contains("AWS_ACCESS_KEY")
+        || n.contains("AWS_SECRET")
+        || n.contains("GCP_SA_KEY")
+        || n.contains("GCP_CREDENTIALS")
+        || n.contains("GOOGLE_CREDENTIALS")
+        || n.contains("SERVICE_ACCOUNT_KEY")
+        || n.contains("AZURE_CREDENTIALS")
+        || n.contains("AZURE_CLIENT_SECRET")
+        || n.contains("ARM_CLIENT_SECRET")
+}
+
+/// Literal tokens with well-known prefixes.
+fn hardcoded_credentials(path: &str, text: &str, out: &mut Sink) {
+    for (n, line) in text.lines().enumerate() {
+        if line.trim_start().starts_with('#') {
+            continue;
+        }
+        if let Some(kind) = credential_shape(line) {
+            out.push(
+                Finding::new(NAME, &HARDCODED_CREDENTIAL, format!("{kind} written into {path}"))
+                    .at(path, u32::try_from(n + 1).ok())
+                    .evidence("value not shown")
+                    .remedy("revoke it, remove it from the file and its git history, and use a CI secret or OIDC"),
+            );
+        }
+    }
+}
+
+/// The kind of credential a string contains, judged by well-known token shapes.
+pub fn credential_shape(s: &str) -> Option<&'static str> {
+    let words = s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+    for w in words {
+        let alnum_upper = |t: &str| t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        if w.len() == 20 && (w.starts_with("AKIA") || w.starts_with("ASIA")) && alnum_upper(w) {
+            return Some("an AWS access key ID");
+        }
+        let tail_ok = |p: &str, min: usize| w.strip_prefix(p).is_some_and(|t| t.len() >= min && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+        if tail_ok("ghp_", 30) || tail_ok("gho_", 30) || tail_ok("ghs_", 30) || tail_ok("ghu_", 30) || tail_ok("github_pat_", 40) {
+            return Some("a GitHub token");
+        }
+        if tail_ok("glpat-", 20) {
+            return Some("a GitLab token");
+        }
+        if w.starts_with("xoxb-") || w.starts_with("xoxp-") {
+            return Some("a Slack token");
+        }
+        if tail_ok("cio", 32) && w.len() == 35 {
+            return Some("a crates.io token");
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_references() {
+        assert_eq!(secret_refs("${{ secrets.A }} and ${{ secrets.B_2 || github.token }}"), vec!["A", "B_2", "GITHUB_TOKEN"]);
+        assert!(secret_refs("${{ matrix.os }}").is_empty());
+    }
+
+    #[test]
+    fn credential_shapes() {
+        assert_eq!(credential_shape("key: AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key ID"));
+        assert_eq!(credential_shape("token: ghp_0123456789abcdefghijABCDEFGHIJ0123"), Some("a GitHub token"));
+        assert_eq!(credential_shape("run: cargo build --locked"), None);
+        assert_eq!(credential_shape("AKIA is a prefix"), None);
+    }
+}

@@ -1,0 +1,114 @@
+//! One module per check: its finding codes, its logic. Adding a check is one new module plus
+//! one line in [`audit_checks`].
+
+pub mod advisories;
+pub mod build_env;
+pub mod cargo_config;
+pub mod ci;
+pub mod lockfile_hygiene;
+pub mod yanked;
+
+use crate::graph::Graph;
+use crate::graph::workspace::Workspace;
+use crate::report::{CheckStatus, CiStats, CodeSpec, Finding};
+use crate::sources::advisory_db::AdvisoryDb;
+use crate::sources::cargo_config::ConfigFile;
+use crate::sources::registry_index::Lookup;
+use crate::time::Clock;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+/// Everything a check may look at. Absent inputs are `None`; a check that needs one says so
+/// in its status instead of passing.
+pub struct Context<'a> {
+    pub clock: Clock,
+    pub graph: Option<&'a Graph>,
+    pub workspace: Option<&'a Workspace>,
+    pub db: Option<&'a AdvisoryDb>,
+    /// Registry index answers by crate name (crates.io packages of the graph).
+    pub index: Option<&'a HashMap<String, Lookup>>,
+    /// Why there is no index data, when there is none.
+    pub index_unavailable: Option<String>,
+    pub cargo_configs: &'a [ConfigFile],
+    /// Directory holding `.github/workflows` and `.gitlab-ci.yml` (the repository root).
+    pub ci_root: Option<PathBuf>,
+    /// Environment variables to inspect (`audit --env`), names and values.
+    pub env: Option<&'a [(String, String)]>,
+    /// The home directory whose credential files `--env` looks for.
+    pub home: Option<PathBuf>,
+    /// Advisory database older than this many days is reported as stale.
+    pub db_stale_days: i64,
+    /// Where `/proc` is (network routes for `--env`); a parameter so tests can fake it.
+    pub proc_root: PathBuf,
+}
+
+/// Where checks put what they find.
+#[derive(Debug, Default)]
+pub struct Sink {
+    pub findings: Vec<Finding>,
+    pub ci: Option<CiStats>,
+}
+
+impl Sink {
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+}
+
+pub trait Check: Sync {
+    fn name(&self) -> &'static str;
+    fn codes(&self) -> &'static [CodeSpec];
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus;
+}
+
+/// The checks `audit` runs, in order.
+pub fn audit_checks() -> Vec<&'static dyn Check> {
+    vec![
+        &advisories::Advisories,
+        &yanked::Yanked,
+        &lockfile_hygiene::LockfileHygiene,
+        &cargo_config::CargoConfig,
+        &ci::CiHardening,
+        &build_env::BuildEnv,
+    ]
+}
+
+/// Every finding code of every check.
+pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
+    audit_checks().into_iter().flat_map(|c| c.codes().iter().map(move |s| (c.name(), s))).collect()
+}
+
+/// Looks a code up by name.
+pub fn code(name: &str) -> Option<&'static CodeSpec> {
+    all_codes().into_iter().map(|(_, s)| s).find(|s| s.code == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let codes = all_codes();
+        let mut seen = std::collections::HashSet::new();
+        for (check, spec) in &codes {
+            assert!(seen.insert(spec.code), "duplicate code {} in {check}", spec.code);
+            assert!(
+                spec.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "code {} is not kebab-case",
+                spec.code
+            );
+            assert!(!spec.summary.is_empty() && !spec.summary.ends_with('.'), "summary of {}", spec.code);
+        }
+        assert!(codes.len() >= 20);
+    }
+
+    #[test]
+    fn check_names_are_unique() {
+        let mut names: Vec<_> = audit_checks().iter().map(|c| c.name()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}

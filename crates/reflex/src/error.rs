@@ -1,0 +1,95 @@
+//! Library errors. Each names the file it is about and, for syntax errors, where in it.
+
+use miette::{Diagnostic, NamedSource, SourceSpan};
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    #[diagnostic(code(reflex::io))]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file that is not what it claims to be: bad TOML, a lockfile missing required keys...
+    #[error("{path}:{line}:{column}: {message}")]
+    #[diagnostic(code(reflex::parse))]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+        #[source_code]
+        src: NamedSource<String>,
+        #[label("{label}")]
+        span: Option<SourceSpan>,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{0}")]
+    #[diagnostic(code(reflex::usage))]
+    Usage(String, #[help] Option<String>),
+
+    #[error("{what} failed: {message}")]
+    #[diagnostic(code(reflex::external))]
+    External { what: String, message: String, #[help] help: Option<String> },
+}
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+
+    /// A parse error at byte `offset` of `text` (clamped into the text).
+    pub fn parse_at(
+        path: impl Into<PathBuf>,
+        text: &str,
+        offset: Option<usize>,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Self {
+        let path = path.into();
+        let message = message.into();
+        let offset = offset.map(|o| o.min(text.len()));
+        let (line, column) = offset.map(|o| line_col(text, o)).unwrap_or((1, 1));
+        let label = message.lines().next().unwrap_or("here").to_string();
+        Error::Parse {
+            src: NamedSource::new(path.display().to_string(), text.to_string()),
+            span: offset.map(|o| SourceSpan::from((o, 0))),
+            path,
+            line,
+            column,
+            message,
+            label,
+            help,
+        }
+    }
+
+    /// Wraps a `toml` deserialisation error, keeping its position.
+    pub fn toml(path: impl Into<PathBuf>, text: &str, err: &toml::de::Error) -> Self {
+        let message = err.message().trim().to_string();
+        Error::parse_at(path, text, err.span().map(|s| s.start), message, None)
+    }
+}
+
+/// 1-based line and column (in characters) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..floor_char_boundary(text, offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+fn floor_char_boundary(text: &str, mut i: usize) -> usize {
+    while i > 0 && !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

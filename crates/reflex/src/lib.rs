@@ -1,0 +1,17 @@
+//! cargo-reflex library: reads a Rust workspace as data (never runs its code), builds the
+//! resolved dependency graph, enriches it from advisory databases, registry indexes and the
+//! project's CI and cargo configuration, runs checks and returns a [`report::Report`].
+//!
+//! Data flow: workspace files -> [`graph`] -> [`sources`] -> [`checks`] -> [`report`].
+//! The library never prints and never exits the process.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod checks;
+pub mod error;
+pub mod graph;
+pub mod report;
+pub mod sources;
+pub mod time;
+
+pub use error::Error;

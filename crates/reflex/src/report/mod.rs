@@ -1,0 +1,320 @@
+//! Findings and the report that carries them. Analysis produces a [`Report`]; renderers in the
+//! submodules turn it into human, JSON, SARIF or Markdown text and never decide the verdict.
+
+pub mod human;
+pub mod json;
+pub mod markdown;
+pub mod sarif;
+
+use serde::Serialize;
+use std::fmt;
+
+/// Version of the JSON report layout; bumped on any incompatible change.
+pub const JSON_SCHEMA_VERSION: u32 = 1;
+
+/// How bad a finding is. Ordered: `Info < Low < Medium < High < Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] =
+        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A finding code: stable kebab-case name, default severity and one-line description.
+/// Each check module declares its own codes; `checks::all_codes` collects them.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct CodeSpec {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+/// A package as findings name it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PackageRef {
+    pub name: String,
+    pub version: String,
+    /// `registry+<url>`, `git+<url>#<rev>`, or `path` for workspace and path crates.
+    pub source: String,
+}
+
+/// A place in a file, 1-based.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+/// Details of the advisory behind an advisory finding.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AdvisoryRef {
+    pub id: String,
+    pub aliases: Vec<String>,
+    pub date: String,
+    pub url: Option<String>,
+    pub categories: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cvss_severity: Option<String>,
+    pub patched: Vec<String>,
+    pub unaffected: Vec<String>,
+}
+
+/// One problem found, with everything needed to understand and fix it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    pub code: &'static str,
+    pub severity: Severity,
+    /// Name of the check that produced it.
+    pub check: &'static str,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<PackageRef>,
+    /// The dependency path that pulls the package in, from a workspace member.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remedy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory: Option<AdvisoryRef>,
+}
+
+impl Finding {
+    pub fn new(check: &'static str, spec: &'static CodeSpec, title: impl Into<String>) -> Self {
+        Finding {
+            code: spec.code,
+            severity: spec.severity,
+            check,
+            title: title.into(),
+            package: None,
+            via: Vec::new(),
+            evidence: Vec::new(),
+            remedy: None,
+            location: None,
+            advisory: None,
+        }
+    }
+
+    pub fn package(mut self, package: PackageRef) -> Self {
+        self.package = Some(package);
+        self
+    }
+
+    pub fn via(mut self, via: Vec<String>) -> Self {
+        self.via = via;
+        self
+    }
+
+    pub fn evidence(mut self, line: impl Into<String>) -> Self {
+        self.evidence.push(line.into());
+        self
+    }
+
+    pub fn remedy(mut self, remedy: impl Into<String>) -> Self {
+        self.remedy = Some(remedy.into());
+        self
+    }
+
+    pub fn at(mut self, path: impl Into<String>, line: Option<u32>) -> Self {
+        self.location = Some(Location { path: path.into(), line, column: None });
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+}
+
+/// Whether a check ran fully; a check that could not run says so instead of passing silently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum CheckStatus {
+    Ran,
+    Partial { reason: String },
+    Skipped { reason: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckRun {
+    pub name: &'static str,
+    #[serde(flatten)]
+    pub status: CheckStatus,
+}
+
+/// Where the advisories came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatabaseInfo {
+    /// `embedded`, `cache` or `directory`.
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    pub advisory_count: usize,
+    pub invalid_entries: usize,
+}
+
+/// What was analysed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Target {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workspace_root: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockfile: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lockfile_version: Option<u8>,
+    pub package_count: usize,
+}
+
+/// CI figures worth a headline: how many cargo invocations are pinned to the lockfile.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CiStats {
+    pub files: usize,
+    pub cargo_invocations: usize,
+    pub locked_invocations: usize,
+    /// Share of cargo invocations that use `--locked` or `--frozen`, in percent.
+    pub locked_percent: Option<f64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    pub total: usize,
+    pub critical: usize,
+    pub high: usize,
+    pub medium: usize,
+    pub low: usize,
+    pub info: usize,
+    /// Findings at or above the deny level.
+    pub denied: usize,
+    /// `None` when nothing fails the run (`--deny none`).
+    pub deny_level: Option<Severity>,
+    pub passed: bool,
+}
+
+/// The whole result of a command: what was analysed, which checks ran, what was found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: ToolInfo,
+    pub command: &'static str,
+    pub generated_at: String,
+    pub target: Target,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub advisory_db: Option<DatabaseInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiStats>,
+    pub checks: Vec<CheckRun>,
+    pub summary: Summary,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ToolInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+impl Report {
+    /// An empty report for `command`; fill in the public fields, then call [`Report::finish`].
+    pub fn new(command: &'static str, generated_at: String) -> Report {
+        Report {
+            schema_version: JSON_SCHEMA_VERSION,
+            tool: ToolInfo { name: "cargo-reflex", version: env!("CARGO_PKG_VERSION") },
+            command,
+            generated_at,
+            target: Target::default(),
+            advisory_db: None,
+            ci: None,
+            checks: Vec::new(),
+            summary: Summary {
+                total: 0,
+                critical: 0,
+                high: 0,
+                medium: 0,
+                low: 0,
+                info: 0,
+                denied: 0,
+                deny_level: None,
+                passed: true,
+            },
+            findings: Vec::new(),
+        }
+    }
+
+    /// Sorts findings worst first and computes the summary against `deny_level`.
+    pub fn finish(mut self, deny_level: Option<Severity>) -> Report {
+        self.findings.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then_with(|| a.code.cmp(b.code))
+                .then_with(|| package_key(a).cmp(&package_key(b)))
+                .then_with(|| a.title.cmp(&b.title))
+        });
+        self.findings.dedup();
+        let findings = &self.findings;
+        let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+        let denied =
+            findings.iter().filter(|f| deny_level.is_some_and(|d| f.severity >= d)).count();
+        self.summary = Summary {
+            total: findings.len(),
+            critical: count(Severity::Critical),
+            high: count(Severity::High),
+            medium: count(Severity::Medium),
+            low: count(Severity::Low),
+            info: count(Severity::Info),
+            denied,
+            deny_level,
+            passed: denied == 0,
+        };
+        self
+    }
+
+    /// Findings that fail the run.
+    pub fn denied(&self) -> impl Iterator<Item = &Finding> {
+        let level = self.summary.deny_level;
+        self.findings.iter().filter(move |f| level.is_some_and(|d| f.severity >= d))
+    }
+}
+
+fn package_key(f: &Finding) -> (&str, &str) {
+    f.package.as_ref().map(|p| (p.name.as_str(), p.version.as_str())).unwrap_or(("", ""))
+}

@@ -1,0 +1,308 @@
+//! The RustSec advisory database: the snapshot embedded at build time, a directory in RustSec
+//! format, or a clone kept up to date by `cargo reflex db fetch`.
+//!
+//! Entries are parsed one by one so a corrupt advisory is reported and skipped, never fatal.
+
+use crate::error::{Error, Result};
+use crate::report::DatabaseInfo;
+use rustsec::advisory::Advisory;
+use rustsec::Collection;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_db.rs"));
+}
+
+/// The upstream database that `db fetch` clones by default.
+pub const DEFAULT_URL: &str = "https://github.com/rustsec/advisory-db.git";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DbOrigin {
+    Embedded,
+    /// The clone in the cache directory made by `db fetch`.
+    Cache(PathBuf),
+    /// A directory given with `--advisory-db`.
+    Directory(PathBuf),
+}
+
+/// An advisory file that could not be used, and why.
+#[derive(Clone, Debug)]
+pub struct InvalidEntry {
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Debug)]
+pub struct AdvisoryDb {
+    pub origin: DbOrigin,
+    pub advisories: Vec<Advisory>,
+    crates: HashMap<String, Vec<usize>>,
+    pub invalid: Vec<InvalidEntry>,
+    pub commit: Option<String>,
+    pub last_updated: Option<jiff::civil::Date>,
+}
+
+impl AdvisoryDb {
+    /// The snapshot compiled into the binary.
+    pub fn embedded() -> AdvisoryDb {
+        let files: Vec<(String, &str)> =
+            embedded::FILES.iter().map(|(p, t)| (p.to_string(), *t)).collect();
+        let mut db = AdvisoryDb::from_files(DbOrigin::Embedded, &files);
+        let (commit, date) = parse_snapshot(embedded::SNAPSHOT);
+        db.commit = commit;
+        db.last_updated = date.or(db.last_updated);
+        db
+    }
+
+    /// A directory in RustSec layout: `crates/<name>/RUSTSEC-*.md` (and optionally `rust/`).
+    pub fn open(dir: &Path, origin: DbOrigin) -> Result<AdvisoryDb> {
+        let crates_dir = dir.join("crates");
+        if !crates_dir.is_dir() {
+            return Err(Error::Usage(
+                format!("`{}` is not a RustSec advisory database: it has no `crates/` directory", dir.display()),
+                Some("pass the root of a clone of https://github.com/rustsec/advisory-db".into()),
+            ));
+        }
+        let mut paths = Vec::new();
+        for collection in ["crates", "rust"] {
+            let Ok(entries) = std::fs::read_dir(dir.join(collection)) else { continue };
+            for pkg_dir in entries.flatten() {
+                if !pkg_dir.file_type().is_ok_and(|t| t.is_dir()) {
+                    continue;
+                }
+                for entry in std::fs::read_dir(pkg_dir.path()).into_iter().flatten().flatten() {
+                    let name = entry.file_name();
+                    let name = name.to_string_lossy();
+                    if !name.starts_with('.') {
+                        paths.push(entry.path());
+                    }
+                }
+            }
+        }
+        paths.sort();
+        let mut invalid = Vec::new();
+        let mut files = Vec::with_capacity(paths.len());
+        for path in &paths {
+            let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().into_owned();
+            match std::fs::read_to_string(path) {
+                Ok(text) => files.push((rel, text)),
+                Err(e) => invalid.push(InvalidEntry { path: rel, message: e.to_string() }),
+            }
+        }
+        let borrowed: Vec<(String, &str)> = files.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
+        let mut db = AdvisoryDb::from_files(origin, &borrowed);
+        db.invalid.extend(invalid);
+        let (commit, date) = git_head(dir)
+            .or_else(|| std::fs::read_to_string(dir.join("SNAPSHOT.txt")).ok().map(|s| parse_snapshot(&s)))
+            .unwrap_or((None, None));
+        db.commit = commit;
+        if date.is_some() {
+            db.last_updated = date;
+        }
+        Ok(db)
+    }
+
+    /// Parses advisory files (`collection/package/ID.md`, text) on all cores.
+    fn from_files(origin: DbOrigin, files: &[(String, &str)]) -> AdvisoryDb {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let chunk = files.len().div_ceil(threads).max(1);
+        let parsed: Vec<Result<Advisory, InvalidEntry>> = std::thread::scope(|s| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| s.spawn(move || part.iter().map(|(p, t)| parse_entry(p, t)).collect::<Vec<_>>()))
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+        });
+        let mut db = AdvisoryDb {
+            origin,
+            advisories: Vec::with_capacity(parsed.len()),
+            crates: HashMap::new(),
+            invalid: Vec::new(),
+            commit: None,
+            last_updated: None,
+        };
+        let mut ids = HashMap::new();
+        for (entry, (path, _)) in parsed.into_iter().zip(files) {
+            match entry {
+                Ok(adv) if adv.metadata.id.is_placeholder() => {}
+                Ok(adv) => {
+                    if ids.insert(adv.metadata.id.to_string(), ()).is_some() {
+                        db.invalid.push(InvalidEntry {
+                            path: path.clone(),
+                            message: format!("duplicate advisory ID {}", adv.metadata.id),
+                        });
+                        continue;
+                    }
+                    let date = jiff::civil::Date::strptime("%Y-%m-%d", adv.metadata.date.as_str()).ok();
+                    if date > db.last_updated {
+                        db.last_updated = date;
+                    }
+                    if adv.metadata.collection == Some(Collection::Crates) {
+                        db.crates.entry(adv.metadata.package.to_string()).or_default().push(db.advisories.len());
+                    }
+                    db.advisories.push(adv);
+                }
+                Err(e) => db.invalid.push(e),
+            }
+        }
+        db
+    }
+
+    /// Advisories about the crates.io package `name`, withdrawn ones included.
+    pub fn for_crate<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Advisory> + 'a {
+        self.crates.get(name).into_iter().flatten().map(|&i| &self.advisories[i])
+    }
+
+    pub fn info(&self) -> DatabaseInfo {
+        let (origin, path) = match &self.origin {
+            DbOrigin::Embedded => ("embedded", None),
+            DbOrigin::Cache(p) => ("cache", Some(p.display().to_string())),
+            DbOrigin::Directory(p) => ("directory", Some(p.display().to_string())),
+        };
+        DatabaseInfo {
+            origin: origin.into(),
+            path,
+            commit: self.commit.clone(),
+            last_updated: self.last_updated.map(|d| d.to_string()),
+            advisory_count: self.advisories.len(),
+            invalid_entries: self.invalid.len(),
+        }
+    }
+}
+
+/// Parses one entry and checks what cargo-audit checks: file named after the ID, directory
+/// named after the package, collection from the directory.
+fn parse_entry(path: &str, text: &str) -> Result<Advisory, InvalidEntry> {
+    let invalid = |message: String| InvalidEntry { path: path.to_string(), message };
+    let parts: Vec<&str> = path.split(['/', '\\']).collect();
+    let [collection, package, file] = parts[..] else {
+        return Err(invalid("expected <collection>/<package>/<ID>.md".into()));
+    };
+    let collection = match collection {
+        "crates" => Collection::Crates,
+        "rust" => Collection::Rust,
+        other => return Err(invalid(format!("unknown collection `{other}`"))),
+    };
+    if !file.ends_with(".md") {
+        return Err(invalid("unexpected file extension (advisories are `.md` files)".into()));
+    }
+    let mut adv: Advisory = text.parse().map_err(|e: rustsec::Error| invalid(e.to_string()))?;
+    let draft = file.starts_with("RUSTSEC-0000-0000.");
+    if !draft && file != format!("{}.md", adv.metadata.id) {
+        return Err(invalid(format!("file is named {file} but holds advisory {}", adv.metadata.id)));
+    }
+    if package != adv.metadata.package.as_str() {
+        return Err(invalid(format!(
+            "advisory {} is about `{}` but sits in directory `{package}`",
+            adv.metadata.id, adv.metadata.package
+        )));
+    }
+    match adv.metadata.collection {
+        Some(c) if c != collection => return Err(invalid(format!("collection mismatch for {}", adv.metadata.id))),
+        _ => adv.metadata.collection = Some(collection),
+    }
+    Ok(adv)
+}
+
+fn parse_snapshot(text: &str) -> (Option<String>, Option<jiff::civil::Date>) {
+    let mut words = text.split_whitespace();
+    let commit = words.next().map(str::to_string);
+    let date = words.next().and_then(|d| jiff::civil::Date::strptime("%Y-%m-%d", d).ok());
+    (commit, date)
+}
+
+fn git_head(dir: &Path) -> Option<(Option<String>, Option<jiff::civil::Date>)> {
+    if !dir.join(".git").exists() {
+        return None;
+    }
+    let out = git(dir).args(["log", "-1", "--format=%H %cs"]).output().ok()?;
+    out.status.success().then(|| parse_snapshot(&String::from_utf8_lossy(&out.stdout)))
+}
+
+fn git(dir: &Path) -> Command {
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ASKPASS", "true");
+    cmd
+}
+
+/// `$CARGO_REFLEX_CACHE`, else `$XDG_CACHE_HOME/cargo-reflex`, else `~/.cache/cargo-reflex`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("CARGO_REFLEX_CACHE") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(dir).join("cargo-reflex"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("cargo-reflex"))
+}
+
+/// Picks the database: `explicit` if given; else the fetched clone in `cache_dir` when it is
+/// newer than the embedded snapshot; else the embedded snapshot.
+pub fn select(explicit: Option<&Path>, cache_dir: Option<&Path>) -> Result<AdvisoryDb> {
+    if let Some(dir) = explicit {
+        return AdvisoryDb::open(dir, DbOrigin::Directory(dir.to_path_buf()));
+    }
+    let embedded = AdvisoryDb::embedded();
+    if let Some(clone) = cache_dir.map(|c| c.join("advisory-db")).filter(|c| c.join("crates").is_dir()) {
+        let cached = AdvisoryDb::open(&clone, DbOrigin::Cache(clone.clone()))?;
+        if cached.last_updated >= embedded.last_updated && !cached.advisories.is_empty() {
+            return Ok(cached);
+        }
+    }
+    Ok(embedded)
+}
+
+/// What `db fetch` did.
+#[derive(Debug)]
+pub struct FetchOutcome {
+    pub path: PathBuf,
+    pub cloned: bool,
+    pub db: AdvisoryDb,
+}
+
+/// Clones `url` into `<cache_dir>/advisory-db`, or updates an existing clone, with git.
+/// The new state replaces the old one only if it loads as an advisory database.
+pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
+    std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    let dest = cache_dir.join("advisory-db");
+    let run = |cmd: &mut Command, what: &str| -> Result<()> {
+        let out = cmd.output().map_err(|e| Error::External {
+            what: what.into(),
+            message: e.to_string(),
+            help: Some("`db fetch` needs git on PATH".into()),
+        })?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(Error::External {
+                what: what.into(),
+                message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                help: Some("check the URL and the network, or use --offline to keep the embedded snapshot".into()),
+            })
+        }
+    };
+    let cloned = !dest.join(".git").is_dir();
+    if cloned {
+        let tmp = cache_dir.join(format!("advisory-db.tmp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&tmp);
+        let result = run(
+            git(cache_dir).args(["clone", "--quiet", "--depth", "1", "--", url]).arg(&tmp),
+            "git clone",
+        )
+        .and_then(|()| AdvisoryDb::open(&tmp, DbOrigin::Cache(dest.clone())).map(|_| ()));
+        if let Err(e) = result {
+            let _ = std::fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+        let _ = std::fs::remove_dir_all(&dest);
+        std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
+    } else {
+        run(git(&dest).args(["remote", "set-url", "origin", url]), "git remote set-url")?;
+        run(git(&dest).args(["fetch", "--quiet", "--depth", "1", "origin", "HEAD"]), "git fetch")?;
+        run(git(&dest).args(["reset", "--quiet", "--hard", "FETCH_HEAD"]), "git reset")?;
+    }
+    let db = AdvisoryDb::open(&dest, DbOrigin::Cache(dest.clone()))?;
+    Ok(FetchOutcome { path: dest, cloned, db })
+}

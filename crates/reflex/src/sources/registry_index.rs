@@ -1,0 +1,209 @@
+//! Registry index lookups: every published version of a crate and whether it is yanked.
+//! Offline, from cargo's own index cache (`$CARGO_HOME/registry/index/*/.cache`); online,
+//! from the sparse index over HTTPS, many crates at once. Nothing is written to cargo's cache.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tame_index::index::{ComboIndexCache, IndexLocation, IndexUrl, SparseIndex};
+use tame_index::flock::FileLock;
+use tame_index::KrateName;
+
+/// One published version as the index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexedVersion {
+    pub version: String,
+    pub yanked: bool,
+    /// RFC 3339 publish time, when the index records it.
+    pub pubtime: Option<String>,
+}
+
+/// What the index says about one crate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Found { versions: Vec<IndexedVersion>, from_network: bool },
+    /// The registry answered that no such crate exists (deleted, or never published).
+    Missing,
+    /// Could not tell: not in the local cache and the network was not used or failed.
+    Unknown(String),
+}
+
+/// How to reach the index.
+#[derive(Clone, Debug)]
+pub struct IndexConfig {
+    /// `$CARGO_HOME`, whose `registry/index` holds cargo's cache.
+    pub cargo_home: Option<PathBuf>,
+    pub online: bool,
+    /// Replaces `https://index.crates.io/` (tests point it at a loopback server).
+    pub crates_io_url: Option<String>,
+    pub concurrency: usize,
+    pub timeout: Duration,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            cargo_home: cargo_home(),
+            online: true,
+            crates_io_url: None,
+            concurrency: 16,
+            timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+/// `$CARGO_HOME`, else `~/.cargo`.
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+pub struct RegistryIndex {
+    config: IndexConfig,
+    /// Cargo keeps the crates.io cache under a directory whose name hashes the URL; the hash
+    /// changed in cargo 1.85, so both the new and the old location are read.
+    caches: Vec<ComboIndexCache>,
+    remote: Option<SparseIndex>,
+    network_down: AtomicBool,
+}
+
+impl RegistryIndex {
+    pub fn crates_io(config: IndexConfig) -> RegistryIndex {
+        let mut caches = Vec::new();
+        if let Some(home) = config.cargo_home.as_ref().and_then(|h| tame_index::PathBuf::from_path_buf(h.clone()).ok()) {
+            for cargo_version in [tame_index::Version::new(1, 85, 0), tame_index::Version::new(1, 84, 0)] {
+                for url in [IndexUrl::CratesIoSparse, IndexUrl::CratesIoGit] {
+                    let mut loc = IndexLocation::new(url).with_root(Some(home.clone()));
+                    loc.cargo_version = Some(cargo_version.clone());
+                    if let Ok(index) = ComboIndexCache::new(loc) {
+                        caches.push(index);
+                    }
+                }
+            }
+        }
+        let remote = if config.online {
+            let url = config.crates_io_url.clone().unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string());
+            let url = if url.starts_with("sparse+") { url } else { format!("sparse+{url}") };
+            let url = if url.ends_with('/') { url } else { format!("{url}/") };
+            let dir = std::env::temp_dir().join("cargo-reflex-unused-index-cache");
+            let mut loc = IndexLocation::new(IndexUrl::NonCratesIo(url.into()));
+            loc.root = tame_index::index::IndexPath::Exact(
+                tame_index::PathBuf::from_path_buf(dir).unwrap_or_else(|_| "/tmp".into()),
+            );
+            SparseIndex::new(loc).ok()
+        } else {
+            None
+        };
+        RegistryIndex { config, caches, remote, network_down: AtomicBool::new(false) }
+    }
+
+    /// Looks up every name, using up to `concurrency` parallel requests when online.
+    /// `progress` is called after each crate with (done, total).
+    pub fn lookup_many(&self, names: &[String], progress: &(dyn Fn(usize, usize) + Sync)) -> HashMap<String, Lookup> {
+        let total = names.len();
+        let results = Mutex::new(HashMap::with_capacity(total));
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = if self.remote.is_some() { self.config.concurrency.max(1) } else { 1 };
+        let agent = self.agent();
+        std::thread::scope(|s| {
+            for _ in 0..workers.min(total.max(1)) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(name) = names.get(i) else { break };
+                    let lookup = self.lookup(name, agent.as_ref());
+                    let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
+                    map.insert(name.clone(), lookup);
+                    let done = map.len();
+                    drop(map);
+                    progress(done, total);
+                });
+            }
+        });
+        results.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn agent(&self) -> Option<ureq::Agent> {
+        self.remote.as_ref()?;
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(self.config.timeout))
+            .http_status_as_error(false)
+            .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Some(config.into())
+    }
+
+    /// Looks up one crate: the network first when online, then cargo's cache.
+    pub fn lookup(&self, name: &str, agent: Option<&ureq::Agent>) -> Lookup {
+        let Ok(krate) = KrateName::crates_io(name).or_else(|_| KrateName::cargo(name)) else {
+            return Lookup::Unknown(format!("`{name}` is not a valid crate name"));
+        };
+        let lock = FileLock::unlocked();
+        let mut network_error = None;
+        if let (Some(remote), Some(agent)) = (&self.remote, agent) {
+            if !self.network_down.load(Ordering::Relaxed) {
+                match fetch(remote, agent, krate, &lock) {
+                    Ok(lookup) => return lookup,
+                    Err(e) => {
+                        self.network_down.store(true, Ordering::Relaxed);
+                        network_error = Some(e);
+                    }
+                }
+            } else {
+                network_error = Some("an earlier request to the registry failed".into());
+            }
+        }
+        for cache in &self.caches {
+            if let Ok(Some(entry)) = cache.cached_krate(krate, &lock) {
+                if let Ok(k) = entry.deserialize() {
+                    return Lookup::Found { versions: versions(&k), from_network: false };
+                }
+            }
+        }
+        Lookup::Unknown(match network_error {
+            Some(e) => format!("not in cargo's index cache, and the registry could not be reached: {e}"),
+            None => "not in cargo's index cache (offline)".into(),
+        })
+    }
+}
+
+fn fetch(remote: &SparseIndex, agent: &ureq::Agent, krate: KrateName<'_>, lock: &FileLock) -> Result<Lookup, String> {
+    let req = remote.make_remote_request(krate, None, lock).map_err(|e| e.to_string())?;
+    let req: tame_index::external::http::Request<()> = req.into();
+    let mut builder = ureq::http::Request::get(req.uri().to_string());
+    for (k, v) in req.headers() {
+        if k != "if-none-match" {
+            builder = builder.header(k.as_str(), v.as_bytes());
+        }
+    }
+    let request = builder.body(()).map_err(|e| e.to_string())?;
+    let mut response = agent.run(request).map_err(|e| e.to_string())?;
+    let status = response.status().as_u16();
+    let body = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec().map_err(|e| e.to_string())?;
+    let http_response = tame_index::external::http::Response::builder()
+        .status(status)
+        .body(body)
+        .map_err(|e| e.to_string())?;
+    match remote.parse_remote_response(krate, &http_response, false, lock) {
+        Ok(Some(entry)) => entry
+            .deserialize()
+            .map(|k| Lookup::Found { versions: versions(&k), from_network: true })
+            .map_err(|e| e.to_string()),
+        Ok(None) => Ok(Lookup::Missing),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn versions(k: &tame_index::IndexKrate) -> Vec<IndexedVersion> {
+    k.versions
+        .iter()
+        .map(|v| IndexedVersion {
+            version: v.version.to_string(),
+            yanked: v.yanked,
+            pubtime: v.pubtime.as_ref().map(|p| p.to_string()),
+        })
+        .collect()
+}
