@@ -1,1 +1,39 @@
-fn main(){}
+//! `cargo-reflex`: defends Rust builds against crate supply-chain attacks.
+//! The binary parses arguments, calls the library, renders and maps the result to an exit
+//! code: 0 passed, 1 findings at or above the deny level, 2 error.
+#![forbid(unsafe_code)]
+
+mod audit;
+mod cli;
+mod db;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `cargo reflex ...` runs us as `cargo-reflex reflex ...`.
+    if args.get(1).is_some_and(|a| a == "reflex") {
+        args.remove(1);
+    }
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        cli::Command::Audit(args) => audit::run(args),
+        cli::Command::Db(args) => db::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            output::error(err);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,159 @@
+//! Human output for a terminal: findings grouped by check, worst first, colored by severity,
+//! and a one-line summary. Styling uses ANSI codes; the binary strips them when color is off.
 
+use super::{CheckStatus, Finding, Report, Severity};
+use anstyle::{AnsiColor, Style};
+use std::fmt::Write;
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct HumanOptions {
+    /// Show info findings and the status of every check.
+    pub verbose: bool,
+    /// Show only findings that fail the run, and the summary.
+    pub quiet: bool,
+}
+
+fn style(sev: Severity) -> Style {
+    let color = match sev {
+        Severity::Critical => AnsiColor::BrightMagenta,
+        Severity::High => AnsiColor::BrightRed,
+        Severity::Medium => AnsiColor::Yellow,
+        Severity::Low => AnsiColor::Cyan,
+        Severity::Info => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+const BOLD: Style = Style::new().bold();
+const DIM: Style = Style::new().dimmed();
+
+pub fn render(report: &Report, opts: HumanOptions) -> String {
+    let mut s = String::new();
+    let shown: Vec<&Finding> = report
+        .findings
+        .iter()
+        .filter(|f| {
+            if opts.quiet {
+                report.summary.deny_level.is_some_and(|d| f.severity >= d)
+            } else {
+                opts.verbose || f.severity > Severity::Info
+            }
+        })
+        .collect();
+    if !opts.quiet {
+        header(report, &mut s);
+    }
+    let mut groups: Vec<&str> = Vec::new();
+    for f in &shown {
+        if !groups.contains(&f.check) {
+            groups.push(f.check);
+        }
+    }
+    for group in groups {
+        let _ = writeln!(s, "\n{BOLD}{group}{BOLD:#}");
+        for f in shown.iter().filter(|f| f.check == group) {
+            finding(f, &mut s);
+        }
+    }
+    if !opts.quiet {
+        let mut notes = Vec::new();
+        for run in &report.checks {
+            match &run.status {
+                CheckStatus::Skipped { reason } if opts.verbose || !reason.contains("--env") => {
+                    notes.push(format!("not checked: {} ({reason})", run.name))
+                }
+                CheckStatus::Partial { reason } => notes.push(format!("partly checked: {} ({reason})", run.name)),
+                CheckStatus::Ran if opts.verbose => notes.push(format!("checked: {}", run.name)),
+                _ => {}
+            }
+        }
+        if let Some(ci) = &report.ci {
+            if let Some(p) = ci.locked_percent {
+                notes.push(format!(
+                    "CI: {} of {} cargo invocations use --locked or --frozen ({p:.1}%) across {} files",
+                    ci.locked_invocations, ci.cargo_invocations, ci.files
+                ));
+            }
+        }
+        if !notes.is_empty() {
+            s.push('\n');
+            for n in notes {
+                let _ = writeln!(s, "{DIM}{n}{DIM:#}");
+            }
+        }
+    }
+    summary(report, &mut s);
+    s
+}
+
+fn header(report: &Report, s: &mut String) {
+    let t = &report.target;
+    let what = match (&t.lockfile, &t.workspace_root) {
+        (Some(l), _) => format!("{l} (lockfile v{}, {} packages)", t.lockfile_version.unwrap_or(0), t.package_count),
+        (None, Some(w)) => format!("{w} (no Cargo.lock)"),
+        (None, None) => "nothing".into(),
+    };
+    let _ = write!(s, "{BOLD}cargo-reflex {}{BOLD:#} {what}", report.command);
+    if let Some(db) = &report.advisory_db {
+        let _ = write!(
+            s,
+            "\n{DIM}advisory database: {} ({} advisories, updated {}){DIM:#}",
+            db.path.as_deref().unwrap_or(&db.origin),
+            db.advisory_count,
+            db.last_updated.as_deref().unwrap_or("unknown")
+        );
+    }
+    s.push('\n');
+}
+
+fn finding(f: &Finding, s: &mut String) {
+    let st = style(f.severity);
+    let sev = f.severity.as_str().to_ascii_uppercase();
+    let _ = write!(s, "  {st}{sev:<8}{st:#} {BOLD}{}{BOLD:#}", f.title);
+    if let Some(p) = &f.package {
+        if !f.title.contains(&p.name) {
+            let _ = write!(s, " [{} {}]", p.name, p.version);
+        } else if f.advisory.is_some() {
+            let _ = write!(s, " [{} {}]", p.name, p.version);
+        }
+    }
+    let _ = writeln!(s, " {DIM}({}){DIM:#}", f.code);
+    let pad = "           ";
+    if let Some(loc) = &f.location {
+        let line = loc.line.map(|l| format!(":{l}")).unwrap_or_default();
+        let _ = writeln!(s, "{pad}{DIM}at:{DIM:#} {}{line}", loc.path);
+    }
+    if f.via.len() > 1 {
+        let _ = writeln!(s, "{pad}{DIM}via:{DIM:#} {}", f.via.join(" -> "));
+    }
+    for e in &f.evidence {
+        let _ = writeln!(s, "{pad}{DIM}-{DIM:#} {e}");
+    }
+    if let Some(a) = &f.advisory {
+        if let Some(url) = &a.url {
+            let _ = writeln!(s, "{pad}{DIM}see:{DIM:#} {url}");
+        }
+    }
+    if let Some(r) = &f.remedy {
+        let _ = writeln!(s, "{pad}{BOLD}fix:{BOLD:#} {r}");
+    }
+}
+
+fn summary(report: &Report, s: &mut String) {
+    let sm = &report.summary;
+    let mut parts = Vec::new();
+    for (n, sev) in [(sm.critical, Severity::Critical), (sm.high, Severity::High), (sm.medium, Severity::Medium), (sm.low, Severity::Low), (sm.info, Severity::Info)] {
+        if n > 0 {
+            let st = style(sev);
+            parts.push(format!("{st}{n} {sev}{st:#}"));
+        }
+    }
+    let counts = if parts.is_empty() { "no findings".to_string() } else { format!("{} findings ({})", sm.total, parts.join(", ")) };
+    let verdict = match (sm.passed, sm.deny_level) {
+        (true, Some(d)) => format!("{}passed{:#} (nothing at or above {d})", style(Severity::Low), style(Severity::Low)),
+        (true, None) => "passed (--deny none)".to_string(),
+        (false, Some(d)) => format!("{}FAILED{:#}: {} at or above {d}", style(Severity::High), style(Severity::High), sm.denied),
+        (false, None) => "FAILED".to_string(),
+    };
+    let _ = writeln!(s, "\n{BOLD}summary:{BOLD:#} {counts} in {} packages; {verdict}", report.target.package_count);
+}

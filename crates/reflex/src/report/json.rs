@@ -1,1 +1,9 @@
+//! JSON output: the [`Report`] as is. Its layout is versioned by `schema_version`.
 
+use super::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

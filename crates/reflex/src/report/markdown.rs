@@ -1,1 +1,94 @@
+//! Markdown for a GitHub job summary or a pull-request comment.
 
+use super::{CheckStatus, Report, Severity};
+use std::fmt::Write;
+
+fn icon(sev: Severity) -> &'static str {
+    match sev {
+        Severity::Critical => "🟣 critical",
+        Severity::High => "🔴 high",
+        Severity::Medium => "🟠 medium",
+        Severity::Low => "🔵 low",
+        Severity::Info => "⚪ info",
+    }
+}
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(report: &Report) -> String {
+    let mut s = String::new();
+    let sm = &report.summary;
+    let verdict = if sm.passed { "✅ passed" } else { "❌ failed" };
+    let _ = writeln!(s, "## cargo-reflex {}: {verdict}\n", report.command);
+    let t = &report.target;
+    if let Some(l) = &t.lockfile {
+        let _ = writeln!(s, "`{l}` (lockfile v{}, {} packages)", t.lockfile_version.unwrap_or(0), t.package_count);
+    }
+    if let Some(db) = &report.advisory_db {
+        let _ = writeln!(s, "advisory database: {} advisories, updated {} ({})", db.advisory_count, db.last_updated.as_deref().unwrap_or("unknown"), db.origin);
+    }
+    let _ = writeln!(s, "\n| critical | high | medium | low | info | fails the run |\n|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "| {} | {} | {} | {} | {} | {} (deny: {}) |",
+        sm.critical,
+        sm.high,
+        sm.medium,
+        sm.low,
+        sm.info,
+        sm.denied,
+        sm.deny_level.map(|d| d.as_str()).unwrap_or("none")
+    );
+    if let Some(ci) = &report.ci {
+        if let Some(p) = ci.locked_percent {
+            let _ = writeln!(s, "\nCI: **{p:.1}%** of cargo invocations use `--locked` ({} of {}).", ci.locked_invocations, ci.cargo_invocations);
+        }
+    }
+    if !report.findings.is_empty() {
+        let _ = writeln!(s, "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|");
+        for f in &report.findings {
+            let pkg = f.package.as_ref().map(|p| format!("`{} {}`", p.name, p.version)).unwrap_or_default();
+            let loc = f.location.as_ref().map(|l| format!("`{}{}`", l.path, l.line.map(|n| format!(":{n}")).unwrap_or_default())).unwrap_or_default();
+            let title = match f.advisory.as_ref().and_then(|a| a.url.as_ref()) {
+                Some(url) => format!("[{}]({url})", cell(&f.title)),
+                None => cell(&f.title),
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {title} <br><sub>`{}`</sub> | {pkg} | {loc} | {} |",
+                icon(f.severity),
+                f.code,
+                cell(f.remedy.as_deref().unwrap_or(""))
+            );
+        }
+        let with_details: Vec<_> = report.findings.iter().filter(|f| f.via.len() > 1 || !f.evidence.is_empty()).collect();
+        if !with_details.is_empty() {
+            let _ = writeln!(s, "\n<details><summary>Details</summary>\n");
+            for f in with_details {
+                let _ = writeln!(s, "- **{}** (`{}`)", cell(&f.title), f.code);
+                if f.via.len() > 1 {
+                    let _ = writeln!(s, "  - via: {}", f.via.join(" → "));
+                }
+                for e in &f.evidence {
+                    let _ = writeln!(s, "  - {}", cell(e));
+                }
+            }
+            let _ = writeln!(s, "\n</details>");
+        }
+    }
+    let notes: Vec<String> = report
+        .checks
+        .iter()
+        .filter_map(|c| match &c.status {
+            CheckStatus::Skipped { reason } => Some(format!("- not checked: **{}** ({reason})", c.name)),
+            CheckStatus::Partial { reason } => Some(format!("- partly checked: **{}** ({reason})", c.name)),
+            CheckStatus::Ran => None,
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\n{}", notes.join("\n"));
+    }
+    s
+}

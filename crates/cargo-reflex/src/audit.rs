@@ -1,0 +1,66 @@
+//! `cargo reflex audit`.
+
+use crate::cli::CommonArgs;
+use crate::output;
+use clap::Args;
+use reflex::audit::{AuditOptions, audit};
+use reflex::sources::registry_index::cargo_home;
+use reflex::time::Clock;
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Also list secret-looking environment variables (names only), credential files and network routes visible to build scripts
+    #[arg(long)]
+    pub env: bool,
+
+    /// Do not check whether locked versions are yanked
+    #[arg(long)]
+    pub no_yanked: bool,
+
+    /// Report the advisory database as stale when older than this many days
+    #[arg(long, default_value_t = 90, value_name = "DAYS")]
+    pub db_max_age: i64,
+}
+
+pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
+    let c = &args.common;
+    let cwd = std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?;
+    let mut opts = AuditOptions::new(cwd);
+    opts.manifest_path = c.manifest_path.clone();
+    opts.lockfile = c.file.clone();
+    opts.advisory_db = c.advisory_db.clone();
+    if c.cache_dir.is_some() {
+        opts.cache_dir = c.cache_dir.clone();
+    }
+    opts.index.online = !c.offline;
+    opts.index.cargo_home = c.cargo_home.clone().or_else(cargo_home);
+    opts.index.crates_io_url = c.crates_io_index.clone();
+    opts.check_yanked = !args.no_yanked;
+    opts.deny = c.deny.0;
+    opts.db_stale_days = args.db_max_age;
+    if let Some(now) = &c.now {
+        opts.clock = Clock::fixed(now)
+            .ok_or_else(|| reflex::Error::Usage(format!("--now: `{now}` is not a date or RFC 3339 time"), None))?;
+    }
+    if args.env {
+        opts.env = Some(std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())).collect());
+    }
+    let bar = output::progress(c);
+    let on_progress = |what: &str, done: usize, total: usize| {
+        if let Some(b) = &bar {
+            b.set_message(what.to_string());
+            b.set_length(total as u64);
+            b.set_position(done as u64);
+        }
+    };
+    let report = audit(&opts, &on_progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let report = report?;
+    output::emit(&output::render(&report, c), c)?;
+    Ok(if report.summary.passed { 0 } else { 1 })
+}

@@ -1,0 +1,120 @@
+//! Command-line interface (clap derive).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "cargo-reflex",
+    bin_name = "cargo reflex",
+    version,
+    about = "Defend Rust builds against crate supply-chain attacks",
+    long_about = "Defend Rust builds against crate supply-chain attacks.\n\nExit codes: 0 passed, 1 findings at or above the deny level, 2 error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Evaluation: known advisories, yanked crates, lockfile hygiene, CI and cargo config review
+    Audit(crate::audit::AuditArgs),
+    /// Manage the advisory database (the embedded snapshot, or a fetched clone)
+    Db(crate::db::DbArgs),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Sarif,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options every analysis command takes.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
+    /// Path to Cargo.toml of the workspace (default: the nearest one above the current directory)
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Analyse only this lockfile (no workspace); `-` reads standard input
+    #[arg(long = "file", short = 'f', value_name = "Cargo.lock")]
+    pub file: Option<PathBuf>,
+
+    /// Never use the network: cargo's local index cache and the newest local advisory database only
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Accepted for cargo compatibility: cargo-reflex never writes Cargo.lock
+    #[arg(long, hide = true)]
+    pub locked: bool,
+
+    /// RustSec-format advisory database directory (default: fetched clone if newer, else the embedded snapshot)
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
+
+    /// Cache directory for `db fetch` clones [default: $CARGO_REFLEX_CACHE, $XDG_CACHE_HOME/cargo-reflex or ~/.cache/cargo-reflex]
+    #[arg(long, value_name = "DIR", env = "CARGO_REFLEX_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+
+    /// Write the report to this file instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity: critical, high, medium, low, info, or none
+    #[arg(long, value_name = "LEVEL", default_value = "high", value_parser = parse_deny)]
+    pub deny: DenyLevel,
+
+    /// Print only findings that fail the run
+    #[arg(long, short = 'q', conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Also print info findings and the status of every check
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
+
+    /// When to use colors
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Use this time as "now" (RFC 3339 or YYYY-MM-DD), for reproducible reports
+    #[arg(long, hide = true, value_name = "TIME")]
+    pub now: Option<String>,
+
+    /// Cargo home holding the registry index cache [default: $CARGO_HOME or ~/.cargo]
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub cargo_home: Option<PathBuf>,
+
+    /// Sparse index URL used instead of https://index.crates.io/
+    #[arg(long, hide = true, value_name = "URL")]
+    pub crates_io_index: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct DenyLevel(pub Option<reflex::report::Severity>);
+
+fn parse_deny(s: &str) -> Result<DenyLevel, String> {
+    if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("never") {
+        return Ok(DenyLevel(None));
+    }
+    // cargo-audit's spelling: `--deny warnings` fails on any warning.
+    if s.eq_ignore_ascii_case("warnings") {
+        return Ok(DenyLevel(Some(reflex::report::Severity::Low)));
+    }
+    reflex::report::Severity::parse(s)
+        .map(|s| DenyLevel(Some(s)))
+        .ok_or_else(|| format!("`{s}` is not a level: use critical, high, medium, low, info or none"))
+}

@@ -1,0 +1,74 @@
+//! Writing reports and errors: data to stdout (or --output), diagnostics to stderr.
+
+use crate::cli::{ColorChoice, CommonArgs, Format};
+use reflex::report::{self, Report};
+use std::io::{IsTerminal, Write};
+
+pub fn color_choice(c: ColorChoice) -> anstream::ColorChoice {
+    match c {
+        ColorChoice::Auto => anstream::ColorChoice::Auto,
+        ColorChoice::Always => anstream::ColorChoice::Always,
+        ColorChoice::Never => anstream::ColorChoice::Never,
+    }
+}
+
+pub fn render(report: &Report, args: &CommonArgs) -> String {
+    match args.format {
+        Format::Human => report::human::render(report, report::human::HumanOptions { verbose: args.verbose, quiet: args.quiet }),
+        Format::Json => report::json::render(report),
+        Format::Sarif => report::sarif::render(report),
+        Format::Markdown => report::markdown::render(report),
+    }
+}
+
+/// Writes the rendered report; colors are stripped unless wanted and supported.
+pub fn emit(text: &str, args: &CommonArgs) -> Result<(), reflex::Error> {
+    match &args.output {
+        Some(path) => {
+            let plain = anstream::adapter::strip_str(text).to_string();
+            std::fs::write(path, plain).map_err(|e| reflex::Error::io(path, e))
+        }
+        None => {
+            let mut out = anstream::AutoStream::new(std::io::stdout().lock(), color_choice(args.color));
+            out.write_all(text.as_bytes()).map_err(|e| reflex::Error::io("<stdout>", e))?;
+            out.flush().map_err(|e| reflex::Error::io("<stdout>", e))
+        }
+    }
+}
+
+pub fn error(err: reflex::Error) {
+    let text = if std::io::stderr().is_terminal() {
+        format!("{:?}", miette::Report::new(err))
+    } else {
+        plain(&err)
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
+/// `error: <what>` plus help, for pipes and logs.
+fn plain(err: &reflex::Error) -> String {
+    let mut s = format!("error: {err}");
+    let help = match err {
+        reflex::Error::Parse { help, .. } | reflex::Error::Usage(_, help) | reflex::Error::External { help, .. } => help.clone(),
+        reflex::Error::Io { .. } => None,
+    };
+    if let Some(h) = help {
+        s.push_str(&format!("\n  help: {h}"));
+    }
+    s
+}
+
+/// A progress bar on stderr when it is a terminal and output is not quiet.
+pub fn progress(args: &CommonArgs) -> Option<indicatif::ProgressBar> {
+    if args.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    Some(bar)
+}
