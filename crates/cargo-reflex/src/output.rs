@@ -30,8 +30,13 @@ pub fn emit(text: &str, args: &CommonArgs) -> Result<(), reflex::Error> {
         }
         None => {
             let mut out = anstream::AutoStream::new(std::io::stdout().lock(), color_choice(args.color));
-            out.write_all(text.as_bytes()).map_err(|e| reflex::Error::io("<stdout>", e))?;
-            out.flush().map_err(|e| reflex::Error::io("<stdout>", e))
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            let ok = |r: std::io::Result<()>| match r {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(reflex::Error::io("<stdout>", e)),
+                _ => Ok(()),
+            };
+            ok(out.write_all(text.as_bytes()))?;
+            ok(out.flush())
         }
     }
 }

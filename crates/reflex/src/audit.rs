@@ -128,17 +128,43 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     report.ci = sink.ci;
     report.checks = runs;
     report.findings = sink.findings;
+    relativize(&mut report, &opts.cwd);
     Ok(report.finish(opts.deny))
+}
+
+/// Paths in the report relative to the working directory, as a user would type them.
+fn relativize(report: &mut Report, cwd: &Path) {
+    let rel = |p: &str| -> String {
+        match Path::new(p).strip_prefix(cwd) {
+            Ok(r) if r.as_os_str().is_empty() => ".".into(),
+            Ok(r) => r.display().to_string(),
+            Err(_) => p.to_string(),
+        }
+    };
+    for f in &mut report.findings {
+        if let Some(loc) = &mut f.location {
+            loc.path = rel(&loc.path);
+        }
+    }
+    let t = &mut report.target;
+    t.lockfile = t.lockfile.as_deref().map(rel);
+    t.workspace_root = t.workspace_root.as_deref().map(rel);
 }
 
 fn resolve(cwd: &Path, p: &Path) -> PathBuf {
     if p == Path::new("-") || p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
 }
 
-/// The git work tree containing `dir` (where `.github/` lives), else `dir` itself.
+/// Where the CI files live: the nearest directory from `dir` up to the git work tree root
+/// that holds `.github/workflows` or `.gitlab-ci.yml`; else the work tree root, else `dir`.
 fn repository_root(dir: &Path) -> PathBuf {
-    dir.ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| dir.to_path_buf())
+    for d in dir.ancestors() {
+        if d.join(".github").join("workflows").is_dir() || d.join(".gitlab-ci.yml").is_file() {
+            return d.to_path_buf();
+        }
+        if d.join(".git").exists() {
+            return d.to_path_buf();
+        }
+    }
+    dir.to_path_buf()
 }

@@ -99,11 +99,20 @@ impl Graph {
         for (i, p) in lockfile.packages.iter().enumerate() {
             for d in &p.dependencies {
                 let Some(candidates) = by_name.get(d.name.as_str()) else { continue };
-                let target = candidates.iter().copied().find(|&j| {
-                    let q = &lockfile.packages[j];
-                    q.version == d.version
-                        && (d.source.is_none() || q.source.is_none() || d.source == q.source)
-                });
+                // Exact source first: a path package and a registry package may share name
+                // and version (a commented-out [patch] leaves both in the lockfile).
+                let same_version = |j: &usize| lockfile.packages[*j].version == d.version;
+                let target = candidates
+                    .iter()
+                    .copied()
+                    .filter(same_version)
+                    .find(|&j| lockfile.packages[j].source == d.source)
+                    .or_else(|| {
+                        candidates.iter().copied().filter(same_version).find(|&j| {
+                            let q = &lockfile.packages[j];
+                            d.source.is_none() || q.source.is_none() || d.source == q.source
+                        })
+                    });
                 let target = target.or_else(|| {
                     candidates.iter().copied().find(|&j| lockfile.packages[j].version == d.version)
                 });

@@ -157,8 +157,12 @@ impl Workspace {
                             queue.push(dir);
                         }
                     }
-                    if !matched && !pattern.contains(['*', '?', '[']) {
-                        queue.push(full);
+                    if !matched {
+                        if pattern.contains(['*', '?', '[']) {
+                            self.unreadable.push((full, "member pattern matched no package directory".into()));
+                        } else {
+                            queue.push(full);
+                        }
                     }
                 }
                 Err(e) => self.unreadable.push((full, format!("invalid member pattern: {e}"))),
