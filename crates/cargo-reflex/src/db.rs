@@ -51,7 +51,7 @@ pub fn run(args: DbArgs) -> Result<u8, reflex::Error> {
                 "{} advisory database at {}: {} advisories, commit {}, updated {}{}",
                 if outcome.cloned { "cloned" } else { "updated" },
                 outcome.path.display(),
-                info.advisory_count,
+                info.advisory_count.unwrap_or(0),
                 info.commit.as_deref().unwrap_or("unknown"),
                 info.last_updated.as_deref().unwrap_or("unknown"),
                 if info.invalid_entries > 0 { format!(" ({} invalid entries skipped)", info.invalid_entries) } else { String::new() }
@@ -59,14 +59,14 @@ pub fn run(args: DbArgs) -> Result<u8, reflex::Error> {
             .map_err(io)?;
         }
         DbCommand::Status { advisory_db: dir, cache_dir } => {
-            let db = advisory_db::select(dir.as_deref(), cache_dir.or_else(advisory_db::default_cache_dir).as_deref())?;
+            let db = advisory_db::select(dir.as_deref(), cache_dir.or_else(advisory_db::default_cache_dir).as_deref(), advisory_db::Scope::All)?;
             let info = db.info();
             writeln!(
                 out,
                 "advisory database: {}{}\nadvisories: {}\ninvalid entries: {}\ncommit: {}\nlast updated: {}",
                 info.origin,
                 info.path.map(|p| format!(" ({p})")).unwrap_or_default(),
-                info.advisory_count,
+                info.advisory_count.unwrap_or(0),
                 info.invalid_entries,
                 info.commit.as_deref().unwrap_or("unknown"),
                 info.last_updated.as_deref().unwrap_or("unknown"),

@@ -6,10 +6,11 @@ use crate::error::Result;
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
 use crate::report::{CheckRun, Report, Severity, Target};
-use crate::sources::advisory_db;
+use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
 use crate::sources::registry_index::{IndexConfig, RegistryIndex};
 use crate::time::Clock;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// Everything that varies between runs is a parameter here.
@@ -71,7 +72,11 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         None => Vec::new(),
     };
     let ci_root = workspace.as_ref().map(|ws| repository_root(&ws.root));
-    let db = advisory_db::select(opts.advisory_db.as_deref(), opts.cache_dir.as_deref())?;
+    let wanted: BTreeSet<String> = graph
+        .as_ref()
+        .map(|g| g.packages().iter().map(|p| p.name.to_string()).collect())
+        .unwrap_or_default();
+    let db = advisory_db::select(opts.advisory_db.as_deref(), opts.cache_dir.as_deref(), Scope::Crates(&wanted))?;
 
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {

@@ -97,9 +97,9 @@ fn header(report: &Report, s: &mut String) {
     if let Some(db) = &report.advisory_db {
         let _ = write!(
             s,
-            "\n{DIM}advisory database: {} ({} advisories, updated {}){DIM:#}",
+            "\n{DIM}advisory database: {} ({}updated {}){DIM:#}",
             db.path.as_deref().unwrap_or(&db.origin),
-            db.advisory_count,
+            db.advisory_count.map(|n| format!("{n} advisories, ")).unwrap_or_default(),
             db.last_updated.as_deref().unwrap_or("unknown")
         );
     }

@@ -27,7 +27,8 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(s, "`{l}` (lockfile v{}, {} packages)", t.lockfile_version.unwrap_or(0), t.package_count);
     }
     if let Some(db) = &report.advisory_db {
-        let _ = writeln!(s, "advisory database: {} advisories, updated {} ({})", db.advisory_count, db.last_updated.as_deref().unwrap_or("unknown"), db.origin);
+        let count = db.advisory_count.map(|n| format!("{n} advisories, ")).unwrap_or_default();
+        let _ = writeln!(s, "advisory database: {count}updated {} ({})", db.last_updated.as_deref().unwrap_or("unknown"), db.origin);
     }
     let _ = writeln!(s, "\n| critical | high | medium | low | info | fails the run |\n|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(

@@ -189,7 +189,8 @@ pub struct DatabaseInfo {
     pub commit: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_updated: Option<String>,
-    pub advisory_count: usize,
+    /// Number of advisories; absent when only the graph's crates were loaded from a directory.
+    pub advisory_count: Option<usize>,
     pub invalid_entries: usize,
 }
 

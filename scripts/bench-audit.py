@@ -1,0 +1,53 @@
+#!/usr/bin/env python3
+"""Benchmark: `cargo reflex audit` vs `cargo audit` on the largest corpus lockfile.
+
+Prints median wall time and peak memory (max RSS) of each tool over N runs, and the ratios.
+Both use the same advisory database (data/advisory-db), no network, no yanked check.
+Usage: scripts/bench-audit.py [--runs N] [--lockfile PATH]   (needs cargo-audit on PATH;
+builds cargo-reflex in release mode first).
+"""
+import argparse, os, resource, shutil, statistics, subprocess, sys, time
+
+root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ap = argparse.ArgumentParser()
+ap.add_argument("--runs", type=int, default=15)
+ap.add_argument("--lockfile", default=os.path.join(root, "fixtures/corpus/nushell__nushell/Cargo.lock"))
+a = ap.parse_args()
+
+subprocess.run(["cargo", "build", "--locked", "--release", "-q", "-p", "cargo-reflex"], cwd=root, check=True)
+reflex = os.path.join(root, "target/release/cargo-reflex")
+db = os.path.join(root, "data/advisory-db")
+with open(a.lockfile) as f:
+    packages = f.read().count("[[package]]")
+
+def measure(cmd):
+    """Median wall seconds and max RSS (MiB) of `cmd` over the runs, each in a fresh process."""
+    walls, rss = [], []
+    for _ in range(a.runs):
+        pid_start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - pid_start)
+        rss.append(usage.ru_maxrss / 1024)
+        code = os.waitstatus_to_exitcode(status)
+        if code not in (0, 1):
+            sys.exit(f"{cmd[0]} exited {code}")
+    return statistics.median(walls), max(rss)
+
+cases = {
+    "cargo-reflex audit (--advisory-db dir)": [reflex, "audit", "--file", a.lockfile, "--advisory-db", db, "--offline", "--no-yanked", "--format", "json"],
+    "cargo-reflex audit (embedded db)": [reflex, "audit", "--file", a.lockfile, "--offline", "--no-yanked", "--format", "json"],
+}
+results = {name: measure(cmd) for name, cmd in cases.items()}
+peer = shutil.which("cargo-audit")
+print(f"lockfile: {os.path.relpath(a.lockfile, root)} ({packages} packages), {a.runs} runs each, median wall, peak RSS")
+if peer:
+    base = measure([peer, "audit", "--db", db, "--no-fetch", "--no-yanked", "--stale", "--json", "--file", a.lockfile])
+    print(f"  cargo-audit {'':31} {base[0]*1000:7.1f} ms  {base[1]:6.1f} MiB")
+for name, (wall, mem) in results.items():
+    line = f"  {name:43} {wall*1000:7.1f} ms  {mem:6.1f} MiB"
+    if peer:
+        line += f"   time ratio {wall/base[0]:.2f}  memory ratio {mem/base[1]:.2f}"
+    print(line)
+if not peer:
+    print("  (cargo-audit not installed: `cargo install --locked cargo-audit` for the ratio)")
