@@ -67,7 +67,7 @@ impl Check for Advisories {
         for entry in &db.invalid {
             out.push(
                 Finding::new(NAME, &DB_INVALID_ENTRY, format!("skipped invalid advisory {}", entry.path))
-                    .evidence(entry.message.clone())
+                    .evidence(one_line(&entry.message))
                     .remedy("fix or remove the file; the rest of the database is used"),
             );
         }
@@ -95,15 +95,16 @@ impl Check for Advisories {
             if graph.origin(i) != Origin::CratesIo {
                 continue;
             }
-            for adv in db.for_crate(pkg.name.as_str()) {
-                if adv.metadata.withdrawn.is_some() || !adv.versions.is_vulnerable(&pkg.version) {
-                    continue;
-                }
-                if let Some(src) = &adv.metadata.source {
-                    if src.kind() != crates_io.kind() || src.url() != crates_io.url() {
-                        continue;
-                    }
-                }
+            let applicable: Vec<&Advisory> = db
+                .for_crate(pkg.name.as_str())
+                .filter(|adv| adv.metadata.withdrawn.is_none() && adv.versions.is_vulnerable(&pkg.version))
+                .filter(|adv| {
+                    adv.metadata.source.as_ref().is_none_or(|src| src.kind() == crates_io.kind() && src.url() == crates_io.url())
+                })
+                .collect();
+            // The remedy must clear every vulnerability of this version, not just one.
+            let vulns: Vec<&Advisory> = applicable.iter().copied().filter(|a| a.metadata.informational.is_none()).collect();
+            for adv in applicable.iter().copied() {
                 let spec = match &adv.metadata.informational {
                     None if is_malicious(adv) => &MALICIOUS,
                     None => &VULNERABILITY,
@@ -112,11 +113,21 @@ impl Check for Advisories {
                     Some(Informational::Notice) => &NOTICE,
                     Some(_) => continue,
                 };
-                out.push(finding(cx, graph, i, adv, spec));
+                out.push(finding(cx, graph, i, adv, &vulns, spec));
             }
         }
         CheckStatus::Ran
     }
+}
+
+/// Collapses a multi-line parser message (with its source excerpt) into one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty() && !l.trim_start().starts_with('|') && !l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// A malicious-crate advisory: the `malicious` category, or (for advisories written before
@@ -131,7 +142,7 @@ pub fn is_malicious(adv: &Advisory) -> bool {
             .any(|k| matches!(k.as_str(), "malicious" | "malware" | "typosquatting" | "typosquat"))
 }
 
-fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, spec: &'static CodeSpec) -> Finding {
+fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Advisory], spec: &'static CodeSpec) -> Finding {
     let pkg = &graph.packages()[i];
     let id = adv.metadata.id.to_string();
     let via = graph.via(i);
@@ -161,9 +172,13 @@ fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, spec: &'st
             parent_hint(&via)
         )
     } else {
-        match nearest_safe_version(adv, current, cx.index.and_then(|m| m.get(name))) {
+        let set: Vec<&Advisory> = if adv.metadata.informational.is_none() { all.to_vec() } else { vec![adv] };
+        match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(name))) {
             Some(safe) => {
                 let mut r = format!("upgrade to {safe}: cargo update -p {name}@{current} --precise {safe}");
+                if set.len() > 1 {
+                    r.push_str(&format!(" (fixes all {} advisories of {name} {current})", set.len()));
+                }
                 if !semver_compatible(current, &safe) {
                     r.push_str(&format!(
                         " ({safe} is semver-incompatible with {current}: first raise the requirement on `{name}`{})",
@@ -204,10 +219,10 @@ fn parent_hint(via: &[String]) -> String {
     }
 }
 
-/// The smallest version above `current` that the advisory does not affect: from the registry
+/// The smallest version above `current` that none of `advisories` affects: from the registry
 /// index when known (so it exists and is not yanked), else from the patched ranges.
-pub fn nearest_safe_version(adv: &Advisory, current: &Version, index: Option<&Lookup>) -> Option<Version> {
-    let safe = |v: &Version| v > current && !adv.versions.is_vulnerable(v);
+pub fn nearest_safe_version(advisories: &[&Advisory], current: &Version, index: Option<&Lookup>) -> Option<Version> {
+    let safe = |v: &Version| v > current && advisories.iter().all(|a| !a.versions.is_vulnerable(v));
     if let Some(Lookup::Found { versions, .. }) = index {
         let best = versions
             .iter()
@@ -219,9 +234,9 @@ pub fn nearest_safe_version(adv: &Advisory, current: &Version, index: Option<&Lo
             return best;
         }
     }
-    adv.versions
-        .patched()
+    advisories
         .iter()
+        .flat_map(|a| a.versions.patched().iter())
         .flat_map(|req| req.comparators.iter())
         .filter(|c| !matches!(c.op, rustsec::semver::Op::Less | rustsec::semver::Op::LessEq))
         .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))

@@ -64,24 +64,32 @@ impl Check for Yanked {
             let at = |f: Finding| f.at(graph.path.display().to_string(), graph.line_of(i));
             match index.get(pkg.name.as_str()) {
                 Some(Lookup::Found { versions, from_network }) => {
-                    let source = if *from_network { "registry index" } else { "cargo's local index cache" };
+                    let source = if *from_network { "the registry index" } else { "cargo's local index cache" };
                     match versions.iter().find(|v| v.version == version) {
                         Some(v) if v.yanked => {
-                            let newer: Vec<&str> = versions
+                            let unyanked: Vec<rustsec::Version> = versions
                                 .iter()
-                                .filter(|x| !x.yanked && x.version != version)
-                                .map(|x| x.version.as_str())
+                                .filter(|x| !x.yanked)
+                                .filter_map(|x| rustsec::Version::parse(&x.version).ok())
+                                .filter(|x| x.pre.is_empty())
                                 .collect();
+                            let compatible = unyanked
+                                .iter()
+                                .filter(|x| **x > pkg.version && super::advisories::semver_compatible(&pkg.version, x))
+                                .min();
                             let mut f = Finding::new(NAME, &YANKED, format!("{} {version} is yanked", pkg.name))
                                 .package(graph.package_ref(i))
                                 .via(graph.via(i))
-                                .evidence(format!("marked yanked in the {source}"));
-                            f = match newer.last() {
-                                Some(latest) => f.remedy(format!(
-                                    "move off the yanked release: cargo update -p {}@{version} (latest unyanked: {latest})",
+                                .evidence(format!("marked yanked in {source}"));
+                            f = match (compatible, unyanked.iter().max()) {
+                                (Some(next), _) => f.remedy(format!(
+                                    "move to the next unyanked compatible release: cargo update -p {}@{version} --precise {next}",
                                     pkg.name
                                 )),
-                                None => f.remedy(format!("every release of `{}` is yanked: replace it", pkg.name)),
+                                (None, Some(latest)) => f.remedy(format!(
+                                    "no unyanked release is semver-compatible with {version}: raise the requirement (latest unyanked: {latest})"
+                                )),
+                                (None, None) => f.remedy(format!("every release of `{}` is yanked: replace it", pkg.name)),
                             };
                             out.push(at(f));
                         }

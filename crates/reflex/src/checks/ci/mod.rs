@@ -97,7 +97,7 @@ impl Check for CiHardening {
         let aliases = cargo_config::aliases(cx.cargo_configs);
         let mut stats = CiStats { files: files.len(), ..CiStats::default() };
         for file in &files {
-            let display = file.strip_prefix(root).unwrap_or(file).display().to_string();
+            let display = file.display().to_string();
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
                 Err(e) => {
