@@ -58,7 +58,7 @@ pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
 pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     let (workspace, graph) = match &opts.lockfile {
-        Some(path) => (None, Some(Graph::load(&resolve(&opts.cwd, path))?)),
+        Some(path) => (None, Some(Graph::load_as(&resolve(&opts.cwd, path), path)?)),
         None => {
             let manifest = opts.manifest_path.as_ref().map(|p| resolve(&opts.cwd, p));
             let ws = Workspace::discover(manifest.as_deref(), &opts.cwd)?;

@@ -4,7 +4,7 @@
 
 use super::{Check, Context, Sink};
 use crate::graph::Graph;
-use crate::graph::workspace::{DepSource, Workspace};
+use crate::graph::workspace::{DepKind, DepSource, Workspace};
 use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use rustsec::VersionReq;
 use std::collections::BTreeSet;
@@ -184,7 +184,11 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
             if locked.is_empty() {
                 problems.push(format!(
                     "`{name}` declares {} `{}` but Cargo.lock does not record it",
-                    d.kind.table().trim_end_matches('s'),
+                    match d.kind {
+                        DepKind::Normal => "dependency",
+                        DepKind::Dev => "dev-dependency",
+                        DepKind::Build => "build-dependency",
+                    },
                     d.package
                 ));
                 continue;

@@ -42,15 +42,20 @@ pub struct Graph {
 impl Graph {
     /// Reads and parses a lockfile; `-` reads standard input.
     pub fn load(path: &Path) -> Result<Graph> {
+        Graph::load_as(path, path)
+    }
+
+    /// Reads `path`, naming it `display` in errors and findings.
+    pub fn load_as(path: &Path, display: &Path) -> Result<Graph> {
         let text = if path == Path::new("-") {
             let mut s = String::new();
             std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
                 .map_err(|e| Error::io("<stdin>", e))?;
             s
         } else {
-            std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?
+            std::fs::read_to_string(path).map_err(|e| Error::io(display, e))?
         };
-        Graph::parse(path, text)
+        Graph::parse(display, text)
     }
 
     /// Parses lockfile text. Errors carry the file, line and column.
@@ -69,6 +74,14 @@ impl Graph {
             Ok(l) => l,
             Err(e) => {
                 let mut err = Error::toml(&display, &text, &e);
+                // cargo-lock reports some problems (an unresolvable dependency) without a
+                // position: point at the first quoted occurrence of the name it gives.
+                if e.span().is_none() {
+                    let name = e.message().rsplit([' ', ':']).next().unwrap_or("").trim_matches('`');
+                    if let Some(pos) = (!name.is_empty()).then(|| text.find(&format!("\"{name}"))).flatten() {
+                        err = Error::parse_at(&display, &text, Some(pos), e.message().trim(), None);
+                    }
+                }
                 if let Error::Parse { help, .. } = &mut err {
                     *help = Some(
                         "Cargo.lock must be a TOML file written by cargo (lockfile format v1 to v4)"

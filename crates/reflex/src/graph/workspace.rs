@@ -127,11 +127,12 @@ impl Workspace {
         let root = parent_dir(&root_manifest.path);
         let mut ws =
             Workspace { root: root.clone(), root_manifest, packages: Vec::new(), unreadable: Vec::new() };
-        ws.load_members();
+        ws.load_members()?;
         Ok(ws)
     }
 
-    fn load_members(&mut self) {
+    /// Missing member manifests are recorded in `unreadable`; malformed ones are errors.
+    fn load_members(&mut self) -> Result<()> {
         let mut seen = BTreeSet::new();
         let mut queue: Vec<PathBuf> = Vec::new();
         if self.root_manifest.name.is_some() {
@@ -182,9 +183,11 @@ impl Workspace {
                     queue.extend(path_deps(&m));
                     self.packages.push(m);
                 }
+                Err(e @ Error::Parse { .. }) => return Err(e),
                 Err(e) => self.unreadable.push((manifest, e.to_string())),
             }
         }
+        Ok(())
     }
 }
 

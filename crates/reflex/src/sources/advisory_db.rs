@@ -305,6 +305,8 @@ pub struct FetchOutcome {
 /// The new state replaces the old one only if it loads as an advisory database.
 pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
     std::fs::create_dir_all(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
+    // git runs with `-C`, so relative paths would be resolved twice.
+    let cache_dir = &std::path::absolute(cache_dir).map_err(|e| Error::io(cache_dir, e))?;
     let dest = cache_dir.join("advisory-db");
     let run = |cmd: &mut Command, what: &str| -> Result<()> {
         let out = cmd.output().map_err(|e| Error::External {

@@ -1,0 +1,92 @@
+//! Helpers for end-to-end tests: run the real binary with a controlled environment.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("fixtures").join(rel)
+}
+
+/// Copies a directory tree (fixtures are small).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), dest).unwrap();
+        }
+    }
+}
+
+/// A scratch copy of the takeover scenario with its advisory database beside it, outside any
+/// git repository: `<tmp>/ws` and `<tmp>/advisory-db`.
+pub fn takeover() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("scenarios/takeover"), &tmp.path().join("ws"));
+    copy_dir(&fixture("advisory-db-scenario"), &tmp.path().join("advisory-db"));
+    std::fs::create_dir_all(tmp.path().join("home")).unwrap();
+    tmp
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cargo-reflex` in `cwd` with a clean environment: no inherited secrets, an empty
+/// HOME, a fixed clock and no color.
+pub fn run(cwd: &Path, args: &[&str]) -> Run {
+    run_with(cwd, args, &[], None)
+}
+
+pub fn run_with(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+    let home = cwd.join("__home");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-reflex"));
+    cmd.current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("CARGO_REFLEX_CACHE", cwd.join("__cache"))
+        .env("NO_COLOR", "1")
+        .args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out: Output = if let Some(input) = stdin {
+        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    } else {
+        cmd.output().unwrap()
+    };
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The standard arguments for a reproducible audit of the takeover copy.
+pub const AUDIT: &[&str] = &["audit", "--manifest-path", "ws", "--advisory-db", "advisory-db", "--offline", "--now", "2026-11-25", "--color", "never"];
+
+pub fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    base.iter().chain(extra).copied().collect()
+}
+
+pub fn json(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{}\n{}", run.stdout, run.stderr))
+}
+
+pub fn codes(report: &serde_json::Value) -> Vec<String> {
+    report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
+}
