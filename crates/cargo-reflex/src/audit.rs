@@ -42,11 +42,24 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
     opts.deny = c.deny.0;
     opts.db_stale_days = args.db_max_age;
     if let Some(now) = &c.now {
-        opts.clock = Clock::fixed(now)
-            .ok_or_else(|| reflex::Error::Usage(format!("--now: `{now}` is not a date or RFC 3339 time"), None))?;
+        opts.clock = Clock::fixed(now).ok_or_else(|| {
+            reflex::Error::Usage(
+                format!("--now: `{now}` is not a date or RFC 3339 time"),
+                None,
+            )
+        })?;
     }
     if args.env {
-        opts.env = Some(std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())).collect());
+        opts.env = Some(
+            std::env::vars_os()
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
+                .collect(),
+        );
     }
     let bar = output::progress(c);
     let on_progress = |what: &str, done: usize, total: usize| {

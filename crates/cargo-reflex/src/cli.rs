@@ -116,5 +116,7 @@ fn parse_deny(s: &str) -> Result<DenyLevel, String> {
     }
     reflex::report::Severity::parse(s)
         .map(|s| DenyLevel(Some(s)))
-        .ok_or_else(|| format!("`{s}` is not a level: use critical, high, medium, low, info or none"))
+        .ok_or_else(|| {
+            format!("`{s}` is not a level: use critical, high, medium, low, info or none")
+        })
 }

@@ -54,12 +54,23 @@ pub fn run(args: DbArgs) -> Result<u8, reflex::Error> {
                 info.advisory_count.unwrap_or(0),
                 info.commit.as_deref().unwrap_or("unknown"),
                 info.last_updated.as_deref().unwrap_or("unknown"),
-                if info.invalid_entries > 0 { format!(" ({} invalid entries skipped)", info.invalid_entries) } else { String::new() }
+                if info.invalid_entries > 0 {
+                    format!(" ({} invalid entries skipped)", info.invalid_entries)
+                } else {
+                    String::new()
+                }
             )
             .map_err(io)?;
         }
-        DbCommand::Status { advisory_db: dir, cache_dir } => {
-            let db = advisory_db::select(dir.as_deref(), cache_dir.or_else(advisory_db::default_cache_dir).as_deref(), advisory_db::Scope::All)?;
+        DbCommand::Status {
+            advisory_db: dir,
+            cache_dir,
+        } => {
+            let db = advisory_db::select(
+                dir.as_deref(),
+                cache_dir.or_else(advisory_db::default_cache_dir).as_deref(),
+                advisory_db::Scope::All,
+            )?;
             let info = db.info();
             writeln!(
                 out,

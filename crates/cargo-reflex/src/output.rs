@@ -14,7 +14,13 @@ pub fn color_choice(c: ColorChoice) -> anstream::ColorChoice {
 
 pub fn render(report: &Report, args: &CommonArgs) -> String {
     match args.format {
-        Format::Human => report::human::render(report, report::human::HumanOptions { verbose: args.verbose, quiet: args.quiet }),
+        Format::Human => report::human::render(
+            report,
+            report::human::HumanOptions {
+                verbose: args.verbose,
+                quiet: args.quiet,
+            },
+        ),
         Format::Json => report::json::render(report),
         Format::Sarif => report::sarif::render(report),
         Format::Markdown => report::markdown::render(report),
@@ -29,10 +35,13 @@ pub fn emit(text: &str, args: &CommonArgs) -> Result<(), reflex::Error> {
             std::fs::write(path, plain).map_err(|e| reflex::Error::io(path, e))
         }
         None => {
-            let mut out = anstream::AutoStream::new(std::io::stdout().lock(), color_choice(args.color));
+            let mut out =
+                anstream::AutoStream::new(std::io::stdout().lock(), color_choice(args.color));
             // A closed pipe (`| head`) is the reader's choice, not an error.
             let ok = |r: std::io::Result<()>| match r {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(reflex::Error::io("<stdout>", e)),
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    Err(reflex::Error::io("<stdout>", e))
+                }
                 _ => Ok(()),
             };
             ok(out.write_all(text.as_bytes()))?;
@@ -55,7 +64,9 @@ pub fn error(err: reflex::Error) {
 fn plain(err: &reflex::Error) -> String {
     let mut s = format!("error: {err}");
     let help = match err {
-        reflex::Error::Parse { help, .. } | reflex::Error::Usage(_, help) | reflex::Error::External { help, .. } => help.clone(),
+        reflex::Error::Parse { help, .. }
+        | reflex::Error::Usage(_, help)
+        | reflex::Error::External { help, .. } => help.clone(),
         reflex::Error::Io { .. } => None,
     };
     if let Some(h) = help {

@@ -7,7 +7,13 @@ use common::*;
 #[test]
 fn takeover_scenario_human_output() {
     let tmp = takeover();
-    let run = run(tmp.path(), &args(AUDIT, &["--cargo-home", fixture("cargo-home").to_str().unwrap()]));
+    let run = run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &["--cargo-home", fixture("cargo-home").to_str().unwrap()],
+        ),
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!("takeover_human", run.stdout);
 }
@@ -15,7 +21,18 @@ fn takeover_scenario_human_output() {
 #[test]
 fn takeover_scenario_json_output() {
     let tmp = takeover();
-    let run = run(tmp.path(), &args(AUDIT, &["--format", "json", "--cargo-home", fixture("cargo-home").to_str().unwrap()]));
+    let run = run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "--format",
+                "json",
+                "--cargo-home",
+                fixture("cargo-home").to_str().unwrap(),
+            ],
+        ),
+    );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = json(&run);
     assert_eq!(report["schema_version"], 1);
@@ -25,7 +42,10 @@ fn takeover_scenario_json_output() {
     let first = &report["findings"][0];
     assert_eq!(first["code"], "advisory-malicious");
     assert_eq!(first["package"]["name"], "url-parse");
-    assert_eq!(first["via"], serde_json::json!(["app 0.1.0", "rust-utilities-v2 2.1.1", "url-parse 0.1.0"]));
+    assert_eq!(
+        first["via"],
+        serde_json::json!(["app 0.1.0", "rust-utilities-v2 2.1.1", "url-parse 0.1.0"])
+    );
     assert_eq!(report["ci"]["cargo_invocations"], 6);
     assert_eq!(report["ci"]["locked_invocations"], 3);
     assert_eq!(report["ci"]["locked_percent"], 50.0);
@@ -35,7 +55,18 @@ fn takeover_scenario_json_output() {
 #[test]
 fn takeover_scenario_findings_are_the_expected_set() {
     let tmp = takeover();
-    let report = json(&run(tmp.path(), &args(AUDIT, &["--format", "json", "--cargo-home", fixture("cargo-home").to_str().unwrap()])));
+    let report = json(&run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "--format",
+                "json",
+                "--cargo-home",
+                fixture("cargo-home").to_str().unwrap(),
+            ],
+        ),
+    ));
     let codes = codes(&report);
     for expected in [
         "advisory-malicious",
@@ -60,15 +91,31 @@ fn takeover_scenario_findings_are_the_expected_set() {
         "ci-hardcoded-credential",
         "ci-pull-request-target-checkout",
     ] {
-        assert!(codes.iter().any(|c| c == expected), "missing {expected} in {codes:?}");
+        assert!(
+            codes.iter().any(|c| c == expected),
+            "missing {expected} in {codes:?}"
+        );
     }
     // The withdrawn advisory never matches; the lockfile is in sync with the manifests.
     let text = report.to_string();
     assert!(!text.contains("RUSTSEC-2026-9003"));
-    assert!(!codes.iter().any(|c| c == "lockfile-out-of-sync"), "{codes:?}");
+    assert!(
+        !codes.iter().any(|c| c == "lockfile-out-of-sync"),
+        "{codes:?}"
+    );
     // The remedy clears all three smallvec vulnerabilities at once, at a real unyanked release.
-    let smallvec = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "advisory-vulnerability").unwrap();
-    assert!(smallvec["remedy"].as_str().unwrap().contains("cargo update -p smallvec@0.6.9 --precise 0.6.14"));
+    let smallvec = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "advisory-vulnerability")
+        .unwrap();
+    assert!(
+        smallvec["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("cargo update -p smallvec@0.6.9 --precise 0.6.14")
+    );
     // The plaintext token's value never appears in output.
     assert!(!text.contains("cio0123456789abcdefghijklmnopqrstuv"));
 }
@@ -76,9 +123,25 @@ fn takeover_scenario_findings_are_the_expected_set() {
 #[test]
 fn deny_level_controls_the_exit_code() {
     let tmp = takeover();
-    assert_eq!(run(tmp.path(), &args(AUDIT, &["--deny", "critical", "-q"])).code, 1);
-    assert_eq!(run(tmp.path(), &args(AUDIT, &["--deny", "none", "-q"])).code, 0);
-    let clean = run(&repo(), &["audit", "--file", "fixtures/corpus/BurntSushi__ripgrep/Cargo.lock", "--offline", "--now", "2026-11-25"]);
+    assert_eq!(
+        run(tmp.path(), &args(AUDIT, &["--deny", "critical", "-q"])).code,
+        1
+    );
+    assert_eq!(
+        run(tmp.path(), &args(AUDIT, &["--deny", "none", "-q"])).code,
+        0
+    );
+    let clean = run(
+        &repo(),
+        &[
+            "audit",
+            "--file",
+            "fixtures/corpus/BurntSushi__ripgrep/Cargo.lock",
+            "--offline",
+            "--now",
+            "2026-11-25",
+        ],
+    );
     assert_eq!(clean.code, 0, "{}{}", clean.stdout, clean.stderr);
     assert!(clean.stdout.contains("passed"));
     let bad = run(tmp.path(), &args(AUDIT, &["--deny", "severe"]));
@@ -116,17 +179,29 @@ fn sarif_is_valid_against_the_official_schema() {
     // reject; we emit no `language`, so it is replaced with the intended pattern.
     let schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
         .unwrap()
-        .replace("^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$", "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$");
+        .replace(
+            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+        );
     let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
-    let report = json(&common::run(tmp.path(), &args(AUDIT, &["--format", "json"])));
+    let report = json(&common::run(
+        tmp.path(),
+        &args(AUDIT, &["--format", "json"]),
+    ));
     assert_eq!(results.len(), report["findings"].as_array().unwrap().len());
     assert_eq!(results[0]["ruleId"], "advisory-malicious");
     assert_eq!(results[0]["level"], "error");
-    assert_eq!(results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], "ws/Cargo.lock");
+    assert_eq!(
+        results[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "ws/Cargo.lock"
+    );
     // A schema that rejects nothing would make this test pointless.
     assert!(!validator.is_valid(&serde_json::json!({"version": "2.1.0", "runs": [{"tool": {}}]})));
 }
@@ -137,16 +212,29 @@ fn markdown_is_a_pr_comment() {
     let run = run(tmp.path(), &args(AUDIT, &["--format", "markdown"]));
     assert_eq!(run.code, 1);
     assert!(run.stdout.starts_with("## cargo-reflex audit: ❌ failed"));
-    assert!(run.stdout.contains("| severity | finding | package | where | fix |"));
-    assert!(run.stdout.contains("| 🟣 critical | [RUSTSEC-2026-9001: malicious crate `url-parse`]"));
+    assert!(
+        run.stdout
+            .contains("| severity | finding | package | where | fix |")
+    );
+    assert!(
+        run.stdout
+            .contains("| 🟣 critical | [RUSTSEC-2026-9001: malicious crate `url-parse`]")
+    );
     assert!(run.stdout.contains("50.0%"));
 }
 
 #[test]
 fn output_file_gets_plain_text() {
     let tmp = takeover();
-    let base: Vec<&str> = AUDIT.iter().copied().filter(|a| *a != "--color" && *a != "never").collect();
-    let run = run(tmp.path(), &args(&base, &["--color", "always", "-o", "report.txt"]));
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| *a != "--color" && *a != "never")
+        .collect();
+    let run = run(
+        tmp.path(),
+        &args(&base, &["--color", "always", "-o", "report.txt"]),
+    );
     assert_eq!(run.code, 1);
     assert!(run.stdout.is_empty());
     let text = std::fs::read_to_string(tmp.path().join("report.txt")).unwrap();
@@ -157,29 +245,93 @@ fn output_file_gets_plain_text() {
 fn lockfile_formats_v1_to_v4_and_stdin() {
     let tmp = takeover();
     let v4 = std::fs::read_to_string(tmp.path().join("ws/Cargo.lock")).unwrap();
-    std::fs::write(tmp.path().join("v3.lock"), v4.replace("version = 4", "version = 3")).unwrap();
+    std::fs::write(
+        tmp.path().join("v3.lock"),
+        v4.replace("version = 4", "version = 3"),
+    )
+    .unwrap();
     let cases = [
-        ("fixtures/corpus/_historical/BurntSushi__ripgrep@9dcfd9a2_2019-04-25.Cargo.lock", 1),
-        ("fixtures/corpus/_historical/tikv__tikv@ee39b4e7_2020-06-01.Cargo.lock", 2),
+        (
+            "fixtures/corpus/_historical/BurntSushi__ripgrep@9dcfd9a2_2019-04-25.Cargo.lock",
+            1,
+        ),
+        (
+            "fixtures/corpus/_historical/tikv__tikv@ee39b4e7_2020-06-01.Cargo.lock",
+            2,
+        ),
         ("fixtures/corpus/nushell__nushell/Cargo.lock", 4),
     ];
     for (path, version) in cases {
-        let report = json(&run(&repo(), &["audit", "--file", path, "--offline", "--no-yanked", "--format", "json", "--now", "2026-11-25"]));
+        let report = json(&run(
+            &repo(),
+            &[
+                "audit",
+                "--file",
+                path,
+                "--offline",
+                "--no-yanked",
+                "--format",
+                "json",
+                "--now",
+                "2026-11-25",
+            ],
+        ));
         assert_eq!(report["target"]["lockfile_version"], version, "{path}");
         assert!(report["target"]["package_count"].as_u64().unwrap() > 50);
     }
-    let v3 = json(&run(tmp.path(), &["audit", "--file", "v3.lock", "--advisory-db", "advisory-db", "--offline", "--format", "json"]));
+    let v3 = json(&run(
+        tmp.path(),
+        &[
+            "audit",
+            "--file",
+            "v3.lock",
+            "--advisory-db",
+            "advisory-db",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    ));
     assert_eq!(v3["target"]["lockfile_version"], 3);
-    let stdin = run_with(tmp.path(), &["audit", "--file", "-", "--advisory-db", "advisory-db", "--offline", "--format", "json"], &[], Some(&v4));
+    let stdin = run_with(
+        tmp.path(),
+        &[
+            "audit",
+            "--file",
+            "-",
+            "--advisory-db",
+            "advisory-db",
+            "--offline",
+            "--format",
+            "json",
+        ],
+        &[],
+        Some(&v4),
+    );
     assert_eq!(stdin.code, 1);
     assert_eq!(json(&stdin)["findings"][0]["package"]["name"], "url-parse");
 }
 
 #[test]
 fn missing_lockfile_is_a_finding_not_a_pass() {
-    let report = json(&run(&repo(), &["audit", "--manifest-path", "fixtures/corpus/bevyengine__bevy/Cargo.toml", "--offline", "--format", "json"]));
+    let report = json(&run(
+        &repo(),
+        &[
+            "audit",
+            "--manifest-path",
+            "fixtures/corpus/bevyengine__bevy/Cargo.toml",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    ));
     assert!(codes(&report).contains(&"lockfile-missing".to_string()));
-    let advisories = report["checks"].as_array().unwrap().iter().find(|c| c["name"] == "advisories").unwrap();
+    let advisories = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "advisories")
+        .unwrap();
     assert_eq!(advisories["status"], "skipped");
 }
 
@@ -187,19 +339,40 @@ fn missing_lockfile_is_a_finding_not_a_pass() {
 fn out_of_sync_lockfile_is_detected() {
     let tmp = takeover();
     let manifest = tmp.path().join("ws/app/Cargo.toml");
-    let text = std::fs::read_to_string(&manifest).unwrap().replace("rust-utilities-v2 = \"2.1\"", "rust-utilities-v2 = \"3\"\nserde = \"1\"");
+    let text = std::fs::read_to_string(&manifest).unwrap().replace(
+        "rust-utilities-v2 = \"2.1\"",
+        "rust-utilities-v2 = \"3\"\nserde = \"1\"",
+    );
     std::fs::write(&manifest, text).unwrap();
     let report = json(&run(tmp.path(), &args(AUDIT, &["--format", "json"])));
-    let f = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "lockfile-out-of-sync").expect("out-of-sync finding");
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "lockfile-out-of-sync")
+        .expect("out-of-sync finding");
     let evidence = f["evidence"].to_string();
-    assert!(evidence.contains("declares dependency `serde`"), "{evidence}");
-    assert!(evidence.contains("requires `rust-utilities-v2 ^3` but Cargo.lock has 2.1.1"), "{evidence}");
+    assert!(
+        evidence.contains("declares dependency `serde`"),
+        "{evidence}"
+    );
+    assert!(
+        evidence.contains("requires `rust-utilities-v2 ^3` but Cargo.lock has 2.1.1"),
+        "{evidence}"
+    );
 }
 
 fn git(dir: &std::path::Path, args: &[&str]) {
     let ok = std::process::Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .unwrap()
@@ -216,13 +389,19 @@ fn lockfile_must_be_committed_and_not_ignored() {
     std::fs::write(ws.join(".gitignore"), "Cargo.lock\n").unwrap();
     let report = json(&run(tmp.path(), &args(AUDIT, &["--format", "json"])));
     let c = codes(&report);
-    assert!(c.contains(&"lockfile-untracked".into()) && c.contains(&"lockfile-gitignored".into()), "{c:?}");
+    assert!(
+        c.contains(&"lockfile-untracked".into()) && c.contains(&"lockfile-gitignored".into()),
+        "{c:?}"
+    );
     std::fs::write(ws.join(".gitignore"), "/target\n").unwrap();
     git(&ws, &["add", "."]);
     git(&ws, &["commit", "-qm", "init"]);
     let report = json(&run(tmp.path(), &args(AUDIT, &["--format", "json"])));
     let c = codes(&report);
-    assert!(!c.contains(&"lockfile-untracked".into()) && !c.contains(&"lockfile-gitignored".into()), "{c:?}");
+    assert!(
+        !c.contains(&"lockfile-untracked".into()) && !c.contains(&"lockfile-gitignored".into()),
+        "{c:?}"
+    );
 }
 
 #[test]
@@ -233,11 +412,22 @@ fn env_lists_secret_names_never_values() {
     std::fs::write(home.join(".aws/credentials"), "[default]\n").unwrap();
     let env = [
         ("GITHUB_TOKEN", "ghp_0123456789abcdefghijABCDEFGHIJ012345"),
-        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"),
-        ("INNOCENT_NAME", "github_pat_11AAAAAAA0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH"),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY",
+        ),
+        (
+            "INNOCENT_NAME",
+            "github_pat_11AAAAAAA0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH",
+        ),
         ("RUST_LOG", "debug"),
     ];
-    let run = run_with(tmp.path(), &args(AUDIT, &["--env", "--format", "json"]), &env, None);
+    let run = run_with(
+        tmp.path(),
+        &args(AUDIT, &["--env", "--format", "json"]),
+        &env,
+        None,
+    );
     let report = json(&run);
     let secrets: Vec<&str> = report["findings"]
         .as_array()
@@ -259,6 +449,62 @@ fn env_lists_secret_names_never_values() {
 fn every_finding_code_is_documented_in_the_readme() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     for (_, spec) in reflex::checks::all_codes() {
-        assert!(readme.contains(&format!("`{}`", spec.code)), "README does not document `{}`", spec.code);
+        assert!(
+            readme.contains(&format!("`{}`", spec.code)),
+            "README does not document `{}`",
+            spec.code
+        );
     }
+}
+
+/// The CI lint on the real workflows of the corpus projects: every finding here was reviewed
+/// by hand; the snapshot pins them so a parser change that adds or drops one is noticed.
+#[test]
+fn ci_lint_on_real_corpus_workflows() {
+    let mut table = String::new();
+    let corpus = fixture("corpus");
+    let mut dirs: Vec<_> = std::fs::read_dir(&corpus)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join(".github").is_dir())
+        .collect();
+    dirs.sort();
+    assert!(dirs.len() >= 10);
+    for dir in dirs {
+        let manifest = dir.join("Cargo.toml");
+        let run = run(
+            &repo(),
+            &[
+                "audit",
+                "--manifest-path",
+                manifest.to_str().unwrap(),
+                "--offline",
+                "--no-yanked",
+                "--format",
+                "json",
+                "--now",
+                "2026-11-25",
+            ],
+        );
+        let report = json(&run);
+        let ci = &report["ci"];
+        let mut counts = std::collections::BTreeMap::new();
+        for f in report["findings"].as_array().unwrap() {
+            let code = f["code"].as_str().unwrap();
+            if code.starts_with("ci-") {
+                *counts.entry(code.to_string()).or_insert(0) += 1;
+            }
+        }
+        table.push_str(&format!(
+            "{}: {}/{} locked ({}%), {} files; {:?}\n",
+            dir.file_name().unwrap().to_string_lossy(),
+            ci["locked_invocations"],
+            ci["cargo_invocations"],
+            ci["locked_percent"],
+            ci["files"],
+            counts
+        ));
+    }
+    insta::assert_snapshot!("corpus_ci", table);
 }

@@ -10,11 +10,22 @@ use std::path::Path;
 fn git(dir: &Path, args: &[&str]) {
     let out = std::process::Command::new("git")
         .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"])
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.invalid",
+            "-c",
+            "commit.gpgsign=false",
+        ])
         .args(args)
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -27,11 +38,22 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
     git(&upstream, &["commit", "-qm", "initial"]);
     let url = format!("file://{}", upstream.display());
 
-    let first = run(tmp.path(), &["db", "fetch", "--url", &url, "--cache-dir", "cache"]);
+    let first = run(
+        tmp.path(),
+        &["db", "fetch", "--url", &url, "--cache-dir", "cache"],
+    );
     assert_eq!(first.code, 0, "{}", first.stderr);
-    assert!(first.stdout.starts_with("cloned advisory database"), "{}", first.stdout);
+    assert!(
+        first.stdout.starts_with("cloned advisory database"),
+        "{}",
+        first.stdout
+    );
     assert!(first.stdout.contains(": 8 advisories"), "{}", first.stdout);
-    assert!(first.stdout.contains("1 invalid entries skipped"), "{}", first.stdout);
+    assert!(
+        first.stdout.contains("1 invalid entries skipped"),
+        "{}",
+        first.stdout
+    );
 
     std::fs::create_dir_all(upstream.join("crates/arrayref")).unwrap();
     std::fs::write(
@@ -41,18 +63,46 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
     .unwrap();
     git(&upstream, &["add", "."]);
     git(&upstream, &["commit", "-qm", "new advisory"]);
-    let second = run(tmp.path(), &["db", "fetch", "--url", &url, "--cache-dir", "cache"]);
+    let second = run(
+        tmp.path(),
+        &["db", "fetch", "--url", &url, "--cache-dir", "cache"],
+    );
     assert_eq!(second.code, 0, "{}", second.stderr);
-    assert!(second.stdout.starts_with("updated advisory database"), "{}", second.stdout);
-    assert!(second.stdout.contains(": 9 advisories"), "{}", second.stdout);
+    assert!(
+        second.stdout.starts_with("updated advisory database"),
+        "{}",
+        second.stdout
+    );
+    assert!(
+        second.stdout.contains(": 9 advisories"),
+        "{}",
+        second.stdout
+    );
 
     // Without --advisory-db, audit prefers the fetched clone (newer than the embedded snapshot).
-    let base: Vec<&str> = AUDIT.iter().copied().filter(|a| *a != "--advisory-db" && *a != "advisory-db").collect();
-    let report = json(&run(tmp.path(), &args(&base, &["--format", "json", "--cache-dir", "cache"])));
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| *a != "--advisory-db" && *a != "advisory-db")
+        .collect();
+    let report = json(&run(
+        tmp.path(),
+        &args(&base, &["--format", "json", "--cache-dir", "cache"]),
+    ));
     assert_eq!(report["advisory_db"]["origin"], "cache");
     assert!(report.to_string().contains("RUSTSEC-2026-9005"));
 
-    let bad = run(tmp.path(), &["db", "fetch", "--url", "file:///nonexistent/repo", "--cache-dir", "cache2"]);
+    let bad = run(
+        tmp.path(),
+        &[
+            "db",
+            "fetch",
+            "--url",
+            "file:///nonexistent/repo",
+            "--cache-dir",
+            "cache2",
+        ],
+    );
     assert_eq!(bad.code, 2);
     assert!(bad.stderr.contains("git clone failed"), "{}", bad.stderr);
 }
@@ -89,8 +139,14 @@ fn serve_index(entries: Vec<(&'static str, String)>) -> String {
                 }
                 let mut stream = stream;
                 let response = match entries.iter().find(|(p, _)| path == format!("/{p}")) {
-                    Some((_, body)) => format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len()),
-                    None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string(),
+                    Some((_, body)) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_string()
+                    }
                 };
                 let _ = stream.write_all(response.as_bytes());
             });
@@ -109,39 +165,122 @@ fn line(name: &str, vers: &str, yanked: bool) -> String {
 #[test]
 fn yanked_and_vanished_versions_from_a_sparse_index() {
     let tmp = takeover();
-    let smallvec = ["0.6.8", "0.6.9", "0.6.10", "0.6.14", "1.13.2"].iter().map(|v| line("smallvec", v, *v == "0.6.9" || *v == "0.6.8")).collect();
-    let arrayref = ["0.3.8", "0.3.9"].iter().map(|v| line("arrayref", v, false)).collect();
+    let smallvec = ["0.6.8", "0.6.9", "0.6.10", "0.6.14", "1.13.2"]
+        .iter()
+        .map(|v| line("smallvec", v, *v == "0.6.9" || *v == "0.6.8"))
+        .collect();
+    let arrayref = ["0.3.8", "0.3.9"]
+        .iter()
+        .map(|v| line("arrayref", v, false))
+        .collect();
     let utilities = line("rust-utilities-v2", "2.1.1", false);
-    let url = serve_index(vec![("sm/al/smallvec", smallvec), ("ar/ra/arrayref", arrayref), ("ru/st/rust-utilities-v2", utilities)]);
-    let base: Vec<&str> = AUDIT.iter().copied().filter(|a| *a != "--offline").collect();
-    let run = run(tmp.path(), &args(&base, &["--format", "json", "--crates-io-index", &url, "--cargo-home", "no-cargo-home"]));
+    let url = serve_index(vec![
+        ("sm/al/smallvec", smallvec),
+        ("ar/ra/arrayref", arrayref),
+        ("ru/st/rust-utilities-v2", utilities),
+    ]);
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| *a != "--offline")
+        .collect();
+    let run = run(
+        tmp.path(),
+        &args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--crates-io-index",
+                &url,
+                "--cargo-home",
+                "no-cargo-home",
+            ],
+        ),
+    );
     let report = json(&run);
     let find = |code: &str| -> Vec<serde_json::Value> {
-        report["findings"].as_array().unwrap().iter().filter(|f| f["code"] == code).cloned().collect()
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .cloned()
+            .collect()
     };
     let yanked = find("yanked");
     assert_eq!(yanked.len(), 1, "{report:#}");
     assert_eq!(yanked[0]["package"]["name"], "smallvec");
-    assert!(yanked[0]["remedy"].as_str().unwrap().contains("--precise 0.6.10"));
-    assert_eq!(find("registry-version-missing")[0]["package"]["name"], "arrayref");
-    assert_eq!(find("registry-crate-missing")[0]["package"]["name"], "url-parse");
+    assert!(
+        yanked[0]["remedy"]
+            .as_str()
+            .unwrap()
+            .contains("--precise 0.6.10")
+    );
+    assert_eq!(
+        find("registry-version-missing")[0]["package"]["name"],
+        "arrayref"
+    );
+    assert_eq!(
+        find("registry-crate-missing")[0]["package"]["name"],
+        "url-parse"
+    );
     // Only the alternative-registry crate is left unchecked, and the report says so.
     let unchecked = find("yanked-unchecked");
     assert_eq!(unchecked.len(), 1);
-    assert!(unchecked[0]["title"].as_str().unwrap().starts_with("yanked status unknown for 1 of 5"));
+    assert!(
+        unchecked[0]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("yanked status unknown for 1 of 5")
+    );
 }
 
 #[test]
 fn unreachable_registry_falls_back_to_the_cache_and_says_what_it_could_not_check() {
     let tmp = takeover();
     // A port nothing listens on: bind, read the port, close.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("http://127.0.0.1:{port}/");
-    let base: Vec<&str> = AUDIT.iter().copied().filter(|a| *a != "--offline").collect();
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| *a != "--offline")
+        .collect();
     let cargo_home = fixture("cargo-home");
-    let report = json(&run(tmp.path(), &args(&base, &["--format", "json", "--crates-io-index", &url, "--cargo-home", cargo_home.to_str().unwrap()])));
+    let report = json(&run(
+        tmp.path(),
+        &args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--crates-io-index",
+                &url,
+                "--cargo-home",
+                cargo_home.to_str().unwrap(),
+            ],
+        ),
+    ));
     let codes = codes(&report);
-    assert!(codes.contains(&"yanked".into()), "smallvec is yanked per cargo's cache: {codes:?}");
-    let unchecked = report["findings"].as_array().unwrap().iter().find(|f| f["code"] == "yanked-unchecked").unwrap();
-    assert!(unchecked["evidence"].to_string().contains("could not be reached"), "{unchecked}");
+    assert!(
+        codes.contains(&"yanked".into()),
+        "smallvec is yanked per cargo's cache: {codes:?}"
+    );
+    let unchecked = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "yanked-unchecked")
+        .unwrap();
+    assert!(
+        unchecked["evidence"]
+            .to_string()
+            .contains("could not be reached"),
+        "{unchecked}"
+    );
 }

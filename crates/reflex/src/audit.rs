@@ -63,7 +63,11 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
             let manifest = opts.manifest_path.as_ref().map(|p| resolve(&opts.cwd, p));
             let ws = Workspace::discover(manifest.as_deref(), &opts.cwd)?;
             let lock = ws.lockfile_path();
-            let graph = if lock.is_file() { Some(Graph::load(&lock)?) } else { None };
+            let graph = if lock.is_file() {
+                Some(Graph::load(&lock)?)
+            } else {
+                None
+            };
             (Some(ws), graph)
         }
     };
@@ -76,7 +80,11 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         .as_ref()
         .map(|g| g.packages().iter().map(|p| p.name.to_string()).collect())
         .unwrap_or_default();
-    let db = advisory_db::select(opts.advisory_db.as_deref(), opts.cache_dir.as_deref(), Scope::Crates(&wanted))?;
+    let db = advisory_db::select(
+        opts.advisory_db.as_deref(),
+        opts.cache_dir.as_deref(),
+        Scope::Crates(&wanted),
+    )?;
 
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {
@@ -119,7 +127,10 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     let mut runs = Vec::new();
     for check in checks::audit_checks() {
         let status = check.run(&cx, &mut sink);
-        runs.push(CheckRun { name: check.name(), status });
+        runs.push(CheckRun {
+            name: check.name(),
+            status,
+        });
     }
 
     let mut report = Report::new("audit", opts.clock.rfc3339());
@@ -157,7 +168,11 @@ fn relativize(report: &mut Report, cwd: &Path) {
 }
 
 fn resolve(cwd: &Path, p: &Path) -> PathBuf {
-    if p == Path::new("-") || p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+    if p == Path::new("-") || p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
 }
 
 /// Where the CI files live: the nearest directory from `dir` up to the git work tree root

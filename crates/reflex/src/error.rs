@@ -14,21 +14,9 @@ pub enum Error {
     },
 
     /// A file that is not what it claims to be: bad TOML, a lockfile missing required keys...
-    #[error("{path}:{line}:{column}: {message}")]
-    #[diagnostic(code(reflex::parse))]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-        #[source_code]
-        src: NamedSource<String>,
-        #[label("{label}")]
-        span: Option<SourceSpan>,
-        label: String,
-        #[help]
-        help: Option<String>,
-    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Parse(Box<ParseError>),
 
     #[error("{0}")]
     #[diagnostic(code(reflex::usage))]
@@ -36,12 +24,38 @@ pub enum Error {
 
     #[error("{what} failed: {message}")]
     #[diagnostic(code(reflex::external))]
-    External { what: String, message: String, #[help] help: Option<String> },
+    External {
+        what: String,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+/// A syntax or shape error at a position in a file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{path}:{line}:{column}: {message}")]
+#[diagnostic(code(reflex::parse))]
+pub struct ParseError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    #[source_code]
+    pub src: NamedSource<String>,
+    #[label("{label}")]
+    pub span: Option<SourceSpan>,
+    pub label: String,
+    #[help]
+    pub help: Option<String>,
 }
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io { path: path.into(), source }
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// A parse error at byte `offset` of `text` (clamped into the text).
@@ -57,7 +71,7 @@ impl Error {
         let offset = offset.map(|o| o.min(text.len()));
         let (line, column) = offset.map(|o| line_col(text, o)).unwrap_or((1, 1));
         let label = message.lines().next().unwrap_or("here").to_string();
-        Error::Parse {
+        Error::Parse(Box::new(ParseError {
             src: NamedSource::new(path.display().to_string(), text.to_string()),
             span: offset.map(|o| SourceSpan::from((o, 0))),
             path,
@@ -66,7 +80,15 @@ impl Error {
             message,
             label,
             help,
+        }))
+    }
+
+    /// Sets the hint shown under a parse error.
+    pub fn with_help(mut self, hint: impl Into<String>) -> Self {
+        if let Error::Parse(p) = &mut self {
+            p.help = Some(hint.into());
         }
+        self
     }
 
     /// Wraps a `toml` deserialisation error, keeping its position.
@@ -81,7 +103,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..floor_char_boundary(text, offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 

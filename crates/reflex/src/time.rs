@@ -10,15 +10,19 @@ pub struct Clock {
 
 impl Clock {
     pub fn system() -> Clock {
-        Clock { now: Timestamp::now() }
+        Clock {
+            now: Timestamp::now(),
+        }
     }
 
     /// Accepts `2026-11-25` or a full RFC 3339 timestamp.
     pub fn fixed(text: &str) -> Option<Clock> {
-        let now = text
-            .parse::<Timestamp>()
-            .ok()
-            .or_else(|| text.parse::<Date>().ok().and_then(|d| d.to_zoned(TimeZone::UTC).ok()).map(|z| z.timestamp()))?;
+        let now = text.parse::<Timestamp>().ok().or_else(|| {
+            text.parse::<Date>()
+                .ok()
+                .and_then(|d| d.to_zoned(TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })?;
         Some(Clock { now })
     }
 
@@ -32,7 +36,9 @@ impl Clock {
 
     /// Whole days from `date` to today (negative if `date` is in the future).
     pub fn days_since(&self, date: Date) -> i64 {
-        date.until(self.today()).map(|span| i64::from(span.get_days())).unwrap_or(0)
+        date.until(self.today())
+            .map(|span| i64::from(span.get_days()))
+            .unwrap_or(0)
     }
 
     pub fn rfc3339(&self) -> String {

@@ -51,20 +51,31 @@ fn same_advisories_as_cargo_audit_on_the_corpus() {
             cases.push((entry.file_name().to_string_lossy().into_owned(), lock));
         }
     }
-    for entry in std::fs::read_dir(corpus.join("_historical")).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().trim_end_matches(".Cargo.lock").to_string();
+    for entry in std::fs::read_dir(corpus.join("_historical"))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".Cargo.lock")
+            .to_string();
         cases.push((name, entry.path()));
     }
     assert!(cases.len() >= 14, "corpus lockfiles found: {}", cases.len());
     let mut total = 0;
     for (name, lock) in cases {
-        let expected: BTreeSet<String> = std::fs::read_to_string(root().join(format!("fixtures/parity/{name}.txt")))
-            .unwrap_or_else(|e| panic!("fixture for {name}: {e}"))
-            .lines()
-            .map(str::to_string)
-            .collect();
+        let expected: BTreeSet<String> =
+            std::fs::read_to_string(root().join(format!("fixtures/parity/{name}.txt")))
+                .unwrap_or_else(|e| panic!("fixture for {name}: {e}"))
+                .lines()
+                .map(str::to_string)
+                .collect();
         let got = ours(&lock);
-        assert_eq!(got, expected, "advisory matches differ from cargo-audit on {name}");
+        assert_eq!(
+            got, expected,
+            "advisory matches differ from cargo-audit on {name}"
+        );
         total += expected.len();
     }
     assert!(total > 150, "parity covers {total} advisory matches");

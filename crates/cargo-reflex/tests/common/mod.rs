@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 pub fn fixture(rel: &str) -> PathBuf {
@@ -30,7 +33,10 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn takeover() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture("scenarios/takeover"), &tmp.path().join("ws"));
-    copy_dir(&fixture("advisory-db-scenario"), &tmp.path().join("advisory-db"));
+    copy_dir(
+        &fixture("advisory-db-scenario"),
+        &tmp.path().join("advisory-db"),
+    );
     std::fs::create_dir_all(tmp.path().join("home")).unwrap();
     tmp
 }
@@ -61,7 +67,9 @@ pub fn run_with(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&
         cmd.env(k, v);
     }
     let out: Output = if let Some(input) = stdin {
-        cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let mut child = cmd.spawn().unwrap();
         std::io::Write::write_all(child.stdin.as_mut().unwrap(), input.as_bytes()).unwrap();
         drop(child.stdin.take());
@@ -77,16 +85,33 @@ pub fn run_with(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&
 }
 
 /// The standard arguments for a reproducible audit of the takeover copy.
-pub const AUDIT: &[&str] = &["audit", "--manifest-path", "ws", "--advisory-db", "advisory-db", "--offline", "--now", "2026-11-25", "--color", "never"];
+pub const AUDIT: &[&str] = &[
+    "audit",
+    "--manifest-path",
+    "ws",
+    "--advisory-db",
+    "advisory-db",
+    "--offline",
+    "--now",
+    "2026-11-25",
+    "--color",
+    "never",
+];
 
 pub fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
 }
 
 pub fn json(run: &Run) -> serde_json::Value {
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{}\n{}", run.stdout, run.stderr))
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("invalid JSON ({e}):\n{}\n{}", run.stdout, run.stderr))
 }
 
 pub fn codes(report: &serde_json::Value) -> Vec<String> {
-    report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap().to_string()).collect()
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
 }

@@ -49,7 +49,15 @@ pub const DB_INVALID_ENTRY: CodeSpec = CodeSpec {
     summary: "an advisory file could not be parsed and was skipped",
 };
 
-static CODES: [CodeSpec; 7] = [MALICIOUS, VULNERABILITY, UNSOUND, UNMAINTAINED, NOTICE, DB_STALE, DB_INVALID_ENTRY];
+static CODES: [CodeSpec; 7] = [
+    MALICIOUS,
+    VULNERABILITY,
+    UNSOUND,
+    UNMAINTAINED,
+    NOTICE,
+    DB_STALE,
+    DB_INVALID_ENTRY,
+];
 
 impl Check for Advisories {
     fn name(&self) -> &'static str {
@@ -62,13 +70,19 @@ impl Check for Advisories {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(db) = cx.db else {
-            return CheckStatus::Skipped { reason: "no advisory database".into() };
+            return CheckStatus::Skipped {
+                reason: "no advisory database".into(),
+            };
         };
         for entry in &db.invalid {
             out.push(
-                Finding::new(NAME, &DB_INVALID_ENTRY, format!("skipped invalid advisory {}", entry.path))
-                    .evidence(one_line(&entry.message))
-                    .remedy("fix or remove the file; the rest of the database is used"),
+                Finding::new(
+                    NAME,
+                    &DB_INVALID_ENTRY,
+                    format!("skipped invalid advisory {}", entry.path),
+                )
+                .evidence(one_line(&entry.message))
+                .remedy("fix or remove the file; the rest of the database is used"),
             );
         }
         match db.last_updated {
@@ -76,9 +90,15 @@ impl Check for Advisories {
                 let age = cx.clock.days_since(date);
                 if age > cx.db_stale_days {
                     out.push(
-                        Finding::new(NAME, &DB_STALE, format!("advisory database is {age} days old (last updated {date})"))
-                            .evidence(format!("advisories published after {date} are not checked"))
-                            .remedy("run `cargo reflex db fetch` (or pass --advisory-db <fresh clone>)"),
+                        Finding::new(
+                            NAME,
+                            &DB_STALE,
+                            format!("advisory database is {age} days old (last updated {date})"),
+                        )
+                        .evidence(format!("advisories published after {date} are not checked"))
+                        .remedy(
+                            "run `cargo reflex db fetch` (or pass --advisory-db <fresh clone>)",
+                        ),
                     );
                 }
             }
@@ -88,7 +108,9 @@ impl Check for Advisories {
             ),
         }
         let Some(graph) = cx.graph else {
-            return CheckStatus::Skipped { reason: "no Cargo.lock to check".into() };
+            return CheckStatus::Skipped {
+                reason: "no Cargo.lock to check".into(),
+            };
         };
         let crates_io = SourceId::default();
         for (i, pkg) in graph.packages().iter().enumerate() {
@@ -97,13 +119,21 @@ impl Check for Advisories {
             }
             let applicable: Vec<&Advisory> = db
                 .for_crate(pkg.name.as_str())
-                .filter(|adv| adv.metadata.withdrawn.is_none() && adv.versions.is_vulnerable(&pkg.version))
                 .filter(|adv| {
-                    adv.metadata.source.as_ref().is_none_or(|src| src.kind() == crates_io.kind() && src.url() == crates_io.url())
+                    adv.metadata.withdrawn.is_none() && adv.versions.is_vulnerable(&pkg.version)
+                })
+                .filter(|adv| {
+                    adv.metadata.source.as_ref().is_none_or(|src| {
+                        src.kind() == crates_io.kind() && src.url() == crates_io.url()
+                    })
                 })
                 .collect();
             // The remedy must clear every vulnerability of this version, not just one.
-            let vulns: Vec<&Advisory> = applicable.iter().copied().filter(|a| a.metadata.informational.is_none()).collect();
+            let vulns: Vec<&Advisory> = applicable
+                .iter()
+                .copied()
+                .filter(|a| a.metadata.informational.is_none())
+                .collect();
             for adv in applicable.iter().copied() {
                 let spec = match &adv.metadata.informational {
                     None if is_malicious(adv) => &MALICIOUS,
@@ -125,7 +155,15 @@ fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim_end)
-        .filter(|l| !l.is_empty() && !l.trim_start().starts_with('|') && !l.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit()))
+        .filter(|l| {
+            !l.is_empty()
+                && !l.trim_start().starts_with('|')
+                && !l
+                    .trim_start()
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_digit())
+        })
         .collect::<Vec<_>>()
         .join(": ")
 }
@@ -134,15 +172,27 @@ fn one_line(message: &str) -> String {
 /// that category existed) a "malicious crate" title or malware keywords.
 pub fn is_malicious(adv: &Advisory) -> bool {
     adv.metadata.categories.contains(&Category::Malicious)
-        || adv.metadata.title.to_ascii_lowercase().starts_with("malicious crate")
         || adv
             .metadata
-            .keywords
-            .iter()
-            .any(|k| matches!(k.as_str(), "malicious" | "malware" | "typosquatting" | "typosquat"))
+            .title
+            .to_ascii_lowercase()
+            .starts_with("malicious crate")
+        || adv.metadata.keywords.iter().any(|k| {
+            matches!(
+                k.as_str(),
+                "malicious" | "malware" | "typosquatting" | "typosquat"
+            )
+        })
 }
 
-fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Advisory], spec: &'static CodeSpec) -> Finding {
+fn finding(
+    cx: &Context<'_>,
+    graph: &Graph,
+    i: usize,
+    adv: &Advisory,
+    all: &[&Advisory],
+    spec: &'static CodeSpec,
+) -> Finding {
     let pkg = &graph.packages()[i];
     let id = adv.metadata.id.to_string();
     let via = graph.via(i);
@@ -153,14 +203,29 @@ fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Ad
     if let Some(info) = &adv.metadata.informational {
         f = f.evidence(format!("informational advisory ({info})"));
     }
-    let patched: Vec<String> = adv.versions.patched().iter().map(ToString::to_string).collect();
-    let unaffected: Vec<String> = adv.versions.unaffected().iter().map(ToString::to_string).collect();
+    let patched: Vec<String> = adv
+        .versions
+        .patched()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let unaffected: Vec<String> = adv
+        .versions
+        .unaffected()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     f = f.evidence(if patched.is_empty() {
         "no patched version exists".to_string()
     } else {
         format!("patched: {}", patched.join(", "))
     });
-    if let Some(fn_list) = adv.affected.as_ref().map(|a| &a.functions).filter(|f| !f.is_empty()) {
+    if let Some(fn_list) = adv
+        .affected
+        .as_ref()
+        .map(|a| &a.functions)
+        .filter(|f| !f.is_empty())
+    {
         let names: Vec<String> = fn_list.keys().map(ToString::to_string).collect();
         f = f.evidence(format!("affected functions: {}", names.join(", ")));
     }
@@ -172,12 +237,20 @@ fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Ad
             parent_hint(&via)
         )
     } else {
-        let set: Vec<&Advisory> = if adv.metadata.informational.is_none() { all.to_vec() } else { vec![adv] };
+        let set: Vec<&Advisory> = if adv.metadata.informational.is_none() {
+            all.to_vec()
+        } else {
+            vec![adv]
+        };
         match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(name))) {
             Some(safe) => {
-                let mut r = format!("upgrade to {safe}: cargo update -p {name}@{current} --precise {safe}");
+                let mut r =
+                    format!("upgrade to {safe}: cargo update -p {name}@{current} --precise {safe}");
                 if set.len() > 1 {
-                    r.push_str(&format!(" (fixes all {} advisories of {name} {current})", set.len()));
+                    r.push_str(&format!(
+                        " (fixes all {} advisories of {name} {current})",
+                        set.len()
+                    ));
                 }
                 if !semver_compatible(current, &safe) {
                     r.push_str(&format!(
@@ -187,14 +260,25 @@ fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Ad
                 }
                 r
             }
-            None if spec.code == UNMAINTAINED.code => format!("replace `{name}` with a maintained alternative{}", parent_hint(&via)),
-            None => format!("no fixed version: remove or replace `{name}`{}", parent_hint(&via)),
+            None if spec.code == UNMAINTAINED.code => format!(
+                "replace `{name}` with a maintained alternative{}",
+                parent_hint(&via)
+            ),
+            None => format!(
+                "no fixed version: remove or replace `{name}`{}",
+                parent_hint(&via)
+            ),
         }
     };
     f.remedy = Some(remedy);
     f.advisory = Some(AdvisoryRef {
         id: id.clone(),
-        aliases: adv.metadata.aliases.iter().map(ToString::to_string).collect(),
+        aliases: adv
+            .metadata
+            .aliases
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         date: adv.metadata.date.as_str().to_string(),
         url: Some(
             adv.metadata
@@ -203,7 +287,12 @@ fn finding(cx: &Context<'_>, graph: &Graph, i: usize, adv: &Advisory, all: &[&Ad
                 .map(ToString::to_string)
                 .unwrap_or_else(|| format!("https://rustsec.org/advisories/{id}.html")),
         ),
-        categories: adv.metadata.categories.iter().map(ToString::to_string).collect(),
+        categories: adv
+            .metadata
+            .categories
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
         cvss: adv.metadata.cvss.as_ref().map(ToString::to_string),
         cvss_severity: adv.severity().map(|s| s.to_string()),
         patched,
@@ -221,7 +310,11 @@ fn parent_hint(via: &[String]) -> String {
 
 /// The smallest version above `current` that none of `advisories` affects: from the registry
 /// index when known (so it exists and is not yanked), else from the patched ranges.
-pub fn nearest_safe_version(advisories: &[&Advisory], current: &Version, index: Option<&Lookup>) -> Option<Version> {
+pub fn nearest_safe_version(
+    advisories: &[&Advisory],
+    current: &Version,
+    index: Option<&Lookup>,
+) -> Option<Version> {
     let safe = |v: &Version| v > current && advisories.iter().all(|a| !a.versions.is_vulnerable(v));
     if let Some(Lookup::Found { versions, .. }) = index {
         let best = versions
@@ -238,7 +331,12 @@ pub fn nearest_safe_version(advisories: &[&Advisory], current: &Version, index: 
         .iter()
         .flat_map(|a| a.versions.patched().iter())
         .flat_map(|req| req.comparators.iter())
-        .filter(|c| !matches!(c.op, rustsec::semver::Op::Less | rustsec::semver::Op::LessEq))
+        .filter(|c| {
+            !matches!(
+                c.op,
+                rustsec::semver::Op::Less | rustsec::semver::Op::LessEq
+            )
+        })
         .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
         .filter(safe)
         .min()

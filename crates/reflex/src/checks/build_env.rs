@@ -30,15 +30,41 @@ static CODES: [CodeSpec; 3] = [SECRET_VAR, CREDENTIAL_FILE, NETWORK];
 
 /// Name fragments that mark a secret.
 const SECRET_WORDS: &[&str] = &[
-    "TOKEN", "SECRET", "PASSWORD", "PASSWD", "PASSPHRASE", "API_KEY", "APIKEY", "ACCESS_KEY", "PRIVATE_KEY",
-    "CREDENTIAL", "CLIENT_SECRET", "SESSION_KEY", "SIGNING_KEY", "AUTH_KEY", "WEBHOOK", "_PAT", "DSN",
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "API_KEY",
+    "APIKEY",
+    "ACCESS_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "CLIENT_SECRET",
+    "SESSION_KEY",
+    "SIGNING_KEY",
+    "AUTH_KEY",
+    "WEBHOOK",
+    "_PAT",
+    "DSN",
 ];
 
 /// Well-known secret variables whose names do not contain one of the words above.
-const SECRET_NAMES: &[&str] = &["SSH_AUTH_SOCK", "GOOGLE_APPLICATION_CREDENTIALS", "KUBECONFIG", "DOCKER_AUTH_CONFIG", "VAULT_ADDR", "NPM_CONFIG__AUTH"];
+const SECRET_NAMES: &[&str] = &[
+    "SSH_AUTH_SOCK",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "KUBECONFIG",
+    "DOCKER_AUTH_CONFIG",
+    "VAULT_ADDR",
+    "NPM_CONFIG__AUTH",
+];
 
 /// Names that contain a secret word but are not secrets.
-const NOT_SECRET: &[&str] = &["TOKENIZERS_PARALLELISM", "ACTIONS_ID_TOKEN_REQUEST_URL", "CARGO_REGISTRY_TOKEN_PROVIDER"];
+const NOT_SECRET: &[&str] = &[
+    "TOKENIZERS_PARALLELISM",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "CARGO_REGISTRY_TOKEN_PROVIDER",
+];
 
 /// Files under `$HOME` that hold credentials.
 const CREDENTIAL_FILES: &[(&str, &str)] = &[
@@ -68,7 +94,9 @@ impl Check for BuildEnv {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(env) = cx.env else {
-            return CheckStatus::Skipped { reason: "pass --env to inspect the build environment".into() };
+            return CheckStatus::Skipped {
+                reason: "pass --env to inspect the build environment".into(),
+            };
         };
         let mut names: Vec<&(String, String)> = env.iter().collect();
         names.sort();
@@ -97,11 +125,20 @@ impl Check for BuildEnv {
         let proxies: Vec<&str> = env
             .iter()
             .map(|(n, _)| n.as_str())
-            .filter(|n| matches!(n.to_ascii_uppercase().as_str(), "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY"))
+            .filter(|n| {
+                matches!(
+                    n.to_ascii_uppercase().as_str(),
+                    "HTTP_PROXY" | "HTTPS_PROXY" | "ALL_PROXY"
+                )
+            })
             .collect();
         let routes = default_routes(&cx.proc_root);
         if !routes.is_empty() || !proxies.is_empty() {
-            let mut f = Finding::new(NAME, &NETWORK, "build scripts and proc-macros can reach the network");
+            let mut f = Finding::new(
+                NAME,
+                &NETWORK,
+                "build scripts and proc-macros can reach the network",
+            );
             for r in routes {
                 f = f.evidence(r);
             }
@@ -127,7 +164,9 @@ pub fn secret_reason(name: &str, value: &str) -> Option<String> {
         return Some("a well-known credential variable".into());
     }
     if let Some(w) = SECRET_WORDS.iter().find(|w| upper.contains(*w)) {
-        let pointer = ["_URL", "_PATH", "_FILE", "_DIR", "_PROVIDER"].iter().any(|s| upper.ends_with(s));
+        let pointer = ["_URL", "_PATH", "_FILE", "_DIR", "_PROVIDER"]
+            .iter()
+            .any(|s| upper.ends_with(s));
         if !pointer || has_userinfo(value) {
             return Some(format!("its name contains `{w}`"));
         }
@@ -141,7 +180,9 @@ pub fn secret_reason(name: &str, value: &str) -> Option<String> {
 fn has_userinfo(value: &str) -> bool {
     value.split_once("://").is_some_and(|(_, rest)| {
         let authority = rest.split('/').next().unwrap_or("");
-        authority.split_once('@').is_some_and(|(user, _)| user.contains(':'))
+        authority
+            .split_once('@')
+            .is_some_and(|(user, _)| user.contains(':'))
     })
 }
 
@@ -159,7 +200,11 @@ fn default_routes(proc_root: &std::path::Path) -> Vec<String> {
     if let Ok(text) = std::fs::read_to_string(proc_root.join("net/ipv6_route")) {
         for line in text.lines() {
             let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() >= 10 && cols[0].chars().all(|c| c == '0') && cols[1] == "00" && cols[9] != "lo" {
+            if cols.len() >= 10
+                && cols[0].chars().all(|c| c == '0')
+                && cols[1] == "00"
+                && cols[9] != "lo"
+            {
                 out.push(format!("IPv6 default route via interface {}", cols[9]));
             }
         }

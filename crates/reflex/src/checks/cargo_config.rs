@@ -43,7 +43,14 @@ pub const BUILD_PROGRAM: CodeSpec = CodeSpec {
     summary: "cargo config runs a program from the repository on every compile (rustc wrapper, linker or runner)",
 };
 
-static CODES: [CodeSpec; 6] = [INSECURE_URL, SOURCE_REPLACED, PLAINTEXT_TOKEN, PATCH_REDIRECT, GIT_UNPINNED, BUILD_PROGRAM];
+static CODES: [CodeSpec; 6] = [
+    INSECURE_URL,
+    SOURCE_REPLACED,
+    PLAINTEXT_TOKEN,
+    PATCH_REDIRECT,
+    GIT_UNPINNED,
+    BUILD_PROGRAM,
+];
 
 impl Check for CargoConfig {
     fn name(&self) -> &'static str {
@@ -69,20 +76,27 @@ impl Check for CargoConfig {
                 review_patches(&ws.root_manifest, out);
                 CheckStatus::Ran
             }
-            None if cx.cargo_configs.is_empty() => {
-                CheckStatus::Skipped { reason: "lockfile-only mode (--file): no manifests or cargo config".into() }
-            }
-            None => CheckStatus::Partial { reason: "lockfile-only mode (--file): manifests not reviewed".into() },
+            None if cx.cargo_configs.is_empty() => CheckStatus::Skipped {
+                reason: "lockfile-only mode (--file): no manifests or cargo config".into(),
+            },
+            None => CheckStatus::Partial {
+                reason: "lockfile-only mode (--file): manifests not reviewed".into(),
+            },
         }
     }
 }
 
 fn line_of(text: &str, needle: &str) -> Option<u32> {
-    text.lines().position(|l| l.contains(needle)).and_then(|n| u32::try_from(n + 1).ok())
+    text.lines()
+        .position(|l| l.contains(needle))
+        .and_then(|n| u32::try_from(n + 1).ok())
 }
 
 fn insecure(url: &str) -> bool {
-    let u = url.trim_start_matches("sparse+").trim_start_matches("registry+").trim_start_matches("git+");
+    let u = url
+        .trim_start_matches("sparse+")
+        .trim_start_matches("registry+")
+        .trim_start_matches("git+");
     u.starts_with("http://") || u.starts_with("git://")
 }
 
@@ -106,7 +120,11 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
             }
         }
     }
-    if let Some(index) = t.get("registry").and_then(|r| r.get("index")).and_then(Value::as_str) {
+    if let Some(index) = t
+        .get("registry")
+        .and_then(|r| r.get("index"))
+        .and_then(Value::as_str)
+    {
         url_finding("the default registry".into(), index, index);
     }
     if let Some(sources) = t.get("source").and_then(Value::as_table) {
@@ -117,14 +135,22 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
                 }
             }
         }
-        if let Some(target) = sources.get("crates-io").and_then(|s| s.get("replace-with")).and_then(Value::as_str) {
+        if let Some(target) = sources
+            .get("crates-io")
+            .and_then(|s| s.get("replace-with"))
+            .and_then(Value::as_str)
+        {
             let detail = sources
                 .get(target)
                 .and_then(Value::as_table)
                 .and_then(|s| {
                     ["registry", "local-registry", "directory", "git"]
                         .iter()
-                        .find_map(|k| s.get(*k).and_then(Value::as_str).map(|v| format!("{k} = {v}")))
+                        .find_map(|k| {
+                            s.get(*k)
+                                .and_then(Value::as_str)
+                                .map(|v| format!("{k} = {v}"))
+                        })
                 })
                 .unwrap_or_else(|| "definition not found in this file".into());
             out.push(
@@ -160,10 +186,14 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
                 let fake = format!("[package]\nname = \"x\"\n[dependencies]\n{name} = {spec}\n");
                 let target = describe_spec(spec);
                 out.push(
-                    Finding::new(NAME, &PATCH_REDIRECT, format!("cargo config patches `{name}` from {src}"))
-                        .at(path.clone(), at(name))
-                        .evidence(format!("redirected to {target}"))
-                        .remedy("keep patches in Cargo.toml where reviews see them, pinned to a `rev`"),
+                    Finding::new(
+                        NAME,
+                        &PATCH_REDIRECT,
+                        format!("cargo config patches `{name}` from {src}"),
+                    )
+                    .at(path.clone(), at(name))
+                    .evidence(format!("redirected to {target}"))
+                    .remedy("keep patches in Cargo.toml where reviews see them, pinned to a `rev`"),
                 );
                 if let Ok(m) = Manifest::parse(std::path::Path::new(&path), fake, None) {
                     for d in m.deps.iter() {
@@ -175,7 +205,12 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
     }
     let mut programs = Vec::new();
     if let Some(build) = t.get("build").and_then(Value::as_table) {
-        for key in ["rustc-wrapper", "rustc-workspace-wrapper", "rustc", "rustdoc"] {
+        for key in [
+            "rustc-wrapper",
+            "rustc-workspace-wrapper",
+            "rustc",
+            "rustdoc",
+        ] {
             if let Some(p) = build.get(key).and_then(Value::as_str) {
                 programs.push((format!("build.{key}"), p.to_string()));
             }
@@ -184,7 +219,10 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
     if let Some(targets) = t.get("target").and_then(Value::as_table) {
         for (triple, cfg) in targets {
             for key in ["linker", "runner"] {
-                if let Some(p) = cfg.get(key).and_then(|v| v.as_str().or_else(|| v.as_array()?.first()?.as_str())) {
+                if let Some(p) = cfg
+                    .get(key)
+                    .and_then(|v| v.as_str().or_else(|| v.as_array()?.first()?.as_str()))
+                {
                     programs.push((format!("target.{triple}.{key}"), p.to_string()));
                 }
             }
@@ -205,7 +243,8 @@ fn review_config(file: &ConfigFile, out: &mut Sink) {
 fn describe_spec(spec: &Value) -> String {
     let s = |k: &str| spec.get(k).and_then(Value::as_str);
     if let Some(git) = s("git") {
-        let pin = s("rev").map(|r| format!("rev {r}"))
+        let pin = s("rev")
+            .map(|r| format!("rev {r}"))
             .or_else(|| s("tag").map(|t| format!("tag {t}")))
             .or_else(|| s("branch").map(|b| format!("branch {b}")))
             .unwrap_or_else(|| "the default branch".into());
@@ -220,19 +259,37 @@ fn describe_spec(spec: &Value) -> String {
 }
 
 fn unpinned(path: &str, text: &str, name: &str, source: &DepSource, out: &mut Sink) {
-    let DepSource::Git { url, rev, branch, tag } = source else { return };
+    let DepSource::Git {
+        url,
+        rev,
+        branch,
+        tag,
+    } = source
+    else {
+        return;
+    };
     if insecure(url) {
         out.push(
-            Finding::new(NAME, &INSECURE_URL, format!("git dependency `{name}` is fetched over {url}"))
-                .at(path, line_of(text, url))
-                .remedy("use an https:// URL"),
+            Finding::new(
+                NAME,
+                &INSECURE_URL,
+                format!("git dependency `{name}` is fetched over {url}"),
+            )
+            .at(path, line_of(text, url))
+            .remedy("use an https:// URL"),
         );
     }
-    if rev.as_ref().is_some_and(|r| r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit())) {
+    if rev
+        .as_ref()
+        .is_some_and(|r| r.len() >= 7 && r.chars().all(|c| c.is_ascii_hexdigit()))
+    {
         return;
     }
     let (what, severity) = match (rev, tag, branch) {
-        (Some(r), _, _) => (format!("rev `{r}`, which is not a commit hash"), Severity::Medium),
+        (Some(r), _, _) => (
+            format!("rev `{r}`, which is not a commit hash"),
+            Severity::Medium,
+        ),
         (None, Some(t), _) => (format!("tag `{t}` (tags can be moved)"), Severity::Low),
         (None, None, Some(b)) => (format!("branch `{b}`"), Severity::Medium),
         (None, None, None) => ("the default branch".to_string(), Severity::Medium),
@@ -255,7 +312,12 @@ fn review_manifest_deps(m: &Manifest, out: &mut Sink) {
             unpinned(&path, &m.text, &d.package, &d.source, out);
         }
     }
-    if let Some(ws_deps) = m.table.get("workspace").and_then(|w| w.get("dependencies")).and_then(Value::as_table) {
+    if let Some(ws_deps) = m
+        .table
+        .get("workspace")
+        .and_then(|w| w.get("dependencies"))
+        .and_then(Value::as_table)
+    {
         for (key, spec) in ws_deps {
             let fake = format!("[package]\nname = \"x\"\n[dependencies]\n{key} = {spec}\n");
             if let Ok(parsed) = Manifest::parse(&m.path, fake, None) {
@@ -273,8 +335,15 @@ fn review_patches(root: &Manifest, out: &mut Sink) {
     let path = root.path.display().to_string();
     for p in &root.patches {
         let target = match &p.source {
-            DepSource::Git { url, rev, branch, tag } => {
-                let pin = rev.as_ref().map(|r| format!("rev {r}"))
+            DepSource::Git {
+                url,
+                rev,
+                branch,
+                tag,
+            } => {
+                let pin = rev
+                    .as_ref()
+                    .map(|r| format!("rev {r}"))
                     .or_else(|| tag.as_ref().map(|t| format!("tag {t}")))
                     .or_else(|| branch.as_ref().map(|b| format!("branch {b}")))
                     .unwrap_or_else(|| "the default branch".into());
@@ -283,7 +352,11 @@ fn review_patches(root: &Manifest, out: &mut Sink) {
             DepSource::Path(p) => format!("path {p}"),
             DepSource::Registry(r) => format!("registry {}", r.as_deref().unwrap_or("crates-io")),
         };
-        let what = if p.patched_source == "replace" { "[replace]".to_string() } else { format!("[patch.{}]", p.patched_source) };
+        let what = if p.patched_source == "replace" {
+            "[replace]".to_string()
+        } else {
+            format!("[patch.{}]", p.patched_source)
+        };
         out.push(
             Finding::new(NAME, &PATCH_REDIRECT, format!("{what} redirects `{}` to {target}", p.package))
                 .at(path.clone(), p.line)

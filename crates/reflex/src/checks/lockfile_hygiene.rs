@@ -54,7 +54,9 @@ impl Check for LockfileHygiene {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(ws) = cx.workspace else {
-            return CheckStatus::Skipped { reason: "lockfile-only mode (--file): no workspace to compare with".into() };
+            return CheckStatus::Skipped {
+                reason: "lockfile-only mode (--file): no workspace to compare with".into(),
+            };
         };
         let lock_path = ws.lockfile_path();
         let manifest = ws.root_manifest.path.display().to_string();
@@ -64,13 +66,19 @@ impl Check for LockfileHygiene {
                 Finding::new(NAME, &MISSING, format!("no Cargo.lock next to {manifest}"))
                     .at(manifest.clone(), None)
                     .evidence("advisory, yanked and review checks need the resolved graph")
-                    .remedy("run `cargo generate-lockfile`, commit Cargo.lock, and build with --locked"),
+                    .remedy(
+                        "run `cargo generate-lockfile`, commit Cargo.lock, and build with --locked",
+                    ),
             );
-            return CheckStatus::Partial { reason: "no Cargo.lock".into() };
+            return CheckStatus::Partial {
+                reason: "no Cargo.lock".into(),
+            };
         }
         let lock_display = lock_path.display().to_string();
         match git_status(&ws.root) {
-            GitState::NotARepo => partial.push("not a git repository: commit status unknown".to_string()),
+            GitState::NotARepo => {
+                partial.push("not a git repository: commit status unknown".to_string())
+            }
             GitState::NoGit(e) => partial.push(format!("git could not be run: {e}")),
             GitState::Repo { tracked, ignored } => {
                 if !tracked {
@@ -85,7 +93,9 @@ impl Check for LockfileHygiene {
                         Finding::new(NAME, &IGNORED, "Cargo.lock is matched by a .gitignore rule")
                             .at(lock_display.clone(), None)
                             .evidence(rule)
-                            .remedy("remove the rule (or add `!Cargo.lock`) and commit the lockfile"),
+                            .remedy(
+                                "remove the rule (or add `!Cargo.lock`) and commit the lockfile",
+                            ),
                     );
                 }
             }
@@ -94,10 +104,17 @@ impl Check for LockfileHygiene {
             let mut f = Finding::new(
                 NAME,
                 &UNVERIFIABLE,
-                format!("{} workspace manifests could not be read; their sync with Cargo.lock is unchecked", ws.unreadable.len()),
+                format!(
+                    "{} workspace manifests could not be read; their sync with Cargo.lock is unchecked",
+                    ws.unreadable.len()
+                ),
             );
             for (path, why) in ws.unreadable.iter().take(5) {
-                f = f.evidence(format!("{}: {}", path.display(), why.lines().next().unwrap_or("")));
+                f = f.evidence(format!(
+                    "{}: {}",
+                    path.display(),
+                    why.lines().next().unwrap_or("")
+                ));
             }
             out.push(f.remedy("run the audit on a full checkout of the workspace"));
             partial.push("some manifests unreadable".into());
@@ -121,34 +138,57 @@ impl Check for LockfileHygiene {
                 out.push(f);
             }
         }
-        if partial.is_empty() { CheckStatus::Ran } else { CheckStatus::Partial { reason: partial.join("; ") } }
+        if partial.is_empty() {
+            CheckStatus::Ran
+        } else {
+            CheckStatus::Partial {
+                reason: partial.join("; "),
+            }
+        }
     }
 }
 
 enum GitState {
     NotARepo,
     NoGit(String),
-    Repo { tracked: bool, ignored: Option<String> },
+    Repo {
+        tracked: bool,
+        ignored: Option<String>,
+    },
 }
 
 fn git_status(root: &Path) -> GitState {
-    let git = |args: &[&str]| Command::new("git").arg("-C").arg(root).args(args).env("GIT_TERMINAL_PROMPT", "0").output();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(root)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .output()
+    };
     match git(&["rev-parse", "--is-inside-work-tree"]) {
         Err(e) => return GitState::NoGit(e.to_string()),
         Ok(o) if !o.status.success() => return GitState::NotARepo,
         Ok(_) => {}
     }
-    let tracked = git(&["ls-files", "--error-unmatch", "--", "Cargo.lock"]).is_ok_and(|o| o.status.success());
-    let ignored = git(&["check-ignore", "--no-index", "--verbose", "--", "Cargo.lock"])
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| {
-            let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
-            // `<source>:<line>:<pattern>\t<path>`
-            let rule = line.split('\t').next().unwrap_or(&line).to_string();
-            format!("ignored by {rule}")
-        })
-        .filter(|rule| !rule.ends_with(":!Cargo.lock"));
+    let tracked =
+        git(&["ls-files", "--error-unmatch", "--", "Cargo.lock"]).is_ok_and(|o| o.status.success());
+    let ignored = git(&[
+        "check-ignore",
+        "--no-index",
+        "--verbose",
+        "--",
+        "Cargo.lock",
+    ])
+    .ok()
+    .filter(|o| o.status.success())
+    .map(|o| {
+        let line = String::from_utf8_lossy(&o.stdout).trim().to_string();
+        // `<source>:<line>:<pattern>\t<path>`
+        let rule = line.split('\t').next().unwrap_or(&line).to_string();
+        format!("ignored by {rule}")
+    })
+    .filter(|rule| !rule.ends_with(":!Cargo.lock"));
     GitState::Repo { tracked, ignored }
 }
 
@@ -156,12 +196,24 @@ fn git_status(root: &Path) -> GitState {
 /// Cargo.lock.
 pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
     let mut problems = Vec::new();
-    let patched: BTreeSet<&str> = ws.root_manifest.patches.iter().map(|p| p.package.as_str()).collect();
+    let patched: BTreeSet<&str> = ws
+        .root_manifest
+        .patches
+        .iter()
+        .map(|p| p.package.as_str())
+        .collect();
     let pkgs = graph.packages();
     for m in &ws.packages {
         let Some(name) = &m.name else { continue };
-        let rel = m.path.strip_prefix(&ws.root).unwrap_or(&m.path).display().to_string();
-        let candidates: Vec<usize> = (0..pkgs.len()).filter(|&i| pkgs[i].source.is_none() && pkgs[i].name.as_str() == name).collect();
+        let rel = m
+            .path
+            .strip_prefix(&ws.root)
+            .unwrap_or(&m.path)
+            .display()
+            .to_string();
+        let candidates: Vec<usize> = (0..pkgs.len())
+            .filter(|&i| pkgs[i].source.is_none() && pkgs[i].name.as_str() == name)
+            .collect();
         let Some(&li) = candidates
             .iter()
             .find(|&&i| Some(pkgs[i].version.to_string()) == m.version)
@@ -173,14 +225,20 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
         let lp = &pkgs[li];
         if let Some(v) = &m.version {
             if &lp.version.to_string() != v {
-                problems.push(format!("`{name}` is {v} in {rel} but {} in Cargo.lock", lp.version));
+                problems.push(format!(
+                    "`{name}` is {v} in {rel} but {} in Cargo.lock",
+                    lp.version
+                ));
             }
         }
         let mut declared = BTreeSet::new();
         for d in &m.deps {
             declared.insert(d.package.as_str());
-            let locked: Vec<&rustsec::cargo_lock::Dependency> =
-                lp.dependencies.iter().filter(|ld| ld.name.as_str() == d.package).collect();
+            let locked: Vec<&rustsec::cargo_lock::Dependency> = lp
+                .dependencies
+                .iter()
+                .filter(|ld| ld.name.as_str() == d.package)
+                .collect();
             if locked.is_empty() {
                 problems.push(format!(
                     "`{name}` declares {} `{}` but Cargo.lock does not record it",
@@ -193,11 +251,15 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
                 ));
                 continue;
             }
-            let (DepSource::Registry(_), Some(req)) = (&d.source, &d.req) else { continue };
+            let (DepSource::Registry(_), Some(req)) = (&d.source, &d.req) else {
+                continue;
+            };
             if patched.contains(d.package.as_str()) {
                 continue;
             }
-            let Ok(req) = VersionReq::parse(req) else { continue };
+            let Ok(req) = VersionReq::parse(req) else {
+                continue;
+            };
             if !locked.iter().any(|ld| req.matches(&ld.version)) {
                 let have: Vec<String> = locked.iter().map(|ld| ld.version.to_string()).collect();
                 problems.push(format!(
@@ -217,7 +279,11 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
         }
     }
     if ws.unreadable.is_empty() {
-        let known: BTreeSet<&str> = ws.packages.iter().filter_map(|m| m.name.as_deref()).collect();
+        let known: BTreeSet<&str> = ws
+            .packages
+            .iter()
+            .filter_map(|m| m.name.as_deref())
+            .collect();
         for p in pkgs.iter().filter(|p| p.source.is_none()) {
             if !known.contains(p.name.as_str()) {
                 problems.push(format!("Cargo.lock lists local package `{}`, which no manifest in the workspace defines", p.name));
@@ -226,7 +292,10 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
     }
     for i in 0..pkgs.len() {
         if !graph.is_reachable(i) {
-            problems.push(format!("Cargo.lock holds {}, which nothing in the workspace depends on", graph.label(i)));
+            problems.push(format!(
+                "Cargo.lock holds {}, which nothing in the workspace depends on",
+                graph.label(i)
+            ));
         }
     }
     problems

@@ -75,12 +75,18 @@ pub fn audit_checks() -> Vec<&'static dyn Check> {
 
 /// Every finding code of every check.
 pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
-    audit_checks().into_iter().flat_map(|c| c.codes().iter().map(move |s| (c.name(), s))).collect()
+    audit_checks()
+        .into_iter()
+        .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
+        .collect()
 }
 
 /// Looks a code up by name.
 pub fn code(name: &str) -> Option<&'static CodeSpec> {
-    all_codes().into_iter().map(|(_, s)| s).find(|s| s.code == name)
+    all_codes()
+        .into_iter()
+        .map(|(_, s)| s)
+        .find(|s| s.code == name)
 }
 
 #[cfg(test)]
@@ -92,13 +98,23 @@ mod tests {
         let codes = all_codes();
         let mut seen = std::collections::HashSet::new();
         for (check, spec) in &codes {
-            assert!(seen.insert(spec.code), "duplicate code {} in {check}", spec.code);
             assert!(
-                spec.code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                seen.insert(spec.code),
+                "duplicate code {} in {check}",
+                spec.code
+            );
+            assert!(
+                spec.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
                 "code {} is not kebab-case",
                 spec.code
             );
-            assert!(!spec.summary.is_empty() && !spec.summary.ends_with('.'), "summary of {}", spec.code);
+            assert!(
+                !spec.summary.is_empty() && !spec.summary.ends_with('.'),
+                "summary of {}",
+                spec.code
+            );
         }
         assert!(codes.len() >= 20);
     }

@@ -44,10 +44,15 @@ impl Check for Yanked {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(graph) = cx.graph else {
-            return CheckStatus::Skipped { reason: "no Cargo.lock to check".into() };
+            return CheckStatus::Skipped {
+                reason: "no Cargo.lock to check".into(),
+            };
         };
         let Some(index) = cx.index else {
-            let reason = cx.index_unavailable.clone().unwrap_or_else(|| "registry index not consulted".into());
+            let reason = cx
+                .index_unavailable
+                .clone()
+                .unwrap_or_else(|| "registry index not consulted".into());
             return CheckStatus::Skipped { reason };
         };
         let mut unchecked: Vec<(String, String)> = Vec::new();
@@ -55,7 +60,10 @@ impl Check for Yanked {
             match graph.origin(i) {
                 Origin::CratesIo => {}
                 Origin::Registry(url) => {
-                    unchecked.push((graph.label(i), format!("alternative registry {url} is not consulted")));
+                    unchecked.push((
+                        graph.label(i),
+                        format!("alternative registry {url} is not consulted"),
+                    ));
                     continue;
                 }
                 _ => continue,
@@ -125,7 +133,12 @@ impl Check for Yanked {
         if unchecked.is_empty() {
             return CheckStatus::Ran;
         }
-        let total = graph.packages().iter().enumerate().filter(|(i, _)| matches!(graph.origin(*i), Origin::CratesIo | Origin::Registry(_))).count();
+        let total = graph
+            .packages()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| matches!(graph.origin(*i), Origin::CratesIo | Origin::Registry(_)))
+            .count();
         let mut f = Finding::new(
             NAME,
             &UNCHECKED,
@@ -142,9 +155,15 @@ impl Check for Yanked {
         f = f.evidence(format!(
             "unchecked: {}{}",
             names.join(", "),
-            if unchecked.len() > 10 { format!(" and {} more", unchecked.len() - 10) } else { String::new() }
+            if unchecked.len() > 10 {
+                format!(" and {} more", unchecked.len() - 10)
+            } else {
+                String::new()
+            }
         ));
         out.push(f);
-        CheckStatus::Partial { reason: format!("{} packages could not be checked", unchecked.len()) }
+        CheckStatus::Partial {
+            reason: format!("{} packages could not be checked", unchecked.len()),
+        }
     }
 }

@@ -60,7 +60,11 @@ impl Graph {
 
     /// Parses lockfile text. Errors carry the file, line and column.
     pub fn parse(path: &Path, text: String) -> Result<Graph> {
-        let display = if path == Path::new("-") { PathBuf::from("<stdin>") } else { path.into() };
+        let display = if path == Path::new("-") {
+            PathBuf::from("<stdin>")
+        } else {
+            path.into()
+        };
         if text.trim().is_empty() {
             return Err(Error::parse_at(
                 &display,
@@ -77,18 +81,22 @@ impl Graph {
                 // cargo-lock reports some problems (an unresolvable dependency) without a
                 // position: point at the first quoted occurrence of the name it gives.
                 if e.span().is_none() {
-                    let name = e.message().rsplit([' ', ':']).next().unwrap_or("").trim_matches('`');
-                    if let Some(pos) = (!name.is_empty()).then(|| text.find(&format!("\"{name}"))).flatten() {
+                    let name = e
+                        .message()
+                        .rsplit([' ', ':'])
+                        .next()
+                        .unwrap_or("")
+                        .trim_matches('`');
+                    if let Some(pos) = (!name.is_empty())
+                        .then(|| text.find(&format!("\"{name}")))
+                        .flatten()
+                    {
                         err = Error::parse_at(&display, &text, Some(pos), e.message().trim(), None);
                     }
                 }
-                if let Error::Parse { help, .. } = &mut err {
-                    *help = Some(
-                        "Cargo.lock must be a TOML file written by cargo (lockfile format v1 to v4)"
-                            .into(),
-                    );
-                }
-                return Err(err);
+                return Err(err.with_help(
+                    "Cargo.lock must be a TOML file written by cargo (lockfile format v1 to v4)",
+                ));
             }
         };
         let version = match lockfile.version {
@@ -111,7 +119,9 @@ impl Graph {
         let mut rdeps = vec![Vec::new(); n];
         for (i, p) in lockfile.packages.iter().enumerate() {
             for d in &p.dependencies {
-                let Some(candidates) = by_name.get(d.name.as_str()) else { continue };
+                let Some(candidates) = by_name.get(d.name.as_str()) else {
+                    continue;
+                };
                 // Exact source first: a path package and a registry package may share name
                 // and version (a commented-out [patch] leaves both in the lockfile).
                 let same_version = |j: &usize| lockfile.packages[*j].version == d.version;
@@ -127,7 +137,10 @@ impl Graph {
                         })
                     });
                 let target = target.or_else(|| {
-                    candidates.iter().copied().find(|&j| lockfile.packages[j].version == d.version)
+                    candidates
+                        .iter()
+                        .copied()
+                        .find(|&j| lockfile.packages[j].version == d.version)
                 });
                 if let Some(j) = target {
                     deps[i].push(j);
@@ -137,7 +150,9 @@ impl Graph {
         }
         // Multi-source BFS from every local package: the shortest path names the nearest
         // workspace member and the direct dependency that pulls a package in.
-        let mut roots: Vec<usize> = (0..n).filter(|&i| lockfile.packages[i].source.is_none()).collect();
+        let mut roots: Vec<usize> = (0..n)
+            .filter(|&i| lockfile.packages[i].source.is_none())
+            .collect();
         if roots.is_empty() {
             roots = (0..n).filter(|&i| rdeps[i].is_empty()).collect();
         }
@@ -157,7 +172,16 @@ impl Graph {
                 }
             }
         }
-        Graph { path, text, lockfile, version, deps, rdeps, parent, reachable }
+        Graph {
+            path,
+            text,
+            lockfile,
+            version,
+            deps,
+            rdeps,
+            parent,
+            reachable,
+        }
     }
 
     pub fn packages(&self) -> &[Package] {
@@ -232,7 +256,9 @@ impl Graph {
         let mut lines = self.text.lines().enumerate().peekable();
         while let Some((n, line)) = lines.next() {
             if line.trim() == name_line
-                && lines.peek().is_some_and(|(_, next)| next.trim() == version_line)
+                && lines
+                    .peek()
+                    .is_some_and(|(_, next)| next.trim() == version_line)
             {
                 return u32::try_from(n + 1).ok();
             }
@@ -258,6 +284,10 @@ pub fn package_ref(p: &Package) -> PackageRef {
     PackageRef {
         name: p.name.to_string(),
         version: p.version.to_string(),
-        source: p.source.as_ref().map(|s| s.to_string()).unwrap_or_else(|| "path".into()),
+        source: p
+            .source
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "path".into()),
     }
 }

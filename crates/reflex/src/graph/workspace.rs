@@ -29,7 +29,12 @@ pub enum DepSource {
     /// A registry: `None` for crates.io, else the `registry = "name"` value.
     Registry(Option<String>),
     Path(String),
-    Git { url: String, rev: Option<String>, branch: Option<String>, tag: Option<String> },
+    Git {
+        url: String,
+        rev: Option<String>,
+        branch: Option<String>,
+        tag: Option<String>,
+    },
 }
 
 /// One dependency as declared in a manifest (after `workspace = true` inheritance).
@@ -125,8 +130,12 @@ impl Workspace {
             }
         };
         let root = parent_dir(&root_manifest.path);
-        let mut ws =
-            Workspace { root: root.clone(), root_manifest, packages: Vec::new(), unreadable: Vec::new() };
+        let mut ws = Workspace {
+            root: root.clone(),
+            root_manifest,
+            packages: Vec::new(),
+            unreadable: Vec::new(),
+        };
         ws.load_members()?;
         Ok(ws)
     }
@@ -139,14 +148,26 @@ impl Workspace {
             seen.insert(normalize(&self.root));
             self.packages.push(self.root_manifest.clone());
         }
-        let ws = self.root_manifest.table.get("workspace").and_then(Value::as_table);
+        let ws = self
+            .root_manifest
+            .table
+            .get("workspace")
+            .and_then(Value::as_table);
         let strings = |key: &str| -> Vec<String> {
             ws.and_then(|w| w.get(key))
                 .and_then(Value::as_array)
-                .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
-        let exclude: Vec<PathBuf> = strings("exclude").iter().map(|e| normalize(&self.root.join(e))).collect();
+        let exclude: Vec<PathBuf> = strings("exclude")
+            .iter()
+            .map(|e| normalize(&self.root.join(e)))
+            .collect();
         for pattern in strings("members") {
             let full = self.root.join(&pattern);
             match glob::glob(&full.to_string_lossy()) {
@@ -160,13 +181,16 @@ impl Workspace {
                     }
                     if !matched {
                         if pattern.contains(['*', '?', '[']) {
-                            self.unreadable.push((full, "member pattern matched no package directory".into()));
+                            self.unreadable
+                                .push((full, "member pattern matched no package directory".into()));
                         } else {
                             queue.push(full);
                         }
                     }
                 }
-                Err(e) => self.unreadable.push((full, format!("invalid member pattern: {e}"))),
+                Err(e) => self
+                    .unreadable
+                    .push((full, format!("invalid member pattern: {e}"))),
             }
         }
         for pkg in self.packages.clone() {
@@ -183,7 +207,7 @@ impl Workspace {
                     queue.extend(path_deps(&m));
                     self.packages.push(m);
                 }
-                Err(e @ Error::Parse { .. }) => return Err(e),
+                Err(e @ Error::Parse(_)) => return Err(e),
                 Err(e) => self.unreadable.push((manifest, e.to_string())),
             }
         }
@@ -205,22 +229,33 @@ impl Manifest {
     pub fn parse(path: &Path, text: String, root: Option<&Manifest>) -> Result<Manifest> {
         let table: Table = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
         let ws_table = root.map(|r| &r.table).unwrap_or(&table);
+        // Paths in [workspace.dependencies] are relative to the workspace root.
+        let ws_dir = root
+            .map(|r| parent_dir(&r.path))
+            .unwrap_or_else(|| parent_dir(path));
         let ws_deps = ws_table
             .get("workspace")
             .and_then(|w| w.get("dependencies"))
             .and_then(Value::as_table);
         let package = table.get("package").or_else(|| table.get("project"));
-        let name = package.and_then(|p| p.get("name")).and_then(Value::as_str).map(str::to_string);
-        let version = package.and_then(|p| p.get("version")).and_then(|v| match v {
-            Value::String(s) => Some(s.clone()),
-            Value::Table(t) if t.get("workspace").and_then(Value::as_bool) == Some(true) => ws_table
-                .get("workspace")
-                .and_then(|w| w.get("package"))
-                .and_then(|p| p.get("version"))
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            _ => None,
-        });
+        let name = package
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let version = package
+            .and_then(|p| p.get("version"))
+            .and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Table(t) if t.get("workspace").and_then(Value::as_bool) == Some(true) => {
+                    ws_table
+                        .get("workspace")
+                        .and_then(|w| w.get("package"))
+                        .and_then(|p| p.get("version"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                }
+                _ => None,
+            });
         let version = version.or_else(|| name.as_ref().map(|_| "0.0.0".to_string()));
 
         let mut deps = Vec::new();
@@ -236,7 +271,7 @@ impl Manifest {
                         continue;
                     };
                     for (key, spec) in entries {
-                        let spec = inherit(key, spec, ws_deps);
+                        let spec = inherit(key, spec, ws_deps, &ws_dir);
                         deps.push(dep_decl(key, &spec, kind, target, &text));
                     }
                 }
@@ -279,20 +314,36 @@ impl Manifest {
                 });
             }
         }
-        Ok(Manifest { path: path.to_path_buf(), text, table, name, version, deps, patches })
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            text,
+            table,
+            name,
+            version,
+            deps,
+            patches,
+        })
     }
 
     /// Does this workspace root's `members` (minus `exclude`) include `dir`?
     fn includes(&self, dir: &Path) -> bool {
         let root = parent_dir(&self.path);
-        let Some(ws) = self.table.get("workspace") else { return false };
+        let Some(ws) = self.table.get("workspace") else {
+            return false;
+        };
         let list = |k: &str| -> Vec<PathBuf> {
             ws.get(k)
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .filter_map(Value::as_str)
-                .flat_map(|m| glob::glob(&root.join(m).to_string_lossy()).ok().into_iter().flatten().flatten())
+                .flat_map(|m| {
+                    glob::glob(&root.join(m).to_string_lossy())
+                        .ok()
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                })
                 .map(|p| normalize(&p))
                 .collect()
         };
@@ -301,8 +352,10 @@ impl Manifest {
     }
 }
 
-fn inherit(key: &str, spec: &Value, ws_deps: Option<&Table>) -> Value {
-    let Some(t) = spec.as_table() else { return spec.clone() };
+fn inherit(key: &str, spec: &Value, ws_deps: Option<&Table>, ws_dir: &Path) -> Value {
+    let Some(t) = spec.as_table() else {
+        return spec.clone();
+    };
     if t.get("workspace").and_then(Value::as_bool) != Some(true) {
         return spec.clone();
     }
@@ -312,7 +365,14 @@ fn inherit(key: &str, spec: &Value, ws_deps: Option<&Table>) -> Value {
             m.insert("version".into(), Value::String(req.clone()));
             m
         }
-        Some(Value::Table(base)) => base.clone(),
+        Some(Value::Table(base)) => {
+            let mut base = base.clone();
+            if let Some(Value::String(p)) = base.get("path") {
+                let joined = ws_dir.join(p).display().to_string();
+                base.insert("path".into(), Value::String(joined));
+            }
+            base
+        }
         _ => Table::new(),
     };
     for (k, v) in t {
@@ -329,7 +389,12 @@ fn dep_decl(key: &str, spec: &Value, kind: DepKind, target: Option<&str>, text: 
         Value::String(req) => (Some(req.clone()), DepSource::Registry(None)),
         _ => {
             let source = if let Some(url) = s("git") {
-                DepSource::Git { url, rev: s("rev"), branch: s("branch"), tag: s("tag") }
+                DepSource::Git {
+                    url,
+                    rev: s("rev"),
+                    branch: s("branch"),
+                    tag: s("tag"),
+                }
             } else if let Some(path) = s("path") {
                 DepSource::Path(path)
             } else {
@@ -363,19 +428,26 @@ fn path_deps(m: &Manifest) -> Vec<PathBuf> {
 /// 1-based line where `key` is assigned or opened as a table, if any.
 pub fn find_key_line(text: &str, key: &str) -> Option<u32> {
     let quoted = format!("\"{key}\"");
-    text.lines().position(|line| {
-        let t = line.trim_start();
-        let rest = t.strip_prefix(key).or_else(|| t.strip_prefix(quoted.as_str()));
-        match rest {
-            Some(r) => r.trim_start().starts_with('='),
-            None => t.starts_with('[') && t.trim_end_matches(']').rsplit('.').next() == Some(key),
-        }
-    })
-    .and_then(|n| u32::try_from(n + 1).ok())
+    text.lines()
+        .position(|line| {
+            let t = line.trim_start();
+            let rest = t
+                .strip_prefix(key)
+                .or_else(|| t.strip_prefix(quoted.as_str()));
+            match rest {
+                Some(r) => r.trim_start().starts_with('='),
+                None => {
+                    t.starts_with('[') && t.trim_end_matches(']').rsplit('.').next() == Some(key)
+                }
+            }
+        })
+        .and_then(|n| u32::try_from(n + 1).ok())
 }
 
 fn find_upwards(dir: &Path) -> Option<PathBuf> {
-    dir.ancestors().map(|d| d.join("Cargo.toml")).find(|p| p.is_file())
+    dir.ancestors()
+        .map(|d| d.join("Cargo.toml"))
+        .find(|p| p.is_file())
 }
 
 fn find_workspace_root_above(dir: &Path) -> Option<Manifest> {

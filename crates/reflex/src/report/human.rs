@@ -62,7 +62,9 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
                 CheckStatus::Skipped { reason } if opts.verbose || !reason.contains("--env") => {
                     notes.push(format!("not checked: {} ({reason})", run.name))
                 }
-                CheckStatus::Partial { reason } => notes.push(format!("partly checked: {} ({reason})", run.name)),
+                CheckStatus::Partial { reason } => {
+                    notes.push(format!("partly checked: {} ({reason})", run.name))
+                }
                 CheckStatus::Ran if opts.verbose => notes.push(format!("checked: {}", run.name)),
                 _ => {}
             }
@@ -89,7 +91,11 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
 fn header(report: &Report, s: &mut String) {
     let t = &report.target;
     let what = match (&t.lockfile, &t.workspace_root) {
-        (Some(l), _) => format!("{l} (lockfile v{}, {} packages)", t.lockfile_version.unwrap_or(0), t.package_count),
+        (Some(l), _) => format!(
+            "{l} (lockfile v{}, {} packages)",
+            t.lockfile_version.unwrap_or(0),
+            t.package_count
+        ),
         (None, Some(w)) => format!("{w} (no Cargo.lock)"),
         (None, None) => "nothing".into(),
     };
@@ -99,7 +105,9 @@ fn header(report: &Report, s: &mut String) {
             s,
             "\n{DIM}advisory database: {} ({}updated {}){DIM:#}",
             db.path.as_deref().unwrap_or(&db.origin),
-            db.advisory_count.map(|n| format!("{n} advisories, ")).unwrap_or_default(),
+            db.advisory_count
+                .map(|n| format!("{n} advisories, "))
+                .unwrap_or_default(),
             db.last_updated.as_deref().unwrap_or("unknown")
         );
     }
@@ -142,18 +150,42 @@ fn finding(f: &Finding, s: &mut String) {
 fn summary(report: &Report, s: &mut String) {
     let sm = &report.summary;
     let mut parts = Vec::new();
-    for (n, sev) in [(sm.critical, Severity::Critical), (sm.high, Severity::High), (sm.medium, Severity::Medium), (sm.low, Severity::Low), (sm.info, Severity::Info)] {
+    for (n, sev) in [
+        (sm.critical, Severity::Critical),
+        (sm.high, Severity::High),
+        (sm.medium, Severity::Medium),
+        (sm.low, Severity::Low),
+        (sm.info, Severity::Info),
+    ] {
         if n > 0 {
             let st = style(sev);
             parts.push(format!("{st}{n} {sev}{st:#}"));
         }
     }
-    let counts = if parts.is_empty() { "no findings".to_string() } else { format!("{} findings ({})", sm.total, parts.join(", ")) };
+    let noun = if sm.total == 1 { "finding" } else { "findings" };
+    let counts = if parts.is_empty() {
+        "no findings".to_string()
+    } else {
+        format!("{} {noun} ({})", sm.total, parts.join(", "))
+    };
     let verdict = match (sm.passed, sm.deny_level) {
-        (true, Some(d)) => format!("{}passed{:#} (nothing at or above {d})", style(Severity::Low), style(Severity::Low)),
+        (true, Some(d)) => format!(
+            "{}passed{:#} (nothing at or above {d})",
+            style(Severity::Low),
+            style(Severity::Low)
+        ),
         (true, None) => "passed (--deny none)".to_string(),
-        (false, Some(d)) => format!("{}FAILED{:#}: {} at or above {d}", style(Severity::High), style(Severity::High), sm.denied),
+        (false, Some(d)) => format!(
+            "{}FAILED{:#}: {} at or above {d}",
+            style(Severity::High),
+            style(Severity::High),
+            sm.denied
+        ),
         (false, None) => "FAILED".to_string(),
     };
-    let _ = writeln!(s, "\n{BOLD}summary:{BOLD:#} {counts} in {} packages; {verdict}", report.target.package_count);
+    let _ = writeln!(
+        s,
+        "\n{BOLD}summary:{BOLD:#} {counts} in {} packages; {verdict}",
+        report.target.package_count
+    );
 }

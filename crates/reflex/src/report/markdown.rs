@@ -20,17 +20,37 @@ fn cell(s: &str) -> String {
 pub fn render(report: &Report) -> String {
     let mut s = String::new();
     let sm = &report.summary;
-    let verdict = if sm.passed { "✅ passed" } else { "❌ failed" };
+    let verdict = if sm.passed {
+        "✅ passed"
+    } else {
+        "❌ failed"
+    };
     let _ = writeln!(s, "## cargo-reflex {}: {verdict}\n", report.command);
     let t = &report.target;
     if let Some(l) = &t.lockfile {
-        let _ = writeln!(s, "`{l}` (lockfile v{}, {} packages)", t.lockfile_version.unwrap_or(0), t.package_count);
+        let _ = writeln!(
+            s,
+            "`{l}` (lockfile v{}, {} packages)",
+            t.lockfile_version.unwrap_or(0),
+            t.package_count
+        );
     }
     if let Some(db) = &report.advisory_db {
-        let count = db.advisory_count.map(|n| format!("{n} advisories, ")).unwrap_or_default();
-        let _ = writeln!(s, "advisory database: {count}updated {} ({})", db.last_updated.as_deref().unwrap_or("unknown"), db.origin);
+        let count = db
+            .advisory_count
+            .map(|n| format!("{n} advisories, "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "advisory database: {count}updated {} ({})",
+            db.last_updated.as_deref().unwrap_or("unknown"),
+            db.origin
+        );
     }
-    let _ = writeln!(s, "\n| critical | high | medium | low | info | fails the run |\n|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(
+        s,
+        "\n| critical | high | medium | low | info | fails the run |\n|---:|---:|---:|---:|---:|---:|"
+    );
     let _ = writeln!(
         s,
         "| {} | {} | {} | {} | {} | {} (deny: {}) |",
@@ -44,14 +64,35 @@ pub fn render(report: &Report) -> String {
     );
     if let Some(ci) = &report.ci {
         if let Some(p) = ci.locked_percent {
-            let _ = writeln!(s, "\nCI: **{p:.1}%** of cargo invocations use `--locked` ({} of {}).", ci.locked_invocations, ci.cargo_invocations);
+            let _ = writeln!(
+                s,
+                "\nCI: **{p:.1}%** of cargo invocations use `--locked` ({} of {}).",
+                ci.locked_invocations, ci.cargo_invocations
+            );
         }
     }
     if !report.findings.is_empty() {
-        let _ = writeln!(s, "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|");
+        let _ = writeln!(
+            s,
+            "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|"
+        );
         for f in &report.findings {
-            let pkg = f.package.as_ref().map(|p| format!("`{} {}`", p.name, p.version)).unwrap_or_default();
-            let loc = f.location.as_ref().map(|l| format!("`{}{}`", l.path, l.line.map(|n| format!(":{n}")).unwrap_or_default())).unwrap_or_default();
+            let pkg = f
+                .package
+                .as_ref()
+                .map(|p| format!("`{} {}`", p.name, p.version))
+                .unwrap_or_default();
+            let loc = f
+                .location
+                .as_ref()
+                .map(|l| {
+                    format!(
+                        "`{}{}`",
+                        l.path,
+                        l.line.map(|n| format!(":{n}")).unwrap_or_default()
+                    )
+                })
+                .unwrap_or_default();
             let title = match f.advisory.as_ref().and_then(|a| a.url.as_ref()) {
                 Some(url) => format!("[{}]({url})", cell(&f.title)),
                 None => cell(&f.title),
@@ -64,7 +105,11 @@ pub fn render(report: &Report) -> String {
                 cell(f.remedy.as_deref().unwrap_or(""))
             );
         }
-        let with_details: Vec<_> = report.findings.iter().filter(|f| f.via.len() > 1 || !f.evidence.is_empty()).collect();
+        let with_details: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.via.len() > 1 || !f.evidence.is_empty())
+            .collect();
         if !with_details.is_empty() {
             let _ = writeln!(s, "\n<details><summary>Details</summary>\n");
             for f in with_details {
@@ -83,8 +128,12 @@ pub fn render(report: &Report) -> String {
         .checks
         .iter()
         .filter_map(|c| match &c.status {
-            CheckStatus::Skipped { reason } => Some(format!("- not checked: **{}** ({reason})", c.name)),
-            CheckStatus::Partial { reason } => Some(format!("- partly checked: **{}** ({reason})", c.name)),
+            CheckStatus::Skipped { reason } => {
+                Some(format!("- not checked: **{}** ({reason})", c.name))
+            }
+            CheckStatus::Partial { reason } => {
+                Some(format!("- partly checked: **{}** ({reason})", c.name))
+            }
             CheckStatus::Ran => None,
         })
         .collect();

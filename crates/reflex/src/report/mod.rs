@@ -24,8 +24,13 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 5] =
-        [Severity::Critical, Severity::High, Severity::Medium, Severity::Low, Severity::Info];
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,7 +43,9 @@ impl Severity {
     }
 
     pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|sev| sev.as_str().eq_ignore_ascii_case(s))
+        Severity::ALL
+            .into_iter()
+            .find(|sev| sev.as_str().eq_ignore_ascii_case(s))
     }
 }
 
@@ -152,7 +159,11 @@ impl Finding {
     }
 
     pub fn at(mut self, path: impl Into<String>, line: Option<u32>) -> Self {
-        self.location = Some(Location { path: path.into(), line, column: None });
+        self.location = Some(Location {
+            path: path.into(),
+            line,
+            column: None,
+        });
         self
     }
 
@@ -259,7 +270,10 @@ impl Report {
     pub fn new(command: &'static str, generated_at: String) -> Report {
         Report {
             schema_version: JSON_SCHEMA_VERSION,
-            tool: ToolInfo { name: "cargo-reflex", version: env!("CARGO_PKG_VERSION") },
+            tool: ToolInfo {
+                name: "cargo-reflex",
+                version: env!("CARGO_PKG_VERSION"),
+            },
             command,
             generated_at,
             target: Target::default(),
@@ -293,8 +307,10 @@ impl Report {
         self.findings.dedup();
         let findings = &self.findings;
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-        let denied =
-            findings.iter().filter(|f| deny_level.is_some_and(|d| f.severity >= d)).count();
+        let denied = findings
+            .iter()
+            .filter(|f| deny_level.is_some_and(|d| f.severity >= d))
+            .count();
         self.summary = Summary {
             total: findings.len(),
             critical: count(Severity::Critical),
@@ -312,10 +328,15 @@ impl Report {
     /// Findings that fail the run.
     pub fn denied(&self) -> impl Iterator<Item = &Finding> {
         let level = self.summary.deny_level;
-        self.findings.iter().filter(move |f| level.is_some_and(|d| f.severity >= d))
+        self.findings
+            .iter()
+            .filter(move |f| level.is_some_and(|d| f.severity >= d))
     }
 }
 
 fn package_key(f: &Finding) -> (&str, &str) {
-    f.package.as_ref().map(|p| (p.name.as_str(), p.version.as_str())).unwrap_or(("", ""))
+    f.package
+        .as_ref()
+        .map(|p| (p.name.as_str(), p.version.as_str()))
+        .unwrap_or(("", ""))
 }

@@ -102,7 +102,8 @@ fn result(f: &Finding, codes: &[(&str, &crate::report::CodeSpec)]) -> Value {
         r["locations"] = json!([{ "physicalLocation": physical }]);
     }
     if let Some(p) = &f.package {
-        r["properties"]["package"] = json!({ "name": p.name, "version": p.version, "source": p.source });
+        r["properties"]["package"] =
+            json!({ "name": p.name, "version": p.version, "source": p.source });
     }
     if let Some(a) = &f.advisory {
         r["properties"]["advisory"] = json!(a.id);
@@ -118,7 +119,15 @@ fn uri(path: &str) -> String {
 /// Stable across runs: code, package and title.
 fn fingerprint(f: &Finding) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let key = format!("{}|{}|{}", f.code, f.package.as_ref().map(|p| format!("{}@{}", p.name, p.version)).unwrap_or_default(), f.title);
+    let key = format!(
+        "{}|{}|{}",
+        f.code,
+        f.package
+            .as_ref()
+            .map(|p| format!("{}@{}", p.name, p.version))
+            .unwrap_or_default(),
+        f.title
+    );
     for b in key.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);

@@ -5,8 +5,8 @@
 
 use crate::error::{Error, Result};
 use crate::report::DatabaseInfo;
-use rustsec::advisory::Advisory;
 use rustsec::Collection;
+use rustsec::advisory::Advisory;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -91,21 +91,30 @@ impl AdvisoryDb {
         let crates_dir = dir.join("crates");
         if !crates_dir.is_dir() {
             return Err(Error::Usage(
-                format!("`{}` is not a RustSec advisory database: it has no `crates/` directory", dir.display()),
+                format!(
+                    "`{}` is not a RustSec advisory database: it has no `crates/` directory",
+                    dir.display()
+                ),
                 Some("pass the root of a clone of https://github.com/rustsec/advisory-db".into()),
             ));
         }
         let mut paths = Vec::new();
         let mut total_dirs_skipped = 0usize;
         for collection in ["crates", "rust"] {
-            let Ok(entries) = std::fs::read_dir(dir.join(collection)) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir.join(collection)) else {
+                continue;
+            };
             for pkg_dir in entries.flatten() {
                 let dir_name = format!("{collection}/{}/", pkg_dir.file_name().to_string_lossy());
                 if !scope.wants(&dir_name) || !pkg_dir.file_type().is_ok_and(|t| t.is_dir()) {
                     total_dirs_skipped += 1;
                     continue;
                 }
-                for entry in std::fs::read_dir(pkg_dir.path()).into_iter().flatten().flatten() {
+                for entry in std::fs::read_dir(pkg_dir.path())
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                {
                     let name = entry.file_name();
                     let name = name.to_string_lossy();
                     if !name.starts_with('.') {
@@ -119,21 +128,33 @@ impl AdvisoryDb {
         let mut invalid = Vec::new();
         let mut files = Vec::with_capacity(paths.len());
         for path in &paths {
-            let rel = path.strip_prefix(dir).unwrap_or(path).to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(path)
+                .to_string_lossy()
+                .into_owned();
             if !scope.wants(&rel) {
                 continue;
             }
             match std::fs::read_to_string(path) {
                 Ok(text) => files.push((rel, text)),
-                Err(e) => invalid.push(InvalidEntry { path: rel, message: e.to_string() }),
+                Err(e) => invalid.push(InvalidEntry {
+                    path: rel,
+                    message: e.to_string(),
+                }),
             }
         }
-        let borrowed: Vec<(String, &str)> = files.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
+        let borrowed: Vec<(String, &str)> =
+            files.iter().map(|(p, t)| (p.clone(), t.as_str())).collect();
         let mut db = AdvisoryDb::from_files(origin, &borrowed);
         db.total_files = total_files;
         db.invalid.extend(invalid);
         let (commit, date) = git_head(dir)
-            .or_else(|| std::fs::read_to_string(dir.join("SNAPSHOT.txt")).ok().map(|s| parse_snapshot(&s)))
+            .or_else(|| {
+                std::fs::read_to_string(dir.join("SNAPSHOT.txt"))
+                    .ok()
+                    .map(|s| parse_snapshot(&s))
+            })
             .unwrap_or((None, None));
         db.commit = commit;
         if date.is_some() {
@@ -144,14 +165,26 @@ impl AdvisoryDb {
 
     /// Parses advisory files (`collection/package/ID.md`, text) on all cores.
     fn from_files(origin: DbOrigin, files: &[(String, &str)]) -> AdvisoryDb {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .min(8);
         let chunk = files.len().div_ceil(threads).max(1);
         let parsed: Vec<Result<Advisory, InvalidEntry>> = std::thread::scope(|s| {
             let handles: Vec<_> = files
                 .chunks(chunk)
-                .map(|part| s.spawn(move || part.iter().map(|(p, t)| parse_entry(p, t)).collect::<Vec<_>>()))
+                .map(|part| {
+                    s.spawn(move || {
+                        part.iter()
+                            .map(|(p, t)| parse_entry(p, t))
+                            .collect::<Vec<_>>()
+                    })
+                })
                 .collect();
-            handles.into_iter().flat_map(|h| h.join().unwrap_or_default()).collect()
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
         });
         let mut db = AdvisoryDb {
             origin,
@@ -174,12 +207,16 @@ impl AdvisoryDb {
                         });
                         continue;
                     }
-                    let date = jiff::civil::Date::strptime("%Y-%m-%d", adv.metadata.date.as_str()).ok();
+                    let date =
+                        jiff::civil::Date::strptime("%Y-%m-%d", adv.metadata.date.as_str()).ok();
                     if date > db.last_updated {
                         db.last_updated = date;
                     }
                     if adv.metadata.collection == Some(Collection::Crates) {
-                        db.crates.entry(adv.metadata.package.to_string()).or_default().push(db.advisories.len());
+                        db.crates
+                            .entry(adv.metadata.package.to_string())
+                            .or_default()
+                            .push(db.advisories.len());
                     }
                     db.advisories.push(adv);
                 }
@@ -191,7 +228,11 @@ impl AdvisoryDb {
 
     /// Advisories about the crates.io package `name`, withdrawn ones included.
     pub fn for_crate<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Advisory> + 'a {
-        self.crates.get(name).into_iter().flatten().map(|&i| &self.advisories[i])
+        self.crates
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.advisories[i])
     }
 
     pub fn info(&self) -> DatabaseInfo {
@@ -205,7 +246,9 @@ impl AdvisoryDb {
             path,
             commit: self.commit.clone(),
             last_updated: self.last_updated.map(|d| d.to_string()),
-            advisory_count: self.total_files.map(|n| n.saturating_sub(self.invalid.len())),
+            advisory_count: self
+                .total_files
+                .map(|n| n.saturating_sub(self.invalid.len())),
             invalid_entries: self.invalid.len(),
         }
     }
@@ -214,7 +257,10 @@ impl AdvisoryDb {
 /// Parses one entry and checks what cargo-audit checks: file named after the ID, directory
 /// named after the package, collection from the directory.
 fn parse_entry(path: &str, text: &str) -> Result<Advisory, InvalidEntry> {
-    let invalid = |message: String| InvalidEntry { path: path.to_string(), message };
+    let invalid = |message: String| InvalidEntry {
+        path: path.to_string(),
+        message,
+    };
     let parts: Vec<&str> = path.split(['/', '\\']).collect();
     let [collection, package, file] = parts[..] else {
         return Err(invalid("expected <collection>/<package>/<ID>.md".into()));
@@ -225,12 +271,19 @@ fn parse_entry(path: &str, text: &str) -> Result<Advisory, InvalidEntry> {
         other => return Err(invalid(format!("unknown collection `{other}`"))),
     };
     if !file.ends_with(".md") {
-        return Err(invalid("unexpected file extension (advisories are `.md` files)".into()));
+        return Err(invalid(
+            "unexpected file extension (advisories are `.md` files)".into(),
+        ));
     }
-    let mut adv: Advisory = text.parse().map_err(|e: rustsec::Error| invalid(e.to_string()))?;
+    let mut adv: Advisory = text
+        .parse()
+        .map_err(|e: rustsec::Error| invalid(e.to_string()))?;
     let draft = file.starts_with("RUSTSEC-0000-0000.");
     if !draft && file != format!("{}.md", adv.metadata.id) {
-        return Err(invalid(format!("file is named {file} but holds advisory {}", adv.metadata.id)));
+        return Err(invalid(format!(
+            "file is named {file} but holds advisory {}",
+            adv.metadata.id
+        )));
     }
     if package != adv.metadata.package.as_str() {
         return Err(invalid(format!(
@@ -239,7 +292,12 @@ fn parse_entry(path: &str, text: &str) -> Result<Advisory, InvalidEntry> {
         )));
     }
     match adv.metadata.collection {
-        Some(c) if c != collection => return Err(invalid(format!("collection mismatch for {}", adv.metadata.id))),
+        Some(c) if c != collection => {
+            return Err(invalid(format!(
+                "collection mismatch for {}",
+                adv.metadata.id
+            )));
+        }
         _ => adv.metadata.collection = Some(collection),
     }
     Ok(adv)
@@ -248,7 +306,9 @@ fn parse_entry(path: &str, text: &str) -> Result<Advisory, InvalidEntry> {
 fn parse_snapshot(text: &str) -> (Option<String>, Option<jiff::civil::Date>) {
     let mut words = text.split_whitespace();
     let commit = words.next().map(str::to_string);
-    let date = words.next().and_then(|d| jiff::civil::Date::strptime("%Y-%m-%d", d).ok());
+    let date = words
+        .next()
+        .and_then(|d| jiff::civil::Date::strptime("%Y-%m-%d", d).ok());
     (commit, date)
 }
 
@@ -256,13 +316,21 @@ fn git_head(dir: &Path) -> Option<(Option<String>, Option<jiff::civil::Date>)> {
     if !dir.join(".git").exists() {
         return None;
     }
-    let out = git(dir).args(["log", "-1", "--format=%H %cs"]).output().ok()?;
-    out.status.success().then(|| parse_snapshot(&String::from_utf8_lossy(&out.stdout)))
+    let out = git(dir)
+        .args(["log", "-1", "--format=%H %cs"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| parse_snapshot(&String::from_utf8_lossy(&out.stdout)))
 }
 
 fn git(dir: &Path) -> Command {
     let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).env("GIT_TERMINAL_PROMPT", "0").env("GIT_ASKPASS", "true");
+    cmd.arg("-C")
+        .arg(dir)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env("GIT_ASKPASS", "true");
     cmd
 }
 
@@ -279,12 +347,19 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 
 /// Picks the database: `explicit` if given; else the fetched clone in `cache_dir` when it is
 /// at least as new as the embedded snapshot; else the embedded snapshot.
-pub fn select(explicit: Option<&Path>, cache_dir: Option<&Path>, scope: Scope<'_>) -> Result<AdvisoryDb> {
+pub fn select(
+    explicit: Option<&Path>,
+    cache_dir: Option<&Path>,
+    scope: Scope<'_>,
+) -> Result<AdvisoryDb> {
     if let Some(dir) = explicit {
         return AdvisoryDb::open(dir, DbOrigin::Directory(dir.to_path_buf()), scope);
     }
     let (_, embedded_date) = parse_snapshot(embedded::SNAPSHOT);
-    if let Some(clone) = cache_dir.map(|c| c.join("advisory-db")).filter(|c| c.join("crates").is_dir()) {
+    if let Some(clone) = cache_dir
+        .map(|c| c.join("advisory-db"))
+        .filter(|c| c.join("crates").is_dir())
+    {
         let cached_date = git_head(&clone).and_then(|(_, d)| d);
         if cached_date.is_some() && cached_date >= embedded_date {
             return AdvisoryDb::open(&clone, DbOrigin::Cache(clone.clone()), scope);
@@ -320,7 +395,10 @@ pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
             Err(Error::External {
                 what: what.into(),
                 message: String::from_utf8_lossy(&out.stderr).trim().to_string(),
-                help: Some("check the URL and the network, or use --offline to keep the embedded snapshot".into()),
+                help: Some(
+                    "check the URL and the network, or use --offline to keep the embedded snapshot"
+                        .into(),
+                ),
             })
         }
     };
@@ -329,10 +407,14 @@ pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
         let tmp = cache_dir.join(format!("advisory-db.tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         let result = run(
-            git(cache_dir).args(["clone", "--quiet", "--depth", "1", "--", url]).arg(&tmp),
+            git(cache_dir)
+                .args(["clone", "--quiet", "--depth", "1", "--", url])
+                .arg(&tmp),
             "git clone",
         )
-        .and_then(|()| AdvisoryDb::open(&tmp, DbOrigin::Cache(dest.clone()), Scope::All).map(|_| ()));
+        .and_then(|()| {
+            AdvisoryDb::open(&tmp, DbOrigin::Cache(dest.clone()), Scope::All).map(|_| ())
+        });
         if let Err(e) = result {
             let _ = std::fs::remove_dir_all(&tmp);
             return Err(e);
@@ -340,10 +422,23 @@ pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
         let _ = std::fs::remove_dir_all(&dest);
         std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&dest, e))?;
     } else {
-        run(git(&dest).args(["remote", "set-url", "origin", url]), "git remote set-url")?;
-        run(git(&dest).args(["fetch", "--quiet", "--depth", "1", "origin", "HEAD"]), "git fetch")?;
-        run(git(&dest).args(["reset", "--quiet", "--hard", "FETCH_HEAD"]), "git reset")?;
+        run(
+            git(&dest).args(["remote", "set-url", "origin", url]),
+            "git remote set-url",
+        )?;
+        run(
+            git(&dest).args(["fetch", "--quiet", "--depth", "1", "origin", "HEAD"]),
+            "git fetch",
+        )?;
+        run(
+            git(&dest).args(["reset", "--quiet", "--hard", "FETCH_HEAD"]),
+            "git reset",
+        )?;
     }
     let db = AdvisoryDb::open(&dest, DbOrigin::Cache(dest.clone()), Scope::All)?;
-    Ok(FetchOutcome { path: dest, cloned, db })
+    Ok(FetchOutcome {
+        path: dest,
+        cloned,
+        db,
+    })
 }

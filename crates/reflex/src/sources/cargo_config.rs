@@ -41,7 +41,11 @@ pub fn load_all(dir: &Path, cargo_home: Option<&Path>) -> Result<Vec<ConfigFile>
 pub fn load(path: &Path) -> Result<ConfigFile> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     let table: Table = toml::from_str(&text).map_err(|e| Error::toml(path, &text, &e))?;
-    Ok(ConfigFile { path: path.to_path_buf(), text, table })
+    Ok(ConfigFile {
+        path: path.to_path_buf(),
+        text,
+        table,
+    })
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -55,14 +59,19 @@ fn same_file(a: &Path, b: &Path) -> bool {
 pub fn aliases(files: &[ConfigFile]) -> Vec<(String, Vec<String>)> {
     let mut out: Vec<(String, Vec<String>)> = Vec::new();
     for file in files {
-        let Some(table) = file.table.get("alias").and_then(toml::Value::as_table) else { continue };
+        let Some(table) = file.table.get("alias").and_then(toml::Value::as_table) else {
+            continue;
+        };
         for (name, value) in table {
             if out.iter().any(|(n, _)| n == name) {
                 continue;
             }
             let args = match value {
                 toml::Value::String(s) => s.split_whitespace().map(str::to_string).collect(),
-                toml::Value::Array(a) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                toml::Value::Array(a) => a
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
                 _ => continue,
             };
             out.push((name.clone(), args));

@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
-use tame_index::index::{ComboIndexCache, IndexLocation, IndexUrl, SparseIndex};
-use tame_index::flock::FileLock;
 use tame_index::KrateName;
+use tame_index::flock::FileLock;
+use tame_index::index::{ComboIndexCache, IndexLocation, IndexUrl, SparseIndex};
 
 /// One published version as the index lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,7 +23,10 @@ pub struct IndexedVersion {
 /// What the index says about one crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
-    Found { versions: Vec<IndexedVersion>, from_network: bool },
+    Found {
+        versions: Vec<IndexedVersion>,
+        from_network: bool,
+    },
     /// The registry answered that no such crate exists (deleted, or never published).
     Missing,
     /// Could not tell: not in the local cache and the network was not used or failed.
@@ -74,8 +77,15 @@ pub struct RegistryIndex {
 impl RegistryIndex {
     pub fn crates_io(config: IndexConfig) -> RegistryIndex {
         let mut caches = Vec::new();
-        if let Some(home) = config.cargo_home.as_ref().and_then(|h| tame_index::PathBuf::from_path_buf(h.clone()).ok()) {
-            for cargo_version in [tame_index::Version::new(1, 85, 0), tame_index::Version::new(1, 84, 0)] {
+        if let Some(home) = config
+            .cargo_home
+            .as_ref()
+            .and_then(|h| tame_index::PathBuf::from_path_buf(h.clone()).ok())
+        {
+            for cargo_version in [
+                tame_index::Version::new(1, 85, 0),
+                tame_index::Version::new(1, 84, 0),
+            ] {
                 for url in [IndexUrl::CratesIoSparse, IndexUrl::CratesIoGit] {
                     let mut loc = IndexLocation::new(url).with_root(Some(home.clone()));
                     loc.cargo_version = Some(cargo_version.clone());
@@ -86,9 +96,20 @@ impl RegistryIndex {
             }
         }
         let remote = if config.online {
-            let url = config.crates_io_url.clone().unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string());
-            let url = if url.starts_with("sparse+") { url } else { format!("sparse+{url}") };
-            let url = if url.ends_with('/') { url } else { format!("{url}/") };
+            let url = config
+                .crates_io_url
+                .clone()
+                .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string());
+            let url = if url.starts_with("sparse+") {
+                url
+            } else {
+                format!("sparse+{url}")
+            };
+            let url = if url.ends_with('/') {
+                url
+            } else {
+                format!("{url}/")
+            };
             let dir = std::env::temp_dir().join("cargo-reflex-unused-index-cache");
             let mut loc = IndexLocation::new(IndexUrl::NonCratesIo(url.into()));
             loc.root = tame_index::index::IndexPath::Exact(
@@ -98,28 +119,43 @@ impl RegistryIndex {
         } else {
             None
         };
-        RegistryIndex { config, caches, remote, network_down: AtomicBool::new(false) }
+        RegistryIndex {
+            config,
+            caches,
+            remote,
+            network_down: AtomicBool::new(false),
+        }
     }
 
     /// Looks up every name, using up to `concurrency` parallel requests when online.
     /// `progress` is called after each crate with (done, total).
-    pub fn lookup_many(&self, names: &[String], progress: &(dyn Fn(usize, usize) + Sync)) -> HashMap<String, Lookup> {
+    pub fn lookup_many(
+        &self,
+        names: &[String],
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> HashMap<String, Lookup> {
         let total = names.len();
         let results = Mutex::new(HashMap::with_capacity(total));
         let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = if self.remote.is_some() { self.config.concurrency.max(1) } else { 1 };
+        let workers = if self.remote.is_some() {
+            self.config.concurrency.max(1)
+        } else {
+            1
+        };
         let agent = self.agent();
         std::thread::scope(|s| {
             for _ in 0..workers.min(total.max(1)) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(name) = names.get(i) else { break };
-                    let lookup = self.lookup(name, agent.as_ref());
-                    let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
-                    map.insert(name.clone(), lookup);
-                    let done = map.len();
-                    drop(map);
-                    progress(done, total);
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(name) = names.get(i) else { break };
+                        let lookup = self.lookup(name, agent.as_ref());
+                        let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
+                        map.insert(name.clone(), lookup);
+                        let done = map.len();
+                        drop(map);
+                        progress(done, total);
+                    }
                 });
             }
         });
@@ -159,19 +195,31 @@ impl RegistryIndex {
         for cache in &self.caches {
             if let Ok(Some(entry)) = cache.cached_krate(krate, &lock) {
                 if let Ok(k) = entry.deserialize() {
-                    return Lookup::Found { versions: versions(&k), from_network: false };
+                    return Lookup::Found {
+                        versions: versions(&k),
+                        from_network: false,
+                    };
                 }
             }
         }
         Lookup::Unknown(match network_error {
-            Some(e) => format!("not in cargo's index cache, and the registry could not be reached: {e}"),
+            Some(e) => {
+                format!("not in cargo's index cache, and the registry could not be reached: {e}")
+            }
             None => "not in cargo's index cache (offline)".into(),
         })
     }
 }
 
-fn fetch(remote: &SparseIndex, agent: &ureq::Agent, krate: KrateName<'_>, lock: &FileLock) -> Result<Lookup, String> {
-    let req = remote.make_remote_request(krate, None, lock).map_err(|e| e.to_string())?;
+fn fetch(
+    remote: &SparseIndex,
+    agent: &ureq::Agent,
+    krate: KrateName<'_>,
+    lock: &FileLock,
+) -> Result<Lookup, String> {
+    let req = remote
+        .make_remote_request(krate, None, lock)
+        .map_err(|e| e.to_string())?;
     let req: tame_index::external::http::Request<()> = req.into();
     let mut builder = ureq::http::Request::get(req.uri().to_string());
     for (k, v) in req.headers() {
@@ -182,7 +230,12 @@ fn fetch(remote: &SparseIndex, agent: &ureq::Agent, krate: KrateName<'_>, lock: 
     let request = builder.body(()).map_err(|e| e.to_string())?;
     let mut response = agent.run(request).map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
-    let body = response.body_mut().with_config().limit(64 * 1024 * 1024).read_to_vec().map_err(|e| e.to_string())?;
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 * 1024 * 1024)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
     let http_response = tame_index::external::http::Response::builder()
         .status(status)
         .body(body)
@@ -190,7 +243,10 @@ fn fetch(remote: &SparseIndex, agent: &ureq::Agent, krate: KrateName<'_>, lock: 
     match remote.parse_remote_response(krate, &http_response, false, lock) {
         Ok(Some(entry)) => entry
             .deserialize()
-            .map(|k| Lookup::Found { versions: versions(&k), from_network: true })
+            .map(|k| Lookup::Found {
+                versions: versions(&k),
+                from_network: true,
+            })
             .map_err(|e| e.to_string()),
         Ok(None) => Ok(Lookup::Missing),
         Err(e) => Err(e.to_string()),

@@ -7,7 +7,10 @@ use super::*;
 pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut CiStats) {
     let triggers: Vec<String> = match doc.get("on").map(|n| &n.value) {
         Some(Value::Str(s)) => vec![s.clone()],
-        Some(Value::Seq(items)) => items.iter().filter_map(|n| n.str().map(str::to_string)).collect(),
+        Some(Value::Seq(items)) => items
+            .iter()
+            .filter_map(|n| n.str().map(str::to_string))
+            .collect(),
         Some(Value::Map(entries)) => entries.iter().map(|(k, _)| k.clone()).collect(),
         _ => Vec::new(),
     };
@@ -50,13 +53,28 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     count(f, job_name, &call.command, &call.locked, line, out, stats);
                 }
             }
-            if uses.starts_with("actions-rs/cargo@") || uses.starts_with("actions-rs/clippy-check@") {
-                let command = with.and_then(|w| w.get_str("command")).unwrap_or(if uses.contains("clippy") { "clippy" } else { "" });
+            if uses.starts_with("actions-rs/cargo@") || uses.starts_with("actions-rs/clippy-check@")
+            {
+                let command =
+                    with.and_then(|w| w.get_str("command"))
+                        .unwrap_or(if uses.contains("clippy") {
+                            "clippy"
+                        } else {
+                            ""
+                        });
                 let args = with.and_then(|w| w.get_str("args")).unwrap_or("");
                 let script = format!("cargo {command} {args}");
                 for call in shell::cargo_calls(&script, &lookup, f.aliases) {
                     compiles |= call.subcommand != "fetch";
-                    count(f, job_name, &call.command, &call.locked, step.line, out, stats);
+                    count(
+                        f,
+                        job_name,
+                        &call.command,
+                        &call.locked,
+                        step.line,
+                        out,
+                        stats,
+                    );
                 }
             }
             if uses.starts_with("actions/checkout@") {
@@ -75,7 +93,10 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     }
                 }
             }
-            let label = step.get_str("name").map(str::to_string).unwrap_or_else(|| format!("step at line {}", step.line));
+            let label = step
+                .get_str("name")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("step at line {}", step.line));
             if compiles && !step_secrets.is_empty() {
                 out.push(
                     Finding::new(NAME, &SECRET_IN_BUILD, format!("job `{job_name}` step `{label}` runs cargo with secrets {}", step_secrets.join(", ")))
@@ -97,7 +118,10 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
             job_builds |= compiles;
         }
         if job_builds {
-            for (scope, secrets, line) in [("job", &job_secrets, job_env.map(|e| e.line)), ("workflow", &wf_secrets, wf_env.map(|e| e.line))] {
+            for (scope, secrets, line) in [
+                ("job", &job_secrets, job_env.map(|e| e.line)),
+                ("workflow", &wf_secrets, wf_env.map(|e| e.line)),
+            ] {
                 if !secrets.is_empty() {
                     out.push(
                         Finding::new(NAME, &SECRET_IN_BUILD, format!("{scope}-level env exposes secrets {} to every step of job `{job_name}`, which runs cargo", secrets.join(", ")))
@@ -107,7 +131,10 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     );
                 }
             }
-            if let (true, Some(line)) = (triggers.iter().any(|t| t == "pull_request_target"), untrusted_checkout) {
+            if let (true, Some(line)) = (
+                triggers.iter().any(|t| t == "pull_request_target"),
+                untrusted_checkout,
+            ) {
                 out.push(
                     Finding::new(NAME, &UNTRUSTED_CHECKOUT, format!("job `{job_name}` builds pull request code under pull_request_target"))
                         .at(f.path.clone(), Some(line))
@@ -119,17 +146,31 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
     }
 }
 
-fn count(f: &FileCtx<'_>, job: &str, command: &str, locked: &Locked, line: u32, out: &mut Sink, stats: &mut CiStats) {
+fn count(
+    f: &FileCtx<'_>,
+    job: &str,
+    command: &str,
+    locked: &Locked,
+    line: u32,
+    out: &mut Sink,
+    stats: &mut CiStats,
+) {
     stats.cargo_invocations += 1;
     if *locked == Locked::Yes {
         stats.locked_invocations += 1;
         return;
     }
-    let mut finding = Finding::new(NAME, &UNLOCKED, format!("`{command}` in job `{job}` does not use --locked"))
-        .at(f.path.clone(), Some(line))
-        .remedy("add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock");
+    let mut finding = Finding::new(
+        NAME,
+        &UNLOCKED,
+        format!("`{command}` in job `{job}` does not use --locked"),
+    )
+    .at(f.path.clone(), Some(line))
+    .remedy("add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock");
     if let Locked::Unknown(what) = locked {
-        finding = finding.evidence(format!("some flags come from {what}, which cannot be resolved from the file"));
+        finding = finding.evidence(format!(
+            "some flags come from {what}, which cannot be resolved from the file"
+        ));
     }
     out.push(finding);
 }
@@ -151,7 +192,9 @@ fn matrix_value(matrix: &Node, key: &str) -> Option<String> {
     let mut values: Vec<String> = Vec::new();
     if let Some(v) = matrix.get(key) {
         match &v.value {
-            Value::Seq(items) => values.extend(items.iter().filter_map(|n| n.str().map(str::to_string))),
+            Value::Seq(items) => {
+                values.extend(items.iter().filter_map(|n| n.str().map(str::to_string)))
+            }
             Value::Str(s) => values.push(s.clone()),
             _ => {}
         }
@@ -164,7 +207,10 @@ fn matrix_value(matrix: &Node, key: &str) -> Option<String> {
     if values.is_empty() {
         return None;
     }
-    let locked: Vec<bool> = values.iter().map(|v| v.contains("--locked") || v.contains("--frozen")).collect();
+    let locked: Vec<bool> = values
+        .iter()
+        .map(|v| v.contains("--locked") || v.contains("--frozen"))
+        .collect();
     if locked.iter().all(|&l| l) {
         Some("--locked".into())
     } else if locked.iter().all(|&l| !l) {
@@ -174,7 +220,14 @@ fn matrix_value(matrix: &Node, key: &str) -> Option<String> {
     }
 }
 
-fn cloud_action(f: &FileCtx<'_>, job: &str, uses: &str, with: Option<&Node>, line: u32, out: &mut Sink) {
+fn cloud_action(
+    f: &FileCtx<'_>,
+    job: &str,
+    uses: &str,
+    with: Option<&Node>,
+    line: u32,
+    out: &mut Sink,
+) {
     let Some(with) = with else { return };
     let static_inputs: &[&str] = if uses.starts_with("aws-actions/configure-aws-credentials@") {
         &["aws-access-key-id", "aws-secret-access-key"]
@@ -185,7 +238,11 @@ fn cloud_action(f: &FileCtx<'_>, job: &str, uses: &str, with: Option<&Node>, lin
     } else {
         return;
     };
-    let used: Vec<&str> = static_inputs.iter().copied().filter(|k| with.get(k).is_some()).collect();
+    let used: Vec<&str> = static_inputs
+        .iter()
+        .copied()
+        .filter(|k| with.get(k).is_some())
+        .collect();
     if !used.is_empty() {
         out.push(
             Finding::new(NAME, &STATIC_CLOUD_KEYS, format!("job `{job}` authenticates {} with static keys ({})", uses.split('@').next().unwrap_or(uses), used.join(", ")))
@@ -193,7 +250,10 @@ fn cloud_action(f: &FileCtx<'_>, job: &str, uses: &str, with: Option<&Node>, lin
                 .remedy("use OIDC: `permissions: id-token: write` and `role-to-assume` (AWS), `workload_identity_provider` (GCP) or federated credentials (Azure); then delete the keys"),
         );
     }
-    if let Some(secs) = with.get_str("role-duration-seconds").and_then(|s| s.trim().parse::<u64>().ok()) {
+    if let Some(secs) = with
+        .get_str("role-duration-seconds")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+    {
         if secs > 3600 {
             out.push(
                 Finding::new(NAME, &LONG_SESSION, format!("job `{job}` assumes a role for {secs} seconds"))
@@ -207,7 +267,9 @@ fn cloud_action(f: &FileCtx<'_>, job: &str, uses: &str, with: Option<&Node>, lin
 fn cloud_env_keys(f: &FileCtx<'_>, job: &str, env: Option<&Node>, out: &mut Sink) {
     for (key, value) in env.map(Node::entries).unwrap_or(&[]) {
         let v = value.str().unwrap_or("");
-        if is_cloud_key_name(key) && (v.contains("secrets.") || (!v.is_empty() && !v.contains("${{"))) {
+        if is_cloud_key_name(key)
+            && (v.contains("secrets.") || (!v.is_empty() && !v.contains("${{")))
+        {
             out.push(
                 Finding::new(NAME, &STATIC_CLOUD_KEYS, format!("job `{job}` puts static cloud key `{key}` in the environment"))
                     .at(f.path.clone(), Some(value.line))
@@ -221,16 +283,25 @@ fn permissions(f: &FileCtx<'_>, doc: &Node, jobs: &[(String, Node)], out: &mut S
     let top = doc.get("permissions");
     let broad = |node: &Node, scope: &str, out: &mut Sink| match &node.value {
         Value::Str(s) if s == "write-all" => out.push(
-            Finding::new(NAME, &PERMISSIONS_BROAD, format!("{scope} grants `permissions: write-all`"))
-                .at(f.path.clone(), Some(node.line))
-                .remedy("list only the scopes the job needs, e.g. `permissions: { contents: read }`"),
+            Finding::new(
+                NAME,
+                &PERMISSIONS_BROAD,
+                format!("{scope} grants `permissions: write-all`"),
+            )
+            .at(f.path.clone(), Some(node.line))
+            .remedy("list only the scopes the job needs, e.g. `permissions: { contents: read }`"),
         ),
         _ => {}
     };
     match top {
         Some(node) => {
             broad(node, "the workflow", out);
-            let writes: Vec<&str> = node.entries().iter().filter(|(_, v)| v.str() == Some("write")).map(|(k, _)| k.as_str()).collect();
+            let writes: Vec<&str> = node
+                .entries()
+                .iter()
+                .filter(|(_, v)| v.str() == Some("write"))
+                .map(|(k, _)| k.as_str())
+                .collect();
             if !writes.is_empty() {
                 out.push(
                     Finding::new(NAME, &PERMISSIONS_BROAD, format!("the workflow grants write scopes to every job: {}", writes.join(", ")))
@@ -241,12 +312,20 @@ fn permissions(f: &FileCtx<'_>, doc: &Node, jobs: &[(String, Node)], out: &mut S
             }
         }
         None => {
-            let bare: Vec<&str> = jobs.iter().filter(|(_, j)| j.get("permissions").is_none()).map(|(n, _)| n.as_str()).collect();
+            let bare: Vec<&str> = jobs
+                .iter()
+                .filter(|(_, j)| j.get("permissions").is_none())
+                .map(|(n, _)| n.as_str())
+                .collect();
             if !bare.is_empty() {
                 out.push(
-                    Finding::new(NAME, &PERMISSIONS_MISSING, format!("no `permissions` for jobs {}", bare.join(", ")))
-                        .at(f.path.clone(), Some(1))
-                        .remedy("add `permissions: { contents: read }` at the top of the workflow"),
+                    Finding::new(
+                        NAME,
+                        &PERMISSIONS_MISSING,
+                        format!("no `permissions` for jobs {}", bare.join(", ")),
+                    )
+                    .at(f.path.clone(), Some(1))
+                    .remedy("add `permissions: { contents: read }` at the top of the workflow"),
                 );
             }
         }

@@ -5,12 +5,29 @@ use super::shell::{self, Locked};
 use super::yaml::{Node, Value};
 use super::*;
 
-const RESERVED: &[&str] = &["stages", "variables", "default", "include", "workflow", "image", "services", "before_script", "after_script", "cache", "pages"];
+const RESERVED: &[&str] = &[
+    "stages",
+    "variables",
+    "default",
+    "include",
+    "workflow",
+    "image",
+    "services",
+    "before_script",
+    "after_script",
+    "cache",
+    "pages",
+];
 
 pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut CiStats) {
     let globals = doc.get("variables");
     variables(f, "the pipeline", globals, out);
-    let mut jobs: Vec<(&str, &Node)> = doc.entries().iter().filter(|(k, v)| !RESERVED.contains(&k.as_str()) && matches!(v.value, Value::Map(_))).map(|(k, v)| (k.as_str(), v)).collect();
+    let mut jobs: Vec<(&str, &Node)> = doc
+        .entries()
+        .iter()
+        .filter(|(k, v)| !RESERVED.contains(&k.as_str()) && matches!(v.value, Value::Map(_)))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
     if let Some(default) = doc.get("default") {
         jobs.push(("default", default));
     }
@@ -30,7 +47,15 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
     }
 }
 
-fn scripts(f: &FileCtx<'_>, job: &str, node: &Node, vars: Option<&Node>, globals: Option<&Node>, out: &mut Sink, stats: &mut CiStats) {
+fn scripts(
+    f: &FileCtx<'_>,
+    job: &str,
+    node: &Node,
+    vars: Option<&Node>,
+    globals: Option<&Node>,
+    out: &mut Sink,
+    stats: &mut CiStats,
+) {
     let lines: Vec<&Node> = match &node.value {
         Value::Seq(items) => items.iter().collect(),
         Value::Str(_) => vec![node],
@@ -43,7 +68,9 @@ fn scripts(f: &FileCtx<'_>, job: &str, node: &Node, vars: Option<&Node>, globals
         })
     };
     for line_node in lines {
-        let Some(script) = line_node.str() else { continue };
+        let Some(script) = line_node.str() else {
+            continue;
+        };
         let start = f.script_start(line_node.line);
         for call in shell::cargo_calls(script, &lookup, f.aliases) {
             stats.cargo_invocations += 1;
@@ -55,7 +82,9 @@ fn scripts(f: &FileCtx<'_>, job: &str, node: &Node, vars: Option<&Node>, globals
                 .at(f.path.clone(), Some(start + u32::try_from(call.line).unwrap_or(0)))
                 .remedy("add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock");
             if let Locked::Unknown(what) = &call.locked {
-                finding = finding.evidence(format!("some flags come from {what}, which cannot be resolved from the file"));
+                finding = finding.evidence(format!(
+                    "some flags come from {what}, which cannot be resolved from the file"
+                ));
             }
             out.push(finding);
         }
@@ -67,9 +96,15 @@ fn variables(f: &FileCtx<'_>, scope: &str, vars: Option<&Node>, out: &mut Sink) 
         let v = value.str().or_else(|| value.get_str("value")).unwrap_or("");
         if is_cloud_key_name(key) && !v.is_empty() && !v.starts_with('$') {
             out.push(
-                Finding::new(NAME, &STATIC_CLOUD_KEYS, format!("{scope} sets static cloud key `{key}` in the file"))
-                    .at(f.path.clone(), Some(value.line))
-                    .remedy("use GitLab's OIDC `id_tokens:` with a cloud role instead of long-lived keys"),
+                Finding::new(
+                    NAME,
+                    &STATIC_CLOUD_KEYS,
+                    format!("{scope} sets static cloud key `{key}` in the file"),
+                )
+                .at(f.path.clone(), Some(value.line))
+                .remedy(
+                    "use GitLab's OIDC `id_tokens:` with a cloud role instead of long-lived keys",
+                ),
             );
         }
     }

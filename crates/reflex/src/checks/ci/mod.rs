@@ -91,17 +91,26 @@ impl Check for CiHardening {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(root) = &cx.ci_root else {
-            return CheckStatus::Skipped { reason: "lockfile-only mode (--file): no repository to look for CI files".into() };
+            return CheckStatus::Skipped {
+                reason: "lockfile-only mode (--file): no repository to look for CI files".into(),
+            };
         };
         let files = ci_files(root);
         let aliases = cargo_config::aliases(cx.cargo_configs);
-        let mut stats = CiStats { files: files.len(), ..CiStats::default() };
+        let mut stats = CiStats {
+            files: files.len(),
+            ..CiStats::default()
+        };
         for file in &files {
             let display = file.display().to_string();
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
                 Err(e) => {
-                    out.push(Finding::new(NAME, &UNPARSABLE, format!("cannot read {display}")).evidence(e.to_string()).at(display, None));
+                    out.push(
+                        Finding::new(NAME, &UNPARSABLE, format!("cannot read {display}"))
+                            .evidence(e.to_string())
+                            .at(display, None),
+                    );
                     continue;
                 }
             };
@@ -118,7 +127,11 @@ impl Check for CiHardening {
                     continue;
                 }
             };
-            let file_ctx = FileCtx { path: display, text: &text, aliases: &aliases };
+            let file_ctx = FileCtx {
+                path: display,
+                text: &text,
+                aliases: &aliases,
+            };
             if file.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
                 gitlab::analyse(&file_ctx, &doc, out, &mut stats);
             } else {
@@ -126,12 +139,19 @@ impl Check for CiHardening {
             }
         }
         if stats.cargo_invocations > 0 {
-            stats.locked_percent =
-                Some((stats.locked_invocations as f64 * 1000.0 / stats.cargo_invocations as f64).round() / 10.0);
+            stats.locked_percent = Some(
+                (stats.locked_invocations as f64 * 1000.0 / stats.cargo_invocations as f64).round()
+                    / 10.0,
+            );
         }
         out.ci = Some(stats);
         if files.is_empty() {
-            CheckStatus::Skipped { reason: format!("no GitHub Actions workflows or .gitlab-ci.yml under {}", root.display()) }
+            CheckStatus::Skipped {
+                reason: format!(
+                    "no GitHub Actions workflows or .gitlab-ci.yml under {}",
+                    root.display()
+                ),
+            }
         } else {
             CheckStatus::Ran
         }
@@ -148,9 +168,18 @@ impl FileCtx<'_> {
     /// The line where the script's content starts: block scalars (`run: |`) begin one line
     /// below their key.
     pub fn script_start(&self, node_line: u32) -> u32 {
-        let raw = self.text.lines().nth(node_line.saturating_sub(1) as usize).unwrap_or("");
+        let raw = self
+            .text
+            .lines()
+            .nth(node_line.saturating_sub(1) as usize)
+            .unwrap_or("");
         let t = raw.trim_end();
-        let block = t.ends_with('|') || t.ends_with('>') || t.ends_with("|-") || t.ends_with(">-") || t.ends_with("|+") || t.ends_with(">+");
+        let block = t.ends_with('|')
+            || t.ends_with('>')
+            || t.ends_with("|-")
+            || t.ends_with(">-")
+            || t.ends_with("|+")
+            || t.ends_with(">+");
         if block { node_line + 1 } else { node_line }
     }
 }
@@ -182,7 +211,10 @@ pub(crate) fn secret_refs(text: &str) -> Vec<String> {
         let expr = &after[..end];
         let mut e = expr;
         while let Some(p) = e.find("secrets.") {
-            let name: String = e[p + 8..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-').collect();
+            let name: String = e[p + 8..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
             if !name.is_empty() && !out.contains(&name) {
                 out.push(name);
             }
@@ -234,12 +266,24 @@ fn hardcoded_credentials(path: &str, text: &str, out: &mut Sink) {
 pub fn credential_shape(s: &str) -> Option<&'static str> {
     let words = s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
     for w in words {
-        let alnum_upper = |t: &str| t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        let alnum_upper = |t: &str| {
+            t.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        };
         if w.len() == 20 && (w.starts_with("AKIA") || w.starts_with("ASIA")) && alnum_upper(w) {
             return Some("an AWS access key ID");
         }
-        let tail_ok = |p: &str, min: usize| w.strip_prefix(p).is_some_and(|t| t.len() >= min && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
-        if tail_ok("ghp_", 30) || tail_ok("gho_", 30) || tail_ok("ghs_", 30) || tail_ok("ghu_", 30) || tail_ok("github_pat_", 40) {
+        let tail_ok = |p: &str, min: usize| {
+            w.strip_prefix(p).is_some_and(|t| {
+                t.len() >= min && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        };
+        if tail_ok("ghp_", 30)
+            || tail_ok("gho_", 30)
+            || tail_ok("ghs_", 30)
+            || tail_ok("ghu_", 30)
+            || tail_ok("github_pat_", 40)
+        {
             return Some("a GitHub token");
         }
         if tail_ok("glpat-", 20) {
@@ -261,14 +305,23 @@ mod tests {
 
     #[test]
     fn secret_references() {
-        assert_eq!(secret_refs("${{ secrets.A }} and ${{ secrets.B_2 || github.token }}"), vec!["A", "B_2", "GITHUB_TOKEN"]);
+        assert_eq!(
+            secret_refs("${{ secrets.A }} and ${{ secrets.B_2 || github.token }}"),
+            vec!["A", "B_2", "GITHUB_TOKEN"]
+        );
         assert!(secret_refs("${{ matrix.os }}").is_empty());
     }
 
     #[test]
     fn credential_shapes() {
-        assert_eq!(credential_shape("key: AKIAIOSFODNN7EXAMPLE"), Some("an AWS access key ID"));
-        assert_eq!(credential_shape("token: ghp_0123456789abcdefghijABCDEFGHIJ0123"), Some("a GitHub token"));
+        assert_eq!(
+            credential_shape("key: AKIAIOSFODNN7EXAMPLE"),
+            Some("an AWS access key ID")
+        );
+        assert_eq!(
+            credential_shape("token: ghp_0123456789abcdefghijABCDEFGHIJ0123"),
+            Some("a GitHub token")
+        );
         assert_eq!(credential_shape("run: cargo build --locked"), None);
         assert_eq!(credential_shape("AKIA is a prefix"), None);
     }

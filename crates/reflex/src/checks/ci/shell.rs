@@ -4,17 +4,79 @@
 /// Subcommands that resolve the dependency graph (and, except `fetch`, compile or run
 /// dependency code). `--locked` applies to all of them.
 const RESOLVING: &[&str] = &[
-    "build", "b", "check", "c", "test", "t", "run", "r", "clippy", "doc", "d", "bench", "install",
-    "rustc", "rustdoc", "fix", "fetch", "nextest", "llvm-cov", "hack", "miri", "insta", "tarpaulin",
-    "mutants", "udeps", "careful", "zigbuild", "auditable", "xwin", "component",
+    "build",
+    "b",
+    "check",
+    "c",
+    "test",
+    "t",
+    "run",
+    "r",
+    "clippy",
+    "doc",
+    "d",
+    "bench",
+    "install",
+    "rustc",
+    "rustdoc",
+    "fix",
+    "fetch",
+    "nextest",
+    "llvm-cov",
+    "hack",
+    "miri",
+    "insta",
+    "tarpaulin",
+    "mutants",
+    "udeps",
+    "careful",
+    "zigbuild",
+    "auditable",
+    "xwin",
+    "component",
 ];
 
 /// Built-in subcommands that never resolve or build dependencies.
 const INERT: &[&str] = &[
-    "fmt", "update", "vet", "deny", "audit", "tree", "metadata", "version", "help", "login", "logout",
-    "owner", "search", "yank", "new", "init", "add", "remove", "pkgid", "locate-project", "verify-project",
-    "generate-lockfile", "publish", "package", "clean", "report", "config", "info", "binstall", "workspaces",
-    "sweep", "about", "semver-checks", "machete", "sort", "outdated", "bloat", "expand", "make",
+    "fmt",
+    "update",
+    "vet",
+    "deny",
+    "audit",
+    "tree",
+    "metadata",
+    "version",
+    "help",
+    "login",
+    "logout",
+    "owner",
+    "search",
+    "yank",
+    "new",
+    "init",
+    "add",
+    "remove",
+    "pkgid",
+    "locate-project",
+    "verify-project",
+    "generate-lockfile",
+    "publish",
+    "package",
+    "clean",
+    "report",
+    "config",
+    "info",
+    "binstall",
+    "workspaces",
+    "sweep",
+    "about",
+    "semver-checks",
+    "machete",
+    "sort",
+    "outdated",
+    "bloat",
+    "expand",
+    "make",
 ];
 
 /// Global cargo options that take a value.
@@ -43,14 +105,23 @@ pub struct CargoCall {
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Every resolving cargo call in `script`.
-pub fn cargo_calls(script: &str, lookup: Lookup<'_>, aliases: &[(String, Vec<String>)]) -> Vec<CargoCall> {
+pub fn cargo_calls(
+    script: &str,
+    lookup: Lookup<'_>,
+    aliases: &[(String, Vec<String>)],
+) -> Vec<CargoCall> {
     let mut calls = Vec::new();
     for (line_no, logical) in logical_lines(script) {
         let code = strip_comment(&logical);
         for command in split_commands(&code) {
             let words = words(&command);
             if let Some(call) = analyse(&words, lookup, aliases) {
-                calls.push(CargoCall { line: line_no, command: command.trim().to_string(), subcommand: call.0, locked: call.1 });
+                calls.push(CargoCall {
+                    line: line_no,
+                    command: command.trim().to_string(),
+                    subcommand: call.0,
+                    locked: call.1,
+                });
             }
         }
     }
@@ -133,7 +204,9 @@ fn split_commands(line: &str) -> Vec<String> {
                 cur.push(c);
             }
             (None, ';' | '&' | '|' | '(' | ')' | '`') => out.push(std::mem::take(&mut cur)),
-            (None, '{' | '}') if cur.trim().is_empty() || chars.get(i + 1).is_none_or(|n| n.is_whitespace()) => {
+            (None, '{' | '}')
+                if cur.trim().is_empty() || chars.get(i + 1).is_none_or(|n| n.is_whitespace()) =>
+            {
                 if c == '{' && i > 0 && chars[i - 1] == '$' {
                     cur.push(c);
                 } else {
@@ -188,32 +261,51 @@ fn words(command: &str) -> Vec<String> {
     out
 }
 
-const WRAPPERS: &[&str] = &["env", "time", "sudo", "nice", "xvfb-run", "exec", "command", "then", "do", "else", "if", "while", "until", "!", "eval"];
+const WRAPPERS: &[&str] = &[
+    "env", "time", "sudo", "nice", "xvfb-run", "exec", "command", "then", "do", "else", "if",
+    "while", "until", "!", "eval",
+];
 
 fn is_cargo(word: &str) -> bool {
     let base = word.rsplit('/').next().unwrap_or(word);
-    matches!(base, "cargo" | "cargo.exe" | "cross" | "$CARGO" | "${CARGO}")
+    matches!(
+        base,
+        "cargo" | "cargo.exe" | "cross" | "$CARGO" | "${CARGO}"
+    )
 }
 
 /// Expands `$VAR`, `${VAR}` and `${{ expr }}` words; `None` if any part is unknown.
 fn expand(word: &str, lookup: Lookup<'_>) -> Result<Vec<String>, String> {
     if let Some(expr) = word.strip_prefix("${{").and_then(|w| w.strip_suffix("}}")) {
-        return lookup(expr.trim()).map(|v| v.split_whitespace().map(str::to_string).collect()).ok_or_else(|| format!("${{{{ {expr} }}}}"));
-    }
-    let name = word.strip_prefix("${").and_then(|w| w.strip_suffix('}')).or_else(|| word.strip_prefix('$'));
-    match name {
-        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => lookup(n)
+        return lookup(expr.trim())
             .map(|v| v.split_whitespace().map(str::to_string).collect())
-            .ok_or_else(|| format!("${n}")),
+            .ok_or_else(|| format!("${{{{ {expr} }}}}"));
+    }
+    let name = word
+        .strip_prefix("${")
+        .and_then(|w| w.strip_suffix('}'))
+        .or_else(|| word.strip_prefix('$'));
+    match name {
+        Some(n) if !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            lookup(n)
+                .map(|v| v.split_whitespace().map(str::to_string).collect())
+                .ok_or_else(|| format!("${n}"))
+        }
         _ => Ok(vec![word.to_string()]),
     }
 }
 
-fn analyse(words: &[String], lookup: Lookup<'_>, aliases: &[(String, Vec<String>)]) -> Option<(String, Locked)> {
+fn analyse(
+    words: &[String],
+    lookup: Lookup<'_>,
+    aliases: &[(String, Vec<String>)],
+) -> Option<(String, Locked)> {
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
-        if WRAPPERS.contains(&w.as_str()) || (w.contains('=') && !w.starts_with('-') && !w.starts_with('$')) {
+        if WRAPPERS.contains(&w.as_str())
+            || (w.contains('=') && !w.starts_with('-') && !w.starts_with('$'))
+        {
             i += 1;
             continue;
         }
@@ -253,7 +345,11 @@ fn analyse(words: &[String], lookup: Lookup<'_>, aliases: &[(String, Vec<String>
             j += 1;
         } else if a.starts_with('-') {
         } else if sub.is_none() {
-            if let Some((_, expansion)) = aliases.iter().find(|(n, _)| *n == a).filter(|_| !RESOLVING.contains(&a.as_str()) && !INERT.contains(&a.as_str())) {
+            if let Some((_, expansion)) = aliases
+                .iter()
+                .find(|(n, _)| *n == a)
+                .filter(|_| !RESOLVING.contains(&a.as_str()) && !INERT.contains(&a.as_str()))
+            {
                 depth += 1;
                 if depth > 5 {
                     return None;
@@ -295,26 +391,73 @@ mod tests {
             "env.RELEASE_ARGS" => Some("--release".to_string()),
             _ => None,
         };
-        let aliases = vec![("xtask".to_string(), vec!["run".into(), "--package".into(), "xtask".into(), "--".into()])];
-        cargo_calls(script, &env, &aliases).into_iter().map(|c| (c.subcommand, c.locked)).collect()
+        let aliases = vec![(
+            "xtask".to_string(),
+            vec![
+                "run".into(),
+                "--package".into(),
+                "xtask".into(),
+                "--".into(),
+            ],
+        )];
+        cargo_calls(script, &env, &aliases)
+            .into_iter()
+            .map(|c| (c.subcommand, c.locked))
+            .collect()
     }
 
     #[test]
     fn flags_commands_and_comments() {
-        assert_eq!(calls("cargo build --locked"), vec![("build".into(), Locked::Yes)]);
-        assert_eq!(calls("cargo +nightly test --release"), vec![("test".into(), Locked::No)]);
-        assert_eq!(calls("cargo --frozen check"), vec![("check".into(), Locked::Yes)]);
+        assert_eq!(
+            calls("cargo build --locked"),
+            vec![("build".into(), Locked::Yes)]
+        );
+        assert_eq!(
+            calls("cargo +nightly test --release"),
+            vec![("test".into(), Locked::No)]
+        );
+        assert_eq!(
+            calls("cargo --frozen check"),
+            vec![("check".into(), Locked::Yes)]
+        );
         assert_eq!(calls("# cargo build\necho 'cargo build'"), vec![]);
-        assert_eq!(calls("cargo fmt --all --check && cargo clippy --locked -- -D warnings"), vec![("clippy".into(), Locked::Yes)]);
-        assert_eq!(calls("cargo run -- --locked"), vec![("run".into(), Locked::No)]);
-        assert_eq!(calls("cargo build \\\n  --locked \\\n  --release"), vec![("build".into(), Locked::Yes)]);
-        assert_eq!(calls("RUSTFLAGS=-Dwarnings cargo test $CARGO_FLAGS"), vec![("test".into(), Locked::Yes)]);
-        assert_eq!(calls("cargo build ${{ env.RELEASE_ARGS }}"), vec![("build".into(), Locked::No)]);
-        assert!(matches!(calls("cargo build ${{ inputs.flags }}")[0].1, Locked::Unknown(_)));
+        assert_eq!(
+            calls("cargo fmt --all --check && cargo clippy --locked -- -D warnings"),
+            vec![("clippy".into(), Locked::Yes)]
+        );
+        assert_eq!(
+            calls("cargo run -- --locked"),
+            vec![("run".into(), Locked::No)]
+        );
+        assert_eq!(
+            calls("cargo build \\\n  --locked \\\n  --release"),
+            vec![("build".into(), Locked::Yes)]
+        );
+        assert_eq!(
+            calls("RUSTFLAGS=-Dwarnings cargo test $CARGO_FLAGS"),
+            vec![("test".into(), Locked::Yes)]
+        );
+        assert_eq!(
+            calls("cargo build ${{ env.RELEASE_ARGS }}"),
+            vec![("build".into(), Locked::No)]
+        );
+        assert!(matches!(
+            calls("cargo build ${{ inputs.flags }}")[0].1,
+            Locked::Unknown(_)
+        ));
         assert_eq!(calls("cargo xtask dist"), vec![("run".into(), Locked::No)]);
-        assert_eq!(calls("cargo install --locked cargo-audit"), vec![("install".into(), Locked::Yes)]);
-        assert_eq!(calls("if true; then cargo nextest run; fi"), vec![("nextest".into(), Locked::No)]);
-        assert_eq!(calls("cross build --target x"), vec![("build".into(), Locked::No)]);
+        assert_eq!(
+            calls("cargo install --locked cargo-audit"),
+            vec![("install".into(), Locked::Yes)]
+        );
+        assert_eq!(
+            calls("if true; then cargo nextest run; fi"),
+            vec![("nextest".into(), Locked::No)]
+        );
+        assert_eq!(
+            calls("cross build --target x"),
+            vec![("build".into(), Locked::No)]
+        );
         assert_eq!(calls("cargo update -p foo"), vec![]);
     }
 }

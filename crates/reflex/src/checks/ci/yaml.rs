@@ -71,9 +71,15 @@ impl Node {
 /// Parses the first document; the error carries the 1-based line and a message.
 pub fn parse(text: &str) -> Result<Node, (u32, String)> {
     let docs = MarkedYamlOwned::load_from_str(text).map_err(|e| {
-        (u32::try_from(e.marker().line()).unwrap_or(0).max(1), e.info().to_string())
+        (
+            u32::try_from(e.marker().line()).unwrap_or(0).max(1),
+            e.info().to_string(),
+        )
     })?;
-    Ok(docs.first().map(convert).unwrap_or(Node { value: Value::Null, line: 1 }))
+    Ok(docs.first().map(convert).unwrap_or(Node {
+        value: Value::Null,
+        line: 1,
+    }))
 }
 
 fn convert(y: &MarkedYamlOwned) -> Node {
