@@ -64,9 +64,8 @@ pub fn error(err: reflex::Error) {
 fn plain(err: &reflex::Error) -> String {
     let mut s = format!("error: {err}");
     let help = match err {
-        reflex::Error::Parse { help, .. }
-        | reflex::Error::Usage(_, help)
-        | reflex::Error::External { help, .. } => help.clone(),
+        reflex::Error::Parse(p) => p.help.clone(),
+        reflex::Error::Usage(_, help) | reflex::Error::External { help, .. } => help.clone(),
         reflex::Error::Io { .. } => None,
     };
     if let Some(h) = help {

@@ -119,11 +119,11 @@ fn regression_malformed_manifest_and_cargo_config() {
     let tmp = takeover();
     let manifest = tmp.path().join("ws/app/Cargo.toml");
     std::fs::write(&manifest, "[package]\nname = \"app\"\nversion = \n").unwrap();
-    assert_error(&run(tmp.path(), &AUDIT[..]), &["Cargo.toml:3:"]);
+    assert_error(&run(tmp.path(), AUDIT), &["Cargo.toml:3:"]);
 
     let tmp = takeover();
     std::fs::write(tmp.path().join("ws/.cargo/config.toml"), "[registries\n").unwrap();
-    assert_error(&run(tmp.path(), &AUDIT[..]), &["config.toml:1:"]);
+    assert_error(&run(tmp.path(), AUDIT), &["config.toml:1:"]);
 }
 
 #[test]

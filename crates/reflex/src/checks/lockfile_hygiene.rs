@@ -223,13 +223,13 @@ pub fn sync_problems(ws: &Workspace, graph: &Graph) -> Vec<String> {
             continue;
         };
         let lp = &pkgs[li];
-        if let Some(v) = &m.version {
-            if &lp.version.to_string() != v {
-                problems.push(format!(
-                    "`{name}` is {v} in {rel} but {} in Cargo.lock",
-                    lp.version
-                ));
-            }
+        if let Some(v) = &m.version
+            && &lp.version.to_string() != v
+        {
+            problems.push(format!(
+                "`{name}` is {v} in {rel} but {} in Cargo.lock",
+                lp.version
+            ));
         }
         let mut declared = BTreeSet::new();
         for d in &m.deps {

@@ -69,13 +69,13 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
                 _ => {}
             }
         }
-        if let Some(ci) = &report.ci {
-            if let Some(p) = ci.locked_percent {
-                notes.push(format!(
-                    "CI: {} of {} cargo invocations use --locked or --frozen ({p:.1}%) across {} files",
-                    ci.locked_invocations, ci.cargo_invocations, ci.files
-                ));
-            }
+        if let Some(ci) = &report.ci
+            && let Some(p) = ci.locked_percent
+        {
+            notes.push(format!(
+                "CI: {} of {} cargo invocations use --locked or --frozen ({p:.1}%) across {} files",
+                ci.locked_invocations, ci.cargo_invocations, ci.files
+            ));
         }
         if !notes.is_empty() {
             s.push('\n');
@@ -118,12 +118,10 @@ fn finding(f: &Finding, s: &mut String) {
     let st = style(f.severity);
     let sev = f.severity.as_str().to_ascii_uppercase();
     let _ = write!(s, "  {st}{sev:<8}{st:#} {BOLD}{}{BOLD:#}", f.title);
-    if let Some(p) = &f.package {
-        if !f.title.contains(&p.name) {
-            let _ = write!(s, " [{} {}]", p.name, p.version);
-        } else if f.advisory.is_some() {
-            let _ = write!(s, " [{} {}]", p.name, p.version);
-        }
+    if let Some(p) = &f.package
+        && (!f.title.contains(&p.name) || f.advisory.is_some())
+    {
+        let _ = write!(s, " [{} {}]", p.name, p.version);
     }
     let _ = writeln!(s, " {DIM}({}){DIM:#}", f.code);
     let pad = "           ";
@@ -137,10 +135,10 @@ fn finding(f: &Finding, s: &mut String) {
     for e in &f.evidence {
         let _ = writeln!(s, "{pad}{DIM}-{DIM:#} {e}");
     }
-    if let Some(a) = &f.advisory {
-        if let Some(url) = &a.url {
-            let _ = writeln!(s, "{pad}{DIM}see:{DIM:#} {url}");
-        }
+    if let Some(a) = &f.advisory
+        && let Some(url) = &a.url
+    {
+        let _ = writeln!(s, "{pad}{DIM}see:{DIM:#} {url}");
     }
     if let Some(r) = &f.remedy {
         let _ = writeln!(s, "{pad}{BOLD}fix:{BOLD:#} {r}");

@@ -62,14 +62,14 @@ pub fn render(report: &Report) -> String {
         sm.denied,
         sm.deny_level.map(|d| d.as_str()).unwrap_or("none")
     );
-    if let Some(ci) = &report.ci {
-        if let Some(p) = ci.locked_percent {
-            let _ = writeln!(
-                s,
-                "\nCI: **{p:.1}%** of cargo invocations use `--locked` ({} of {}).",
-                ci.locked_invocations, ci.cargo_invocations
-            );
-        }
+    if let Some(ci) = &report.ci
+        && let Some(p) = ci.locked_percent
+    {
+        let _ = writeln!(
+            s,
+            "\nCI: **{p:.1}%** of cargo invocations use `--locked` ({} of {}).",
+            ci.locked_invocations, ci.cargo_invocations
+        );
     }
     if !report.findings.is_empty() {
         let _ = writeln!(

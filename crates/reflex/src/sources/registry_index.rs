@@ -193,13 +193,13 @@ impl RegistryIndex {
             }
         }
         for cache in &self.caches {
-            if let Ok(Some(entry)) = cache.cached_krate(krate, &lock) {
-                if let Ok(k) = entry.deserialize() {
-                    return Lookup::Found {
-                        versions: versions(&k),
-                        from_network: false,
-                    };
-                }
+            if let Ok(Some(entry)) = cache.cached_krate(krate, &lock)
+                && let Ok(k) = entry.deserialize()
+            {
+                return Lookup::Found {
+                    versions: versions(&k),
+                    from_network: false,
+                };
             }
         }
         Lookup::Unknown(match network_error {

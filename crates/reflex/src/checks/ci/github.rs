@@ -253,14 +253,22 @@ fn cloud_action(
     if let Some(secs) = with
         .get_str("role-duration-seconds")
         .and_then(|s| s.trim().parse::<u64>().ok())
+        && secs > 3600
     {
-        if secs > 3600 {
-            out.push(
-                Finding::new(NAME, &LONG_SESSION, format!("job `{job}` assumes a role for {secs} seconds"))
-                    .at(f.path.clone(), with.get("role-duration-seconds").map(|n| n.line))
-                    .remedy("keep role sessions at 3600 seconds or less so a stolen session expires quickly"),
-            );
-        }
+        out.push(
+            Finding::new(
+                NAME,
+                &LONG_SESSION,
+                format!("job `{job}` assumes a role for {secs} seconds"),
+            )
+            .at(
+                f.path.clone(),
+                with.get("role-duration-seconds").map(|n| n.line),
+            )
+            .remedy(
+                "keep role sessions at 3600 seconds or less so a stolen session expires quickly",
+            ),
+        );
     }
 }
 

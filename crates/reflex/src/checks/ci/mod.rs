@@ -103,23 +103,28 @@ impl Check for CiHardening {
         };
         for file in &files {
             let display = file.display().to_string();
+            let short = file
+                .strip_prefix(root)
+                .unwrap_or(file)
+                .display()
+                .to_string();
             let text = match std::fs::read_to_string(file) {
                 Ok(t) => t,
                 Err(e) => {
                     out.push(
-                        Finding::new(NAME, &UNPARSABLE, format!("cannot read {display}"))
+                        Finding::new(NAME, &UNPARSABLE, format!("cannot read {short}"))
                             .evidence(e.to_string())
                             .at(display, None),
                     );
                     continue;
                 }
             };
-            hardcoded_credentials(&display, &text, out);
+            hardcoded_credentials(&display, &short, &text, out);
             let doc = match yaml::parse(&text) {
                 Ok(doc) => doc,
                 Err((line, msg)) => {
                     out.push(
-                        Finding::new(NAME, &UNPARSABLE, format!("{display} is not valid YAML"))
+                        Finding::new(NAME, &UNPARSABLE, format!("{short} is not valid YAML"))
                             .evidence(msg)
                             .at(display, Some(line))
                             .remedy("fix the syntax; GitHub and GitLab reject this file too"),
@@ -246,14 +251,14 @@ pub(crate) fn is_cloud_key_name(name: &str) -> bool {
 }
 
 /// Literal tokens with well-known prefixes.
-fn hardcoded_credentials(path: &str, text: &str, out: &mut Sink) {
+fn hardcoded_credentials(path: &str, short: &str, text: &str, out: &mut Sink) {
     for (n, line) in text.lines().enumerate() {
         if line.trim_start().starts_with('#') {
             continue;
         }
         if let Some(kind) = credential_shape(line) {
             out.push(
-                Finding::new(NAME, &HARDCODED_CREDENTIAL, format!("{kind} written into {path}"))
+                Finding::new(NAME, &HARDCODED_CREDENTIAL, format!("{kind} written into {short}"))
                     .at(path, u32::try_from(n + 1).ok())
                     .evidence("value not shown")
                     .remedy("revoke it, remove it from the file and its git history, and use a CI secret or OIDC"),
