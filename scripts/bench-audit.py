@@ -38,16 +38,28 @@ cases = {
     "cargo-reflex audit (--advisory-db dir)": [reflex, "audit", "--file", a.lockfile, "--advisory-db", db, "--offline", "--no-yanked", "--format", "json"],
     "cargo-reflex audit (embedded db)": [reflex, "audit", "--file", a.lockfile, "--offline", "--no-yanked", "--format", "json"],
 }
-results = {name: measure(cmd) for name, cmd in cases.items()}
+yanked_cases = {
+    "cargo-reflex audit (embedded db, yanked from cache)": [reflex, "audit", "--file", a.lockfile, "--offline", "--format", "json"],
+}
 peer = shutil.which("cargo-audit")
 print(f"lockfile: {os.path.relpath(a.lockfile, root)} ({packages} packages), {a.runs} runs each, median wall, peak RSS")
-if peer:
-    base = measure([peer, "audit", "--db", db, "--no-fetch", "--no-yanked", "--stale", "--json", "--file", a.lockfile])
-    print(f"  cargo-audit {'':31} {base[0]*1000:7.1f} ms  {base[1]:6.1f} MiB")
-for name, (wall, mem) in results.items():
-    line = f"  {name:43} {wall*1000:7.1f} ms  {mem:6.1f} MiB"
+
+def report(title, peer_cmd, ours):
+    print(title)
+    base = None
     if peer:
-        line += f"   time ratio {wall/base[0]:.2f}  memory ratio {mem/base[1]:.2f}"
-    print(line)
+        base = measure(peer_cmd)
+        print(f"  {'cargo-audit':52} {base[0]*1000:7.1f} ms  {base[1]:6.1f} MiB")
+    for name, cmd in ours.items():
+        wall, mem = measure(cmd)
+        line = f"  {name:52} {wall*1000:7.1f} ms  {mem:6.1f} MiB"
+        if base:
+            line += f"   time ratio {wall/base[0]:.2f}  memory ratio {mem/base[1]:.2f}"
+        print(line)
+
+report("advisories only (--no-yanked):",
+       [peer or "", "audit", "--db", db, "--no-fetch", "--no-yanked", "--stale", "--json", "--file", a.lockfile], cases)
+report("advisories + yanked from cargo's local index cache (no network):",
+       [peer or "", "audit", "--db", db, "--no-fetch", "--stale", "--json", "--file", a.lockfile], yanked_cases)
 if not peer:
     print("  (cargo-audit not installed: `cargo install --locked cargo-audit` for the ratio)")

@@ -89,8 +89,16 @@ impl RegistryIndex {
                 for url in [IndexUrl::CratesIoSparse, IndexUrl::CratesIoGit] {
                     let mut loc = IndexLocation::new(url).with_root(Some(home.clone()));
                     loc.cargo_version = Some(cargo_version.clone());
+                    // Keep only caches that exist, so misses cost one stat, not four.
                     if let Ok(index) = ComboIndexCache::new(loc) {
-                        caches.push(index);
+                        let probe = KrateName::crates_io("serde").map(|k| index.cache_path(k));
+                        let exists = probe
+                            .ok()
+                            .and_then(|p| p.ancestors().nth(3).map(|d| d.exists()))
+                            .unwrap_or(false);
+                        if exists {
+                            caches.push(index);
+                        }
                     }
                 }
             }
@@ -140,7 +148,9 @@ impl RegistryIndex {
         let workers = if self.remote.is_some() {
             self.config.concurrency.max(1)
         } else {
-            1
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(8)
         };
         let agent = self.agent();
         std::thread::scope(|s| {
@@ -194,10 +204,10 @@ impl RegistryIndex {
         }
         for cache in &self.caches {
             if let Ok(Some(entry)) = cache.cached_krate(krate, &lock)
-                && let Ok(k) = entry.deserialize()
+                && let Some(versions) = versions(&entry)
             {
                 return Lookup::Found {
-                    versions: versions(&k),
+                    versions,
                     from_network: false,
                 };
             }
@@ -241,25 +251,65 @@ fn fetch(
         .body(body)
         .map_err(|e| e.to_string())?;
     match remote.parse_remote_response(krate, &http_response, false, lock) {
-        Ok(Some(entry)) => entry
-            .deserialize()
-            .map(|k| Lookup::Found {
-                versions: versions(&k),
+        Ok(Some(entry)) => versions(&entry)
+            .map(|versions| Lookup::Found {
+                versions,
                 from_network: true,
             })
-            .map_err(|e| e.to_string()),
+            .ok_or_else(|| "malformed index entry".to_string()),
         Ok(None) => Ok(Lookup::Missing),
         Err(e) => Err(e.to_string()),
     }
 }
 
-fn versions(k: &tame_index::IndexKrate) -> Vec<IndexedVersion> {
-    k.versions
-        .iter()
-        .map(|v| IndexedVersion {
-            version: v.version.to_string(),
-            yanked: v.yanked,
-            pubtime: v.pubtime.as_ref().map(|p| p.to_string()),
+/// Versions with their yanked flag and publish time, read straight from each version's JSON
+/// line; deserialising every dependency list of every version would cost ten times more.
+fn versions(entry: &tame_index::index::IndexEntry<'_, '_>) -> Option<Vec<IndexedVersion>> {
+    let iter = entry.iter().ok()?;
+    let out: Vec<IndexedVersion> = iter
+        .map(|v| {
+            let (version, json) = v.raw();
+            IndexedVersion {
+                version: version.to_string(),
+                yanked: json_field(json, "yanked").is_some_and(|v| v.starts_with(b"true")),
+                pubtime: json_field(json, "pubtime")
+                    .and_then(|v| v.strip_prefix(b"\""))
+                    .and_then(|v| v.split(|b| *b == b'"').next())
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .map(str::to_string),
+            }
         })
-        .collect()
+        .filter(|v| !v.version.is_empty())
+        .collect();
+    Some(out)
+}
+
+/// The bytes after `"key":` at the top level of a one-line JSON object (index lines are
+/// written by the registry; a nested key of the same name appears only inside `deps`, which
+/// holds no `yanked` or `pubtime`).
+fn json_field<'a>(json: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let needle = format!("\"{key}\":");
+    let pos = json
+        .windows(needle.len())
+        .position(|w| w == needle.as_bytes())?;
+    let rest = &json[pos + needle.len()..];
+    let skip = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    Some(&rest[skip..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_field;
+
+    #[test]
+    fn reads_fields_from_index_lines() {
+        let line = br#"{"name":"a","vers":"1.0.0","deps":[{"name":"b","req":"^1"}],"yanked": true,"pubtime":"2026-01-02T03:04:05Z"}"#;
+        assert!(json_field(line, "yanked").unwrap().starts_with(b"true"));
+        assert!(
+            json_field(line, "pubtime")
+                .unwrap()
+                .starts_with(b"\"2026-01-02")
+        );
+        assert!(json_field(line, "links").is_none());
+    }
 }
