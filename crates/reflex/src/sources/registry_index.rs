@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tame_index::KrateName;
 use tame_index::flock::FileLock;
@@ -65,13 +65,17 @@ pub fn cargo_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
+/// Failed requests in a row after which the registry counts as unreachable.
+const MAX_FAILURES: usize = 8;
+
 pub struct RegistryIndex {
     config: IndexConfig,
     /// Cargo keeps the crates.io cache under a directory whose name hashes the URL; the hash
     /// changed in cargo 1.85, so both the new and the old location are read.
     caches: Vec<ComboIndexCache>,
     remote: Option<SparseIndex>,
-    network_down: AtomicBool,
+    /// Consecutive failed requests; past a threshold the network is considered down.
+    failures: AtomicUsize,
 }
 
 impl RegistryIndex {
@@ -131,7 +135,7 @@ impl RegistryIndex {
             config,
             caches,
             remote,
-            network_down: AtomicBool::new(false),
+            failures: AtomicUsize::new(0),
         }
     }
 
@@ -177,9 +181,23 @@ impl RegistryIndex {
         let config = ureq::Agent::config_builder()
             .timeout_global(Some(self.config.timeout))
             .http_status_as_error(false)
+            // Keep one connection per worker alive: every new connection costs a DNS lookup
+            // and a TLS handshake.
+            .max_idle_connections_per_host(self.config.concurrency.max(1))
+            .max_idle_connections(self.config.concurrency.max(1))
+            // The platform's trust store, so corporate TLS proxies and private CAs work.
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                    .build(),
+            )
             .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
             .build();
-        Some(config.into())
+        Some(ureq::Agent::with_parts(
+            config,
+            ureq::unversioned::transport::DefaultConnector::new(),
+            CachingResolver::default(),
+        ))
     }
 
     /// Looks up one crate: the network first when online, then cargo's cache.
@@ -190,16 +208,27 @@ impl RegistryIndex {
         let lock = FileLock::unlocked();
         let mut network_error = None;
         if let (Some(remote), Some(agent)) = (&self.remote, agent) {
-            if !self.network_down.load(Ordering::Relaxed) {
+            // Transient failures (a DNS hiccup, a reset connection) are retried; after
+            // MAX_FAILURES failures in a row the registry is treated as unreachable, so an
+            // offline machine does not wait for a timeout per crate.
+            for attempt in 0..3u64 {
+                if self.failures.load(Ordering::Relaxed) >= MAX_FAILURES {
+                    network_error.get_or_insert_with(|| {
+                        "earlier requests to the registry failed".to_string()
+                    });
+                    break;
+                }
                 match fetch(remote, agent, krate, &lock) {
-                    Ok(lookup) => return lookup,
+                    Ok(lookup) => {
+                        self.failures.store(0, Ordering::Relaxed);
+                        return lookup;
+                    }
                     Err(e) => {
-                        self.network_down.store(true, Ordering::Relaxed);
+                        self.failures.fetch_add(1, Ordering::Relaxed);
                         network_error = Some(e);
+                        std::thread::sleep(Duration::from_millis(50 * (attempt + 1)));
                     }
                 }
-            } else {
-                network_error = Some("an earlier request to the registry failed".into());
             }
         }
         for cache in &self.caches {
@@ -311,5 +340,33 @@ mod tests {
                 .starts_with(b"\"2026-01-02")
         );
         assert!(json_field(line, "links").is_none());
+    }
+}
+
+/// Resolves each registry host once per run. Parallel workers would otherwise resolve it for
+/// every new connection at the same moment, and resolvers that drop concurrent queries (a
+/// known conntrack race in containers) stall each of them for the 5 s retry timeout.
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: ureq::unversioned::resolver::DefaultResolver,
+    cache: Mutex<HashMap<String, ureq::unversioned::resolver::ResolvedSocketAddrs>>,
+}
+
+impl ureq::unversioned::resolver::Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &ureq::http::Uri,
+        config: &ureq::config::Config,
+        timeout: ureq::unversioned::transport::NextTimeout,
+    ) -> Result<ureq::unversioned::resolver::ResolvedSocketAddrs, ureq::Error> {
+        let key = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        // Holding the lock while resolving also serialises the first lookups.
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(addrs) = cache.get(&key) {
+            return Ok(addrs.clone());
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        cache.insert(key, addrs.clone());
+        Ok(addrs)
     }
 }
