@@ -8,7 +8,7 @@ use crate::graph::workspace::Workspace;
 use crate::report::{CheckRun, Report, Severity, Target};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
-use crate::sources::registry_index::{IndexConfig, RegistryIndex};
+use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
 use crate::time::Clock;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -89,18 +89,26 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {
         (Some(g), true) => {
-            let mut names: Vec<String> = g
-                .packages()
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| g.origin(*i) == crate::graph::Origin::CratesIo)
-                .map(|(_, p)| p.name.to_string())
-                .collect();
-            names.sort();
-            names.dedup();
-            let registry = RegistryIndex::crates_io(opts.index.clone());
-            let report = |done: usize, total: usize| progress("registry index", done, total);
-            Some(registry.lookup_many(&names, &report))
+            // One index per registry: crates.io, and every alternative registry in the graph.
+            let mut by_registry: std::collections::BTreeMap<Option<String>, Vec<String>> =
+                Default::default();
+            for (i, p) in g.packages().iter().enumerate() {
+                let key = match g.origin(i) {
+                    crate::graph::Origin::CratesIo => None,
+                    crate::graph::Origin::Registry(_) => p.source.as_ref().map(|s| s.to_string()),
+                    _ => continue,
+                };
+                by_registry.entry(key).or_default().push(p.name.to_string());
+            }
+            let mut answers = IndexAnswers::default();
+            for (registry, mut names) in by_registry {
+                names.sort();
+                names.dedup();
+                let index = RegistryIndex::new(opts.index.clone(), registry.as_deref());
+                let report = |done: usize, total: usize| progress("registry index", done, total);
+                answers.extend(registry.as_deref(), index.lookup_many(&names, &report));
+            }
+            Some(answers)
         }
         (Some(_), false) => {
             index_unavailable = Some("disabled with --no-yanked".into());
@@ -157,9 +165,15 @@ fn relativize(report: &mut Report, cwd: &Path) {
             Err(_) => p.to_string(),
         }
     };
+    let prefix = format!("{}/", cwd.display());
     for f in &mut report.findings {
         if let Some(loc) = &mut f.location {
             loc.path = rel(&loc.path);
+        }
+        for e in &mut f.evidence {
+            if e.contains(&prefix) {
+                *e = e.replace(&prefix, "");
+            }
         }
     }
     let t = &mut report.target;

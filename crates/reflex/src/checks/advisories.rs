@@ -242,7 +242,7 @@ fn finding(
         } else {
             vec![adv]
         };
-        match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(name))) {
+        match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(None, name))) {
             Some(safe) => {
                 let mut r =
                     format!("upgrade to {safe}: cargo update -p {name}@{current} --precise {safe}");

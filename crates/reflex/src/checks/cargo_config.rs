@@ -76,12 +76,15 @@ impl Check for CargoConfig {
                 review_patches(&ws.root_manifest, out);
                 CheckStatus::Ran
             }
-            None if cx.cargo_configs.is_empty() => CheckStatus::Skipped {
-                reason: "lockfile-only mode (--file): no manifests or cargo config".into(),
-            },
-            None => CheckStatus::Partial {
-                reason: "lockfile-only mode (--file): manifests not reviewed".into(),
-            },
+            None => {
+                // Without manifests, the lockfile still records how git sources were declared.
+                if let Some(graph) = cx.graph {
+                    review_locked_git_sources(graph, out);
+                }
+                CheckStatus::Partial {
+                    reason: "lockfile-only mode (--file): manifests and cargo config not reviewed; git sources read from Cargo.lock".into(),
+                }
+            }
         }
     }
 }
@@ -364,5 +367,47 @@ fn review_patches(root: &Manifest, out: &mut Sink) {
                 .remedy("keep the patch pinned to a reviewed commit and remove it once upstream has the fix"),
         );
         unpinned(&path, &root.text, &p.package, &p.source, out);
+    }
+}
+
+/// Git packages in the lockfile whose source URL shows a branch, a tag or no ref at all
+/// (`git+https://host/repo?branch=main#<commit>`).
+fn review_locked_git_sources(graph: &crate::graph::Graph, out: &mut Sink) {
+    for (i, pkg) in graph.packages().iter().enumerate() {
+        let Some(src) = pkg.source.as_ref().filter(|s| s.is_git()) else {
+            continue;
+        };
+        let text = src.to_string();
+        let query = text
+            .split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or(q))
+            .unwrap_or("");
+        let mut rev = None;
+        let mut branch = None;
+        let mut tag = None;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("rev", v)) => rev = Some(v.to_string()),
+                Some(("branch", v)) => branch = Some(v.to_string()),
+                Some(("tag", v)) => tag = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        let source = DepSource::Git {
+            url: src.url().to_string(),
+            rev,
+            branch,
+            tag,
+        };
+        let path = graph.path.display().to_string();
+        let before = out.findings.len();
+        unpinned(&path, &graph.text, pkg.name.as_str(), &source, out);
+        for f in &mut out.findings[before..] {
+            f.package = Some(graph.package_ref(i));
+            f.via = graph.via(i);
+            if let Some(loc) = &mut f.location {
+                loc.line = graph.line_of(i);
+            }
+        }
     }
 }

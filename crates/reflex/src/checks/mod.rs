@@ -13,9 +13,8 @@ use crate::graph::workspace::Workspace;
 use crate::report::{CheckStatus, CiStats, CodeSpec, Finding};
 use crate::sources::advisory_db::AdvisoryDb;
 use crate::sources::cargo_config::ConfigFile;
-use crate::sources::registry_index::Lookup;
+use crate::sources::registry_index::IndexAnswers;
 use crate::time::Clock;
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Everything a check may look at. Absent inputs are `None`; a check that needs one says so
@@ -26,7 +25,7 @@ pub struct Context<'a> {
     pub workspace: Option<&'a Workspace>,
     pub db: Option<&'a AdvisoryDb>,
     /// Registry index answers by crate name (crates.io packages of the graph).
-    pub index: Option<&'a HashMap<String, Lookup>>,
+    pub index: Option<&'a IndexAnswers>,
     /// Why there is no index data, when there is none.
     pub index_unavailable: Option<String>,
     pub cargo_configs: &'a [ConfigFile],

@@ -57,20 +57,14 @@ impl Check for Yanked {
         };
         let mut unchecked: Vec<(String, String)> = Vec::new();
         for (i, pkg) in graph.packages().iter().enumerate() {
-            match graph.origin(i) {
-                Origin::CratesIo => {}
-                Origin::Registry(url) => {
-                    unchecked.push((
-                        graph.label(i),
-                        format!("alternative registry {url} is not consulted"),
-                    ));
-                    continue;
-                }
+            let registry = match graph.origin(i) {
+                Origin::CratesIo => None,
+                Origin::Registry(_) => pkg.source.as_ref().map(|s| s.to_string()),
                 _ => continue,
-            }
+            };
             let version = pkg.version.to_string();
             let at = |f: Finding| f.at(graph.path.display().to_string(), graph.line_of(i));
-            match index.get(pkg.name.as_str()) {
+            match index.get(registry.as_deref(), pkg.name.as_str()) {
                 Some(Lookup::Found { versions, from_network }) => {
                     let source = if *from_network { "the registry index" } else { "cargo's local index cache" };
                     match versions.iter().find(|v| v.version == version) {

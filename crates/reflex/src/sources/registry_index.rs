@@ -33,6 +33,27 @@ pub enum Lookup {
     Unknown(String),
 }
 
+/// Index answers for a graph, by registry (`None` for crates.io, else the lockfile source
+/// string such as `sparse+https://...`) and crate name.
+#[derive(Debug, Default)]
+pub struct IndexAnswers {
+    map: HashMap<(Option<String>, String), Lookup>,
+}
+
+impl IndexAnswers {
+    pub fn get(&self, registry: Option<&str>, name: &str) -> Option<&Lookup> {
+        self.map
+            .get(&(registry.map(str::to_string), name.to_string()))
+    }
+
+    pub fn extend(&mut self, registry: Option<&str>, answers: HashMap<String, Lookup>) {
+        for (name, lookup) in answers {
+            self.map
+                .insert((registry.map(str::to_string), name), lookup);
+        }
+    }
+}
+
 /// How to reach the index.
 #[derive(Clone, Debug)]
 pub struct IndexConfig {
@@ -80,6 +101,20 @@ pub struct RegistryIndex {
 
 impl RegistryIndex {
     pub fn crates_io(config: IndexConfig) -> RegistryIndex {
+        RegistryIndex::new(config, None)
+    }
+
+    /// The index of the registry whose lockfile source is `registry` (`sparse+https://...` or
+    /// `registry+https://...`); `None` is crates.io. Only sparse registries are fetched
+    /// online; cargo's cache is read for every kind.
+    pub fn new(config: IndexConfig, registry: Option<&str>) -> RegistryIndex {
+        let urls: Vec<IndexUrl<'static>> = match registry {
+            None => vec![IndexUrl::CratesIoSparse, IndexUrl::CratesIoGit],
+            Some(r) => {
+                let url = r.strip_prefix("registry+").unwrap_or(r).to_string();
+                vec![IndexUrl::NonCratesIo(url.into())]
+            }
+        };
         let mut caches = Vec::new();
         if let Some(home) = config
             .cargo_home
@@ -90,12 +125,17 @@ impl RegistryIndex {
                 tame_index::Version::new(1, 85, 0),
                 tame_index::Version::new(1, 84, 0),
             ] {
-                for url in [IndexUrl::CratesIoSparse, IndexUrl::CratesIoGit] {
+                for url in &urls {
+                    let url = match url {
+                        IndexUrl::NonCratesIo(u) => IndexUrl::NonCratesIo(u.clone()),
+                        IndexUrl::CratesIoGit => IndexUrl::CratesIoGit,
+                        _ => IndexUrl::CratesIoSparse,
+                    };
                     let mut loc = IndexLocation::new(url).with_root(Some(home.clone()));
                     loc.cargo_version = Some(cargo_version.clone());
                     // Keep only caches that exist, so misses cost one stat, not four.
                     if let Ok(index) = ComboIndexCache::new(loc) {
-                        let probe = KrateName::crates_io("serde").map(|k| index.cache_path(k));
+                        let probe = KrateName::cargo("serde").map(|k| index.cache_path(k));
                         let exists = probe
                             .ok()
                             .and_then(|p| p.ancestors().nth(3).map(|d| d.exists()))
@@ -107,29 +147,36 @@ impl RegistryIndex {
                 }
             }
         }
-        let remote = if config.online {
-            let url = config
-                .crates_io_url
-                .clone()
-                .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string());
-            let url = if url.starts_with("sparse+") {
-                url
-            } else {
-                format!("sparse+{url}")
-            };
-            let url = if url.ends_with('/') {
-                url
-            } else {
-                format!("{url}/")
-            };
-            let dir = std::env::temp_dir().join("cargo-reflex-unused-index-cache");
-            let mut loc = IndexLocation::new(IndexUrl::NonCratesIo(url.into()));
-            loc.root = tame_index::index::IndexPath::Exact(
-                tame_index::PathBuf::from_path_buf(dir).unwrap_or_else(|_| "/tmp".into()),
-            );
-            SparseIndex::new(loc).ok()
-        } else {
-            None
+        let remote_url = match registry {
+            None => Some(
+                config
+                    .crates_io_url
+                    .clone()
+                    .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string()),
+            ),
+            Some(r) if r.starts_with("sparse+") => Some(r.to_string()),
+            Some(_) => None,
+        };
+        let remote = match remote_url.filter(|_| config.online) {
+            Some(url) => {
+                let url = if url.starts_with("sparse+") {
+                    url
+                } else {
+                    format!("sparse+{url}")
+                };
+                let url = if url.ends_with('/') {
+                    url
+                } else {
+                    format!("{url}/")
+                };
+                let dir = std::env::temp_dir().join("cargo-reflex-unused-index-cache");
+                let mut loc = IndexLocation::new(IndexUrl::NonCratesIo(url.into()));
+                loc.root = tame_index::index::IndexPath::Exact(
+                    tame_index::PathBuf::from_path_buf(dir).unwrap_or_else(|_| "/tmp".into()),
+                );
+                SparseIndex::new(loc).ok()
+            }
+            None => None,
         };
         RegistryIndex {
             config,
@@ -202,7 +249,7 @@ impl RegistryIndex {
 
     /// Looks up one crate: the network first when online, then cargo's cache.
     pub fn lookup(&self, name: &str, agent: Option<&ureq::Agent>) -> Lookup {
-        let Ok(krate) = KrateName::crates_io(name).or_else(|_| KrateName::cargo(name)) else {
+        let Ok(krate) = KrateName::cargo(name) else {
             return Lookup::Unknown(format!("`{name}` is not a valid crate name"));
         };
         let lock = FileLock::unlocked();
