@@ -207,6 +207,64 @@ fn sarif_is_valid_against_the_official_schema() {
 }
 
 #[test]
+fn json_follows_the_published_schema() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let tmp = takeover();
+    let mut reports = vec![json(&run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "--format",
+                "json",
+                "--env",
+                "--cargo-home",
+                fixture("cargo-home").to_str().unwrap(),
+            ],
+        ),
+    ))];
+    reports.push(json(&run(
+        &repo(),
+        &[
+            "audit",
+            "--manifest-path",
+            "fixtures/corpus/bevyengine__bevy",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    )));
+    reports.push(json(&run(
+        &repo(),
+        &[
+            "audit",
+            "--file",
+            "fixtures/corpus/_historical/tikv__tikv@ee39b4e7_2020-06-01.Cargo.lock",
+            "--offline",
+            "--no-yanked",
+            "--format",
+            "json",
+            "--deny",
+            "none",
+        ],
+    )));
+    for report in &reports {
+        let errors: Vec<String> = validator
+            .iter_errors(report)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+    let mut broken = reports[0].clone();
+    broken["findings"][0]["severity"] = serde_json::json!("catastrophic");
+    assert!(!validator.is_valid(&broken));
+}
+
+#[test]
 fn markdown_is_a_pr_comment() {
     let tmp = takeover();
     let run = run(tmp.path(), &args(AUDIT, &["--format", "markdown"]));
