@@ -1,6 +1,6 @@
 //! GitHub Actions workflows.
 
-use super::shell::{self, Locked};
+use super::shell;
 use super::yaml::{Node, Value};
 use super::*;
 
@@ -50,7 +50,7 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                 for call in shell::cargo_calls(script, &lookup, f.aliases) {
                     compiles |= call.subcommand != "fetch";
                     let line = start + u32::try_from(call.line).unwrap_or(0);
-                    count(f, job_name, &call.command, &call.locked, line, out, stats);
+                    f.count_call(job_name, &call.command, &call.locked, line, out, stats);
                 }
             }
             if uses.starts_with("actions-rs/cargo@") || uses.starts_with("actions-rs/clippy-check@")
@@ -66,15 +66,7 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                 let script = format!("cargo {command} {args}");
                 for call in shell::cargo_calls(&script, &lookup, f.aliases) {
                     compiles |= call.subcommand != "fetch";
-                    count(
-                        f,
-                        job_name,
-                        &call.command,
-                        &call.locked,
-                        step.line,
-                        out,
-                        stats,
-                    );
+                    f.count_call(job_name, &call.command, &call.locked, step.line, out, stats);
                 }
             }
             if uses.starts_with("actions/checkout@") {
@@ -144,35 +136,6 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
             }
         }
     }
-}
-
-fn count(
-    f: &FileCtx<'_>,
-    job: &str,
-    command: &str,
-    locked: &Locked,
-    line: u32,
-    out: &mut Sink,
-    stats: &mut CiStats,
-) {
-    stats.cargo_invocations += 1;
-    if *locked == Locked::Yes {
-        stats.locked_invocations += 1;
-        return;
-    }
-    let mut finding = Finding::new(
-        NAME,
-        &UNLOCKED,
-        format!("`{command}` in job `{job}` does not use --locked"),
-    )
-    .at(f.path.clone(), Some(line))
-    .remedy("add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock");
-    if let Locked::Unknown(what) = locked {
-        finding = finding.evidence(format!(
-            "some flags come from {what}, which cannot be resolved from the file"
-        ));
-    }
-    out.push(finding);
 }
 
 fn env_secrets(env: &Node) -> Vec<String> {

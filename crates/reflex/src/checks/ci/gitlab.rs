@@ -1,7 +1,7 @@
 //! GitLab CI (`.gitlab-ci.yml`): cargo pinned to the lockfile and static cloud keys in
 //! variables. Secrets live in project settings there, so exposure cannot be read from the file.
 
-use super::shell::{self, Locked};
+use super::shell;
 use super::yaml::{Node, Value};
 use super::*;
 
@@ -73,20 +73,8 @@ fn scripts(
         };
         let start = f.script_start(line_node.line);
         for call in shell::cargo_calls(script, &lookup, f.aliases) {
-            stats.cargo_invocations += 1;
-            if call.locked == Locked::Yes {
-                stats.locked_invocations += 1;
-                continue;
-            }
-            let mut finding = Finding::new(NAME, &UNLOCKED, format!("`{}` in job `{job}` does not use --locked", call.command))
-                .at(f.path.clone(), Some(start + u32::try_from(call.line).unwrap_or(0)))
-                .remedy("add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock");
-            if let Locked::Unknown(what) = &call.locked {
-                finding = finding.evidence(format!(
-                    "some flags come from {what}, which cannot be resolved from the file"
-                ));
-            }
-            out.push(finding);
+            let line = start + u32::try_from(call.line).unwrap_or(0);
+            f.count_call(job, &call.command, &call.locked, line, out, stats);
         }
     }
 }

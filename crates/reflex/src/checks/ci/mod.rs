@@ -170,6 +170,38 @@ pub(crate) struct FileCtx<'a> {
 }
 
 impl FileCtx<'_> {
+    /// Counts one cargo invocation and reports it when it is not pinned to the lockfile.
+    pub fn count_call(
+        &self,
+        job: &str,
+        command: &str,
+        locked: &shell::Locked,
+        line: u32,
+        out: &mut Sink,
+        stats: &mut CiStats,
+    ) {
+        stats.cargo_invocations += 1;
+        if *locked == shell::Locked::Yes {
+            stats.locked_invocations += 1;
+            return;
+        }
+        let mut finding = Finding::new(
+            NAME,
+            &UNLOCKED,
+            format!("`{command}` in job `{job}` does not use --locked"),
+        )
+        .at(self.path.clone(), Some(line))
+        .remedy(
+            "add --locked (or --frozen) so CI fails instead of silently re-resolving Cargo.lock",
+        );
+        if let shell::Locked::Unknown(what) = locked {
+            finding = finding.evidence(format!(
+                "some flags come from {what}, which cannot be resolved from the file"
+            ));
+        }
+        out.push(finding);
+    }
+
     /// The line where the script's content starts: block scalars (`run: |`) begin one line
     /// below their key.
     pub fn script_start(&self, node_line: u32) -> u32 {
