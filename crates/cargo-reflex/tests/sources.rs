@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::path::Path;
 
 #[test]
 fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
