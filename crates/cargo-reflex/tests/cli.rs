@@ -547,3 +547,69 @@ fn ci_lint_on_real_corpus_workflows() {
     }
     insta::assert_snapshot!("corpus_ci", table);
 }
+
+#[test]
+fn manifest_path_of_a_member_finds_the_workspace_root() {
+    let tmp = takeover();
+    let from_member = json(&run(
+        tmp.path(),
+        &[
+            "audit",
+            "--manifest-path",
+            "ws/app/Cargo.toml",
+            "--advisory-db",
+            "advisory-db",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(from_member["target"]["workspace_root"], "ws");
+    assert_eq!(from_member["target"]["lockfile"], "ws/Cargo.lock");
+    // Run from inside the member directory with no flags at all.
+    let inside = json(&run(
+        &tmp.path().join("ws/app"),
+        &[
+            "audit",
+            "--advisory-db",
+            "../../advisory-db",
+            "--offline",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(inside["summary"]["critical"], 1);
+    assert!(!codes(&inside).contains(&"lockfile-out-of-sync".to_string()));
+}
+
+#[test]
+fn registry_token_in_cargo_home_config_is_reported() {
+    let tmp = takeover();
+    let home = tmp.path().join("cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        "[registry]\ntoken = \"cio00000000000000000000000000000000\"\n",
+    )
+    .unwrap();
+    let report = json(&run(
+        tmp.path(),
+        &args(AUDIT, &["--format", "json", "--cargo-home", "cargo-home"]),
+    ));
+    let tokens: Vec<_> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "cargo-config-plaintext-token")
+        .map(|f| f["location"]["path"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        tokens.contains(&"cargo-home/config.toml".to_string()),
+        "{tokens:?}"
+    );
+    assert!(
+        !run(tmp.path(), &args(AUDIT, &["--cargo-home", "cargo-home"]))
+            .stdout
+            .contains("cio0000")
+    );
+}
