@@ -20,19 +20,26 @@ db = os.path.join(root, "data/advisory-db")
 with open(a.lockfile) as f:
     packages = f.read().count("[[package]]")
 
+GNU_TIME = "/usr/bin/time" if os.path.exists("/usr/bin/time") else None
+
 def measure(cmd):
-    """Median wall seconds and max RSS (MiB) of `cmd` over the runs, each in a fresh process."""
+    """Median wall seconds and peak RSS (MiB) of `cmd` over the runs, each in a fresh process.
+
+    Peak RSS comes from GNU time (`apt-get install time`): a child forked from Python would
+    count Python's own pages in its maximum RSS.
+    """
     walls, rss = [], []
     for _ in range(a.runs):
-        pid_start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
-        walls.append(time.perf_counter() - pid_start)
-        rss.append(usage.ru_maxrss / 1024)
-        code = os.waitstatus_to_exitcode(status)
-        if code not in (0, 1):
-            sys.exit(f"{cmd[0]} exited {code}")
-    return statistics.median(walls), max(rss)
+        start = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - start)
+        if proc.returncode not in (0, 1):
+            sys.exit(f"{cmd[0]} exited {proc.returncode}")
+    if GNU_TIME:
+        for _ in range(3):
+            out = subprocess.run([GNU_TIME, "-f", "%M"] + cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            rss.append(int(out.stderr.strip().splitlines()[-1]) / 1024)
+    return statistics.median(walls), (max(rss) if rss else float("nan"))
 
 cases = {
     "cargo-reflex audit (--advisory-db dir)": [reflex, "audit", "--file", a.lockfile, "--advisory-db", db, "--offline", "--no-yanked", "--format", "json"],
@@ -63,3 +70,5 @@ report("advisories + yanked from cargo's local index cache (no network):",
        [peer or "", "audit", "--db", db, "--no-fetch", "--stale", "--json", "--file", a.lockfile], yanked_cases)
 if not peer:
     print("  (cargo-audit not installed: `cargo install --locked cargo-audit` for the ratio)")
+if not GNU_TIME:
+    print("  (peak memory needs GNU time: `apt-get install time`)")
