@@ -3,7 +3,7 @@
 use crate::cli::CommonArgs;
 use crate::output;
 use clap::Args;
-use reflex::audit::{AuditOptions, audit};
+use reflex::audit::{AuditOptions, DbRefresh, audit};
 use reflex::sources::registry_index::cargo_home;
 use reflex::time::Clock;
 
@@ -41,6 +41,12 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
     opts.check_yanked = !args.no_yanked;
     opts.deny = c.deny.0;
     opts.db_stale_days = args.db_max_age;
+    if !c.offline && !c.no_fetch {
+        opts.db_refresh = Some(DbRefresh {
+            url: c.db_url.clone(),
+            after: std::time::Duration::from_secs(3600),
+        });
+    }
     if let Some(now) = &c.now {
         opts.clock = Clock::fixed(now).ok_or_else(|| {
             reflex::Error::Usage(

@@ -58,6 +58,14 @@ pub struct CommonArgs {
     #[arg(long, hide = true)]
     pub locked: bool,
 
+    /// Do not refresh the advisory database clone before auditing (the network is used only for the registry index)
+    #[arg(long)]
+    pub no_fetch: bool,
+
+    /// Git URL of the advisory database that audit keeps fresh in the cache directory
+    #[arg(long, value_name = "URL", env = "CARGO_REFLEX_DB_URL", default_value = reflex::sources::advisory_db::DEFAULT_URL)]
+    pub db_url: String,
+
     /// RustSec-format advisory database directory (default: fetched clone if newer, else the embedded snapshot)
     #[arg(long, value_name = "DIR")]
     pub advisory_db: Option<PathBuf>,
@@ -99,7 +107,12 @@ pub struct CommonArgs {
     pub cargo_home: Option<PathBuf>,
 
     /// Sparse index URL used instead of https://index.crates.io/
-    #[arg(long, hide = true, value_name = "URL")]
+    #[arg(
+        long,
+        hide = true,
+        value_name = "URL",
+        env = "CARGO_REFLEX_CRATES_IO_INDEX"
+    )]
     pub crates_io_index: Option<String>,
 }
 

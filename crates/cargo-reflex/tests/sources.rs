@@ -86,6 +86,82 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
 }
 
 #[test]
+fn audit_refreshes_the_database_when_online_and_reports_a_failed_refresh() {
+    let tmp = takeover();
+    let upstream = tmp.path().join("upstream");
+    copy_dir(&fixture("advisory-db-scenario"), &upstream);
+    git(&upstream, &["init", "-q", "-b", "main"]);
+    git(&upstream, &["add", "."]);
+    git(&upstream, &["commit", "-qm", "initial"]);
+    let url = format!("file://{}", upstream.display());
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| !matches!(*a, "--offline" | "--advisory-db" | "advisory-db"))
+        .collect();
+    let report = json(&run(
+        tmp.path(),
+        &args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--no-yanked",
+                "--db-url",
+                &url,
+                "--cache-dir",
+                "cache",
+            ],
+        ),
+    ));
+    assert_eq!(
+        report["advisory_db"]["origin"], "cache",
+        "audit cloned the database itself"
+    );
+    assert!(tmp.path().join("cache/advisory-db/.git").is_dir());
+    assert_eq!(report["summary"]["critical"], 1);
+
+    // Unreachable URL and no clone yet: the embedded snapshot is used, and the report says why.
+    let report = json(&run(
+        tmp.path(),
+        &args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--no-yanked",
+                "--db-url",
+                "file:///nonexistent/db",
+                "--cache-dir",
+                "cache2",
+            ],
+        ),
+    ));
+    assert_eq!(report["advisory_db"]["origin"], "embedded");
+    assert!(codes(&report).contains(&"advisory-db-refresh-failed".to_string()));
+
+    // --no-fetch never tries.
+    let report = json(&run(
+        tmp.path(),
+        &args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--no-yanked",
+                "--no-fetch",
+                "--db-url",
+                "file:///nonexistent/db",
+                "--cache-dir",
+                "cache3",
+            ],
+        ),
+    ));
+    assert!(!codes(&report).contains(&"advisory-db-refresh-failed".to_string()));
+    assert!(!tmp.path().join("cache3/advisory-db").exists());
+}
+
+#[test]
 fn db_status_describes_the_embedded_snapshot() {
     let tmp = tempfile::tempdir().unwrap();
     let run = run(tmp.path(), &["db", "status", "--cache-dir", "empty"]);

@@ -31,6 +31,16 @@ pub struct AuditOptions {
     pub clock: Clock,
     pub deny: Option<Severity>,
     pub db_stale_days: i64,
+    /// Refresh the cached advisory database clone (git) when it is older than
+    /// `db_refresh_after`; `None` never touches the network for it.
+    pub db_refresh: Option<DbRefresh>,
+}
+
+/// Where and how often `audit` refreshes the advisory database.
+#[derive(Clone, Debug)]
+pub struct DbRefresh {
+    pub url: String,
+    pub after: std::time::Duration,
 }
 
 impl AuditOptions {
@@ -49,6 +59,7 @@ impl AuditOptions {
             clock: Clock::system(),
             deny: Some(Severity::High),
             db_stale_days: 90,
+            db_refresh: None,
         }
     }
 }
@@ -80,6 +91,17 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         .as_ref()
         .map(|g| g.packages().iter().map(|p| p.name.to_string()).collect())
         .unwrap_or_default();
+    let mut db_refresh_error = None;
+    if let (None, Some(refresh), Some(cache)) =
+        (&opts.advisory_db, &opts.db_refresh, &opts.cache_dir)
+    {
+        if advisory_db::needs_refresh(cache, refresh.after) {
+            progress("advisory database", 0, 1);
+            if let Err(e) = advisory_db::fetch(&refresh.url, cache) {
+                db_refresh_error = Some(e.to_string());
+            }
+        }
+    }
     let db = advisory_db::select(
         opts.advisory_db.as_deref(),
         opts.cache_dir.as_deref(),
@@ -124,6 +146,7 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         db: Some(&db),
         index: index.as_ref(),
         index_unavailable,
+        db_refresh_error,
         cargo_configs: &configs,
         ci_root,
         env: opts.env.as_deref(),

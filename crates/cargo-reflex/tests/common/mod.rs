@@ -62,6 +62,9 @@ pub fn run_with(cwd: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&
         .env("HOME", &home)
         .env("CARGO_REFLEX_CACHE", cwd.join("__cache"))
         .env("NO_COLOR", "1")
+        // Any network access a test forgets to point at its own server fails on loopback.
+        .env("CARGO_REFLEX_DB_URL", "file:///nonexistent/advisory-db")
+        .env("CARGO_REFLEX_CRATES_IO_INDEX", "http://127.0.0.1:9/")
         .args(args);
     for (k, v) in env {
         cmd.env(k, v);

@@ -43,13 +43,19 @@ pub const DB_STALE: CodeSpec = CodeSpec {
     severity: Severity::Medium,
     summary: "the advisory database is old, so recent advisories are missing",
 };
+pub const DB_REFRESH_FAILED: CodeSpec = CodeSpec {
+    code: "advisory-db-refresh-failed",
+    severity: Severity::Low,
+    summary: "the advisory database could not be refreshed, so an older copy was used",
+};
 pub const DB_INVALID_ENTRY: CodeSpec = CodeSpec {
     code: "advisory-db-invalid-entry",
     severity: Severity::Low,
     summary: "an advisory file could not be parsed and was skipped",
 };
 
-static CODES: [CodeSpec; 7] = [
+static CODES: [CodeSpec; 8] = [
+    DB_REFRESH_FAILED,
     MALICIOUS,
     VULNERABILITY,
     UNSOUND,
@@ -74,6 +80,18 @@ impl Check for Advisories {
                 reason: "no advisory database".into(),
             };
         };
+        if let Some(err) = &cx.db_refresh_error {
+            out.push(
+                Finding::new(NAME, &DB_REFRESH_FAILED, "could not refresh the advisory database")
+                    .evidence(one_line(err))
+                    .evidence(format!(
+                        "using the {} database{}",
+                        db.info().origin,
+                        db.last_updated.map(|d| format!(" of {d}")).unwrap_or_default()
+                    ))
+                    .remedy("check network access to the database URL, or pass --offline to use the local copy knowingly"),
+            );
+        }
         for entry in &db.invalid {
             out.push(
                 Finding::new(

@@ -28,6 +28,8 @@ pub struct Context<'a> {
     pub index: Option<&'a IndexAnswers>,
     /// Why there is no index data, when there is none.
     pub index_unavailable: Option<String>,
+    /// Why refreshing the advisory database failed, when it was tried and failed.
+    pub db_refresh_error: Option<String>,
     pub cargo_configs: &'a [ConfigFile],
     /// Directory holding `.github/workflows` and `.gitlab-ci.yml` (the repository root).
     pub ci_root: Option<PathBuf>,

@@ -330,7 +330,10 @@ fn git(dir: &Path) -> Command {
     cmd.arg("-C")
         .arg(dir)
         .env("GIT_TERMINAL_PROMPT", "0")
-        .env("GIT_ASKPASS", "true");
+        .env("GIT_ASKPASS", "true")
+        // Abort a transfer that stalls (under 1 KB/s for 30 s) instead of hanging the audit.
+        .env("GIT_HTTP_LOW_SPEED_LIMIT", "1000")
+        .env("GIT_HTTP_LOW_SPEED_TIME", "30");
     cmd
 }
 
@@ -366,6 +369,21 @@ pub fn select(
         }
     }
     Ok(AdvisoryDb::embedded(scope))
+}
+
+/// Marker written after every successful fetch; its age decides when `audit` refreshes.
+const FETCHED_MARKER: &str = "advisory-db.fetched";
+
+/// Whether the clone in `cache_dir` is missing or was last fetched longer ago than `max_age`.
+pub fn needs_refresh(cache_dir: &Path, max_age: std::time::Duration) -> bool {
+    if !cache_dir.join("advisory-db").join(".git").is_dir() {
+        return true;
+    }
+    std::fs::metadata(cache_dir.join(FETCHED_MARKER))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_none_or(|age| age > max_age)
 }
 
 /// What `db fetch` did.
@@ -436,6 +454,7 @@ pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
         )?;
     }
     let db = AdvisoryDb::open(&dest, DbOrigin::Cache(dest.clone()), Scope::All)?;
+    let _ = std::fs::write(cache_dir.join(FETCHED_MARKER), url);
     Ok(FetchOutcome {
         path: dest,
         cloned,
