@@ -94,12 +94,11 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     let mut db_refresh_error = None;
     if let (None, Some(refresh), Some(cache)) =
         (&opts.advisory_db, &opts.db_refresh, &opts.cache_dir)
+        && advisory_db::needs_refresh(cache, refresh.after)
     {
-        if advisory_db::needs_refresh(cache, refresh.after) {
-            progress("advisory database", 0, 1);
-            if let Err(e) = advisory_db::fetch(&refresh.url, cache) {
-                db_refresh_error = Some(e.to_string());
-            }
+        progress("advisory database", 0, 1);
+        if let Err(e) = advisory_db::fetch(&refresh.url, cache) {
+            db_refresh_error = Some(e.to_string());
         }
     }
     let db = advisory_db::select(
