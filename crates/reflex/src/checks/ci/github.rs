@@ -213,25 +213,25 @@ fn cloud_action(
                 .remedy("use OIDC: `permissions: id-token: write` and `role-to-assume` (AWS), `workload_identity_provider` (GCP) or federated credentials (Azure); then delete the keys"),
         );
     }
-    if let Some(secs) = with
-        .get_str("role-duration-seconds")
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        && secs > 3600
-    {
-        out.push(
-            Finding::new(
-                NAME,
-                &LONG_SESSION,
-                format!("job `{job}` assumes a role for {secs} seconds"),
-            )
-            .at(
-                f.path.clone(),
-                with.get("role-duration-seconds").map(|n| n.line),
-            )
-            .remedy(
-                "keep role sessions at 3600 seconds or less so a stolen session expires quickly",
-            ),
-        );
+    // AWS: `role-duration-seconds: 7200`; GCP: `access_token_lifetime: 7200s`.
+    for key in ["role-duration-seconds", "access_token_lifetime"] {
+        let Some(node) = with.get(key) else { continue };
+        let secs = node
+            .str()
+            .and_then(|s| s.trim().trim_end_matches('s').parse::<u64>().ok());
+        if let Some(secs) = secs.filter(|s| *s > 3600) {
+            out.push(
+                Finding::new(
+                    NAME,
+                    &LONG_SESSION,
+                    format!("job `{job}` asks for cloud credentials valid {secs} seconds ({key})"),
+                )
+                .at(f.path.clone(), Some(node.line))
+                .remedy(
+                    "keep sessions at 3600 seconds or less so stolen credentials expire quickly",
+                ),
+            );
+        }
     }
 }
 
