@@ -46,9 +46,9 @@ fn takeover_scenario_json_output() {
         first["via"],
         serde_json::json!(["app 0.1.0", "rust-utilities-v2 2.1.1", "url-parse 0.1.0"])
     );
-    assert_eq!(report["ci"]["cargo_invocations"], 6);
+    assert_eq!(report["ci"]["cargo_invocations"], 7);
     assert_eq!(report["ci"]["locked_invocations"], 3);
-    assert_eq!(report["ci"]["locked_percent"], 50.0);
+    assert_eq!(report["ci"]["locked_percent"], 42.9);
     insta::assert_snapshot!("takeover_json", run.stdout);
 }
 
@@ -73,6 +73,8 @@ fn takeover_scenario_findings_are_the_expected_set() {
         "advisory-vulnerability",
         "advisory-unmaintained",
         "advisory-unsound",
+        "advisory-notice",
+        "cargo-config-build-program",
         "advisory-db-invalid-entry",
         "yanked",
         "yanked-unchecked",
@@ -278,7 +280,7 @@ fn markdown_is_a_pr_comment() {
         run.stdout
             .contains("| 🟣 critical | [RUSTSEC-2026-9001: malicious crate `url-parse`]")
     );
-    assert!(run.stdout.contains("50.0%"));
+    assert!(run.stdout.contains("42.9%"));
 }
 
 #[test]
@@ -612,4 +614,21 @@ fn registry_token_in_cargo_home_config_is_reported() {
             .stdout
             .contains("cio0000")
     );
+}
+
+#[test]
+fn missing_member_manifest_is_reported_as_unverifiable_not_as_drift() {
+    let tmp = takeover();
+    std::fs::remove_file(tmp.path().join("ws/app/Cargo.toml")).unwrap();
+    let report = json(&run(tmp.path(), &args(AUDIT, &["--format", "json"])));
+    let c = codes(&report);
+    assert!(c.contains(&"lockfile-unverifiable".to_string()), "{c:?}");
+    assert!(!c.contains(&"lockfile-out-of-sync".to_string()), "{c:?}");
+    let lockfile = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "lockfile")
+        .unwrap();
+    assert_eq!(lockfile["status"], "partial");
 }

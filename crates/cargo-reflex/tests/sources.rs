@@ -26,7 +26,7 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
         "{}",
         first.stdout
     );
-    assert!(first.stdout.contains(": 8 advisories"), "{}", first.stdout);
+    assert!(first.stdout.contains(": 9 advisories"), "{}", first.stdout);
     assert!(
         first.stdout.contains("1 invalid entries skipped"),
         "{}",
@@ -52,7 +52,7 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
         second.stdout
     );
     assert!(
-        second.stdout.contains(": 9 advisories"),
+        second.stdout.contains(": 10 advisories"),
         "{}",
         second.stdout
     );

@@ -15,8 +15,26 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
         _ => Vec::new(),
     };
     let wf_env = doc.get("env");
-    let jobs = doc.get("jobs").map(Node::entries).unwrap_or(&[]);
-    permissions(f, doc, jobs, out);
+    // A composite action (`runs.steps`) is analysed as one job named after the action.
+    let composite: Vec<(String, Node)> = match doc.get("runs").and_then(|r| r.get("steps")) {
+        Some(steps) => {
+            let name = doc.get_str("name").unwrap_or("composite action");
+            let job = Node {
+                value: Value::Map(vec![("steps".into(), steps.clone())]),
+                line: steps.line,
+            };
+            vec![(format!("action {name}"), job)]
+        }
+        None => Vec::new(),
+    };
+    let jobs = if composite.is_empty() {
+        doc.get("jobs").map(Node::entries).unwrap_or(&[])
+    } else {
+        &composite[..]
+    };
+    if composite.is_empty() {
+        permissions(f, doc, jobs, out);
+    }
     let wf_secrets = wf_env.map(env_secrets).unwrap_or_default();
 
     for (job_name, job) in jobs {

@@ -221,7 +221,7 @@ impl FileCtx<'_> {
     }
 }
 
-/// Workflow files and `.gitlab-ci.yml` under `root`, sorted.
+/// Workflow files, composite actions and `.gitlab-ci.yml` under `root`.
 pub fn ci_files(root: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root.join(".github").join("workflows"))
         .into_iter()
@@ -230,6 +230,19 @@ pub fn ci_files(root: &Path) -> Vec<PathBuf> {
         .map(|e| e.path())
         .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
         .collect();
+    // Composite actions of the repository run their steps inside the calling job.
+    let actions = std::fs::read_dir(root.join(".github").join("actions"))
+        .into_iter()
+        .flatten()
+        .flatten();
+    for dir in actions {
+        for name in ["action.yml", "action.yaml"] {
+            let p = dir.path().join(name);
+            if p.is_file() {
+                files.push(p);
+            }
+        }
+    }
     files.sort();
     let gitlab = root.join(".gitlab-ci.yml");
     if gitlab.is_file() {
