@@ -85,7 +85,7 @@ impl Check for Yanked {
                                 .evidence(format!("marked yanked in {source}"));
                             f = match (compatible, unyanked.iter().max()) {
                                 (Some(next), _) => f.remedy(format!(
-                                    "move to the next unyanked compatible release: cargo update -p {}@{version} --precise {next}",
+                                    "move to the next unyanked compatible release: `cargo update -p {}@{version} --precise {next}`",
                                     pkg.name
                                 )),
                                 (None, Some(latest)) => f.remedy(format!(
