@@ -632,3 +632,38 @@ fn missing_member_manifest_is_reported_as_unverifiable_not_as_drift() {
         .unwrap();
     assert_eq!(lockfile["status"], "partial");
 }
+
+/// A project that does everything right gets no findings: locked CI (also through env,
+/// matrix and alias), secrets only in a job that runs no dependency code, OIDC with short
+/// sessions, pinned git dependency, credential provider instead of a token.
+#[test]
+fn hardened_scenario_has_no_findings() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("scenarios/hardened"), &tmp.path().join("ws"));
+    copy_dir(
+        &fixture("advisory-db-scenario"),
+        &tmp.path().join("advisory-db"),
+    );
+    std::fs::remove_file(
+        tmp.path()
+            .join("advisory-db/crates/arrayref/RUSTSEC-2026-9004.md"),
+    )
+    .unwrap();
+    let run = run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "--format",
+                "json",
+                "--cargo-home",
+                fixture("cargo-home").to_str().unwrap(),
+            ],
+        ),
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = json(&run);
+    assert_eq!(report["findings"], serde_json::json!([]), "{report:#}");
+    assert_eq!(report["ci"]["locked_percent"], 100.0);
+    assert_eq!(report["ci"]["cargo_invocations"], 6);
+}

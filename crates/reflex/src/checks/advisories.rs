@@ -262,8 +262,9 @@ fn finding(
         };
         match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(None, name))) {
             Some(safe) => {
-                let mut r =
-                    format!("upgrade to {safe}: `cargo update -p {name}@{current} --precise {safe}`");
+                let mut r = format!(
+                    "upgrade to {safe}: `cargo update -p {name}@{current} --precise {safe}`"
+                );
                 if set.len() > 1 {
                     r.push_str(&format!(
                         " (fixes all {} advisories of {name} {current})",
