@@ -157,7 +157,10 @@ impl Check for Yanked {
         ));
         out.push(f);
         CheckStatus::Partial {
-            reason: format!("{} packages could not be checked", unchecked.len()),
+            reason: match unchecked.len() {
+                1 => "1 package could not be checked".to_string(),
+                n => format!("{n} packages could not be checked"),
+            },
         }
     }
 }

@@ -208,6 +208,9 @@ impl Workspace {
                     self.packages.push(m);
                 }
                 Err(e @ Error::Parse(_)) => return Err(e),
+                Err(Error::Io { source, .. }) => {
+                    self.unreadable.push((manifest, source.to_string()))
+                }
                 Err(e) => self.unreadable.push((manifest, e.to_string())),
             }
         }

@@ -73,9 +73,12 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
             && let Some(p) = ci.locked_percent
         {
             notes.push(format!(
-                "CI: {} of {} cargo invocations use --locked or --frozen ({p:.1}%) across {} files",
-                ci.locked_invocations, ci.cargo_invocations, ci.files
-            ));
+                "CI: {} of {} cargo invocations use --locked or --frozen ({p:.1}%) across {} file{}",
+                    ci.locked_invocations,
+                    ci.cargo_invocations,
+                    ci.files,
+                    if ci.files == 1 { "" } else { "s" }
+                ));
         }
         if !notes.is_empty() {
             s.push('\n');
