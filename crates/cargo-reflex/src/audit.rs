@@ -27,6 +27,21 @@ pub struct AuditArgs {
 
 pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
     let c = &args.common;
+    let mut opts = options(c)?;
+    opts.check_yanked = !args.no_yanked;
+    opts.db_stale_days = args.db_max_age;
+    if args.env {
+        opts.env = Some(
+            std::env::vars_os()
+                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+                .collect(),
+        );
+    }
+    execute(c, |progress| audit(&opts, progress))
+}
+
+/// Library options from the common flags.
+pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
     let cwd = std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?;
     let mut opts = AuditOptions::new(cwd);
     opts.manifest_path = c.manifest_path.clone();
@@ -38,9 +53,7 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
     opts.index.online = !c.offline;
     opts.index.cargo_home = c.cargo_home.clone().or_else(cargo_home);
     opts.index.crates_io_url = c.crates_io_index.clone();
-    opts.check_yanked = !args.no_yanked;
     opts.deny = c.deny.0;
-    opts.db_stale_days = args.db_max_age;
     if !c.offline && !c.no_fetch {
         opts.db_refresh = Some(DbRefresh {
             url: c.db_url.clone(),
@@ -55,18 +68,14 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
             )
         })?;
     }
-    if args.env {
-        opts.env = Some(
-            std::env::vars_os()
-                .map(|(k, v)| {
-                    (
-                        k.to_string_lossy().into_owned(),
-                        v.to_string_lossy().into_owned(),
-                    )
-                })
-                .collect(),
-        );
-    }
+    Ok(opts)
+}
+
+/// Runs a command with a progress bar, renders the report and maps it to the exit code.
+pub fn execute(
+    c: &CommonArgs,
+    command: impl FnOnce(reflex::audit::Progress<'_>) -> Result<reflex::report::Report, reflex::Error>,
+) -> Result<u8, reflex::Error> {
     let bar = output::progress(c);
     let on_progress = |what: &str, done: usize, total: usize| {
         if let Some(b) = &bar {
@@ -75,7 +84,7 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
             b.set_position(done as u64);
         }
     };
-    let report = audit(&opts, &on_progress);
+    let report = command(&on_progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

@@ -20,6 +20,8 @@ pub struct Cli {
 pub enum Command {
     /// Evaluation: known advisories, yanked crates, lockfile hygiene, CI and cargo config review
     Audit(crate::audit::AuditArgs),
+    /// Reconnaissance: stale crates, takeover targets, typosquats, dependency confusion
+    Recon(crate::recon::ReconArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
 }

@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod db;
 mod output;
+mod recon;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
     };
     let result = match cli.command {
         cli::Command::Audit(args) => audit::run(args),
+        cli::Command::Recon(args) => recon::run(args),
         cli::Command::Db(args) => db::run(args),
     };
     match result {

@@ -8,6 +8,7 @@ use crate::graph::workspace::Workspace;
 use crate::report::{CheckRun, Report, Severity, Target};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
+use crate::sources::popularity::Popularity;
 use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
 use crate::time::Clock;
 use std::collections::BTreeSet;
@@ -34,6 +35,14 @@ pub struct AuditOptions {
     /// Refresh the cached advisory database clone (git) when it is older than
     /// `db_refresh_after`; `None` never touches the network for it.
     pub db_refresh: Option<DbRefresh>,
+    /// `recon`: popularity corpus file instead of the embedded one.
+    pub popular: Option<PathBuf>,
+    /// `recon`: a crate with no release for this many days is stale.
+    pub stale_after_days: i64,
+    /// `recon`: name prefixes of the organisation's internal crates.
+    pub internal_prefixes: Vec<String>,
+    /// `recon`: popular crates ranked at or above this are typosquat targets.
+    pub typosquat_target_rank: u32,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -60,6 +69,10 @@ impl AuditOptions {
             deny: Some(Severity::High),
             db_stale_days: 90,
             db_refresh: None,
+            popular: None,
+            stale_after_days: 730,
+            internal_prefixes: Vec::new(),
+            typosquat_target_rank: crate::checks::typosquat::DEFAULT_TARGET_RANK,
         }
     }
 }
@@ -67,7 +80,23 @@ impl AuditOptions {
 /// Progress of long steps: (what, done, total).
 pub type Progress<'a> = &'a (dyn Fn(&str, usize, usize) + Sync);
 
+/// `audit`: advisories, yanked crates, lockfile hygiene, cargo config, CI, build environment.
 pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
+    run("audit", checks::audit_checks(), opts, progress)
+}
+
+/// `recon`: freshness, takeover targets, typosquats, dependency confusion, advisories.
+pub fn recon(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
+    run("recon", checks::recon_checks(), opts, progress)
+}
+
+fn run(
+    command: &'static str,
+    checks: Vec<&'static dyn checks::Check>,
+    opts: &AuditOptions,
+    progress: Progress<'_>,
+) -> Result<Report> {
+    let recon = command == "recon";
     let (workspace, graph) = match &opts.lockfile {
         Some(path) => (None, Some(Graph::load_as(&resolve(&opts.cwd, path), path)?)),
         None => {
@@ -117,8 +146,15 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
                 let key = match g.origin(i) {
                     crate::graph::Origin::CratesIo => None,
                     crate::graph::Origin::Registry(_) => p.source.as_ref().map(|s| s.to_string()),
-                    _ => continue,
+                    _ => None,
                 };
+                if recon && g.origin(i) != crate::graph::Origin::CratesIo {
+                    // Dependency confusion: does the public registry have this name too?
+                    by_registry.entry(None).or_default().push(p.name.to_string());
+                }
+                if key.is_none() && g.origin(i) != crate::graph::Origin::CratesIo {
+                    continue;
+                }
                 by_registry.entry(key).or_default().push(p.name.to_string());
             }
             let mut answers = IndexAnswers::default();
@@ -138,6 +174,11 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         (None, _) => None,
     };
 
+    let popularity = match (recon, &opts.popular) {
+        (false, _) => None,
+        (true, Some(path)) => Some(Popularity::load(&resolve(&opts.cwd, path))?),
+        (true, None) => Some(Popularity::embedded()),
+    };
     let cx = Context {
         clock: opts.clock,
         graph: graph.as_ref(),
@@ -152,10 +193,14 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         home: opts.home.clone(),
         db_stale_days: opts.db_stale_days,
         proc_root: opts.proc_root.clone(),
+        popularity: popularity.as_ref(),
+        typosquat_target_rank: opts.typosquat_target_rank,
+        stale_after_days: opts.stale_after_days,
+        internal_prefixes: &opts.internal_prefixes,
     };
     let mut sink = Sink::default();
     let mut runs = Vec::new();
-    for check in checks::audit_checks() {
+    for check in checks {
         let status = check.run(&cx, &mut sink);
         runs.push(CheckRun {
             name: check.name(),
@@ -163,7 +208,7 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
         });
     }
 
-    let mut report = Report::new("audit", opts.clock.rfc3339());
+    let mut report = Report::new(command, opts.clock.rfc3339());
     report.target = Target {
         workspace_root: workspace.as_ref().map(|w| w.root.display().to_string()),
         lockfile: graph.as_ref().map(|g| g.path.display().to_string()),
@@ -172,10 +217,38 @@ pub fn audit(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     };
     report.advisory_db = Some(db.info());
     report.ci = sink.ci;
+    report.crates = sink.crates;
+    report.metrics = sink.metrics;
+    if let Some(m) = &mut report.metrics {
+        annotate(&mut report.crates, &sink.findings, m);
+    }
     report.checks = runs;
     report.findings = sink.findings;
     relativize(&mut report, &opts.cwd);
     Ok(report.finish(opts.deny))
+}
+
+/// Puts each finding's code on its crate's row and counts suspects for the metrics.
+fn annotate(rows: &mut [crate::report::CrateRow], findings: &[crate::report::Finding], m: &mut crate::report::ReconMetrics) {
+    let distinct = |codes: &[&str]| -> usize {
+        let set: BTreeSet<(String, String)> = findings
+            .iter()
+            .filter(|f| codes.contains(&f.code))
+            .filter_map(|f| f.package.as_ref().map(|p| (p.name.clone(), p.version.clone())))
+            .collect();
+        set.len()
+    };
+    m.vulnerable = distinct(&["advisory-vulnerability", "advisory-malicious"]);
+    m.unmaintained = distinct(&["advisory-unmaintained", "unmaintained-suspect"]);
+    m.typosquat_suspects = distinct(&["typosquat-suspect"]);
+    m.confusion_suspects = distinct(&["dependency-confusion", "internal-name-from-public-registry"]);
+    for row in rows {
+        for f in findings {
+            if f.package.as_ref().is_some_and(|p| p.name == row.name && p.version == row.version) && !row.flags.iter().any(|c| c == f.code) {
+                row.flags.push(f.code.to_string());
+            }
+        }
+    }
 }
 
 /// Paths in the report relative to the working directory, as a user would type them.

@@ -5,7 +5,10 @@ pub mod advisories;
 pub mod build_env;
 pub mod cargo_config;
 pub mod ci;
+pub mod confusion;
+pub mod freshness;
 pub mod lockfile_hygiene;
+pub mod typosquat;
 pub mod yanked;
 
 use crate::graph::Graph;
@@ -41,6 +44,14 @@ pub struct Context<'a> {
     pub db_stale_days: i64,
     /// Where `/proc` is (network routes for `--env`); a parameter so tests can fake it.
     pub proc_root: PathBuf,
+    /// The typosquat targets and known-good names.
+    pub popularity: Option<&'a crate::sources::popularity::Popularity>,
+    /// Popular crates ranked at or above this are typosquat targets.
+    pub typosquat_target_rank: u32,
+    /// A crate with no release for this many days is stale.
+    pub stale_after_days: i64,
+    /// Name prefixes of the organisation's internal crates.
+    pub internal_prefixes: &'a [String],
 }
 
 /// Where checks put what they find.
@@ -48,6 +59,9 @@ pub struct Context<'a> {
 pub struct Sink {
     pub findings: Vec<Finding>,
     pub ci: Option<CiStats>,
+    /// `recon`: one row per crate.
+    pub crates: Vec<crate::report::CrateRow>,
+    pub metrics: Option<crate::report::ReconMetrics>,
 }
 
 impl Sink {
@@ -74,9 +88,20 @@ pub fn audit_checks() -> Vec<&'static dyn Check> {
     ]
 }
 
+/// The checks `recon` runs, in order.
+pub fn recon_checks() -> Vec<&'static dyn Check> {
+    vec![&advisories::Advisories, &freshness::Freshness, &typosquat::Typosquat, &confusion::Confusion]
+}
+
 /// Every finding code of every check.
 pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
-    audit_checks()
+    let mut checks = audit_checks();
+    for c in recon_checks() {
+        if !checks.iter().any(|k| k.name() == c.name()) {
+            checks.push(c);
+        }
+    }
+    checks
         .into_iter()
         .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
         .collect()

@@ -257,6 +257,63 @@ pub struct Report {
     pub checks: Vec<CheckRun>,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// `recon`: one row per crate, highest takeover score first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub crates: Vec<CrateRow>,
+    /// `recon`: project-level figures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<ReconMetrics>,
+}
+
+/// What recon knows about one crate of the graph.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CrateRow {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    /// Publish date of the locked version (from the index's `pubtime`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub released: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    /// Newest unyanked, non-prerelease version and its date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latest_released: Option<String>,
+    /// Unyanked releases newer than the locked one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub versions_behind: Option<usize>,
+    /// Days since the crate's last release of any version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub days_since_release: Option<i64>,
+    pub stale: Option<bool>,
+    /// Packages in the graph that depend on it, directly or not.
+    pub dependents: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub popularity_rank: Option<u32>,
+    /// How attractive a takeover target it is: reach in the graph times popularity times
+    /// staleness; 0 for crates released within the last year.
+    pub takeover_score: f64,
+    /// Finding codes about this crate.
+    pub flags: Vec<String>,
+}
+
+/// Project-level recon figures.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ReconMetrics {
+    pub crates: usize,
+    pub registry_crates: usize,
+    /// Crates whose release dates are known.
+    pub dated: usize,
+    pub median_age_days: Option<i64>,
+    pub stale: usize,
+    pub stale_percent: Option<f64>,
+    pub stale_after_days: i64,
+    pub vulnerable: usize,
+    pub unmaintained: usize,
+    pub typosquat_suspects: usize,
+    pub confusion_suspects: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -280,6 +337,8 @@ impl Report {
             advisory_db: None,
             ci: None,
             checks: Vec::new(),
+            crates: Vec::new(),
+            metrics: None,
             summary: Summary {
                 total: 0,
                 critical: 0,

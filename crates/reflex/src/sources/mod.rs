@@ -3,4 +3,5 @@
 
 pub mod advisory_db;
 pub mod cargo_config;
+pub mod popularity;
 pub mod registry_index;
