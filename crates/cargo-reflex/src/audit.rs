@@ -33,7 +33,12 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
     if args.env {
         opts.env = Some(
             std::env::vars_os()
-                .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+                .map(|(k, v)| {
+                    (
+                        k.to_string_lossy().into_owned(),
+                        v.to_string_lossy().into_owned(),
+                    )
+                })
                 .collect(),
         );
     }

@@ -3,7 +3,6 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 
 #[test]
@@ -169,51 +168,6 @@ fn db_status_describes_the_embedded_snapshot() {
     assert!(run.stdout.contains("advisory database: embedded"));
     assert!(run.stdout.contains("last updated: 2025-10-28"));
     assert!(run.stdout.contains("advisories: 86"));
-}
-
-/// A sparse index on loopback: `path -> body`; unknown paths answer 404.
-fn serve_index(entries: Vec<(&'static str, String)>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let entries = entries.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-                        break;
-                    }
-                }
-                let mut stream = stream;
-                let response = match entries.iter().find(|(p, _)| path == format!("/{p}")) {
-                    Some((_, body)) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    ),
-                    None => {
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_string()
-                    }
-                };
-                let _ = stream.write_all(response.as_bytes());
-            });
-        }
-    });
-    format!("http://{addr}/")
-}
-
-fn line(name: &str, vers: &str, yanked: bool) -> String {
-    format!(
-        "{{\"name\":\"{name}\",\"vers\":\"{vers}\",\"deps\":[],\"cksum\":\"{}\",\"features\":{{}},\"yanked\":{yanked},\"pubtime\":\"2026-01-01T00:00:00Z\"}}\n",
-        "0".repeat(64)
-    )
 }
 
 #[test]

@@ -150,7 +150,10 @@ fn run(
                 };
                 if recon && g.origin(i) != crate::graph::Origin::CratesIo {
                     // Dependency confusion: does the public registry have this name too?
-                    by_registry.entry(None).or_default().push(p.name.to_string());
+                    by_registry
+                        .entry(None)
+                        .or_default()
+                        .push(p.name.to_string());
                 }
                 if key.is_none() && g.origin(i) != crate::graph::Origin::CratesIo {
                     continue;
@@ -229,22 +232,35 @@ fn run(
 }
 
 /// Puts each finding's code on its crate's row and counts suspects for the metrics.
-fn annotate(rows: &mut [crate::report::CrateRow], findings: &[crate::report::Finding], m: &mut crate::report::ReconMetrics) {
+fn annotate(
+    rows: &mut [crate::report::CrateRow],
+    findings: &[crate::report::Finding],
+    m: &mut crate::report::ReconMetrics,
+) {
     let distinct = |codes: &[&str]| -> usize {
         let set: BTreeSet<(String, String)> = findings
             .iter()
             .filter(|f| codes.contains(&f.code))
-            .filter_map(|f| f.package.as_ref().map(|p| (p.name.clone(), p.version.clone())))
+            .filter_map(|f| {
+                f.package
+                    .as_ref()
+                    .map(|p| (p.name.clone(), p.version.clone()))
+            })
             .collect();
         set.len()
     };
     m.vulnerable = distinct(&["advisory-vulnerability", "advisory-malicious"]);
     m.unmaintained = distinct(&["advisory-unmaintained", "unmaintained-suspect"]);
     m.typosquat_suspects = distinct(&["typosquat-suspect"]);
-    m.confusion_suspects = distinct(&["dependency-confusion", "internal-name-from-public-registry"]);
+    m.confusion_suspects =
+        distinct(&["dependency-confusion", "internal-name-from-public-registry"]);
     for row in rows {
         for f in findings {
-            if f.package.as_ref().is_some_and(|p| p.name == row.name && p.version == row.version) && !row.flags.iter().any(|c| c == f.code) {
+            if f.package
+                .as_ref()
+                .is_some_and(|p| p.name == row.name && p.version == row.version)
+                && !row.flags.iter().any(|c| c == f.code)
+            {
                 row.flags.push(f.code.to_string());
             }
         }

@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: run the real binary with a controlled environment.
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -139,4 +141,54 @@ pub fn git(dir: &Path, args: &[&str]) {
         "git {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A sparse index on loopback: `path -> body`; unknown paths answer 404.
+pub fn serve_index(entries: Vec<(&'static str, String)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let entries = entries.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
+                        break;
+                    }
+                }
+                let mut stream = stream;
+                let response = match entries.iter().find(|(p, _)| path == format!("/{p}")) {
+                    Some((_, body)) => format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    ),
+                    None => {
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_string()
+                    }
+                };
+                let _ = stream.write_all(response.as_bytes());
+            });
+        }
+    });
+    format!("http://{addr}/")
+}
+
+pub fn line(name: &str, vers: &str, yanked: bool) -> String {
+    format!(
+        "{{\"name\":\"{name}\",\"vers\":\"{vers}\",\"deps\":[],\"cksum\":\"{}\",\"features\":{{}},\"yanked\":{yanked},\"pubtime\":\"2026-01-01T00:00:00Z\"}}\n",
+        "0".repeat(64)
+    )
+}
+
+/// An index line with a chosen publish time.
+pub fn line_at(name: &str, vers: &str, yanked: bool, pubtime: &str) -> String {
+    line(name, vers, yanked).replace("2026-01-01T00:00:00Z", pubtime)
 }

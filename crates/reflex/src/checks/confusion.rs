@@ -42,22 +42,30 @@ impl Check for Confusion {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(graph) = cx.graph else {
-            return CheckStatus::Skipped { reason: "no Cargo.lock".into() };
+            return CheckStatus::Skipped {
+                reason: "no Cargo.lock".into(),
+            };
         };
-        let has_prefix = |name: &str| cx.internal_prefixes.iter().any(|p| name.starts_with(p.as_str()));
+        let has_prefix = |name: &str| {
+            cx.internal_prefixes
+                .iter()
+                .any(|p| name.starts_with(p.as_str()))
+        };
         // Workspace crates marked `publish = false` (or publishing only to private registries).
         let unpublishable: Vec<String> = cx
             .workspace
             .map(|ws| {
                 ws.packages
                     .iter()
-                    .filter(|m| {
-                        match m.table.get("package").and_then(|p| p.get("publish")) {
+                    .filter(
+                        |m| match m.table.get("package").and_then(|p| p.get("publish")) {
                             Some(Value::Boolean(false)) => true,
-                            Some(Value::Array(regs)) => !regs.iter().any(|r| r.as_str() == Some("crates-io")),
+                            Some(Value::Array(regs)) => {
+                                !regs.iter().any(|r| r.as_str() == Some("crates-io"))
+                            }
                             _ => false,
-                        }
-                    })
+                        },
+                    )
                     .filter_map(|m| m.name.clone())
                     .collect()
             })
@@ -68,8 +76,12 @@ impl Check for Confusion {
             let origin = graph.origin(i);
             let internal = match &origin {
                 Origin::Registry(url) => Some(format!("private registry {url}")),
-                Origin::Local if unpublishable.iter().any(|n| n == name) => Some("a workspace crate with `publish = false`".to_string()),
-                Origin::Local | Origin::Git { .. } if has_prefix(name) => Some("an internal crate".to_string()),
+                Origin::Local if unpublishable.iter().any(|n| n == name) => {
+                    Some("a workspace crate with `publish = false`".to_string())
+                }
+                Origin::Local | Origin::Git { .. } if has_prefix(name) => {
+                    Some("an internal crate".to_string())
+                }
                 _ => None,
             };
             if origin == Origin::CratesIo {
@@ -88,10 +100,17 @@ impl Check for Confusion {
             let Some(what) = internal else { continue };
             if !cx.internal_prefixes.is_empty() && !has_prefix(name) {
                 out.push(
-                    Finding::new(NAME, &NO_PREFIX, format!("internal crate `{name}` lacks an internal prefix"))
-                        .package(graph.package_ref(i))
-                        .evidence(format!("it is {what}; prefixes: {}", cx.internal_prefixes.join(", ")))
-                        .remedy("rename it with the prefix and reserve the prefix on crates.io"),
+                    Finding::new(
+                        NAME,
+                        &NO_PREFIX,
+                        format!("internal crate `{name}` lacks an internal prefix"),
+                    )
+                    .package(graph.package_ref(i))
+                    .evidence(format!(
+                        "it is {what}; prefixes: {}",
+                        cx.internal_prefixes.join(", ")
+                    ))
+                    .remedy("rename it with the prefix and reserve the prefix on crates.io"),
                 );
             }
             match cx.index.and_then(|idx| idx.get(None, name)) {
@@ -101,11 +120,18 @@ impl Check for Confusion {
                         .filter(|v| !v.yanked)
                         .filter_map(|v| Version::parse(&v.version).ok())
                         .max();
-                    let mut f = Finding::new(NAME, &PUBLIC_TWIN, format!("`{name}` is {what}, and crates.io has a crate of the same name"))
-                        .package(graph.package_ref(i))
-                        .via(graph.via(i))
-                        .at(graph.path.display().to_string(), graph.line_of(i))
-                        .evidence(format!("{} public versions", versions.len()));
+                    let mut f = Finding::new(
+                        NAME,
+                        &PUBLIC_TWIN,
+                        format!("`{name}` is {what}, and crates.io has a crate of the same name"),
+                    )
+                    .package(graph.package_ref(i))
+                    .via(graph.via(i))
+                    .at(graph.path.display().to_string(), graph.line_of(i))
+                    .evidence(match versions.len() {
+                        1 => "1 public version".to_string(),
+                        n => format!("{n} public versions"),
+                    });
                     if let Some(max) = &public_max {
                         f = f.evidence(if *max > pkg.version {
                             format!("public {max} is newer than the internal {}: it would win a version requirement both satisfy", pkg.version)
@@ -120,7 +146,9 @@ impl Check for Confusion {
             }
         }
         if unchecked > 0 {
-            CheckStatus::Partial { reason: format!("{unchecked} internal crates could not be looked up on crates.io") }
+            CheckStatus::Partial {
+                reason: format!("{unchecked} internal crates could not be looked up on crates.io"),
+            }
         } else {
             CheckStatus::Ran
         }

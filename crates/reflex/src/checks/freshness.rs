@@ -15,7 +15,7 @@ const NAME: &str = "freshness";
 
 pub const STALE: CodeSpec = CodeSpec {
     code: "stale-crate",
-    severity: Severity::Low,
+    severity: Severity::Info,
     summary: "the crate has had no release for longer than the stale period (default 24 months)",
 };
 pub const UNMAINTAINED_SUSPECT: CodeSpec = CodeSpec {
@@ -50,7 +50,9 @@ impl Check for Freshness {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(graph) = cx.graph else {
-            return CheckStatus::Skipped { reason: "no Cargo.lock".into() };
+            return CheckStatus::Skipped {
+                reason: "no Cargo.lock".into(),
+            };
         };
         let dependents = transitive_dependents(graph);
         let mut rows = Vec::new();
@@ -65,7 +67,10 @@ impl Check for Freshness {
                 version: pkg.version.to_string(),
                 source: graph.package_ref(i).source,
                 dependents: dependents[i],
-                popularity_rank: cx.popularity.and_then(|p| p.get_exact(pkg.name.as_str())).map(|p| p.rank),
+                popularity_rank: cx
+                    .popularity
+                    .and_then(|p| p.get_exact(pkg.name.as_str()))
+                    .map(|p| p.rank),
                 ..CrateRow::default()
             };
             let registry = match &origin {
@@ -73,12 +78,17 @@ impl Check for Freshness {
                 Origin::Registry(_) => Some(pkg.source.as_ref().map(|s| s.to_string())),
                 _ => None,
             };
-            let lookup = registry.as_ref().and_then(|r| cx.index.and_then(|idx| idx.get(r.as_deref(), pkg.name.as_str())));
+            let lookup = registry.as_ref().and_then(|r| {
+                cx.index
+                    .and_then(|idx| idx.get(r.as_deref(), pkg.name.as_str()))
+            });
             match lookup {
                 Some(Lookup::Found { versions, .. }) => {
                     fill(&mut row, &pkg.version, versions, cx);
                     judge(cx, graph, i, &row, versions, out);
                 }
+                // Gone from the registry: the yanked check reports it.
+                Some(Lookup::Missing) => {}
                 _ if registry.is_some() => unknown.push(graph.label(i)),
                 _ => {}
             }
@@ -91,12 +101,28 @@ impl Check for Freshness {
                 .then(b.dependents.cmp(&a.dependents))
                 .then(a.name.cmp(&b.name))
         });
-        for row in rows.iter().filter(|r| r.takeover_score > 0.0).take(TAKEOVER_FINDINGS) {
-            let Some(i) = graph.find(&row.name, &row.version) else { continue };
-            let mut f = Finding::new(NAME, &TAKEOVER_TARGET, format!("{} {} is a takeover target (score {:.1})", row.name, row.version, row.takeover_score))
-                .package(graph.package_ref(i))
-                .via(graph.via(i))
-                .evidence(format!("{} packages of this graph depend on it", row.dependents));
+        for row in rows
+            .iter()
+            .filter(|r| r.takeover_score > 0.0)
+            .take(TAKEOVER_FINDINGS)
+        {
+            let Some(i) = graph.find(&row.name, &row.version) else {
+                continue;
+            };
+            let mut f = Finding::new(
+                NAME,
+                &TAKEOVER_TARGET,
+                format!(
+                    "{} {} is a takeover target (score {:.1})",
+                    row.name, row.version, row.takeover_score
+                ),
+            )
+            .package(graph.package_ref(i))
+            .via(graph.via(i))
+            .evidence(match row.dependents {
+                1 => "1 package of this graph depends on it".to_string(),
+                n => format!("{n} packages of this graph depend on it"),
+            });
             if let Some(rank) = row.popularity_rank {
                 f = f.evidence(format!("#{rank} by downloads on crates.io"));
             }
@@ -110,11 +136,15 @@ impl Check for Freshness {
         let known = rows.iter().filter(|r| r.stale.is_some()).count();
         out.metrics = Some(ReconMetrics {
             crates: graph.len(),
-            registry_crates: rows.iter().filter(|r| r.source.starts_with("registry+") || r.source.starts_with("sparse+")).count(),
+            registry_crates: rows
+                .iter()
+                .filter(|r| r.source.starts_with("registry+") || r.source.starts_with("sparse+"))
+                .count(),
             dated: dated.len(),
             median_age_days: median(dated),
             stale,
-            stale_percent: (known > 0).then(|| (stale as f64 * 1000.0 / known as f64).round() / 10.0),
+            stale_percent: (known > 0)
+                .then(|| (stale as f64 * 1000.0 / known as f64).round() / 10.0),
             stale_after_days: cx.stale_after_days,
             ..ReconMetrics::default()
         });
@@ -124,14 +154,19 @@ impl Check for Freshness {
         }
         let shown: Vec<&str> = unknown.iter().take(10).map(String::as_str).collect();
         out.push(
-            Finding::new(NAME, &DATA_MISSING, format!("release dates unknown for {} crates", unknown.len()))
+            Finding::new(NAME, &DATA_MISSING, match unknown.len() {
+                1 => "release dates unknown for 1 crate".to_string(),
+                n => format!("release dates unknown for {n} crates"),
+            })
                 .evidence(format!("{}{}", shown.join(", "), if unknown.len() > 10 { format!(" and {} more", unknown.len() - 10) } else { String::new() }))
                 .remedy(cx.index_unavailable.clone().map_or_else(
                     || "run without --offline once, or `cargo fetch`, so the index entries are available".to_string(),
                     |why| format!("registry index not consulted: {why}"),
                 )),
         );
-        CheckStatus::Partial { reason: format!("no registry data for {} crates", unknown.len()) }
+        CheckStatus::Partial {
+            reason: format!("no registry data for {} crates", unknown.len()),
+        }
     }
 }
 
@@ -142,16 +177,26 @@ fn days_since(cx: &Context<'_>, pubtime: Option<&str>) -> Option<i64> {
 
 fn fill(row: &mut CrateRow, locked: &Version, versions: &[IndexedVersion], cx: &Context<'_>) {
     let locked_entry = versions.iter().find(|v| v.version == locked.to_string());
-    row.released = locked_entry.and_then(|v| v.pubtime.as_ref()).map(|t| t.get(..10).unwrap_or(t).to_string());
+    row.released = locked_entry
+        .and_then(|v| v.pubtime.as_ref())
+        .map(|t| t.get(..10).unwrap_or(t).to_string());
     row.age_days = days_since(cx, locked_entry.and_then(|v| v.pubtime.as_deref()));
     let releases: Vec<(Version, &IndexedVersion)> = versions
         .iter()
         .filter(|v| !v.yanked)
-        .filter_map(|v| Version::parse(&v.version).ok().filter(|p| p.pre.is_empty()).map(|p| (p, v)))
+        .filter_map(|v| {
+            Version::parse(&v.version)
+                .ok()
+                .filter(|p| p.pre.is_empty())
+                .map(|p| (p, v))
+        })
         .collect();
     if let Some((latest, entry)) = releases.iter().max_by(|a, b| a.0.cmp(&b.0)) {
         row.latest = Some(latest.to_string());
-        row.latest_released = entry.pubtime.as_ref().map(|t| t.get(..10).unwrap_or(t).to_string());
+        row.latest_released = entry
+            .pubtime
+            .as_ref()
+            .map(|t| t.get(..10).unwrap_or(t).to_string());
     }
     row.versions_behind = Some(releases.iter().filter(|(v, _)| v > locked).count());
     let newest_publish = versions.iter().filter_map(|v| v.pubtime.as_deref()).max();
@@ -159,10 +204,20 @@ fn fill(row: &mut CrateRow, locked: &Version, versions: &[IndexedVersion], cx: &
     row.stale = row.days_since_release.map(|d| d > cx.stale_after_days);
 }
 
-fn judge(cx: &Context<'_>, graph: &Graph, i: usize, row: &CrateRow, versions: &[IndexedVersion], out: &mut Sink) {
+fn judge(
+    cx: &Context<'_>,
+    graph: &Graph,
+    i: usize,
+    row: &CrateRow,
+    versions: &[IndexedVersion],
+    out: &mut Sink,
+) {
     let pkg = &graph.packages()[i];
     let finding = |spec: &'static CodeSpec, title: String| {
-        Finding::new(NAME, spec, title).package(graph.package_ref(i)).via(graph.via(i)).at(graph.path.display().to_string(), graph.line_of(i))
+        Finding::new(NAME, spec, title)
+            .package(graph.package_ref(i))
+            .via(graph.via(i))
+            .at(graph.path.display().to_string(), graph.line_of(i))
     };
     if row.stale == Some(true) {
         let months = row.days_since_release.unwrap_or(0) / 30;
@@ -181,27 +236,49 @@ fn judge(cx: &Context<'_>, graph: &Graph, i: usize, row: &CrateRow, versions: &[
     let newer_all_yanked = !newer.is_empty() && newer.iter().all(|v| v.yanked);
     if all_yanked {
         out.push(
-            finding(&UNMAINTAINED_SUSPECT, format!("every release of `{}` is yanked", pkg.name))
-                .evidence(format!("{} releases, all yanked", versions.len()))
-                .remedy("the authors withdrew the crate: replace it"),
+            finding(
+                &UNMAINTAINED_SUSPECT,
+                format!("every release of `{}` is yanked", pkg.name),
+            )
+            .evidence(format!("{} releases, all yanked", versions.len()))
+            .remedy("the authors withdrew the crate: replace it"),
         );
     } else if row.stale == Some(true) && newer_all_yanked {
         out.push(
-            finding(&UNMAINTAINED_SUSPECT, format!("`{}` is stale and every release after {} was yanked", pkg.name, pkg.version))
-                .evidence(format!("yanked: {}", newer.iter().map(|v| v.version.as_str()).collect::<Vec<_>>().join(", ")))
-                .remedy("find out why the later releases were withdrawn; consider a maintained alternative"),
+            finding(
+                &UNMAINTAINED_SUSPECT,
+                format!(
+                    "`{}` is stale and every release after {} was yanked",
+                    pkg.name, pkg.version
+                ),
+            )
+            .evidence(format!(
+                "yanked: {}",
+                newer
+                    .iter()
+                    .map(|v| v.version.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+            .remedy(
+                "find out why the later releases were withdrawn; consider a maintained alternative",
+            ),
         );
     }
 }
 
 /// Reach in the graph x ecosystem popularity x years without a release beyond the first.
 pub fn takeover_score(row: &CrateRow, stale_after_days: i64) -> f64 {
-    let Some(days) = row.days_since_release else { return 0.0 };
+    let Some(days) = row.days_since_release else {
+        return 0.0;
+    };
     let staleness = (days as f64 - 365.0).max(0.0) / 365.0;
     if staleness == 0.0 {
         return 0.0;
     }
-    let popularity = row.popularity_rank.map_or(1.0, |r| 1.0 + (20_001.0f64 / f64::from(r.max(1))).ln());
+    let popularity = row
+        .popularity_rank
+        .map_or(1.0, |r| 1.0 + (20_001.0f64 / f64::from(r.max(1))).ln());
     let reach = 1.0 + row.dependents as f64;
     let stale_weight = if days > stale_after_days { 1.5 } else { 1.0 };
     (reach.ln_1p() * popularity * staleness * stale_weight * 10.0).round() / 10.0
@@ -235,7 +312,11 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     }
     values.sort_unstable();
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 { (values[mid - 1] + values[mid]) / 2 } else { values[mid] })
+    Some(if values.len().is_multiple_of(2) {
+        (values[mid - 1] + values[mid]) / 2
+    } else {
+        values[mid]
+    })
 }
 
 #[cfg(test)]
@@ -244,12 +325,20 @@ mod tests {
 
     #[test]
     fn takeover_score_needs_staleness_and_grows_with_reach_and_popularity() {
-        let row = |days, dependents, rank| CrateRow { days_since_release: Some(days), dependents, popularity_rank: rank, ..CrateRow::default() };
+        let row = |days, dependents, rank| CrateRow {
+            days_since_release: Some(days),
+            dependents,
+            popularity_rank: rank,
+            ..CrateRow::default()
+        };
         assert_eq!(takeover_score(&row(100, 50, Some(10)), 730), 0.0);
         let low = takeover_score(&row(1000, 1, None), 730);
         let reach = takeover_score(&row(1000, 100, None), 730);
         let popular = takeover_score(&row(1000, 100, Some(5)), 730);
-        assert!(0.0 < low && low < reach && reach < popular, "{low} {reach} {popular}");
+        assert!(
+            0.0 < low && low < reach && reach < popular,
+            "{low} {reach} {popular}"
+        );
         assert_eq!(median(vec![5, 1, 3]), Some(3));
         assert_eq!(median(vec![]), None);
     }

@@ -90,7 +90,13 @@ pub fn audit_checks() -> Vec<&'static dyn Check> {
 
 /// The checks `recon` runs, in order.
 pub fn recon_checks() -> Vec<&'static dyn Check> {
-    vec![&advisories::Advisories, &freshness::Freshness, &typosquat::Typosquat, &confusion::Confusion]
+    vec![
+        &advisories::Advisories,
+        &yanked::Yanked,
+        &freshness::Freshness,
+        &typosquat::Typosquat,
+        &confusion::Confusion,
+    ]
 }
 
 /// Every finding code of every check.

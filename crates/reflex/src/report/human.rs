@@ -55,6 +55,9 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
             finding(f, &mut s);
         }
     }
+    if !opts.quiet && !report.crates.is_empty() {
+        crate_table(report, opts.verbose, &mut s);
+    }
     if !opts.quiet {
         let mut notes = Vec::new();
         for run in &report.checks {
@@ -89,6 +92,112 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
     }
     summary(report, &mut s);
     s
+}
+
+/// Rows shown without `-v`.
+const TABLE_ROWS: usize = 20;
+
+fn crate_table(report: &Report, verbose: bool, s: &mut String) {
+    let rows: Vec<_> = report
+        .crates
+        .iter()
+        .take(if verbose { usize::MAX } else { TABLE_ROWS })
+        .collect();
+    let _ = writeln!(
+        s,
+        "\n{BOLD}crates{BOLD:#} {DIM}(highest takeover score first){DIM:#}"
+    );
+    let cells: Vec<[String; 9]> = rows
+        .iter()
+        .map(|r| {
+            let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            [
+                r.name.clone(),
+                r.version.clone(),
+                opt(&r.released),
+                opt(&r.latest),
+                r.versions_behind.map_or("-".into(), |b| b.to_string()),
+                r.days_since_release
+                    .map_or("-".into(), |d| format!("{}mo", d / 30)),
+                r.dependents.to_string(),
+                r.popularity_rank.map_or("-".into(), |p| format!("#{p}")),
+                format!("{:.1}", r.takeover_score),
+            ]
+        })
+        .collect();
+    let head = [
+        "crate",
+        "version",
+        "released",
+        "latest",
+        "behind",
+        "last release",
+        "dependents",
+        "popularity",
+        "score",
+    ];
+    let mut widths = head.map(str::len);
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row.iter()) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: &[String], s: &mut String| {
+        let mut out = String::from("  ");
+        for (i, c) in cols.iter().enumerate() {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            if i >= 4 {
+                out.push_str(&" ".repeat(pad));
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.push_str(&" ".repeat(pad));
+            }
+            out.push_str("  ");
+        }
+        let _ = writeln!(s, "{}", out.trim_end());
+    };
+    let head_cols: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+    let mut header_line = String::new();
+    line(&head_cols, &mut header_line);
+    let _ = write!(s, "{DIM}{header_line}{DIM:#}");
+    for (row, r) in cells.iter().zip(&rows) {
+        let mut l = String::new();
+        line(row.as_slice(), &mut l);
+        let flags = if r.flags.is_empty() {
+            String::new()
+        } else {
+            format!("  {DIM}{}{DIM:#}", r.flags.join(", "))
+        };
+        let _ = writeln!(s, "{}{flags}", l.trim_end());
+    }
+    if report.crates.len() > rows.len() {
+        let _ = writeln!(
+            s,
+            "  {DIM}... {} more (-v shows all, --format json has every field){DIM:#}",
+            report.crates.len() - rows.len()
+        );
+    }
+    if let Some(m) = &report.metrics {
+        let median = m
+            .median_age_days
+            .map_or("unknown".to_string(), |d| format!("{} months", d / 30));
+        let stale = m
+            .stale_percent
+            .map_or("unknown".to_string(), |p| format!("{} ({p:.1}%)", m.stale));
+        let _ = writeln!(
+            s,
+            "\n{BOLD}metrics:{BOLD:#} {} crates ({} from registries, {} with release dates); median age of locked versions {median}; stale (no release in {} months) {stale}; vulnerable {}; unmaintained {}; typosquat suspects {}; confusion suspects {}",
+            m.crates,
+            m.registry_crates,
+            m.dated,
+            m.stale_after_days / 30,
+            m.vulnerable,
+            m.unmaintained,
+            m.typosquat_suspects,
+            m.confusion_suspects
+        );
+    }
 }
 
 fn header(report: &Report, s: &mut String) {

@@ -124,6 +124,42 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(s, "\n</details>");
         }
     }
+    if let Some(m) = &report.metrics {
+        let _ = writeln!(
+            s,
+            "\n**Recon:** {} crates; median age of locked versions {}; stale {}; vulnerable {}; unmaintained {}; typosquat suspects {}; confusion suspects {}.",
+            m.crates,
+            m.median_age_days
+                .map_or("unknown".into(), |d| format!("{} months", d / 30)),
+            m.stale_percent
+                .map_or("unknown".into(), |p| format!("{} ({p:.1}%)", m.stale)),
+            m.vulnerable,
+            m.unmaintained,
+            m.typosquat_suspects,
+            m.confusion_suspects
+        );
+    }
+    if !report.crates.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n<details><summary>Top takeover targets</summary>\n\n| crate | version | latest | last release | dependents | popularity | score |\n|---|---|---|---:|---:|---:|---:|"
+        );
+        for r in report.crates.iter().take(20) {
+            let _ = writeln!(
+                s,
+                "| `{}` | {} | {} | {} | {} | {} | {:.1} |",
+                r.name,
+                r.version,
+                r.latest.as_deref().unwrap_or("-"),
+                r.days_since_release
+                    .map_or("-".into(), |d| format!("{} months ago", d / 30)),
+                r.dependents,
+                r.popularity_rank.map_or("-".into(), |p| format!("#{p}")),
+                r.takeover_score
+            );
+        }
+        let _ = writeln!(s, "\n</details>");
+    }
     let notes: Vec<String> = report
         .checks
         .iter()

@@ -7,8 +7,11 @@ use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::path::Path;
 
-const RANKED_2024: &str = include_str!("../../../../data/popularity/top_crates_by_downloads_2024-03-18_ranked.csv");
-const TOP_2026: &str = include_str!("../../../../data/popularity/lockvet__crates_top2500_by_downloads_len4plus_2026-08-06.txt");
+const RANKED_2024: &str =
+    include_str!("../../../../data/popularity/top_crates_by_downloads_2024-03-18_ranked.csv");
+const TOP_2026: &str = include_str!(
+    "../../../../data/popularity/lockvet__crates_top2500_by_downloads_len4plus_2026-08-06.txt"
+);
 
 /// One popular crate.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,11 +41,19 @@ pub fn canonical(name: &str) -> String {
 
 impl Popularity {
     pub fn embedded() -> Popularity {
-        let mut p = Popularity { source: "embedded (top 20,000 of 2024-03-18 and top 2,412 of 2026-08)".into(), ..Default::default() };
+        let mut p = Popularity {
+            source: "embedded (top 20,000 of 2024-03-18 and top 2,412 of 2026-08)".into(),
+            ..Default::default()
+        };
         p.add_csv(RANKED_2024);
         let unranked = TOP_2026.lines().filter(|l| !l.trim().is_empty()).count() as u32;
         for name in TOP_2026.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            p.insert(Popular { name: name.to_string(), rank: unranked, ranked: false, repository: None });
+            p.insert(Popular {
+                name: name.to_string(),
+                rank: unranked,
+                ranked: false,
+                repository: None,
+            });
         }
         p
     }
@@ -51,40 +62,88 @@ impl Popularity {
     /// per line, most popular first.
     pub fn load(path: &Path) -> Result<Popularity> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut p = Popularity { source: path.display().to_string(), ..Default::default() };
-        if text.lines().next().is_some_and(|h| h.split(',').any(|c| c.trim() == "name")) {
+        let mut p = Popularity {
+            source: path.display().to_string(),
+            ..Default::default()
+        };
+        if text
+            .lines()
+            .next()
+            .is_some_and(|h| h.split(',').any(|c| c.trim() == "name"))
+        {
             p.add_csv(&text);
         } else {
-            for (i, name) in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).enumerate() {
-                p.insert(Popular { name: name.to_string(), rank: i as u32 + 1, ranked: true, repository: None });
+            for (i, name) in text
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .enumerate()
+            {
+                p.insert(Popular {
+                    name: name.to_string(),
+                    rank: i as u32 + 1,
+                    ranked: true,
+                    repository: None,
+                });
             }
         }
         if p.entries.is_empty() {
-            return Err(Error::Usage(format!("{}: no crate names found", path.display()), Some("one name per line, or a CSV with a `name` column".into())));
+            return Err(Error::Usage(
+                format!("{}: no crate names found", path.display()),
+                Some("one name per line, or a CSV with a `name` column".into()),
+            ));
         }
         Ok(p)
     }
 
     /// A corpus of the given names, most popular first.
     pub fn from_names(names: &[&str]) -> Popularity {
-        let mut p = Popularity { source: "given names".into(), ..Default::default() };
+        let mut p = Popularity {
+            source: "given names".into(),
+            ..Default::default()
+        };
         for (i, n) in names.iter().enumerate() {
-            p.insert(Popular { name: n.to_string(), rank: i as u32 + 1, ranked: true, repository: None });
+            p.insert(Popular {
+                name: n.to_string(),
+                rank: i as u32 + 1,
+                ranked: true,
+                repository: None,
+            });
         }
         p
     }
 
     fn add_csv(&mut self, text: &str) {
         let mut lines = text.lines();
-        let header: Vec<&str> = lines.next().unwrap_or("").split(',').map(str::trim).collect();
+        let header: Vec<&str> = lines
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .collect();
         let col = |n: &str| header.iter().position(|h| *h == n);
-        let (Some(name_col), rank_col, repo_col) = (col("name"), col("rank"), col("repository")) else { return };
+        let (Some(name_col), rank_col, repo_col) = (col("name"), col("rank"), col("repository"))
+        else {
+            return;
+        };
         for (i, line) in lines.enumerate() {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
-            let Some(name) = cells.get(name_col).filter(|n| !n.is_empty()) else { continue };
-            let rank = rank_col.and_then(|c| cells.get(c)?.parse().ok()).unwrap_or(i as u32 + 1);
-            let repository = repo_col.and_then(|c| cells.get(c)).filter(|r| !r.is_empty()).map(|r| r.to_string());
-            self.insert(Popular { name: name.to_string(), rank, ranked: true, repository });
+            let Some(name) = cells.get(name_col).filter(|n| !n.is_empty()) else {
+                continue;
+            };
+            let rank = rank_col
+                .and_then(|c| cells.get(c)?.parse().ok())
+                .unwrap_or(i as u32 + 1);
+            let repository = repo_col
+                .and_then(|c| cells.get(c))
+                .filter(|r| !r.is_empty())
+                .map(|r| r.to_string());
+            self.insert(Popular {
+                name: name.to_string(),
+                rank,
+                ranked: true,
+                repository,
+            });
         }
     }
 
@@ -110,7 +169,9 @@ impl Popularity {
 
     /// The entry for `name`, compared the way crates.io compares names.
     pub fn get(&self, name: &str) -> Option<&Popular> {
-        self.by_canonical.get(&canonical(name)).map(|&i| &self.entries[i])
+        self.by_canonical
+            .get(&canonical(name))
+            .map(|&i| &self.entries[i])
     }
 
     /// The entry spelled exactly `name` (ignoring case): `url-parse` is not `url_parse` here.
