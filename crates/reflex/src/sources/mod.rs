@@ -3,5 +3,6 @@
 
 pub mod advisory_db;
 pub mod cargo_config;
+pub mod crate_archive;
 pub mod popularity;
 pub mod registry_index;

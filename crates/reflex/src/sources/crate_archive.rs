@@ -1,0 +1,320 @@
+//! `.crate` archives read as data: gzip-compressed tarballs decoded in memory, never unpacked
+//! to disk, never executed. The checksum is verified against Cargo.lock, and everything hostile
+//! about an archive (path traversal, links, absurd sizes or compression ratios, truncation)
+//! is recorded as a problem instead of being trusted.
+
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// Hard limits while decoding; beyond them the archive is a problem, not a crash.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_unpacked: u64,
+    pub max_file: u64,
+    pub max_ratio: u64,
+    pub max_entries: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_unpacked: 512 << 20, max_file: 128 << 20, max_ratio: 200, max_entries: 100_000 }
+    }
+}
+
+/// What a file is, from its first bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    Rust,
+    Elf,
+    Pe,
+    MachO,
+    StaticLib,
+    Shebang,
+    Other,
+}
+
+impl FileKind {
+    pub fn is_native(self) -> bool {
+        matches!(self, FileKind::Elf | FileKind::Pe | FileKind::MachO | FileKind::StaticLib)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ArchiveFile {
+    /// Path inside the crate (the `<name>-<version>/` top directory removed).
+    pub path: String,
+    pub size: u64,
+    pub kind: FileKind,
+    pub executable: bool,
+    /// Contents of Rust sources and manifests; other files are not kept.
+    pub text: Option<String>,
+}
+
+/// Something wrong with the archive itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Problem {
+    ChecksumMismatch { expected: String, actual: String },
+    NotGzip(String),
+    Truncated(String),
+    PathTraversal(String),
+    Link { path: String, target: String },
+    UnexpectedEntry { path: String, kind: String },
+    OutsideTopDirectory(String),
+    TooLarge { what: String, limit: u64 },
+    CompressionRatio { ratio: u64 },
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::ChecksumMismatch { expected, actual } => write!(f, "checksum mismatch: Cargo.lock says {expected}, the archive is {actual}"),
+            Problem::NotGzip(e) => write!(f, "not a gzip stream: {e}"),
+            Problem::Truncated(e) => write!(f, "truncated or corrupt archive: {e}"),
+            Problem::PathTraversal(p) => write!(f, "path escapes the crate directory: {p}"),
+            Problem::Link { path, target } => write!(f, "link entry {path} -> {target}"),
+            Problem::UnexpectedEntry { path, kind } => write!(f, "unexpected {kind} entry {path}"),
+            Problem::OutsideTopDirectory(p) => write!(f, "entry outside the <name>-<version>/ directory: {p}"),
+            Problem::TooLarge { what, limit } => write!(f, "{what} exceeds {} MiB", limit >> 20),
+            Problem::CompressionRatio { ratio } => write!(f, "compression ratio {ratio}:1 (a decompression bomb?)"),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CrateArchive {
+    pub files: Vec<ArchiveFile>,
+    pub problems: Vec<Problem>,
+    pub compressed: u64,
+    pub unpacked: u64,
+    pub sha256: String,
+}
+
+impl CrateArchive {
+    pub fn file(&self, path: &str) -> Option<&ArchiveFile> {
+        self.files.iter().find(|f| f.path == path)
+    }
+
+    /// The checksum mismatched: nothing in it can be trusted.
+    pub fn tampered(&self) -> bool {
+        self.problems.iter().any(|p| matches!(p, Problem::ChecksumMismatch { .. }))
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Counts bytes and refuses to go past a limit.
+struct Capped<R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read >= self.limit {
+            return Err(std::io::Error::other("unpacked size limit reached"));
+        }
+        let max = buf.len().min((self.limit - self.read) as usize);
+        let n = self.inner.read(&mut buf[..max])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Decodes a `.crate` in memory. `expected` is the checksum from Cargo.lock, when known.
+pub fn read(bytes: &[u8], name: &str, version: &str, expected: Option<&str>, limits: Limits) -> CrateArchive {
+    let mut archive = CrateArchive { compressed: bytes.len() as u64, sha256: sha256_hex(bytes), ..Default::default() };
+    if let Some(expected) = expected {
+        if !expected.eq_ignore_ascii_case(&archive.sha256) {
+            archive.problems.push(Problem::ChecksumMismatch { expected: expected.to_string(), actual: archive.sha256.clone() });
+        }
+    }
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        archive.problems.push(Problem::NotGzip("missing gzip magic bytes".into()));
+        return archive;
+    }
+    let capped = Capped { inner: flate2::read::GzDecoder::new(bytes), read: 0, limit: limits.max_unpacked };
+    let mut tar = tar::Archive::new(capped);
+    let top = format!("{name}-{version}/");
+    let entries = match tar.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            archive.problems.push(Problem::Truncated(e.to_string()));
+            return archive;
+        }
+    };
+    for (count, entry) in entries.enumerate() {
+        if count >= limits.max_entries {
+            archive.problems.push(Problem::TooLarge { what: format!("more than {} entries", limits.max_entries), limit: 0 });
+            break;
+        }
+        let mut entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                archive.problems.push(classify(e));
+                break;
+            }
+        };
+        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        if raw_path.starts_with('/') || raw_path.split(['/', '\\']).any(|c| c == "..") || raw_path.contains(':') {
+            archive.problems.push(Problem::PathTraversal(raw_path.clone()));
+            continue;
+        }
+        if kind.is_symlink() || kind.is_hard_link() {
+            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
+            archive.problems.push(Problem::Link { path: raw_path, target });
+            continue;
+        }
+        if kind.is_dir() {
+            continue;
+        }
+        if !kind.is_file() {
+            if !matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName) {
+                archive.problems.push(Problem::UnexpectedEntry { path: raw_path, kind: format!("{kind:?}") });
+            }
+            continue;
+        }
+        let Some(path) = raw_path.strip_prefix(&top).map(str::to_string) else {
+            archive.problems.push(Problem::OutsideTopDirectory(raw_path));
+            continue;
+        };
+        let size = entry.header().size().unwrap_or(0);
+        if size > limits.max_file {
+            archive.problems.push(Problem::TooLarge { what: format!("file {path} ({} MiB)", size >> 20), limit: limits.max_file });
+            continue;
+        }
+        let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+        let keep = path.ends_with(".rs") || path == "Cargo.toml";
+        let mut head = [0u8; 4];
+        let mut data = Vec::new();
+        let read = if keep {
+            entry.read_to_end(&mut data).map(|_| ())
+        } else {
+            let n = read_up_to(&mut entry, &mut head);
+            let drained = std::io::copy(&mut entry, &mut std::io::sink());
+            n.and(drained.map(|_| ()))
+        };
+        if let Err(e) = read {
+            archive.problems.push(classify(e));
+            break;
+        }
+        let magic: &[u8] = if keep { &data[..data.len().min(4)] } else { &head };
+        let kind = if path.ends_with(".rs") { FileKind::Rust } else { file_kind(magic) };
+        archive.unpacked += size;
+        archive.files.push(ArchiveFile { path, size, kind, executable, text: keep.then(|| String::from_utf8_lossy(&data).into_owned()) });
+    }
+    if archive.compressed > 0 {
+        let ratio = archive.unpacked / archive.compressed.max(1);
+        if ratio > limits.max_ratio && archive.unpacked > 16 << 20 {
+            archive.problems.push(Problem::CompressionRatio { ratio });
+        }
+    }
+    archive
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..])? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    Ok(())
+}
+
+fn classify(e: std::io::Error) -> Problem {
+    let msg = e.to_string();
+    if msg.contains("limit reached") {
+        Problem::TooLarge { what: "unpacked archive".into(), limit: Limits::default().max_unpacked }
+    } else {
+        Problem::Truncated(msg)
+    }
+}
+
+fn file_kind(magic: &[u8]) -> FileKind {
+    match magic {
+        [0x7f, b'E', b'L', b'F', ..] => FileKind::Elf,
+        [b'M', b'Z', ..] => FileKind::Pe,
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] | [0xca, 0xfe, 0xba, 0xbe, ..] => FileKind::MachO,
+        [b'!', b'<', b'a', b'r', ..] => FileKind::StaticLib,
+        [b'#', b'!', ..] => FileKind::Shebang,
+        _ => FileKind::Other,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Builds a `.crate` in memory: (path, contents, mode); a path of "link:<p>:<target>"
+    /// makes a symlink.
+    pub fn build(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, data, mode) in entries {
+            let mut h = tar::Header::new_gnu();
+            if let Some(rest) = path.strip_prefix("link:") {
+                let (p, target) = rest.split_once(':').unwrap();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                tar.append_link(&mut h, p, target).unwrap();
+                continue;
+            }
+            h.set_size(data.len() as u64);
+            h.set_mode(*mode);
+            h.set_entry_type(tar::EntryType::Regular);
+            // set_path refuses `..`: write the raw name for hostile fixtures.
+            let bytes = path.as_bytes();
+            h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
+            h.set_cksum();
+            tar.append(&h, *data).unwrap();
+        }
+        let raw = tar.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut gz, &raw).unwrap();
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn reads_files_kinds_and_checksum() {
+        let bytes = build(&[
+            ("demo-0.1.0/Cargo.toml", b"[package]\nname = \"demo\"\n", 0o644),
+            ("demo-0.1.0/build.rs", b"fn main() {}", 0o644),
+            ("demo-0.1.0/bin/tool", b"\x7fELF\x02\x01", 0o755),
+            ("demo-0.1.0/run.sh", b"#!/bin/sh\n", 0o755),
+        ]);
+        let sum = sha256_hex(&bytes);
+        let a = read(&bytes, "demo", "0.1.0", Some(&sum), Limits::default());
+        assert!(a.problems.is_empty(), "{:?}", a.problems);
+        assert_eq!(a.file("build.rs").unwrap().text.as_deref(), Some("fn main() {}"));
+        assert_eq!(a.file("bin/tool").unwrap().kind, FileKind::Elf);
+        assert!(a.file("bin/tool").unwrap().executable);
+        assert_eq!(a.file("run.sh").unwrap().kind, FileKind::Shebang);
+        let wrong = read(&bytes, "demo", "0.1.0", Some(&"0".repeat(64)), Limits::default());
+        assert!(wrong.tampered());
+    }
+
+    #[test]
+    fn hostile_archives_are_problems_not_crashes() {
+        let traversal = build(&[("demo-0.1.0/../../etc/passwd", b"x", 0o644)]);
+        assert!(matches!(read(&traversal, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::PathTraversal(_)));
+        let link = build(&[("link:demo-0.1.0/key:/home/user/.ssh/id_rsa", b"", 0)]);
+        assert!(matches!(read(&link, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::Link { .. }));
+        let outside = build(&[("other-1.0.0/src/lib.rs", b"", 0o644)]);
+        assert!(matches!(read(&outside, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::OutsideTopDirectory(_)));
+        let good = build(&[("demo-0.1.0/src/lib.rs", &[b'a'; 4096], 0o644)]);
+        let truncated = read(&good[..good.len() / 2], "demo", "0.1.0", None, Limits::default());
+        assert!(matches!(truncated.problems[0], Problem::Truncated(_)), "{:?}", truncated.problems);
+        assert!(matches!(read(b"PK\x03\x04", "demo", "0.1.0", None, Limits::default()).problems[0], Problem::NotGzip(_)));
+        let bomb = build(&[("demo-0.1.0/zeros.bin", &vec![0u8; 40 << 20], 0o644)]);
+        let limits = Limits { max_unpacked: 64 << 20, ..Limits::default() };
+        let a = read(&bomb, "demo", "0.1.0", None, limits);
+        assert!(a.problems.iter().any(|p| matches!(p, Problem::CompressionRatio { .. })), "{:?}", a.problems);
+        let small = Limits { max_unpacked: 1 << 20, ..Limits::default() };
+        assert!(read(&bomb, "demo", "0.1.0", None, small).problems.iter().any(|p| matches!(p, Problem::TooLarge { .. })));
+    }
+}
