@@ -6,6 +6,7 @@
 //! The library never prints and never exits the process.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod audit;
 pub mod checks;
 pub mod error;

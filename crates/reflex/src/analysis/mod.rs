@@ -1,0 +1,5 @@
+//! Source analysis of crate archives with `syn`: what build scripts and proc-macros can do,
+//! and how much `unsafe` a crate contains. Code is parsed, never compiled or run.
+
+pub mod capabilities;
+pub mod unsafe_count;
