@@ -8,6 +8,8 @@ use crate::graph::workspace::Workspace;
 use crate::report::{CheckRun, Report, Severity, Target};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
+use crate::analysis::crate_analysis::analyze_graph;
+use crate::sources::crate_store::CrateStore;
 use crate::sources::popularity::Popularity;
 use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
 use crate::time::Clock;
@@ -43,6 +45,8 @@ pub struct AuditOptions {
     pub internal_prefixes: Vec<String>,
     /// `recon`: popular crates ranked at or above this are typosquat targets.
     pub typosquat_target_rank: u32,
+    /// `recon`: read `.crate` archives (build-time code, unsafe, hostile archives).
+    pub read_archives: bool,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -73,6 +77,7 @@ impl AuditOptions {
             stale_after_days: 730,
             internal_prefixes: Vec::new(),
             typosquat_target_rank: crate::checks::typosquat::DEFAULT_TARGET_RANK,
+            read_archives: true,
         }
     }
 }
@@ -177,6 +182,25 @@ fn run(
         (None, _) => None,
     };
 
+    let analyses = match (&graph, recon && opts.read_archives) {
+        (Some(g), true) => {
+            let index_url = opts.index.online.then(|| {
+                opts.index.crates_io_url.clone().unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())
+            });
+            let store = CrateStore::new(
+                opts.index.cargo_home.clone(),
+                opts.cache_dir.clone(),
+                index_url.as_deref(),
+                opts.index.timeout,
+            );
+            // Parsing is CPU-bound; downloads wait on the network, so online runs use more.
+            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+            let workers = if store.online() { cores * 4 } else { cores };
+            let report = |done: usize, total: usize| progress("crate archives", done, total);
+            Some(analyze_graph(g, &store, opts.cache_dir.as_deref(), workers, &report))
+        }
+        _ => None,
+    };
     let popularity = match (recon, &opts.popular) {
         (false, _) => None,
         (true, Some(path)) => Some(Popularity::load(&resolve(&opts.cwd, path))?),
@@ -200,6 +224,7 @@ fn run(
         typosquat_target_rank: opts.typosquat_target_rank,
         stale_after_days: opts.stale_after_days,
         internal_prefixes: &opts.internal_prefixes,
+        analyses: analyses.as_ref(),
     };
     let mut sink = Sink::default();
     let mut runs = Vec::new();

@@ -7,7 +7,7 @@ use serde::Serialize;
 use std::collections::BTreeSet;
 use syn::visit::Visit;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Capabilities {
     /// Environment variables read by name (`env::var("X")`, `env!("X")`).
     pub env_reads: BTreeSet<String>,
@@ -55,8 +55,8 @@ const NET_CRATES: &[&str] = &[
 const NET_TYPES: &[&str] = &["TcpStream", "UdpSocket", "TcpListener", "ToSocketAddrs", "lookup_host", "UnixStream"];
 const SENSITIVE: &[&str] = &[
     ".ssh", ".aws", "credentials", ".netrc", ".git-credentials", ".bashrc", ".zshrc", ".profile", ".bash_profile",
-    ".git/hooks", "/etc/passwd", "/etc/shadow", ".docker/config", ".kube/config", "/proc/self/environ", "environ",
-    ".cargo/registry", ".cargo/bin", ".gnupg", "id_rsa", "id_ed25519",
+    ".git/hooks", "/etc/passwd", "/etc/shadow", ".docker/config", ".kube/config",
+    ".cargo/registry", ".cargo/bin", ".gnupg", "id_rsa", "id_ed25519", "/environ",
 ];
 
 /// Variables cargo sets for build scripts, and the usual toolchain knobs.
@@ -133,10 +133,10 @@ impl Scan {
     }
 
     fn literal(&mut self, s: &str) {
-        for p in SENSITIVE {
-            if s.contains(p) && s.len() < 200 {
-                self.caps.sensitive_paths.insert(s.to_string());
-            }
+        // Only path-like literals: no spaces, and a separator or a leading dot or tilde.
+        let path_like = !s.contains(char::is_whitespace) && (s.contains('/') || s.starts_with('.') || s.starts_with('~'));
+        if path_like && s.len() < 200 && SENSITIVE.iter().any(|p| s.contains(p)) {
+            self.caps.sensitive_paths.insert(s.to_string());
         }
         if (s.starts_with("http://") || s.starts_with("https://")) && s.len() < 300 {
             self.caps.urls.insert(s.to_string());
@@ -185,7 +185,8 @@ impl<'ast> Visit<'ast> for Scan {
                 }
             }
             "include_bytes" | "include_str" => {
-                if let Some(p) = first_lit(&m.tokens).filter(|p| !p.ends_with(".rs")) {
+                const TEXT: &[&str] = &[".rs", ".md", ".txt", ".toml", ".json", ".html", ".css", ".js", ".yml", ".yaml", ".csv"];
+                if let Some(p) = first_lit(&m.tokens).filter(|p| !TEXT.iter().any(|e| p.ends_with(e))) {
                     self.caps.obfuscation.insert(format!("embeds `{p}` with {name}!"));
                 }
             }

@@ -2,4 +2,5 @@
 //! and how much `unsafe` a crate contains. Code is parsed, never compiled or run.
 
 pub mod capabilities;
+pub mod crate_analysis;
 pub mod unsafe_count;

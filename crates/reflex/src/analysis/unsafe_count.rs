@@ -4,7 +4,7 @@
 use serde::Serialize;
 use syn::visit::Visit;
 
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct UnsafeCounts {
     pub functions: usize,
     pub blocks: usize,

@@ -3,6 +3,7 @@
 
 pub mod advisories;
 pub mod build_env;
+pub mod build_time;
 pub mod cargo_config;
 pub mod ci;
 pub mod confusion;
@@ -52,6 +53,8 @@ pub struct Context<'a> {
     pub stale_after_days: i64,
     /// Name prefixes of the organisation's internal crates.
     pub internal_prefixes: &'a [String],
+    /// `recon`: what each registry crate's archive holds, by package index.
+    pub analyses: Option<&'a std::collections::HashMap<usize, Result<crate::analysis::crate_analysis::CrateAnalysis, String>>>,
 }
 
 /// Where checks put what they find.
@@ -96,6 +99,7 @@ pub fn recon_checks() -> Vec<&'static dyn Check> {
         &freshness::Freshness,
         &typosquat::Typosquat,
         &confusion::Confusion,
+        &build_time::BuildTime,
     ]
 }
 

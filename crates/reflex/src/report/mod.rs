@@ -295,6 +295,20 @@ pub struct CrateRow {
     /// How attractive a takeover target it is: reach in the graph times popularity times
     /// staleness; 0 for crates released within the last year.
     pub takeover_score: f64,
+    /// Build-time code and unsafe, from the crate archive (absent when it was not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub build_script: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proc_macro: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub links: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub native_files: Option<usize>,
+    /// Unsafe functions, blocks, impls, traits and extern blocks outside tests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unsafe_total: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forbids_unsafe: Option<bool>,
     /// Finding codes about this crate.
     pub flags: Vec<String>,
 }
@@ -314,6 +328,12 @@ pub struct ReconMetrics {
     pub unmaintained: usize,
     pub typosquat_suspects: usize,
     pub confusion_suspects: usize,
+    /// Crate archives read (build-time code and unsafe are known for these).
+    pub archives_read: usize,
+    /// Crates with a build script or proc-macro.
+    pub build_time_code: usize,
+    pub with_unsafe: usize,
+    pub forbid_unsafe: usize,
 }
 
 #[derive(Clone, Debug, Serialize)]

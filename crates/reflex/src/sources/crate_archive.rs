@@ -22,7 +22,7 @@ impl Default for Limits {
 }
 
 /// What a file is, from its first bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FileKind {
     Rust,
     Elf,
@@ -51,7 +51,7 @@ pub struct ArchiveFile {
 }
 
 /// Something wrong with the archive itself.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Problem {
     ChecksumMismatch { expected: String, actual: String },
     NotGzip(String),

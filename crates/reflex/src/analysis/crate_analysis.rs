@@ -1,0 +1,195 @@
+//! Everything recon learns from one `.crate` archive: archive problems, build-time code
+//! (build script, proc-macro, native links and binaries), what that code can do, and unsafe.
+
+use super::capabilities::{self, Capabilities};
+use super::unsafe_count::{self, UnsafeCounts};
+use crate::graph::{Graph, Origin};
+use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
+use crate::sources::crate_store::{CrateStore, Fetched};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct CrateAnalysis {
+    /// Where the archive came from.
+    pub from: String,
+    pub problems: Vec<Problem>,
+    /// Path of the build script inside the crate, if it has one.
+    pub build_script: Option<String>,
+    pub proc_macro: bool,
+    /// `links = "..."`: the native library it links.
+    pub links: Option<String>,
+    /// Native binaries and scripts shipped in the archive: (path, kind).
+    pub native_files: Vec<(String, FileKind)>,
+    /// What the build script or proc-macro source can do.
+    pub capabilities: Option<Capabilities>,
+    pub unsafe_counts: UnsafeCounts,
+    pub forbids_unsafe: bool,
+    pub rust_files: usize,
+    /// Rust files syn could not parse (their unsafe is not counted).
+    pub unparsed_files: usize,
+}
+
+/// Analyses one archive.
+pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
+    let mut a = CrateAnalysis { from: from.to_string(), problems: archive.problems.clone(), ..Default::default() };
+    let manifest: toml::Table = archive
+        .file("Cargo.toml")
+        .and_then(|f| f.text.as_deref())
+        .and_then(|t| toml::from_str(t).ok())
+        .unwrap_or_default();
+    let package = manifest.get("package");
+    let lib = manifest.get("lib");
+    a.links = package.and_then(|p| p.get("links")).and_then(|l| l.as_str()).map(str::to_string);
+    a.proc_macro = lib
+        .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    a.build_script = match package.and_then(|p| p.get("build")) {
+        Some(toml::Value::String(p)) => Some(p.trim_start_matches("./").to_string()),
+        Some(toml::Value::Boolean(false)) => None,
+        _ => archive.file("build.rs").map(|_| "build.rs".to_string()),
+    };
+    let lib_path = lib.and_then(|l| l.get("path")).and_then(|p| p.as_str()).unwrap_or("src/lib.rs").trim_start_matches("./").to_string();
+    a.native_files = archive
+        .files
+        .iter()
+        .filter(|f| f.kind.is_native() || (f.kind == FileKind::Shebang && f.executable))
+        .map(|f| (f.path.clone(), f.kind))
+        .collect();
+
+    let build_dir = a.build_script.as_deref().and_then(|b| b.rsplit_once('/').map(|(d, _)| format!("{d}/"))).unwrap_or_default();
+    let mut caps = Capabilities::default();
+    let mut build_time_code = false;
+    for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
+        let Some(text) = &f.text else { continue };
+        let in_tests = ["tests/", "benches/", "examples/"].iter().any(|d| f.path.starts_with(d));
+        let is_build = a.build_script.as_deref() == Some(f.path.as_str())
+            || (!build_dir.is_empty() && f.path.starts_with(&build_dir) && !f.path.starts_with("src/"));
+        let runs_at_build_time = is_build || (a.proc_macro && f.path.starts_with("src/"));
+        if in_tests && !runs_at_build_time {
+            continue;
+        }
+        a.rust_files += 1;
+        match syn::parse_file(text) {
+            Ok(file) => {
+                if !is_build {
+                    a.unsafe_counts.add(&unsafe_count::count(&file));
+                }
+                if f.path == lib_path || f.path == "src/main.rs" {
+                    a.forbids_unsafe |= unsafe_count::forbids_unsafe(&file);
+                }
+                if runs_at_build_time {
+                    build_time_code = true;
+                    caps.merge(capabilities::scan(&file));
+                }
+            }
+            Err(_) => a.unparsed_files += 1,
+        }
+    }
+    if build_time_code {
+        a.capabilities = Some(caps);
+    }
+    a
+}
+
+/// Fetches and analyses the archive of every registry package of the graph on `workers`
+/// threads. Keys are package indexes; errors say why an archive is unavailable.
+pub fn analyze_graph(
+    graph: &Graph,
+    store: &CrateStore,
+    cache_dir: Option<&std::path::Path>,
+    workers: usize,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> HashMap<usize, Result<CrateAnalysis, String>> {
+    // Analyses are cached by checksum: the same archive always gives the same answer.
+    let cache = cache_dir.map(|d| d.join(concat!("analysis-", env!("CARGO_PKG_VERSION"))));
+    let wanted: Vec<usize> = (0..graph.len())
+        .filter(|&i| matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_)))
+        .collect();
+    let results = Mutex::new(HashMap::with_capacity(wanted.len()));
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1).min(wanted.len().max(1)) {
+            s.spawn(|| loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&i) = wanted.get(k) else { break };
+                let pkg = &graph.packages()[i];
+                let name = pkg.name.as_str();
+                let version = pkg.version.to_string();
+                let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
+                let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| d.join(format!("{name}-{version}-{}.json", &sum[..sum.len().min(16)])));
+                if let Some(a) = cached_path.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok()) {
+                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(i, Ok(a));
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                    continue;
+                }
+                let result = match store.get(name, &version, checksum.as_deref()) {
+                    Fetched::Bytes { bytes, from } => {
+                        let archive = crate_archive::read(&bytes, name, &version, checksum.as_deref(), Limits::default());
+                        let analysis = analyze(&archive, &from);
+                        if let (Some(path), false) = (&cached_path, archive.tampered()) {
+                            save(path, &analysis);
+                        }
+                        Ok(analysis)
+                    }
+                    Fetched::Unavailable(why) => Err(why),
+                };
+                results.lock().unwrap_or_else(|e| e.into_inner()).insert(i, result);
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+            });
+        }
+    });
+    results.into_inner().unwrap_or_else(|e| e.into_inner())
+}
+
+fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
+    let Ok(json) = serde_json::to_vec(analysis) else { return };
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, json).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sources::crate_archive::tests::build;
+
+    #[test]
+    fn finds_build_time_code_and_unsafe() {
+        let bytes = build(&[
+            ("evil-0.1.0/Cargo.toml", b"[package]\nname = \"evil\"\nversion = \"0.1.0\"\nlinks = \"z\"\n", 0o644),
+            ("evil-0.1.0/build.rs", b"fn main() { let k = std::env::var(\"GITHUB_TOKEN\"); std::net::TcpStream::connect(\"1.2.3.4:80\").ok(); }", 0o644),
+            ("evil-0.1.0/src/lib.rs", b"pub fn f() { unsafe { core::hint::unreachable_unchecked() } }", 0o644),
+            ("evil-0.1.0/tests/t.rs", b"unsafe fn ignored() {}", 0o644),
+            ("evil-0.1.0/payload.so", b"\x7fELF....", 0o755),
+        ]);
+        let a = analyze(&crate_archive::read(&bytes, "evil", "0.1.0", None, Limits::default()), "test");
+        assert_eq!(a.build_script.as_deref(), Some("build.rs"));
+        assert_eq!(a.links.as_deref(), Some("z"));
+        assert!(!a.proc_macro);
+        assert_eq!(a.native_files, vec![("payload.so".to_string(), FileKind::Elf)]);
+        let caps = a.capabilities.unwrap();
+        assert_eq!(caps.secret_reads(), vec!["GITHUB_TOKEN"]);
+        assert!(!caps.network.is_empty());
+        assert_eq!(a.unsafe_counts.blocks, 1);
+        assert_eq!(a.unsafe_counts.functions, 0, "tests/ is not counted");
+    }
+
+    #[test]
+    fn proc_macro_sources_are_build_time_code() {
+        let bytes = build(&[
+            ("pm-1.0.0/Cargo.toml", b"[package]\nname = \"pm\"\nbuild = false\n[lib]\nproc-macro = true\n", 0o644),
+            ("pm-1.0.0/src/lib.rs", b"#![forbid(unsafe_code)]\nuse std::process::Command;\npub fn x() { Command::new(\"sh\"); }", 0o644),
+        ]);
+        let a = analyze(&crate_archive::read(&bytes, "pm", "1.0.0", None, Limits::default()), "test");
+        assert!(a.proc_macro && a.build_script.is_none() && a.forbids_unsafe);
+        assert!(a.capabilities.unwrap().processes.iter().any(|p| p.contains("sh")));
+    }
+}
