@@ -1,6 +1,7 @@
 //! `audit`: the Evaluation stage. Reads the workspace (or a lone lockfile), loads the advisory
 //! database and registry index data, runs every audit check and returns the report.
 
+use crate::analysis::crate_analysis::analyze_graph;
 use crate::checks::{self, Context, Sink};
 use crate::error::Result;
 use crate::graph::Graph;
@@ -8,7 +9,6 @@ use crate::graph::workspace::Workspace;
 use crate::report::{CheckRun, Report, Severity, Target};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
-use crate::analysis::crate_analysis::analyze_graph;
 use crate::sources::crate_store::CrateStore;
 use crate::sources::popularity::Popularity;
 use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
@@ -185,7 +185,10 @@ fn run(
     let analyses = match (&graph, recon && opts.read_archives) {
         (Some(g), true) => {
             let index_url = opts.index.online.then(|| {
-                opts.index.crates_io_url.clone().unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())
+                opts.index
+                    .crates_io_url
+                    .clone()
+                    .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())
             });
             let store = CrateStore::new(
                 opts.index.cargo_home.clone(),
@@ -197,7 +200,13 @@ fn run(
             let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
             let workers = if store.online() { cores * 4 } else { cores };
             let report = |done: usize, total: usize| progress("crate archives", done, total);
-            Some(analyze_graph(g, &store, opts.cache_dir.as_deref(), workers, &report))
+            Some(analyze_graph(
+                g,
+                &store,
+                opts.cache_dir.as_deref(),
+                workers,
+                &report,
+            ))
         }
         _ => None,
     };

@@ -44,30 +44,103 @@ impl Capabilities {
 
     /// Environment variables read whose names or purpose look like secrets.
     pub fn secret_reads(&self) -> Vec<&str> {
-        self.env_reads.iter().filter(|n| !is_cargo_var(n) && secret_reason(n, "x").is_some()).map(String::as_str).collect()
+        self.env_reads
+            .iter()
+            .filter(|n| !is_cargo_var(n) && secret_reason(n, "x").is_some())
+            .map(String::as_str)
+            .collect()
     }
 }
 
 const NET_CRATES: &[&str] = &[
-    "reqwest", "ureq", "hyper", "curl", "attohttpc", "minreq", "isahc", "surf", "ehttp", "socket2", "trust_dns_resolver",
-    "hickory_resolver", "tokio_tungstenite", "tungstenite", "native_tls", "rustls", "http_req",
+    "reqwest",
+    "ureq",
+    "hyper",
+    "curl",
+    "attohttpc",
+    "minreq",
+    "isahc",
+    "surf",
+    "ehttp",
+    "socket2",
+    "trust_dns_resolver",
+    "hickory_resolver",
+    "tokio_tungstenite",
+    "tungstenite",
+    "native_tls",
+    "rustls",
+    "http_req",
 ];
-const NET_TYPES: &[&str] = &["TcpStream", "UdpSocket", "TcpListener", "ToSocketAddrs", "lookup_host", "UnixStream"];
+const NET_TYPES: &[&str] = &[
+    "TcpStream",
+    "UdpSocket",
+    "TcpListener",
+    "ToSocketAddrs",
+    "lookup_host",
+    "UnixStream",
+];
 const SENSITIVE: &[&str] = &[
-    ".ssh", ".aws", "credentials", ".netrc", ".git-credentials", ".bashrc", ".zshrc", ".profile", ".bash_profile",
-    ".git/hooks", "/etc/passwd", "/etc/shadow", ".docker/config", ".kube/config",
-    ".cargo/registry", ".cargo/bin", ".gnupg", "id_rsa", "id_ed25519", "/environ",
+    ".ssh",
+    ".aws",
+    "credentials",
+    ".netrc",
+    ".git-credentials",
+    ".bashrc",
+    ".zshrc",
+    ".profile",
+    ".bash_profile",
+    ".git/hooks",
+    "/etc/passwd",
+    "/etc/shadow",
+    ".docker/config",
+    ".kube/config",
+    ".cargo/registry",
+    ".cargo/bin",
+    ".gnupg",
+    "id_rsa",
+    "id_ed25519",
+    "/environ",
 ];
 
 /// Variables cargo sets for build scripts, and the usual toolchain knobs.
 fn is_cargo_var(name: &str) -> bool {
     const EXACT: &[&str] = &[
-        "OUT_DIR", "TARGET", "HOST", "NUM_JOBS", "OPT_LEVEL", "DEBUG", "PROFILE", "RUSTC", "RUSTDOC", "RUSTC_WRAPPER",
-        "RUSTC_LINKER", "RUSTFLAGS", "CC", "CXX", "AR", "CFLAGS", "CXXFLAGS", "LDFLAGS", "PATH", "DOCS_RS", "HOME",
+        "OUT_DIR",
+        "TARGET",
+        "HOST",
+        "NUM_JOBS",
+        "OPT_LEVEL",
+        "DEBUG",
+        "PROFILE",
+        "RUSTC",
+        "RUSTDOC",
+        "RUSTC_WRAPPER",
+        "RUSTC_LINKER",
+        "RUSTFLAGS",
+        "CC",
+        "CXX",
+        "AR",
+        "CFLAGS",
+        "CXXFLAGS",
+        "LDFLAGS",
+        "PATH",
+        "DOCS_RS",
+        "HOME",
     ];
     EXACT.contains(&name)
-        || ["CARGO", "DEP_", "RUSTC_", "PKG_CONFIG", "TARGET_"].iter().any(|p| name.starts_with(p))
-        || ["_LIB_DIR", "_INCLUDE_DIR", "_STATIC", "_NO_VENDOR", "_DIR", "_PATH"].iter().any(|s| name.ends_with(s))
+        || ["CARGO", "DEP_", "RUSTC_", "PKG_CONFIG", "TARGET_"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        || [
+            "_LIB_DIR",
+            "_INCLUDE_DIR",
+            "_STATIC",
+            "_NO_VENDOR",
+            "_DIR",
+            "_PATH",
+        ]
+        .iter()
+        .any(|s| name.ends_with(s))
 }
 
 struct Scan {
@@ -75,7 +148,11 @@ struct Scan {
 }
 
 fn path_string(p: &syn::Path) -> String {
-    p.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
+    p.segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect::<Vec<_>>()
+        .join("::")
 }
 
 impl Scan {
@@ -84,15 +161,28 @@ impl Scan {
         let first = segs.first().copied().unwrap_or("");
         let last = segs.last().copied().unwrap_or("");
         if NET_CRATES.contains(&first) {
-            self.caps.network.insert(format!("uses the `{first}` crate"));
+            self.caps
+                .network
+                .insert(format!("uses the `{first}` crate"));
         }
-        if (full.contains("net::") && first != "core") || NET_TYPES.contains(&last) || segs.contains(&"net") && first == "std" {
+        if (full.contains("net::") && first != "core")
+            || NET_TYPES.contains(&last)
+            || segs.contains(&"net") && first == "std"
+        {
             self.caps.network.insert(format!("`{full}`"));
         }
-        if (last == "Command" && (segs.contains(&"process") || segs.len() == 1)) || full.ends_with("process::Command") {
+        if (last == "Command" && (segs.contains(&"process") || segs.len() == 1))
+            || full.ends_with("process::Command")
+        {
             self.caps.processes.insert("`std::process::Command`".into());
         }
-        if matches!(first, "duct" | "xshell" | "subprocess") || (first == "libc" && matches!(last, "system" | "fork" | "execv" | "execve" | "execvp" | "posix_spawn")) {
+        if matches!(first, "duct" | "xshell" | "subprocess")
+            || (first == "libc"
+                && matches!(
+                    last,
+                    "system" | "fork" | "execv" | "execve" | "execvp" | "posix_spawn"
+                ))
+        {
             self.caps.processes.insert(format!("`{full}`"));
         }
         if matches!(last, "vars" | "vars_os") && segs.contains(&"env") {
@@ -102,7 +192,10 @@ impl Scan {
 
     fn call(&mut self, func: &str, args: &syn::punctuated::Punctuated<syn::Expr, syn::Token![,]>) {
         let first_lit = args.first().and_then(|a| match a {
-            syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) => Some(s.value()),
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
             _ => None,
         });
         let tail: Vec<&str> = func.rsplit("::").take(2).collect();
@@ -120,12 +213,22 @@ impl Scan {
                     self.caps.env_reads.insert(v);
                 }
             }
-            "fs::write" | "File::create" | "OpenOptions::new" | "fs::copy" | "fs::rename" | "fs::remove_file" | "fs::remove_dir_all"
-            | "fs::set_permissions" | "fs::hard_link" | "unix::fs::symlink" => {
+            "fs::write"
+            | "File::create"
+            | "OpenOptions::new"
+            | "fs::copy"
+            | "fs::rename"
+            | "fs::remove_file"
+            | "fs::remove_dir_all"
+            | "fs::set_permissions"
+            | "fs::hard_link"
+            | "unix::fs::symlink" => {
                 self.caps.file_writes.insert(format!("`{name}`"));
             }
             "Command::new" => {
-                let what = first_lit.map(|p| format!("`Command::new(\"{p}\")`")).unwrap_or_else(|| "`Command::new`".into());
+                let what = first_lit
+                    .map(|p| format!("`Command::new(\"{p}\")`"))
+                    .unwrap_or_else(|| "`Command::new`".into());
                 self.caps.processes.insert(what);
             }
             _ => {}
@@ -134,7 +237,8 @@ impl Scan {
 
     fn literal(&mut self, s: &str) {
         // Only path-like literals: no spaces, and a separator or a leading dot or tilde.
-        let path_like = !s.contains(char::is_whitespace) && (s.contains('/') || s.starts_with('.') || s.starts_with('~'));
+        let path_like = !s.contains(char::is_whitespace)
+            && (s.contains('/') || s.starts_with('.') || s.starts_with('~'));
         if path_like && s.len() < 200 && SENSITIVE.iter().any(|p| s.contains(p)) {
             self.caps.sensitive_paths.insert(s.to_string());
         }
@@ -142,12 +246,22 @@ impl Scan {
             self.caps.urls.insert(s.to_string());
         }
         let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-        let b64 = compact.len() >= 120 && compact.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
-            && compact.chars().any(|c| c.is_ascii_digit()) && compact.chars().any(|c| c.is_ascii_uppercase()) && compact.chars().any(|c| c.is_ascii_lowercase());
-        let hex = compact.len() >= 96 && compact.len() % 2 == 0 && compact.chars().all(|c| c.is_ascii_hexdigit());
+        let b64 = compact.len() >= 120
+            && compact
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'))
+            && compact.chars().any(|c| c.is_ascii_digit())
+            && compact.chars().any(|c| c.is_ascii_uppercase())
+            && compact.chars().any(|c| c.is_ascii_lowercase());
+        let hex = compact.len() >= 96
+            && compact.len() % 2 == 0
+            && compact.chars().all(|c| c.is_ascii_hexdigit());
         if b64 || hex {
             let kind = if hex { "hex" } else { "base64-like" };
-            self.caps.obfuscation.insert(format!("{} characters of {kind} text in a string literal", compact.len()));
+            self.caps.obfuscation.insert(format!(
+                "{} characters of {kind} text in a string literal",
+                compact.len()
+            ));
         }
     }
 }
@@ -177,7 +291,9 @@ impl<'ast> Visit<'ast> for Scan {
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         let name = path_string(&m.path);
-        let arg = syn::parse2::<syn::LitStr>(m.tokens.clone()).ok().map(|l| l.value());
+        let arg = syn::parse2::<syn::LitStr>(m.tokens.clone())
+            .ok()
+            .map(|l| l.value());
         match name.as_str() {
             "env" | "option_env" => {
                 if let Some(v) = arg.or_else(|| first_lit(&m.tokens)) {
@@ -185,9 +301,16 @@ impl<'ast> Visit<'ast> for Scan {
                 }
             }
             "include_bytes" | "include_str" => {
-                const TEXT: &[&str] = &[".rs", ".md", ".txt", ".toml", ".json", ".html", ".css", ".js", ".yml", ".yaml", ".csv"];
-                if let Some(p) = first_lit(&m.tokens).filter(|p| !TEXT.iter().any(|e| p.ends_with(e))) {
-                    self.caps.obfuscation.insert(format!("embeds `{p}` with {name}!"));
+                const TEXT: &[&str] = &[
+                    ".rs", ".md", ".txt", ".toml", ".json", ".html", ".css", ".js", ".yml",
+                    ".yaml", ".csv",
+                ];
+                if let Some(p) =
+                    first_lit(&m.tokens).filter(|p| !TEXT.iter().any(|e| p.ends_with(e)))
+                {
+                    self.caps
+                        .obfuscation
+                        .insert(format!("embeds `{p}` with {name}!"));
                 }
             }
             _ => {
@@ -237,7 +360,9 @@ fn first_lit(tokens: &proc_macro2::TokenStream) -> Option<String> {
 
 /// Capabilities of one parsed file.
 pub fn scan(file: &syn::File) -> Capabilities {
-    let mut s = Scan { caps: Capabilities::default() };
+    let mut s = Scan {
+        caps: Capabilities::default(),
+    };
     s.visit_file(file);
     s.caps
 }
@@ -290,7 +415,12 @@ mod tests {
         )
         .unwrap();
         let c = scan(&f);
-        assert!(c.secret_reads().is_empty() && c.network.is_empty() && c.processes.is_empty() && c.obfuscation.is_empty());
+        assert!(
+            c.secret_reads().is_empty()
+                && c.network.is_empty()
+                && c.processes.is_empty()
+                && c.obfuscation.is_empty()
+        );
         assert!(c.uses_out_dir);
     }
 }

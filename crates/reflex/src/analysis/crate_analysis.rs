@@ -33,7 +33,11 @@ pub struct CrateAnalysis {
 
 /// Analyses one archive.
 pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
-    let mut a = CrateAnalysis { from: from.to_string(), problems: archive.problems.clone(), ..Default::default() };
+    let mut a = CrateAnalysis {
+        from: from.to_string(),
+        problems: archive.problems.clone(),
+        ..Default::default()
+    };
     let manifest: toml::Table = archive
         .file("Cargo.toml")
         .and_then(|f| f.text.as_deref())
@@ -41,7 +45,10 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .unwrap_or_default();
     let package = manifest.get("package");
     let lib = manifest.get("lib");
-    a.links = package.and_then(|p| p.get("links")).and_then(|l| l.as_str()).map(str::to_string);
+    a.links = package
+        .and_then(|p| p.get("links"))
+        .and_then(|l| l.as_str())
+        .map(str::to_string);
     a.proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
@@ -51,7 +58,12 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         Some(toml::Value::Boolean(false)) => None,
         _ => archive.file("build.rs").map(|_| "build.rs".to_string()),
     };
-    let lib_path = lib.and_then(|l| l.get("path")).and_then(|p| p.as_str()).unwrap_or("src/lib.rs").trim_start_matches("./").to_string();
+    let lib_path = lib
+        .and_then(|l| l.get("path"))
+        .and_then(|p| p.as_str())
+        .unwrap_or("src/lib.rs")
+        .trim_start_matches("./")
+        .to_string();
     a.native_files = archive
         .files
         .iter()
@@ -59,14 +71,32 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .map(|f| (f.path.clone(), f.kind))
         .collect();
 
-    let build_dir = a.build_script.as_deref().and_then(|b| b.rsplit_once('/').map(|(d, _)| format!("{d}/"))).unwrap_or_default();
+    let build_dir = a
+        .build_script
+        .as_deref()
+        .and_then(|b| b.rsplit_once('/').map(|(d, _)| format!("{d}/")))
+        .unwrap_or_default();
     let mut caps = Capabilities::default();
     let mut build_time_code = false;
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
+        if let Some(counts) = &f.large_unsafe {
+            if !["tests/", "benches/", "examples/"]
+                .iter()
+                .any(|d| f.path.starts_with(d))
+            {
+                a.rust_files += 1;
+                a.unsafe_counts.add(counts);
+            }
+            continue;
+        }
         let Some(text) = &f.text else { continue };
-        let in_tests = ["tests/", "benches/", "examples/"].iter().any(|d| f.path.starts_with(d));
+        let in_tests = ["tests/", "benches/", "examples/"]
+            .iter()
+            .any(|d| f.path.starts_with(d));
         let is_build = a.build_script.as_deref() == Some(f.path.as_str())
-            || (!build_dir.is_empty() && f.path.starts_with(&build_dir) && !f.path.starts_with("src/"));
+            || (!build_dir.is_empty()
+                && f.path.starts_with(&build_dir)
+                && !f.path.starts_with("src/"));
         let runs_at_build_time = is_build || (a.proc_macro && f.path.starts_with("src/"));
         if in_tests && !runs_at_build_time {
             continue;
@@ -109,44 +139,92 @@ pub fn analyze_graph(
         .filter(|&i| matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_)))
         .collect();
     let results = Mutex::new(HashMap::with_capacity(wanted.len()));
+    // Downloads may run wide; decoding and parsing (CPU and memory) run one per core.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let parsing = (Mutex::new(0usize), std::sync::Condvar::new());
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     std::thread::scope(|s| {
         for _ in 0..workers.max(1).min(wanted.len().max(1)) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = wanted.get(k) else { break };
-                let pkg = &graph.packages()[i];
-                let name = pkg.name.as_str();
-                let version = pkg.version.to_string();
-                let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
-                let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| d.join(format!("{name}-{version}-{}.json", &sum[..sum.len().min(16)])));
-                if let Some(a) = cached_path.as_ref().and_then(|p| std::fs::read(p).ok()).and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok()) {
-                    results.lock().unwrap_or_else(|e| e.into_inner()).insert(i, Ok(a));
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
-                    continue;
-                }
-                let result = match store.get(name, &version, checksum.as_deref()) {
-                    Fetched::Bytes { bytes, from } => {
-                        let archive = crate_archive::read(&bytes, name, &version, checksum.as_deref(), Limits::default());
-                        let analysis = analyze(&archive, &from);
-                        if let (Some(path), false) = (&cached_path, archive.tampered()) {
-                            save(path, &analysis);
-                        }
-                        Ok(analysis)
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&i) = wanted.get(k) else { break };
+                    let pkg = &graph.packages()[i];
+                    let name = pkg.name.as_str();
+                    let version = pkg.version.to_string();
+                    let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
+                    let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| {
+                        d.join(format!(
+                            "{name}-{version}-{}.json",
+                            &sum[..sum.len().min(16)]
+                        ))
+                    });
+                    if let Some(a) = cached_path
+                        .as_ref()
+                        .and_then(|p| std::fs::read(p).ok())
+                        .and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok())
+                    {
+                        results
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(i, Ok(a));
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                        continue;
                     }
-                    Fetched::Unavailable(why) => Err(why),
-                };
-                results.lock().unwrap_or_else(|e| e.into_inner()).insert(i, result);
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                    let result = match store.get(name, &version, checksum.as_deref()) {
+                        Fetched::Bytes { bytes, from } => {
+                            let (count, wake) = &parsing;
+                            let mut busy = wake
+                                .wait_while(count.lock().unwrap_or_else(|e| e.into_inner()), |n| {
+                                    *n >= cores
+                                })
+                                .unwrap_or_else(|e| e.into_inner());
+                            *busy += 1;
+                            drop(busy);
+                            let _permit = Permit(&parsing);
+                            let archive = crate_archive::read(
+                                &bytes,
+                                name,
+                                &version,
+                                checksum.as_deref(),
+                                Limits::default(),
+                            );
+                            let analysis = analyze(&archive, &from);
+                            if let (Some(path), false) = (&cached_path, archive.tampered()) {
+                                save(path, &analysis);
+                            }
+                            Ok(analysis)
+                        }
+                        Fetched::Unavailable(why) => Err(why),
+                    };
+                    results
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(i, result);
+                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                }
             });
         }
     });
     results.into_inner().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Returns a parsing slot when dropped.
+struct Permit<'a>(&'a (Mutex<usize>, std::sync::Condvar));
+
+impl Drop for Permit<'_> {
+    fn drop(&mut self) {
+        let (count, wake) = self.0;
+        *count.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        wake.notify_one();
+    }
+}
+
 fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
-    let Ok(json) = serde_json::to_vec(analysis) else { return };
+    let Ok(json) = serde_json::to_vec(analysis) else {
+        return;
+    };
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
@@ -170,11 +248,17 @@ mod tests {
             ("evil-0.1.0/tests/t.rs", b"unsafe fn ignored() {}", 0o644),
             ("evil-0.1.0/payload.so", b"\x7fELF....", 0o755),
         ]);
-        let a = analyze(&crate_archive::read(&bytes, "evil", "0.1.0", None, Limits::default()), "test");
+        let a = analyze(
+            &crate_archive::read(&bytes, "evil", "0.1.0", None, Limits::default()),
+            "test",
+        );
         assert_eq!(a.build_script.as_deref(), Some("build.rs"));
         assert_eq!(a.links.as_deref(), Some("z"));
         assert!(!a.proc_macro);
-        assert_eq!(a.native_files, vec![("payload.so".to_string(), FileKind::Elf)]);
+        assert_eq!(
+            a.native_files,
+            vec![("payload.so".to_string(), FileKind::Elf)]
+        );
         let caps = a.capabilities.unwrap();
         assert_eq!(caps.secret_reads(), vec!["GITHUB_TOKEN"]);
         assert!(!caps.network.is_empty());
@@ -188,8 +272,17 @@ mod tests {
             ("pm-1.0.0/Cargo.toml", b"[package]\nname = \"pm\"\nbuild = false\n[lib]\nproc-macro = true\n", 0o644),
             ("pm-1.0.0/src/lib.rs", b"#![forbid(unsafe_code)]\nuse std::process::Command;\npub fn x() { Command::new(\"sh\"); }", 0o644),
         ]);
-        let a = analyze(&crate_archive::read(&bytes, "pm", "1.0.0", None, Limits::default()), "test");
+        let a = analyze(
+            &crate_archive::read(&bytes, "pm", "1.0.0", None, Limits::default()),
+            "test",
+        );
         assert!(a.proc_macro && a.build_script.is_none() && a.forbids_unsafe);
-        assert!(a.capabilities.unwrap().processes.iter().any(|p| p.contains("sh")));
+        assert!(
+            a.capabilities
+                .unwrap()
+                .processes
+                .iter()
+                .any(|p| p.contains("sh"))
+        );
     }
 }

@@ -82,13 +82,169 @@ pub fn forbids_unsafe(file: &syn::File) -> bool {
     file.attrs.iter().any(|a| {
         matches!(a.style, syn::AttrStyle::Inner(_))
             && (a.path().is_ident("forbid") || a.path().is_ident("deny"))
-            && a.meta.require_list().is_ok_and(|l| l.tokens.to_string().split(',').any(|t| t.trim() == "unsafe_code"))
+            && a.meta.require_list().is_ok_and(|l| {
+                l.tokens
+                    .to_string()
+                    .split(',')
+                    .any(|t| t.trim() == "unsafe_code")
+            })
     })
+}
+
+/// A lexical count for files too large to parse (generated bindings of many megabytes):
+/// skips comments, strings and char literals, then reads `unsafe fn|impl|trait|{` and
+/// `extern "ABI" {`. Agrees with [`count`] on ordinary code.
+pub fn lex_count(text: &str) -> UnsafeCounts {
+    let mut c = UnsafeCounts::default();
+    let b = text.as_bytes();
+    let mut tokens: Vec<&str> = Vec::new();
+    let mut i = 0;
+    let push = |tokens: &mut Vec<&str>, t: &'static str| tokens.push(t);
+    while i < b.len() {
+        let ch = b[i];
+        let before = tokens.len();
+        if ch == b'/' && b.get(i + 1) == Some(&b'/') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if ch == b'/' && b.get(i + 1) == Some(&b'*') {
+            let mut depth = 0;
+            while i < b.len() {
+                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                    depth += 1;
+                    i += 2;
+                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                    depth -= 1;
+                    i += 2;
+                    if depth == 0 {
+                        break;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+        } else if ch == b'r'
+            && matches!(b.get(i + 1), Some(b'"') | Some(b'#'))
+            && !b
+                .get(i.wrapping_sub(1))
+                .is_some_and(|p| p.is_ascii_alphanumeric() || *p == b'_')
+        {
+            let mut j = i + 1;
+            let mut hashes = 0;
+            while b.get(j) == Some(&b'#') {
+                hashes += 1;
+                j += 1;
+            }
+            if b.get(j) != Some(&b'"') {
+                i += 1;
+                continue;
+            }
+            j += 1;
+            let close: Vec<u8> = std::iter::once(b'"')
+                .chain(std::iter::repeat_n(b'#', hashes))
+                .collect();
+            while j < b.len() && !b[j..].starts_with(&close) {
+                j += 1;
+            }
+            i = j + close.len();
+            push(&mut tokens, "lit");
+        } else if ch == b'"' {
+            i += 1;
+            while i < b.len() && b[i] != b'"' {
+                i += if b[i] == b'\\' { 2 } else { 1 };
+            }
+            i += 1;
+            push(&mut tokens, "lit");
+        } else if ch == b'\'' {
+            // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
+            if b.get(i + 1) == Some(&b'\\') {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+                i += 1;
+            } else if b.get(i + 2) == Some(&b'\'') {
+                i += 3;
+            } else {
+                i += 1;
+            }
+        } else if ch.is_ascii_alphabetic() || ch == b'_' {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let word = &text[start..i];
+            tokens.push(match word {
+                "unsafe" => "unsafe",
+                "fn" => "fn",
+                "impl" => "impl",
+                "trait" => "trait",
+                "extern" => "extern",
+                _ => "ident",
+            });
+        } else if ch == b'{' {
+            push(&mut tokens, "{");
+            i += 1;
+        } else if !ch.is_ascii_whitespace() {
+            push(&mut tokens, "punct");
+            i += 1;
+        } else {
+            i += 1;
+        }
+        // Classify as soon as the pattern is complete, keeping the token list short.
+        let n = tokens.len();
+        if n == before {
+            continue;
+        }
+        if n >= 2 && tokens[n - 2] == "unsafe" {
+            match tokens[n - 1] {
+                "fn" => c.functions += 1,
+                "impl" => c.impls += 1,
+                "trait" => c.traits += 1,
+                "{" => c.blocks += 1,
+                _ => {}
+            }
+        }
+        if n >= 3 && tokens[n - 3] == "extern" && tokens[n - 2] == "lit" && tokens[n - 1] == "{" {
+            c.extern_blocks += 1;
+        }
+        if n >= 2 && tokens[n - 2] == "extern" && tokens[n - 1] == "{" {
+            c.extern_blocks += 1;
+        }
+        if n >= 3
+            && tokens[n - 3] == "unsafe"
+            && tokens[n - 2] == "extern"
+            && tokens[n - 1] == "lit"
+        {
+            // `unsafe extern "C" fn` / `unsafe extern "C" {` (2024 edition blocks)
+            tokens.truncate(n - 1);
+            continue;
+        }
+        if n > 8 {
+            tokens.drain(..n - 4);
+        }
+    }
+    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lexical_count_agrees_with_the_parser() {
+        let src = "#![forbid(unsafe_code)]
+             // unsafe fn in a comment
+             /* unsafe { nested /* unsafe */ } */
+             unsafe fn a() { let s = \"unsafe {\"; let r = r#\"unsafe fn\"#; let c = '{'; }
+             fn b<'a>(x: &'a u8) { unsafe { a() }; let _ = || unsafe { a() }; }
+             unsafe impl Send for X {}
+             unsafe trait T { unsafe fn m(&self); }
+             impl X { unsafe fn n(&self) {} }
+             extern \"C\" { fn c(); }";
+        let parsed = count(&syn::parse_str(src).unwrap());
+        assert_eq!(lex_count(src), parsed);
+    }
 
     #[test]
     fn counts_every_kind() {
@@ -103,8 +259,19 @@ mod tests {
         )
         .unwrap();
         let c = count(&f);
-        assert_eq!(c, UnsafeCounts { functions: 3, blocks: 2, impls: 1, traits: 1, extern_blocks: 1 });
+        assert_eq!(
+            c,
+            UnsafeCounts {
+                functions: 3,
+                blocks: 2,
+                impls: 1,
+                traits: 1,
+                extern_blocks: 1
+            }
+        );
         assert!(forbids_unsafe(&f));
-        assert!(!forbids_unsafe(&syn::parse_str::<syn::File>("#![deny(missing_docs)] fn x() {}").unwrap()));
+        assert!(!forbids_unsafe(
+            &syn::parse_str::<syn::File>("#![deny(missing_docs)] fn x() {}").unwrap()
+        ));
     }
 }

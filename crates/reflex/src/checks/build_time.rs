@@ -57,7 +57,17 @@ pub const ARCHIVE_UNAVAILABLE: CodeSpec = CodeSpec {
     summary: "some crate archives could not be read, so their build-time code and unsafe are unknown",
 };
 
-static CODES: [CodeSpec; 9] = [CHECKSUM, HOSTILE, NATIVE_BINARY, SECRET_READ, NETWORK, PROCESS, FILE_WRITE, OBFUSCATION, ARCHIVE_UNAVAILABLE];
+static CODES: [CodeSpec; 9] = [
+    CHECKSUM,
+    HOSTILE,
+    NATIVE_BINARY,
+    SECRET_READ,
+    NETWORK,
+    PROCESS,
+    FILE_WRITE,
+    OBFUSCATION,
+    ARCHIVE_UNAVAILABLE,
+];
 
 impl Check for BuildTime {
     fn name(&self) -> &'static str {
@@ -70,7 +80,9 @@ impl Check for BuildTime {
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let (Some(graph), Some(analyses)) = (cx.graph, cx.analyses) else {
-            return CheckStatus::Skipped { reason: "no Cargo.lock, or crate archives not read".into() };
+            return CheckStatus::Skipped {
+                reason: "no Cargo.lock, or crate archives not read".into(),
+            };
         };
         let mut unavailable = Vec::new();
         let mut indexes: Vec<&usize> = analyses.keys().collect();
@@ -85,7 +97,10 @@ impl Check for BuildTime {
                 }
             };
             let at = |spec: &'static CodeSpec, title: String| {
-                Finding::new(NAME, spec, title).package(graph.package_ref(i)).via(graph.via(i)).at(graph.path.display().to_string(), graph.line_of(i))
+                Finding::new(NAME, spec, title)
+                    .package(graph.package_ref(i))
+                    .via(graph.via(i))
+                    .at(graph.path.display().to_string(), graph.line_of(i))
             };
             for p in &a.problems {
                 let f = match p {
@@ -94,23 +109,38 @@ impl Check for BuildTime {
                     ),
                     _ => at(&HOSTILE, format!("{label}: hostile or broken archive")).remedy("do not build it; report the crate to the registry"),
                 };
-                out.push(f.evidence(p.to_string()).evidence(format!("archive from {}", a.from)));
+                out.push(
+                    f.evidence(p.to_string())
+                        .evidence(format!("archive from {}", a.from)),
+                );
             }
             if !a.native_files.is_empty() {
                 let binaries = a.native_files.iter().filter(|(_, k)| k.is_native()).count();
-                let mut f = at(&NATIVE_BINARY, format!("{label} ships {} native binaries and {} executable scripts", binaries, a.native_files.len() - binaries));
+                let mut f = at(
+                    &NATIVE_BINARY,
+                    format!(
+                        "{label} ships {} native binaries and {} executable scripts",
+                        binaries,
+                        a.native_files.len() - binaries
+                    ),
+                );
                 if binaries == 0 {
                     f = f.severity(Severity::Info);
                 }
                 for (path, kind) in a.native_files.iter().take(5) {
                     f = f.evidence(format!("{path} ({kind:?})"));
                 }
-                out.push(f.remedy("find out why; prefer building from source, and build it sandboxed"));
+                out.push(
+                    f.remedy("find out why; prefer building from source, and build it sandboxed"),
+                );
             }
             if let Some(c) = &a.capabilities {
                 capability_findings(&label, a, c, &at, out);
             }
-            if let Some(row) = out.crates.iter_mut().find(|r| r.name == graph.packages()[i].name.as_str() && r.version == graph.packages()[i].version.to_string()) {
+            if let Some(row) = out.crates.iter_mut().find(|r| {
+                r.name == graph.packages()[i].name.as_str()
+                    && r.version == graph.packages()[i].version.to_string()
+            }) {
                 row.build_script = Some(a.build_script.is_some());
                 row.proc_macro = Some(a.proc_macro);
                 row.links = a.links.clone();
@@ -120,30 +150,64 @@ impl Check for BuildTime {
             }
         }
         if let Some(m) = &mut out.metrics {
-            let ok: Vec<&CrateAnalysis> = analyses.values().filter_map(|r| r.as_ref().ok()).collect();
+            let ok: Vec<&CrateAnalysis> =
+                analyses.values().filter_map(|r| r.as_ref().ok()).collect();
             m.archives_read = ok.len();
-            m.build_time_code = ok.iter().filter(|a| a.build_script.is_some() || a.proc_macro).count();
+            m.build_time_code = ok
+                .iter()
+                .filter(|a| a.build_script.is_some() || a.proc_macro)
+                .count();
             m.with_unsafe = ok.iter().filter(|a| a.unsafe_counts.total() > 0).count();
             m.forbid_unsafe = ok.iter().filter(|a| a.forbids_unsafe).count();
         }
         if unavailable.is_empty() {
             return CheckStatus::Ran;
         }
-        let names: Vec<&str> = unavailable.iter().take(10).map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = unavailable
+            .iter()
+            .take(10)
+            .map(|(n, _)| n.as_str())
+            .collect();
         let mut reasons: Vec<&str> = unavailable.iter().map(|(_, r)| r.as_str()).collect();
         reasons.sort_unstable();
         reasons.dedup();
-        let mut f = Finding::new(NAME, &ARCHIVE_UNAVAILABLE, format!("archives unavailable for {} of {} registry crates", unavailable.len(), analyses.len()))
-            .evidence(format!("{}{}", names.join(", "), if unavailable.len() > 10 { format!(" and {} more", unavailable.len() - 10) } else { String::new() }));
+        let mut f = Finding::new(
+            NAME,
+            &ARCHIVE_UNAVAILABLE,
+            format!(
+                "archives unavailable for {} of {} registry crates",
+                unavailable.len(),
+                analyses.len()
+            ),
+        )
+        .evidence(format!(
+            "{}{}",
+            names.join(", "),
+            if unavailable.len() > 10 {
+                format!(" and {} more", unavailable.len() - 10)
+            } else {
+                String::new()
+            }
+        ));
         for r in reasons.iter().take(3) {
             f = f.evidence(format!("reason: {r}"));
         }
-        out.push(f.remedy("run `cargo fetch --locked` (archives land in cargo's cache) or run online"));
-        CheckStatus::Partial { reason: format!("{} archives unavailable", unavailable.len()) }
+        out.push(
+            f.remedy("run `cargo fetch --locked` (archives land in cargo's cache) or run online"),
+        );
+        CheckStatus::Partial {
+            reason: format!("{} archives unavailable", unavailable.len()),
+        }
     }
 }
 
-fn capability_findings(label: &str, a: &CrateAnalysis, c: &crate::analysis::capabilities::Capabilities, at: &dyn Fn(&'static CodeSpec, String) -> Finding, out: &mut Sink) {
+fn capability_findings(
+    label: &str,
+    a: &CrateAnalysis,
+    c: &crate::analysis::capabilities::Capabilities,
+    at: &dyn Fn(&'static CodeSpec, String) -> Finding,
+    out: &mut Sink,
+) {
     let what = match (&a.build_script, a.proc_macro) {
         (Some(b), true) => format!("{label}: build script ({b}) and proc-macro"),
         (Some(b), false) => format!("{label}: build script ({b})"),
@@ -158,7 +222,9 @@ fn capability_findings(label: &str, a: &CrateAnalysis, c: &crate::analysis::capa
         for p in c.sensitive_paths.iter().take(5) {
             f = f.evidence(format!("names the path {p:?}"));
         }
-        out.push(f.remedy("treat the crate as hostile until reviewed; build only in the sandbox without secrets"));
+        out.push(f.remedy(
+            "treat the crate as hostile until reviewed; build only in the sandbox without secrets",
+        ));
     }
     if !c.network.is_empty() {
         let mut f = at(&NETWORK, format!("{what} uses the network"));
@@ -172,10 +238,13 @@ fn capability_findings(label: &str, a: &CrateAnalysis, c: &crate::analysis::capa
     }
     if !c.processes.is_empty() {
         // `Command::new(env::var("RUSTC"))`: the compiler version probe most build scripts do.
-        let rustc_probe = c.env_reads.contains("RUSTC") && c.processes.iter().all(|p| !p.contains("(\""));
+        let rustc_probe =
+            c.env_reads.contains("RUSTC") && c.processes.iter().all(|p| !p.contains("(\""));
         let mut f = at(&PROCESS, format!("{what} spawns processes"));
         if rustc_probe {
-            f = f.severity(Severity::Info).evidence("reads RUSTC: probably the usual compiler version probe");
+            f = f
+                .severity(Severity::Info)
+                .evidence("reads RUSTC: probably the usual compiler version probe");
         }
         for p in c.processes.iter().take(5) {
             f = f.evidence(p.clone());
@@ -183,7 +252,10 @@ fn capability_findings(label: &str, a: &CrateAnalysis, c: &crate::analysis::capa
         out.push(f.remedy("check which programs it runs and with what arguments"));
     }
     if !c.file_writes.is_empty() && (!c.uses_out_dir || !c.sensitive_paths.is_empty()) {
-        let mut f = at(&FILE_WRITE, format!("{what} writes files without confining them to OUT_DIR"));
+        let mut f = at(
+            &FILE_WRITE,
+            format!("{what} writes files without confining them to OUT_DIR"),
+        );
         if !c.sensitive_paths.is_empty() {
             f = f.severity(Severity::Medium);
         }
@@ -200,6 +272,10 @@ fn capability_findings(label: &str, a: &CrateAnalysis, c: &crate::analysis::capa
         out.push(f.remedy("decode and review the data before building"));
     }
     if c.env_dump {
-        out.push(at(&PROCESS, format!("{what} reads every environment variable")).evidence("`std::env::vars()`").remedy("check what it does with them; keep secrets out of the build environment"));
+        out.push(
+            at(&PROCESS, format!("{what} reads every environment variable"))
+                .evidence("`std::env::vars()`")
+                .remedy("check what it does with them; keep secrets out of the build environment"),
+        );
     }
 }

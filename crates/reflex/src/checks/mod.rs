@@ -54,7 +54,12 @@ pub struct Context<'a> {
     /// Name prefixes of the organisation's internal crates.
     pub internal_prefixes: &'a [String],
     /// `recon`: what each registry crate's archive holds, by package index.
-    pub analyses: Option<&'a std::collections::HashMap<usize, Result<crate::analysis::crate_analysis::CrateAnalysis, String>>>,
+    pub analyses: Option<
+        &'a std::collections::HashMap<
+            usize,
+            Result<crate::analysis::crate_analysis::CrateAnalysis, String>,
+        >,
+    >,
 }
 
 /// Where checks put what they find.

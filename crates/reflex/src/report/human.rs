@@ -94,6 +94,28 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
     s
 }
 
+/// `build.rs`, `proc-macro`, `links=z`, `binaries`: what runs or links at build time.
+fn build_time(r: &crate::report::CrateRow) -> String {
+    let mut parts = Vec::new();
+    if r.build_script == Some(true) {
+        parts.push("build.rs".to_string());
+    }
+    if r.proc_macro == Some(true) {
+        parts.push("proc-macro".to_string());
+    }
+    if let Some(l) = &r.links {
+        parts.push(format!("links={l}"));
+    }
+    if r.native_files.is_some_and(|n| n > 0) {
+        parts.push("binaries".to_string());
+    }
+    match (parts.is_empty(), r.build_script) {
+        (true, None) => "-".into(),
+        (true, Some(_)) => "none".into(),
+        _ => parts.join(","),
+    }
+}
+
 /// Rows shown without `-v`.
 const TABLE_ROWS: usize = 20;
 
@@ -107,7 +129,7 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
         s,
         "\n{BOLD}crates{BOLD:#} {DIM}(highest takeover score first){DIM:#}"
     );
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -122,6 +144,14 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
                 r.dependents.to_string(),
                 r.popularity_rank.map_or("-".into(), |p| format!("#{p}")),
                 format!("{:.1}", r.takeover_score),
+                build_time(r),
+                r.unsafe_total.map_or("-".into(), |u| {
+                    if r.forbids_unsafe == Some(true) {
+                        "forbid".into()
+                    } else {
+                        u.to_string()
+                    }
+                }),
             ]
         })
         .collect();
@@ -135,6 +165,8 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
         "dependents",
         "popularity",
         "score",
+        "build-time",
+        "unsafe",
     ];
     let mut widths = head.map(str::len);
     for row in &cells {
@@ -146,7 +178,7 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
         let mut out = String::from("  ");
         for (i, c) in cols.iter().enumerate() {
             let pad = widths[i].saturating_sub(c.chars().count());
-            if i >= 4 {
+            if (4..9).contains(&i) || i == 10 {
                 out.push_str(&" ".repeat(pad));
                 out.push_str(c);
             } else {
@@ -187,13 +219,17 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
             .map_or("unknown".to_string(), |p| format!("{} ({p:.1}%)", m.stale));
         let _ = writeln!(
             s,
-            "\n{BOLD}metrics:{BOLD:#} {} crates ({} from registries, {} with release dates); median age of locked versions {median}; stale (no release in {} months) {stale}; vulnerable {}; unmaintained {}; typosquat suspects {}; confusion suspects {}",
+            "\n{BOLD}metrics:{BOLD:#} {} crates ({} from registries, {} with release dates, {} archives read); median age of locked versions {median}; stale (no release in {} months) {stale}; vulnerable {}; unmaintained {}; running build-time code {}; with unsafe {} (forbid unsafe {}); typosquat suspects {}; confusion suspects {}",
             m.crates,
             m.registry_crates,
             m.dated,
+            m.archives_read,
             m.stale_after_days / 30,
             m.vulnerable,
             m.unmaintained,
+            m.build_time_code,
+            m.with_unsafe,
+            m.forbid_unsafe,
             m.typosquat_suspects,
             m.confusion_suspects
         );

@@ -17,7 +17,12 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_unpacked: 512 << 20, max_file: 128 << 20, max_ratio: 200, max_entries: 100_000 }
+        Limits {
+            max_unpacked: 512 << 20,
+            max_file: 128 << 20,
+            max_ratio: 200,
+            max_entries: 100_000,
+        }
     }
 }
 
@@ -35,7 +40,10 @@ pub enum FileKind {
 
 impl FileKind {
     pub fn is_native(self) -> bool {
-        matches!(self, FileKind::Elf | FileKind::Pe | FileKind::MachO | FileKind::StaticLib)
+        matches!(
+            self,
+            FileKind::Elf | FileKind::Pe | FileKind::MachO | FileKind::StaticLib
+        )
     }
 }
 
@@ -48,7 +56,14 @@ pub struct ArchiveFile {
     pub executable: bool,
     /// Contents of Rust sources and manifests; other files are not kept.
     pub text: Option<String>,
+    /// Unsafe counted lexically while decoding, for Rust files too large to keep and parse.
+    pub large_unsafe: Option<crate::analysis::unsafe_count::UnsafeCounts>,
 }
+
+/// Rust files above this are counted lexically and not kept (generated bindings).
+const LARGE_RUST_FILE: u64 = 256 << 10;
+/// Text kept per archive before every further file is counted lexically.
+const MAX_KEPT_TEXT: u64 = 8 << 20;
 
 /// Something wrong with the archive itself.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -67,15 +82,22 @@ pub enum Problem {
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Problem::ChecksumMismatch { expected, actual } => write!(f, "checksum mismatch: Cargo.lock says {expected}, the archive is {actual}"),
+            Problem::ChecksumMismatch { expected, actual } => write!(
+                f,
+                "checksum mismatch: Cargo.lock says {expected}, the archive is {actual}"
+            ),
             Problem::NotGzip(e) => write!(f, "not a gzip stream: {e}"),
             Problem::Truncated(e) => write!(f, "truncated or corrupt archive: {e}"),
             Problem::PathTraversal(p) => write!(f, "path escapes the crate directory: {p}"),
             Problem::Link { path, target } => write!(f, "link entry {path} -> {target}"),
             Problem::UnexpectedEntry { path, kind } => write!(f, "unexpected {kind} entry {path}"),
-            Problem::OutsideTopDirectory(p) => write!(f, "entry outside the <name>-<version>/ directory: {p}"),
+            Problem::OutsideTopDirectory(p) => {
+                write!(f, "entry outside the <name>-<version>/ directory: {p}")
+            }
             Problem::TooLarge { what, limit } => write!(f, "{what} exceeds {} MiB", limit >> 20),
-            Problem::CompressionRatio { ratio } => write!(f, "compression ratio {ratio}:1 (a decompression bomb?)"),
+            Problem::CompressionRatio { ratio } => {
+                write!(f, "compression ratio {ratio}:1 (a decompression bomb?)")
+            }
         }
     }
 }
@@ -96,12 +118,17 @@ impl CrateArchive {
 
     /// The checksum mismatched: nothing in it can be trusted.
     pub fn tampered(&self) -> bool {
-        self.problems.iter().any(|p| matches!(p, Problem::ChecksumMismatch { .. }))
+        self.problems
+            .iter()
+            .any(|p| matches!(p, Problem::ChecksumMismatch { .. }))
     }
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Counts bytes and refuses to go past a limit.
@@ -124,20 +151,40 @@ impl<R: Read> Read for Capped<R> {
 }
 
 /// Decodes a `.crate` in memory. `expected` is the checksum from Cargo.lock, when known.
-pub fn read(bytes: &[u8], name: &str, version: &str, expected: Option<&str>, limits: Limits) -> CrateArchive {
-    let mut archive = CrateArchive { compressed: bytes.len() as u64, sha256: sha256_hex(bytes), ..Default::default() };
+pub fn read(
+    bytes: &[u8],
+    name: &str,
+    version: &str,
+    expected: Option<&str>,
+    limits: Limits,
+) -> CrateArchive {
+    let mut archive = CrateArchive {
+        compressed: bytes.len() as u64,
+        sha256: sha256_hex(bytes),
+        ..Default::default()
+    };
     if let Some(expected) = expected {
         if !expected.eq_ignore_ascii_case(&archive.sha256) {
-            archive.problems.push(Problem::ChecksumMismatch { expected: expected.to_string(), actual: archive.sha256.clone() });
+            archive.problems.push(Problem::ChecksumMismatch {
+                expected: expected.to_string(),
+                actual: archive.sha256.clone(),
+            });
         }
     }
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
-        archive.problems.push(Problem::NotGzip("missing gzip magic bytes".into()));
+        archive
+            .problems
+            .push(Problem::NotGzip("missing gzip magic bytes".into()));
         return archive;
     }
-    let capped = Capped { inner: flate2::read::GzDecoder::new(bytes), read: 0, limit: limits.max_unpacked };
+    let capped = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        read: 0,
+        limit: limits.max_unpacked,
+    };
     let mut tar = tar::Archive::new(capped);
     let top = format!("{name}-{version}/");
+    let mut kept_text = 0u64;
     let entries = match tar.entries() {
         Ok(e) => e,
         Err(e) => {
@@ -147,7 +194,10 @@ pub fn read(bytes: &[u8], name: &str, version: &str, expected: Option<&str>, lim
     };
     for (count, entry) in entries.enumerate() {
         if count >= limits.max_entries {
-            archive.problems.push(Problem::TooLarge { what: format!("more than {} entries", limits.max_entries), limit: 0 });
+            archive.problems.push(Problem::TooLarge {
+                what: format!("more than {} entries", limits.max_entries),
+                limit: 0,
+            });
             break;
         }
         let mut entry = match entry {
@@ -159,35 +209,61 @@ pub fn read(bytes: &[u8], name: &str, version: &str, expected: Option<&str>, lim
         };
         let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
-        if raw_path.starts_with('/') || raw_path.split(['/', '\\']).any(|c| c == "..") || raw_path.contains(':') {
-            archive.problems.push(Problem::PathTraversal(raw_path.clone()));
+        if raw_path.starts_with('/')
+            || raw_path.split(['/', '\\']).any(|c| c == "..")
+            || raw_path.contains(':')
+        {
+            archive
+                .problems
+                .push(Problem::PathTraversal(raw_path.clone()));
             continue;
         }
         if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
-            archive.problems.push(Problem::Link { path: raw_path, target });
+            let target = entry
+                .link_name_bytes()
+                .map(|t| String::from_utf8_lossy(&t).into_owned())
+                .unwrap_or_default();
+            archive.problems.push(Problem::Link {
+                path: raw_path,
+                target,
+            });
             continue;
         }
         if kind.is_dir() {
             continue;
         }
         if !kind.is_file() {
-            if !matches!(kind, tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName) {
-                archive.problems.push(Problem::UnexpectedEntry { path: raw_path, kind: format!("{kind:?}") });
+            if !matches!(
+                kind,
+                tar::EntryType::XGlobalHeader
+                    | tar::EntryType::XHeader
+                    | tar::EntryType::GNULongName
+            ) {
+                archive.problems.push(Problem::UnexpectedEntry {
+                    path: raw_path,
+                    kind: format!("{kind:?}"),
+                });
             }
             continue;
         }
         let Some(path) = raw_path.strip_prefix(&top).map(str::to_string) else {
-            archive.problems.push(Problem::OutsideTopDirectory(raw_path));
+            archive
+                .problems
+                .push(Problem::OutsideTopDirectory(raw_path));
             continue;
         };
         let size = entry.header().size().unwrap_or(0);
         if size > limits.max_file {
-            archive.problems.push(Problem::TooLarge { what: format!("file {path} ({} MiB)", size >> 20), limit: limits.max_file });
+            archive.problems.push(Problem::TooLarge {
+                what: format!("file {path} ({} MiB)", size >> 20),
+                limit: limits.max_file,
+            });
             continue;
         }
         let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-        let keep = path.ends_with(".rs") || path == "Cargo.toml";
+        let is_rust = path.ends_with(".rs");
+        let large = is_rust && (size > LARGE_RUST_FILE || kept_text + size > MAX_KEPT_TEXT);
+        let keep = is_rust || path == "Cargo.toml";
         let mut head = [0u8; 4];
         let mut data = Vec::new();
         let read = if keep {
@@ -201,10 +277,41 @@ pub fn read(bytes: &[u8], name: &str, version: &str, expected: Option<&str>, lim
             archive.problems.push(classify(e));
             break;
         }
-        let magic: &[u8] = if keep { &data[..data.len().min(4)] } else { &head };
-        let kind = if path.ends_with(".rs") { FileKind::Rust } else { file_kind(magic) };
+        let magic: &[u8] = if keep {
+            &data[..data.len().min(4)]
+        } else {
+            &head
+        };
+        let kind = if path.ends_with(".rs") {
+            FileKind::Rust
+        } else {
+            file_kind(magic)
+        };
         archive.unpacked += size;
-        archive.files.push(ArchiveFile { path, size, kind, executable, text: keep.then(|| String::from_utf8_lossy(&data).into_owned()) });
+        let (text, large_unsafe) = if large {
+            (
+                None,
+                Some(crate::analysis::unsafe_count::lex_count(
+                    &String::from_utf8_lossy(&data),
+                )),
+            )
+        } else {
+            if keep {
+                kept_text += size;
+            }
+            (
+                keep.then(|| String::from_utf8_lossy(&data).into_owned()),
+                None,
+            )
+        };
+        archive.files.push(ArchiveFile {
+            path,
+            size,
+            kind,
+            executable,
+            text,
+            large_unsafe,
+        });
     }
     if archive.compressed > 0 {
         let ratio = archive.unpacked / archive.compressed.max(1);
@@ -229,7 +336,10 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
 fn classify(e: std::io::Error) -> Problem {
     let msg = e.to_string();
     if msg.contains("limit reached") {
-        Problem::TooLarge { what: "unpacked archive".into(), limit: Limits::default().max_unpacked }
+        Problem::TooLarge {
+            what: "unpacked archive".into(),
+            limit: Limits::default().max_unpacked,
+        }
     } else {
         Problem::Truncated(msg)
     }
@@ -239,7 +349,9 @@ fn file_kind(magic: &[u8]) -> FileKind {
     match magic {
         [0x7f, b'E', b'L', b'F', ..] => FileKind::Elf,
         [b'M', b'Z', ..] => FileKind::Pe,
-        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..] | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..] | [0xca, 0xfe, 0xba, 0xbe, ..] => FileKind::MachO,
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf, ..]
+        | [0xce | 0xcf, 0xfa, 0xed, 0xfe, ..]
+        | [0xca, 0xfe, 0xba, 0xbe, ..] => FileKind::MachO,
         [b'!', b'<', b'a', b'r', ..] => FileKind::StaticLib,
         [b'#', b'!', ..] => FileKind::Shebang,
         _ => FileKind::Other,
@@ -282,7 +394,11 @@ pub(crate) mod tests {
     #[test]
     fn reads_files_kinds_and_checksum() {
         let bytes = build(&[
-            ("demo-0.1.0/Cargo.toml", b"[package]\nname = \"demo\"\n", 0o644),
+            (
+                "demo-0.1.0/Cargo.toml",
+                b"[package]\nname = \"demo\"\n",
+                0o644,
+            ),
             ("demo-0.1.0/build.rs", b"fn main() {}", 0o644),
             ("demo-0.1.0/bin/tool", b"\x7fELF\x02\x01", 0o755),
             ("demo-0.1.0/run.sh", b"#!/bin/sh\n", 0o755),
@@ -290,31 +406,79 @@ pub(crate) mod tests {
         let sum = sha256_hex(&bytes);
         let a = read(&bytes, "demo", "0.1.0", Some(&sum), Limits::default());
         assert!(a.problems.is_empty(), "{:?}", a.problems);
-        assert_eq!(a.file("build.rs").unwrap().text.as_deref(), Some("fn main() {}"));
+        assert_eq!(
+            a.file("build.rs").unwrap().text.as_deref(),
+            Some("fn main() {}")
+        );
         assert_eq!(a.file("bin/tool").unwrap().kind, FileKind::Elf);
         assert!(a.file("bin/tool").unwrap().executable);
         assert_eq!(a.file("run.sh").unwrap().kind, FileKind::Shebang);
-        let wrong = read(&bytes, "demo", "0.1.0", Some(&"0".repeat(64)), Limits::default());
+        let wrong = read(
+            &bytes,
+            "demo",
+            "0.1.0",
+            Some(&"0".repeat(64)),
+            Limits::default(),
+        );
         assert!(wrong.tampered());
     }
 
     #[test]
     fn hostile_archives_are_problems_not_crashes() {
         let traversal = build(&[("demo-0.1.0/../../etc/passwd", b"x", 0o644)]);
-        assert!(matches!(read(&traversal, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::PathTraversal(_)));
+        assert!(matches!(
+            read(&traversal, "demo", "0.1.0", None, Limits::default()).problems[0],
+            Problem::PathTraversal(_)
+        ));
         let link = build(&[("link:demo-0.1.0/key:/home/user/.ssh/id_rsa", b"", 0)]);
-        assert!(matches!(read(&link, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::Link { .. }));
+        assert!(matches!(
+            read(&link, "demo", "0.1.0", None, Limits::default()).problems[0],
+            Problem::Link { .. }
+        ));
         let outside = build(&[("other-1.0.0/src/lib.rs", b"", 0o644)]);
-        assert!(matches!(read(&outside, "demo", "0.1.0", None, Limits::default()).problems[0], Problem::OutsideTopDirectory(_)));
+        assert!(matches!(
+            read(&outside, "demo", "0.1.0", None, Limits::default()).problems[0],
+            Problem::OutsideTopDirectory(_)
+        ));
         let good = build(&[("demo-0.1.0/src/lib.rs", &[b'a'; 4096], 0o644)]);
-        let truncated = read(&good[..good.len() / 2], "demo", "0.1.0", None, Limits::default());
-        assert!(matches!(truncated.problems[0], Problem::Truncated(_)), "{:?}", truncated.problems);
-        assert!(matches!(read(b"PK\x03\x04", "demo", "0.1.0", None, Limits::default()).problems[0], Problem::NotGzip(_)));
+        let truncated = read(
+            &good[..good.len() / 2],
+            "demo",
+            "0.1.0",
+            None,
+            Limits::default(),
+        );
+        assert!(
+            matches!(truncated.problems[0], Problem::Truncated(_)),
+            "{:?}",
+            truncated.problems
+        );
+        assert!(matches!(
+            read(b"PK\x03\x04", "demo", "0.1.0", None, Limits::default()).problems[0],
+            Problem::NotGzip(_)
+        ));
         let bomb = build(&[("demo-0.1.0/zeros.bin", &vec![0u8; 40 << 20], 0o644)]);
-        let limits = Limits { max_unpacked: 64 << 20, ..Limits::default() };
+        let limits = Limits {
+            max_unpacked: 64 << 20,
+            ..Limits::default()
+        };
         let a = read(&bomb, "demo", "0.1.0", None, limits);
-        assert!(a.problems.iter().any(|p| matches!(p, Problem::CompressionRatio { .. })), "{:?}", a.problems);
-        let small = Limits { max_unpacked: 1 << 20, ..Limits::default() };
-        assert!(read(&bomb, "demo", "0.1.0", None, small).problems.iter().any(|p| matches!(p, Problem::TooLarge { .. })));
+        assert!(
+            a.problems
+                .iter()
+                .any(|p| matches!(p, Problem::CompressionRatio { .. })),
+            "{:?}",
+            a.problems
+        );
+        let small = Limits {
+            max_unpacked: 1 << 20,
+            ..Limits::default()
+        };
+        assert!(
+            read(&bomb, "demo", "0.1.0", None, small)
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::TooLarge { .. }))
+        );
     }
 }

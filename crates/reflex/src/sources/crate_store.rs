@@ -24,12 +24,21 @@ pub struct CrateStore {
 impl CrateStore {
     /// `index_url` is the sparse index (`https://index.crates.io/`); its `config.json` names
     /// the download URL. `None` keeps the store offline.
-    pub fn new(cargo_home: Option<PathBuf>, cache_dir: Option<PathBuf>, index_url: Option<&str>, timeout: std::time::Duration) -> CrateStore {
+    pub fn new(
+        cargo_home: Option<PathBuf>,
+        cache_dir: Option<PathBuf>,
+        index_url: Option<&str>,
+        timeout: std::time::Duration,
+    ) -> CrateStore {
         let agent: Option<ureq::Agent> = index_url.map(|_| {
             ureq::Agent::config_builder()
                 .timeout_global(Some(timeout))
                 .http_status_as_error(false)
-                .tls_config(ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::PlatformVerifier).build())
+                .tls_config(
+                    ureq::tls::TlsConfig::builder()
+                        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                        .build(),
+                )
                 .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .into()
@@ -49,7 +58,13 @@ impl CrateStore {
             }
             _ => None,
         };
-        CrateStore { cargo_home, cache_dir, dl, agent, failures: AtomicUsize::new(0) }
+        CrateStore {
+            cargo_home,
+            cache_dir,
+            dl,
+            agent,
+            failures: AtomicUsize::new(0),
+        }
     }
 
     pub fn online(&self) -> bool {
@@ -59,16 +74,28 @@ impl CrateStore {
     pub fn get(&self, name: &str, version: &str, checksum: Option<&str>) -> Fetched {
         let file = format!("{name}-{version}.crate");
         if let Some(home) = &self.cargo_home {
-            let caches = std::fs::read_dir(home.join("registry").join("cache")).into_iter().flatten().flatten();
+            let caches = std::fs::read_dir(home.join("registry").join("cache"))
+                .into_iter()
+                .flatten()
+                .flatten();
             for dir in caches {
                 if let Ok(bytes) = std::fs::read(dir.path().join(&file)) {
-                    return Fetched::Bytes { bytes, from: "cargo's download cache".into() };
+                    return Fetched::Bytes {
+                        bytes,
+                        from: "cargo's download cache".into(),
+                    };
                 }
             }
         }
-        let ours = self.cache_dir.as_ref().map(|d| d.join("crates").join(&file));
+        let ours = self
+            .cache_dir
+            .as_ref()
+            .map(|d| d.join("crates").join(&file));
         if let Some(bytes) = ours.as_ref().and_then(|p| std::fs::read(p).ok()) {
-            return Fetched::Bytes { bytes, from: "cargo-reflex's cache".into() };
+            return Fetched::Bytes {
+                bytes,
+                from: "cargo-reflex's cache".into(),
+            };
         }
         let (Some(dl), Some(agent)) = (&self.dl, &self.agent) else {
             return Fetched::Unavailable("not in cargo's download cache (offline)".into());
@@ -78,18 +105,23 @@ impl CrateStore {
         }
         let url = download_url(dl, name, version, checksum);
         match agent.get(&url).call() {
-            Ok(mut r) if r.status().is_success() => match r.body_mut().with_config().limit(256 << 20).read_to_vec() {
-                Ok(bytes) => {
-                    self.failures.store(0, Ordering::Relaxed);
-                    if let (Some(path), Some(sum)) = (&ours, checksum) {
-                        if super::crate_archive::sha256_hex(&bytes).eq_ignore_ascii_case(sum) {
-                            store(path, &bytes);
+            Ok(mut r) if r.status().is_success() => {
+                match r.body_mut().with_config().limit(256 << 20).read_to_vec() {
+                    Ok(bytes) => {
+                        self.failures.store(0, Ordering::Relaxed);
+                        if let (Some(path), Some(sum)) = (&ours, checksum) {
+                            if super::crate_archive::sha256_hex(&bytes).eq_ignore_ascii_case(sum) {
+                                store(path, &bytes);
+                            }
+                        }
+                        Fetched::Bytes {
+                            bytes,
+                            from: "the registry".into(),
                         }
                     }
-                    Fetched::Bytes { bytes, from: "the registry".into() }
+                    Err(e) => Fetched::Unavailable(format!("download failed: {e}")),
                 }
-                Err(e) => Fetched::Unavailable(format!("download failed: {e}")),
-            },
+            }
             Ok(r) => Fetched::Unavailable(format!("the registry answered {}", r.status())),
             Err(e) => {
                 self.failures.fetch_add(1, Ordering::Relaxed);
@@ -99,24 +131,38 @@ impl CrateStore {
     }
 
     /// Fetches many archives on `workers` threads; `progress(done, total)` after each.
-    pub fn get_many(&self, wanted: &[(String, String, Option<String>)], workers: usize, progress: &(dyn Fn(usize, usize) + Sync)) -> Vec<Fetched> {
-        let results: Vec<Mutex<Option<Fetched>>> = wanted.iter().map(|_| Mutex::new(None)).collect();
+    pub fn get_many(
+        &self,
+        wanted: &[(String, String, Option<String>)],
+        workers: usize,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<Fetched> {
+        let results: Vec<Mutex<Option<Fetched>>> =
+            wanted.iter().map(|_| Mutex::new(None)).collect();
         let next = AtomicUsize::new(0);
         let done = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..workers.max(1).min(wanted.len().max(1)) {
-                s.spawn(|| loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((name, version, sum)) = wanted.get(i) else { break };
-                    let fetched = self.get(name, version, sum.as_deref());
-                    *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(fetched);
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                s.spawn(|| {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((name, version, sum)) = wanted.get(i) else {
+                            break;
+                        };
+                        let fetched = self.get(name, version, sum.as_deref());
+                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(fetched);
+                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+                    }
                 });
             }
         });
         results
             .into_iter()
-            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).unwrap_or(Fetched::Unavailable("not fetched".into())))
+            .map(|m| {
+                m.into_inner()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .unwrap_or(Fetched::Unavailable("not fetched".into()))
+            })
             .collect()
     }
 }
@@ -133,7 +179,13 @@ fn store(path: &Path, bytes: &[u8]) {
 
 /// Expands the registry's `dl` template (cargo's markers), or appends `/{crate}/{version}/download`.
 pub fn download_url(dl: &str, name: &str, version: &str, checksum: Option<&str>) -> String {
-    let markers = ["{crate}", "{version}", "{prefix}", "{lowerprefix}", "{sha256-checksum}"];
+    let markers = [
+        "{crate}",
+        "{version}",
+        "{prefix}",
+        "{lowerprefix}",
+        "{sha256-checksum}",
+    ];
     if !markers.iter().any(|m| dl.contains(m)) {
         return format!("{}/{name}/{version}/download", dl.trim_end_matches('/'));
     }
@@ -156,8 +208,27 @@ mod tests {
 
     #[test]
     fn download_urls_follow_cargo_markers() {
-        assert_eq!(download_url("https://static.crates.io/crates", "serde", "1.0.0", None), "https://static.crates.io/crates/serde/1.0.0/download");
-        assert_eq!(download_url("https://r.example/{prefix}/{crate}-{version}.crate", "abc", "0.1.0", None), "https://r.example/3/a/abc-0.1.0.crate");
-        assert_eq!(download_url("https://r.example/{lowerprefix}/{crate}/{sha256-checksum}", "Serde", "1.0.0", Some("ab")), "https://r.example/se/rd/Serde/ab");
+        assert_eq!(
+            download_url("https://static.crates.io/crates", "serde", "1.0.0", None),
+            "https://static.crates.io/crates/serde/1.0.0/download"
+        );
+        assert_eq!(
+            download_url(
+                "https://r.example/{prefix}/{crate}-{version}.crate",
+                "abc",
+                "0.1.0",
+                None
+            ),
+            "https://r.example/3/a/abc-0.1.0.crate"
+        );
+        assert_eq!(
+            download_url(
+                "https://r.example/{lowerprefix}/{crate}/{sha256-checksum}",
+                "Serde",
+                "1.0.0",
+                Some("ab")
+            ),
+            "https://r.example/se/rd/Serde/ab"
+        );
     }
 }
