@@ -98,7 +98,10 @@ fn offline_recon_names_typosquats_and_says_what_it_cannot_date() {
 #[test]
 fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     let tmp = squat();
-    let url = serve_index(vec![
+    let crate_file = |name: &str| std::fs::read(fixture(&format!("crates/{name}"))).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let index: Vec<(&str, String)> = vec![
         (
             "ol/d-/old-but-gold",
             line_at("old-but-gold", "1.0.0", false, "2019-01-15T00:00:00Z"),
@@ -132,7 +135,26 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
             "alt/in/te/internal-utils",
             line_at("internal-utils", "1.4.0", false, "2026-03-01T00:00:00Z"),
         ),
-    ]);
+    ];
+    let mut entries: Vec<(String, Vec<u8>)> = index
+        .into_iter()
+        .map(|(p, b)| (p.to_string(), b.into_bytes()))
+        .collect();
+    entries.push((
+        "config.json".into(),
+        format!("{{\"dl\": \"{url}dl\"}}").into_bytes(),
+    ));
+    for (name, version) in [
+        ("url-parse", "0.1.0"),
+        ("serd", "0.1.0"),
+        ("rustdecimal", "1.23.1"),
+    ] {
+        entries.push((
+            format!("dl/{name}/{version}/download"),
+            crate_file(&format!("{name}-{version}.crate")),
+        ));
+    }
+    serve_on(listener, entries);
     let lock = tmp.path().join("ws/Cargo.lock");
     let text = std::fs::read_to_string(&lock).unwrap().replace(
         "sparse+http://127.0.0.1:9/index/",
@@ -215,6 +237,59 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     assert_eq!(
         run.code, 1,
         "the high confusion finding and the malicious advisory fail the run"
+    );
+
+    // Build-time code, read from the archives the registry serves.
+    assert_eq!(
+        findings(&report, "archive-checksum-mismatch")[0]["package"]["name"],
+        "rustdecimal"
+    );
+    assert!(
+        findings(&report, "archive-hostile")
+            .iter()
+            .any(|f| f["evidence"].to_string().contains("path escapes"))
+    );
+    let secret = findings(&report, "build-time-secret-read");
+    assert_eq!(secret[0]["package"]["name"], "url-parse");
+    assert!(
+        secret[0]["evidence"]
+            .to_string()
+            .contains("AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN")
+    );
+    assert!(
+        findings(&report, "build-time-network")
+            .iter()
+            .any(|f| f["package"]["name"] == "url-parse")
+    );
+    assert!(
+        findings(&report, "build-time-process")
+            .iter()
+            .any(|f| f["package"]["name"] == "serd" && f["evidence"].to_string().contains("sh"))
+    );
+    assert!(
+        findings(&report, "native-binary")
+            .iter()
+            .any(|f| f["package"]["name"] == "serd")
+    );
+    let serd = rows.iter().find(|r| r["name"] == "serd").unwrap();
+    assert_eq!(
+        (serd["proc_macro"].as_bool(), serd["unsafe_total"].as_u64()),
+        (Some(true), Some(1))
+    );
+    let parse = rows.iter().find(|r| r["name"] == "url-parse").unwrap();
+    assert_eq!(parse["build_script"], true);
+    assert_eq!(report["metrics"]["build_time_code"], 2);
+    assert!(
+        tmp.path()
+            .join("__cache/crates/url-parse-0.1.0.crate")
+            .is_file(),
+        "verified archives are cached"
+    );
+    assert!(
+        !tmp.path()
+            .join("__cache/crates/rustdecimal-1.23.1.crate")
+            .exists(),
+        "a tampered archive is never cached"
     );
 
     // What users see.

@@ -145,8 +145,24 @@ pub fn git(dir: &Path, args: &[&str]) {
 
 /// A sparse index on loopback: `path -> body`; unknown paths answer 404.
 pub fn serve_index(entries: Vec<(&'static str, String)>) -> String {
+    serve(
+        entries
+            .into_iter()
+            .map(|(p, b)| (p.to_string(), b.into_bytes()))
+            .collect(),
+    )
+}
+
+/// A loopback HTTP server answering `GET /<path>` from `entries`, 404 otherwise.
+pub fn serve(entries: Vec<(String, Vec<u8>)>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    serve_on(listener, entries);
+    url
+}
+
+/// Serves `entries` on an already bound listener (so they can name its address).
+pub fn serve_on(listener: TcpListener, entries: Vec<(String, Vec<u8>)>) {
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             let entries = entries.clone();
@@ -164,21 +180,24 @@ pub fn serve_index(entries: Vec<(&'static str, String)>) -> String {
                     }
                 }
                 let mut stream = stream;
-                let response = match entries.iter().find(|(p, _)| path == format!("/{p}")) {
-                    Some((_, body)) => format!(
-                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                        body.len()
-                    ),
+                let response: Vec<u8> = match entries.iter().find(|(p, _)| path == format!("/{p}"))
+                {
+                    Some((_, body)) => {
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        [head.as_bytes(), body.as_slice()].concat()
+                    }
                     None => {
-                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_string()
+                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                            .to_vec()
                     }
                 };
-                let _ = stream.write_all(response.as_bytes());
+                let _ = stream.write_all(&response);
             });
         }
     });
-    format!("http://{addr}/")
 }
 
 pub fn line(name: &str, vers: &str, yanked: bool) -> String {

@@ -254,7 +254,7 @@ impl Scan {
             && compact.chars().any(|c| c.is_ascii_uppercase())
             && compact.chars().any(|c| c.is_ascii_lowercase());
         let hex = compact.len() >= 96
-            && compact.len() % 2 == 0
+            && compact.len().is_multiple_of(2)
             && compact.chars().all(|c| c.is_ascii_hexdigit());
         if b64 || hex {
             let kind = if hex { "hex" } else { "base64-like" };

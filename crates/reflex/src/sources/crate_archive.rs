@@ -163,13 +163,13 @@ pub fn read(
         sha256: sha256_hex(bytes),
         ..Default::default()
     };
-    if let Some(expected) = expected {
-        if !expected.eq_ignore_ascii_case(&archive.sha256) {
-            archive.problems.push(Problem::ChecksumMismatch {
-                expected: expected.to_string(),
-                actual: archive.sha256.clone(),
-            });
-        }
+    if let Some(expected) = expected
+        && !expected.eq_ignore_ascii_case(&archive.sha256)
+    {
+        archive.problems.push(Problem::ChecksumMismatch {
+            expected: expected.to_string(),
+            actual: archive.sha256.clone(),
+        });
     }
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         archive

@@ -109,10 +109,10 @@ impl CrateStore {
                 match r.body_mut().with_config().limit(256 << 20).read_to_vec() {
                     Ok(bytes) => {
                         self.failures.store(0, Ordering::Relaxed);
-                        if let (Some(path), Some(sum)) = (&ours, checksum) {
-                            if super::crate_archive::sha256_hex(&bytes).eq_ignore_ascii_case(sum) {
-                                store(path, &bytes);
-                            }
+                        if let (Some(path), Some(sum)) = (&ours, checksum)
+                            && super::crate_archive::sha256_hex(&bytes).eq_ignore_ascii_case(sum)
+                        {
+                            store(path, &bytes);
                         }
                         Fetched::Bytes {
                             bytes,
