@@ -58,6 +58,7 @@ pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
     opts.index.online = !c.offline;
     opts.index.cargo_home = c.cargo_home.clone().or_else(cargo_home);
     opts.index.crates_io_url = c.crates_io_index.clone();
+    opts.index.max_age = std::time::Duration::from_secs(c.index_max_age * 60);
     opts.deny = c.deny.0;
     if !c.offline && !c.no_fetch {
         opts.db_refresh = Some(DbRefresh {

@@ -60,6 +60,10 @@ pub struct CommonArgs {
     #[arg(long, hide = true)]
     pub locked: bool,
 
+    /// Online, reuse registry index entries cached by cargo-reflex when younger than this many minutes
+    #[arg(long, default_value_t = 60, value_name = "MINUTES")]
+    pub index_max_age: u64,
+
     /// Do not refresh the advisory database clone before auditing (the network is used only for the registry index)
     #[arg(long)]
     pub no_fetch: bool,

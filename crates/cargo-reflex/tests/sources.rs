@@ -305,3 +305,40 @@ fn unreachable_registry_falls_back_to_the_cache_and_says_what_it_could_not_check
         "{unchecked}"
     );
 }
+
+#[test]
+fn fetched_index_entries_are_cached_with_a_max_age() {
+    let tmp = takeover();
+    let yanked = serve_index(vec![("sm/al/smallvec", line("smallvec", "0.6.9", true))]);
+    let restored = serve_index(vec![("sm/al/smallvec", line("smallvec", "0.6.9", false))]);
+    let base: Vec<&str> = AUDIT
+        .iter()
+        .copied()
+        .filter(|a| *a != "--offline")
+        .collect();
+    let smallvec_yanked = |url: &str, extra: &[&str]| -> bool {
+        let mut a = args(
+            &base,
+            &[
+                "--format",
+                "json",
+                "--cargo-home",
+                "none",
+                "--crates-io-index",
+                url,
+            ],
+        );
+        a.extend_from_slice(extra);
+        let report = json(&run(tmp.path(), &a));
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "yanked" && f["package"]["name"] == "smallvec")
+    };
+    assert!(smallvec_yanked(&yanked, &[]));
+    // A fresh cached entry answers without asking the (now different) registry...
+    assert!(smallvec_yanked(&restored, &[]));
+    // ...until it is older than --index-max-age.
+    assert!(!smallvec_yanked(&restored, &["--index-max-age", "0"]));
+}

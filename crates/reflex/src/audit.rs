@@ -141,6 +141,10 @@ fn run(
         Scope::Crates(&wanted),
     )?;
 
+    let mut index_config = opts.index.clone();
+    if index_config.cache_dir.is_none() {
+        index_config.cache_dir = opts.cache_dir.clone();
+    }
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {
         (Some(g), true) => {
@@ -169,7 +173,7 @@ fn run(
             for (registry, mut names) in by_registry {
                 names.sort();
                 names.dedup();
-                let index = RegistryIndex::new(opts.index.clone(), registry.as_deref());
+                let index = RegistryIndex::new(index_config.clone(), registry.as_deref());
                 let report = |done: usize, total: usize| progress("registry index", done, total);
                 answers.extend(registry.as_deref(), index.lookup_many(&names, &report));
             }

@@ -64,6 +64,10 @@ pub struct IndexConfig {
     pub crates_io_url: Option<String>,
     pub concurrency: usize,
     pub timeout: Duration,
+    /// cargo-reflex's own cache of fetched index entries (`<dir>/index/...`).
+    pub cache_dir: Option<PathBuf>,
+    /// Online, cached entries younger than this are used without a request.
+    pub max_age: Duration,
 }
 
 impl Default for IndexConfig {
@@ -74,6 +78,8 @@ impl Default for IndexConfig {
             crates_io_url: None,
             concurrency: 16,
             timeout: Duration::from_secs(15),
+            cache_dir: None,
+            max_age: Duration::from_secs(3600),
         }
     }
 }
@@ -97,6 +103,8 @@ pub struct RegistryIndex {
     remote: Option<SparseIndex>,
     /// Consecutive failed requests; past a threshold the network is considered down.
     failures: AtomicUsize,
+    /// Where this registry's fetched entries are kept: `<cache>/index/<registry>/`.
+    own_cache: Option<PathBuf>,
 }
 
 impl RegistryIndex {
@@ -178,11 +186,24 @@ impl RegistryIndex {
             }
             None => None,
         };
+        let key: String = registry
+            .unwrap_or("crates-io")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let own_cache = config.cache_dir.as_ref().map(|d| d.join("index").join(key));
         RegistryIndex {
             config,
             caches,
             remote,
             failures: AtomicUsize::new(0),
+            own_cache,
         }
     }
 
@@ -254,6 +275,35 @@ impl RegistryIndex {
         };
         let lock = FileLock::unlocked();
         let mut network_error = None;
+        let cached = self
+            .own_cache
+            .as_ref()
+            .map(|d| d.join(name.to_ascii_lowercase()));
+        let cached_answer = |max_age: Option<Duration>| -> Option<Lookup> {
+            let path = cached.as_ref()?;
+            let age = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .ok()?
+                .elapsed()
+                .ok()?;
+            if max_age.is_some_and(|m| age > m) {
+                return None;
+            }
+            let bytes = std::fs::read(path).ok()?;
+            if bytes.is_empty() {
+                return Some(Lookup::Missing);
+            }
+            let lines = tame_index::index::JsonLines::validate(&bytes).ok()?;
+            versions(&tame_index::index::IndexEntry::Remote(lines)).map(|versions| Lookup::Found {
+                versions,
+                from_network: true,
+            })
+        };
+        if self.remote.is_some()
+            && let Some(fresh) = cached_answer(Some(self.config.max_age))
+        {
+            return fresh;
+        }
         if let (Some(remote), Some(agent)) = (&self.remote, agent) {
             // Transient failures (a DNS hiccup, a reset connection) are retried; after
             // MAX_FAILURES failures in a row the registry is treated as unreachable, so an
@@ -266,8 +316,11 @@ impl RegistryIndex {
                     break;
                 }
                 match fetch(remote, agent, krate, &lock) {
-                    Ok(lookup) => {
+                    Ok((lookup, body)) => {
                         self.failures.store(0, Ordering::Relaxed);
+                        if let Some(path) = &cached {
+                            store(path, &body);
+                        }
                         return lookup;
                     }
                     Err(e) => {
@@ -277,6 +330,10 @@ impl RegistryIndex {
                     }
                 }
             }
+        }
+        // Offline or unreachable: our own cache at any age, then cargo's.
+        if let Some(answer) = cached_answer(None) {
+            return answer;
         }
         for cache in &self.caches {
             if let Ok(Some(entry)) = cache.cached_krate(krate, &lock)
@@ -302,7 +359,7 @@ fn fetch(
     agent: &ureq::Agent,
     krate: KrateName<'_>,
     lock: &FileLock,
-) -> Result<Lookup, String> {
+) -> Result<(Lookup, Vec<u8>), String> {
     let req = remote
         .make_remote_request(krate, None, lock)
         .map_err(|e| e.to_string())?;
@@ -326,15 +383,37 @@ fn fetch(
         .status(status)
         .body(body)
         .map_err(|e| e.to_string())?;
+    // The body to cache: the entry for 200, empty for "no such crate".
+    let keep = if status == 200 {
+        http_response.body().clone()
+    } else {
+        Vec::new()
+    };
     match remote.parse_remote_response(krate, &http_response, false, lock) {
         Ok(Some(entry)) => versions(&entry)
-            .map(|versions| Lookup::Found {
-                versions,
-                from_network: true,
+            .map(|versions| {
+                (
+                    Lookup::Found {
+                        versions,
+                        from_network: true,
+                    },
+                    keep,
+                )
             })
             .ok_or_else(|| "malformed index entry".to_string()),
-        Ok(None) => Ok(Lookup::Missing),
+        Ok(None) => Ok((Lookup::Missing, Vec::new())),
         Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Writes a cache entry atomically (a crash never leaves half an entry).
+fn store(path: &std::path::Path, bytes: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() {
+        let _ = std::fs::rename(&tmp, path);
     }
 }
 
