@@ -279,6 +279,19 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     let parse = rows.iter().find(|r| r["name"] == "url-parse").unwrap();
     assert_eq!(parse["build_script"], true);
     assert_eq!(report["metrics"]["build_time_code"], 2);
+    // serd points at serde's repository: a copycat.
+    let claims = findings(&report, "impersonation-repository");
+    assert!(
+        claims
+            .iter()
+            .any(|f| f["title"] == "`serd` claims the repository of `serde`"),
+        "{claims:?}"
+    );
+    assert!(
+        findings(&report, "repository-link-suspicious")
+            .iter()
+            .any(|f| f["package"]["name"] == "url-parse")
+    );
     assert!(
         tmp.path()
             .join("__cache/crates/url-parse-0.1.0.crate")

@@ -29,6 +29,13 @@ pub struct CrateAnalysis {
     pub rust_files: usize,
     /// Rust files syn could not parse (their unsafe is not counted).
     pub unparsed_files: usize,
+    /// Manifest metadata, for impersonation checks.
+    #[serde(default)]
+    pub repository: Option<String>,
+    #[serde(default)]
+    pub homepage: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
 }
 
 /// Analyses one archive.
@@ -49,6 +56,16 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .and_then(|p| p.get("links"))
         .and_then(|l| l.as_str())
         .map(str::to_string);
+    let field = |k: &str| {
+        package
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    a.repository = field("repository");
+    a.homepage = field("homepage");
+    a.description = field("description");
     a.proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
@@ -134,7 +151,7 @@ pub fn analyze_graph(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> HashMap<usize, Result<CrateAnalysis, String>> {
     // Analyses are cached by checksum: the same archive always gives the same answer.
-    let cache = cache_dir.map(|d| d.join(concat!("analysis-", env!("CARGO_PKG_VERSION"))));
+    let cache = cache_dir.map(|d| d.join(concat!("analysis-v2-", env!("CARGO_PKG_VERSION"))));
     let wanted: Vec<usize> = (0..graph.len())
         .filter(|&i| matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_)))
         .collect();

@@ -8,6 +8,7 @@ pub mod cargo_config;
 pub mod ci;
 pub mod confusion;
 pub mod freshness;
+pub mod impersonation;
 pub mod lockfile_hygiene;
 pub mod typosquat;
 pub mod yanked;
@@ -105,6 +106,7 @@ pub fn recon_checks() -> Vec<&'static dyn Check> {
         &typosquat::Typosquat,
         &confusion::Confusion,
         &build_time::BuildTime,
+        &impersonation::Impersonation,
     ]
 }
 
