@@ -145,6 +145,11 @@ fn run(
     if index_config.cache_dir.is_none() {
         index_config.cache_dir = opts.cache_dir.clone();
     }
+    // A mirror that replaces crates.io in cargo's config is where cargo itself looks.
+    index_config.detailed = recon;
+    if index_config.crates_io_url.is_none() {
+        index_config.crates_io_url = cargo_config::crates_io_replacement(&configs);
+    }
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {
         (Some(g), true) => {
@@ -189,7 +194,7 @@ fn run(
     let analyses = match (&graph, recon && opts.read_archives) {
         (Some(g), true) => {
             let index_url = opts.index.online.then(|| {
-                opts.index
+                index_config
                     .crates_io_url
                     .clone()
                     .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())

@@ -177,6 +177,10 @@ fn days_since(cx: &Context<'_>, pubtime: Option<&str>) -> Option<i64> {
 
 fn fill(row: &mut CrateRow, locked: &Version, versions: &[IndexedVersion], cx: &Context<'_>) {
     let locked_entry = versions.iter().find(|v| v.version == locked.to_string());
+    row.dependencies = locked_entry.and_then(|v| v.deps.clone());
+    if row.links.is_none() {
+        row.links = locked_entry.and_then(|v| v.links.clone());
+    }
     row.released = locked_entry
         .and_then(|v| v.pubtime.as_ref())
         .map(|t| t.get(..10).unwrap_or(t).to_string());

@@ -214,7 +214,16 @@ impl Check for Impersonation {
                 );
             }
         }
-        CheckStatus::Ran
+        let read = analyses.values().filter(|a| a.is_ok()).count();
+        match read {
+            0 if !analyses.is_empty() => CheckStatus::Skipped {
+                reason: "no crate archive could be read".into(),
+            },
+            n if n < analyses.len() => CheckStatus::Partial {
+                reason: format!("{} archives unavailable", analyses.len() - n),
+            },
+            _ => CheckStatus::Ran,
+        }
     }
 }
 

@@ -295,6 +295,9 @@ pub struct CrateRow {
     /// How attractive a takeover target it is: reach in the graph times popularity times
     /// staleness; 0 for crates released within the last year.
     pub takeover_score: f64,
+    /// Dependencies of the locked version as the registry index lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dependencies: Option<Vec<String>>,
     /// Build-time code and unsafe, from the crate archive (absent when it was not read).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub build_script: Option<bool>,

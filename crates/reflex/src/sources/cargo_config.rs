@@ -79,3 +79,64 @@ pub fn aliases(files: &[ConfigFile]) -> Vec<(String, Vec<String>)> {
     }
     out
 }
+
+/// The sparse index that replaces crates.io (`[source.crates-io] replace-with = "x"` and
+/// `[source.x] registry = "sparse+https://..."`), nearest file first.
+pub fn crates_io_replacement(files: &[ConfigFile]) -> Option<String> {
+    let target = files.iter().find_map(|f| {
+        f.table
+            .get("source")?
+            .get("crates-io")?
+            .get("replace-with")?
+            .as_str()
+            .map(str::to_string)
+    })?;
+    files.iter().find_map(|f| {
+        let src = f.table.get("source")?.get(&target)?;
+        let url = src
+            .get("registry")
+            .and_then(toml::Value::as_str)
+            .or_else(|| {
+                // A replacement may name a registry defined under [registries].
+                let reg = src.get("replace-with")?.as_str()?;
+                f.table.get("registries")?.get(reg)?.get("index")?.as_str()
+            })?;
+        url.starts_with("sparse+").then(|| url.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> ConfigFile {
+        ConfigFile {
+            path: "config.toml".into(),
+            text: text.into(),
+            table: toml::from_str(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn finds_the_sparse_mirror_that_replaces_crates_io() {
+        let f = file(
+            "[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"sparse+https://mirror.example/index/\"\n",
+        );
+        assert_eq!(
+            crates_io_replacement(&[f]).as_deref(),
+            Some("sparse+https://mirror.example/index/")
+        );
+        let git = file(
+            "[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"https://mirror.example/git\"\n",
+        );
+        assert_eq!(
+            crates_io_replacement(&[git]),
+            None,
+            "git mirrors are not fetched over the sparse protocol"
+        );
+        assert_eq!(
+            crates_io_replacement(&[file("[alias]\nb = \"build\"\n")]),
+            None
+        );
+    }
+}

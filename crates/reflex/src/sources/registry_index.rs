@@ -18,6 +18,28 @@ pub struct IndexedVersion {
     pub yanked: bool,
     /// RFC 3339 publish time, when the index records it.
     pub pubtime: Option<String>,
+    /// The native library it links (`links`).
+    pub links: Option<String>,
+    /// Its dependencies as `name req` (`kind`, `optional` noted), when read in detail.
+    pub deps: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LineDeps<'a> {
+    #[serde(borrow, default)]
+    deps: Vec<LineDep<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LineDep<'a> {
+    name: &'a str,
+    req: &'a str,
+    #[serde(default)]
+    kind: Option<&'a str>,
+    #[serde(default)]
+    optional: bool,
+    #[serde(default)]
+    package: Option<&'a str>,
 }
 
 /// What the index says about one crate.
@@ -68,6 +90,8 @@ pub struct IndexConfig {
     pub cache_dir: Option<PathBuf>,
     /// Online, cached entries younger than this are used without a request.
     pub max_age: Duration,
+    /// Also read every version's dependency list (recon); audit needs only yanked flags.
+    pub detailed: bool,
 }
 
 impl Default for IndexConfig {
@@ -80,6 +104,7 @@ impl Default for IndexConfig {
             timeout: Duration::from_secs(15),
             cache_dir: None,
             max_age: Duration::from_secs(3600),
+            detailed: false,
         }
     }
 }
@@ -294,7 +319,11 @@ impl RegistryIndex {
                 return Some(Lookup::Missing);
             }
             let lines = tame_index::index::JsonLines::validate(&bytes).ok()?;
-            versions(&tame_index::index::IndexEntry::Remote(lines)).map(|versions| Lookup::Found {
+            versions(
+                &tame_index::index::IndexEntry::Remote(lines),
+                self.config.detailed,
+            )
+            .map(|versions| Lookup::Found {
                 versions,
                 from_network: true,
             })
@@ -315,7 +344,7 @@ impl RegistryIndex {
                     });
                     break;
                 }
-                match fetch(remote, agent, krate, &lock) {
+                match fetch(remote, agent, krate, &lock, self.config.detailed) {
                     Ok((lookup, body)) => {
                         self.failures.store(0, Ordering::Relaxed);
                         if let Some(path) = &cached {
@@ -337,7 +366,7 @@ impl RegistryIndex {
         }
         for cache in &self.caches {
             if let Ok(Some(entry)) = cache.cached_krate(krate, &lock)
-                && let Some(versions) = versions(&entry)
+                && let Some(versions) = versions(&entry, self.config.detailed)
             {
                 return Lookup::Found {
                     versions,
@@ -359,6 +388,7 @@ fn fetch(
     agent: &ureq::Agent,
     krate: KrateName<'_>,
     lock: &FileLock,
+    detailed: bool,
 ) -> Result<(Lookup, Vec<u8>), String> {
     let req = remote
         .make_remote_request(krate, None, lock)
@@ -390,7 +420,7 @@ fn fetch(
         Vec::new()
     };
     match remote.parse_remote_response(krate, &http_response, false, lock) {
-        Ok(Some(entry)) => versions(&entry)
+        Ok(Some(entry)) => versions(&entry, detailed)
             .map(|versions| {
                 (
                     Lookup::Found {
@@ -419,13 +449,44 @@ fn store(path: &std::path::Path, bytes: &[u8]) {
 
 /// Versions with their yanked flag and publish time, read straight from each version's JSON
 /// line; deserialising every dependency list of every version would cost ten times more.
-fn versions(entry: &tame_index::index::IndexEntry<'_, '_>) -> Option<Vec<IndexedVersion>> {
+fn versions(
+    entry: &tame_index::index::IndexEntry<'_, '_>,
+    detailed: bool,
+) -> Option<Vec<IndexedVersion>> {
     let iter = entry.iter().ok()?;
     let out: Vec<IndexedVersion> = iter
         .map(|v| {
             let (version, json) = v.raw();
+            let text_field = |k: &str| {
+                json_field(json, k)
+                    .and_then(|v| v.strip_prefix(b"\""))
+                    .and_then(|v| v.split(|b| *b == b'"').next())
+                    .and_then(|v| std::str::from_utf8(v).ok())
+                    .map(str::to_string)
+            };
             IndexedVersion {
                 version: version.to_string(),
+                links: text_field("links"),
+                deps: detailed.then(|| {
+                    serde_json::from_slice::<LineDeps<'_>>(json)
+                        .map(|l| {
+                            l.deps
+                                .iter()
+                                .map(|d| {
+                                    let mut s =
+                                        format!("{} {}", d.package.unwrap_or(d.name), d.req);
+                                    if let Some(k) = d.kind.filter(|k| *k != "normal") {
+                                        s.push_str(&format!(" ({k})"));
+                                    }
+                                    if d.optional {
+                                        s.push_str(" (optional)");
+                                    }
+                                    s
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                }),
                 yanked: json_field(json, "yanked").is_some_and(|v| v.starts_with(b"true")),
                 pubtime: json_field(json, "pubtime")
                     .and_then(|v| v.strip_prefix(b"\""))
