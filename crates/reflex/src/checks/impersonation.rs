@@ -129,6 +129,8 @@ impl Check for Impersonation {
         };
         // Which popular crate owns each repository (the most popular one naming it).
         let mut owners: HashMap<String, (&str, u32)> = HashMap::new();
+        // Every popular crate per repository: monorepos host whole families.
+        let mut residents: HashMap<String, Vec<&str>> = HashMap::new();
         for p in popularity.iter() {
             if let Some(key) = p.repository.as_deref().and_then(|r| {
                 repo_key(
@@ -140,6 +142,10 @@ impl Check for Impersonation {
                     .as_str(),
                 )
             }) {
+                residents
+                    .entry(key.clone())
+                    .or_default()
+                    .push(p.name.as_str());
                 let e = owners.entry(key).or_insert((p.name.as_str(), p.rank));
                 if p.rank < e.1 {
                     *e = (p.name.as_str(), p.rank);
@@ -181,8 +187,10 @@ impl Check for Impersonation {
                             }
                         }
                     }
-                    if let Some((owner, rank)) = repo_key(url).and_then(|k| owners.get(&k).copied())
-                        && !popular_itself && !owner.eq_ignore_ascii_case(name) && !related(owner, name) && !pulled_in_by(graph, owner, i) {
+                    let key = repo_key(url);
+                    let family_home = key.as_ref().and_then(|k| residents.get(k)).is_some_and(|names| names.iter().any(|n| related(n, name)));
+                    if let Some((owner, rank)) = key.as_ref().and_then(|k| owners.get(k).copied())
+                        && !popular_itself && !family_home && !owner.eq_ignore_ascii_case(name) && !pulled_in_by(graph, owner, i) {
                             out.push(
                                 at(&CLAIMS_REPOSITORY, format!("`{name}` claims the repository of `{owner}`"))
                                     .evidence(format!("repository = {url:?}"))
