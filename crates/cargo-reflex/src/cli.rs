@@ -20,7 +20,7 @@ pub struct Cli {
 pub enum Command {
     /// Evaluation: known advisories, yanked crates, lockfile hygiene, CI and cargo config review
     Audit(crate::audit::AuditArgs),
-    /// Reconnaissance: stale crates, takeover targets, typosquats, dependency confusion
+    /// Reconnaissance: stale crates, takeover targets, typosquats, confusion, build-time code, unsafe
     Recon(crate::recon::ReconArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
@@ -76,7 +76,7 @@ pub struct CommonArgs {
     #[arg(long, value_name = "DIR")]
     pub advisory_db: Option<PathBuf>,
 
-    /// Cache directory for `db fetch` clones [default: $CARGO_REFLEX_CACHE, $XDG_CACHE_HOME/cargo-reflex or ~/.cache/cargo-reflex]
+    /// cargo-reflex's cache: advisory database clone, index entries, crate archives and their analyses [default: $CARGO_REFLEX_CACHE, $XDG_CACHE_HOME/cargo-reflex or ~/.cache/cargo-reflex]
     #[arg(long, value_name = "DIR", env = "CARGO_REFLEX_CACHE")]
     pub cache_dir: Option<PathBuf>,
 

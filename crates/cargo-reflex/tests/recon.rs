@@ -311,6 +311,25 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
         "squat_recon_human",
         human.stdout.replace(&url, "http://127.0.0.1:PORT/")
     );
+    // SARIF of a recon run is valid too (schema quirk as in the audit test).
+    let sarif_run = common::run(
+        tmp.path(),
+        &args(RECON, &[&["--format", "sarif"][..], &extra[..]].concat()),
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif_run.stdout).unwrap();
+    let sarif_schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
+        .unwrap()
+        .replace(
+            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+        );
+    let sarif_validator =
+        jsonschema::validator_for(&serde_json::from_str(&sarif_schema_text).unwrap()).unwrap();
+    assert!(sarif_validator.is_valid(&sarif));
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        report["findings"].as_array().unwrap().len()
+    );
     let schema: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap(),
     )
