@@ -5,15 +5,21 @@ mod common;
 use common::*;
 use std::net::TcpListener;
 
-#[test]
-fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
-    let tmp = takeover();
-    let upstream = tmp.path().join("upstream");
+/// A git repository holding the scenario advisory database: (its path, its file:// URL).
+fn advisory_repo(dir: &std::path::Path) -> (std::path::PathBuf, String) {
+    let upstream = dir.join("upstream");
     copy_dir(&fixture("advisory-db-scenario"), &upstream);
     git(&upstream, &["init", "-q", "-b", "main"]);
     git(&upstream, &["add", "."]);
     git(&upstream, &["commit", "-qm", "initial"]);
     let url = format!("file://{}", upstream.display());
+    (upstream, url)
+}
+
+#[test]
+fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
+    let tmp = takeover();
+    let (upstream, url) = advisory_repo(tmp.path());
 
     let first = run(
         tmp.path(),
@@ -87,12 +93,7 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
 #[test]
 fn audit_refreshes_the_database_when_online_and_reports_a_failed_refresh() {
     let tmp = takeover();
-    let upstream = tmp.path().join("upstream");
-    copy_dir(&fixture("advisory-db-scenario"), &upstream);
-    git(&upstream, &["init", "-q", "-b", "main"]);
-    git(&upstream, &["add", "."]);
-    git(&upstream, &["commit", "-qm", "initial"]);
-    let url = format!("file://{}", upstream.display());
+    let (_, url) = advisory_repo(tmp.path());
     let base: Vec<&str> = AUDIT
         .iter()
         .copied()

@@ -239,15 +239,8 @@ impl Drop for Permit<'_> {
 }
 
 fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
-    let Ok(json) = serde_json::to_vec(analysis) else {
-        return;
-    };
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, json).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
+    if let Ok(json) = serde_json::to_vec(analysis) {
+        crate::sources::write_atomically(path, &json);
     }
 }
 

@@ -2,7 +2,7 @@
 //! then (online) the registry's download URL. Bytes only: archives are never unpacked to disk.
 //! A downloaded archive is cached only when its checksum matches Cargo.lock.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -112,7 +112,7 @@ impl CrateStore {
                         if let (Some(path), Some(sum)) = (&ours, checksum)
                             && super::crate_archive::sha256_hex(&bytes).eq_ignore_ascii_case(sum)
                         {
-                            store(path, &bytes);
+                            super::write_atomically(path, &bytes);
                         }
                         Fetched::Bytes {
                             bytes,
@@ -164,16 +164,6 @@ impl CrateStore {
                     .unwrap_or(Fetched::Unavailable("not fetched".into()))
             })
             .collect()
-    }
-}
-
-fn store(path: &Path, bytes: &[u8]) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, bytes).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
     }
 }
 

@@ -7,3 +7,15 @@ pub mod crate_archive;
 pub mod crate_store;
 pub mod popularity;
 pub mod registry_index;
+
+/// Writes a cache file atomically (temporary file, then rename), so concurrent runs and
+/// crashes never leave half a file. Cache writes are best effort: errors are ignored.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) {
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}

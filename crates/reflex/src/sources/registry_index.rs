@@ -348,7 +348,7 @@ impl RegistryIndex {
                     Ok((lookup, body)) => {
                         self.failures.store(0, Ordering::Relaxed);
                         if let Some(path) = &cached {
-                            store(path, &body);
+                            super::write_atomically(path, &body);
                         }
                         return lookup;
                     }
@@ -433,17 +433,6 @@ fn fetch(
             .ok_or_else(|| "malformed index entry".to_string()),
         Ok(None) => Ok((Lookup::Missing, Vec::new())),
         Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Writes a cache entry atomically (a crash never leaves half an entry).
-fn store(path: &std::path::Path, bytes: &[u8]) {
-    if let Some(dir) = path.parent() {
-        let _ = std::fs::create_dir_all(dir);
-    }
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, bytes).is_ok() {
-        let _ = std::fs::rename(&tmp, path);
     }
 }
 
