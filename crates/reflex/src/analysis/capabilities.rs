@@ -225,6 +225,13 @@ impl Scan {
             | "unix::fs::symlink" => {
                 self.caps.file_writes.insert(format!("`{name}`"));
             }
+            // Helpers that wrap `env::var` (`cargo_env_var("RUSTC")`) still name the variable.
+            n if (n.ends_with("env_var") || n.ends_with("env_var_os")) && first_lit.is_some() => {
+                if let Some(v) = first_lit {
+                    self.caps.uses_out_dir |= v == "OUT_DIR";
+                    self.caps.env_reads.insert(v);
+                }
+            }
             "Command::new" => {
                 let what = first_lit
                     .map(|p| format!("`Command::new(\"{p}\")`"))

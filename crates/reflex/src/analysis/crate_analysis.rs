@@ -151,7 +151,7 @@ pub fn analyze_graph(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> HashMap<usize, Result<CrateAnalysis, String>> {
     // Analyses are cached by checksum: the same archive always gives the same answer.
-    let cache = cache_dir.map(|d| d.join(concat!("analysis-v2-", env!("CARGO_PKG_VERSION"))));
+    let cache = cache_dir.map(|d| d.join(concat!("analysis-v3-", env!("CARGO_PKG_VERSION"))));
     let wanted: Vec<usize> = (0..graph.len())
         .filter(|&i| matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_)))
         .collect();
