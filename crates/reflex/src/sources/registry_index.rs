@@ -494,9 +494,7 @@ fn versions(
 /// holds no `yanked` or `pubtime`).
 fn json_field<'a>(json: &'a [u8], key: &str) -> Option<&'a [u8]> {
     let needle = format!("\"{key}\":");
-    let pos = json
-        .windows(needle.len())
-        .position(|w| w == needle.as_bytes())?;
+    let pos = memchr::memmem::find(json, needle.as_bytes())?;
     let rest = &json[pos + needle.len()..];
     let skip = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
     Some(&rest[skip..])
