@@ -60,6 +60,11 @@ pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
     opts.index.crates_io_url = c.crates_io_index.clone();
     opts.index.max_age = std::time::Duration::from_secs(c.index_max_age * 60);
     opts.deny = c.deny.0;
+    opts.overrides = reflex::report::CodeOverrides {
+        deny: c.deny_codes.clone(),
+        warn: c.warn_codes.clone(),
+        allow: c.allow_codes.clone(),
+    };
     if !c.offline && !c.no_fetch {
         opts.db_refresh = Some(DbRefresh {
             url: c.db_url.clone(),

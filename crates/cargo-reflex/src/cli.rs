@@ -92,6 +92,18 @@ pub struct CommonArgs {
     #[arg(long, value_name = "LEVEL", default_value = "high", value_parser = parse_deny)]
     pub deny: DenyLevel,
 
+    /// Make this finding code fail the run (repeatable)
+    #[arg(short = 'D', long = "deny-code", value_name = "CODE")]
+    pub deny_codes: Vec<String>,
+
+    /// Make this finding code a warning that does not fail the run (repeatable)
+    #[arg(short = 'W', long = "warn-code", value_name = "CODE")]
+    pub warn_codes: Vec<String>,
+
+    /// Drop findings with this code (repeatable); the summary counts them
+    #[arg(short = 'A', long = "allow-code", value_name = "CODE")]
+    pub allow_codes: Vec<String>,
+
     /// Print only findings that fail the run
     #[arg(long, short = 'q', conflicts_with = "verbose")]
     pub quiet: bool,

@@ -667,3 +667,61 @@ fn hardened_scenario_has_no_findings() {
     assert_eq!(report["ci"]["locked_percent"], 100.0);
     assert_eq!(report["ci"]["cargo_invocations"], 6);
 }
+
+#[test]
+fn code_overrides_change_the_verdict_in_one_place() {
+    let tmp = takeover();
+    let allow = json(&run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "--format",
+                "json",
+                "-A",
+                "advisory-malicious",
+                "-A",
+                "advisory-vulnerability",
+            ],
+        ),
+    ));
+    assert_eq!(allow["summary"]["passed"], true, "{:#}", allow["summary"]);
+    assert_eq!(allow["summary"]["allowed"], 4);
+    assert!(
+        !codes(&allow)
+            .iter()
+            .any(|c| c.starts_with("advisory-vuln") || c == "advisory-malicious")
+    );
+    let deny = run(
+        tmp.path(),
+        &args(
+            AUDIT,
+            &[
+                "-A",
+                "advisory-malicious",
+                "-A",
+                "advisory-vulnerability",
+                "-D",
+                "ci-cargo-unlocked",
+            ],
+        ),
+    );
+    assert_eq!(deny.code, 1, "-D makes unlocked CI fail the run");
+    let warn = json(&run(
+        tmp.path(),
+        &args(AUDIT, &["--format", "json", "-W", "advisory-vulnerability"]),
+    ));
+    assert_eq!(warn["summary"]["high"], 0);
+    assert_eq!(
+        warn["summary"]["critical"], 1,
+        "other codes keep their severity"
+    );
+    let typo = run(tmp.path(), &args(AUDIT, &["-A", "advisory-malicous"]));
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr
+            .contains("unknown finding code `advisory-malicous`"),
+        "{}",
+        typo.stderr
+    );
+}

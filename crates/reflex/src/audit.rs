@@ -47,6 +47,8 @@ pub struct AuditOptions {
     pub typosquat_target_rank: u32,
     /// `recon`: read `.crate` archives (build-time code, unsafe, hostile archives).
     pub read_archives: bool,
+    /// `-D/-W/-A <code>`.
+    pub overrides: crate::report::CodeOverrides,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -78,6 +80,7 @@ impl AuditOptions {
             internal_prefixes: Vec::new(),
             typosquat_target_rank: crate::checks::typosquat::DEFAULT_TARGET_RANK,
             read_archives: true,
+            overrides: Default::default(),
         }
     }
 }
@@ -102,6 +105,16 @@ fn run(
     progress: Progress<'_>,
 ) -> Result<Report> {
     let recon = command == "recon";
+    let known: Vec<&str> = checks::all_codes()
+        .into_iter()
+        .map(|(_, s)| s.code)
+        .collect();
+    opts.overrides.validate(&known).map_err(|e| {
+        crate::Error::Usage(
+            e,
+            Some("`cargo reflex <command> --help`; every code is listed in the README".into()),
+        )
+    })?;
     let (workspace, graph) = match &opts.lockfile {
         Some(path) => (None, Some(Graph::load_as(&resolve(&opts.cwd, path), path)?)),
         None => {
@@ -271,6 +284,7 @@ fn run(
     report.checks = runs;
     report.findings = sink.findings;
     relativize(&mut report, &opts.cwd);
+    report.apply_overrides(&opts.overrides, opts.deny);
     Ok(report.finish(opts.deny))
 }
 

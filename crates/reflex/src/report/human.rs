@@ -329,6 +329,11 @@ fn summary(report: &Report, s: &mut String) {
         ),
         (false, None) => "FAILED".to_string(),
     };
+    let counts = if sm.allowed > 0 {
+        format!("{counts}, {} allowed by -A", sm.allowed)
+    } else {
+        counts
+    };
     let _ = writeln!(
         s,
         "\n{BOLD}summary:{BOLD:#} {counts} in {} packages; {verdict}",

@@ -240,6 +240,40 @@ pub struct Summary {
     /// `None` when nothing fails the run (`--deny none`).
     pub deny_level: Option<Severity>,
     pub passed: bool,
+    /// Findings dropped by `-A <code>`.
+    pub allowed: usize,
+}
+
+/// Per-code overrides from the command line, applied in one place before the verdict:
+/// `-D` makes a code fail the run, `-W` makes it a warning that does not, `-A` drops it.
+#[derive(Clone, Debug, Default)]
+pub struct CodeOverrides {
+    pub deny: Vec<String>,
+    pub warn: Vec<String>,
+    pub allow: Vec<String>,
+}
+
+impl CodeOverrides {
+    /// Rejects codes no check knows, so a typo never silently changes nothing.
+    pub fn validate(&self, known: &[&str]) -> Result<(), String> {
+        for code in self.deny.iter().chain(&self.warn).chain(&self.allow) {
+            if !known.contains(&code.as_str()) {
+                let close: Vec<&str> = known
+                    .iter()
+                    .copied()
+                    .filter(|k| k.contains(code.as_str()) || code.contains(*k))
+                    .take(3)
+                    .collect();
+                let hint = if close.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (did you mean {}?)", close.join(", "))
+                };
+                return Err(format!("unknown finding code `{code}`{hint}"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The whole result of a command: what was analysed, which checks ran, what was found.
@@ -372,8 +406,25 @@ impl Report {
                 denied: 0,
                 deny_level: None,
                 passed: true,
+                allowed: 0,
             },
             findings: Vec::new(),
+        }
+    }
+
+    /// Applies code overrides: denied codes are raised to the deny level (so they fail the
+    /// run), warned codes are lowered to `low`, allowed codes are dropped and counted.
+    pub fn apply_overrides(&mut self, o: &CodeOverrides, deny_level: Option<Severity>) {
+        let before = self.findings.len();
+        self.findings
+            .retain(|f| !o.allow.iter().any(|c| c == f.code));
+        self.summary.allowed += before - self.findings.len();
+        for f in &mut self.findings {
+            if o.deny.iter().any(|c| c == f.code) {
+                f.severity = f.severity.max(deny_level.unwrap_or(Severity::Critical));
+            } else if o.warn.iter().any(|c| c == f.code) {
+                f.severity = f.severity.min(Severity::Low);
+            }
         }
     }
 
@@ -403,6 +454,7 @@ impl Report {
             denied,
             deny_level,
             passed: denied == 0,
+            allowed: self.summary.allowed,
         };
         self
     }
