@@ -7,13 +7,7 @@ use common::*;
 #[test]
 fn takeover_scenario_human_output() {
     let tmp = takeover();
-    let run = run(
-        tmp.path(),
-        &args(
-            AUDIT,
-            &["--cargo-home", fixture("cargo-home").to_str().unwrap()],
-        ),
-    );
+    let run = run(tmp.path(), &args(AUDIT, &["--cargo-home", &cargo_home()]));
     assert_eq!(run.code, 1, "{}", run.stderr);
     insta::assert_snapshot!("takeover_human", run.stdout);
 }
@@ -23,15 +17,7 @@ fn takeover_scenario_json_output() {
     let tmp = takeover();
     let run = run(
         tmp.path(),
-        &args(
-            AUDIT,
-            &[
-                "--format",
-                "json",
-                "--cargo-home",
-                fixture("cargo-home").to_str().unwrap(),
-            ],
-        ),
+        &args(AUDIT, &["--format", "json", "--cargo-home", &cargo_home()]),
     );
     assert_eq!(run.code, 1, "{}", run.stderr);
     let report = json(&run);
@@ -57,15 +43,7 @@ fn takeover_scenario_findings_are_the_expected_set() {
     let tmp = takeover();
     let report = json(&run(
         tmp.path(),
-        &args(
-            AUDIT,
-            &[
-                "--format",
-                "json",
-                "--cargo-home",
-                fixture("cargo-home").to_str().unwrap(),
-            ],
-        ),
+        &args(AUDIT, &["--format", "json", "--cargo-home", &cargo_home()]),
     ));
     let codes = codes(&report);
     for expected in [
@@ -220,13 +198,7 @@ fn json_follows_the_published_schema() {
         tmp.path(),
         &args(
             AUDIT,
-            &[
-                "--format",
-                "json",
-                "--env",
-                "--cargo-home",
-                fixture("cargo-home").to_str().unwrap(),
-            ],
+            &["--format", "json", "--env", "--cargo-home", &cargo_home()],
         ),
     ))];
     reports.push(json(&run(
@@ -286,11 +258,7 @@ fn markdown_is_a_pr_comment() {
 #[test]
 fn output_file_gets_plain_text() {
     let tmp = takeover();
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| *a != "--color" && *a != "never")
-        .collect();
+    let base: Vec<&str> = without(AUDIT, &["--color", "never"]);
     let run = run(
         tmp.path(),
         &args(&base, &["--color", "always", "-o", "report.txt"]),
@@ -651,15 +619,7 @@ fn hardened_scenario_has_no_findings() {
     .unwrap();
     let run = run(
         tmp.path(),
-        &args(
-            AUDIT,
-            &[
-                "--format",
-                "json",
-                "--cargo-home",
-                fixture("cargo-home").to_str().unwrap(),
-            ],
-        ),
+        &args(AUDIT, &["--format", "json", "--cargo-home", &cargo_home()]),
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
     let report = json(&run);

@@ -63,11 +63,7 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
     );
 
     // Without --advisory-db, audit prefers the fetched clone (newer than the embedded snapshot).
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| *a != "--advisory-db" && *a != "advisory-db")
-        .collect();
+    let base: Vec<&str> = without(AUDIT, &["--advisory-db", "advisory-db"]);
     let report = json(&run(
         tmp.path(),
         &args(&base, &["--format", "json", "--cache-dir", "cache"]),
@@ -94,11 +90,7 @@ fn db_fetch_clones_then_updates_and_audit_uses_the_clone() {
 fn audit_refreshes_the_database_when_online_and_reports_a_failed_refresh() {
     let tmp = takeover();
     let (_, url) = advisory_repo(tmp.path());
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| !matches!(*a, "--offline" | "--advisory-db" | "advisory-db"))
-        .collect();
+    let base: Vec<&str> = without(AUDIT, &["--offline", "--advisory-db", "advisory-db"]);
     let report = json(&run(
         tmp.path(),
         &args(
@@ -197,11 +189,7 @@ fn yanked_and_vanished_versions_from_a_sparse_index() {
         &format!("sparse+{url}alt/"),
     );
     std::fs::write(&lock, text).unwrap();
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| *a != "--offline")
-        .collect();
+    let base: Vec<&str> = without(AUDIT, &["--offline"]);
     let run = run(
         tmp.path(),
         &args(
@@ -268,12 +256,8 @@ fn unreachable_registry_falls_back_to_the_cache_and_says_what_it_could_not_check
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/");
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| *a != "--offline")
-        .collect();
-    let cargo_home = fixture("cargo-home");
+    let base: Vec<&str> = without(AUDIT, &["--offline"]);
+    let cargo_home = cargo_home();
     let report = json(&run(
         tmp.path(),
         &args(
@@ -284,7 +268,7 @@ fn unreachable_registry_falls_back_to_the_cache_and_says_what_it_could_not_check
                 "--crates-io-index",
                 &url,
                 "--cargo-home",
-                cargo_home.to_str().unwrap(),
+                &cargo_home,
             ],
         ),
     ));
@@ -312,11 +296,7 @@ fn fetched_index_entries_are_cached_with_a_max_age() {
     let tmp = takeover();
     let yanked = serve_index(vec![("sm/al/smallvec", line("smallvec", "0.6.9", true))]);
     let restored = serve_index(vec![("sm/al/smallvec", line("smallvec", "0.6.9", false))]);
-    let base: Vec<&str> = AUDIT
-        .iter()
-        .copied()
-        .filter(|a| *a != "--offline")
-        .collect();
+    let base: Vec<&str> = without(AUDIT, &["--offline"]);
     let smallvec_yanked = |url: &str, extra: &[&str]| -> bool {
         let mut a = args(
             &base,

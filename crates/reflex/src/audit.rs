@@ -15,6 +15,7 @@ use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
 use crate::time::Clock;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Everything that varies between runs is a parameter here.
 #[derive(Clone, Debug)]
@@ -170,22 +171,21 @@ fn run(
             let mut by_registry: std::collections::BTreeMap<Option<String>, Vec<String>> =
                 Default::default();
             for (i, p) in g.packages().iter().enumerate() {
-                let key = match g.origin(i) {
-                    crate::graph::Origin::CratesIo => None,
-                    crate::graph::Origin::Registry(_) => p.source.as_ref().map(|s| s.to_string()),
-                    _ => None,
-                };
-                if recon && g.origin(i) != crate::graph::Origin::CratesIo {
+                match g.registry(i) {
+                    Some(key) => by_registry.entry(key).or_default().push(p.name.to_string()),
                     // Dependency confusion: does the public registry have this name too?
+                    None if recon => by_registry
+                        .entry(None)
+                        .or_default()
+                        .push(p.name.to_string()),
+                    None => {}
+                }
+                if recon && matches!(g.registry(i), Some(Some(_))) {
                     by_registry
                         .entry(None)
                         .or_default()
                         .push(p.name.to_string());
                 }
-                if key.is_none() && g.origin(i) != crate::graph::Origin::CratesIo {
-                    continue;
-                }
-                by_registry.entry(key).or_default().push(p.name.to_string());
             }
             let mut answers = IndexAnswers::default();
             for (registry, mut names) in by_registry {
@@ -234,8 +234,8 @@ fn run(
     };
     let popularity = match (recon, &opts.popular) {
         (false, _) => None,
-        (true, Some(path)) => Some(Popularity::load(&resolve(&opts.cwd, path))?),
-        (true, None) => Some(Popularity::embedded()),
+        (true, Some(path)) => Some(Arc::new(Popularity::load(&resolve(&opts.cwd, path))?)),
+        (true, None) => Some(Arc::new(Popularity::embedded())),
     };
     let cx = Context {
         clock: opts.clock,

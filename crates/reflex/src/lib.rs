@@ -11,6 +11,7 @@ pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod graph;
+pub mod parallel;
 pub mod report;
 pub mod sources;
 pub mod time;

@@ -103,6 +103,16 @@ pub const AUDIT: &[&str] = &[
     "never",
 ];
 
+/// `base` without the given words (drop a flag and its value by listing both).
+pub fn without<'a>(base: &[&'a str], drop: &[&str]) -> Vec<&'a str> {
+    base.iter().copied().filter(|a| !drop.contains(a)).collect()
+}
+
+/// The committed cargo home whose index cache covers the scenario crates.
+pub fn cargo_home() -> String {
+    fixture("cargo-home").display().to_string()
+}
+
 pub fn args<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
 }

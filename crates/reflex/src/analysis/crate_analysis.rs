@@ -3,12 +3,11 @@
 
 use super::capabilities::{self, Capabilities};
 use super::unsafe_count::{self, UnsafeCounts};
-use crate::graph::{Graph, Origin};
+use crate::graph::Graph;
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
 use crate::sources::crate_store::{CrateStore, Fetched};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct CrateAnalysis {
@@ -153,82 +152,66 @@ pub fn analyze_graph(
     // Analyses are cached by checksum: the same archive always gives the same answer.
     let cache = cache_dir.map(|d| d.join(concat!("analysis-v3-", env!("CARGO_PKG_VERSION"))));
     let wanted: Vec<usize> = (0..graph.len())
-        .filter(|&i| matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_)))
+        .filter(|&i| graph.registry(i).is_some())
         .collect();
-    let results = Mutex::new(HashMap::with_capacity(wanted.len()));
     // Downloads may run wide; decoding and parsing (CPU and memory) run one per core.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let parsing = (Mutex::new(0usize), std::sync::Condvar::new());
-    let next = AtomicUsize::new(0);
-    let done = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1).min(wanted.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    let k = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&i) = wanted.get(k) else { break };
-                    let pkg = &graph.packages()[i];
-                    let name = pkg.name.as_str();
-                    let version = pkg.version.to_string();
-                    let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
-                    let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| {
-                        d.join(format!(
-                            "{name}-{version}-{}.json",
-                            &sum[..sum.len().min(16)]
-                        ))
-                    });
-                    if let Some(a) = cached_path
-                        .as_ref()
-                        .and_then(|p| std::fs::read(p).ok())
-                        .and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok())
-                    {
-                        results
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(i, Ok(a));
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
-                        continue;
-                    }
-                    let result = match store.get(name, &version, checksum.as_deref()) {
-                        Fetched::Bytes { bytes, from } => {
-                            let (count, wake) = &parsing;
-                            let mut busy = wake
-                                .wait_while(count.lock().unwrap_or_else(|e| e.into_inner()), |n| {
-                                    *n >= cores
-                                })
-                                .unwrap_or_else(|e| e.into_inner());
-                            *busy += 1;
-                            drop(busy);
-                            let _permit = Permit(&parsing);
-                            let archive = crate_archive::read(
-                                &bytes,
-                                name,
-                                &version,
-                                checksum.as_deref(),
-                                Limits::default(),
-                            );
-                            let analysis = analyze(&archive, &from);
-                            if let (Some(path), false) = (&cached_path, archive.tampered()) {
-                                save(path, &analysis);
-                            }
-                            Ok(analysis)
-                        }
-                        Fetched::Unavailable(why) => Err(why),
-                    };
-                    results
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(i, result);
-                    progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
+    let analyses = crate::parallel::map(&wanted, workers, progress, |&i| {
+        let pkg = &graph.packages()[i];
+        let name = pkg.name.as_str();
+        let version = pkg.version.to_string();
+        let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
+        let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| {
+            d.join(format!(
+                "{name}-{version}-{}.json",
+                &sum[..sum.len().min(16)]
+            ))
+        });
+        if let Some(a) = cached_path
+            .as_ref()
+            .and_then(|p| std::fs::read(p).ok())
+            .and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok())
+        {
+            return Ok(a);
+        }
+        match store.get(name, &version, checksum.as_deref()) {
+            Fetched::Bytes { bytes, from } => {
+                let _permit = Permit::acquire(&parsing, cores);
+                let archive = crate_archive::read(
+                    &bytes,
+                    name,
+                    &version,
+                    checksum.as_deref(),
+                    Limits::default(),
+                );
+                let analysis = analyze(&archive, &from);
+                if let (Some(path), false) = (&cached_path, archive.tampered()) {
+                    save(path, &analysis);
                 }
-            });
+                Ok(analysis)
+            }
+            Fetched::Unavailable(why) => Err(why),
         }
     });
-    results.into_inner().unwrap_or_else(|e| e.into_inner())
+    wanted.into_iter().zip(analyses).collect()
 }
 
-/// Returns a parsing slot when dropped.
+/// A parsing slot, taken when fewer than `max` are in use and returned when dropped.
 struct Permit<'a>(&'a (Mutex<usize>, std::sync::Condvar));
+
+impl<'a> Permit<'a> {
+    fn acquire(slots: &'a (Mutex<usize>, std::sync::Condvar), max: usize) -> Permit<'a> {
+        let (count, wake) = slots;
+        let mut busy = wake
+            .wait_while(count.lock().unwrap_or_else(|e| e.into_inner()), |n| {
+                *n >= max
+            })
+            .unwrap_or_else(|e| e.into_inner());
+        *busy += 1;
+        Permit(slots)
+    }
+}
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
@@ -252,10 +235,35 @@ mod tests {
     #[test]
     fn finds_build_time_code_and_unsafe() {
         let bytes = build(&[
-            ("evil-0.1.0/Cargo.toml", b"[package]\nname = \"evil\"\nversion = \"0.1.0\"\nlinks = \"z\"\n", 0o644),
-            ("evil-0.1.0/build.rs", b"fn main() { let k = std::env::var(\"GITHUB_TOKEN\"); std::net::TcpStream::connect(\"1.2.3.4:80\").ok(); }", 0o644),
-            ("evil-0.1.0/src/lib.rs", b"pub fn f() { unsafe { core::hint::unreachable_unchecked() } }", 0o644),
-            ("evil-0.1.0/tests/t.rs", b"unsafe fn ignored() {}", 0o644),
+            (
+                "evil-0.1.0/Cargo.toml",
+                b"[package]\nname = \"evil\"\nversion = \"0.1.0\"\nlinks = \"z\"\n",
+                0o644,
+            ),
+            (
+                "evil-0.1.0/build.rs",
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../fixtures/analysis/evil_build.rs.txt"
+                )),
+                0o644,
+            ),
+            (
+                "evil-0.1.0/src/lib.rs",
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../fixtures/analysis/evil_lib.rs.txt"
+                )),
+                0o644,
+            ),
+            (
+                "evil-0.1.0/tests/t.rs",
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../fixtures/analysis/evil_test.rs.txt"
+                )),
+                0o644,
+            ),
             ("evil-0.1.0/payload.so", b"\x7fELF....", 0o755),
         ]);
         let a = analyze(
@@ -279,8 +287,19 @@ mod tests {
     #[test]
     fn proc_macro_sources_are_build_time_code() {
         let bytes = build(&[
-            ("pm-1.0.0/Cargo.toml", b"[package]\nname = \"pm\"\nbuild = false\n[lib]\nproc-macro = true\n", 0o644),
-            ("pm-1.0.0/src/lib.rs", b"#![forbid(unsafe_code)]\nuse std::process::Command;\npub fn x() { Command::new(\"sh\"); }", 0o644),
+            (
+                "pm-1.0.0/Cargo.toml",
+                b"[package]\nname = \"pm\"\nbuild = false\n[lib]\nproc-macro = true\n",
+                0o644,
+            ),
+            (
+                "pm-1.0.0/src/lib.rs",
+                include_bytes!(concat!(
+                    env!("CARGO_MANIFEST_DIR"),
+                    "/../../fixtures/analysis/proc_macro_lib.rs.txt"
+                )),
+                0o644,
+            ),
         ]);
         let a = analyze(
             &crate_archive::read(&bytes, "pm", "1.0.0", None, Limits::default()),

@@ -91,15 +91,28 @@ pub fn forbids_unsafe(file: &syn::File) -> bool {
     })
 }
 
+/// The tokens the lexical count tells apart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tok {
+    Unsafe,
+    Fn,
+    Impl,
+    Trait,
+    Extern,
+    Lit,
+    Brace,
+    Other,
+}
+
 /// A lexical count for files too large to parse (generated bindings of many megabytes):
 /// skips comments, strings and char literals, then reads `unsafe fn|impl|trait|{` and
 /// `extern "ABI" {`. Agrees with [`count`] on ordinary code.
 pub fn lex_count(text: &str) -> UnsafeCounts {
+    use Tok::*;
     let mut c = UnsafeCounts::default();
     let b = text.as_bytes();
-    let mut tokens: Vec<&str> = Vec::new();
+    let mut tokens: Vec<Tok> = Vec::new();
     let mut i = 0;
-    let push = |tokens: &mut Vec<&str>, t: &'static str| tokens.push(t);
     while i < b.len() {
         let ch = b[i];
         let before = tokens.len();
@@ -147,14 +160,14 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
                 j += 1;
             }
             i = j + close.len();
-            push(&mut tokens, "lit");
+            tokens.push(Lit);
         } else if ch == b'"' {
             i += 1;
             while i < b.len() && b[i] != b'"' {
                 i += if b[i] == b'\\' { 2 } else { 1 };
             }
             i += 1;
-            push(&mut tokens, "lit");
+            tokens.push(Lit);
         } else if ch == b'\'' {
             // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
             if b.get(i + 1) == Some(&b'\\') {
@@ -175,18 +188,18 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
             }
             let word = &text[start..i];
             tokens.push(match word {
-                "unsafe" => "unsafe",
-                "fn" => "fn",
-                "impl" => "impl",
-                "trait" => "trait",
-                "extern" => "extern",
-                _ => "ident",
+                "unsafe" => Unsafe,
+                "fn" => Fn,
+                "impl" => Impl,
+                "trait" => Trait,
+                "extern" => Extern,
+                _ => Other,
             });
         } else if ch == b'{' {
-            push(&mut tokens, "{");
+            tokens.push(Brace);
             i += 1;
         } else if !ch.is_ascii_whitespace() {
-            push(&mut tokens, "punct");
+            tokens.push(Other);
             i += 1;
         } else {
             i += 1;
@@ -196,29 +209,18 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
         if n == before {
             continue;
         }
-        if n >= 2 && tokens[n - 2] == "unsafe" {
-            match tokens[n - 1] {
-                "fn" => c.functions += 1,
-                "impl" => c.impls += 1,
-                "trait" => c.traits += 1,
-                "{" => c.blocks += 1,
-                _ => {}
+        match tokens.as_slice() {
+            // `unsafe extern "C" fn` / `unsafe extern "C" {`: the next token decides.
+            [.., Unsafe, Extern, Lit] => {
+                tokens.pop();
+                continue;
             }
-        }
-        if n >= 3 && tokens[n - 3] == "extern" && tokens[n - 2] == "lit" && tokens[n - 1] == "{" {
-            c.extern_blocks += 1;
-        }
-        if n >= 2 && tokens[n - 2] == "extern" && tokens[n - 1] == "{" {
-            c.extern_blocks += 1;
-        }
-        if n >= 3
-            && tokens[n - 3] == "unsafe"
-            && tokens[n - 2] == "extern"
-            && tokens[n - 1] == "lit"
-        {
-            // `unsafe extern "C" fn` / `unsafe extern "C" {` (2024 edition blocks)
-            tokens.truncate(n - 1);
-            continue;
+            [.., Unsafe, Fn] => c.functions += 1,
+            [.., Unsafe, Impl] => c.impls += 1,
+            [.., Unsafe, Trait] => c.traits += 1,
+            [.., Unsafe, Brace] => c.blocks += 1,
+            [.., Extern, Lit, Brace] | [.., Extern, Brace] => c.extern_blocks += 1,
+            _ => {}
         }
         if n > 8 {
             tokens.drain(..n - 4);
@@ -233,30 +235,20 @@ mod tests {
 
     #[test]
     fn lexical_count_agrees_with_the_parser() {
-        let src = "#![forbid(unsafe_code)]
-             // unsafe fn in a comment
-             /* unsafe { nested /* unsafe */ } */
-             unsafe fn a() { let s = \"unsafe {\"; let r = r#\"unsafe fn\"#; let c = '{'; }
-             fn b<'a>(x: &'a u8) { unsafe { a() }; let _ = || unsafe { a() }; }
-             unsafe impl Send for X {}
-             unsafe trait T { unsafe fn m(&self); }
-             impl X { unsafe fn n(&self) {} }
-             extern \"C\" { fn c(); }";
+        let src = include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/analysis/unsafe_lexer.rs.txt"
+        ));
         let parsed = count(&syn::parse_str(src).unwrap());
         assert_eq!(lex_count(src), parsed);
     }
 
     #[test]
     fn counts_every_kind() {
-        let f: syn::File = syn::parse_str(
-            "#![forbid(unsafe_code)]
-             unsafe fn a() {}
-             fn b() { unsafe { a() }; let _ = || unsafe { a() }; }
-             unsafe impl Send for X {}
-             unsafe trait T { unsafe fn m(&self); }
-             impl X { unsafe fn n(&self) {} }
-             extern \"C\" { fn c(); }",
-        )
+        let f: syn::File = syn::parse_str(include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/analysis/unsafe_kinds.rs.txt"
+        )))
         .unwrap();
         let c = count(&f);
         assert_eq!(

@@ -73,11 +73,7 @@ impl Check for Freshness {
                     .map(|p| p.rank),
                 ..CrateRow::default()
             };
-            let registry = match &origin {
-                Origin::CratesIo => Some(None),
-                Origin::Registry(_) => Some(pkg.source.as_ref().map(|s| s.to_string())),
-                _ => None,
-            };
+            let registry = graph.registry(i);
             let lookup = registry.as_ref().and_then(|r| {
                 cx.index
                     .and_then(|idx| idx.get(r.as_deref(), pkg.name.as_str()))

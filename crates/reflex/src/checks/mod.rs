@@ -47,7 +47,7 @@ pub struct Context<'a> {
     /// Where `/proc` is (network routes for `--env`); a parameter so tests can fake it.
     pub proc_root: PathBuf,
     /// The typosquat targets and known-good names.
-    pub popularity: Option<&'a crate::sources::popularity::Popularity>,
+    pub popularity: Option<&'a std::sync::Arc<crate::sources::popularity::Popularity>>,
     /// Popular crates ranked at or above this are typosquat targets.
     pub typosquat_target_rank: u32,
     /// A crate with no release for this many days is stale.
@@ -122,14 +122,6 @@ pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
         .into_iter()
         .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
         .collect()
-}
-
-/// Looks a code up by name.
-pub fn code(name: &str) -> Option<&'static CodeSpec> {
-    all_codes()
-        .into_iter()
-        .map(|(_, s)| s)
-        .find(|s| s.code == name)
 }
 
 #[cfg(test)]

@@ -196,8 +196,8 @@ pub struct Detector {
 const BITFLIP_TARGET_RANK: u32 = 1_000;
 
 impl Detector {
-    pub fn new(popularity: &Popularity, target_rank: u32) -> Detector {
-        let popularity = std::sync::Arc::new(popularity.clone());
+    /// Shares the corpus instead of copying it: it holds some 22,000 entries.
+    pub fn new(popularity: std::sync::Arc<Popularity>, target_rank: u32) -> Detector {
         let bitflip_targets: Vec<&str> = popularity
             .iter()
             .filter(|p| p.ranked && p.rank <= target_rank.min(BITFLIP_TARGET_RANK))
@@ -376,7 +376,7 @@ impl Check for Typosquat {
                 reason: "needs a Cargo.lock and a popularity corpus".into(),
             };
         };
-        let detector = Detector::new(popularity, cx.typosquat_target_rank);
+        let detector = Detector::new(popularity.clone(), cx.typosquat_target_rank);
         let mut seen = std::collections::BTreeSet::new();
         for (i, pkg) in graph.packages().iter().enumerate() {
             // Only registry crates: a git or path dependency names its source explicitly.
@@ -448,8 +448,12 @@ mod tests {
 
     fn check(name: &str) -> Vec<(String, String)> {
         static DETECTOR: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
-        let d =
-            DETECTOR.get_or_init(|| Detector::new(&Popularity::embedded(), DEFAULT_TARGET_RANK));
+        let d = DETECTOR.get_or_init(|| {
+            Detector::new(
+                std::sync::Arc::new(Popularity::embedded()),
+                DEFAULT_TARGET_RANK,
+            )
+        });
         d.check(name)
             .into_iter()
             .map(|s| (s.imitates, s.technique))
@@ -477,7 +481,7 @@ mod tests {
             check("rust-regx")
         );
         let custom = Popularity::from_names(&["url_parse"]);
-        let d = Detector::new(&custom, DEFAULT_TARGET_RANK);
+        let d = Detector::new(std::sync::Arc::new(custom), DEFAULT_TARGET_RANK);
         assert_eq!(d.check("url-parse")[0].imitates, "url_parse");
     }
 

@@ -2,7 +2,6 @@
 //! sparse index online. What could not be checked is reported, never assumed fine.
 
 use super::{Check, Context, Sink};
-use crate::graph::Origin;
 use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::registry_index::Lookup;
 
@@ -57,10 +56,8 @@ impl Check for Yanked {
         };
         let mut unchecked: Vec<(String, String)> = Vec::new();
         for (i, pkg) in graph.packages().iter().enumerate() {
-            let registry = match graph.origin(i) {
-                Origin::CratesIo => None,
-                Origin::Registry(_) => pkg.source.as_ref().map(|s| s.to_string()),
-                _ => continue,
+            let Some(registry) = graph.registry(i) else {
+                continue;
             };
             let version = pkg.version.to_string();
             let at = |f: Finding| f.at(graph.path.display().to_string(), graph.line_of(i));
@@ -131,7 +128,7 @@ impl Check for Yanked {
             .packages()
             .iter()
             .enumerate()
-            .filter(|(i, _)| matches!(graph.origin(*i), Origin::CratesIo | Origin::Registry(_)))
+            .filter(|(i, _)| graph.registry(*i).is_some())
             .count();
         let mut f = Finding::new(
             NAME,

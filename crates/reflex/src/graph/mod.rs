@@ -236,6 +236,21 @@ impl Graph {
         package_ref(&self.lockfile.packages[i])
     }
 
+    /// The registry package `i` comes from: `Some(None)` for crates.io, `Some(Some(source))`
+    /// for another registry (the lockfile's source string), `None` for path and git packages.
+    pub fn registry(&self, i: usize) -> Option<Option<String>> {
+        match self.origin(i) {
+            Origin::CratesIo => Some(None),
+            Origin::Registry(_) => Some(
+                self.lockfile.packages[i]
+                    .source
+                    .as_ref()
+                    .map(|s| s.to_string()),
+            ),
+            _ => None,
+        }
+    }
+
     pub fn origin(&self, i: usize) -> Origin {
         origin(self.lockfile.packages[i].source.as_ref())
     }

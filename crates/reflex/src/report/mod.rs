@@ -458,14 +458,6 @@ impl Report {
         };
         self
     }
-
-    /// Findings that fail the run.
-    pub fn denied(&self) -> impl Iterator<Item = &Finding> {
-        let level = self.summary.deny_level;
-        self.findings
-            .iter()
-            .filter(move |f| level.is_some_and(|d| f.severity >= d))
-    }
 }
 
 fn package_key(f: &Finding) -> (&str, &str) {

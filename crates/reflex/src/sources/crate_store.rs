@@ -3,7 +3,6 @@
 //! A downloaded archive is cached only when its checksum matches Cargo.lock.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug)]
@@ -128,42 +127,6 @@ impl CrateStore {
                 Fetched::Unavailable(format!("download failed: {e}"))
             }
         }
-    }
-
-    /// Fetches many archives on `workers` threads; `progress(done, total)` after each.
-    pub fn get_many(
-        &self,
-        wanted: &[(String, String, Option<String>)],
-        workers: usize,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Vec<Fetched> {
-        let results: Vec<Mutex<Option<Fetched>>> =
-            wanted.iter().map(|_| Mutex::new(None)).collect();
-        let next = AtomicUsize::new(0);
-        let done = AtomicUsize::new(0);
-        std::thread::scope(|s| {
-            for _ in 0..workers.max(1).min(wanted.len().max(1)) {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some((name, version, sum)) = wanted.get(i) else {
-                            break;
-                        };
-                        let fetched = self.get(name, version, sum.as_deref());
-                        *results[i].lock().unwrap_or_else(|e| e.into_inner()) = Some(fetched);
-                        progress(done.fetch_add(1, Ordering::Relaxed) + 1, wanted.len());
-                    }
-                });
-            }
-        });
-        results
-            .into_iter()
-            .map(|m| {
-                m.into_inner()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .unwrap_or(Fetched::Unavailable("not fetched".into()))
-            })
-            .collect()
     }
 }
 

@@ -239,9 +239,6 @@ impl RegistryIndex {
         names: &[String],
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> HashMap<String, Lookup> {
-        let total = names.len();
-        let results = Mutex::new(HashMap::with_capacity(total));
-        let next = std::sync::atomic::AtomicUsize::new(0);
         let workers = if self.remote.is_some() {
             self.config.concurrency.max(1)
         } else {
@@ -250,23 +247,10 @@ impl RegistryIndex {
                 .min(8)
         };
         let agent = self.agent();
-        std::thread::scope(|s| {
-            for _ in 0..workers.min(total.max(1)) {
-                s.spawn(|| {
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(name) = names.get(i) else { break };
-                        let lookup = self.lookup(name, agent.as_ref());
-                        let mut map = results.lock().unwrap_or_else(|e| e.into_inner());
-                        map.insert(name.clone(), lookup);
-                        let done = map.len();
-                        drop(map);
-                        progress(done, total);
-                    }
-                });
-            }
+        let lookups = crate::parallel::map(names, workers, progress, |name| {
+            self.lookup(name, agent.as_ref())
         });
-        results.into_inner().unwrap_or_else(|e| e.into_inner())
+        names.iter().cloned().zip(lookups).collect()
     }
 
     fn agent(&self) -> Option<ureq::Agent> {
@@ -455,7 +439,7 @@ fn versions(
             };
             IndexedVersion {
                 version: version.to_string(),
-                links: text_field("links"),
+                links: if detailed { text_field("links") } else { None },
                 deps: detailed.then(|| {
                     serde_json::from_slice::<LineDeps<'_>>(json)
                         .map(|l| {
