@@ -59,7 +59,10 @@ pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
     opts.index.cargo_home = c.cargo_home.clone().or_else(cargo_home);
     opts.index.crates_io_url = c.crates_io_index.clone();
     opts.index.max_age = std::time::Duration::from_secs(c.index_max_age * 60);
-    opts.deny = c.deny.0;
+    if let Some(d) = c.deny {
+        opts.deny = d.0;
+        opts.deny_from_cli = true;
+    }
     opts.overrides = reflex::report::CodeOverrides {
         deny: c.deny_codes.clone(),
         warn: c.warn_codes.clone(),

@@ -22,6 +22,12 @@ pub enum Command {
     Audit(crate::audit::AuditArgs),
     /// Reconnaissance: stale crates, takeover targets, typosquats, confusion, build-time code, unsafe
     Recon(crate::recon::ReconArgs),
+    /// Fortify: explain every change between two lockfiles (default: HEAD against the working tree)
+    Review(crate::review::ReviewArgs),
+    /// Fortify: run audit, recon and policy rules under reflex.toml; exit 1 on any denied finding
+    Gate(crate::gate::GateArgs),
+    /// Fortify: write a starter reflex.toml from today's graph and print hardened configuration
+    Init(crate::init::InitArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
 }
@@ -32,6 +38,8 @@ pub enum Format {
     Json,
     Sarif,
     Markdown,
+    /// GitHub Actions workflow commands (`::error file=...,line=...::`)
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -88,9 +96,9 @@ pub struct CommonArgs {
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Exit 1 when a finding is at or above this severity: critical, high, medium, low, info, or none
-    #[arg(long, value_name = "LEVEL", default_value = "high", value_parser = parse_deny)]
-    pub deny: DenyLevel,
+    /// Exit 1 when a finding is at or above this severity: critical, high, medium, low, info, or none [default: high, or the policy's deny-level]
+    #[arg(long, value_name = "LEVEL", value_parser = parse_deny)]
+    pub deny: Option<DenyLevel>,
 
     /// Make this finding code fail the run (repeatable)
     #[arg(short = 'D', long = "deny-code", value_name = "CODE")]

@@ -6,8 +6,11 @@
 mod audit;
 mod cli;
 mod db;
+mod gate;
+mod init;
 mod output;
 mod recon;
+mod review;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -29,6 +32,9 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Audit(args) => audit::run(args),
         cli::Command::Recon(args) => recon::run(args),
+        cli::Command::Review(args) => review::run(args),
+        cli::Command::Gate(args) => gate::run(args),
+        cli::Command::Init(args) => init::run(args),
         cli::Command::Db(args) => db::run(args),
     };
     match result {

@@ -24,6 +24,7 @@ pub fn render(report: &Report, args: &CommonArgs) -> String {
         Format::Json => report::json::render(report),
         Format::Sarif => report::sarif::render(report),
         Format::Markdown => report::markdown::render(report),
+        Format::Github => report::github::render(report),
     }
 }
 
@@ -65,6 +66,15 @@ fn plain(err: &reflex::Error) -> String {
     let mut s = format!("error: {err}");
     let help = match err {
         reflex::Error::Parse(p) => p.help.clone(),
+        reflex::Error::Policy(errors) => {
+            for p in &errors.problems {
+                s.push_str(&format!("\n  {p}"));
+                if let Some(h) = &p.help {
+                    s.push_str(&format!("\n    help: {h}"));
+                }
+            }
+            None
+        }
         reflex::Error::Usage(_, help) | reflex::Error::External { help, .. } => help.clone(),
         reflex::Error::Io { .. } => None,
     };

@@ -12,6 +12,8 @@ use crate::sources::cargo_config;
 use crate::sources::crate_store::CrateStore;
 use crate::sources::popularity::Popularity;
 use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
+use crate::policy::Policy;
+use crate::review::{LockInput, LockfileDelta, ReviewInputs};
 use crate::time::Clock;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -50,6 +52,14 @@ pub struct AuditOptions {
     pub read_archives: bool,
     /// `-D/-W/-A <code>`.
     pub overrides: crate::report::CodeOverrides,
+    /// `--deny` was given: it wins over the policy's `deny-level`.
+    pub deny_from_cli: bool,
+    /// `review`, `gate --base`: the two lockfiles to compare (base, head).
+    pub compare: Option<(LockInput, LockInput)>,
+    /// `review`: incoming versions younger than this many days are flagged.
+    pub young_days: i64,
+    /// `gate`: the policy file (default: `reflex.toml` at the workspace root).
+    pub policy: Option<PathBuf>,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -82,6 +92,10 @@ impl AuditOptions {
             typosquat_target_rank: crate::checks::typosquat::DEFAULT_TARGET_RANK,
             read_archives: true,
             overrides: Default::default(),
+            deny_from_cli: false,
+            compare: None,
+            young_days: 7,
+            policy: None,
         }
     }
 }
@@ -99,13 +113,28 @@ pub fn recon(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
     run("recon", checks::recon_checks(), opts, progress)
 }
 
+/// `review`: every change between two lockfiles (default: `HEAD` against the working tree),
+/// with the risk signals of what arrives and the code that changed.
+pub fn review(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
+    let mut opts = opts.clone();
+    if opts.compare.is_none() {
+        opts.compare = Some(crate::review::parse_range(None));
+    }
+    run("review", checks::review_checks(), &opts, progress)
+}
+
+/// `gate`: audit, recon, the policy's rules and (with a base) review, under the policy.
+pub fn gate(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
+    run("gate", checks::gate_checks(opts.compare.is_some()), opts, progress)
+}
+
 fn run(
     command: &'static str,
     checks: Vec<&'static dyn checks::Check>,
     opts: &AuditOptions,
     progress: Progress<'_>,
 ) -> Result<Report> {
-    let recon = command == "recon";
+    let recon = matches!(command, "recon" | "review" | "gate");
     let known: Vec<&str> = checks::all_codes()
         .into_iter()
         .map(|(_, s)| s.code)
@@ -116,7 +145,7 @@ fn run(
             Some("`cargo reflex <command> --help`; every code is listed in the README".into()),
         )
     })?;
-    let (workspace, graph) = match &opts.lockfile {
+    let (workspace, mut graph) = match &opts.lockfile {
         Some(path) => (None, Some(Graph::load_as(&resolve(&opts.cwd, path), path)?)),
         None => {
             let manifest = opts.manifest_path.as_ref().map(|p| resolve(&opts.cwd, p));
@@ -129,6 +158,44 @@ fn run(
             };
             (Some(ws), graph)
         }
+    };
+    let lock_path = match (&workspace, &opts.lockfile) {
+        (Some(ws), _) => ws.lockfile_path(),
+        (None, Some(p)) => resolve(&opts.cwd, p),
+        (None, None) => opts.cwd.join("Cargo.lock"),
+    };
+    // `review A..B`: the head is a revision, not the working tree.
+    let mut base_graph = None;
+    let mut compare_labels = None;
+    if let Some((base, head)) = &opts.compare {
+        if *head != LockInput::WorkingTree {
+            graph = crate::review::load(head, &lock_path, &opts.cwd)?;
+            if graph.is_none() {
+                return Err(crate::Error::Usage(
+                    format!("{} has no lockfile at {}", head.label(), lock_path.display()),
+                    None,
+                ));
+            }
+        } else if graph.is_none() {
+            return Err(crate::Error::Usage(
+                format!("no lockfile to review: {} does not exist", lock_path.display()),
+                Some("run `cargo generate-lockfile`, or pass --head-file".into()),
+            ));
+        }
+        base_graph = Some(crate::review::load(base, &lock_path, &opts.cwd)?);
+        compare_labels = Some((base.label(), head.label()));
+    }
+    let policy = if command == "gate" {
+        let policy = match &opts.policy {
+            Some(p) => Policy::load(&resolve(&opts.cwd, p))?,
+            None => {
+                let root = workspace.as_ref().map_or(opts.cwd.clone(), |w| w.root.clone());
+                Policy::discover(&root)?.unwrap_or_default()
+            }
+        };
+        Some(policy)
+    } else {
+        None
     };
     let configs = match &workspace {
         Some(ws) => cargo_config::load_all(&ws.root, opts.index.cargo_home.as_deref())?,
@@ -204,38 +271,67 @@ fn run(
         (None, _) => None,
     };
 
-    let analyses = match (&graph, recon && opts.read_archives) {
+    let analyses = match (&graph, recon && opts.read_archives && command != "review") {
         (Some(g), true) => {
-            let index_url = opts.index.online.then(|| {
-                index_config
-                    .crates_io_url
-                    .clone()
-                    .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())
-            });
-            let store = CrateStore::new(
-                opts.index.cargo_home.clone(),
-                opts.cache_dir.clone(),
-                index_url.as_deref(),
-                opts.index.timeout,
-            );
-            // Parsing is CPU-bound; downloads wait on the network, so online runs use more.
-            let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-            let workers = if store.online() { cores * 4 } else { cores };
+            let store = store(opts, &index_config);
             let report = |done: usize, total: usize| progress("crate archives", done, total);
             Some(analyze_graph(
                 g,
                 &store,
                 opts.cache_dir.as_deref(),
-                workers,
+                workers(&store),
                 &report,
             ))
         }
         _ => None,
     };
+    // Review: the code of both sides of every change.
+    let review_inputs = match (base_graph, &graph, &compare_labels) {
+        (Some(base), Some(head), Some((base_label, head_label))) => {
+            let empty;
+            let base_ref = match &base {
+                Some(b) => b,
+                None => {
+                    empty = Graph::parse(Path::new("(no lockfile)"), "version = 4\n".into())?;
+                    &empty
+                }
+            };
+            let delta = LockfileDelta::between(base_ref, head);
+            let store = store(opts, &index_config);
+            let report = |done: usize, total: usize| progress("crate archives", done, total);
+            let code = if opts.read_archives {
+                crate::review::read_code(&delta, base.as_ref(), head, &store, workers(&store), &report)
+            } else {
+                vec![Default::default(); delta.changes.len()]
+            };
+            Some(ReviewInputs {
+                base,
+                base_label: base_label.clone(),
+                head_label: head_label.clone(),
+                delta,
+                code,
+                young_days: opts.young_days,
+            })
+        }
+        _ => None,
+    };
+    let incoming = review_inputs.as_ref().map(|r| r.delta.incoming());
+    let analyses = match (command, &review_inputs) {
+        ("review", Some(r)) => Some(crate::review::head_analyses(r)),
+        _ => analyses,
+    };
     let popularity = match (recon, &opts.popular) {
         (false, _) => None,
         (true, Some(path)) => Some(Arc::new(Popularity::load(&resolve(&opts.cwd, path))?)),
         (true, None) => Some(Arc::new(Popularity::embedded())),
+    };
+    let prefixes;
+    let internal_prefixes: &[String] = match &policy {
+        Some(p) if !p.internal_prefixes.is_empty() => {
+            prefixes = [opts.internal_prefixes.clone(), p.internal_prefixes.clone()].concat();
+            &prefixes
+        }
+        _ => &opts.internal_prefixes,
     };
     let cx = Context {
         clock: opts.clock,
@@ -254,8 +350,11 @@ fn run(
         popularity: popularity.as_ref(),
         typosquat_target_rank: opts.typosquat_target_rank,
         stale_after_days: opts.stale_after_days,
-        internal_prefixes: &opts.internal_prefixes,
+        internal_prefixes,
         analyses: analyses.as_ref(),
+        policy: policy.as_ref(),
+        incoming: if command == "gate" { incoming.as_ref() } else { None },
+        review: review_inputs.as_ref(),
     };
     let mut sink = Sink::default();
     let mut runs = Vec::new();
@@ -281,11 +380,97 @@ fn run(
     if let Some(m) = &mut report.metrics {
         annotate(&mut report.crates, &sink.findings, m);
     }
+    if command == "gate" {
+        // The gate is a verdict, not an inventory: recon's crate table stays in recon.
+        report.crates.clear();
+    }
     report.checks = runs;
     report.findings = sink.findings;
+    report.review = sink.review;
+    if command == "review"
+        && let (Some(inputs), Some(head)) = (&review_inputs, &graph)
+    {
+        keep_introduced(&mut report, inputs, head, &db);
+    }
     relativize(&mut report, &opts.cwd);
-    report.apply_overrides(&opts.overrides, opts.deny);
-    Ok(report.finish(opts.deny))
+    let mut deny = opts.deny;
+    if let Some(p) = &policy {
+        p.apply(&mut report, opts.clock.today());
+        if !opts.deny_from_cli {
+            deny = p.deny_level;
+        }
+        report.policy = Some(crate::report::PolicyInfo {
+            path: p.path.as_ref().map(|x| {
+                x.strip_prefix(&opts.cwd).unwrap_or(x).display().to_string()
+            }),
+            deny_level: deny,
+            exceptions: p.exceptions.len(),
+            trust_records: p.trust.len(),
+        });
+    }
+    report.apply_overrides(&opts.overrides);
+    Ok(report.finish(deny))
+}
+
+/// `review` reports what the change brings: findings about packages that were already there
+/// (and advisories their previous version had too) are not news.
+fn keep_introduced(
+    report: &mut Report,
+    inputs: &ReviewInputs,
+    head: &Graph,
+    db: &crate::sources::advisory_db::AdvisoryDb,
+) {
+    let incoming = inputs.delta.incoming();
+    report.findings.retain(|f| {
+        let Some(p) = &f.package else {
+            return true;
+        };
+        let Some(i) = head.find(&p.name, &p.version) else {
+            // Removed packages (advisories fixed) are named by the review check itself.
+            return f.check == "review";
+        };
+        if !incoming.contains(&i) {
+            return false;
+        }
+        if let Some(adv) = &f.advisory {
+            let change = inputs
+                .delta
+                .changes
+                .iter()
+                .find(|c| c.to.as_ref().is_some_and(|t| t.index == i));
+            let before = change.and_then(|c| c.from.as_ref());
+            if let Some(from) = before
+                && let Ok(v) = rustsec::Version::parse(&from.version)
+            {
+                let had = db.for_crate(&p.name).any(|a| {
+                    a.metadata.id.as_str() == adv.id && a.versions.is_vulnerable(&v)
+                });
+                return !had;
+            }
+        }
+        true
+    });
+}
+
+fn store(opts: &AuditOptions, index_config: &IndexConfig) -> CrateStore {
+    let index_url = opts.index.online.then(|| {
+        index_config
+            .crates_io_url
+            .clone()
+            .unwrap_or_else(|| tame_index::CRATES_IO_HTTP_INDEX.to_string())
+    });
+    CrateStore::new(
+        opts.index.cargo_home.clone(),
+        opts.cache_dir.clone(),
+        index_url.as_deref(),
+        opts.index.timeout,
+    )
+}
+
+/// Parsing is CPU-bound; downloads wait on the network, so online runs use more workers.
+fn workers(store: &CrateStore) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if store.online() { cores * 4 } else { cores }
 }
 
 /// Puts each finding's code on its crate's row and counts suspects for the metrics.

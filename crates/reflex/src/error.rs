@@ -18,6 +18,11 @@ pub enum Error {
     #[diagnostic(transparent)]
     Parse(Box<ParseError>),
 
+    /// A policy file with mistakes: all of them, each at its position.
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Policy(Box<PolicyErrors>),
+
     #[error("{0}")]
     #[diagnostic(code(reflex::usage))]
     Usage(String, #[help] Option<String>),
@@ -48,6 +53,19 @@ pub struct ParseError {
     pub label: String,
     #[help]
     pub help: Option<String>,
+}
+
+/// Every problem found in a policy file.
+#[derive(Debug, thiserror::Error, Diagnostic)]
+#[error("{} has {} problem{}", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" })]
+#[diagnostic(
+    code(reflex::policy),
+    help("fix them all, then run `cargo reflex gate` again; the README's policy section lists every key")
+)]
+pub struct PolicyErrors {
+    pub path: PathBuf,
+    #[related]
+    pub problems: Vec<ParseError>,
 }
 
 impl Error {

@@ -11,8 +11,11 @@ pub mod audit;
 pub mod checks;
 pub mod error;
 pub mod graph;
+pub mod init;
 pub mod parallel;
+pub mod policy;
 pub mod report;
+pub mod review;
 pub mod sources;
 pub mod time;
 

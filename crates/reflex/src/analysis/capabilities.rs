@@ -42,6 +42,35 @@ impl Capabilities {
         self.urls.extend(o.urls);
     }
 
+    /// One line of what the code can do, empty when it does nothing notable.
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        let secrets = self.secret_reads();
+        if !secrets.is_empty() {
+            parts.push(format!("reads secrets {}", secrets.join(", ")));
+        }
+        if self.env_dump {
+            parts.push("reads the whole environment".to_string());
+        }
+        let list = |set: &BTreeSet<String>| set.iter().cloned().collect::<Vec<_>>().join(", ");
+        if !self.network.is_empty() {
+            parts.push(format!("network ({})", list(&self.network)));
+        }
+        if !self.processes.is_empty() {
+            parts.push(format!("spawns {}", list(&self.processes)));
+        }
+        if !self.sensitive_paths.is_empty() {
+            parts.push(format!("touches {}", list(&self.sensitive_paths)));
+        }
+        if !self.file_writes.is_empty() {
+            parts.push(format!("writes {}", list(&self.file_writes)));
+        }
+        if !self.obfuscation.is_empty() {
+            parts.push(format!("obfuscation ({})", list(&self.obfuscation)));
+        }
+        parts.join("; ")
+    }
+
     /// Environment variables read whose names or purpose look like secrets.
     pub fn secret_reads(&self) -> Vec<&str> {
         self.env_reads

@@ -35,6 +35,11 @@ pub struct CrateAnalysis {
     pub homepage: Option<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// SPDX license expression from the packaged manifest.
+    #[serde(default)]
+    pub license: Option<String>,
+    #[serde(default)]
+    pub license_file: Option<String>,
 }
 
 /// Analyses one archive.
@@ -65,6 +70,8 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     a.repository = field("repository");
     a.homepage = field("homepage");
     a.description = field("description");
+    a.license = field("license");
+    a.license_file = field("license-file");
     a.proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
@@ -150,7 +157,7 @@ pub fn analyze_graph(
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> HashMap<usize, Result<CrateAnalysis, String>> {
     // Analyses are cached by checksum: the same archive always gives the same answer.
-    let cache = cache_dir.map(|d| d.join(concat!("analysis-v3-", env!("CARGO_PKG_VERSION"))));
+    let cache = cache_dir.map(|d| d.join(concat!("analysis-v4-", env!("CARGO_PKG_VERSION"))));
     let wanted: Vec<usize> = (0..graph.len())
         .filter(|&i| graph.registry(i).is_some())
         .collect();

@@ -2,14 +2,20 @@
 //! one line in [`audit_checks`].
 
 pub mod advisories;
+pub mod build_approval;
 pub mod build_env;
 pub mod build_time;
 pub mod cargo_config;
 pub mod ci;
 pub mod confusion;
+pub mod cooldown;
 pub mod freshness;
 pub mod impersonation;
+pub mod licenses;
 pub mod lockfile_hygiene;
+pub mod policy_meta;
+pub mod review;
+pub mod source_policy;
 pub mod typosquat;
 pub mod yanked;
 
@@ -61,6 +67,13 @@ pub struct Context<'a> {
             Result<crate::analysis::crate_analysis::CrateAnalysis, String>,
         >,
     >,
+    /// `gate`: the policy in force.
+    pub policy: Option<&'a crate::policy::Policy>,
+    /// With a base revision: head packages that arrive with the change (cooldown applies
+    /// to these only); `None` = every package.
+    pub incoming: Option<&'a std::collections::BTreeSet<usize>>,
+    /// `review`: the delta and the code of both sides of each change.
+    pub review: Option<&'a crate::review::ReviewInputs>,
 }
 
 /// Where checks put what they find.
@@ -71,6 +84,7 @@ pub struct Sink {
     /// `recon`: one row per crate.
     pub crates: Vec<crate::report::CrateRow>,
     pub metrics: Option<crate::report::ReconMetrics>,
+    pub review: Option<crate::report::ReviewSection>,
 }
 
 impl Sink {
@@ -110,10 +124,44 @@ pub fn recon_checks() -> Vec<&'static dyn Check> {
     ]
 }
 
+/// The checks `review` runs on the incoming packages, in order.
+pub fn review_checks() -> Vec<&'static dyn Check> {
+    vec![
+        &review::Review,
+        &advisories::Advisories,
+        &yanked::Yanked,
+        &typosquat::Typosquat,
+        &confusion::Confusion,
+        &build_time::BuildTime,
+    ]
+}
+
+/// The checks `gate` runs under the policy: audit's and recon's, the policy rules, and (with a
+/// base revision) review's.
+pub fn gate_checks(with_review: bool) -> Vec<&'static dyn Check> {
+    let mut checks = audit_checks();
+    for c in recon_checks() {
+        if !checks.iter().any(|k| k.name() == c.name()) {
+            checks.push(c);
+        }
+    }
+    checks.extend([
+        &cooldown::Cooldown as &'static dyn Check,
+        &source_policy::SourcePolicy,
+        &build_approval::BuildApproval,
+        &licenses::Licenses,
+        &policy_meta::PolicyMeta,
+    ]);
+    if with_review {
+        checks.insert(0, &review::Review);
+    }
+    checks
+}
+
 /// Every finding code of every check.
 pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
     let mut checks = audit_checks();
-    for c in recon_checks() {
+    for c in recon_checks().into_iter().chain(gate_checks(true)) {
         if !checks.iter().any(|k| k.name() == c.name()) {
             checks.push(c);
         }
@@ -156,7 +204,7 @@ mod tests {
 
     #[test]
     fn check_names_are_unique() {
-        let mut names: Vec<_> = audit_checks().iter().map(|c| c.name()).collect();
+        let mut names: Vec<_> = gate_checks(true).iter().map(|c| c.name()).collect();
         let n = names.len();
         names.sort();
         names.dedup();

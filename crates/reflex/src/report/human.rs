@@ -34,7 +34,7 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
         .iter()
         .filter(|f| {
             if opts.quiet {
-                report.summary.deny_level.is_some_and(|d| f.severity >= d)
+                f.denied
             } else {
                 opts.verbose || f.severity > Severity::Info
             }
@@ -42,6 +42,11 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
         .collect();
     if !opts.quiet {
         header(report, &mut s);
+    }
+    if let Some(review) = &report.review
+        && !opts.quiet
+    {
+        changes(review, opts.verbose, &mut s);
     }
     let mut groups: Vec<&str> = Vec::new();
     for f in &shown {
@@ -113,6 +118,60 @@ fn build_time(r: &crate::report::CrateRow) -> String {
         (true, None) => "-".into(),
         (true, Some(_)) => "none".into(),
         _ => parts.join(","),
+    }
+}
+
+fn changes(review: &crate::report::ReviewSection, verbose: bool, s: &mut String) {
+    use super::review_view::{code_summary, what, why};
+    let _ = writeln!(
+        s,
+        "\n{BOLD}changes{BOLD:#} {DIM}{} -> {}, {} packages, worst first{DIM:#}",
+        review.base,
+        review.head,
+        review.changes.len()
+    );
+    for row in &review.changes {
+        let risk = match row.risk {
+            Some(sev) => {
+                let st = style(sev);
+                format!("{st}{:<8}{st:#}", sev.as_str())
+            }
+            None => format!("{DIM}{:<8}{DIM:#}", "ok"),
+        };
+        let _ = writeln!(
+            s,
+            "  {risk} {BOLD}{}{BOLD:#}  {}  {DIM}{}; {}{DIM:#}",
+            row.change.label(),
+            what(row),
+            why(row),
+            code_summary(row)
+        );
+    }
+    for row in &review.changes {
+        let Some(code) = &row.code else { continue };
+        for d in &code.diffs {
+            let _ = writeln!(
+                s,
+                "\n{BOLD}{}{BOLD:#} {DIM}{} ({}){DIM:#}",
+                row.change.label(),
+                d.path,
+                d.role
+            );
+            let limit = if verbose { usize::MAX } else { 60 };
+            let lines: Vec<&str> = d.unified.lines().collect();
+            for l in lines.iter().take(limit) {
+                let st = match l.chars().next() {
+                    Some('+') if !l.starts_with("+++") => Style::new().fg_color(Some(AnsiColor::Green.into())),
+                    Some('-') if !l.starts_with("---") => Style::new().fg_color(Some(AnsiColor::Red.into())),
+                    _ => DIM,
+                };
+                let _ = writeln!(s, "    {st}{l}{st:#}");
+            }
+            let hidden = lines.len().saturating_sub(limit) + d.truncated_lines;
+            if hidden > 0 {
+                let _ = writeln!(s, "    {DIM}... {hidden} more lines (-v, or --format markdown){DIM:#}");
+            }
+        }
     }
 }
 
@@ -330,7 +389,12 @@ fn summary(report: &Report, s: &mut String) {
         (false, None) => "FAILED".to_string(),
     };
     let counts = if sm.allowed > 0 {
-        format!("{counts}, {} allowed by -A", sm.allowed)
+        format!("{counts}, {} allowed", sm.allowed)
+    } else {
+        counts
+    };
+    let counts = if sm.excepted > 0 {
+        format!("{counts}, {} excepted by the policy", sm.excepted)
     } else {
         counts
     };

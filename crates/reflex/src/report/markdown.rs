@@ -62,6 +62,19 @@ pub fn render(report: &Report) -> String {
         sm.denied,
         sm.deny_level.map(|d| d.as_str()).unwrap_or("none")
     );
+    if let Some(p) = &report.policy {
+        let _ = writeln!(
+            s,
+            "\npolicy: {}",
+            p.path
+                .as_ref()
+                .map(|x| format!("`{x}` ({} exceptions, {} trust records)", p.exceptions, p.trust_records))
+                .unwrap_or_else(|| "default (no reflex.toml): malicious and vulnerable crates denied".into())
+        );
+    }
+    if let Some(review) = &report.review {
+        super::review_view::markdown(review, &mut s, icon);
+    }
     if let Some(ci) = &report.ci
         && let Some(p) = ci.locked_percent
     {
@@ -76,6 +89,9 @@ pub fn render(report: &Report) -> String {
             s,
             "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|"
         );
+        if report.review.is_some() {
+            let _ = writeln!(s, "\n### Findings\n");
+        }
         for f in &report.findings {
             let pkg = f
                 .package

@@ -1,9 +1,11 @@
 //! Findings and the report that carries them. Analysis produces a [`Report`]; renderers in the
 //! submodules turn it into human, JSON, SARIF or Markdown text and never decide the verdict.
 
+pub mod github;
 pub mod human;
 pub mod json;
 pub mod markdown;
+pub mod review_view;
 pub mod sarif;
 
 use serde::Serialize;
@@ -120,6 +122,42 @@ pub struct Finding {
     pub location: Option<Location>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub advisory: Option<AdvisoryRef>,
+    /// Whether this finding fails the run (computed by [`Report::finish`]).
+    pub denied: bool,
+    /// Level forced by `-D/-W` or the policy; `None` lets the deny level decide.
+    #[serde(skip)]
+    pub level: Option<Level>,
+}
+
+/// What a policy or `-D/-W/-A` says about a finding, whatever its severity.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Fails the run.
+    Deny,
+    /// Reported, never fails the run.
+    Warn,
+    /// Dropped (counted in the summary).
+    Allow,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Option<Level> {
+        match s {
+            "deny" => Some(Level::Deny),
+            "warn" => Some(Level::Warn),
+            "allow" => Some(Level::Allow),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Deny => "deny",
+            Level::Warn => "warn",
+            Level::Allow => "allow",
+        }
+    }
 }
 
 impl Finding {
@@ -135,6 +173,8 @@ impl Finding {
             remedy: None,
             location: None,
             advisory: None,
+            denied: false,
+            level: None,
         }
     }
 
@@ -240,8 +280,10 @@ pub struct Summary {
     /// `None` when nothing fails the run (`--deny none`).
     pub deny_level: Option<Severity>,
     pub passed: bool,
-    /// Findings dropped by `-A <code>`.
+    /// Findings dropped by `-A <code>` or an `allow` in the policy.
     pub allowed: usize,
+    /// Findings covered by a policy exception or trust record.
+    pub excepted: usize,
 }
 
 /// Per-code overrides from the command line, applied in one place before the verdict:
@@ -297,6 +339,48 @@ pub struct Report {
     /// `recon`: project-level figures.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics: Option<ReconMetrics>,
+    /// `review` (and `gate --base`): every lockfile change, worst first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<ReviewSection>,
+    /// `gate`: which policy was applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyInfo>,
+}
+
+/// The lockfile changes a review looked at.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReviewSection {
+    pub base: String,
+    pub head: String,
+    pub changes: Vec<ChangeRow>,
+}
+
+/// One change with what was learnt about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeRow {
+    #[serde(flatten)]
+    pub change: crate::review::Change,
+    /// Days since the incoming version was published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advisories_fixed: Vec<String>,
+    /// Highest severity among the findings about this change.
+    pub risk: Option<Severity>,
+    /// Codes of the findings about this change, worst first.
+    pub signals: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<crate::review::code_diff::CodeChanges>,
+}
+
+/// The policy a gate applied.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyInfo {
+    /// The policy file, or `None` for the built-in default.
+    pub path: Option<String>,
+    pub deny_level: Option<Severity>,
+    pub exceptions: usize,
+    pub trust_records: usize,
 }
 
 /// What recon knows about one crate of the graph.
@@ -396,6 +480,8 @@ impl Report {
             checks: Vec::new(),
             crates: Vec::new(),
             metrics: None,
+            review: None,
+            policy: None,
             summary: Summary {
                 total: 0,
                 critical: 0,
@@ -407,25 +493,41 @@ impl Report {
                 deny_level: None,
                 passed: true,
                 allowed: 0,
+                excepted: 0,
             },
             findings: Vec::new(),
         }
     }
 
-    /// Applies code overrides: denied codes are raised to the deny level (so they fail the
-    /// run), warned codes are lowered to `low`, allowed codes are dropped and counted.
-    pub fn apply_overrides(&mut self, o: &CodeOverrides, deny_level: Option<Severity>) {
-        let before = self.findings.len();
-        self.findings
-            .retain(|f| !o.allow.iter().any(|c| c == f.code));
-        self.summary.allowed += before - self.findings.len();
-        for f in &mut self.findings {
-            if o.deny.iter().any(|c| c == f.code) {
-                f.severity = f.severity.max(deny_level.unwrap_or(Severity::Critical));
-            } else if o.warn.iter().any(|c| c == f.code) {
-                f.severity = f.severity.min(Severity::Low);
+    /// Applies code overrides: `-D` codes fail the run whatever their severity, `-W` codes
+    /// never do, `-A` codes are dropped and counted.
+    pub fn apply_overrides(&mut self, o: &CodeOverrides) {
+        let level = |code: &str| {
+            if o.allow.iter().any(|c| c == code) {
+                Some(Level::Allow)
+            } else if o.deny.iter().any(|c| c == code) {
+                Some(Level::Deny)
+            } else if o.warn.iter().any(|c| c == code) {
+                Some(Level::Warn)
+            } else {
+                None
             }
-        }
+        };
+        self.set_levels(|f| level(f.code));
+    }
+
+    /// Sets each finding's level from `decide` (when it says something) and drops the allowed.
+    pub fn set_levels(&mut self, decide: impl Fn(&Finding) -> Option<Level>) {
+        let before = self.findings.len();
+        self.findings.retain_mut(|f| match decide(f) {
+            Some(Level::Allow) => false,
+            Some(l) => {
+                f.level = Some(l);
+                true
+            }
+            None => true,
+        });
+        self.summary.allowed += before - self.findings.len();
     }
 
     /// Sorts findings worst first and computes the summary against `deny_level`.
@@ -438,12 +540,39 @@ impl Report {
                 .then_with(|| a.title.cmp(&b.title))
         });
         self.findings.dedup();
+        for f in &mut self.findings {
+            f.denied = match f.level {
+                Some(Level::Deny) => true,
+                Some(_) => false,
+                None => deny_level.is_some_and(|d| f.severity >= d),
+            };
+        }
+        if let Some(review) = &mut self.review {
+            for row in &mut review.changes {
+                let side = row.change.to.as_ref().or(row.change.from.as_ref());
+                let mine: Vec<&Finding> = self
+                    .findings
+                    .iter()
+                    .filter(|f| {
+                        f.package.as_ref().is_some_and(|p| {
+                            p.name == row.change.name && side.is_some_and(|s| s.version == p.version)
+                        })
+                    })
+                    .collect();
+                row.risk = mine.iter().map(|f| f.severity).max();
+                row.signals = mine.iter().map(|f| f.code.to_string()).collect();
+                row.signals.dedup();
+            }
+            review.changes.sort_by(|a, b| {
+                b.risk
+                    .cmp(&a.risk)
+                    .then_with(|| a.change.kind.cmp(&b.change.kind))
+                    .then_with(|| a.change.name.cmp(&b.change.name))
+            });
+        }
         let findings = &self.findings;
         let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-        let denied = findings
-            .iter()
-            .filter(|f| deny_level.is_some_and(|d| f.severity >= d))
-            .count();
+        let denied = findings.iter().filter(|f| f.denied).count();
         self.summary = Summary {
             total: findings.len(),
             critical: count(Severity::Critical),
@@ -455,6 +584,7 @@ impl Report {
             deny_level,
             passed: denied == 0,
             allowed: self.summary.allowed,
+            excepted: self.summary.excepted,
         };
         self
     }

@@ -1,0 +1,136 @@
+//! `cargo reflex init`.
+
+use crate::audit::options;
+use crate::cli::CommonArgs;
+use clap::{Args, ValueEnum};
+use reflex::init::{self, Hardening};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Emit {
+    /// The starter reflex.toml with today's baseline
+    Policy,
+    /// A hardened .cargo/config.toml
+    CargoConfig,
+    /// A GitHub Actions workflow: gate, fetch with network, build offline without secrets
+    Ci,
+    /// A Kubernetes NetworkPolicy for build pods
+    NetworkPolicy,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Print one generated file to standard output instead of writing files
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub emit: Option<Emit>,
+
+    /// Also write the hardened files: .cargo/config.toml, .github/workflows/reflex-build.yml, deploy/reflex-build-networkpolicy.yaml
+    #[arg(long)]
+    pub write_hardened: bool,
+
+    /// Overwrite files that exist
+    #[arg(long)]
+    pub force: bool,
+
+    /// Name prefix of your organisation's internal crates (repeatable)
+    #[arg(long = "internal-prefix", value_name = "PREFIX")]
+    pub internal_prefixes: Vec<String>,
+
+    /// Name of the private registry
+    #[arg(long, value_name = "NAME", default_value = "internal")]
+    pub registry_name: String,
+
+    /// Sparse index URL of the private registry
+    #[arg(long, value_name = "URL", default_value = "sparse+https://crates.internal.example/index/")]
+    pub registry_url: String,
+
+    /// Mirror that replaces crates.io (source replacement)
+    #[arg(long, value_name = "URL")]
+    pub mirror_url: Option<String>,
+
+    /// CIDR of the registry or its proxy that build pods may reach (repeatable)
+    #[arg(long = "registry-cidr", value_name = "CIDR")]
+    pub registry_cidrs: Vec<String>,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
+    let c = &args.common;
+    let mut opts = options(c)?;
+    opts.internal_prefixes = args.internal_prefixes.clone();
+    let hardening = Hardening {
+        internal_prefixes: args.internal_prefixes.clone(),
+        registry_name: args.registry_name.clone(),
+        registry_url: args.registry_url.clone(),
+        mirror_url: args.mirror_url.clone(),
+        registry_cidrs: args.registry_cidrs.clone(),
+    }
+    .with_defaults();
+    let mut out = std::io::stdout().lock();
+    let print = |out: &mut std::io::StdoutLock<'_>, text: &str| {
+        out.write_all(text.as_bytes())
+            .map_err(|e| reflex::Error::io("<stdout>", e))
+    };
+    match args.emit {
+        Some(Emit::CargoConfig) => return print(&mut out, &init::cargo_config(&hardening)).map(|_| 0),
+        Some(Emit::Ci) => return print(&mut out, &init::ci_workflow()).map(|_| 0),
+        Some(Emit::NetworkPolicy) => {
+            return print(&mut out, &init::network_policy(&hardening)).map(|_| 0);
+        }
+        _ => {}
+    }
+    let starter = init::starter_policy(&opts, &|_, _, _| {})?;
+    if args.emit == Some(Emit::Policy) {
+        return print(&mut out, &starter.policy_text).map(|_| 0);
+    }
+    let root = match &c.manifest_path {
+        Some(m) => m.parent().map(Path::to_path_buf).unwrap_or_default(),
+        None => reflex::graph::workspace::Workspace::discover(None, &opts.cwd)?.root,
+    };
+    let mut written = vec![write(&root.join(reflex::policy::FILE_NAME), &starter.policy_text, args.force)?];
+    if args.write_hardened {
+        written.push(write(&root.join(".cargo/config.toml"), &init::cargo_config(&hardening), args.force)?);
+        written.push(write(&root.join(".github/workflows/reflex-build.yml"), &init::ci_workflow(), args.force)?);
+        written.push(write(
+            &root.join("deploy/reflex-build-networkpolicy.yaml"),
+            &init::network_policy(&hardening),
+            args.force,
+        )?);
+    }
+    let mut err = std::io::stderr().lock();
+    for w in &written {
+        let _ = writeln!(err, "wrote {}", w.display());
+    }
+    let _ = writeln!(
+        err,
+        "baseline: {} build-time approvals, {} exceptions (reason \"baseline\"); `cargo reflex gate` now passes and fails on anything new",
+        starter.approvals, starter.exceptions
+    );
+    for r in &starter.not_baselined {
+        let _ = writeln!(err, "not accepted into the baseline (fix it): {r}");
+    }
+    if !args.write_hardened {
+        let _ = writeln!(
+            err,
+            "hardened configuration: `cargo reflex init --emit ci|cargo-config|network-policy`, or --write-hardened"
+        );
+    }
+    Ok(if starter.not_baselined.is_empty() { 0 } else { 1 })
+}
+
+fn write(path: &PathBuf, text: &str, force: bool) -> Result<PathBuf, reflex::Error> {
+    if path.exists() && !force {
+        return Err(reflex::Error::Usage(
+            format!("{} exists", path.display()),
+            Some("pass --force to overwrite it, or --emit to print instead".into()),
+        ));
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| reflex::Error::io(dir, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| reflex::Error::io(path, e))?;
+    Ok(path.clone())
+}

@@ -1,0 +1,125 @@
+//! Build-time code allowlist: with `[build-time] require-approval`, every crate with a build
+//! script or that is a proc-macro needs an `allow` entry. A new one fails until approved.
+//! Crates whose archives could not be read are reported: their build-time code is unknown.
+
+use super::{Check, Context, Sink};
+use crate::policy::BuildTimeKind;
+use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+
+pub struct BuildApproval;
+
+const NAME: &str = "build-approval";
+
+pub const BUILD_SCRIPT: CodeSpec = CodeSpec {
+    code: "build-script-not-approved",
+    severity: Severity::High,
+    summary: "a crate runs a build script but is not on the policy's build-time allowlist",
+};
+pub const PROC_MACRO: CodeSpec = CodeSpec {
+    code: "proc-macro-not-approved",
+    severity: Severity::High,
+    summary: "a proc-macro crate is not on the policy's build-time allowlist",
+};
+pub const UNKNOWN: CodeSpec = CodeSpec {
+    code: "build-time-unknown",
+    severity: Severity::Medium,
+    summary: "whether a crate runs code at build time is unknown (its archive could not be read)",
+};
+
+static CODES: [CodeSpec; 3] = [BUILD_SCRIPT, PROC_MACRO, UNKNOWN];
+
+impl Check for BuildApproval {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn codes(&self) -> &'static [CodeSpec] {
+        &CODES
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+        let Some(rules) = cx.policy.map(|p| &p.build_time).filter(|b| b.require_approval) else {
+            return CheckStatus::Skipped {
+                reason: "`[build-time] require-approval` is off".into(),
+            };
+        };
+        let (Some(graph), Some(analyses)) = (cx.graph, cx.analyses) else {
+            return CheckStatus::Skipped {
+                reason: "crate archives were not read".into(),
+            };
+        };
+        let mut unknown = Vec::new();
+        for (i, pkg) in graph.packages().iter().enumerate() {
+            let Some(result) = analyses.get(&i) else {
+                continue;
+            };
+            let at = |f: Finding| {
+                f.package(graph.package_ref(i))
+                    .via(graph.via(i))
+                    .at(graph.path.display().to_string(), graph.line_of(i))
+            };
+            let a = match result {
+                Ok(a) => a,
+                Err(why) => {
+                    if !rules.allow.iter().any(|a| a.krate == pkg.name.as_str()) {
+                        unknown.push(format!("{} {}: {why}", pkg.name, pkg.version));
+                    }
+                    continue;
+                }
+            };
+            let caps = a
+                .capabilities
+                .as_ref()
+                .map(|c| c.summary())
+                .filter(|s| !s.is_empty());
+            if let Some(script) = &a.build_script
+                && !rules.allows(pkg.name.as_str(), BuildTimeKind::BuildScript)
+            {
+                let mut f = at(Finding::new(
+                    NAME,
+                    &BUILD_SCRIPT,
+                    format!("{} runs a build script ({script}) and is not approved", pkg.name),
+                ))
+                .remedy(format!(
+                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"build-script\" reason = \"...\"",
+                    pkg.name
+                ));
+                if let Some(c) = &caps {
+                    f = f.evidence(format!("build-time code can: {c}"));
+                }
+                out.push(f);
+            }
+            if a.proc_macro && !rules.allows(pkg.name.as_str(), BuildTimeKind::ProcMacro) {
+                let mut f = at(Finding::new(
+                    NAME,
+                    &PROC_MACRO,
+                    format!("{} is a proc-macro (runs inside rustc) and is not approved", pkg.name),
+                ))
+                .remedy(format!(
+                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"proc-macro\" reason = \"...\"",
+                    pkg.name
+                ));
+                if let Some(c) = &caps {
+                    f = f.evidence(format!("build-time code can: {c}"));
+                }
+                out.push(f);
+            }
+        }
+        if !unknown.is_empty() {
+            let mut f = Finding::new(
+                NAME,
+                &UNKNOWN,
+                format!("{} crates could not be inspected for build-time code", unknown.len()),
+            )
+            .remedy("run online so the archives can be downloaded, or `cargo fetch --locked` first");
+            for u in unknown.iter().take(20) {
+                f = f.evidence(u.clone());
+            }
+            out.push(f);
+            return CheckStatus::Partial {
+                reason: format!("{} archives unavailable", unknown.len()),
+            };
+        }
+        CheckStatus::Ran
+    }
+}

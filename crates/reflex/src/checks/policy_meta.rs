@@ -1,0 +1,97 @@
+//! Findings about the policy itself: which policy applies, exceptions that expired or no
+//! longer match anything (added when the policy is applied), allowlist entries gone stale.
+
+use super::{Check, Context, Sink};
+use crate::policy::BuildTimeKind;
+use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+
+pub struct PolicyMeta;
+
+const NAME: &str = "policy";
+
+pub const DEFAULT: CodeSpec = CodeSpec {
+    code: "policy-default",
+    severity: Severity::Info,
+    summary: "no reflex.toml: the default policy applies (malicious and vulnerable crates denied)",
+};
+pub const EXCEPTION_EXPIRED: CodeSpec = CodeSpec {
+    code: "policy-exception-expired",
+    severity: Severity::Medium,
+    summary: "a policy exception passed its expiry date and no longer applies",
+};
+pub const EXCEPTION_UNUSED: CodeSpec = CodeSpec {
+    code: "policy-exception-unused",
+    severity: Severity::Low,
+    summary: "a policy exception matches no finding",
+};
+pub const ALLOW_UNUSED: CodeSpec = CodeSpec {
+    code: "policy-allow-unused",
+    severity: Severity::Low,
+    summary: "a build-time allowlist entry names a crate that runs no such code in the graph",
+};
+
+static CODES: [CodeSpec; 4] = [DEFAULT, EXCEPTION_EXPIRED, EXCEPTION_UNUSED, ALLOW_UNUSED];
+
+impl Check for PolicyMeta {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn codes(&self) -> &'static [CodeSpec] {
+        &CODES
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+        let Some(policy) = cx.policy else {
+            return CheckStatus::Skipped {
+                reason: "no policy".into(),
+            };
+        };
+        let Some(path) = &policy.path else {
+            out.push(
+                Finding::new(NAME, &DEFAULT, "no reflex.toml: applying the default policy")
+                    .evidence("denied: findings at or above high (malicious and vulnerable crates, tampered archives)")
+                    .remedy("run `cargo reflex init` to record today's graph as the baseline and tighten from there"),
+            );
+            return CheckStatus::Ran;
+        };
+        let (Some(graph), Some(analyses)) = (cx.graph, cx.analyses) else {
+            return CheckStatus::Ran;
+        };
+        for entry in &policy.build_time.allow {
+            let mut known = false;
+            let used = graph.packages().iter().enumerate().any(|(i, p)| {
+                if p.name.as_str() != entry.krate {
+                    return false;
+                }
+                let Some(Ok(a)) = analyses.get(&i) else {
+                    // Unread archive or a path crate: cannot tell, so not stale.
+                    known |= !analyses.contains_key(&i) || analyses.get(&i).is_some_and(Result::is_err);
+                    return false;
+                };
+                match entry.kind {
+                    BuildTimeKind::BuildScript => a.build_script.is_some(),
+                    BuildTimeKind::ProcMacro => a.proc_macro,
+                    BuildTimeKind::Any => a.build_script.is_some() || a.proc_macro,
+                }
+            });
+            if !used && !known {
+                out.push(
+                    Finding::new(
+                        NAME,
+                        &ALLOW_UNUSED,
+                        format!(
+                            "build-time allowlist entry for {} ({}) matches nothing in the graph",
+                            entry.krate,
+                            entry.kind.as_str()
+                        ),
+                    )
+                    .evidence(format!("reason: {}", entry.reason))
+                    .at(path.display().to_string(), Some(entry.line))
+                    .remedy("remove it so a future crate of that name is not approved by accident"),
+                );
+            }
+        }
+        CheckStatus::Ran
+    }
+}

@@ -1,0 +1,372 @@
+//! Review signals for each change of a lockfile: new crates and who brought them, young
+//! versions, new or changed build-time code and what it newly can do, native binaries, unsafe
+//! growth, source moves, downgrades, advisories fixed. Also fills the report's change table.
+
+use super::{Check, Context, Sink};
+use crate::analysis::capabilities::Capabilities;
+use crate::report::{ChangeRow, CheckStatus, CodeSpec, Finding, PackageRef, ReviewSection, Severity};
+use crate::review::{ChangeCode, ChangeKind};
+use crate::sources::registry_index::Lookup;
+use std::collections::BTreeSet;
+
+pub struct Review;
+
+const NAME: &str = "review";
+
+pub const NEW_CRATE: CodeSpec = CodeSpec {
+    code: "review-new-crate",
+    severity: Severity::Low,
+    summary: "a crate enters the dependency graph",
+};
+pub const YOUNG: CodeSpec = CodeSpec {
+    code: "review-version-young",
+    severity: Severity::Medium,
+    summary: "an incoming version was published only days ago (hijacked releases are young)",
+};
+pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec {
+    code: "review-build-script-added",
+    severity: Severity::High,
+    summary: "an incoming version has a build script its predecessor did not have (or a new crate has one)",
+};
+pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec {
+    code: "review-build-script-changed",
+    severity: Severity::Medium,
+    summary: "an incoming version changes its build script",
+};
+pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec {
+    code: "review-proc-macro-added",
+    severity: Severity::High,
+    summary: "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate)",
+};
+pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec {
+    code: "review-proc-macro-changed",
+    severity: Severity::Medium,
+    summary: "an incoming version changes proc-macro code that runs inside rustc",
+};
+pub const CAPABILITY_ADDED: CodeSpec = CodeSpec {
+    code: "review-capability-added",
+    severity: Severity::High,
+    summary: "build-time code newly reads secrets or the environment, uses the network or spawns processes",
+};
+pub const NATIVE_ADDED: CodeSpec = CodeSpec {
+    code: "review-native-binary-added",
+    severity: Severity::High,
+    summary: "an incoming version ships native binaries or scripts its predecessor did not",
+};
+pub const UNSAFE_UP: CodeSpec = CodeSpec {
+    code: "review-unsafe-increased",
+    severity: Severity::Low,
+    summary: "an incoming version has more unsafe code than its predecessor",
+};
+pub const SOURCE_CHANGED: CodeSpec = CodeSpec {
+    code: "review-source-changed",
+    severity: Severity::Medium,
+    summary: "a package moves to another source (registry to git, one registry to another)",
+};
+pub const DOWNGRADE: CodeSpec = CodeSpec {
+    code: "review-downgrade",
+    severity: Severity::Low,
+    summary: "a package goes back to an older version",
+};
+pub const CODE_UNAVAILABLE: CodeSpec = CodeSpec {
+    code: "review-code-unavailable",
+    severity: Severity::Medium,
+    summary: "the archive of a changed package could not be read, so its code changes are unknown",
+};
+pub const ADVISORY_FIXED: CodeSpec = CodeSpec {
+    code: "review-advisory-fixed",
+    severity: Severity::Info,
+    summary: "the change leaves a version with a known advisory behind",
+};
+pub const NO_BASE: CodeSpec = CodeSpec {
+    code: "review-no-base",
+    severity: Severity::Medium,
+    summary: "the base has no lockfile, so every package is new",
+};
+
+static CODES: [CodeSpec; 14] = [
+    NEW_CRATE,
+    YOUNG,
+    BUILD_SCRIPT_ADDED,
+    BUILD_SCRIPT_CHANGED,
+    PROC_MACRO_ADDED,
+    PROC_MACRO_CHANGED,
+    CAPABILITY_ADDED,
+    NATIVE_ADDED,
+    UNSAFE_UP,
+    SOURCE_CHANGED,
+    DOWNGRADE,
+    CODE_UNAVAILABLE,
+    ADVISORY_FIXED,
+    NO_BASE,
+];
+
+impl Check for Review {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn codes(&self) -> &'static [CodeSpec] {
+        &CODES
+    }
+
+    fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+        let (Some(inputs), Some(head)) = (cx.review, cx.graph) else {
+            return CheckStatus::Skipped {
+                reason: "no base to compare with (`--base REV` or `--base-file`)".into(),
+            };
+        };
+        if inputs.base.is_none() {
+            out.push(
+                Finding::new(
+                    NAME,
+                    &NO_BASE,
+                    format!("{} has no Cargo.lock: all {} packages are new", inputs.base_label, head.len()),
+                )
+                .remedy("review the whole graph (`cargo reflex recon`), then commit the lockfile"),
+            );
+        }
+        let mut unavailable = 0;
+        let mut rows = Vec::new();
+        for (c, code) in inputs.delta.changes.iter().zip(&inputs.code) {
+            let mut found: Vec<Finding> = Vec::new();
+            let pkg = |i: Option<usize>| -> Option<PackageRef> {
+                match (&c.to, &c.from, &inputs.base) {
+                    (Some(t), _, _) => Some(head.package_ref(i.unwrap_or(t.index))),
+                    (None, Some(f), Some(b)) => Some(b.package_ref(f.index)),
+                    _ => None,
+                }
+            };
+            let mut base_finding = |spec: &'static CodeSpec, title: String| {
+                let mut f = Finding::new(NAME, spec, title);
+                if let Some(p) = pkg(None) {
+                    f = f.package(p);
+                }
+                if let Some(t) = &c.to {
+                    f = f.via(head.via(t.index)).at(head.path.display().to_string(), head.line_of(t.index));
+                }
+                f
+            };
+            let label = c.label();
+            match c.kind {
+                ChangeKind::Added if inputs.base.is_some() => {
+                    let by = match (c.moved_by.is_empty(), c.direct.first(), &c.member) {
+                        (false, _, _) => c.moved_by.join(", "),
+                        (true, Some(d), _) => format!("a change under {d}"),
+                        (true, None, Some(m)) => format!("a direct dependency of {m}"),
+                        (true, None, None) => "nothing in the workspace (unreachable)".into(),
+                    };
+                    let mut f = base_finding(&NEW_CRATE, format!("{label} enters the graph, added by {by}"));
+                    for m in &c.moved_by {
+                        f = f.evidence(format!("{m} adds {label}"));
+                    }
+                    found.push(f);
+                }
+                ChangeKind::SourceChanged => {
+                    let (a, b) = (c.from.as_ref().map(|s| s.source.clone()), c.to.as_ref().map(|s| s.source.clone()));
+                    found.push(
+                        base_finding(&SOURCE_CHANGED, format!("{label} changes source"))
+                            .evidence(format!("from {}", a.filter(|s| !s.is_empty()).unwrap_or_else(|| "path".into())))
+                            .evidence(format!("to {}", b.filter(|s| !s.is_empty()).unwrap_or_else(|| "path".into())))
+                            .remedy("make sure the new source is the one you meant (dependency confusion moves crates between registries)"),
+                    );
+                }
+                ChangeKind::Downgraded => found.push(
+                    base_finding(&DOWNGRADE, format!("{label} is a downgrade"))
+                        .remedy("check that no fix is lost; `cargo update` may have been forced by another constraint"),
+                ),
+                _ => {}
+            }
+            // Age of the incoming version.
+            let mut age_days = None;
+            if let Some(t) = &c.to
+                && let Some(registry) = head.registry(t.index)
+                && let Some(Lookup::Found { versions, .. }) = cx.index.and_then(|x| x.get(registry.as_deref(), &c.name))
+                && let Some(ts) = versions
+                    .iter()
+                    .find(|v| v.version == t.version)
+                    .and_then(|v| v.pubtime.as_deref())
+                    .and_then(|p| p.parse::<jiff::Timestamp>().ok())
+            {
+                let secs = cx.clock.now().duration_since(ts).as_secs();
+                age_days = Some(secs / 86_400);
+                if secs < inputs.young_days * 86_400 {
+                    found.push(
+                        base_finding(&YOUNG, format!("{label} was published {} ago", human(secs)))
+                            .evidence(format!("published {ts}"))
+                            .remedy(format!(
+                                "wait until it is {} days old, or read its code changes below first",
+                                inputs.young_days
+                            )),
+                    );
+                }
+            }
+            code_signals(c.kind, &label, code, &mut base_finding, &mut found);
+            if let Some(Err(why)) = &code.code {
+                unavailable += 1;
+                found.push(
+                    base_finding(&CODE_UNAVAILABLE, format!("{label}: code changes unknown"))
+                        .evidence(why.clone())
+                        .remedy("run online, or `cargo fetch --locked` so cargo's cache holds the archives"),
+                );
+            }
+            let fixed = fixed_advisories(cx, c, inputs.base.as_ref(), head);
+            for id in &fixed {
+                found.push(base_finding(&ADVISORY_FIXED, format!("{label} leaves {id} behind")));
+            }
+            rows.push(ChangeRow {
+                change: c.clone(),
+                age_days,
+                advisories_fixed: fixed,
+                code: code.code.as_ref().and_then(|r| r.as_ref().ok()).cloned(),
+                risk: None,
+                signals: Vec::new(),
+            });
+            out.findings.extend(found);
+        }
+        out.review = Some(ReviewSection {
+            base: inputs.base_label.clone(),
+            head: inputs.head_label.clone(),
+            changes: rows,
+        });
+        if unavailable > 0 {
+            return CheckStatus::Partial {
+                reason: format!("{unavailable} changes without readable archives"),
+            };
+        }
+        CheckStatus::Ran
+    }
+}
+
+fn code_signals(
+    kind: ChangeKind,
+    label: &str,
+    code: &ChangeCode,
+    finding: &mut dyn FnMut(&'static CodeSpec, String) -> Finding,
+    found: &mut Vec<Finding>,
+) {
+    let Some(Ok(new)) = &code.new else { return };
+    let old = match &code.old {
+        Some(Ok(a)) => Some(a),
+        _ => None,
+    };
+    let upgrade = old.is_some() && kind != ChangeKind::Added;
+    let touched = |role: &str| {
+        code.code
+            .as_ref()
+            .and_then(|r| r.as_ref().ok())
+            .is_some_and(|c| c.diffs.iter().any(|d| d.role == role))
+    };
+    if let Some(script) = &new.build_script {
+        if old.is_none_or(|o| o.build_script.is_none()) {
+            let mut f = finding(&BUILD_SCRIPT_ADDED, format!("{label} adds a build script ({script})"));
+            if let Some(s) = new.capabilities.as_ref().map(Capabilities::summary).filter(|s| !s.is_empty()) {
+                f = f.evidence(format!("it can: {s}"));
+            }
+            found.push(f.remedy("read the build script diff below before accepting"));
+        } else if touched("build script") {
+            found.push(
+                finding(&BUILD_SCRIPT_CHANGED, format!("{label} changes its build script ({script})"))
+                    .remedy("read the build script diff below"),
+            );
+        }
+    }
+    if new.proc_macro {
+        if old.is_none_or(|o| !o.proc_macro) {
+            found.push(
+                finding(&PROC_MACRO_ADDED, format!("{label} is a proc-macro: its code runs inside rustc"))
+                    .remedy("read its sources before accepting"),
+            );
+        } else if touched("proc-macro source") {
+            found.push(
+                finding(&PROC_MACRO_CHANGED, format!("{label} changes proc-macro code"))
+                    .remedy("read the proc-macro diff below"),
+            );
+        }
+    }
+    if !upgrade {
+        return;
+    }
+    let old = old.expect("upgrade has an old side");
+    let before = old.capabilities.clone().unwrap_or_default();
+    let after = new.capabilities.clone().unwrap_or_default();
+    let gained = Capabilities {
+        env_reads: after.env_reads.difference(&before.env_reads).cloned().collect(),
+        env_dump: after.env_dump && !before.env_dump,
+        network: after.network.difference(&before.network).cloned().collect(),
+        processes: after.processes.difference(&before.processes).cloned().collect(),
+        file_writes: after.file_writes.difference(&before.file_writes).cloned().collect(),
+        uses_out_dir: false,
+        sensitive_paths: after.sensitive_paths.difference(&before.sensitive_paths).cloned().collect(),
+        obfuscation: after.obfuscation.difference(&before.obfuscation).cloned().collect(),
+        urls: after.urls.difference(&before.urls).cloned().collect(),
+    };
+    let summary = gained.summary();
+    let env: Vec<&String> = gained.env_reads.iter().filter(|v| !v.starts_with("CARGO") && !v.starts_with("OUT_DIR")).collect();
+    if !summary.is_empty() || !env.is_empty() {
+        let exfil = (!gained.secret_reads().is_empty() || gained.env_dump)
+            && (!after.network.is_empty() || !after.processes.is_empty());
+        let mut f = finding(&CAPABILITY_ADDED, format!("{label}: build-time code gains new capabilities"));
+        if !summary.is_empty() {
+            f = f.evidence(summary);
+        }
+        if !env.is_empty() {
+            f = f.evidence(format!("newly reads env {}", env.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+        }
+        if exfil {
+            f = f.severity(Severity::Critical).evidence("reads secrets and can send them out: the shape of an exfiltration");
+        }
+        found.push(f.remedy("read the build-time diff; build inside `cargo reflex build`'s sandbox"));
+    }
+    let old_native: BTreeSet<&String> = old.native_files.iter().map(|(p, _)| p).collect();
+    let added: Vec<String> = new
+        .native_files
+        .iter()
+        .filter(|(p, _)| !old_native.contains(p))
+        .map(|(p, k)| format!("{p} ({k:?})"))
+        .collect();
+    if !added.is_empty() {
+        let mut f = finding(&NATIVE_ADDED, format!("{label} adds {} native files", added.len()));
+        for a in added.iter().take(10) {
+            f = f.evidence(a.clone());
+        }
+        found.push(f.remedy("find out what builds or runs them"));
+    }
+    let (was, now) = (old.unsafe_counts.total(), new.unsafe_counts.total());
+    if now > was {
+        found.push(
+            finding(&UNSAFE_UP, format!("{label}: unsafe grows from {was} to {now}"))
+                .evidence(format!("{} unsafe blocks, {} unsafe functions", new.unsafe_counts.blocks, new.unsafe_counts.functions)),
+        );
+    }
+}
+
+/// Advisories of the version left behind that the new version (or removal) no longer has.
+fn fixed_advisories(
+    cx: &Context<'_>,
+    c: &crate::review::Change,
+    base: Option<&crate::graph::Graph>,
+    head: &crate::graph::Graph,
+) -> Vec<String> {
+    let (Some(db), Some(from), Some(base)) = (cx.db, &c.from, base) else {
+        return Vec::new();
+    };
+    if base.origin(from.index) != crate::graph::Origin::CratesIo {
+        return Vec::new();
+    }
+    let old = &base.packages()[from.index].version;
+    let new = c.to.as_ref().map(|t| &head.packages()[t.index].version);
+    db.for_crate(&c.name)
+        .filter(|a| a.metadata.withdrawn.is_none() && a.versions.is_vulnerable(old))
+        .filter(|a| new.is_none_or(|v| !a.versions.is_vulnerable(v)))
+        .map(|a| a.metadata.id.to_string())
+        .collect()
+}
+
+fn human(secs: i64) -> String {
+    match secs {
+        s if s < 3_600 => format!("{} minutes", s / 60),
+        s if s < 2 * 86_400 => format!("{} hours", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}
