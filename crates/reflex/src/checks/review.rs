@@ -260,8 +260,16 @@ fn code_signals(
     if let Some(script) = &new.build_script {
         if old.is_none_or(|o| o.build_script.is_none()) {
             let mut f = finding(&BUILD_SCRIPT_ADDED, format!("{label} adds a build script ({script})"));
-            if let Some(s) = new.capabilities.as_ref().map(Capabilities::summary).filter(|s| !s.is_empty()) {
-                f = f.evidence(format!("it can: {s}"));
+            if let Some(caps) = &new.capabilities {
+                let s = caps.summary();
+                if !s.is_empty() {
+                    f = f.evidence(format!("it can: {s}"));
+                }
+                if exfiltration_shape(caps) {
+                    f = f
+                        .severity(Severity::Critical)
+                        .evidence("reads secrets and can send them out: the shape of an exfiltration");
+                }
             }
             found.push(f.remedy("read the build script diff below before accepting"));
         } else if touched("build script") {
@@ -304,8 +312,7 @@ fn code_signals(
     let summary = gained.summary();
     let env: Vec<&String> = gained.env_reads.iter().filter(|v| !v.starts_with("CARGO") && !v.starts_with("OUT_DIR")).collect();
     if !summary.is_empty() || !env.is_empty() {
-        let exfil = (!gained.secret_reads().is_empty() || gained.env_dump)
-            && (!after.network.is_empty() || !after.processes.is_empty());
+        let exfil = (!gained.secret_reads().is_empty() || gained.env_dump) && exfiltration_shape(&after);
         let mut f = finding(&CAPABILITY_ADDED, format!("{label}: build-time code gains new capabilities"));
         if !summary.is_empty() {
             f = f.evidence(summary);
@@ -339,6 +346,11 @@ fn code_signals(
                 .evidence(format!("{} unsafe blocks, {} unsafe functions", new.unsafe_counts.blocks, new.unsafe_counts.functions)),
         );
     }
+}
+
+/// Secrets (or the whole environment) read by code that can also reach the network or spawn.
+fn exfiltration_shape(c: &Capabilities) -> bool {
+    (!c.secret_reads().is_empty() || c.env_dump) && (!c.network.is_empty() || !c.processes.is_empty())
 }
 
 /// Advisories of the version left behind that the new version (or removal) no longer has.

