@@ -42,7 +42,11 @@ pub struct InitArgs {
     pub registry_name: String,
 
     /// Sparse index URL of the private registry
-    #[arg(long, value_name = "URL", default_value = "sparse+https://crates.internal.example/index/")]
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "sparse+https://crates.internal.example/index/"
+    )]
     pub registry_url: String,
 
     /// Mirror that replaces crates.io (source replacement)
@@ -75,7 +79,9 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
             .map_err(|e| reflex::Error::io("<stdout>", e))
     };
     match args.emit {
-        Some(Emit::CargoConfig) => return print(&mut out, &init::cargo_config(&hardening)).map(|_| 0),
+        Some(Emit::CargoConfig) => {
+            return print(&mut out, &init::cargo_config(&hardening)).map(|_| 0);
+        }
         Some(Emit::Ci) => return print(&mut out, &init::ci_workflow()).map(|_| 0),
         Some(Emit::NetworkPolicy) => {
             return print(&mut out, &init::network_policy(&hardening)).map(|_| 0);
@@ -90,10 +96,22 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
         Some(m) => m.parent().map(Path::to_path_buf).unwrap_or_default(),
         None => reflex::graph::workspace::Workspace::discover(None, &opts.cwd)?.root,
     };
-    let mut written = vec![write(&root.join(reflex::policy::FILE_NAME), &starter.policy_text, args.force)?];
+    let mut written = vec![write(
+        &root.join(reflex::policy::FILE_NAME),
+        &starter.policy_text,
+        args.force,
+    )?];
     if args.write_hardened {
-        written.push(write(&root.join(".cargo/config.toml"), &init::cargo_config(&hardening), args.force)?);
-        written.push(write(&root.join(".github/workflows/reflex-build.yml"), &init::ci_workflow(), args.force)?);
+        written.push(write(
+            &root.join(".cargo/config.toml"),
+            &init::cargo_config(&hardening),
+            args.force,
+        )?);
+        written.push(write(
+            &root.join(".github/workflows/reflex-build.yml"),
+            &init::ci_workflow(),
+            args.force,
+        )?);
         written.push(write(
             &root.join("deploy/reflex-build-networkpolicy.yaml"),
             &init::network_policy(&hardening),
@@ -118,7 +136,11 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
             "hardened configuration: `cargo reflex init --emit ci|cargo-config|network-policy`, or --write-hardened"
         );
     }
-    Ok(if starter.not_baselined.is_empty() { 0 } else { 1 })
+    Ok(if starter.not_baselined.is_empty() {
+        0
+    } else {
+        1
+    })
 }
 
 fn write(path: &PathBuf, text: &str, force: bool) -> Result<PathBuf, reflex::Error> {

@@ -678,7 +678,9 @@ fn code_overrides_change_the_verdict_in_one_place() {
         .collect();
     assert!(!vulns.is_empty());
     assert!(
-        vulns.iter().all(|f| f["denied"] == false && f["severity"] == "high"),
+        vulns
+            .iter()
+            .all(|f| f["denied"] == false && f["severity"] == "high"),
         "-W keeps the severity and never fails: {vulns:#?}"
     );
     assert_eq!(

@@ -45,7 +45,10 @@ fn releases() -> Vec<Release> {
             pubtime: "2024-02-01T10:00:00Z",
             files: vec![
                 ("Cargo.toml", manifest("rust-utilities-v2", "2.1.0", "")),
-                ("src/lib.rs", "pub fn trim(s: &str) -> &str {\n    s.trim()\n}\n".into()),
+                (
+                    "src/lib.rs",
+                    "pub fn trim(s: &str) -> &str {\n    s.trim()\n}\n".into(),
+                ),
             ],
         },
         Release {
@@ -77,7 +80,10 @@ fn releases() -> Vec<Release> {
             files: vec![
                 ("Cargo.toml", manifest("url-parse", "0.1.0", "")),
                 ("build.rs", EVIL_BUILD.into()),
-                ("src/lib.rs", "pub fn parse(s: &str) -> &str {\n    s\n}\n".into()),
+                (
+                    "src/lib.rs",
+                    "pub fn parse(s: &str) -> &str {\n    s\n}\n".into(),
+                ),
             ],
         },
     ]
@@ -143,7 +149,13 @@ fn cargo(ws: &Path, home: &Path, registry: &str, args: &[&str]) {
 
 fn reflex(ws: &Path, registry: &str, args: &[&str]) -> Run {
     let mut all = args.to_vec();
-    all.extend(["--now", NOW, "--cargo-home", "reflex-cargo-home", "--no-fetch"]);
+    all.extend([
+        "--now",
+        NOW,
+        "--cargo-home",
+        "reflex-cargo-home",
+        "--no-fetch",
+    ]);
     run_with(
         ws,
         &all,
@@ -172,14 +184,26 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
     )
     .unwrap();
     std::fs::write(ws.join("src/main.rs"), "fn main() {}\n").unwrap();
-    std::fs::write(ws.join(".gitignore"), "/target\n/__home\n/__cache\n/reflex-cargo-home\n").unwrap();
+    std::fs::write(
+        ws.join(".gitignore"),
+        "/target\n/__home\n/__cache\n/reflex-cargo-home\n",
+    )
+    .unwrap();
 
     // Before: the registry has only 2.1.0; cargo writes the lockfile; it is committed.
     let all = releases();
     let before = registry(&all[..1]);
-    cargo(&ws, &tmp.path().join("home-before"), &before, &["generate-lockfile"]);
+    cargo(
+        &ws,
+        &tmp.path().join("home-before"),
+        &before,
+        &["generate-lockfile"],
+    );
     let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
-    assert!(lock.contains("name = \"rust-utilities-v2\"\nversion = \"2.1.0\""), "{lock}");
+    assert!(
+        lock.contains("name = \"rust-utilities-v2\"\nversion = \"2.1.0\""),
+        "{lock}"
+    );
     let full = registry(&all);
 
     // init: today's graph becomes the baseline; the gate passes on it.
@@ -190,18 +214,34 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
     assert!(policy.contains("min-age-days = 3") && policy.contains("require-approval = true"));
     git(&ws, &["init", "-q", "-b", "main"]);
     git(&ws, &["add", "-A"]);
-    git(&ws, &["commit", "-q", "-m", "app at rust-utilities-v2 2.1.0"]);
+    git(
+        &ws,
+        &["commit", "-q", "-m", "app at rust-utilities-v2 2.1.0"],
+    );
     let pass = reflex(&ws, &full, &["gate", "--format", "json"]);
-    assert_eq!(pass.code, 0, "the baseline passes: {}{}", pass.stdout, pass.stderr);
+    assert_eq!(
+        pass.code, 0,
+        "the baseline passes: {}{}",
+        pass.stdout, pass.stderr
+    );
 
     // The bump: the registry now has 2.1.1, which depends on url-parse.
-    cargo(&ws, &tmp.path().join("home-after"), &full, &["update", "-p", "rust-utilities-v2"]);
+    cargo(
+        &ws,
+        &tmp.path().join("home-after"),
+        &full,
+        &["update", "-p", "rust-utilities-v2"],
+    );
     let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
     assert!(lock.contains("name = \"url-parse\""), "{lock}");
 
     // review explains it.
     let review = reflex(&ws, &full, &["review", "--format", "json"]);
-    assert_eq!(review.code, 1, "what arrives is high risk: {}", review.stderr);
+    assert_eq!(
+        review.code, 1,
+        "what arrives is high risk: {}",
+        review.stderr
+    );
 
     let report = json(&review);
     let changes = report["review"]["changes"].as_array().unwrap();
@@ -242,17 +282,30 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
             .contains("+    let key = std::env::var(\"AWS_SECRET_ACCESS_KEY\")"),
         "{diff:#}"
     );
-    assert_eq!(utils["code"]["files_changed"][1]["path"], "src/lib.rs", "{utils:#}");
+    assert_eq!(
+        utils["code"]["files_changed"][1]["path"], "src/lib.rs",
+        "{utils:#}"
+    );
     let titles = report["findings"].to_string();
     assert!(
-        titles.contains("url-parse 0.1.0 enters the graph, added by rust-utilities-v2 2.1.0 -> 2.1.1"),
+        titles.contains(
+            "url-parse 0.1.0 enters the graph, added by rust-utilities-v2 2.1.0 -> 2.1.1"
+        ),
         "{titles}"
     );
 
     // The Markdown is a PR comment: the change table, then the build script diff.
     let md = reflex(&ws, &full, &["review", "--format", "markdown"]).stdout;
-    assert!(md.contains("| `rust-utilities-v2 2.1.0 -> 2.1.1` | upgraded (patch) | adds url-parse 0.1.0"), "{md}");
-    assert!(md.contains("```diff") && md.contains("AWS_SECRET_ACCESS_KEY"), "{md}");
+    assert!(
+        md.contains(
+            "| `rust-utilities-v2 2.1.0 -> 2.1.1` | upgraded (patch) | adds url-parse 0.1.0"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("```diff") && md.contains("AWS_SECRET_ACCESS_KEY"),
+        "{md}"
+    );
 
     // gate with the policy from init fails, with the reasons.
     let gate = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
@@ -298,5 +351,11 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
     git(&ws, &["checkout", "--", "Cargo.lock"]);
     let reverted = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
     assert_eq!(reverted.code, 0, "{}{}", reverted.stdout, reverted.stderr);
-    assert_eq!(json(&reverted)["review"]["changes"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        json(&reverted)["review"]["changes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 }

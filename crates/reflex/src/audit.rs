@@ -6,14 +6,14 @@ use crate::checks::{self, Context, Sink};
 use crate::error::Result;
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
+use crate::policy::Policy;
 use crate::report::{CheckRun, Report, Severity, Target};
+use crate::review::{LockInput, LockfileDelta, ReviewInputs};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
 use crate::sources::crate_store::CrateStore;
 use crate::sources::popularity::Popularity;
 use crate::sources::registry_index::{IndexAnswers, IndexConfig, RegistryIndex};
-use crate::policy::Policy;
-use crate::review::{LockInput, LockfileDelta, ReviewInputs};
 use crate::time::Clock;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -125,7 +125,12 @@ pub fn review(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
 
 /// `gate`: audit, recon, the policy's rules and (with a base) review, under the policy.
 pub fn gate(opts: &AuditOptions, progress: Progress<'_>) -> Result<Report> {
-    run("gate", checks::gate_checks(opts.compare.is_some()), opts, progress)
+    run(
+        "gate",
+        checks::gate_checks(opts.compare.is_some()),
+        opts,
+        progress,
+    )
 }
 
 fn run(
@@ -172,13 +177,20 @@ fn run(
             graph = crate::review::load(head, &lock_path, &opts.cwd)?;
             if graph.is_none() {
                 return Err(crate::Error::Usage(
-                    format!("{} has no lockfile at {}", head.label(), lock_path.display()),
+                    format!(
+                        "{} has no lockfile at {}",
+                        head.label(),
+                        lock_path.display()
+                    ),
                     None,
                 ));
             }
         } else if graph.is_none() {
             return Err(crate::Error::Usage(
-                format!("no lockfile to review: {} does not exist", lock_path.display()),
+                format!(
+                    "no lockfile to review: {} does not exist",
+                    lock_path.display()
+                ),
                 Some("run `cargo generate-lockfile`, or pass --head-file".into()),
             ));
         }
@@ -189,7 +201,9 @@ fn run(
         let policy = match &opts.policy {
             Some(p) => Policy::load(&resolve(&opts.cwd, p))?,
             None => {
-                let root = workspace.as_ref().map_or(opts.cwd.clone(), |w| w.root.clone());
+                let root = workspace
+                    .as_ref()
+                    .map_or(opts.cwd.clone(), |w| w.root.clone());
                 Policy::discover(&root)?.unwrap_or_default()
             }
         };
@@ -300,7 +314,15 @@ fn run(
             let store = store(opts, &index_config);
             let report = |done: usize, total: usize| progress("crate archives", done, total);
             let code = if opts.read_archives {
-                crate::review::read_code(&delta, base.as_ref(), head, &store, workers(&store), &report)
+                crate::review::read_code(
+                    &delta,
+                    base.as_ref(),
+                    head,
+                    &store,
+                    opts.cache_dir.as_deref(),
+                    workers(&store),
+                    &report,
+                )
             } else {
                 vec![Default::default(); delta.changes.len()]
             };
@@ -353,7 +375,11 @@ fn run(
         internal_prefixes,
         analyses: analyses.as_ref(),
         policy: policy.as_ref(),
-        incoming: if command == "gate" { incoming.as_ref() } else { None },
+        incoming: if command == "gate" {
+            incoming.as_ref()
+        } else {
+            None
+        },
         review: review_inputs.as_ref(),
     };
     let mut sink = Sink::default();
@@ -400,9 +426,10 @@ fn run(
             deny = p.deny_level;
         }
         report.policy = Some(crate::report::PolicyInfo {
-            path: p.path.as_ref().map(|x| {
-                x.strip_prefix(&opts.cwd).unwrap_or(x).display().to_string()
-            }),
+            path: p
+                .path
+                .as_ref()
+                .map(|x| x.strip_prefix(&opts.cwd).unwrap_or(x).display().to_string()),
             deny_level: deny,
             exceptions: p.exceptions.len(),
             trust_records: p.trust.len(),
@@ -442,9 +469,9 @@ fn keep_introduced(
             if let Some(from) = before
                 && let Ok(v) = rustsec::Version::parse(&from.version)
             {
-                let had = db.for_crate(&p.name).any(|a| {
-                    a.metadata.id.as_str() == adv.id && a.versions.is_vulnerable(&v)
-                });
+                let had = db
+                    .for_crate(&p.name)
+                    .any(|a| a.metadata.id.as_str() == adv.id && a.versions.is_vulnerable(&v));
                 return !had;
             }
         }

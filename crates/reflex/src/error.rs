@@ -60,7 +60,9 @@ pub struct ParseError {
 #[error("{} has {} problem{}", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" })]
 #[diagnostic(
     code(reflex::policy),
-    help("fix them all, then run `cargo reflex gate` again; the README's policy section lists every key")
+    help(
+        "fix them all, then run `cargo reflex gate` again; the README's policy section lists every key"
+    )
 )]
 pub struct PolicyErrors {
     pub path: PathBuf,

@@ -80,8 +80,15 @@ require-approval = true
         let list: Vec<String> = internal_prefixes.iter().map(|p| format!("{p:?}")).collect();
         let _ = writeln!(s, "internal-prefixes = [{}]\n", list.join(", "));
     }
-    let list: Vec<String> = STARTER_LICENSES.iter().map(|l| format!("  {l:?},")).collect();
-    let _ = writeln!(s, "[licenses]\nallow = [\n{}\n]\nunknown = \"warn\"\n", list.join("\n"));
+    let list: Vec<String> = STARTER_LICENSES
+        .iter()
+        .map(|l| format!("  {l:?},"))
+        .collect();
+    let _ = writeln!(
+        s,
+        "[licenses]\nallow = [\n{}\n]\nunknown = \"warn\"\n",
+        list.join("\n")
+    );
     s
 }
 
@@ -118,7 +125,11 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     })
 }
 
-fn baseline(report: &Report, opts: &AuditOptions, text: &mut String) -> (usize, usize, Vec<String>) {
+fn baseline(
+    report: &Report,
+    opts: &AuditOptions,
+    text: &mut String,
+) -> (usize, usize, Vec<String>) {
     let mut approvals: BTreeSet<(String, &'static str)> = BTreeSet::new();
     for f in &report.findings {
         let kind = match f.code {
@@ -131,7 +142,10 @@ fn baseline(report: &Report, opts: &AuditOptions, text: &mut String) -> (usize, 
         }
     }
     if !approvals.is_empty() {
-        let _ = writeln!(text, "# Build-time code present when the policy was adopted.");
+        let _ = writeln!(
+            text,
+            "# Build-time code present when the policy was adopted."
+        );
     }
     for (name, kind) in &approvals {
         let _ = writeln!(
@@ -149,10 +163,19 @@ fn baseline(report: &Report, opts: &AuditOptions, text: &mut String) -> (usize, 
     let denied: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| f.denied && !matches!(f.code, "build-script-not-approved" | "proc-macro-not-approved"))
+        .filter(|f| {
+            f.denied
+                && !matches!(
+                    f.code,
+                    "build-script-not-approved" | "proc-macro-not-approved"
+                )
+        })
         .collect();
     if !denied.is_empty() {
-        let _ = writeln!(text, "# Findings that failed when the policy was adopted: fix them, then delete the entry.");
+        let _ = writeln!(
+            text,
+            "# Findings that failed when the policy was adopted: fix them, then delete the entry."
+        );
     }
     for f in denied {
         if NEVER_BASELINE.contains(&f.code) {
@@ -230,7 +253,11 @@ pub fn cargo_config(h: &Hardening) -> String {
         let _ = writeln!(
             s,
             "# Internal crates ({}) must come from the `{}` registry: declare them as\n#   {}name = {{ version = \"...\", registry = \"{}\" }}\n# so a public crate of the same name can never be picked instead (dependency confusion).",
-            h.internal_prefixes.iter().map(|p| format!("{p}*")).collect::<Vec<_>>().join(", "),
+            h.internal_prefixes
+                .iter()
+                .map(|p| format!("{p}*"))
+                .collect::<Vec<_>>()
+                .join(", "),
             h.registry_name,
             h.internal_prefixes[0],
             h.registry_name,

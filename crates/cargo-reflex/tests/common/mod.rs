@@ -232,8 +232,12 @@ pub fn crate_archive(name: &str, version: &str, files: &[(&str, &str)]) -> (Vec<
         header.set_mode(0o644);
         header.set_mtime(0);
         header.set_cksum();
-        tar.append_data(&mut header, format!("{name}-{version}/{path}"), text.as_bytes())
-            .unwrap();
+        tar.append_data(
+            &mut header,
+            format!("{name}-{version}/{path}"),
+            text.as_bytes(),
+        )
+        .unwrap();
     }
     let raw = tar.into_inner().unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());

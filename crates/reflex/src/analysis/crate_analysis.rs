@@ -156,8 +156,6 @@ pub fn analyze_graph(
     workers: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> HashMap<usize, Result<CrateAnalysis, String>> {
-    // Analyses are cached by checksum: the same archive always gives the same answer.
-    let cache = cache_dir.map(|d| d.join(concat!("analysis-v4-", env!("CARGO_PKG_VERSION"))));
     let wanted: Vec<usize> = (0..graph.len())
         .filter(|&i| graph.registry(i).is_some())
         .collect();
@@ -169,17 +167,8 @@ pub fn analyze_graph(
         let name = pkg.name.as_str();
         let version = pkg.version.to_string();
         let checksum = pkg.checksum.as_ref().map(|c| c.to_string());
-        let cached_path = cache.as_ref().zip(checksum.as_ref()).map(|(d, sum)| {
-            d.join(format!(
-                "{name}-{version}-{}.json",
-                &sum[..sum.len().min(16)]
-            ))
-        });
-        if let Some(a) = cached_path
-            .as_ref()
-            .and_then(|p| std::fs::read(p).ok())
-            .and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok())
-        {
+        let cached_path = cache_path(cache_dir, name, &version, checksum.as_deref());
+        if let Some(a) = cached_path.as_deref().and_then(load) {
             return Ok(a);
         }
         match store.get(name, &version, checksum.as_deref()) {
@@ -228,7 +217,26 @@ impl Drop for Permit<'_> {
     }
 }
 
-fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
+/// Where the analysis of an archive with this checksum is cached: the same archive always
+/// gives the same answer.
+pub fn cache_path(
+    cache_dir: Option<&std::path::Path>,
+    name: &str,
+    version: &str,
+    checksum: Option<&str>,
+) -> Option<std::path::PathBuf> {
+    let dir = cache_dir?.join(concat!("analysis-v4-", env!("CARGO_PKG_VERSION")));
+    let sum = checksum?;
+    Some(dir.join(format!("{name}-{version}-{}.json", &sum[..sum.len().min(16)])))
+}
+
+pub fn load(path: &std::path::Path) -> Option<CrateAnalysis> {
+    std::fs::read(path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<CrateAnalysis>(&b).ok())
+}
+
+pub fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
     if let Ok(json) = serde_json::to_vec(analysis) {
         crate::sources::write_atomically(path, &json);
     }

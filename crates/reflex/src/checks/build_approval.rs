@@ -38,7 +38,11 @@ impl Check for BuildApproval {
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
-        let Some(rules) = cx.policy.map(|p| &p.build_time).filter(|b| b.require_approval) else {
+        let Some(rules) = cx
+            .policy
+            .map(|p| &p.build_time)
+            .filter(|b| b.require_approval)
+        else {
             return CheckStatus::Skipped {
                 reason: "`[build-time] require-approval` is off".into(),
             };
@@ -109,9 +113,14 @@ impl Check for BuildApproval {
             let mut f = Finding::new(
                 NAME,
                 &UNKNOWN,
-                format!("{} crates could not be inspected for build-time code", unknown.len()),
+                format!(
+                    "{} crates could not be inspected for build-time code",
+                    unknown.len()
+                ),
             )
-            .remedy("run online so the archives can be downloaded, or `cargo fetch --locked` first");
+            .remedy(
+                "run online so the archives can be downloaded, or `cargo fetch --locked` first",
+            );
             for u in unknown.iter().take(20) {
                 f = f.evidence(u.clone());
             }

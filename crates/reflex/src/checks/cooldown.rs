@@ -33,7 +33,11 @@ impl Check for Cooldown {
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
-        let Some(rule) = cx.policy.map(|p| &p.cooldown).filter(|c| c.min_age_days > 0) else {
+        let Some(rule) = cx
+            .policy
+            .map(|p| &p.cooldown)
+            .filter(|c| c.min_age_days > 0)
+        else {
             return CheckStatus::Skipped {
                 reason: "no `[cooldown] min-age-days` in the policy".into(),
             };
@@ -55,7 +59,9 @@ impl Check for Cooldown {
                 continue;
             }
             let version = pkg.version.to_string();
-            let lookup = cx.index.and_then(|x| x.get(registry.as_deref(), pkg.name.as_str()));
+            let lookup = cx
+                .index
+                .and_then(|x| x.get(registry.as_deref(), pkg.name.as_str()));
             let pubtime = match lookup {
                 Some(Lookup::Found { versions, .. }) => versions
                     .iter()

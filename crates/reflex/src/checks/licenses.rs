@@ -64,8 +64,14 @@ impl Check for Licenses {
                 f
             };
             let unknown = |why: String| {
-                let mut f = at(Finding::new(NAME, &UNKNOWN, format!("{} {}: {why}", pkg.name, pkg.version)))
-                    .remedy("read the crate's license files and add an `[[exception]]` with the finding");
+                let mut f = at(Finding::new(
+                    NAME,
+                    &UNKNOWN,
+                    format!("{} {}: {why}", pkg.name, pkg.version),
+                ))
+                .remedy(
+                    "read the crate's license files and add an `[[exception]]` with the finding",
+                );
                 f.level = Some(rules.unknown);
                 f
             };
@@ -75,11 +81,12 @@ impl Check for Licenses {
                     a.license_file.as_deref().unwrap_or_default()
                 ))),
                 None => out.push(unknown("no license declared".into())),
-                Some(text) => match spdx::Expression::parse_mode(text, spdx::ParseMode::LAX) {
-                    Err(e) => out.push(unknown(format!("`{text}` is not SPDX: {}", e.reason))),
-                    Ok(expr) => {
-                        if !expr.evaluate(|req| allowed.iter().any(|l| l.satisfies(req))) {
-                            out.push(
+                Some(text) => {
+                    match spdx::Expression::parse_mode(text, spdx::ParseMode::LAX) {
+                        Err(e) => out.push(unknown(format!("`{text}` is not SPDX: {}", e.reason))),
+                        Ok(expr) => {
+                            if !expr.evaluate(|req| allowed.iter().any(|l| l.satisfies(req))) {
+                                out.push(
                                 at(Finding::new(
                                     NAME,
                                     &NOT_ALLOWED,
@@ -88,9 +95,10 @@ impl Check for Licenses {
                                 .evidence(format!("allowed: {}", rules.allow.join(", ")))
                                 .remedy("replace the crate, or allow the license in `[licenses] allow`"),
                             );
+                            }
                         }
                     }
-                },
+                }
             }
         }
         if unread > 0 {

@@ -66,7 +66,8 @@ impl Check for PolicyMeta {
                 }
                 let Some(Ok(a)) = analyses.get(&i) else {
                     // Unread archive or a path crate: cannot tell, so not stale.
-                    known |= !analyses.contains_key(&i) || analyses.get(&i).is_some_and(Result::is_err);
+                    known |=
+                        !analyses.contains_key(&i) || analyses.get(&i).is_some_and(Result::is_err);
                     return false;
                 };
                 match entry.kind {

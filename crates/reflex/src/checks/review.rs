@@ -4,7 +4,9 @@
 
 use super::{Check, Context, Sink};
 use crate::analysis::capabilities::Capabilities;
-use crate::report::{ChangeRow, CheckStatus, CodeSpec, Finding, PackageRef, ReviewSection, Severity};
+use crate::report::{
+    ChangeRow, CheckStatus, CodeSpec, Finding, PackageRef, ReviewSection, Severity,
+};
 use crate::review::{ChangeCode, ChangeKind};
 use crate::sources::registry_index::Lookup;
 use std::collections::BTreeSet;
@@ -121,7 +123,11 @@ impl Check for Review {
                 Finding::new(
                     NAME,
                     &NO_BASE,
-                    format!("{} has no Cargo.lock: all {} packages are new", inputs.base_label, head.len()),
+                    format!(
+                        "{} has no Cargo.lock: all {} packages are new",
+                        inputs.base_label,
+                        head.len()
+                    ),
                 )
                 .remedy("review the whole graph (`cargo reflex recon`), then commit the lockfile"),
             );
@@ -143,7 +149,9 @@ impl Check for Review {
                     f = f.package(p);
                 }
                 if let Some(t) = &c.to {
-                    f = f.via(head.via(t.index)).at(head.path.display().to_string(), head.line_of(t.index));
+                    f = f
+                        .via(head.via(t.index))
+                        .at(head.path.display().to_string(), head.line_of(t.index));
                 }
                 f
             };
@@ -181,7 +189,8 @@ impl Check for Review {
             let mut age_days = None;
             if let Some(t) = &c.to
                 && let Some(registry) = head.registry(t.index)
-                && let Some(Lookup::Found { versions, .. }) = cx.index.and_then(|x| x.get(registry.as_deref(), &c.name))
+                && let Some(Lookup::Found { versions, .. }) =
+                    cx.index.and_then(|x| x.get(registry.as_deref(), &c.name))
                 && let Some(ts) = versions
                     .iter()
                     .find(|v| v.version == t.version)
@@ -212,7 +221,10 @@ impl Check for Review {
             }
             let fixed = fixed_advisories(cx, c, inputs.base.as_ref(), head);
             for id in &fixed {
-                found.push(base_finding(&ADVISORY_FIXED, format!("{label} leaves {id} behind")));
+                found.push(base_finding(
+                    &ADVISORY_FIXED,
+                    format!("{label} leaves {id} behind"),
+                ));
             }
             rows.push(ChangeRow {
                 change: c.clone(),
@@ -259,36 +271,48 @@ fn code_signals(
     };
     if let Some(script) = &new.build_script {
         if old.is_none_or(|o| o.build_script.is_none()) {
-            let mut f = finding(&BUILD_SCRIPT_ADDED, format!("{label} adds a build script ({script})"));
+            let mut f = finding(
+                &BUILD_SCRIPT_ADDED,
+                format!("{label} adds a build script ({script})"),
+            );
             if let Some(caps) = &new.capabilities {
                 let s = caps.summary();
                 if !s.is_empty() {
                     f = f.evidence(format!("it can: {s}"));
                 }
                 if exfiltration_shape(caps) {
-                    f = f
-                        .severity(Severity::Critical)
-                        .evidence("reads secrets and can send them out: the shape of an exfiltration");
+                    f = f.severity(Severity::Critical).evidence(
+                        "reads secrets and can send them out: the shape of an exfiltration",
+                    );
                 }
             }
             found.push(f.remedy("read the build script diff below before accepting"));
         } else if touched("build script") {
             found.push(
-                finding(&BUILD_SCRIPT_CHANGED, format!("{label} changes its build script ({script})"))
-                    .remedy("read the build script diff below"),
+                finding(
+                    &BUILD_SCRIPT_CHANGED,
+                    format!("{label} changes its build script ({script})"),
+                )
+                .remedy("read the build script diff below"),
             );
         }
     }
     if new.proc_macro {
         if old.is_none_or(|o| !o.proc_macro) {
             found.push(
-                finding(&PROC_MACRO_ADDED, format!("{label} is a proc-macro: its code runs inside rustc"))
-                    .remedy("read its sources before accepting"),
+                finding(
+                    &PROC_MACRO_ADDED,
+                    format!("{label} is a proc-macro: its code runs inside rustc"),
+                )
+                .remedy("read its sources before accepting"),
             );
         } else if touched("proc-macro source") {
             found.push(
-                finding(&PROC_MACRO_CHANGED, format!("{label} changes proc-macro code"))
-                    .remedy("read the proc-macro diff below"),
+                finding(
+                    &PROC_MACRO_CHANGED,
+                    format!("{label} changes proc-macro code"),
+                )
+                .remedy("read the proc-macro diff below"),
             );
         }
     }
@@ -299,31 +323,69 @@ fn code_signals(
     let before = old.capabilities.clone().unwrap_or_default();
     let after = new.capabilities.clone().unwrap_or_default();
     let gained = Capabilities {
-        env_reads: after.env_reads.difference(&before.env_reads).cloned().collect(),
+        env_reads: after
+            .env_reads
+            .difference(&before.env_reads)
+            .cloned()
+            .collect(),
         env_dump: after.env_dump && !before.env_dump,
         network: after.network.difference(&before.network).cloned().collect(),
-        processes: after.processes.difference(&before.processes).cloned().collect(),
-        file_writes: after.file_writes.difference(&before.file_writes).cloned().collect(),
+        processes: after
+            .processes
+            .difference(&before.processes)
+            .cloned()
+            .collect(),
+        file_writes: after
+            .file_writes
+            .difference(&before.file_writes)
+            .cloned()
+            .collect(),
         uses_out_dir: false,
-        sensitive_paths: after.sensitive_paths.difference(&before.sensitive_paths).cloned().collect(),
-        obfuscation: after.obfuscation.difference(&before.obfuscation).cloned().collect(),
+        sensitive_paths: after
+            .sensitive_paths
+            .difference(&before.sensitive_paths)
+            .cloned()
+            .collect(),
+        obfuscation: after
+            .obfuscation
+            .difference(&before.obfuscation)
+            .cloned()
+            .collect(),
         urls: after.urls.difference(&before.urls).cloned().collect(),
     };
     let summary = gained.summary();
-    let env: Vec<&String> = gained.env_reads.iter().filter(|v| !v.starts_with("CARGO") && !v.starts_with("OUT_DIR")).collect();
+    let env: Vec<&String> = gained
+        .env_reads
+        .iter()
+        .filter(|v| !v.starts_with("CARGO") && !v.starts_with("OUT_DIR"))
+        .collect();
     if !summary.is_empty() || !env.is_empty() {
-        let exfil = (!gained.secret_reads().is_empty() || gained.env_dump) && exfiltration_shape(&after);
-        let mut f = finding(&CAPABILITY_ADDED, format!("{label}: build-time code gains new capabilities"));
+        let exfil =
+            (!gained.secret_reads().is_empty() || gained.env_dump) && exfiltration_shape(&after);
+        let mut f = finding(
+            &CAPABILITY_ADDED,
+            format!("{label}: build-time code gains new capabilities"),
+        );
         if !summary.is_empty() {
             f = f.evidence(summary);
         }
         if !env.is_empty() {
-            f = f.evidence(format!("newly reads env {}", env.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+            f = f.evidence(format!(
+                "newly reads env {}",
+                env.iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
         if exfil {
-            f = f.severity(Severity::Critical).evidence("reads secrets and can send them out: the shape of an exfiltration");
+            f = f
+                .severity(Severity::Critical)
+                .evidence("reads secrets and can send them out: the shape of an exfiltration");
         }
-        found.push(f.remedy("read the build-time diff; build inside `cargo reflex build`'s sandbox"));
+        found.push(
+            f.remedy("read the build-time diff; build inside `cargo reflex build`'s sandbox"),
+        );
     }
     let old_native: BTreeSet<&String> = old.native_files.iter().map(|(p, _)| p).collect();
     let added: Vec<String> = new
@@ -333,7 +395,10 @@ fn code_signals(
         .map(|(p, k)| format!("{p} ({k:?})"))
         .collect();
     if !added.is_empty() {
-        let mut f = finding(&NATIVE_ADDED, format!("{label} adds {} native files", added.len()));
+        let mut f = finding(
+            &NATIVE_ADDED,
+            format!("{label} adds {} native files", added.len()),
+        );
         for a in added.iter().take(10) {
             f = f.evidence(a.clone());
         }
@@ -342,15 +407,22 @@ fn code_signals(
     let (was, now) = (old.unsafe_counts.total(), new.unsafe_counts.total());
     if now > was {
         found.push(
-            finding(&UNSAFE_UP, format!("{label}: unsafe grows from {was} to {now}"))
-                .evidence(format!("{} unsafe blocks, {} unsafe functions", new.unsafe_counts.blocks, new.unsafe_counts.functions)),
+            finding(
+                &UNSAFE_UP,
+                format!("{label}: unsafe grows from {was} to {now}"),
+            )
+            .evidence(format!(
+                "{} unsafe blocks, {} unsafe functions",
+                new.unsafe_counts.blocks, new.unsafe_counts.functions
+            )),
         );
     }
 }
 
 /// Secrets (or the whole environment) read by code that can also reach the network or spawn.
 fn exfiltration_shape(c: &Capabilities) -> bool {
-    (!c.secret_reads().is_empty() || c.env_dump) && (!c.network.is_empty() || !c.processes.is_empty())
+    (!c.secret_reads().is_empty() || c.env_dump)
+        && (!c.network.is_empty() || !c.processes.is_empty())
 }
 
 /// Advisories of the version left behind that the new version (or removal) no longer has.

@@ -81,30 +81,36 @@ impl Check for SourcePolicy {
                     .at(graph.path.display().to_string(), graph.line_of(i))
             };
             match graph.origin(i) {
-                Origin::CratesIo => {
+                Origin::CratesIo
                     if rules.allow_registries.is_some()
-                        && !CRATES_IO_NAMES.iter().any(|n| registry_allowed(n))
-                    {
-                        out.push(at(Finding::new(
-                            NAME,
-                            &NOT_ALLOWED,
-                            format!("{} comes from crates.io, which the policy does not allow", pkg.name),
-                        )
-                        .remedy("add \"crates-io\" to `[sources] allow-registries` or use the internal mirror")));
-                    }
+                        && !CRATES_IO_NAMES.iter().any(|n| registry_allowed(n)) =>
+                {
+                    out.push(at(Finding::new(
+                        NAME,
+                        &NOT_ALLOWED,
+                        format!("{} comes from crates.io, which the policy does not allow", pkg.name),
+                    )
+                    .remedy("add \"crates-io\" to `[sources] allow-registries` or use the internal mirror")));
                 }
-                Origin::Registry(url) => {
-                    if !registry_allowed(&url) {
-                        out.push(at(Finding::new(
-                            NAME,
-                            &NOT_ALLOWED,
-                            format!("{} comes from registry {url}, which the policy does not allow", pkg.name),
-                        )
-                        .remedy("add the registry's name or index URL to `[sources] allow-registries`")));
-                    }
+                Origin::Registry(url) if !registry_allowed(&url) => {
+                    out.push(at(Finding::new(
+                        NAME,
+                        &NOT_ALLOWED,
+                        format!(
+                            "{} comes from registry {url}, which the policy does not allow",
+                            pkg.name
+                        ),
+                    )
+                    .remedy(
+                        "add the registry's name or index URL to `[sources] allow-registries`",
+                    )));
                 }
                 Origin::Git { url, .. } => {
-                    let source = pkg.source.as_ref().map(|s| s.to_string()).unwrap_or_default();
+                    let source = pkg
+                        .source
+                        .as_ref()
+                        .map(|s| s.to_string())
+                        .unwrap_or_default();
                     let host_ok = rules.allow_git.is_empty()
                         || rules.allow_git.iter().any(|p| url.starts_with(p.as_str()));
                     if rules.git == GitRule::Deny || !host_ok {

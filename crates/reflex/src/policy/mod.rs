@@ -325,9 +325,11 @@ impl Policy {
         let mut kept = Vec::with_capacity(report.findings.len());
         let mut excepted = 0;
         for f in std::mem::take(&mut report.findings) {
-            let exception = self.exceptions.iter().enumerate().find(|(_, e)| {
-                e.matches(&f) && e.expires.is_none_or(|d| d >= today)
-            });
+            let exception = self
+                .exceptions
+                .iter()
+                .enumerate()
+                .find(|(_, e)| e.matches(&f) && e.expires.is_none_or(|d| d >= today));
             if let Some((i, _)) = exception {
                 used[i] = true;
                 excepted += 1;

@@ -34,7 +34,8 @@ impl Problems<'_> {
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
     let root = DeTable::parse(text).map_err(|e| {
-        Error::toml(path, text, &e).with_help("reflex.toml is TOML; see the README's policy section")
+        Error::toml(path, text, &e)
+            .with_help("reflex.toml is TOML; see the README's policy section")
     })?;
     let mut p = Problems {
         path,
@@ -229,7 +230,10 @@ fn exception(p: &mut Problems<'_>, item: &Spanned<DeValue<'_>>) -> Option<Except
         match k.get_ref().as_ref() {
             "code" => {
                 if let Some(code) = string(p, v) {
-                    if !crate::checks::all_codes().iter().any(|(_, s)| s.code == code) {
+                    if !crate::checks::all_codes()
+                        .iter()
+                        .any(|(_, s)| s.code == code)
+                    {
                         let all: Vec<&str> = crate::checks::all_codes()
                             .iter()
                             .map(|(_, s)| s.code)
@@ -388,7 +392,11 @@ fn build_time(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, b: &mut BuildT
                         }
                     }
                     if a.krate.is_empty() {
-                        p.at(item.span(), "allow entry without a `crate`", "add `crate = \"name\"`");
+                        p.at(
+                            item.span(),
+                            "allow entry without a `crate`",
+                            "add `crate = \"name\"`",
+                        );
                     }
                     if a.reason.trim().is_empty() {
                         p.at(
@@ -417,7 +425,11 @@ fn trust(p: &mut Problems<'_>, item: &Spanned<DeValue<'_>>) -> Option<TrustRecor
             "version" => {
                 if let Some(s) = string(p, v) {
                     if semver::Version::parse(&s).is_err() {
-                        p.at(v.span(), format!("`{s}` is not a version"), "for example \"1.2.3\"");
+                        p.at(
+                            v.span(),
+                            format!("`{s}` is not a version"),
+                            "for example \"1.2.3\"",
+                        );
                     }
                     r.version = s;
                 }
@@ -447,7 +459,9 @@ fn trust_import(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, policy: &mut
     let Some(t) = table(p, value) else { return };
     for (k, v) in t {
         match k.get_ref().as_ref() {
-            "audits" => policy.trust_imports = strings(p, v).into_iter().map(PathBuf::from).collect(),
+            "audits" => {
+                policy.trust_imports = strings(p, v).into_iter().map(PathBuf::from).collect()
+            }
             "criteria" => policy.trust_criteria = strings(p, v),
             other => unknown(p, k, other, &["audits", "criteria"]),
         }
@@ -497,10 +511,7 @@ fn table<'a, 'i>(p: &mut Problems<'_>, v: &'a Spanned<DeValue<'i>>) -> Option<&'
     t
 }
 
-fn array<'a, 'i>(
-    p: &mut Problems<'_>,
-    v: &'a Spanned<DeValue<'i>>,
-) -> &'a [Spanned<DeValue<'i>>] {
+fn array<'a, 'i>(p: &mut Problems<'_>, v: &'a Spanned<DeValue<'i>>) -> &'a [Spanned<DeValue<'i>>] {
     match v.get_ref().as_array() {
         Some(a) => a,
         None => {
@@ -523,7 +534,10 @@ fn array_of_tables<'a, 'i>(
         _ => {
             p.at(
                 v.span(),
-                format!("expected an array of tables, found {}", v.get_ref().type_str()),
+                format!(
+                    "expected an array of tables, found {}",
+                    v.get_ref().type_str()
+                ),
                 "write each entry as `[[...]]`",
             );
             &[]

@@ -6,7 +6,9 @@ use std::fmt::Write;
 
 /// Escapes a message: GitHub reads `%`, CR and LF specially.
 fn data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 /// Escapes a property value, where `:` and `,` separate properties.
@@ -34,7 +36,10 @@ pub fn render(report: &Report) -> String {
                 props.push(format!("col={col}"));
             }
         }
-        props.push(format!("title={}", property(&format!("{} ({})", f.code, f.severity))));
+        props.push(format!(
+            "title={}",
+            property(&format!("{} ({})", f.code, f.severity))
+        ));
         let mut message = f.title.clone();
         if f.via.len() > 1 {
             let _ = write!(message, "\nvia: {}", f.via.join(" -> "));

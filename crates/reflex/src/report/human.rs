@@ -161,15 +161,22 @@ fn changes(review: &crate::report::ReviewSection, verbose: bool, s: &mut String)
             let lines: Vec<&str> = d.unified.lines().collect();
             for l in lines.iter().take(limit) {
                 let st = match l.chars().next() {
-                    Some('+') if !l.starts_with("+++") => Style::new().fg_color(Some(AnsiColor::Green.into())),
-                    Some('-') if !l.starts_with("---") => Style::new().fg_color(Some(AnsiColor::Red.into())),
+                    Some('+') if !l.starts_with("+++") => {
+                        Style::new().fg_color(Some(AnsiColor::Green.into()))
+                    }
+                    Some('-') if !l.starts_with("---") => {
+                        Style::new().fg_color(Some(AnsiColor::Red.into()))
+                    }
                     _ => DIM,
                 };
                 let _ = writeln!(s, "    {st}{l}{st:#}");
             }
             let hidden = lines.len().saturating_sub(limit) + d.truncated_lines;
             if hidden > 0 {
-                let _ = writeln!(s, "    {DIM}... {hidden} more lines (-v, or --format markdown){DIM:#}");
+                let _ = writeln!(
+                    s,
+                    "    {DIM}... {hidden} more lines (-v, or --format markdown){DIM:#}"
+                );
             }
         }
     }

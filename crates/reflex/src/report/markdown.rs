@@ -68,8 +68,13 @@ pub fn render(report: &Report) -> String {
             "\npolicy: {}",
             p.path
                 .as_ref()
-                .map(|x| format!("`{x}` ({} exceptions, {} trust records)", p.exceptions, p.trust_records))
-                .unwrap_or_else(|| "default (no reflex.toml): malicious and vulnerable crates denied".into())
+                .map(|x| format!(
+                    "`{x}` ({} exceptions, {} trust records)",
+                    p.exceptions, p.trust_records
+                ))
+                .unwrap_or_else(|| {
+                    "default (no reflex.toml): malicious and vulnerable crates denied".into()
+                })
         );
     }
     if let Some(review) = &report.review {

@@ -555,7 +555,8 @@ impl Report {
                     .iter()
                     .filter(|f| {
                         f.package.as_ref().is_some_and(|p| {
-                            p.name == row.change.name && side.is_some_and(|s| s.version == p.version)
+                            p.name == row.change.name
+                                && side.is_some_and(|s| s.version == p.version)
                         })
                     })
                     .collect();

@@ -9,7 +9,14 @@ pub fn what(row: &ChangeRow) -> String {
     let c = &row.change;
     match (c.kind, c.bump) {
         (ChangeKind::Upgraded | ChangeKind::Downgraded, Some(b)) => {
-            format!("{} ({})", c.kind.as_str(), serde_json::to_value(b).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+            format!(
+                "{} ({})",
+                c.kind.as_str(),
+                serde_json::to_value(b)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            )
         }
         (k, _) => k.as_str().to_string(),
     }
@@ -23,7 +30,11 @@ pub fn why(row: &ChangeRow) -> String {
         parts.push(format!("adds {}", c.introduces.join(", ")));
     }
     if !c.moved_by.is_empty() {
-        let verb = if c.kind == ChangeKind::Removed { "dropped by" } else { "by" };
+        let verb = if c.kind == ChangeKind::Removed {
+            "dropped by"
+        } else {
+            "by"
+        };
         parts.push(format!("{verb} {}", c.moved_by.join(", ")));
     } else if let Some(d) = c.direct.first() {
         parts.push(format!("through {d}"));
@@ -47,7 +58,10 @@ pub fn code_summary(row: &ChangeRow) -> String {
         parts.push(format!("-{} files", code.files_removed.len()));
     }
     if !code.files_changed.is_empty() {
-        parts.push(format!("~{} files (+{a}/-{r} lines)", code.files_changed.len()));
+        parts.push(format!(
+            "~{} files (+{a}/-{r} lines)",
+            code.files_changed.len()
+        ));
     }
     if parts.is_empty() {
         "no file changes".into()
@@ -68,7 +82,10 @@ pub fn markdown(review: &ReviewSection, s: &mut String, icon: fn(Severity) -> &'
         let _ = writeln!(s, "No package changed.");
         return;
     }
-    let _ = writeln!(s, "| risk | change | what | why | code | signals |\n|---|---|---|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| risk | change | what | why | code | signals |\n|---|---|---|---|---|---|"
+    );
     for row in &review.changes {
         let signals: Vec<String> = row.signals.iter().map(|c| format!("`{c}`")).collect();
         let _ = writeln!(

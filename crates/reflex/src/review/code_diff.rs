@@ -39,7 +39,9 @@ pub struct FileDiff {
 
 impl CodeChanges {
     pub fn is_empty(&self) -> bool {
-        self.files_added.is_empty() && self.files_removed.is_empty() && self.files_changed.is_empty()
+        self.files_added.is_empty()
+            && self.files_removed.is_empty()
+            && self.files_changed.is_empty()
     }
 
     pub fn lines(&self) -> (usize, usize) {
@@ -60,11 +62,14 @@ impl BuildTimeFiles {
     fn role(&self, path: &str) -> Option<&'static str> {
         if let Some(script) = &self.build_script {
             let dir = script.rsplit_once('/').map(|(d, _)| d);
-            if path == script || dir.is_some_and(|d| path.starts_with(&format!("{d}/")) && d != "src") {
+            if path == script
+                || dir.is_some_and(|d| path.starts_with(&format!("{d}/")) && d != "src")
+            {
                 return Some("build script");
             }
         }
-        (self.proc_macro && path.ends_with(".rs") && path.starts_with("src/")).then_some("proc-macro source")
+        (self.proc_macro && path.ends_with(".rs") && path.starts_with("src/"))
+            .then_some("proc-macro source")
     }
 }
 
@@ -192,8 +197,16 @@ mod tests {
         ]);
         let new = archive(&[
             ("c-1.0.0/Cargo.toml", b"[package]\nname = \"c\"\n", 0o644),
-            ("c-1.0.0/src/lib.rs", b"pub fn a() {}\npub fn b() {}\n", 0o644),
-            ("c-1.0.0/build.rs", b"fn main() {\n    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");\n}\n", 0o644),
+            (
+                "c-1.0.0/src/lib.rs",
+                b"pub fn a() {}\npub fn b() {}\n",
+                0o644,
+            ),
+            (
+                "c-1.0.0/build.rs",
+                b"fn main() {\n    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");\n}\n",
+                0o644,
+            ),
         ]);
         let roles = BuildTimeFiles {
             build_script: Some("build.rs".into()),
@@ -213,6 +226,10 @@ mod tests {
         assert_eq!(c.diffs.len(), 1);
         assert_eq!(c.diffs[0].role, "build script");
         assert!(c.diffs[0].unified.contains("+++ b/build.rs"));
-        assert!(c.diffs[0].unified.contains("+    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");"));
+        assert!(
+            c.diffs[0]
+                .unified
+                .contains("+    let _ = std::env::var(\"AWS_SECRET_ACCESS_KEY\");")
+        );
     }
 }

@@ -76,7 +76,13 @@ impl Change {
     pub fn label(&self) -> String {
         match (&self.from, &self.to) {
             (Some(a), Some(b)) if a.version == b.version => {
-                format!("{} {} ({} -> {})", self.name, a.version, short(&a.source), short(&b.source))
+                format!(
+                    "{} {} ({} -> {})",
+                    self.name,
+                    a.version,
+                    short(&a.source),
+                    short(&b.source)
+                )
             }
             (Some(a), Some(b)) => format!("{} {} -> {}", self.name, a.version, b.version),
             (None, Some(b)) => format!("{} {}", self.name, b.version),
@@ -135,7 +141,12 @@ impl LockfileDelta {
                 .collect();
             let mut h: Vec<usize> = h
                 .into_iter()
-                .filter(|&j| !old.get(name).into_iter().flatten().any(|&i| key(base, i) == key(head, j)))
+                .filter(|&j| {
+                    !old.get(name)
+                        .into_iter()
+                        .flatten()
+                        .any(|&i| key(base, i) == key(head, j))
+                })
                 .collect();
             b.sort_by(|&x, &y| base.packages()[x].version.cmp(&base.packages()[y].version));
             h.sort_by(|&x, &y| head.packages()[x].version.cmp(&head.packages()[y].version));
@@ -282,7 +293,11 @@ fn explain(changes: &mut [Change], base: &Graph, head: &Graph) {
     }
 }
 
-fn changes_label_for(changed: &BTreeMap<usize, String>, head: &Graph, name: &str) -> Option<String> {
+fn changes_label_for(
+    changed: &BTreeMap<usize, String>,
+    head: &Graph,
+    name: &str,
+) -> Option<String> {
     changed
         .iter()
         .find(|(i, _)| head.packages()[**i].name.as_str() == name)

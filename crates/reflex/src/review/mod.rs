@@ -70,7 +70,11 @@ pub fn load(input: &LockInput, lockfile: &Path, cwd: &Path) -> Result<Option<Gra
             }
         }
         LockInput::File(p) => {
-            let p = if p.is_absolute() { p.clone() } else { cwd.join(p) };
+            let p = if p.is_absolute() {
+                p.clone()
+            } else {
+                cwd.join(p)
+            };
             Graph::load(&p).map(Some)
         }
         LockInput::Revision(rev) => {
@@ -82,7 +86,9 @@ pub fn load(input: &LockInput, lockfile: &Path, cwd: &Path) -> Result<Option<Gra
                 )
             })?;
             let top = PathBuf::from(top.trim());
-            let abs = lockfile.canonicalize().unwrap_or_else(|_| lockfile.to_path_buf());
+            let abs = lockfile
+                .canonicalize()
+                .unwrap_or_else(|_| lockfile.to_path_buf());
             let rel = abs
                 .strip_prefix(top.canonicalize().unwrap_or(top.clone()))
                 .unwrap_or(Path::new("Cargo.lock"))
@@ -109,10 +115,20 @@ fn resolve(dir: &Path, rev: &str) -> Result<String> {
             .map(|s| s.trim().to_string())
             .map_err(|e| Error::Usage(format!("{a} and {b} have no common ancestor: {e}"), None));
     }
-    match git(dir, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]) {
+    match git(
+        dir,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    ) {
         Ok(s) => Ok(s.trim().to_string()),
         Err(_) => {
-            let empty = git(dir, &["rev-list", "-n", "1", "--all"]).map(|s| s.trim().is_empty()).unwrap_or(true);
+            let empty = git(dir, &["rev-list", "-n", "1", "--all"])
+                .map(|s| s.trim().is_empty())
+                .unwrap_or(true);
             if empty {
                 Err(Error::Usage(
                     format!("cannot compare with `{rev}`: the repository has no commits yet"),
@@ -171,6 +187,7 @@ pub fn read_code(
     base: Option<&Graph>,
     head: &Graph,
     store: &CrateStore,
+    cache_dir: Option<&Path>,
     workers: usize,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Vec<ChangeCode> {
@@ -180,30 +197,53 @@ pub fn read_code(
             let p = &g.packages()[i];
             let version = p.version.to_string();
             let checksum = p.checksum.as_ref().map(|c| c.to_string());
-            Some(match store.get(p.name.as_str(), &version, checksum.as_deref()) {
-                Fetched::Bytes { bytes, .. } => Ok(crate_archive::read(
-                    &bytes,
-                    p.name.as_str(),
-                    &version,
-                    checksum.as_deref(),
-                    Limits::default(),
-                )),
-                Fetched::Unavailable(why) => Err(why),
-            })
+            Some(
+                match store.get(p.name.as_str(), &version, checksum.as_deref()) {
+                    Fetched::Bytes { bytes, .. } => Ok(crate_archive::read(
+                        &bytes,
+                        p.name.as_str(),
+                        &version,
+                        checksum.as_deref(),
+                        Limits::default(),
+                    )),
+                    Fetched::Unavailable(why) => Err(why),
+                },
+            )
         };
         let old = match (&c.from, base) {
             (Some(f), Some(b)) => read(b, f.index),
             _ => None,
         };
         let new = c.to.as_ref().and_then(|t| read(head, t.index));
-        let analyse = |a: &Option<Result<crate_archive::CrateArchive, String>>| {
+        // Analyses (syn parses of every file) are cached by checksum; diffs need the files.
+        let analyse = |g: Option<&Graph>,
+                       i: Option<usize>,
+                       a: &Option<Result<crate_archive::CrateArchive, String>>| {
             a.as_ref().map(|r| {
-                r.as_ref()
-                    .map(|a| crate_analysis::analyze(a, "review"))
-                    .map_err(Clone::clone)
+                let archive = r.as_ref().map_err(Clone::clone)?;
+                let p = g.zip(i).map(|(g, i)| &g.packages()[i]);
+                let path = p.and_then(|p| {
+                    crate_analysis::cache_path(
+                        cache_dir,
+                        p.name.as_str(),
+                        &p.version.to_string(),
+                        p.checksum.as_ref().map(|c| c.to_string()).as_deref(),
+                    )
+                });
+                if let Some(a) = path.as_deref().and_then(crate_analysis::load) {
+                    return Ok(a);
+                }
+                let a = crate_analysis::analyze(archive, "review");
+                if let Some(path) = path.filter(|_| !archive.tampered()) {
+                    crate_analysis::save(&path, &a);
+                }
+                Ok(a)
             })
         };
-        let (old_a, new_a) = (analyse(&old), analyse(&new));
+        let (old_a, new_a) = (
+            analyse(base, c.from.as_ref().map(|f| f.index), &old),
+            analyse(Some(head), c.to.as_ref().map(|t| t.index), &new),
+        );
         let roles = |a: &Option<Result<CrateAnalysis, String>>| match a {
             Some(Ok(a)) => BuildTimeFiles {
                 build_script: a.build_script.clone(),
