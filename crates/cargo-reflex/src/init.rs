@@ -96,27 +96,25 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
         Some(m) => m.parent().map(Path::to_path_buf).unwrap_or_default(),
         None => reflex::graph::workspace::Workspace::discover(None, &opts.cwd)?.root,
     };
-    let mut written = vec![write(
-        &root.join(reflex::policy::FILE_NAME),
-        &starter.policy_text,
-        args.force,
-    )?];
+    let mut files = vec![(root.join(reflex::policy::FILE_NAME), starter.policy_text.clone())];
     if args.write_hardened {
-        written.push(write(
-            &root.join(".cargo/config.toml"),
-            &init::cargo_config(&hardening),
-            args.force,
-        )?);
-        written.push(write(
-            &root.join(".github/workflows/reflex-build.yml"),
-            &init::ci_workflow(),
-            args.force,
-        )?);
-        written.push(write(
-            &root.join("deploy/reflex-build-networkpolicy.yaml"),
-            &init::network_policy(&hardening),
-            args.force,
-        )?);
+        files.push((root.join(".cargo/config.toml"), init::cargo_config(&hardening)));
+        files.push((root.join(".github/workflows/reflex-build.yml"), init::ci_workflow()));
+        files.push((
+            root.join("deploy/reflex-build-networkpolicy.yaml"),
+            init::network_policy(&hardening),
+        ));
+    }
+    // All or nothing: refuse before writing anything.
+    if let Some((path, _)) = files.iter().find(|(p, _)| p.exists() && !args.force) {
+        return Err(reflex::Error::Usage(
+            format!("{} exists", path.display()),
+            Some("pass --force to overwrite, or --emit to print instead".into()),
+        ));
+    }
+    let mut written = Vec::new();
+    for (path, text) in &files {
+        written.push(write(path, text)?);
     }
     let mut err = std::io::stderr().lock();
     for w in &written {
@@ -143,13 +141,7 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
     })
 }
 
-fn write(path: &PathBuf, text: &str, force: bool) -> Result<PathBuf, reflex::Error> {
-    if path.exists() && !force {
-        return Err(reflex::Error::Usage(
-            format!("{} exists", path.display()),
-            Some("pass --force to overwrite it, or --emit to print instead".into()),
-        ));
-    }
+fn write(path: &PathBuf, text: &str) -> Result<PathBuf, reflex::Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| reflex::Error::io(dir, e))?;
     }

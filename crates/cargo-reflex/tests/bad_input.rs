@@ -201,3 +201,118 @@ source = "registry+https://github.com/rust-lang/crates.io-index"
     let run = audit_file(tmp.path(), "Cargo.lock", &lock.replace(", \"ghost\"", ""));
     assert_eq!(run.code, 0, "{}", run.stderr);
 }
+
+/// A scratch copy of the takeover workspace in a fresh git repository (no commits yet).
+fn repo_without_history() -> tempfile::TempDir {
+    let tmp = takeover();
+    git(&tmp.path().join("ws"), &["init", "-q", "-b", "main"]);
+    tmp
+}
+
+fn review(dir: &std::path::Path, extra: &[&str]) -> Run {
+    let mut a = vec!["review", "--offline", "--now", "2026-11-25"];
+    a.extend_from_slice(extra);
+    run(dir, &a)
+}
+
+#[test]
+fn regression_invalid_policy_points_at_every_mistake() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("scenarios/takeover"), tmp.path());
+    std::fs::write(
+        tmp.path().join("reflex.toml"),
+        "version = 1\n[checks]\ntyposqat = \"deny\"\n[cooldown]\nmin-age-days = -3\nunknown-publish-time = \"maybe\"\n[[exception]]\ncode = \"no-such-code\"\n[sources]\ngit = \"sometimes\"\n[[build-time.allow]]\ncrate = \"cc\"\n",
+    )
+    .unwrap();
+    let gate = run(tmp.path(), &["gate", "--offline"]);
+    assert_error(
+        &gate,
+        &[
+            "reflex.toml has 7 problems",
+            "reflex.toml:3:1: unknown check `typosqat`",
+            "did you mean `typosquat`?",
+            "reflex.toml:5:16: `min-age-days` must be a whole number of days",
+            "reflex.toml:6:24: unknown level `maybe`",
+            "reflex.toml:7:1: exception without a `reason`",
+            "reflex.toml:8:8: unknown finding code `no-such-code`",
+            "reflex.toml:10:7: unknown git rule `sometimes`",
+            "reflex.toml:11:1: allow entry without a `reason`",
+        ],
+    );
+    // Not TOML at all: one syntax error with its position.
+    std::fs::write(tmp.path().join("reflex.toml"), "version = 1\n[checks\n").unwrap();
+    assert_error(&run(tmp.path(), &["gate", "--offline"]), &["reflex.toml:2:"]);
+    // A cargo-vet import that is not there.
+    std::fs::write(
+        tmp.path().join("reflex.toml"),
+        "version = 1\n[trust-import]\naudits = [\"supply-chain/audits.toml\"]\n",
+    )
+    .unwrap();
+    assert_error(
+        &run(tmp.path(), &["gate", "--offline"]),
+        &["cannot read the cargo-vet audits", "supply-chain/audits.toml"],
+    );
+}
+
+#[test]
+fn regression_review_of_unknown_revision_and_empty_history() {
+    let tmp = repo_without_history();
+    let ws = tmp.path().join("ws");
+    assert_error(
+        &review(&ws, &[]),
+        &["cannot compare with `HEAD`: the repository has no commits yet", "--base-file"],
+    );
+    git(&ws, &["add", "-A"]);
+    git(&ws, &["commit", "-q", "-m", "first"]);
+    assert_error(
+        &review(&ws, &["no-such-branch"]),
+        &["unknown revision `no-such-branch`", "fetch-depth: 0"],
+    );
+    assert_error(&review(&ws, &["main..nope"]), &["unknown revision `nope`"]);
+    // Outside any repository.
+    let plain = takeover();
+    assert_error(
+        &review(&plain.path().join("ws"), &[]),
+        &["is not in a git repository", "--base-file"],
+    );
+}
+
+#[test]
+fn regression_review_base_without_lockfile_lists_everything_as_new() {
+    let tmp = repo_without_history();
+    let ws = tmp.path().join("ws");
+    let lock = std::fs::read_to_string(ws.join("Cargo.lock")).unwrap();
+    std::fs::remove_file(ws.join("Cargo.lock")).unwrap();
+    git(&ws, &["add", "-A"]);
+    git(&ws, &["commit", "-q", "-m", "no lockfile yet"]);
+    std::fs::write(ws.join("Cargo.lock"), lock).unwrap();
+    let r = review(&ws, &["--format", "json", "--deny", "none"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let report = json(&r);
+    assert!(codes(&report).contains(&"review-no-base".to_string()));
+    let changes = report["review"]["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 6, "{changes:#?}");
+    assert!(changes.iter().all(|c| c["kind"] == "added"));
+}
+
+#[test]
+fn regression_review_file_arguments() {
+    let tmp = takeover();
+    let ws = tmp.path().join("ws");
+    assert_error(
+        &review(&ws, &["--head-file", "Cargo.lock"]),
+        &["--head-file needs a base to compare with"],
+    );
+    assert_error(
+        &review(&ws, &["--base-file", "missing.lock"]),
+        &["missing.lock"],
+    );
+    std::fs::write(ws.join("broken.lock"), "version = 4\n[[package]]\nname = 1\n").unwrap();
+    assert_error(
+        &review(&ws, &["--base-file", "broken.lock"]),
+        &["broken.lock:3:"],
+    );
+    // The same file on both sides: nothing changed, and it says so.
+    let same = review(&ws, &["--base-file", "Cargo.lock", "--head-file", "Cargo.lock", "--format", "json"]);
+    assert_eq!(json(&same)["review"]["changes"].as_array().unwrap().len(), 0);
+}

@@ -244,6 +244,9 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
     );
 
     let report = json(&review);
+    assert_valid_report(&report);
+    insta::assert_json_snapshot!("review_json", report);
+    insta::assert_snapshot!("review_human", reflex(&ws, &full, &["review"]).stdout);
     let changes = report["review"]["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 2, "{changes:#?}");
     assert_eq!(changes[0]["name"], "url-parse", "worst first: {changes:#?}");
@@ -311,6 +314,13 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
     let gate = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
     assert_eq!(gate.code, 1, "{}{}", gate.stdout, gate.stderr);
     let report = json(&gate);
+    assert_valid_report(&report);
+    let sarif = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "sarif"]);
+    assert_valid_sarif(&sarif.stdout);
+    insta::assert_snapshot!(
+        "gate_human",
+        reflex(&ws, &full, &["gate", "--base", "HEAD", "-q"]).stdout
+    );
     let denied: Vec<(String, String)> = report["findings"]
         .as_array()
         .unwrap()
@@ -358,4 +368,115 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
             .len(),
         0
     );
+}
+
+fn yaml(text: &str) -> saphyr::YamlOwned {
+    use saphyr::LoadableYamlNode;
+    saphyr::YamlOwned::load_from_str(text)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+}
+
+#[test]
+fn init_hardened_files_parse_back_and_pass_our_own_checks() {
+    let tmp = takeover();
+    let ws = tmp.path().join("ws");
+    let emit = |what: &str, extra: &[&str]| {
+        let mut a = vec!["init", "--offline", "--emit", what];
+        a.extend_from_slice(extra);
+        let r = run(&ws, &a);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+
+    // .cargo/config.toml: valid TOML with the registry, the mirror and no tokens.
+    let config = emit(
+        "cargo-config",
+        &[
+            "--internal-prefix",
+            "acme-",
+            "--registry-url",
+            "sparse+https://crates.acme.example/index/",
+            "--mirror-url",
+            "sparse+https://mirror.acme.example/index/",
+        ],
+    );
+    let parsed: toml::Table = toml::from_str(&config).unwrap();
+    assert_eq!(
+        parsed["registries"]["internal"]["index"].as_str(),
+        Some("sparse+https://crates.acme.example/index/")
+    );
+    assert_eq!(parsed["source"]["crates-io"]["replace-with"].as_str(), Some("mirror"));
+    assert!(config.contains("acme-name = { version = \"...\", registry = \"internal\" }"));
+
+    // The CI workflow: YAML that our own CI lint finds fully locked and secret-free.
+    let ci = emit("ci", &[]);
+    let doc = yaml(&ci);
+    let steps = doc["jobs"]["build"]["steps"].as_vec().unwrap();
+    let runs: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s.as_mapping_get("run").and_then(|r| r.as_str()))
+        .collect();
+    assert!(runs.iter().any(|r| r.starts_with("cargo fetch --locked")));
+    assert!(runs.iter().any(|r| r.contains("--offline --locked") || r.contains("--locked --offline")));
+    assert_eq!(doc["permissions"]["contents"].as_str(), Some("read"));
+
+    // The NetworkPolicy: egress to DNS and the registry only.
+    let np = emit("network-policy", &["--registry-cidr", "10.20.0.0/24"]);
+    let doc = yaml(&np);
+    assert_eq!(doc["kind"].as_str(), Some("NetworkPolicy"));
+    let egress = doc["spec"]["egress"].as_vec().unwrap();
+    assert_eq!(egress.len(), 2);
+    let ports: Vec<i64> = egress
+        .iter()
+        .flat_map(|e| e["ports"].as_vec().unwrap().iter().filter_map(|p| p["port"].as_integer()))
+        .collect();
+    assert_eq!(ports, vec![53, 53, 443]);
+    assert!(np.contains("cidr: 10.20.0.0/24"));
+
+    // Written into the workspace, the audit has nothing to say about them. An existing file
+    // stops init before it writes anything.
+    let refused = run(&ws, &["init", "--offline", "--write-hardened"]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains(".cargo/config.toml exists"), "{}", refused.stderr);
+    assert!(!ws.join("reflex.toml").exists(), "nothing written");
+    std::fs::remove_file(ws.join(".cargo/config.toml")).unwrap();
+    let w = run(&ws, &["init", "--offline", "--write-hardened", "--mirror-url", "sparse+https://mirror.acme.example/index/"]);
+    assert!(w.stderr.contains("wrote "), "{}", w.stderr);
+    assert!(ws.join(".github/workflows/reflex-build.yml").is_file());
+    let audit = json(&run(&ws, &["audit", "--offline", "--format", "json", "--no-yanked"]));
+    let ours: Vec<&serde_json::Value> = audit["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            let path = f["location"]["path"].as_str().unwrap_or("");
+            path.ends_with("reflex-build.yml") || path.ends_with(".cargo/config.toml")
+        })
+        .filter(|f| f["code"] != "cargo-config-source-replacement")
+        .collect();
+    assert!(ours.is_empty(), "{ours:#?}");
+    assert!(
+        audit["findings"].to_string().contains("reflex-build.yml")
+            || audit["ci"]["files"].as_u64().unwrap() >= 1,
+        "the workflow was linted"
+    );
+    // Alone in a clean project, the workflow is fully locked and has nothing to report.
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("scenarios/hardened"), clean.path());
+    std::fs::create_dir_all(clean.path().join(".github/workflows")).unwrap();
+    std::fs::write(clean.path().join(".github/workflows/reflex-build.yml"), &ci).unwrap();
+    let audit = json(&run(clean.path(), &["audit", "--offline", "--format", "json", "--no-yanked"]));
+    assert_eq!(audit["ci"]["locked_percent"], 100.0, "{:#}", audit["ci"]);
+    assert!(
+        !codes(&audit).iter().any(|c| c.starts_with("ci-")),
+        "{:?}",
+        codes(&audit)
+    );
+    // The policy it wrote parses back, and init does not overwrite without --force.
+    let again = run(&ws, &["init", "--offline"]);
+    assert_eq!(again.code, 2);
+    assert!(again.stderr.contains("exists") && again.stderr.contains("--force"), "{}", again.stderr);
 }

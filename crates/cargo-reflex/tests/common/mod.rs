@@ -259,3 +259,37 @@ pub fn index_path(name: &str) -> String {
         _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
     }
 }
+
+/// Asserts a JSON report follows `docs/report.schema.json`.
+pub fn assert_valid_report(report: &serde_json::Value) {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+/// Asserts SARIF output is valid against the official 2.1.0 schema.
+pub fn assert_valid_sarif(text: &str) {
+    let sarif: serde_json::Value = serde_json::from_str(text).unwrap();
+    // The official schema's `run.language` pattern has a stray `]` that Rust regex engines
+    // reject; we emit no `language`, so it is replaced with the intended pattern.
+    let schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
+        .unwrap()
+        .replace(
+            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+        );
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
+}

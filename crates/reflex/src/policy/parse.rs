@@ -127,6 +127,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
         }
         let _ = span;
     }
+    p.found.sort_by_key(|e| (e.line, e.column));
     if p.found.is_empty() {
         Ok(policy)
     } else {
