@@ -96,10 +96,19 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
         Some(m) => m.parent().map(Path::to_path_buf).unwrap_or_default(),
         None => reflex::graph::workspace::Workspace::discover(None, &opts.cwd)?.root,
     };
-    let mut files = vec![(root.join(reflex::policy::FILE_NAME), starter.policy_text.clone())];
+    let mut files = vec![(
+        root.join(reflex::policy::FILE_NAME),
+        starter.policy_text.clone(),
+    )];
     if args.write_hardened {
-        files.push((root.join(".cargo/config.toml"), init::cargo_config(&hardening)));
-        files.push((root.join(".github/workflows/reflex-build.yml"), init::ci_workflow()));
+        files.push((
+            root.join(".cargo/config.toml"),
+            init::cargo_config(&hardening),
+        ));
+        files.push((
+            root.join(".github/workflows/reflex-build.yml"),
+            init::ci_workflow(),
+        ));
         files.push((
             root.join("deploy/reflex-build-networkpolicy.yaml"),
             init::network_policy(&hardening),

@@ -241,7 +241,10 @@ fn regression_invalid_policy_points_at_every_mistake() {
     );
     // Not TOML at all: one syntax error with its position.
     std::fs::write(tmp.path().join("reflex.toml"), "version = 1\n[checks\n").unwrap();
-    assert_error(&run(tmp.path(), &["gate", "--offline"]), &["reflex.toml:2:"]);
+    assert_error(
+        &run(tmp.path(), &["gate", "--offline"]),
+        &["reflex.toml:2:"],
+    );
     // A cargo-vet import that is not there.
     std::fs::write(
         tmp.path().join("reflex.toml"),
@@ -250,7 +253,10 @@ fn regression_invalid_policy_points_at_every_mistake() {
     .unwrap();
     assert_error(
         &run(tmp.path(), &["gate", "--offline"]),
-        &["cannot read the cargo-vet audits", "supply-chain/audits.toml"],
+        &[
+            "cannot read the cargo-vet audits",
+            "supply-chain/audits.toml",
+        ],
     );
 }
 
@@ -260,7 +266,10 @@ fn regression_review_of_unknown_revision_and_empty_history() {
     let ws = tmp.path().join("ws");
     assert_error(
         &review(&ws, &[]),
-        &["cannot compare with `HEAD`: the repository has no commits yet", "--base-file"],
+        &[
+            "cannot compare with `HEAD`: the repository has no commits yet",
+            "--base-file",
+        ],
     );
     git(&ws, &["add", "-A"]);
     git(&ws, &["commit", "-q", "-m", "first"]);
@@ -307,12 +316,29 @@ fn regression_review_file_arguments() {
         &review(&ws, &["--base-file", "missing.lock"]),
         &["missing.lock"],
     );
-    std::fs::write(ws.join("broken.lock"), "version = 4\n[[package]]\nname = 1\n").unwrap();
+    std::fs::write(
+        ws.join("broken.lock"),
+        "version = 4\n[[package]]\nname = 1\n",
+    )
+    .unwrap();
     assert_error(
         &review(&ws, &["--base-file", "broken.lock"]),
         &["broken.lock:3:"],
     );
     // The same file on both sides: nothing changed, and it says so.
-    let same = review(&ws, &["--base-file", "Cargo.lock", "--head-file", "Cargo.lock", "--format", "json"]);
-    assert_eq!(json(&same)["review"]["changes"].as_array().unwrap().len(), 0);
+    let same = review(
+        &ws,
+        &[
+            "--base-file",
+            "Cargo.lock",
+            "--head-file",
+            "Cargo.lock",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(
+        json(&same)["review"]["changes"].as_array().unwrap().len(),
+        0
+    );
 }

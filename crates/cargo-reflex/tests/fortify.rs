@@ -408,7 +408,10 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
         parsed["registries"]["internal"]["index"].as_str(),
         Some("sparse+https://crates.acme.example/index/")
     );
-    assert_eq!(parsed["source"]["crates-io"]["replace-with"].as_str(), Some("mirror"));
+    assert_eq!(
+        parsed["source"]["crates-io"]["replace-with"].as_str(),
+        Some("mirror")
+    );
     assert!(config.contains("acme-name = { version = \"...\", registry = \"internal\" }"));
 
     // The CI workflow: YAML that our own CI lint finds fully locked and secret-free.
@@ -420,7 +423,10 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
         .filter_map(|s| s.as_mapping_get("run").and_then(|r| r.as_str()))
         .collect();
     assert!(runs.iter().any(|r| r.starts_with("cargo fetch --locked")));
-    assert!(runs.iter().any(|r| r.contains("--offline --locked") || r.contains("--locked --offline")));
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("--offline --locked") || r.contains("--locked --offline"))
+    );
     assert_eq!(doc["permissions"]["contents"].as_str(), Some("read"));
 
     // The NetworkPolicy: egress to DNS and the registry only.
@@ -431,7 +437,13 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
     assert_eq!(egress.len(), 2);
     let ports: Vec<i64> = egress
         .iter()
-        .flat_map(|e| e["ports"].as_vec().unwrap().iter().filter_map(|p| p["port"].as_integer()))
+        .flat_map(|e| {
+            e["ports"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .filter_map(|p| p["port"].as_integer())
+        })
         .collect();
     assert_eq!(ports, vec![53, 53, 443]);
     assert!(np.contains("cidr: 10.20.0.0/24"));
@@ -440,13 +452,29 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
     // stops init before it writes anything.
     let refused = run(&ws, &["init", "--offline", "--write-hardened"]);
     assert_eq!(refused.code, 2);
-    assert!(refused.stderr.contains(".cargo/config.toml exists"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(".cargo/config.toml exists"),
+        "{}",
+        refused.stderr
+    );
     assert!(!ws.join("reflex.toml").exists(), "nothing written");
     std::fs::remove_file(ws.join(".cargo/config.toml")).unwrap();
-    let w = run(&ws, &["init", "--offline", "--write-hardened", "--mirror-url", "sparse+https://mirror.acme.example/index/"]);
+    let w = run(
+        &ws,
+        &[
+            "init",
+            "--offline",
+            "--write-hardened",
+            "--mirror-url",
+            "sparse+https://mirror.acme.example/index/",
+        ],
+    );
     assert!(w.stderr.contains("wrote "), "{}", w.stderr);
     assert!(ws.join(".github/workflows/reflex-build.yml").is_file());
-    let audit = json(&run(&ws, &["audit", "--offline", "--format", "json", "--no-yanked"]));
+    let audit = json(&run(
+        &ws,
+        &["audit", "--offline", "--format", "json", "--no-yanked"],
+    ));
     let ours: Vec<&serde_json::Value> = audit["findings"]
         .as_array()
         .unwrap()
@@ -468,7 +496,10 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
     copy_dir(&fixture("scenarios/hardened"), clean.path());
     std::fs::create_dir_all(clean.path().join(".github/workflows")).unwrap();
     std::fs::write(clean.path().join(".github/workflows/reflex-build.yml"), &ci).unwrap();
-    let audit = json(&run(clean.path(), &["audit", "--offline", "--format", "json", "--no-yanked"]));
+    let audit = json(&run(
+        clean.path(),
+        &["audit", "--offline", "--format", "json", "--no-yanked"],
+    ));
     assert_eq!(audit["ci"]["locked_percent"], 100.0, "{:#}", audit["ci"]);
     assert!(
         !codes(&audit).iter().any(|c| c.starts_with("ci-")),
@@ -478,5 +509,164 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
     // The policy it wrote parses back, and init does not overwrite without --force.
     let again = run(&ws, &["init", "--offline"]);
     assert_eq!(again.code, 2);
-    assert!(again.stderr.contains("exists") && again.stderr.contains("--force"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("exists") && again.stderr.contains("--force"),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn gate_policy_rules_sources_git_licenses_and_exceptions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp
+        .path()
+        .join("home/registry/cache/index.crates.io-1949cf8c6b5b557f");
+    std::fs::create_dir_all(&cache).unwrap();
+    let mut lock = String::from(
+        "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"gpl-thing\", \"dual\", \"nolicense\", \"internal-utils\", \"gitpinned\", \"gitbranch\", \"gitother\"]\n",
+    );
+    for (name, license) in [
+        ("gpl-thing", Some("GPL-3.0-only")),
+        ("dual", Some("MIT OR Apache-2.0")),
+        ("nolicense", None),
+    ] {
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nversion = \"1.0.0\"\n{}",
+            license
+                .map(|l| format!("license = \"{l}\"\n"))
+                .unwrap_or_default()
+        );
+        let (bytes, sum) = crate_archive(
+            name,
+            "1.0.0",
+            &[("Cargo.toml", &manifest), ("src/lib.rs", "")],
+        );
+        std::fs::write(cache.join(format!("{name}-1.0.0.crate")), bytes).unwrap();
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"{sum}\"\n"
+        ));
+    }
+    for (name, source) in [
+        ("internal-utils", "sparse+http://127.0.0.1:9/index/"),
+        (
+            "gitpinned",
+            "git+https://github.com/acme/a?rev=0123456#0123456789abcdef0123456789abcdef01234567",
+        ),
+        (
+            "gitbranch",
+            "git+https://github.com/acme/b?branch=main#0123456789abcdef0123456789abcdef01234567",
+        ),
+        (
+            "gitother",
+            "git+https://evil.example/c#0123456789abcdef0123456789abcdef01234567",
+        ),
+    ] {
+        lock.push_str(&format!(
+            "\n[[package]]\nname = \"{name}\"\nversion = \"1.0.0\"\nsource = \"{source}\"\n"
+        ));
+    }
+    std::fs::write(tmp.path().join("Cargo.lock"), lock).unwrap();
+    std::fs::write(
+        tmp.path().join("policy.toml"),
+        r#"version = 1
+[sources]
+allow-registries = ["crates-io"]
+git = "pinned"
+allow-git = ["https://github.com/acme/"]
+
+[licenses]
+allow = ["MIT", "Apache-2.0"]
+unknown = "deny"
+
+[[exception]]
+code = "license-not-allowed"
+crate = "gpl-thing"
+reason = "legal approved the GPL for this internal tool"
+expires = 2027-01-01
+
+[[exception]]
+code = "yanked"
+crate = "nothing"
+reason = "left over"
+"#,
+    )
+    .unwrap();
+    let gate = |now: &str| {
+        let r = run(
+            tmp.path(),
+            &[
+                "gate",
+                "--file",
+                "Cargo.lock",
+                "--policy",
+                "policy.toml",
+                "--offline",
+                "--cargo-home",
+                "home",
+                "--now",
+                now,
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let report = json(&r);
+        assert_valid_report(&report);
+        let found: Vec<(String, String, bool)> = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["code"].as_str().unwrap().to_string(),
+                    f["package"]["name"].as_str().unwrap_or("").to_string(),
+                    f["denied"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        (report, found)
+    };
+    let (report, found) = gate("2026-11-25");
+    let has = |found: &[(String, String, bool)], code: &str, name: &str, denied: bool| {
+        found.contains(&(code.into(), name.into(), denied))
+    };
+    assert!(
+        has(&found, "source-not-allowed", "internal-utils", true),
+        "{found:#?}"
+    );
+    assert!(has(&found, "source-not-allowed", "gitother", true));
+    assert!(
+        has(&found, "git-dependency-unpinned", "gitbranch", true),
+        "git = pinned denies it"
+    );
+    assert!(
+        !found.iter().any(|f| f.1 == "gitpinned"),
+        "pinned git is fine: {found:#?}"
+    );
+    assert!(
+        has(&found, "license-unknown", "nolicense", true),
+        "unknown = deny"
+    );
+    assert!(
+        !found
+            .iter()
+            .any(|f| f.0.starts_with("license") && (f.1 == "dual" || f.1 == "gpl-thing")),
+        "{found:#?}"
+    );
+    assert!(
+        found
+            .iter()
+            .any(|f| f.0 == "policy-exception-unused" && !f.2)
+    );
+    assert_eq!(report["summary"]["excepted"], 1);
+    assert_eq!(report["policy"]["path"], "policy.toml");
+
+    // After its expiry date the exception no longer applies, and says so.
+    let (_, found) = gate("2027-02-01");
+    assert!(
+        has(&found, "license-not-allowed", "gpl-thing", true),
+        "{found:#?}"
+    );
+    assert!(found.iter().any(|f| f.0 == "policy-exception-expired"));
 }

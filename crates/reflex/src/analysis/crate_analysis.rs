@@ -227,7 +227,10 @@ pub fn cache_path(
 ) -> Option<std::path::PathBuf> {
     let dir = cache_dir?.join(concat!("analysis-v4-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
-    Some(dir.join(format!("{name}-{version}-{}.json", &sum[..sum.len().min(16)])))
+    Some(dir.join(format!(
+        "{name}-{version}-{}.json",
+        &sum[..sum.len().min(16)]
+    )))
 }
 
 pub fn load(path: &std::path::Path) -> Option<CrateAnalysis> {

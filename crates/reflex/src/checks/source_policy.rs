@@ -1,4 +1,5 @@
-//! Allowed sources: registries by name or index URL, git only with a pinned revision.
+//! Allowed sources: registries by name or index URL, git hosts by URL prefix. Unpinned git
+//! is reported by the cargo-config check; the policy's `git = "pinned"` denies it.
 
 use super::{Check, Context, Sink};
 use crate::graph::Origin;
@@ -14,13 +15,7 @@ pub const NOT_ALLOWED: CodeSpec = CodeSpec {
     severity: Severity::High,
     summary: "a package comes from a registry or git host the policy does not allow",
 };
-pub const GIT_UNPINNED: CodeSpec = CodeSpec {
-    code: "git-source-unpinned",
-    severity: Severity::High,
-    summary: "a git dependency follows a branch or tag instead of a pinned revision",
-};
-
-static CODES: [CodeSpec; 2] = [NOT_ALLOWED, GIT_UNPINNED];
+static CODES: [CodeSpec; 1] = [NOT_ALLOWED];
 
 const CRATES_IO_NAMES: &[&str] = &[
     "crates-io",
@@ -121,22 +116,9 @@ impl Check for SourcePolicy {
                         )
                         .evidence(source)
                         .remedy("depend on a registry release, or allow the URL in `[sources] allow-git`")));
-                    } else if rules.git == GitRule::Pinned && !source.contains("?rev=") {
-                        let how = if source.contains("?branch=") {
-                            "follows a branch"
-                        } else if source.contains("?tag=") {
-                            "follows a tag (tags can be moved)"
-                        } else {
-                            "follows the default branch"
-                        };
-                        out.push(at(Finding::new(
-                            NAME,
-                            &GIT_UNPINNED,
-                            format!("{} from git {how}", pkg.name),
-                        )
-                        .evidence(source)
-                        .remedy("pin it: `rev = \"<full commit hash>\"` in Cargo.toml")));
                     }
+                    // Unpinned git (branch, tag, default branch) is `git-dependency-unpinned`
+                    // from the cargo-config check; `git = "pinned"` makes it deny.
                 }
                 _ => {}
             }

@@ -303,7 +303,7 @@ impl Policy {
     }
 
     /// The level the policy gives a finding: `[codes]` first, then `[checks]`, then the
-    /// `[ci] require-locked` rule.
+    /// `[ci] require-locked` and `[sources] git` rules.
     pub fn level(&self, f: &Finding) -> Option<Level> {
         if let Some(l) = self.codes.get(f.code) {
             return Some(*l);
@@ -311,10 +311,16 @@ impl Policy {
         if let Some(l) = self.checks.get(f.check) {
             return Some(*l);
         }
-        if self.ci.require_locked && f.code == "ci-cargo-unlocked" {
-            return Some(Level::Deny);
+        match f.code {
+            "ci-cargo-unlocked" if self.ci.require_locked => Some(Level::Deny),
+            "git-dependency-unpinned" => match self.sources.git {
+                GitRule::Pinned => Some(Level::Deny),
+                GitRule::Any => Some(Level::Warn),
+                // Every git source is then `source-not-allowed`; this one adds nothing.
+                GitRule::Deny => Some(Level::Allow),
+            },
+            _ => None,
         }
-        None
     }
 
     /// Applies levels, exceptions and trust to a report's findings, then adds findings about
@@ -442,7 +448,15 @@ allow = ["MIT", "MIT OR"]
         let got: Vec<String> = errors
             .problems
             .iter()
-            .map(|p| format!("{}:{} {} | {}", p.line, p.column, p.message, p.help.clone().unwrap_or_default()))
+            .map(|p| {
+                format!(
+                    "{}:{} {} | {}",
+                    p.line,
+                    p.column,
+                    p.message,
+                    p.help.clone().unwrap_or_default()
+                )
+            })
             .collect();
         let expect = [
             "2:1 unknown key `colour` | known keys here: version, gate,",
@@ -461,7 +475,10 @@ allow = ["MIT", "MIT OR"]
 
     #[test]
     fn version_is_required_and_checked() {
-        for (text, msg) in [("[gate]\n", "missing `version`"), ("version = 2\n", "unsupported policy version")] {
+        for (text, msg) in [
+            ("[gate]\n", "missing `version`"),
+            ("version = 2\n", "unsupported policy version"),
+        ] {
             let Err(crate::Error::Policy(e)) = Policy::parse(Path::new("r.toml"), text) else {
                 panic!("{text} parsed")
             };
@@ -531,7 +548,10 @@ by = "alice"
             .map(|f| {
                 (
                     f.code.to_string(),
-                    f.package.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+                    f.package
+                        .as_ref()
+                        .map(|p| p.name.clone())
+                        .unwrap_or_default(),
                     f.denied,
                 )
             })
@@ -539,17 +559,35 @@ by = "alice"
         let has = |code: &str, name: &str, denied: bool| {
             verdicts.contains(&(code.to_string(), name.to_string(), denied))
         };
-        assert!(has("review-new-crate", "b", true), "deny by code: {verdicts:#?}");
+        assert!(
+            has("review-new-crate", "b", true),
+            "deny by code: {verdicts:#?}"
+        );
         assert!(has("typosquat-suspect", "serd", false), "warn never fails");
-        assert!(has("advisory-vulnerability", "old", true), "expired exception no longer applies");
-        assert!(has("advisory-vulnerability", "reviewed", true), "trust never covers advisories");
-        assert!(!verdicts.iter().any(|v| v.1 == "a"), "freshness allowed: dropped");
-        assert!(!verdicts.iter().any(|v| v.1 == "foo"), "excepted by advisory id");
+        assert!(
+            has("advisory-vulnerability", "old", true),
+            "expired exception no longer applies"
+        );
+        assert!(
+            has("advisory-vulnerability", "reviewed", true),
+            "trust never covers advisories"
+        );
+        assert!(
+            !verdicts.iter().any(|v| v.1 == "a"),
+            "freshness allowed: dropped"
+        );
+        assert!(
+            !verdicts.iter().any(|v| v.1 == "foo"),
+            "excepted by advisory id"
+        );
         assert!(
             !verdicts.iter().any(|v| v.0 == "review-build-script-added"),
             "trusted version"
         );
-        assert!(has("policy-exception-expired", "old", true), "medium at deny-level medium");
+        assert!(
+            has("policy-exception-expired", "old", true),
+            "medium at deny-level medium"
+        );
         assert!(verdicts.iter().any(|v| v.0 == "policy-exception-unused"));
         assert_eq!(report.summary.allowed, 1);
         assert_eq!(report.summary.excepted, 2);

@@ -230,10 +230,13 @@ fn bump(a: &semver::Version, b: &semver::Version) -> Option<Bump> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     if lo == hi {
         None
-    } else if lo.major != hi.major || (lo.major == 0 && lo.minor != hi.minor) {
-        // Before 1.0 a minor bump is a breaking one, as cargo treats it.
+    } else if lo.major != hi.major
+        || (lo.major == 0 && lo.minor != hi.minor)
+        || (lo.major == 0 && lo.minor == 0 && lo.patch != hi.patch)
+    {
+        // Before 1.0 the leftmost non-zero part is the breaking one, as cargo treats it.
         Some(Bump::Major)
-    } else if lo.minor != hi.minor || (lo.major == 0 && lo.minor == 0 && lo.patch != hi.patch) {
+    } else if lo.minor != hi.minor {
         Some(Bump::Minor)
     } else if lo.patch != hi.patch {
         Some(Bump::Patch)
@@ -302,4 +305,120 @@ fn changes_label_for(
         .iter()
         .find(|(i, _)| head.packages()[**i].name.as_str() == name)
         .map(|(_, l)| l.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    const CRATES_IO: &str = "registry+https://github.com/rust-lang/crates.io-index";
+
+    fn lock(packages: &[(&str, &str, Option<&str>, &[&str])]) -> Graph {
+        let mut text = String::from("version = 4\n");
+        for (name, version, source, deps) in packages {
+            text.push_str(&format!(
+                "\n[[package]]\nname = \"{name}\"\nversion = \"{version}\"\n"
+            ));
+            if let Some(s) = source {
+                text.push_str(&format!("source = \"{s}\"\n"));
+            }
+            if !deps.is_empty() {
+                let list: Vec<String> = deps.iter().map(|d| format!("\"{d}\"")).collect();
+                text.push_str(&format!("dependencies = [{}]\n", list.join(", ")));
+            }
+        }
+        Graph::parse(Path::new("Cargo.lock"), text).unwrap()
+    }
+
+    #[test]
+    fn every_kind_of_change_with_why_it_moved() {
+        let git = "git+https://github.com/acme/gitdep?branch=main#0123456789abcdef0123456789abcdef01234567";
+        let base = lock(&[
+            (
+                "app",
+                "0.1.0",
+                None,
+                &["utils", "old-dep", "serde", "gitdep", "time"],
+            ),
+            ("utils", "2.1.0", Some(CRATES_IO), &[]),
+            ("old-dep", "1.0.0", Some(CRATES_IO), &[]),
+            ("serde", "1.0.100", Some(CRATES_IO), &[]),
+            ("gitdep", "0.3.0", Some(CRATES_IO), &[]),
+            ("time", "0.1.45", Some(CRATES_IO), &[]),
+        ]);
+        let head = lock(&[
+            ("app", "0.1.0", None, &["utils", "serde", "gitdep", "time"]),
+            ("utils", "2.1.1", Some(CRATES_IO), &["url-parse"]),
+            ("url-parse", "0.1.0", Some(CRATES_IO), &[]),
+            ("serde", "1.0.99", Some(CRATES_IO), &[]),
+            ("gitdep", "0.3.0", Some(git), &[]),
+            ("time", "0.3.36", Some(CRATES_IO), &[]),
+        ]);
+        let delta = LockfileDelta::between(&base, &head);
+        let got: Vec<String> = delta
+            .changes
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {:?} {:?} moved_by={:?} introduces={:?}",
+                    c.label(),
+                    c.kind,
+                    c.bump,
+                    c.moved_by,
+                    c.introduces
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                "gitdep 0.3.0 (crates.io -> git+https://github.com/acme/gitdep?branch=main) SourceChanged None moved_by=[] introduces=[]",
+                "old-dep 1.0.0 Removed None moved_by=[] introduces=[]",
+                "serde 1.0.100 -> 1.0.99 Downgraded Some(Patch) moved_by=[] introduces=[]",
+                "time 0.1.45 -> 0.3.36 Upgraded Some(Major) moved_by=[] introduces=[]",
+                "url-parse 0.1.0 Added None moved_by=[\"utils 2.1.0 -> 2.1.1\"] introduces=[]",
+                "utils 2.1.0 -> 2.1.1 Upgraded Some(Patch) moved_by=[] introduces=[\"url-parse 0.1.0\"]",
+            ]
+        );
+        assert_eq!(
+            delta.incoming().len(),
+            5,
+            "everything but the removal arrives"
+        );
+    }
+
+    #[test]
+    fn two_versions_of_a_crate_pair_by_semver_line() {
+        let base = lock(&[
+            ("app", "0.1.0", None, &["rand 0.7.3", "rand 0.8.4"]),
+            ("rand", "0.7.3", Some(CRATES_IO), &[]),
+            ("rand", "0.8.4", Some(CRATES_IO), &[]),
+        ]);
+        let head = lock(&[
+            ("app", "0.1.0", None, &["rand 0.7.3", "rand 0.8.5"]),
+            ("rand", "0.7.3", Some(CRATES_IO), &[]),
+            ("rand", "0.8.5", Some(CRATES_IO), &[]),
+        ]);
+        let delta = LockfileDelta::between(&base, &head);
+        assert_eq!(delta.changes.len(), 1);
+        assert_eq!(delta.changes[0].label(), "rand 0.8.4 -> 0.8.5");
+        assert_eq!(delta.changes[0].bump, Some(Bump::Patch));
+        assert_eq!(
+            bump(&"1.2.3".parse().unwrap(), &"1.3.0".parse().unwrap()),
+            Some(Bump::Minor)
+        );
+        assert_eq!(
+            bump(&"0.0.1".parse().unwrap(), &"0.0.2".parse().unwrap()),
+            Some(Bump::Major)
+        );
+        assert_eq!(
+            bump(&"0.3.1".parse().unwrap(), &"0.3.2".parse().unwrap()),
+            Some(Bump::Patch)
+        );
+        assert_eq!(
+            bump(&"1.0.0-rc.1".parse().unwrap(), &"1.0.0".parse().unwrap()),
+            Some(Bump::Pre)
+        );
+    }
 }

@@ -216,30 +216,31 @@ pub fn read_code(
         };
         let new = c.to.as_ref().and_then(|t| read(head, t.index));
         // Analyses (syn parses of every file) are cached by checksum; diffs need the files.
-        let analyse = |g: Option<&Graph>,
-                       i: Option<usize>,
-                       a: &Option<Result<crate_archive::CrateArchive, String>>| {
-            a.as_ref().map(|r| {
-                let archive = r.as_ref().map_err(Clone::clone)?;
-                let p = g.zip(i).map(|(g, i)| &g.packages()[i]);
-                let path = p.and_then(|p| {
-                    crate_analysis::cache_path(
-                        cache_dir,
-                        p.name.as_str(),
-                        &p.version.to_string(),
-                        p.checksum.as_ref().map(|c| c.to_string()).as_deref(),
-                    )
-                });
-                if let Some(a) = path.as_deref().and_then(crate_analysis::load) {
-                    return Ok(a);
-                }
-                let a = crate_analysis::analyze(archive, "review");
-                if let Some(path) = path.filter(|_| !archive.tampered()) {
-                    crate_analysis::save(&path, &a);
-                }
-                Ok(a)
-            })
-        };
+        let analyse =
+            |g: Option<&Graph>,
+             i: Option<usize>,
+             a: &Option<Result<crate_archive::CrateArchive, String>>| {
+                a.as_ref().map(|r| {
+                    let archive = r.as_ref().map_err(Clone::clone)?;
+                    let p = g.zip(i).map(|(g, i)| &g.packages()[i]);
+                    let path = p.and_then(|p| {
+                        crate_analysis::cache_path(
+                            cache_dir,
+                            p.name.as_str(),
+                            &p.version.to_string(),
+                            p.checksum.as_ref().map(|c| c.to_string()).as_deref(),
+                        )
+                    });
+                    if let Some(a) = path.as_deref().and_then(crate_analysis::load) {
+                        return Ok(a);
+                    }
+                    let a = crate_analysis::analyze(archive, "review");
+                    if let Some(path) = path.filter(|_| !archive.tampered()) {
+                        crate_analysis::save(&path, &a);
+                    }
+                    Ok(a)
+                })
+            };
         let (old_a, new_a) = (
             analyse(base, c.from.as_ref().map(|f| f.index), &old),
             analyse(Some(head), c.to.as_ref().map(|t| t.index), &new),
