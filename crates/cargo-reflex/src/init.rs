@@ -131,8 +131,8 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
     }
     let _ = writeln!(
         err,
-        "baseline: {} build-time approvals, {} exceptions (reason \"baseline\"); `cargo reflex gate` now passes and fails on anything new",
-        starter.approvals, starter.exceptions
+        "baseline: {} build-time approvals, {} cooldown exemptions, {} exceptions (reason \"baseline\"); `cargo reflex gate` now passes and fails on anything new",
+        starter.approvals, starter.cooldown_exempt, starter.exceptions
     );
     for r in &starter.not_baselined {
         let _ = writeln!(err, "not accepted into the baseline (fix it): {r}");

@@ -64,6 +64,8 @@ confusion = "deny"
 min-age-days = {STARTER_COOLDOWN_DAYS}
 # Unknown publish time (offline, or the index has none) fails closed.
 unknown-publish-time = "deny"
+# Crates ("name") or exact versions ("name@1.2.3") the cooldown does not apply to.
+exempt = []
 
 [sources]
 git = "pinned"
@@ -97,6 +99,8 @@ pub struct Starter {
     pub policy_text: String,
     pub exceptions: usize,
     pub approvals: usize,
+    /// Locked versions exempted from the cooldown (`name@version`).
+    pub cooldown_exempt: usize,
     /// Denied findings left out of the baseline on purpose (must be fixed).
     pub not_baselined: Vec<String>,
 }
@@ -114,13 +118,15 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     let _ = std::fs::remove_dir_all(&dir);
     let report = report?;
     let mut text = rules_text;
-    let (approvals, exceptions, not_baselined) = baseline(&report, opts, &mut text);
+    let (approvals, exceptions, cooldown_exempt, not_baselined) =
+        baseline(&report, opts, &mut text);
     // What we write must be what we read.
     Policy::parse(Path::new(crate::policy::FILE_NAME), &text)?;
     Ok(Starter {
         policy_text: text,
         exceptions,
         approvals,
+        cooldown_exempt,
         not_baselined,
     })
 }
@@ -157,6 +163,29 @@ fn baseline(
     let advisory_expiry = today
         .checked_add(jiff::Span::new().days(ADVISORY_BASELINE_DAYS))
         .unwrap_or(today);
+    // Versions already locked when the policy is adopted are exempt from the cooldown by
+    // exact version: the next version of the same crate is checked again.
+    let cooled: BTreeSet<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.denied && f.code.starts_with("cooldown-"))
+        .filter_map(|f| {
+            f.package
+                .as_ref()
+                .map(|p| format!("{}@{}", p.name, p.version))
+        })
+        .collect();
+    if !cooled.is_empty() {
+        let list: Vec<String> = cooled.iter().map(|c| format!("  {c:?},")).collect();
+        *text = text.replacen(
+            "exempt = []",
+            &format!(
+                "# baseline: versions locked when the policy was adopted\nexempt = [\n{}\n]",
+                list.join("\n")
+            ),
+            1,
+        );
+    }
     let mut seen = BTreeSet::new();
     let mut count = 0;
     let mut refused = Vec::new();
@@ -165,6 +194,7 @@ fn baseline(
         .iter()
         .filter(|f| {
             f.denied
+                && !f.code.starts_with("cooldown-")
                 && !matches!(
                     f.code,
                     "build-script-not-approved" | "proc-macro-not-approved"
@@ -204,7 +234,7 @@ fn baseline(
             count += 1;
         }
     }
-    (approvals.len(), count, refused)
+    (approvals.len(), count, cooled.len(), refused)
 }
 
 fn tempfile_dir(opts: &AuditOptions) -> Result<std::path::PathBuf> {

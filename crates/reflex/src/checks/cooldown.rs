@@ -53,12 +53,14 @@ impl Check for Cooldown {
             let Some(registry) = graph.registry(i) else {
                 continue;
             };
-            if cx.incoming.is_some_and(|set| !set.contains(&i))
-                || rule.exempt.iter().any(|e| e == pkg.name.as_str())
-            {
+            let version = pkg.version.to_string();
+            let exempt = rule.exempt.iter().any(|e| match e.split_once('@') {
+                Some((n, v)) => n == pkg.name.as_str() && v == version,
+                None => e == pkg.name.as_str(),
+            });
+            if exempt || cx.incoming.is_some_and(|set| !set.contains(&i)) {
                 continue;
             }
-            let version = pkg.version.to_string();
             let lookup = cx
                 .index
                 .and_then(|x| x.get(registry.as_deref(), pkg.name.as_str()));
