@@ -131,11 +131,13 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     })
 }
 
+/// Appends the baseline to the policy text: (approvals, exceptions, cooldown exemptions,
+/// findings refused).
 fn baseline(
     report: &Report,
     opts: &AuditOptions,
     text: &mut String,
-) -> (usize, usize, Vec<String>) {
+) -> (usize, usize, usize, Vec<String>) {
     let mut approvals: BTreeSet<(String, &'static str)> = BTreeSet::new();
     for f in &report.findings {
         let kind = match f.code {
