@@ -90,6 +90,16 @@ pub fn execute(
     c: &CommonArgs,
     command: impl FnOnce(reflex::audit::Progress<'_>) -> Result<reflex::report::Report, reflex::Error>,
 ) -> Result<u8, reflex::Error> {
+    let report = with_progress(c, command)?;
+    output::emit(&output::render(&report, c), c)?;
+    Ok(if report.summary.passed { 0 } else { 1 })
+}
+
+/// Runs a command while a progress bar (on a terminal) shows its long steps.
+pub fn with_progress(
+    c: &CommonArgs,
+    command: impl FnOnce(reflex::audit::Progress<'_>) -> Result<reflex::report::Report, reflex::Error>,
+) -> Result<reflex::report::Report, reflex::Error> {
     let bar = output::progress(c);
     let on_progress = |what: &str, done: usize, total: usize| {
         if let Some(b) = &bar {
@@ -102,7 +112,5 @@ pub fn execute(
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let report = report?;
-    output::emit(&output::render(&report, c), c)?;
-    Ok(if report.summary.passed { 0 } else { 1 })
+    report
 }

@@ -47,19 +47,7 @@ pub fn run(args: GateArgs) -> Result<u8, reflex::Error> {
             &mut opts,
         )?);
     }
-    let bar = output::progress(c);
-    let on_progress = |what: &str, done: usize, total: usize| {
-        if let Some(b) = &bar {
-            b.set_message(what.to_string());
-            b.set_length(total as u64);
-            b.set_position(done as u64);
-        }
-    };
-    let report = gate(&opts, &on_progress);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    let report = report?;
+    let report = crate::audit::with_progress(c, |progress| gate(&opts, progress))?;
     if let Some(path) = &args.summary {
         let text = reflex::report::markdown::render(&report);
         std::fs::OpenOptions::new()

@@ -154,22 +154,8 @@ fn sarif_is_valid_against_the_official_schema() {
     let tmp = takeover();
     let run = run(tmp.path(), &args(AUDIT, &["--format", "sarif"]));
     assert_eq!(run.code, 1);
+    assert_valid_sarif(&run.stdout);
     let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
-    // The official schema's `run.language` pattern has a stray `]` that Rust regex engines
-    // reject; we emit no `language`, so it is replaced with the intended pattern.
-    let schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
-        .unwrap()
-        .replace(
-            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
-            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
-        );
-    let schema: serde_json::Value = serde_json::from_str(&schema_text).unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&sarif)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     let report = json(&common::run(
         tmp.path(),
@@ -183,7 +169,10 @@ fn sarif_is_valid_against_the_official_schema() {
         "ws/Cargo.lock"
     );
     // A schema that rejects nothing would make this test pointless.
-    assert!(!validator.is_valid(&serde_json::json!({"version": "2.1.0", "runs": [{"tool": {}}]})));
+    let invalid = std::panic::catch_unwind(|| {
+        assert_valid_sarif(r#"{"version": "2.1.0", "runs": [{"tool": {}}]}"#)
+    });
+    assert!(invalid.is_err());
 }
 
 #[test]

@@ -45,3 +45,12 @@ impl Clock {
         self.now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
     }
 }
+
+/// A duration in seconds as people say it: "40 minutes", "16 hours", "5 days".
+pub fn human_duration(secs: i64) -> String {
+    match secs {
+        s if s < 3_600 => format!("{} minutes", s / 60),
+        s if s < 2 * 86_400 => format!("{} hours", s / 3_600),
+        s => format!("{} days", s / 86_400),
+    }
+}

@@ -76,32 +76,35 @@ impl Check for BuildApproval {
                 .as_ref()
                 .map(|c| c.summary())
                 .filter(|s| !s.is_empty());
-            if let Some(script) = &a.build_script
-                && !rules.allows(pkg.name.as_str(), BuildTimeKind::BuildScript)
-            {
-                let mut f = at(Finding::new(
-                    NAME,
+            let kinds = [
+                (
+                    a.build_script
+                        .as_ref()
+                        .map(|s| format!("runs a build script ({s})")),
+                    BuildTimeKind::BuildScript,
                     &BUILD_SCRIPT,
-                    format!("{} runs a build script ({script}) and is not approved", pkg.name),
-                ))
-                .remedy(format!(
-                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"build-script\" reason = \"...\"",
-                    pkg.name
-                ));
-                if let Some(c) = &caps {
-                    f = f.evidence(format!("build-time code can: {c}"));
+                ),
+                (
+                    a.proc_macro
+                        .then(|| "is a proc-macro (runs inside rustc)".to_string()),
+                    BuildTimeKind::ProcMacro,
+                    &PROC_MACRO,
+                ),
+            ];
+            for (what, kind, spec) in kinds {
+                let Some(what) = what else { continue };
+                if rules.allows(pkg.name.as_str(), kind) {
+                    continue;
                 }
-                out.push(f);
-            }
-            if a.proc_macro && !rules.allows(pkg.name.as_str(), BuildTimeKind::ProcMacro) {
                 let mut f = at(Finding::new(
                     NAME,
-                    &PROC_MACRO,
-                    format!("{} is a proc-macro (runs inside rustc) and is not approved", pkg.name),
+                    spec,
+                    format!("{} {what} and is not approved", pkg.name),
                 ))
                 .remedy(format!(
-                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"proc-macro\" reason = \"...\"",
-                    pkg.name
+                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"{}\" reason = \"...\"",
+                    pkg.name,
+                    kind.as_str()
                 ));
                 if let Some(c) = &caps {
                     f = f.evidence(format!("build-time code can: {c}"));

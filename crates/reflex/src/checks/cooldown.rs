@@ -87,7 +87,7 @@ impl Check for Cooldown {
                             format!(
                                 "{} {version} was published {} ago; the policy waits {} days",
                                 pkg.name,
-                                human_age(age),
+                                crate::time::human_duration(age),
                                 rule.min_age_days
                             ),
                         )
@@ -132,13 +132,5 @@ impl Check for Cooldown {
             }
         }
         CheckStatus::Ran
-    }
-}
-
-fn human_age(secs: i64) -> String {
-    match secs {
-        s if s < 3_600 => format!("{} minutes", s / 60),
-        s if s < 2 * 86_400 => format!("{} hours", s / 3_600),
-        s => format!("{} days", s / 86_400),
     }
 }

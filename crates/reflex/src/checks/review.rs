@@ -201,12 +201,18 @@ impl Check for Review {
                 age_days = Some(secs / 86_400);
                 if secs < inputs.young_days * 86_400 {
                     found.push(
-                        base_finding(&YOUNG, format!("{label} was published {} ago", human(secs)))
-                            .evidence(format!("published {ts}"))
-                            .remedy(format!(
-                                "wait until it is {} days old, or read its code changes below first",
-                                inputs.young_days
-                            )),
+                        base_finding(
+                            &YOUNG,
+                            format!(
+                                "{label} was published {} ago",
+                                crate::time::human_duration(secs)
+                            ),
+                        )
+                        .evidence(format!("published {ts}"))
+                        .remedy(format!(
+                            "wait until it is {} days old, or read its code changes below first",
+                            inputs.young_days
+                        )),
                     );
                 }
             }
@@ -445,12 +451,4 @@ fn fixed_advisories(
         .filter(|a| new.is_none_or(|v| !a.versions.is_vulnerable(v)))
         .map(|a| a.metadata.id.to_string())
         .collect()
-}
-
-fn human(secs: i64) -> String {
-    match secs {
-        s if s < 3_600 => format!("{} minutes", s / 60),
-        s if s < 2 * 86_400 => format!("{} hours", s / 3_600),
-        s => format!("{} days", s / 86_400),
-    }
 }
