@@ -245,6 +245,19 @@ fn run(
     if index_config.crates_io_url.is_none() {
         index_config.crates_io_url = cargo_config::crates_io_replacement(&configs);
     }
+    // Review: what changed, before anything is looked up (review looks up only that).
+    let delta = match (&base_graph, &graph) {
+        (Some(base), Some(head)) => {
+            let empty = Graph::parse(Path::new("(no lockfile)"), "version = 4\n".into())?;
+            Some(LockfileDelta::between(
+                base.as_ref().unwrap_or(&empty),
+                head,
+            ))
+        }
+        _ => None,
+    };
+    let incoming = delta.as_ref().map(LockfileDelta::incoming);
+    let scope = incoming.as_ref().filter(|_| command == "review");
     let mut index_unavailable = None;
     let index = match (&graph, opts.check_yanked) {
         (Some(g), true) => {
@@ -252,6 +265,9 @@ fn run(
             let mut by_registry: std::collections::BTreeMap<Option<String>, Vec<String>> =
                 Default::default();
             for (i, p) in g.packages().iter().enumerate() {
+                if scope.is_some_and(|s| !s.contains(&i)) {
+                    continue;
+                }
                 match g.registry(i) {
                     Some(key) => by_registry.entry(key).or_default().push(p.name.to_string()),
                     // Dependency confusion: does the public registry have this name too?
@@ -300,17 +316,8 @@ fn run(
         _ => None,
     };
     // Review: the code of both sides of every change.
-    let review_inputs = match (base_graph, &graph, &compare_labels) {
-        (Some(base), Some(head), Some((base_label, head_label))) => {
-            let empty;
-            let base_ref = match &base {
-                Some(b) => b,
-                None => {
-                    empty = Graph::parse(Path::new("(no lockfile)"), "version = 4\n".into())?;
-                    &empty
-                }
-            };
-            let delta = LockfileDelta::between(base_ref, head);
+    let review_inputs = match (base_graph, &graph, &compare_labels, delta) {
+        (Some(base), Some(head), Some((base_label, head_label)), Some(delta)) => {
             let store = store(opts, &index_config);
             let report = |done: usize, total: usize| progress("crate archives", done, total);
             let code = if opts.read_archives {
@@ -337,7 +344,6 @@ fn run(
         }
         _ => None,
     };
-    let incoming = review_inputs.as_ref().map(|r| r.delta.incoming());
     let analyses = match (command, &review_inputs) {
         ("review", Some(r)) => Some(crate::review::head_analyses(r)),
         _ => analyses,
@@ -380,6 +386,7 @@ fn run(
         } else {
             None
         },
+        scope,
         review: review_inputs.as_ref(),
     };
     let mut sink = Sink::default();

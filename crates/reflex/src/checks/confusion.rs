@@ -72,6 +72,9 @@ impl Check for Confusion {
             .unwrap_or_default();
         let mut unchecked = 0;
         for (i, pkg) in graph.packages().iter().enumerate() {
+            if cx.scope.is_some_and(|s| !s.contains(&i)) {
+                continue;
+            }
             let name = pkg.name.as_str();
             let origin = graph.origin(i);
             let internal = match &origin {

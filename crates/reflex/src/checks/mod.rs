@@ -72,6 +72,9 @@ pub struct Context<'a> {
     /// With a base revision: head packages that arrive with the change (cooldown applies
     /// to these only); `None` = every package.
     pub incoming: Option<&'a std::collections::BTreeSet<usize>>,
+    /// `review`: only these head packages are under review (what the change brings); checks
+    /// that look up or list packages skip the rest. `None` = every package.
+    pub scope: Option<&'a std::collections::BTreeSet<usize>>,
     /// `review`: the delta and the code of both sides of each change.
     pub review: Option<&'a crate::review::ReviewInputs>,
 }

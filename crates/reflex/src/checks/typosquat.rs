@@ -381,6 +381,7 @@ impl Check for Typosquat {
         for (i, pkg) in graph.packages().iter().enumerate() {
             // Only registry crates: a git or path dependency names its source explicitly.
             if !matches!(graph.origin(i), Origin::CratesIo | Origin::Registry(_))
+                || cx.scope.is_some_and(|s| !s.contains(&i))
                 || !seen.insert(pkg.name.as_str())
             {
                 continue;

@@ -59,6 +59,9 @@ impl Check for Yanked {
             let Some(registry) = graph.registry(i) else {
                 continue;
             };
+            if cx.scope.is_some_and(|s| !s.contains(&i)) {
+                continue;
+            }
             let version = pkg.version.to_string();
             let at = |f: Finding| f.at(graph.path.display().to_string(), graph.line_of(i));
             match index.get(registry.as_deref(), pkg.name.as_str()) {
