@@ -28,6 +28,8 @@ pub enum Command {
     Gate(crate::gate::GateArgs),
     /// Fortify: write a starter reflex.toml from today's graph and print hardened configuration
     Init(crate::init::InitArgs),
+    /// Limit: fetch with the network and no secrets, then build offline in a sandbox
+    Build(crate::build::BuildArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
 }

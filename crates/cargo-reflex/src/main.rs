@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+mod build;
 mod cli;
 mod db;
 mod gate;
@@ -17,6 +18,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The sandbox's init: a re-execution of this binary by `build`.
+    if args.get(1).is_some_and(|a| a == reflex_sandbox::INIT_ARG) {
+        reflex_sandbox::init_main();
+    }
     // `cargo reflex ...` runs us as `cargo-reflex reflex ...`.
     if args.get(1).is_some_and(|a| a == "reflex") {
         args.remove(1);
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
         cli::Command::Review(args) => review::run(args),
         cli::Command::Gate(args) => gate::run(args),
         cli::Command::Init(args) => init::run(args),
+        cli::Command::Build(args) => build::run(args),
         cli::Command::Db(args) => db::run(args),
     };
     match result {

@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod build_plan;
 pub mod checks;
 pub mod error;
 pub mod graph;

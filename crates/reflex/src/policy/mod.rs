@@ -40,6 +40,25 @@ pub struct Policy {
     pub ci: Ci,
     pub licenses: Option<Licenses>,
     pub internal_prefixes: Vec<String>,
+    pub sandbox: SandboxRules,
+}
+
+/// `[sandbox]`: what `cargo reflex build` lets through. The default allows nothing.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxRules {
+    /// Environment variables passed into the build stage.
+    pub pass_env: Vec<String>,
+    pub allow: Vec<SandboxAllow>,
+}
+
+/// `[[sandbox.allow]]`: a crate whose build script legitimately needs a path or a variable.
+#[derive(Clone, Debug, Default)]
+pub struct SandboxAllow {
+    pub krate: String,
+    pub env: Vec<String>,
+    pub read: Vec<PathBuf>,
+    pub write: Vec<PathBuf>,
+    pub reason: String,
 }
 
 impl Default for Policy {
@@ -59,6 +78,7 @@ impl Default for Policy {
             ci: Ci::default(),
             licenses: None,
             internal_prefixes: Vec::new(),
+            sandbox: SandboxRules::default(),
         }
     }
 }

@@ -104,6 +104,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
             }
             "licenses" => licenses(&mut p, value, &mut policy),
             "internal-prefixes" => policy.internal_prefixes = strings(&mut p, value),
+            "sandbox" => sandbox(&mut p, value, &mut policy.sandbox),
             other => unknown_at(
                 &mut p,
                 key.span(),
@@ -122,6 +123,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
                     "ci",
                     "licenses",
                     "internal-prefixes",
+                    "sandbox",
                 ],
             ),
         }
@@ -410,6 +412,43 @@ fn build_time(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, b: &mut BuildT
                 }
             }
             other => unknown(p, k, other, &["require-approval", "allow"]),
+        }
+    }
+}
+
+fn sandbox(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, s: &mut SandboxRules) {
+    let Some(t) = table(p, value) else { return };
+    for (k, v) in t {
+        match k.get_ref().as_ref() {
+            "pass-env" => s.pass_env = strings(p, v),
+            "allow" => {
+                for item in array_of_tables(p, v) {
+                    let Some(t) = table(p, item) else { continue };
+                    let mut a = SandboxAllow::default();
+                    for (k, v) in t {
+                        match k.get_ref().as_ref() {
+                            "crate" => a.krate = string(p, v).unwrap_or_default(),
+                            "env" => a.env = strings(p, v),
+                            "read" => a.read = strings(p, v).into_iter().map(PathBuf::from).collect(),
+                            "write" => a.write = strings(p, v).into_iter().map(PathBuf::from).collect(),
+                            "reason" => a.reason = string(p, v).unwrap_or_default(),
+                            other => unknown(p, k, other, &["crate", "env", "read", "write", "reason"]),
+                        }
+                    }
+                    if a.krate.is_empty() {
+                        p.at(item.span(), "sandbox exception without a `crate`", "add `crate = \"name\"`");
+                    }
+                    if a.reason.trim().is_empty() {
+                        p.at(
+                            item.span(),
+                            "sandbox exception without a `reason`",
+                            "add `reason = \"...\"`: say why the build script needs it",
+                        );
+                    }
+                    s.allow.push(a);
+                }
+            }
+            other => unknown(p, k, other, &["pass-env", "allow"]),
         }
     }
 }

@@ -1,0 +1,206 @@
+//! `cargo reflex build`: fetch with the network and no secrets, then run the cargo command
+//! offline inside the sandbox.
+
+use clap::Args;
+use reflex::build_plan::{BuildPlan, BuildRequest, plan};
+use reflex_sandbox::{Outcome, Profile, SandboxError};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Args, Debug)]
+pub struct BuildArgs {
+    /// The cargo command to run in the sandbox: build, check, test, clippy, doc, run, bench
+    #[arg(long, value_name = "COMMAND", default_value = "build")]
+    pub cargo: String,
+
+    /// Print the sandbox profile and both stages, run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Skip stage 1 (`cargo fetch --locked`): everything must already be in cargo's cache
+    #[arg(long)]
+    pub no_fetch: bool,
+
+    /// Run without the sandbox (stage 2 still gets the reduced environment); needs --allow-unsandboxed
+    #[arg(long, requires = "allow_unsandboxed")]
+    pub no_sandbox: bool,
+
+    /// Accept running unsandboxed where the sandbox is unavailable (or with --no-sandbox)
+    #[arg(long)]
+    pub allow_unsandboxed: bool,
+
+    /// Policy file with `[sandbox]` exceptions [default: reflex.toml at the workspace root]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Path to Cargo.toml of the workspace
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<PathBuf>,
+
+    /// Accepted for cargo compatibility: the build always runs with --locked
+    #[arg(long, hide = true)]
+    pub locked: bool,
+
+    /// Arguments for the cargo command (after `--`)
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    pub cargo_args: Vec<String>,
+}
+
+pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
+    let cwd = std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?;
+    let ws = reflex::graph::workspace::Workspace::discover(args.manifest_path.as_deref(), &cwd)?;
+    let policy = match &args.policy {
+        Some(p) => Some(reflex::policy::Policy::load(&cwd.join(p))?),
+        None => reflex::policy::Policy::discover(&ws.root)?,
+    };
+    let env: Vec<(String, String)> = std::env::vars_os()
+        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .collect();
+    let plan = plan(&BuildRequest {
+        cwd: &cwd,
+        manifest_path: args.manifest_path.as_deref(),
+        env,
+        command: &args.cargo,
+        args: args.cargo_args.clone(),
+        policy: policy.as_ref(),
+    })?;
+    let profile = profile(&plan);
+    let mut err = std::io::stderr().lock();
+    if args.dry_run {
+        let support = reflex_sandbox::probe();
+        let mut out = std::io::stdout().lock();
+        let text = dry_run(&plan, &profile, &support, args.no_fetch);
+        out.write_all(text.as_bytes())
+            .map_err(|e| reflex::Error::io("<stdout>", e))?;
+        return Ok(0);
+    }
+    let support = reflex_sandbox::probe();
+    let missing = support.missing();
+    let sandboxed = !args.no_sandbox && missing.is_empty();
+    if !sandboxed && !args.allow_unsandboxed {
+        return Err(reflex::Error::Usage(
+            format!("cannot sandbox here: missing {}", missing.join(", ")),
+            Some("fix the system (see the README's build section), or accept the risk with --allow-unsandboxed".into()),
+        ));
+    }
+    if !args.no_fetch {
+        if !plan.fetch_dropped.is_empty() {
+            let _ = writeln!(
+                err,
+                "cargo-reflex: stage 1 (fetch, network): dropped {} secret-looking variables: {}",
+                plan.fetch_dropped.len(),
+                plan.fetch_dropped.join(", ")
+            );
+        }
+        let status = std::process::Command::new(&plan.cargo)
+            .args(&plan.fetch_args)
+            .current_dir(&cwd)
+            .env_clear()
+            .envs(plan.fetch_env.iter().map(|(k, v)| (k, v)))
+            .status()
+            .map_err(|e| reflex::Error::io(&plan.cargo, e))?;
+        if !status.success() {
+            let _ = writeln!(err, "cargo-reflex: stage 1 failed: `cargo fetch --locked` exited with {status}");
+            return Ok(1);
+        }
+    }
+    std::fs::create_dir_all(&plan.target_dir).map_err(|e| reflex::Error::io(&plan.target_dir, e))?;
+    for g in &plan.granted {
+        let _ = writeln!(err, "cargo-reflex: sandbox exception from the policy: {g}");
+    }
+    let what = if sandboxed { "sandboxed" } else { "UNSANDBOXED" };
+    let _ = writeln!(
+        err,
+        "cargo-reflex: stage 2 ({what}, offline): cargo {}",
+        plan.build_args.join(" ")
+    );
+    drop(err);
+    let outcome = if sandboxed {
+        let me = std::env::current_exe().map_err(|e| reflex::Error::io("/proc/self/exe", e))?;
+        reflex_sandbox::run(&profile, &me)
+    } else {
+        reflex_sandbox::run_unsandboxed(&profile)
+    };
+    let mut err = std::io::stderr().lock();
+    match outcome {
+        Ok(Outcome::Exited(0)) => Ok(0),
+        Ok(Outcome::Exited(code)) => {
+            let _ = writeln!(err, "cargo-reflex: `cargo {}` exited with {code}", args.cargo);
+            Ok(1)
+        }
+        Ok(Outcome::Signaled(sig)) => {
+            let _ = writeln!(err, "cargo-reflex: `cargo {}` was killed by signal {sig}", args.cargo);
+            Ok(1)
+        }
+        Ok(Outcome::Interrupted(sig)) => {
+            let _ = writeln!(err, "cargo-reflex: interrupted; the sandbox and everything in it were stopped");
+            Ok((128 + sig).clamp(0, 255) as u8)
+        }
+        Err(e @ (SandboxError::Unsupported(_) | SandboxError::Setup(_))) => Err(reflex::Error::External {
+            what: "the build sandbox".into(),
+            message: e.to_string(),
+            help: Some("nothing was built; `cargo reflex build --dry-run` shows the profile and what the kernel offers".into()),
+        }),
+        Err(SandboxError::Io(e)) => Err(reflex::Error::io(&plan.cargo, e)),
+    }
+}
+
+fn profile(plan: &BuildPlan) -> Profile {
+    Profile {
+        program: plan.cargo.clone(),
+        args: plan.build_args.clone(),
+        cwd: std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone()),
+        env: plan.build_env.clone(),
+        read_only: plan.read_only.clone(),
+        writable: plan.writable.clone(),
+        home: plan.home.clone(),
+        scratch: plan.scratch.clone(),
+        hide: plan.hide.clone(),
+    }
+}
+
+fn dry_run(plan: &BuildPlan, profile: &Profile, support: &reflex_sandbox::Support, no_fetch: bool) -> String {
+    let mut s = String::new();
+    use std::fmt::Write as _;
+    if no_fetch {
+        let _ = writeln!(s, "stage 1: skipped (--no-fetch)");
+    } else {
+        let _ = writeln!(
+            s,
+            "stage 1 (network, no dependency code runs): {} {}",
+            plan.cargo.display(),
+            plan.fetch_args.join(" ")
+        );
+        let _ = writeln!(
+            s,
+            "  secret-looking variables removed: {}",
+            if plan.fetch_dropped.is_empty() { "none".to_string() } else { plan.fetch_dropped.join(", ") }
+        );
+    }
+    let _ = writeln!(s, "stage 2 (offline, sandboxed):");
+    let _ = write!(s, "{profile}");
+    let _ = writeln!(s, "  caller variables not passed: {}", plan.build_dropped.len());
+    for g in &plan.granted {
+        let _ = writeln!(s, "  policy exception: {g}");
+    }
+    let _ = writeln!(s, "kernel support:");
+    let _ = writeln!(
+        s,
+        "  user namespaces: {}",
+        match &support.user_namespaces {
+            Ok(()) => "yes".to_string(),
+            Err(e) => format!("no ({e})"),
+        }
+    );
+    let _ = writeln!(
+        s,
+        "  landlock: {}",
+        support.landlock_abi.map_or("no".to_string(), |a| format!("ABI {a}"))
+    );
+    let _ = writeln!(s, "  seccomp: {}", if support.seccomp { "yes" } else { "no" });
+    let missing = support.missing();
+    if !missing.is_empty() {
+        let _ = writeln!(s, "  MISSING: {} (build refuses without --allow-unsandboxed)", missing.join(", "));
+    }
+    s
+}

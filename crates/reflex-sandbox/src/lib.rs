@@ -1,0 +1,241 @@
+//! The build sandbox: the only crate of cargo-reflex with `unsafe` code.
+//!
+//! A [`Profile`] is deny by default. What runs inside it (cargo, rustc, build scripts,
+//! proc-macros, tests) gets:
+//!
+//! - **network**: a new network namespace with only loopback: no route out, no resolver;
+//! - **file system**: a new mount namespace in which everything is read-only except the
+//!   `writable` paths (the target directory) and fresh, empty tmpfs mounts over `/tmp`,
+//!   `/var/tmp`, `/run`, `/dev/shm` and the `cover` paths. `$HOME` is an empty read-only tmpfs;
+//!   only the `read_only` paths (cargo's registry cache, the toolchain, the project) are put
+//!   back, read-only. Credential files in the home directory are simply not there;
+//! - **processes**: a new PID namespace whose init is ours: it reaps every process and, when
+//!   the command ends, kills whatever is left (no daemon outlives the build); a new `/proc`
+//!   shows only the sandbox's own processes (no `/proc/*/environ` of anyone else);
+//! - **Landlock** as a second layer on the same file-system rules (and signals and abstract
+//!   Unix sockets scoped to the sandbox, where the kernel supports it); no new mounts;
+//! - **seccomp**: io_uring, ptrace, new namespaces (`unshare`, `setns`, `clone` with
+//!   namespace flags, `clone3`), mounts, kernel modules, keyrings, `bpf`, `kexec`,
+//!   `perf_event_open` and the like fail with `EPERM`;
+//! - **environment**: exactly `env`, built by the caller from an allowlist.
+//!
+//! The user namespace makes this work unprivileged; as root, capabilities are dropped from
+//! the bounding set before the command runs. Anything that cannot be set up fails closed: the
+//! command does not run and [`run`] says which feature is missing.
+//!
+//! Mechanics: [`run`] re-executes the current binary with [`INIT_ARG`]; that process (single
+//! threaded, so forking is safe) calls [`init_main`], creates the namespaces, forks the init
+//! (PID 1), which sets up mounts, loopback, Landlock and seccomp and then runs the command.
+//! Every mount lives in the namespace and disappears with it; nothing is written to the host.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::path::PathBuf;
+
+#[cfg(target_os = "linux")]
+mod linux;
+
+/// The argument that makes the binary act as the sandbox's init.
+pub const INIT_ARG: &str = "__reflex-sandbox-init";
+/// Environment variable carrying the profile to the init process.
+pub const PROFILE_ENV: &str = "__REFLEX_SANDBOX_PROFILE";
+/// Exit code of the init when the sandbox could not be set up.
+pub const SETUP_FAILED: i32 = 125;
+
+/// What the sandboxed command may see and do. Everything not listed is denied.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub cwd: PathBuf,
+    /// The complete environment of the command.
+    pub env: Vec<(String, String)>,
+    /// Kept visible, read-only, at their place (even under a covered directory).
+    pub read_only: Vec<PathBuf>,
+    /// Kept visible and writable at their place.
+    pub writable: Vec<PathBuf>,
+    /// Replaced by an empty, read-only directory (the home directory).
+    pub home: Option<PathBuf>,
+    /// Replaced by an empty, writable, throw-away tmpfs (cargo's home: its lock files).
+    pub scratch: Vec<PathBuf>,
+    /// Files made unreadable (an empty file is mounted over them).
+    pub hide: Vec<PathBuf>,
+}
+
+/// How the sandboxed command ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Exited(i32),
+    Signaled(i32),
+    /// The caller was interrupted (SIGINT or SIGTERM) and the sandbox was torn down.
+    Interrupted(i32),
+}
+
+#[derive(Debug)]
+pub enum SandboxError {
+    /// This system cannot sandbox; the message names what is missing.
+    Unsupported(String),
+    /// The sandbox could not be set up (the init's message).
+    Setup(String),
+    Io(std::io::Error),
+}
+
+impl fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SandboxError::Unsupported(m) => write!(f, "cannot sandbox on this system: {m}"),
+            SandboxError::Setup(m) => write!(f, "sandbox setup failed: {m}"),
+            SandboxError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SandboxError {}
+
+/// What the kernel offers, for `--dry-run` and error messages.
+#[derive(Clone, Debug)]
+pub struct Support {
+    pub user_namespaces: Result<(), String>,
+    pub landlock_abi: Option<i32>,
+    pub seccomp: bool,
+    pub root: bool,
+}
+
+impl Support {
+    /// The features a sandbox needs and this system lacks.
+    pub fn missing(&self) -> Vec<String> {
+        let mut m = Vec::new();
+        if let Err(e) = &self.user_namespaces
+            && !self.root
+        {
+            m.push(format!("user namespaces ({e})"));
+        }
+        if self.landlock_abi.is_none() {
+            m.push("Landlock (kernel 5.13+ with `lsm=...,landlock`)".into());
+        }
+        if !self.seccomp {
+            m.push("seccomp filters".into());
+        }
+        m
+    }
+}
+
+/// Probes the kernel without changing anything.
+pub fn probe() -> Support {
+    #[cfg(target_os = "linux")]
+    {
+        linux::probe()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Support {
+            user_namespaces: Err("not Linux".into()),
+            landlock_abi: None,
+            seccomp: false,
+            root: false,
+        }
+    }
+}
+
+/// Runs the profile's command in the sandbox and waits for it. `init_program` is the binary
+/// that handles [`INIT_ARG`] (normally the current executable).
+pub fn run(profile: &Profile, init_program: &std::path::Path) -> Result<Outcome, SandboxError> {
+    #[cfg(target_os = "linux")]
+    {
+        linux::run(profile, init_program)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (profile, init_program);
+        Err(SandboxError::Unsupported(
+            "the sandbox needs Linux namespaces, Landlock and seccomp".into(),
+        ))
+    }
+}
+
+/// Entry point of the init process (`<binary> __reflex-sandbox-init`): never returns.
+pub fn init_main() -> ! {
+    #[cfg(target_os = "linux")]
+    {
+        linux::init_main()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        std::process::exit(SETUP_FAILED)
+    }
+}
+
+/// Runs a command without a sandbox (`--no-sandbox`), with the same environment handling and
+/// the same interrupt behaviour.
+pub fn run_unsandboxed(profile: &Profile) -> Result<Outcome, SandboxError> {
+    let status = std::process::Command::new(&profile.program)
+        .args(&profile.args)
+        .current_dir(&profile.cwd)
+        .env_clear()
+        .envs(profile.env.iter().map(|(k, v)| (k, v)))
+        .status()
+        .map_err(SandboxError::Io)?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => Outcome::Exited(c),
+        (None, Some(s)) => Outcome::Signaled(s),
+        _ => Outcome::Exited(1),
+    })
+}
+
+/// The syscalls seccomp denies, with why (shown by `--dry-run`).
+pub const DENIED_SYSCALLS: &[(&str, &str)] = &[
+    ("io_uring_setup, io_uring_enter, io_uring_register", "io_uring bypasses seccomp and Landlock checks"),
+    ("ptrace, process_vm_readv, process_vm_writev", "reading or steering other processes"),
+    ("unshare, setns, clone/clone3 with namespace flags", "new namespaces (escaping the rules)"),
+    ("mount, umount2, mount_setattr, move_mount, open_tree, fsopen, fsmount, fsconfig, fspick, pivot_root, chroot", "changing the file-system view"),
+    ("init_module, finit_module, delete_module, kexec_load, kexec_file_load, reboot, swapon, swapoff", "the kernel itself"),
+    ("add_key, request_key, keyctl", "kernel keyrings (credentials of other processes)"),
+    ("bpf, perf_event_open, userfaultfd", "kernel attack surface a build never needs"),
+];
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "sandbox profile (deny by default)")?;
+        writeln!(
+            f,
+            "  command:     {} {}",
+            self.program.display(),
+            self.args.join(" ")
+        )?;
+        writeln!(f, "  directory:   {}", self.cwd.display())?;
+        writeln!(f, "  network:     new network namespace, loopback only (no route, no DNS)")?;
+        writeln!(f, "  processes:   new PID namespace; everything left is killed when the command ends")?;
+        writeln!(f, "  file system: read-only, except:")?;
+        for w in &self.writable {
+            writeln!(f, "    writable   {}", w.display())?;
+        }
+        for t in ["/tmp", "/var/tmp", "/run", "/dev/shm"] {
+            writeln!(f, "    empty tmpfs {t} (private, discarded)")?;
+        }
+        for s in &self.scratch {
+            writeln!(f, "    empty tmpfs {} (private, discarded)", s.display())?;
+        }
+        if let Some(h) = &self.home {
+            writeln!(f, "    empty, read-only home {} (credentials, ssh keys, cloud configs unreachable)", h.display())?;
+        }
+        for r in &self.read_only {
+            writeln!(f, "    read-only  {}", r.display())?;
+        }
+        for h in &self.hide {
+            writeln!(f, "    hidden     {}", h.display())?;
+        }
+        writeln!(f, "  /proc:       new, shows only the sandbox's processes")?;
+        writeln!(f, "  landlock:    same file-system rules again; no mounts; signals and abstract sockets scoped")?;
+        writeln!(f, "  seccomp:     EPERM for")?;
+        for (calls, why) in DENIED_SYSCALLS {
+            writeln!(f, "    {calls} ({why})")?;
+        }
+        writeln!(f, "  environment: {} variables", self.env.len())?;
+        for (k, _) in &self.env {
+            writeln!(f, "    {k}")?;
+        }
+        Ok(())
+    }
+}

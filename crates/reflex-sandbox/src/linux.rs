@@ -1,0 +1,518 @@
+//! Linux implementation: namespaces, mounts, loopback, Landlock, seccomp, the init process.
+
+use super::*;
+use nix::errno::Errno;
+use nix::mount::{MsFlags, mount};
+use nix::sched::{CloneFlags, unshare};
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, kill, sigaction};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::{ForkResult, Pid, fork};
+use std::ffi::CString;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+mod filters;
+
+const ERR_FD_ENV: &str = "__REFLEX_SANDBOX_ERRFD";
+
+// The new mount API (same numbers on every architecture).
+const SYS_OPEN_TREE: libc::c_long = 428;
+const SYS_MOVE_MOUNT: libc::c_long = 429;
+const SYS_MOUNT_SETATTR: libc::c_long = 442;
+const SYS_LANDLOCK_CREATE_RULESET: libc::c_long = 444;
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const OPEN_TREE_CLOEXEC: libc::c_uint = libc::O_CLOEXEC as libc::c_uint;
+const AT_RECURSIVE: libc::c_uint = 0x8000;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+const MOUNT_ATTR_NOSUID: u64 = 0x2;
+
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+static INTERRUPTED: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    INTERRUPTED.store(sig, Ordering::SeqCst);
+    let pid = CHILD.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe; the init's death takes the namespace with it.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+pub(super) fn probe() -> Support {
+    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let user_namespaces = match (
+        read("/proc/sys/user/max_user_namespaces").as_deref(),
+        read("/proc/sys/kernel/unprivileged_userns_clone").as_deref(),
+        read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref(),
+    ) {
+        (Some("0"), _, _) => Err("user.max_user_namespaces is 0".to_string()),
+        (_, Some("0"), _) => Err("kernel.unprivileged_userns_clone is 0".to_string()),
+        (_, _, Some("1")) => Err("AppArmor restricts unprivileged user namespaces".to_string()),
+        (None, _, _) => Err("the kernel has no user namespaces".to_string()),
+        _ => Ok(()),
+    };
+    // SAFETY: querying the ABI version with a null attribute is the documented probe.
+    let abi = unsafe {
+        libc::syscall(
+            SYS_LANDLOCK_CREATE_RULESET,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            1u32,
+        )
+    };
+    // SAFETY: PR_GET_SECCOMP has no pointer arguments.
+    let seccomp = unsafe { libc::prctl(libc::PR_GET_SECCOMP) } >= 0;
+    Support {
+        user_namespaces,
+        landlock_abi: (abi > 0).then_some(abi as i32),
+        seccomp,
+        root: nix::unistd::geteuid().is_root(),
+    }
+}
+
+pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, SandboxError> {
+    let missing = probe().missing();
+    if !missing.is_empty() {
+        return Err(SandboxError::Unsupported(format!(
+            "missing {}",
+            missing.join(", ")
+        )));
+    }
+    let json = serde_json::to_string(profile).map_err(|e| SandboxError::Io(e.into()))?;
+    let (err_read, err_write) = nix::unistd::pipe().map_err(io)?;
+    set_cloexec(err_read.as_raw_fd(), true);
+    set_cloexec(err_write.as_raw_fd(), false);
+    let mut child = std::process::Command::new(init_program)
+        .arg(INIT_ARG)
+        .env_clear()
+        .env(PROFILE_ENV, json)
+        .env(ERR_FD_ENV, err_write.as_raw_fd().to_string())
+        .spawn()
+        .map_err(SandboxError::Io)?;
+    drop(err_write);
+    CHILD.store(child.id() as i32, Ordering::SeqCst);
+    INTERRUPTED.store(0, Ordering::SeqCst);
+    let handler = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handler only stores atomics and calls kill.
+    let old: Vec<(Signal, SigAction)> = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP]
+        .into_iter()
+        .filter_map(|s| unsafe { sigaction(s, &handler) }.ok().map(|o| (s, o)))
+        .collect();
+    let status = child.wait();
+    CHILD.store(0, Ordering::SeqCst);
+    for (s, o) in old {
+        // SAFETY: restoring the previous disposition.
+        let _ = unsafe { sigaction(s, &o) };
+    }
+    let status = status.map_err(SandboxError::Io)?;
+    let mut errors = String::new();
+    let _ = std::fs::File::from(err_read).read_to_string(&mut errors);
+    let interrupted = INTERRUPTED.load(Ordering::SeqCst);
+    if interrupted != 0 {
+        return Ok(Outcome::Interrupted(interrupted));
+    }
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(SETUP_FAILED), _) if !errors.trim().is_empty() => {
+            Err(SandboxError::Setup(errors.trim().to_string()))
+        }
+        (Some(c), _) => Ok(Outcome::Exited(c)),
+        (None, Some(s)) => Ok(Outcome::Signaled(s)),
+        _ => Ok(Outcome::Exited(1)),
+    }
+}
+
+fn io(e: Errno) -> SandboxError {
+    SandboxError::Io(std::io::Error::from(e))
+}
+
+fn set_cloexec(fd: RawFd, on: bool) {
+    // SAFETY: fcntl on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFD);
+        let flags = if on {
+            flags | libc::FD_CLOEXEC
+        } else {
+            flags & !libc::FD_CLOEXEC
+        };
+        libc::fcntl(fd, libc::F_SETFD, flags);
+    }
+}
+
+/// Reports a setup failure to the parent and exits: the command never runs.
+fn fail(what: &str, err: impl fmt::Display) -> ! {
+    let msg = format!("{what}: {err}\n");
+    if let Some(fd) = std::env::var(ERR_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) {
+        // SAFETY: the descriptor was handed to us by the parent and is written once.
+        let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
+        let _ = f.write_all(msg.as_bytes());
+        std::mem::forget(f);
+    } else {
+        let _ = std::io::stderr().write_all(msg.as_bytes());
+    }
+    std::process::exit(SETUP_FAILED)
+}
+
+pub(super) fn init_main() -> ! {
+    // If cargo-reflex dies, so does the sandbox.
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    let profile: Profile = match std::env::var(PROFILE_ENV)
+        .map_err(|e| e.to_string())
+        .and_then(|j| serde_json::from_str(&j).map_err(|e| e.to_string()))
+    {
+        Ok(p) => p,
+        Err(e) => fail("reading the sandbox profile", e),
+    };
+    if let Some(fd) = std::env::var(ERR_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) {
+        set_cloexec(fd, true);
+    }
+    let uid = nix::unistd::getuid().as_raw();
+    let gid = nix::unistd::getgid().as_raw();
+    match unshare(CloneFlags::CLONE_NEWUSER) {
+        Ok(()) => map_ids(uid, gid),
+        // Root in a container that forbids user namespaces still holds real capabilities.
+        Err(e) if uid != 0 => fail("creating a user namespace (unshare CLONE_NEWUSER)", e),
+        Err(_) => {}
+    }
+    let flags = CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS;
+    if let Err(e) = unshare(flags) {
+        fail("creating mount, PID, network, IPC and UTS namespaces", e);
+    }
+    // SAFETY: this process is single-threaded (a fresh exec), so fork is safe.
+    match unsafe { fork() } {
+        Err(e) => fail("forking the sandbox init", e),
+        Ok(ForkResult::Parent { child }) => {
+            let code = match waitpid(child, None) {
+                Ok(WaitStatus::Exited(_, c)) => c,
+                Ok(WaitStatus::Signaled(_, s, _)) => 128 + s as i32,
+                _ => 1,
+            };
+            std::process::exit(code)
+        }
+        Ok(ForkResult::Child) => pid1(&profile),
+    }
+}
+
+fn map_ids(uid: u32, gid: u32) {
+    let write = |path: &str, text: &str| {
+        if let Err(e) = std::fs::write(path, text) {
+            fail(&format!("writing {path}"), e);
+        }
+    };
+    write("/proc/self/setgroups", "deny");
+    // Root keeps its identity; a user stays itself (files in target/ stay theirs).
+    if uid == 0 {
+        write("/proc/self/uid_map", "0 0 1");
+        write("/proc/self/gid_map", "0 0 1");
+    } else {
+        write("/proc/self/uid_map", &format!("{uid} {uid} 1"));
+        write("/proc/self/gid_map", &format!("{gid} {gid} 1"));
+    }
+}
+
+/// PID 1 of the sandbox: set up, run the command, reap everything, kill what is left.
+fn pid1(profile: &Profile) -> ! {
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+    }
+    if let Err((what, e)) = setup_mounts(profile) {
+        fail(&what, e);
+    }
+    let _ = nix::unistd::sethostname("reflex-sandbox");
+    if let Err(e) = loopback_up() {
+        fail("bringing up loopback in the new network namespace", e);
+    }
+    if let Err(e) = nix::unistd::chdir(&profile.cwd) {
+        fail(&format!("entering {}", profile.cwd.display()), e);
+    }
+    if let Err(e) = filters::landlock(profile) {
+        fail("enforcing Landlock", e);
+    }
+    if let Err(e) = drop_capabilities() {
+        fail("dropping capabilities", e);
+    }
+    if let Err(e) = filters::seccomp() {
+        fail("installing the seccomp filter", e);
+    }
+    let program = cstring(profile.program.as_os_str().as_bytes());
+    let mut argv = vec![program.clone()];
+    argv.extend(profile.args.iter().map(|a| cstring(a.as_bytes())));
+    let envp: Vec<CString> = profile
+        .env
+        .iter()
+        .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
+        .collect();
+    // SAFETY: still single-threaded.
+    let cmd = match unsafe { fork() } {
+        Err(e) => fail("forking the command", e),
+        Ok(ForkResult::Child) => {
+            let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+            fail(&format!("running {}", profile.program.display()), e)
+        }
+        Ok(ForkResult::Parent { child }) => child,
+    };
+    let mut code = 1;
+    loop {
+        match waitpid(Pid::from_raw(-1), None) {
+            Ok(WaitStatus::Exited(pid, c)) if pid == cmd => {
+                code = c;
+                break;
+            }
+            Ok(WaitStatus::Signaled(pid, s, _)) if pid == cmd => {
+                code = 128 + s as i32;
+                break;
+            }
+            Ok(_) => {}
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    // Whatever the command left running (daemons, stray children) dies with the namespace.
+    let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+    while waitpid(Pid::from_raw(-1), None).is_ok() {}
+    std::process::exit(code)
+}
+
+fn cstring(b: &[u8]) -> CString {
+    CString::new(b.to_vec()).unwrap_or_else(|_| fail("argument with a NUL byte", "rejected"))
+}
+
+type SetupError = (String, std::io::Error);
+
+fn ctx<T>(what: impl Into<String>, r: std::io::Result<T>) -> Result<T, SetupError> {
+    r.map_err(|e| (what.into(), e))
+}
+
+fn errno<T>(what: &str, r: nix::Result<T>) -> Result<T, SetupError> {
+    r.map_err(|e| (what.to_string(), e.into()))
+}
+
+fn path_c(p: &Path) -> CString {
+    cstring(p.as_os_str().as_bytes())
+}
+
+/// A detached copy of the mount tree at `path` (taken before anything is changed).
+fn clone_tree(path: &Path) -> std::io::Result<OwnedFd> {
+    let c = path_c(path);
+    // SAFETY: open_tree with a valid path; the returned descriptor is owned.
+    let fd = unsafe {
+        libc::syscall(
+            SYS_OPEN_TREE,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor from the kernel.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn move_tree(fd: &OwnedFd, to: &Path) -> std::io::Result<()> {
+    let empty = CString::default();
+    let c = path_c(to);
+    // SAFETY: move_mount of a detached tree onto an existing path.
+    let r = unsafe {
+        libc::syscall(
+            SYS_MOVE_MOUNT,
+            fd.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn set_attr(path: &Path, set: u64, recursive: bool) -> std::io::Result<()> {
+    let c = path_c(path);
+    let attr = MountAttr {
+        attr_set: set,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: mount_setattr with a correctly sized attribute struct.
+    let r = unsafe {
+        libc::syscall(
+            SYS_MOUNT_SETATTR,
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            if recursive { AT_RECURSIVE } else { 0 },
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn tmpfs(at: &Path) -> Result<(), SetupError> {
+    errno(
+        &format!("mounting a tmpfs on {}", at.display()),
+        mount(
+            Some("tmpfs"),
+            at,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+            Some("mode=0755"),
+        ),
+    )
+}
+
+/// The file-system view: read-only everywhere, fresh tmpfs over the private and covered
+/// directories, the kept paths put back (read-only or writable), the home made read-only.
+fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
+    errno(
+        "making mounts private",
+        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+    )?;
+    // Kept paths are cloned before the view changes; parents before children.
+    let mut kept: Vec<(&Path, bool)> = p
+        .read_only
+        .iter()
+        .map(|x| (x.as_path(), false))
+        .chain(p.writable.iter().map(|x| (x.as_path(), true)))
+        .filter(|(x, _)| x.exists())
+        .collect();
+    kept.sort_by_key(|(x, _)| x.components().count());
+    let mut clones = Vec::new();
+    for (path, rw) in &kept {
+        let fd = ctx(format!("keeping {}", path.display()), clone_tree(path))?;
+        clones.push((*path, *rw, path.is_dir(), fd));
+    }
+    ctx(
+        "making the file system read-only (mount_setattr)",
+        set_attr(Path::new("/"), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true),
+    )?;
+    for dir in ["/tmp", "/var/tmp", "/run", "/dev/shm"] {
+        if Path::new(dir).is_dir() {
+            tmpfs(Path::new(dir))?;
+        }
+    }
+    if let Some(home) = &p.home {
+        ctx(format!("creating {}", home.display()), std::fs::create_dir_all(home))?;
+        tmpfs(home)?;
+    }
+    for s in &p.scratch {
+        ctx(format!("creating {}", s.display()), std::fs::create_dir_all(s))?;
+        tmpfs(s)?;
+    }
+    for (path, rw, dir, fd) in &clones {
+        let made = if *dir {
+            std::fs::create_dir_all(path)
+        } else {
+            path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|_| {
+                if path.exists() {
+                    Ok(())
+                } else {
+                    std::fs::write(path, b"")
+                }
+            })
+        };
+        ctx(format!("creating the mount point {}", path.display()), made)?;
+        ctx(format!("putting back {}", path.display()), move_tree(fd, path))?;
+        if !rw {
+            ctx(
+                format!("making {} read-only", path.display()),
+                set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true),
+            )?;
+        }
+    }
+    for h in &p.hide {
+        if h.is_file() {
+            errno(
+                &format!("hiding {}", h.display()),
+                mount(Some("/dev/null"), h, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+            )?;
+        }
+    }
+    if let Some(home) = &p.home {
+        ctx(
+            format!("making {} read-only", home.display()),
+            set_attr(home, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false),
+        )?;
+    }
+    errno(
+        "mounting /proc for the new PID namespace",
+        mount(
+            Some("proc"),
+            "/proc",
+            Some("proc"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+            None::<&str>,
+        ),
+    )
+}
+
+fn loopback_up() -> std::io::Result<()> {
+    // SAFETY: a plain datagram socket used only for two interface ioctls.
+    unsafe {
+        let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if s < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let s = OwnedFd::from_raw_fd(s);
+        let mut req: libc::ifreq = std::mem::zeroed();
+        for (i, b) in b"lo\0".iter().enumerate() {
+            req.ifr_name[i] = *b as libc::c_char;
+        }
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
+        if libc::ioctl(s.as_raw_fd(), libc::SIOCSIFFLAGS, &req) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Empties the capability bounding set: the command (even as uid 0) gets no capabilities.
+fn drop_capabilities() -> std::io::Result<()> {
+    let last: u32 = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40);
+    for cap in 0..=last {
+        // SAFETY: prctl with integer arguments.
+        let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) };
+        if r < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EINVAL) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
