@@ -54,7 +54,12 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         None => reflex::policy::Policy::discover(&ws.root)?,
     };
     let env: Vec<(String, String)> = std::env::vars_os()
-        .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
+        .map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        })
         .collect();
     let plan = plan(&BuildRequest {
         cwd: &cwd,
@@ -100,15 +105,23 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             .status()
             .map_err(|e| reflex::Error::io(&plan.cargo, e))?;
         if !status.success() {
-            let _ = writeln!(err, "cargo-reflex: stage 1 failed: `cargo fetch --locked` exited with {status}");
+            let _ = writeln!(
+                err,
+                "cargo-reflex: stage 1 failed: `cargo fetch --locked` exited with {status}"
+            );
             return Ok(1);
         }
     }
-    std::fs::create_dir_all(&plan.target_dir).map_err(|e| reflex::Error::io(&plan.target_dir, e))?;
+    std::fs::create_dir_all(&plan.target_dir)
+        .map_err(|e| reflex::Error::io(&plan.target_dir, e))?;
     for g in &plan.granted {
         let _ = writeln!(err, "cargo-reflex: sandbox exception from the policy: {g}");
     }
-    let what = if sandboxed { "sandboxed" } else { "UNSANDBOXED" };
+    let what = if sandboxed {
+        "sandboxed"
+    } else {
+        "UNSANDBOXED"
+    };
     let _ = writeln!(
         err,
         "cargo-reflex: stage 2 ({what}, offline): cargo {}",
@@ -153,13 +166,19 @@ fn profile(plan: &BuildPlan) -> Profile {
         env: plan.build_env.clone(),
         read_only: plan.read_only.clone(),
         writable: plan.writable.clone(),
-        home: plan.home.clone(),
+        homes: plan.homes.clone(),
         scratch: plan.scratch.clone(),
         hide: plan.hide.clone(),
+        isolation: reflex_sandbox::Isolation::Full,
     }
 }
 
-fn dry_run(plan: &BuildPlan, profile: &Profile, support: &reflex_sandbox::Support, no_fetch: bool) -> String {
+fn dry_run(
+    plan: &BuildPlan,
+    profile: &Profile,
+    support: &reflex_sandbox::Support,
+    no_fetch: bool,
+) -> String {
     let mut s = String::new();
     use std::fmt::Write as _;
     if no_fetch {
@@ -174,12 +193,20 @@ fn dry_run(plan: &BuildPlan, profile: &Profile, support: &reflex_sandbox::Suppor
         let _ = writeln!(
             s,
             "  secret-looking variables removed: {}",
-            if plan.fetch_dropped.is_empty() { "none".to_string() } else { plan.fetch_dropped.join(", ") }
+            if plan.fetch_dropped.is_empty() {
+                "none".to_string()
+            } else {
+                plan.fetch_dropped.join(", ")
+            }
         );
     }
     let _ = writeln!(s, "stage 2 (offline, sandboxed):");
     let _ = write!(s, "{profile}");
-    let _ = writeln!(s, "  caller variables not passed: {}", plan.build_dropped.len());
+    let _ = writeln!(
+        s,
+        "  caller variables not passed: {}",
+        plan.build_dropped.len()
+    );
     for g in &plan.granted {
         let _ = writeln!(s, "  policy exception: {g}");
     }
@@ -195,12 +222,22 @@ fn dry_run(plan: &BuildPlan, profile: &Profile, support: &reflex_sandbox::Suppor
     let _ = writeln!(
         s,
         "  landlock: {}",
-        support.landlock_abi.map_or("no".to_string(), |a| format!("ABI {a}"))
+        support
+            .landlock_abi
+            .map_or("no".to_string(), |a| format!("ABI {a}"))
     );
-    let _ = writeln!(s, "  seccomp: {}", if support.seccomp { "yes" } else { "no" });
+    let _ = writeln!(
+        s,
+        "  seccomp: {}",
+        if support.seccomp { "yes" } else { "no" }
+    );
     let missing = support.missing();
     if !missing.is_empty() {
-        let _ = writeln!(s, "  MISSING: {} (build refuses without --allow-unsandboxed)", missing.join(", "));
+        let _ = writeln!(
+            s,
+            "  MISSING: {} (build refuses without --allow-unsandboxed)",
+            missing.join(", ")
+        );
     }
     s
 }

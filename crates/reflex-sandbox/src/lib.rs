@@ -55,12 +55,28 @@ pub struct Profile {
     pub read_only: Vec<PathBuf>,
     /// Kept visible and writable at their place.
     pub writable: Vec<PathBuf>,
-    /// Replaced by an empty, read-only directory (the home directory).
-    pub home: Option<PathBuf>,
+    /// Replaced by empty, read-only directories: the home directory, `/root`, `/home`.
+    pub homes: Vec<PathBuf>,
     /// Replaced by an empty, writable, throw-away tmpfs (cargo's home: its lock files).
     pub scratch: Vec<PathBuf>,
     /// Files made unreadable (an empty file is mounted over them).
     pub hide: Vec<PathBuf>,
+    /// How much to isolate: everything (the default), or only the network.
+    #[serde(default)]
+    pub isolation: Isolation,
+}
+
+/// `Full` is the build sandbox. `NetworkOnly` is for control experiments: a private network
+/// namespace with loopback and a chosen `resolv.conf`, nothing else restricted (tests use it
+/// to show that without the sandbox every escape attempt succeeds, while their DNS and
+/// traffic still cannot leave the machine).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub enum Isolation {
+    #[default]
+    Full,
+    NetworkOnly {
+        resolv_conf: Option<PathBuf>,
+    },
 }
 
 /// How the sandboxed command ended.
@@ -186,13 +202,34 @@ pub fn run_unsandboxed(profile: &Profile) -> Result<Outcome, SandboxError> {
 
 /// The syscalls seccomp denies, with why (shown by `--dry-run`).
 pub const DENIED_SYSCALLS: &[(&str, &str)] = &[
-    ("io_uring_setup, io_uring_enter, io_uring_register", "io_uring bypasses seccomp and Landlock checks"),
-    ("ptrace, process_vm_readv, process_vm_writev", "reading or steering other processes"),
-    ("unshare, setns, clone/clone3 with namespace flags", "new namespaces (escaping the rules)"),
-    ("mount, umount2, mount_setattr, move_mount, open_tree, fsopen, fsmount, fsconfig, fspick, pivot_root, chroot", "changing the file-system view"),
-    ("init_module, finit_module, delete_module, kexec_load, kexec_file_load, reboot, swapon, swapoff", "the kernel itself"),
-    ("add_key, request_key, keyctl", "kernel keyrings (credentials of other processes)"),
-    ("bpf, perf_event_open, userfaultfd", "kernel attack surface a build never needs"),
+    (
+        "io_uring_setup, io_uring_enter, io_uring_register",
+        "io_uring bypasses seccomp and Landlock checks",
+    ),
+    (
+        "ptrace, process_vm_readv, process_vm_writev",
+        "reading or steering other processes",
+    ),
+    (
+        "unshare, setns, clone/clone3 with namespace flags",
+        "new namespaces (escaping the rules)",
+    ),
+    (
+        "mount, umount2, mount_setattr, move_mount, open_tree, fsopen, fsmount, fsconfig, fspick, pivot_root, chroot",
+        "changing the file-system view",
+    ),
+    (
+        "init_module, finit_module, delete_module, kexec_load, kexec_file_load, reboot, swapon, swapoff",
+        "the kernel itself",
+    ),
+    (
+        "add_key, request_key, keyctl",
+        "kernel keyrings (credentials of other processes)",
+    ),
+    (
+        "bpf, perf_event_open, userfaultfd",
+        "kernel attack surface a build never needs",
+    ),
 ];
 
 impl fmt::Display for Profile {
@@ -205,8 +242,14 @@ impl fmt::Display for Profile {
             self.args.join(" ")
         )?;
         writeln!(f, "  directory:   {}", self.cwd.display())?;
-        writeln!(f, "  network:     new network namespace, loopback only (no route, no DNS)")?;
-        writeln!(f, "  processes:   new PID namespace; everything left is killed when the command ends")?;
+        writeln!(
+            f,
+            "  network:     new network namespace, loopback only (no route, no DNS)"
+        )?;
+        writeln!(
+            f,
+            "  processes:   new PID namespace; everything left is killed when the command ends"
+        )?;
         writeln!(f, "  file system: read-only, except:")?;
         for w in &self.writable {
             writeln!(f, "    writable   {}", w.display())?;
@@ -217,8 +260,12 @@ impl fmt::Display for Profile {
         for s in &self.scratch {
             writeln!(f, "    empty tmpfs {} (private, discarded)", s.display())?;
         }
-        if let Some(h) = &self.home {
-            writeln!(f, "    empty, read-only home {} (credentials, ssh keys, cloud configs unreachable)", h.display())?;
+        for h in &self.homes {
+            writeln!(
+                f,
+                "    empty, read-only {} (credentials, ssh keys, cloud configs unreachable)",
+                h.display()
+            )?;
         }
         for r in &self.read_only {
             writeln!(f, "    read-only  {}", r.display())?;
@@ -227,7 +274,10 @@ impl fmt::Display for Profile {
             writeln!(f, "    hidden     {}", h.display())?;
         }
         writeln!(f, "  /proc:       new, shows only the sandbox's processes")?;
-        writeln!(f, "  landlock:    same file-system rules again; no mounts; signals and abstract sockets scoped")?;
+        writeln!(
+            f,
+            "  landlock:    same file-system rules again; no mounts; signals and abstract sockets scoped"
+        )?;
         writeln!(f, "  seccomp:     EPERM for")?;
         for (calls, why) in DENIED_SYSCALLS {
             writeln!(f, "    {calls} ({why})")?;

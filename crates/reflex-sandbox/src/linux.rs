@@ -53,7 +53,11 @@ extern "C" fn on_signal(sig: libc::c_int) {
 }
 
 pub(super) fn probe() -> Support {
-    let read = |p: &str| std::fs::read_to_string(p).ok().map(|s| s.trim().to_string());
+    let read = |p: &str| {
+        std::fs::read_to_string(p)
+            .ok()
+            .map(|s| s.trim().to_string())
+    };
     let user_namespaces = match (
         read("/proc/sys/user/max_user_namespaces").as_deref(),
         read("/proc/sys/kernel/unprivileged_userns_clone").as_deref(),
@@ -106,7 +110,11 @@ pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, San
     drop(err_write);
     CHILD.store(child.id() as i32, Ordering::SeqCst);
     INTERRUPTED.store(0, Ordering::SeqCst);
-    let handler = SigAction::new(SigHandler::Handler(on_signal), SaFlags::SA_RESTART, SigSet::empty());
+    let handler = SigAction::new(
+        SigHandler::Handler(on_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     // SAFETY: the handler only stores atomics and calls kill.
     let old: Vec<(Signal, SigAction)> = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP]
         .into_iter()
@@ -156,7 +164,10 @@ fn set_cloexec(fd: RawFd, on: bool) {
 /// Reports a setup failure to the parent and exits: the command never runs.
 fn fail(what: &str, err: impl fmt::Display) -> ! {
     let msg = format!("{what}: {err}\n");
-    if let Some(fd) = std::env::var(ERR_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) {
+    if let Some(fd) = std::env::var(ERR_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<RawFd>().ok())
+    {
         // SAFETY: the descriptor was handed to us by the parent and is written once.
         let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
         let _ = f.write_all(msg.as_bytes());
@@ -180,7 +191,10 @@ pub(super) fn init_main() -> ! {
         Ok(p) => p,
         Err(e) => fail("reading the sandbox profile", e),
     };
-    if let Some(fd) = std::env::var(ERR_FD_ENV).ok().and_then(|v| v.parse::<RawFd>().ok()) {
+    if let Some(fd) = std::env::var(ERR_FD_ENV)
+        .ok()
+        .and_then(|v| v.parse::<RawFd>().ok())
+    {
         set_cloexec(fd, true);
     }
     let uid = nix::unistd::getuid().as_raw();
@@ -190,6 +204,9 @@ pub(super) fn init_main() -> ! {
         // Root in a container that forbids user namespaces still holds real capabilities.
         Err(e) if uid != 0 => fail("creating a user namespace (unshare CLONE_NEWUSER)", e),
         Err(_) => {}
+    }
+    if let Isolation::NetworkOnly { resolv_conf } = &profile.isolation {
+        network_only(&profile, resolv_conf.as_deref());
     }
     let flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
@@ -212,6 +229,56 @@ pub(super) fn init_main() -> ! {
         }
         Ok(ForkResult::Child) => pid1(&profile),
     }
+}
+
+/// A private network (loopback only) and resolver; the command replaces this process.
+fn network_only(profile: &Profile, resolv_conf: Option<&Path>) -> ! {
+    if let Err(e) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET) {
+        fail("creating mount and network namespaces", e);
+    }
+    if let Err((what, e)) = errno(
+        "making mounts private",
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
+    ) {
+        fail(&what, e);
+    }
+    if let Some(conf) = resolv_conf
+        && let Err(e) = mount(
+            Some(conf),
+            "/etc/resolv.conf",
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+    {
+        fail("binding resolv.conf", e);
+    }
+    if let Err(e) = loopback_up() {
+        fail("bringing up loopback in the new network namespace", e);
+    }
+    if let Err(e) = nix::unistd::chdir(&profile.cwd) {
+        fail(&format!("entering {}", profile.cwd.display()), e);
+    }
+    exec(profile)
+}
+
+fn exec(profile: &Profile) -> ! {
+    let program = cstring(profile.program.as_os_str().as_bytes());
+    let mut argv = vec![program.clone()];
+    argv.extend(profile.args.iter().map(|a| cstring(a.as_bytes())));
+    let envp: Vec<CString> = profile
+        .env
+        .iter()
+        .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
+        .collect();
+    let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
+    fail(&format!("running {}", profile.program.display()), e)
 }
 
 fn map_ids(uid: u32, gid: u32) {
@@ -256,21 +323,10 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = filters::seccomp() {
         fail("installing the seccomp filter", e);
     }
-    let program = cstring(profile.program.as_os_str().as_bytes());
-    let mut argv = vec![program.clone()];
-    argv.extend(profile.args.iter().map(|a| cstring(a.as_bytes())));
-    let envp: Vec<CString> = profile
-        .env
-        .iter()
-        .map(|(k, v)| cstring(format!("{k}={v}").as_bytes()))
-        .collect();
     // SAFETY: still single-threaded.
     let cmd = match unsafe { fork() } {
         Err(e) => fail("forking the command", e),
-        Ok(ForkResult::Child) => {
-            let e = nix::unistd::execve(&program, &argv, &envp).unwrap_err();
-            fail(&format!("running {}", profile.program.display()), e)
-        }
+        Ok(ForkResult::Child) => exec(profile),
         Ok(ForkResult::Parent { child }) => child,
     };
     let mut code = 1;
@@ -395,7 +451,13 @@ fn tmpfs(at: &Path) -> Result<(), SetupError> {
 fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
     errno(
         "making mounts private",
-        mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>),
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+            None::<&str>,
+        ),
     )?;
     // Kept paths are cloned before the view changes; parents before children.
     let mut kept: Vec<(&Path, bool)> = p
@@ -420,28 +482,41 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             tmpfs(Path::new(dir))?;
         }
     }
-    if let Some(home) = &p.home {
-        ctx(format!("creating {}", home.display()), std::fs::create_dir_all(home))?;
+    let mut homes: Vec<&Path> = p.homes.iter().map(|h| h.as_path()).collect();
+    homes.sort_by_key(|h| h.components().count());
+    for home in &homes {
+        ctx(
+            format!("creating {}", home.display()),
+            std::fs::create_dir_all(home),
+        )?;
         tmpfs(home)?;
     }
     for s in &p.scratch {
-        ctx(format!("creating {}", s.display()), std::fs::create_dir_all(s))?;
+        ctx(
+            format!("creating {}", s.display()),
+            std::fs::create_dir_all(s),
+        )?;
         tmpfs(s)?;
     }
     for (path, rw, dir, fd) in &clones {
         let made = if *dir {
             std::fs::create_dir_all(path)
         } else {
-            path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|_| {
-                if path.exists() {
-                    Ok(())
-                } else {
-                    std::fs::write(path, b"")
-                }
-            })
+            path.parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|_| {
+                    if path.exists() {
+                        Ok(())
+                    } else {
+                        std::fs::write(path, b"")
+                    }
+                })
         };
         ctx(format!("creating the mount point {}", path.display()), made)?;
-        ctx(format!("putting back {}", path.display()), move_tree(fd, path))?;
+        ctx(
+            format!("putting back {}", path.display()),
+            move_tree(fd, path),
+        )?;
         if !rw {
             ctx(
                 format!("making {} read-only", path.display()),
@@ -453,11 +528,17 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
         if h.is_file() {
             errno(
                 &format!("hiding {}", h.display()),
-                mount(Some("/dev/null"), h, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+                mount(
+                    Some("/dev/null"),
+                    h,
+                    None::<&str>,
+                    MsFlags::MS_BIND,
+                    None::<&str>,
+                ),
             )?;
         }
     }
-    if let Some(home) = &p.home {
+    for home in &homes {
         ctx(
             format!("making {} read-only", home.display()),
             set_attr(home, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false),

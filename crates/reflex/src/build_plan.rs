@@ -14,17 +14,57 @@ pub const CARGO_COMMANDS: &[&str] = &["build", "check", "test", "clippy", "doc",
 
 /// Variables the build stage keeps (exact names).
 const KEEP: &[&str] = &[
-    "PATH", "USER", "LOGNAME", "LANG", "LANGUAGE", "TERM", "TZ", "COLORTERM", "NO_COLOR",
-    "CARGO_HOME", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "RUSTC", "RUSTDOC", "RUSTC_WRAPPER",
-    "RUSTC_WORKSPACE_WRAPPER", "RUSTFLAGS", "RUSTDOCFLAGS", "RUST_BACKTRACE", "RUST_LOG",
-    "RUST_MIN_STACK", "RUST_TEST_THREADS", "CC", "CXX", "AR", "LD", "CFLAGS", "CXXFLAGS",
-    "LDFLAGS", "PKG_CONFIG_PATH", "PKG_CONFIG_SYSROOT_DIR", "CMAKE", "MAKEFLAGS",
-    "CARGO_TARGET_DIR", "CARGO_BUILD_JOBS", "CARGO_INCREMENTAL", "CARGO_TERM_COLOR",
-    "CARGO_TERM_VERBOSE", "CARGO_TERM_PROGRESS_WHEN", "CARGO_PROFILE_RELEASE_DEBUG",
-    "CARGO_BUILD_TARGET", "SOURCE_DATE_EPOCH",
+    "PATH",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LANGUAGE",
+    "TERM",
+    "TZ",
+    "COLORTERM",
+    "NO_COLOR",
+    "CARGO_HOME",
+    "RUSTUP_HOME",
+    "RUSTUP_TOOLCHAIN",
+    "RUSTC",
+    "RUSTDOC",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
+    "RUST_BACKTRACE",
+    "RUST_LOG",
+    "RUST_MIN_STACK",
+    "RUST_TEST_THREADS",
+    "CC",
+    "CXX",
+    "AR",
+    "LD",
+    "CFLAGS",
+    "CXXFLAGS",
+    "LDFLAGS",
+    "PKG_CONFIG_PATH",
+    "PKG_CONFIG_SYSROOT_DIR",
+    "CMAKE",
+    "MAKEFLAGS",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_JOBS",
+    "CARGO_INCREMENTAL",
+    "CARGO_TERM_COLOR",
+    "CARGO_TERM_VERBOSE",
+    "CARGO_TERM_PROGRESS_WHEN",
+    "CARGO_PROFILE_RELEASE_DEBUG",
+    "CARGO_BUILD_TARGET",
+    "SOURCE_DATE_EPOCH",
 ];
 /// Prefixes the build stage keeps (cargo's own settings, locales).
-const KEEP_PREFIX: &[&str] = &["LC_", "CARGO_PROFILE_", "CARGO_TARGET_", "CARGO_BUILD_", "CARGO_TERM_"];
+const KEEP_PREFIX: &[&str] = &[
+    "LC_",
+    "CARGO_PROFILE_",
+    "CARGO_TARGET_",
+    "CARGO_BUILD_",
+    "CARGO_TERM_",
+];
 
 /// Everything both stages need.
 #[derive(Clone, Debug, PartialEq)]
@@ -42,7 +82,8 @@ pub struct BuildPlan {
     pub build_env: Vec<(String, String)>,
     /// Names of the caller's variables stage 2 does not get.
     pub build_dropped: Vec<String>,
-    pub home: Option<PathBuf>,
+    /// Replaced by empty read-only directories: `$HOME`, `/root`, `/home`.
+    pub homes: Vec<PathBuf>,
     /// Paths put back read-only: the workspace, cargo's caches and config, the toolchain.
     pub read_only: Vec<PathBuf>,
     /// Writable: the target directory and the policy's `write` paths.
@@ -97,7 +138,11 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
             s.pass_env
                 .iter()
                 .map(String::as_str)
-                .chain(s.allow.iter().flat_map(|a| a.env.iter().map(String::as_str)))
+                .chain(
+                    s.allow
+                        .iter()
+                        .flat_map(|a| a.env.iter().map(String::as_str)),
+                )
                 .collect()
         })
         .unwrap_or_default();
@@ -145,6 +190,23 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
     if let Some(rh) = &rustup_home {
         read_only.push(rh.clone());
     }
+    // The cargo binary (a rustup proxy, often under the home directory) and what it links to.
+    for c in [Some(cargo.clone()), cargo.canonicalize().ok()]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(dir) = c.parent() {
+            read_only.push(dir.to_path_buf());
+        }
+    }
+    read_only.sort();
+    read_only.dedup();
+    let mut homes: Vec<PathBuf> = home.iter().cloned().collect();
+    for h in ["/root", "/home"] {
+        if Path::new(h).is_dir() && !homes.iter().any(|x| x == Path::new(h)) {
+            homes.push(PathBuf::from(h));
+        }
+    }
     let mut writable = vec![target_dir.clone()];
     let mut granted = Vec::new();
     for a in sandbox.map(|s| s.allow.as_slice()).unwrap_or_default() {
@@ -166,12 +228,18 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
     let hide: Vec<PathBuf> = ["/etc/shadow", "/etc/gshadow"]
         .iter()
         .map(PathBuf::from)
-        .chain(cargo_home.iter().flat_map(|c| {
-            [c.join("credentials.toml"), c.join("credentials")]
-        }))
+        .chain(
+            cargo_home
+                .iter()
+                .flat_map(|c| [c.join("credentials.toml"), c.join("credentials")]),
+        )
         .collect();
 
-    let mut build_args = vec![req.command.to_string(), "--offline".into(), "--locked".into()];
+    let mut build_args = vec![
+        req.command.to_string(),
+        "--offline".into(),
+        "--locked".into(),
+    ];
     if let Some(m) = req.manifest_path {
         build_args.push("--manifest-path".into());
         build_args.push(absolute(req.cwd, m).display().to_string());
@@ -192,7 +260,7 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         build_args,
         build_env,
         build_dropped,
-        home,
+        homes,
         read_only,
         writable,
         scratch,
@@ -202,7 +270,11 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
 }
 
 fn absolute(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 /// `cargo` as the caller would run it: `$CARGO`, then PATH, then cargo's home.
@@ -225,16 +297,29 @@ mod tests {
     #[test]
     fn stages_get_different_environments_and_secrets_reach_neither() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"a\"\nversion = \"0.1.0\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"a\"\nversion = \"0.1.0\"\n",
+        )
+        .unwrap();
         let cargo = dir.path().join("bin/cargo");
         std::fs::create_dir_all(cargo.parent().unwrap()).unwrap();
         std::fs::write(&cargo, "").unwrap();
         let env: Vec<(String, String)> = [
             ("PATH", dir.path().join("bin").display().to_string()),
             ("HOME", "/home/u".into()),
-            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
-            ("GITHUB_TOKEN", "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into()),
-            ("CARGO_REGISTRY_TOKEN", "cio_abcdefabcdefabcdefabcdef".into()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+            ),
+            (
+                "GITHUB_TOKEN",
+                "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".into(),
+            ),
+            (
+                "CARGO_REGISTRY_TOKEN",
+                "cio_abcdefabcdefabcdefabcdef".into(),
+            ),
             ("RUSTFLAGS", "-Dwarnings".into()),
             ("EDITOR", "vim".into()),
         ]
@@ -253,28 +338,48 @@ mod tests {
         let names = |e: &[(String, String)]| e.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
         assert_eq!(
             p.fetch_dropped,
-            vec!["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN"]
+            vec![
+                "AWS_SECRET_ACCESS_KEY",
+                "GITHUB_TOKEN",
+                "CARGO_REGISTRY_TOKEN"
+            ]
         );
         assert!(names(&p.fetch_env).contains(&"RUSTFLAGS".to_string()));
         let build = names(&p.build_env);
-        for gone in ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN", "CARGO_REGISTRY_TOKEN", "EDITOR"] {
-            assert!(!build.contains(&gone.to_string()), "{gone} reached the build");
+        for gone in [
+            "AWS_SECRET_ACCESS_KEY",
+            "GITHUB_TOKEN",
+            "CARGO_REGISTRY_TOKEN",
+            "EDITOR",
+        ] {
+            assert!(
+                !build.contains(&gone.to_string()),
+                "{gone} reached the build"
+            );
         }
         assert!(build.contains(&"RUSTFLAGS".to_string()) && build.contains(&"HOME".to_string()));
-        assert_eq!(p.build_args, vec!["test", "--offline", "--locked", "--workspace"]);
+        assert_eq!(
+            p.build_args,
+            vec!["test", "--offline", "--locked", "--workspace"]
+        );
         assert_eq!(p.target_dir, dir.path().join("target"));
         assert!(p.scratch.contains(&PathBuf::from("/home/u/.cargo")));
-        assert!(p.read_only.contains(&PathBuf::from("/home/u/.cargo/registry")));
+        assert!(
+            p.read_only
+                .contains(&PathBuf::from("/home/u/.cargo/registry"))
+        );
         assert!(!p.read_only.iter().any(|r| r.ends_with("credentials.toml")));
         assert_eq!(p.cargo, cargo);
-        assert!(plan(&BuildRequest {
-            cwd: dir.path(),
-            manifest_path: None,
-            env: vec![],
-            command: "publish",
-            args: vec![],
-            policy: None,
-        })
-        .is_err());
+        assert!(
+            plan(&BuildRequest {
+                cwd: dir.path(),
+                manifest_path: None,
+                env: vec![],
+                command: "publish",
+                args: vec![],
+                policy: None,
+            })
+            .is_err()
+        );
     }
 }

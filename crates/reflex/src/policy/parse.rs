@@ -429,14 +429,24 @@ fn sandbox(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, s: &mut SandboxRu
                         match k.get_ref().as_ref() {
                             "crate" => a.krate = string(p, v).unwrap_or_default(),
                             "env" => a.env = strings(p, v),
-                            "read" => a.read = strings(p, v).into_iter().map(PathBuf::from).collect(),
-                            "write" => a.write = strings(p, v).into_iter().map(PathBuf::from).collect(),
+                            "read" => {
+                                a.read = strings(p, v).into_iter().map(PathBuf::from).collect()
+                            }
+                            "write" => {
+                                a.write = strings(p, v).into_iter().map(PathBuf::from).collect()
+                            }
                             "reason" => a.reason = string(p, v).unwrap_or_default(),
-                            other => unknown(p, k, other, &["crate", "env", "read", "write", "reason"]),
+                            other => {
+                                unknown(p, k, other, &["crate", "env", "read", "write", "reason"])
+                            }
                         }
                     }
                     if a.krate.is_empty() {
-                        p.at(item.span(), "sandbox exception without a `crate`", "add `crate = \"name\"`");
+                        p.at(
+                            item.span(),
+                            "sandbox exception without a `crate`",
+                            "add `crate = \"name\"`",
+                        );
                     }
                     if a.reason.trim().is_empty() {
                         p.at(

@@ -1,0 +1,486 @@
+//! The sandbox escape suite: `fixtures/escape` holds a build script and a proc-macro that try
+//! every channel (DNS, UDP, TCP over IPv4 and IPv6, curl, sh, a host daemon's Unix socket,
+//! credential files, other processes' environments, writes into cargo's cache, the project,
+//! shell start-up files and git hooks, a daemon that outlives the build, io_uring).
+//!
+//! `cargo reflex build` must block every one of them and still build. The control run builds
+//! the same crates without the sandbox, inside a network namespace this test creates (with a
+//! resolver it runs), and every attempt must succeed: the sandbox is what stops them. All
+//! traffic goes to listeners on loopback; DNS names are under `.invalid`.
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CANARY: &str = "reflexcanaryWJALRXUTNFEMIK7MDENG";
+const ROLES: [&str; 2] = ["build-script", "proc-macro"];
+const CHANNELS: [&str; 19] = [
+    "env-secret",
+    "dns-libc",
+    "dns-udp",
+    "tcp-ipv4",
+    "tcp-ipv6",
+    "spawn-curl",
+    "spawn-sh",
+    "unix-socket",
+    "read-ssh-key",
+    "read-aws-credentials",
+    "read-cargo-credentials",
+    "read-proc1-environ",
+    "read-parent-environ",
+    "write-registry-cache",
+    "write-project-source",
+    "write-shell-startup",
+    "write-git-hook",
+    "daemon",
+    "io-uring",
+];
+
+/// Channels the probe cannot judge from inside: a DNS query through libc counts when the
+/// resolver hears it (whatever the answer), a daemon when it outlives the build. The tests
+/// judge these from outside (resolver log, marker files).
+const JUDGED_OUTSIDE: [&str; 2] = ["dns-libc", "daemon"];
+
+/// What the listeners heard: one line per connection or datagram.
+type Hits = Arc<Mutex<Vec<String>>>;
+
+/// Loopback listeners for every network channel; `dns` answers NXDOMAIN.
+fn listen(dir: &Path, dns: &str) -> (Hits, BTreeMap<&'static str, String>) {
+    let hits: Hits = Arc::default();
+    let mut targets = BTreeMap::new();
+    for (key, addr) in [("tcp4", "127.0.0.1:0"), ("tcp6", "[::1]:0")] {
+        let l = std::net::TcpListener::bind(addr).unwrap();
+        let (h, url) = (hits.clone(), l.local_addr().unwrap());
+        targets.insert(key, url.to_string());
+        if key == "tcp4" {
+            targets.insert("http", format!("http://{url}/"));
+        }
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut line = String::new();
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let _ = r.read_line(&mut line);
+                h.lock().unwrap().push(format!("{key} {}", line.trim()));
+                let mut s = s;
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+    }
+    let udp = std::net::UdpSocket::bind(dns).unwrap();
+    targets.insert("dns", udp.local_addr().unwrap().to_string());
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let name = query_name(&buf[..n]);
+            h.lock().unwrap().push(format!("dns {name}"));
+            // NXDOMAIN: the question echoed with the response and rcode bits set.
+            let mut reply = buf[..n].to_vec();
+            if reply.len() > 3 {
+                reply[2] |= 0x80;
+                reply[3] = (reply[3] & 0xf0) | 3;
+            }
+            let _ = udp.send_to(&reply, from);
+        }
+    });
+    let sock = dir.join("daemon.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    targets.insert("unix", sock.display().to_string());
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in unix.incoming().flatten() {
+            let mut text = String::new();
+            let _ = BufReader::new(s).read_line(&mut text);
+            h.lock().unwrap().push(format!("unix {}", text.trim()));
+        }
+    });
+    (hits, targets)
+}
+
+fn query_name(packet: &[u8]) -> String {
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while i < packet.len() && packet[i] != 0 {
+        let n = packet[i] as usize;
+        labels.push(
+            String::from_utf8_lossy(&packet[i + 1..(i + 1 + n).min(packet.len())]).into_owned(),
+        );
+        i += n + 1;
+    }
+    labels.join(".")
+}
+
+/// FNV-1a, as the probe computes it, of this machine's init environment.
+fn proc1_hash() -> Option<String> {
+    let b = std::fs::read("/proc/1/environ").ok()?;
+    Some(
+        b.iter()
+            .fold(1469598103934665603u64, |h, x| {
+                (h ^ *x as u64).wrapping_mul(1099511628211)
+            })
+            .to_string(),
+    )
+}
+
+struct Scene {
+    ws: PathBuf,
+    home: PathBuf,
+    cargo_home: PathBuf,
+    victim: PathBuf,
+}
+
+/// A copy of the hostile workspace (a git repository), a home directory full of fake
+/// credentials, a cargo home with a registry source to poison.
+fn scene(dir: &Path) -> Scene {
+    let ws = dir.join("ws");
+    copy_dir(&fixture("escape"), &ws);
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    let home = dir.join("home");
+    for (path, text) in [
+        (
+            ".ssh/id_ed25519",
+            format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{CANARY}\n"),
+        ),
+        (
+            ".aws/credentials",
+            format!("[default]\naws_secret_access_key = {CANARY}\n"),
+        ),
+        (".bashrc", "# original\n".to_string()),
+        (
+            ".docker/config.json",
+            format!("{{\"auths\":{{\"x\":{{\"auth\":\"{CANARY}\"}}}}}}"),
+        ),
+        (
+            ".netrc",
+            format!("machine example.invalid login u password {CANARY}\n"),
+        ),
+    ] {
+        let p = home.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let cargo_home = dir.join("cargo-home");
+    std::fs::create_dir_all(&cargo_home).unwrap();
+    std::fs::write(
+        cargo_home.join("credentials.toml"),
+        format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
+    )
+    .unwrap();
+    let victim =
+        cargo_home.join("registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs");
+    std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
+    std::fs::write(&victim, "pub fn ok() {}\n").unwrap();
+    Scene {
+        ws,
+        home,
+        cargo_home,
+        victim,
+    }
+}
+
+fn write_targets(s: &Scene, targets: &BTreeMap<&'static str, String>) {
+    let mut t = format!(
+        "canary={CANARY}\ndns_name=exfil.invalid\nhome={}\ncargo_home={}\nregistry_victim={}\nproject={}\nmarker_dir={}\nproc1_hash={}\n",
+        s.home.display(),
+        s.cargo_home.display(),
+        s.victim.display(),
+        s.ws.display(),
+        s.ws.join("target").display(),
+        proc1_hash().unwrap_or_default(),
+    );
+    for (k, v) in targets {
+        t.push_str(&format!("{k}={v}\n"));
+    }
+    std::fs::write(s.ws.join("targets.txt"), t).unwrap();
+}
+
+/// The build's environment: the real toolchain, the fake home and secrets.
+fn env(s: &Scene) -> Vec<(String, String)> {
+    let real_home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{real_home}/.rustup"));
+    let mut env = vec![
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        ),
+        ("HOME".into(), s.home.display().to_string()),
+        ("CARGO_HOME".into(), s.cargo_home.display().to_string()),
+        ("RUSTUP_HOME".into(), rustup),
+        ("AWS_SECRET_ACCESS_KEY".into(), CANARY.into()),
+        ("GITHUB_TOKEN".into(), format!("ghp_{CANARY}")),
+        ("CARGO_TERM_COLOR".into(), "never".into()),
+    ];
+    for k in ["RUSTUP_TOOLCHAIN", "CARGO_BUILD_JOBS"] {
+        if let Ok(v) = std::env::var(k) {
+            env.push((k.into(), v));
+        }
+    }
+    env
+}
+
+/// (role, channel) -> (verdict, detail) from both probes' reports.
+fn outcomes(ws: &Path) -> BTreeMap<(String, String), (String, String)> {
+    let mut out = BTreeMap::new();
+    for (role, krate) in [("build-script", "hostile-build"), ("proc-macro", "app")] {
+        let build = ws.join("target/debug/build");
+        let report = std::fs::read_dir(&build)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{krate}-"))
+            })
+            .map(|e| e.path().join("out/escape.txt"))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no report of the {role}"));
+        for line in std::fs::read_to_string(report).unwrap().lines() {
+            let mut f = line.splitn(3, '\t');
+            let (c, v, d) = (
+                f.next().unwrap(),
+                f.next().unwrap_or(""),
+                f.next().unwrap_or(""),
+            );
+            out.insert(
+                (role.to_string(), c.to_string()),
+                (v.to_string(), d.to_string()),
+            );
+        }
+    }
+    out
+}
+
+/// What the attempts changed on disk, checked from outside.
+fn damage(s: &Scene) -> Vec<String> {
+    let mut d = Vec::new();
+    if std::fs::read_to_string(&s.victim).unwrap() != "pub fn ok() {}\n" {
+        d.push("registry source poisoned".to_string());
+    }
+    if std::fs::read_to_string(s.ws.join("app/src/main.rs"))
+        .unwrap()
+        .contains("injected")
+    {
+        d.push("project source changed".into());
+    }
+    if std::fs::read_to_string(s.home.join(".bashrc")).unwrap() != "# original\n" {
+        d.push(".bashrc changed".into());
+    }
+    if s.ws.join(".git/hooks/pre-commit").exists() {
+        d.push("git hook written".into());
+    }
+    for role in ROLES {
+        if s.ws.join(format!("target/daemon-{role}")).exists() {
+            d.push(format!("{role} daemon outlived the build"));
+        }
+    }
+    d
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+struct Observed {
+    outcomes: Vec<(String, String, String, String)>,
+    hits: Vec<String>,
+    damage: Vec<String>,
+    build_ok: bool,
+}
+
+fn observe(s: &Scene, hits: &Hits, build_ok: bool) -> Observed {
+    // A daemon still alive now writes its marker.
+    std::fs::write(s.ws.join("target/build-finished"), "").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    Observed {
+        outcomes: outcomes(&s.ws)
+            .into_iter()
+            .map(|((r, c), (v, d))| (r, c, v, d))
+            .collect(),
+        hits: hits.lock().unwrap().clone(),
+        damage: damage(s),
+        build_ok,
+    }
+}
+
+#[test]
+fn sandboxed_build_blocks_every_escape_and_still_builds() {
+    if !reflex_sandbox::probe().missing().is_empty() {
+        panic!(
+            "this machine cannot sandbox: {:?}",
+            reflex_sandbox::probe().missing()
+        );
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scene(tmp.path());
+    let (hits, targets) = listen(tmp.path(), "127.0.0.1:0");
+    write_targets(&s, &targets);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(["build", "--manifest-path"])
+        .arg(s.ws.join("Cargo.toml"))
+        .current_dir(&s.ws)
+        .env_clear()
+        .envs(env(&s))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the build itself succeeds: {stderr}");
+    assert!(
+        stderr.contains("dropped 2 secret-looking variables: AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(CANARY), "a secret value was printed");
+    let seen = observe(&s, &hits, true);
+    let mut leaked = Vec::new();
+    for role in ROLES {
+        for channel in CHANNELS {
+            let o = seen
+                .outcomes
+                .iter()
+                .find(|o| o.0 == role && o.1 == channel)
+                .unwrap_or_else(|| panic!("{role} did not try {channel}: {:#?}", seen.outcomes));
+            if o.2 != "blocked" && !JUDGED_OUTSIDE.contains(&channel) {
+                leaked.push(format!("{role} {channel}: {}", o.3));
+            }
+        }
+    }
+    assert!(leaked.is_empty(), "escapes: {leaked:#?}");
+    assert!(
+        seen.hits.is_empty(),
+        "traffic reached the listeners: {:#?}",
+        seen.hits
+    );
+    assert!(seen.damage.is_empty(), "{:#?}", seen.damage);
+}
+
+/// Runs inside the control network namespace (started by the test below): listeners and a
+/// resolver on the namespace's loopback, the hostile crates built with plain cargo.
+#[test]
+#[ignore = "runs only inside the control namespace"]
+fn escape_control_inside() {
+    let Ok(dir) = std::env::var("ESCAPE_INSIDE") else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    let s = Scene {
+        ws: dir.join("ws"),
+        home: dir.join("home"),
+        cargo_home: dir.join("cargo-home"),
+        victim: dir.join(
+            "cargo-home/registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs",
+        ),
+    };
+    let (hits, targets) = listen(&dir, "127.0.0.1:53");
+    write_targets(&s, &targets);
+    let status = std::process::Command::new("cargo")
+        .args(["build", "--offline", "--locked"])
+        .current_dir(&s.ws)
+        .status()
+        .unwrap();
+    let seen = observe(&s, &hits, status.success());
+    std::fs::write(
+        dir.join("control.json"),
+        serde_json::to_string(&seen).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn without_the_sandbox_every_escape_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scene(tmp.path());
+    let resolv = tmp.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    let mut env = env(&s);
+    env.push(("ESCAPE_INSIDE".into(), tmp.path().display().to_string()));
+    let profile = reflex_sandbox::Profile {
+        program: std::env::current_exe().unwrap(),
+        args: [
+            "escape_control_inside",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+        ]
+        .map(String::from)
+        .to_vec(),
+        cwd: tmp.path().to_path_buf(),
+        env,
+        isolation: reflex_sandbox::Isolation::NetworkOnly {
+            resolv_conf: Some(resolv),
+        },
+        ..Default::default()
+    };
+    let outcome =
+        reflex_sandbox::run(&profile, Path::new(env!("CARGO_BIN_EXE_cargo-reflex"))).unwrap();
+    assert_eq!(outcome, reflex_sandbox::Outcome::Exited(0));
+    let mut text = String::new();
+    std::fs::File::open(tmp.path().join("control.json"))
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    let seen: Observed = serde_json::from_str(&text).unwrap();
+    assert!(seen.build_ok);
+    let mut blocked = Vec::new();
+    for role in ROLES {
+        for channel in CHANNELS {
+            let o = seen
+                .outcomes
+                .iter()
+                .find(|o| o.0 == role && o.1 == channel)
+                .unwrap();
+            let unreadable_init = channel == "read-proc1-environ" && proc1_hash().is_none();
+            if o.2 != "leaked" && !unreadable_init && !JUDGED_OUTSIDE.contains(&channel) {
+                blocked.push(format!("{role} {channel}: {}", o.3));
+            }
+        }
+    }
+    assert!(
+        blocked.is_empty(),
+        "without the sandbox these should succeed: {blocked:#?}"
+    );
+    for role in ROLES {
+        for heard in [
+            "tcp4 tcp-ipv4",
+            "tcp6 tcp-ipv6",
+            "tcp4 GET /curl/",
+            "unix unix",
+        ] {
+            assert!(
+                seen.hits
+                    .iter()
+                    .any(|h| h.starts_with(heard) && h.contains(role)),
+                "{heard} from the {role}: {:#?}",
+                seen.hits
+            );
+        }
+        for dns in [".libc.exfil.invalid", ".udp.exfil.invalid"] {
+            assert!(
+                seen.hits
+                    .iter()
+                    .any(|h| h.starts_with("dns ") && h.ends_with(dns)),
+                "{dns}: {:#?}",
+                seen.hits
+            );
+        }
+    }
+    for d in [
+        "registry source poisoned",
+        "project source changed",
+        ".bashrc changed",
+        "git hook written",
+    ] {
+        assert!(
+            seen.damage.iter().any(|x| x == d),
+            "{d}: {:#?}",
+            seen.damage
+        );
+    }
+    assert!(
+        seen.damage.iter().any(|x| x.contains("daemon outlived")),
+        "{:#?}",
+        seen.damage
+    );
+}
