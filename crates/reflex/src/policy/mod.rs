@@ -613,3 +613,35 @@ by = "alice"
         assert_eq!(report.summary.excepted, 2);
     }
 }
+
+#[cfg(test)]
+mod sandbox_tests {
+    use super::*;
+
+    #[test]
+    fn sandbox_exceptions_need_a_crate_and_a_reason() {
+        let ok = Policy::parse(
+            Path::new("reflex.toml"),
+            "version = 1\n[sandbox]\npass-env = [\"A\"]\n[[sandbox.allow]]\ncrate = \"openssl-sys\"\nenv = [\"OPENSSL_DIR\"]\nread = [\"/opt/x\"]\nreason = \"vendored\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.sandbox.pass_env, vec!["A"]);
+        assert_eq!(ok.sandbox.allow[0].env, vec!["OPENSSL_DIR"]);
+        assert_eq!(ok.sandbox.allow[0].read, vec![PathBuf::from("/opt/x")]);
+        let Err(crate::Error::Policy(e)) = Policy::parse(
+            Path::new("reflex.toml"),
+            "version = 1\n[sandbox]\npas-env = []\n[[sandbox.allow]]\nenv = [\"X\"]\n",
+        ) else {
+            panic!("accepted")
+        };
+        let messages: Vec<&str> = e.problems.iter().map(|p| p.message.as_str()).collect();
+        assert_eq!(
+            messages,
+            vec![
+                "unknown key `pas-env`",
+                "sandbox exception without a `crate`",
+                "sandbox exception without a `reason`",
+            ]
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! `cargo reflex build` around the escape suite: interrupts and crashes leave nothing behind,
+//! exit codes say what happened, `--dry-run` shows the profile, the policy's exceptions apply.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+/// Processes whose command line holds `needle`.
+fn processes_with(needle: &str) -> Vec<String> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .chars()
+                .all(|c| c.is_ascii_digit())
+        })
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+        .filter(|c| c.contains(needle))
+        .collect()
+}
+
+fn mount_count() -> usize {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .count()
+}
+
+fn start(ws: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(["build", "--no-fetch"])
+        .current_dir(ws)
+        .env_remove("CARGO_TARGET_DIR")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for(path: &Path, limit: Duration) {
+    let t = Instant::now();
+    while !path.exists() {
+        assert!(t.elapsed() < limit, "{} never appeared", path.display());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let t = Instant::now();
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s.code();
+        }
+        assert!(t.elapsed() < limit, "cargo-reflex did not exit");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn hanging_build() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("sandbox-cleanup"), tmp.path());
+    std::fs::create_dir_all(tmp.path().join("target")).unwrap();
+    tmp
+}
+
+#[test]
+fn interrupted_build_leaves_no_process_or_mount_and_says_so() {
+    let mounts = mount_count();
+    for (signal, code) in [("TERM", 143), ("INT", 130)] {
+        let tmp = hanging_build();
+        let mut child = start(tmp.path());
+        wait_for(&tmp.path().join("target/started"), Duration::from_secs(120));
+        assert!(
+            !processes_with("sleep 987654").is_empty(),
+            "the build script's child runs"
+        );
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        assert_eq!(
+            wait_exit(&mut child, Duration::from_secs(10)),
+            Some(code),
+            "SIG{signal}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(
+            processes_with("sleep 987654"),
+            Vec::<String>::new(),
+            "after SIG{signal}"
+        );
+    }
+    assert_eq!(mount_count(), mounts, "no mount leaked into the host");
+}
+
+#[test]
+fn killed_cargo_reflex_takes_the_sandbox_with_it() {
+    let tmp = hanging_build();
+    let mut child = start(tmp.path());
+    wait_for(&tmp.path().join("target/started"), Duration::from_secs(120));
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    let t = Instant::now();
+    while !processes_with("sleep 987654").is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "orphans survived: {:?}",
+            processes_with("sleep 987654")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn failing_cargo_and_bad_arguments_have_their_exit_codes() {
+    let tmp = hanging_build();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env_remove("CARGO_TARGET_DIR")
+            .output()
+            .unwrap()
+    };
+    let failed = run(&["build", "--no-fetch", "--", "--no-such-flag"]);
+    assert_eq!(
+        failed.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&failed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("`cargo build` exited with"));
+    let bad = run(&["build", "--cargo", "publish"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a build command"));
+    let unsandboxed = run(&["build", "--no-sandbox"]);
+    assert_eq!(
+        unsandboxed.status.code(),
+        Some(2),
+        "--no-sandbox needs --allow-unsandboxed"
+    );
+}
+
+#[test]
+fn dry_run_prints_the_profile_and_the_policy_exceptions() {
+    let tmp = hanging_build();
+    std::fs::write(
+        tmp.path().join("reflex.toml"),
+        "version = 1\n[sandbox]\npass-env = [\"FLAVOUR\"]\n[[sandbox.allow]]\ncrate = \"openssl-sys\"\nenv = [\"OPENSSL_DIR\"]\nwrite = [\"/var/cache/ossl\"]\nreason = \"vendored OpenSSL\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(["build", "--dry-run", "--cargo", "test", "--", "--workspace"])
+        .current_dir(tmp.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )
+        .env("FLAVOUR", "fast")
+        .env("OPENSSL_DIR", "/opt/ossl")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "secret-looking variables removed: AWS_SECRET_ACCESS_KEY",
+        "test --offline --locked --workspace",
+        "network:     new network namespace, loopback only",
+        &format!("writable   {}", tmp.path().join("target").display()),
+        "writable   /var/cache/ossl",
+        "empty tmpfs /tmp",
+        "io_uring_setup",
+        "policy exception: openssl-sys: env OPENSSL_DIR; write /var/cache/ossl (vendored OpenSSL)",
+        "    FLAVOUR\n",
+        "    OPENSSL_DIR\n",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    assert!(!text.contains("wJalrXUtnFEMI"), "values are never printed");
+    assert!(
+        !text.contains("    AWS_SECRET_ACCESS_KEY\n"),
+        "not passed into the build"
+    );
+    // Nothing ran.
+    assert!(!tmp.path().join("target/started").exists());
+}
