@@ -200,3 +200,79 @@ fn dry_run_prints_the_profile_and_the_policy_exceptions() {
     // Nothing ran.
     assert!(!tmp.path().join("target/started").exists());
 }
+
+/// As an unprivileged user (nobody) the same sandbox is set up through a user namespace. The
+/// toolchain under /root is not readable by nobody, so `$CARGO` points at `sh`, which runs the
+/// script `build` in the project: it reports its identity and tries to write.
+#[test]
+fn unprivileged_user_gets_the_same_sandbox() {
+    let root = Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&root.stdout).trim() != "0"
+        || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        // Not root here: this process is itself the unprivileged case, which the escape
+        // suite already covers.
+        return;
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix("reflex-unpriv")
+        .tempdir()
+        .unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        "[package]\nname = \"u\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"u\"\nversion = \"0.1.0\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        dir.join("build"),
+        "id -u; touch target/inside && echo target-writable; touch src/evil 2>/dev/null || echo src-read-only\n",
+    )
+    .unwrap();
+    let exe = dir.join("cargo-reflex");
+    std::fs::copy(env!("CARGO_BIN_EXE_cargo-reflex"), &exe).unwrap();
+    Command::new("chmod")
+        .args(["-R", "a+rwX"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    Command::new("chown")
+        .args(["-R", "65534:65534"])
+        .arg(dir)
+        .status()
+        .unwrap();
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "env",
+            "-i",
+            "PATH=/usr/bin:/bin",
+        ])
+        .arg(format!("HOME={}", dir.display()))
+        .arg("CARGO=/bin/sh")
+        .arg(&exe)
+        .args(["build", "--no-fetch"])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().collect::<Vec<_>>(),
+        vec!["65534", "target-writable", "src-read-only"]
+    );
+    assert!(dir.join("target/inside").exists() && !dir.join("src/evil").exists());
+}

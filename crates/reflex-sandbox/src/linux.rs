@@ -11,7 +11,7 @@ use std::ffi::CString;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 mod filters;
@@ -459,19 +459,31 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             None::<&str>,
         ),
     )?;
-    // Kept paths are cloned before the view changes; parents before children.
-    let mut kept: Vec<(&Path, bool)> = p
+    // What gets covered by a fresh tmpfs; symlinks resolved so mount points are real.
+    let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
+    let mut covered: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev/shm"]
+        .iter()
+        .map(|d| canon(Path::new(d)))
+        .collect();
+    covered.extend(p.homes.iter().map(|h| canon(h)));
+    covered.extend(p.scratch.iter().map(|h| canon(h)));
+    // Kept paths are cloned before the view changes; parents before children. A read-only
+    // path outside every covered directory stays visible as it is and needs nothing.
+    let mut kept: Vec<(PathBuf, bool)> = p
         .read_only
         .iter()
-        .map(|x| (x.as_path(), false))
-        .chain(p.writable.iter().map(|x| (x.as_path(), true)))
+        .map(|x| (x, false))
+        .chain(p.writable.iter().map(|x| (x, true)))
         .filter(|(x, _)| x.exists())
+        .map(|(x, rw)| (canon(x), rw))
+        .filter(|(x, rw)| *rw || covered.iter().any(|c| x.starts_with(c)))
         .collect();
     kept.sort_by_key(|(x, _)| x.components().count());
+    kept.dedup_by(|a, b| a.0 == b.0);
     let mut clones = Vec::new();
     for (path, rw) in &kept {
         let fd = ctx(format!("keeping {}", path.display()), clone_tree(path))?;
-        clones.push((*path, *rw, path.is_dir(), fd));
+        clones.push((path.as_path(), *rw, path.is_dir(), fd));
     }
     ctx(
         "making the file system read-only (mount_setattr)",
