@@ -289,3 +289,62 @@ impl fmt::Display for Profile {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_features_are_named_and_root_needs_no_user_namespace() {
+        let mut s = Support {
+            user_namespaces: Err("user.max_user_namespaces is 0".into()),
+            landlock_abi: None,
+            seccomp: false,
+            root: false,
+        };
+        assert_eq!(
+            s.missing(),
+            vec![
+                "user namespaces (user.max_user_namespaces is 0)".to_string(),
+                "Landlock (kernel 5.13+ with `lsm=...,landlock`)".to_string(),
+                "seccomp filters".to_string(),
+            ]
+        );
+        s.root = true;
+        s.landlock_abi = Some(7);
+        s.seccomp = true;
+        assert!(
+            s.missing().is_empty(),
+            "root sets up namespaces with its own capabilities"
+        );
+    }
+
+    #[test]
+    fn this_machine_can_sandbox() {
+        // The escape suite relies on it; a machine that cannot should say why here first.
+        assert_eq!(probe().missing(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn dry_run_lists_every_layer() {
+        let p = Profile {
+            program: "/usr/bin/cargo".into(),
+            args: vec!["build".into()],
+            writable: vec!["/w/target".into()],
+            homes: vec!["/root".into()],
+            env: vec![("PATH".into(), "/usr/bin".into())],
+            ..Profile::default()
+        };
+        let text = p.to_string();
+        for part in [
+            "loopback only",
+            "PID namespace",
+            "writable   /w/target",
+            "empty, read-only /root",
+            "io_uring",
+            "PATH",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+    }
+}
