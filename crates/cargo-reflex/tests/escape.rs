@@ -118,6 +118,18 @@ fn query_name(packet: &[u8]) -> String {
 }
 
 /// FNV-1a, as the probe computes it, of this machine's init environment.
+/// The outcome the probe of `role` reported for `channel`: (role, channel, verdict, detail).
+fn outcome<'a>(
+    seen: &'a Observed,
+    role: &str,
+    channel: &str,
+) -> &'a (String, String, String, String) {
+    seen.outcomes
+        .iter()
+        .find(|o| o.0 == role && o.1 == channel)
+        .unwrap_or_else(|| panic!("{role} did not try {channel}: {:#?}", seen.outcomes))
+}
+
 fn proc1_hash() -> Option<String> {
     let b = std::fs::read("/proc/1/environ").ok()?;
     Some(
@@ -337,11 +349,7 @@ fn sandboxed_build_blocks_every_escape_and_still_builds() {
     let mut leaked = Vec::new();
     for role in ROLES {
         for channel in CHANNELS {
-            let o = seen
-                .outcomes
-                .iter()
-                .find(|o| o.0 == role && o.1 == channel)
-                .unwrap_or_else(|| panic!("{role} did not try {channel}: {:#?}", seen.outcomes));
+            let o = outcome(&seen, role, channel);
             if o.2 != "blocked" && !JUDGED_OUTSIDE.contains(&channel) {
                 leaked.push(format!("{role} {channel}: {}", o.3));
             }
@@ -426,11 +434,7 @@ fn without_the_sandbox_every_escape_succeeds() {
     let mut blocked = Vec::new();
     for role in ROLES {
         for channel in CHANNELS {
-            let o = seen
-                .outcomes
-                .iter()
-                .find(|o| o.0 == role && o.1 == channel)
-                .unwrap();
+            let o = outcome(&seen, role, channel);
             let unreadable_init = channel == "read-proc1-environ" && proc1_hash().is_none();
             if o.2 != "leaked" && !unreadable_init && !JUDGED_OUTSIDE.contains(&channel) {
                 blocked.push(format!("{role} {channel}: {}", o.3));

@@ -236,16 +236,7 @@ fn network_only(profile: &Profile, resolv_conf: Option<&Path>) -> ! {
     if let Err(e) = unshare(CloneFlags::CLONE_NEWNS | CloneFlags::CLONE_NEWNET) {
         fail("creating mount and network namespaces", e);
     }
-    if let Err((what, e)) = errno(
-        "making mounts private",
-        mount(
-            None::<&str>,
-            "/",
-            None::<&str>,
-            MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-            None::<&str>,
-        ),
-    ) {
+    if let Err((what, e)) = make_private() {
         fail(&what, e);
     }
     if let Some(conf) = resolv_conf
@@ -446,9 +437,8 @@ fn tmpfs(at: &Path) -> Result<(), SetupError> {
     )
 }
 
-/// The file-system view: read-only everywhere, fresh tmpfs over the private and covered
-/// directories, the kept paths put back (read-only or writable), the home made read-only.
-fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
+/// Nothing done in this mount namespace propagates back to the host.
+fn make_private() -> Result<(), SetupError> {
     errno(
         "making mounts private",
         mount(
@@ -458,7 +448,13 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             MsFlags::MS_REC | MsFlags::MS_PRIVATE,
             None::<&str>,
         ),
-    )?;
+    )
+}
+
+/// The file-system view: read-only everywhere, fresh tmpfs over the private and covered
+/// directories, the kept paths put back (read-only or writable), the home made read-only.
+fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
+    make_private()?;
     // What gets covered by a fresh tmpfs; symlinks resolved so mount points are real.
     let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
     let mut covered: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev/shm"]
