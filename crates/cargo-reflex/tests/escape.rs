@@ -119,7 +119,7 @@ fn query_name(packet: &[u8]) -> String {
 
 /// FNV-1a, as the probe computes it, of this machine's init environment.
 /// The outcome the probe of `role` reported for `channel`: (role, channel, verdict, detail).
-fn outcome<'a>(
+fn probe_outcome<'a>(
     seen: &'a Observed,
     role: &str,
     channel: &str,
@@ -349,7 +349,7 @@ fn sandboxed_build_blocks_every_escape_and_still_builds() {
     let mut leaked = Vec::new();
     for role in ROLES {
         for channel in CHANNELS {
-            let o = outcome(&seen, role, channel);
+            let o = probe_outcome(&seen, role, channel);
             if o.2 != "blocked" && !JUDGED_OUTSIDE.contains(&channel) {
                 leaked.push(format!("{role} {channel}: {}", o.3));
             }
@@ -434,7 +434,7 @@ fn without_the_sandbox_every_escape_succeeds() {
     let mut blocked = Vec::new();
     for role in ROLES {
         for channel in CHANNELS {
-            let o = outcome(&seen, role, channel);
+            let o = probe_outcome(&seen, role, channel);
             let unreadable_init = channel == "read-proc1-environ" && proc1_hash().is_none();
             if o.2 != "leaked" && !unreadable_init && !JUDGED_OUTSIDE.contains(&channel) {
                 blocked.push(format!("{role} {channel}: {}", o.3));
