@@ -170,6 +170,8 @@ fn profile(plan: &BuildPlan) -> Profile {
         scratch: plan.scratch.clone(),
         hide: plan.hide.clone(),
         isolation: reflex_sandbox::Isolation::Full,
+        plant: Vec::new(),
+        monitor: None,
     }
 }
 

@@ -64,6 +64,45 @@ pub struct Profile {
     /// How much to isolate: everything (the default), or only the network.
     #[serde(default)]
     pub isolation: Isolation,
+    /// Files planted in the (otherwise empty) home directories before they become read-only:
+    /// decoy credentials for the monitor's canaries.
+    #[serde(default)]
+    pub plant: Vec<(PathBuf, String)>,
+    /// Record every exec, connect and send of the build (and DNS queries) as JSON lines.
+    #[serde(default)]
+    pub monitor: Option<MonitorConfig>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MonitorConfig {
+    /// Where the events go (inside a writable path: the target directory).
+    pub events: PathBuf,
+    /// Point the resolver at a sinkhole on the sandbox's loopback that answers NXDOMAIN.
+    pub dns_sinkhole: bool,
+}
+
+/// One thing a process of the build did, as the monitor saw it (before it happened).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct MonitorEvent {
+    /// Nanoseconds since the Unix epoch, taken when the call was stopped.
+    pub time_ns: u64,
+    pub pid: u32,
+    /// `execve`, `execveat`, `connect`, `sendto`, `sendmsg`, `sendmmsg`, or `dns-query` (the
+    /// sinkhole's log).
+    pub syscall: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub argv: Vec<String>,
+    /// `ip:port`, `[ip6]:port`, `unix:<path>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dest: Option<String>,
+    /// Sent bytes (hex, first 512 of each message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub payloads: Vec<String>,
+    /// The process and its ancestors: (pid, command line), nearest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chain: Vec<(u32, Vec<String>)>,
 }
 
 /// `Full` is the build sandbox. `NetworkOnly` is for control experiments: a private network

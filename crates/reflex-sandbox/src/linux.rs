@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
 mod filters;
+mod monitor;
 
 const ERR_FD_ENV: &str = "__REFLEX_SANDBOX_ERRFD";
 
@@ -295,6 +296,7 @@ fn pid1(profile: &Profile) -> ! {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
+    let resolv = std::fs::canonicalize("/etc/resolv.conf").ok();
     if let Err((what, e)) = setup_mounts(profile) {
         fail(&what, e);
     }
@@ -305,6 +307,21 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = nix::unistd::chdir(&profile.cwd) {
         fail(&format!("entering {}", profile.cwd.display()), e);
     }
+    // The monitor's log and sinkhole are set up while mounts and port 53 are still allowed.
+    let mut monitor_state = None;
+    if let Some(m) = &profile.monitor {
+        let log = monitor::open_log(&m.events)
+            .unwrap_or_else(|e| fail(&format!("opening {}", m.events.display()), e));
+        let sink = if m.dns_sinkhole {
+            if let Err(e) = point_resolver(resolv.as_deref()) {
+                fail("pointing the resolver at the sinkhole", e);
+            }
+            Some(monitor::sinkhole_socket().unwrap_or_else(|e| fail("binding the DNS sinkhole", e)))
+        } else {
+            None
+        };
+        monitor_state = Some((log, sink));
+    }
     if let Err(e) = filters::landlock(profile) {
         fail("enforcing Landlock", e);
     }
@@ -314,12 +331,51 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = filters::seccomp() {
         fail("installing the seccomp filter", e);
     }
+    // The command hands its notification listener over before it execs.
+    let (ready_r, ready_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
+    let (ack_r, ack_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
+    let watch = monitor_state.is_some();
     // SAFETY: still single-threaded.
     let cmd = match unsafe { fork() } {
         Err(e) => fail("forking the command", e),
-        Ok(ForkResult::Child) => exec(profile),
+        Ok(ForkResult::Child) => {
+            if watch {
+                let fd = monitor::install()
+                    .unwrap_or_else(|e| fail("installing the monitor's seccomp listener", e));
+                let mut w = std::fs::File::from(ready_w);
+                let _ = w.write_all(&fd.to_ne_bytes());
+                let mut byte = [0u8; 1];
+                let _ = std::fs::File::from(ack_r).read_exact(&mut byte);
+            }
+            exec(profile)
+        }
         Ok(ForkResult::Parent { child }) => child,
     };
+    drop(ready_w);
+    drop(ack_r);
+    if let Some((log, sink)) = monitor_state {
+        let mut num = [0u8; 4];
+        if let Err(e) = std::fs::File::from(ready_r).read_exact(&mut num) {
+            let _ = kill(cmd, Signal::SIGKILL);
+            fail("receiving the monitor's listener", e);
+        }
+        let listener = match monitor::take(cmd.as_raw(), RawFd::from_ne_bytes(num)) {
+            Ok(l) => l,
+            Err(e) => {
+                // Never run unmonitored when monitoring was asked for.
+                let _ = kill(cmd, Signal::SIGKILL);
+                fail("taking the monitor's listener (pidfd_getfd)", e)
+            }
+        };
+        let _ = std::fs::File::from(ack_w).write_all(b"!");
+        if let Some(s) = sink {
+            monitor::sinkhole(s, log.clone());
+        }
+        std::thread::spawn(move || monitor::supervise(listener, log));
+    } else {
+        drop(ready_r);
+        drop(ack_w);
+    }
     let mut code = 1;
     loop {
         match waitpid(Pid::from_raw(-1), None) {
@@ -340,6 +396,34 @@ fn pid1(profile: &Profile) -> ! {
     let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
     while waitpid(Pid::from_raw(-1), None).is_ok() {}
     std::process::exit(code)
+}
+
+/// Makes the resolver the sinkhole on the sandbox's loopback. `resolv` is where
+/// `/etc/resolv.conf` pointed before `/run` was covered.
+fn point_resolver(resolv: Option<&Path>) -> std::io::Result<()> {
+    let text = "nameserver 127.0.0.1\noptions attempts:1 timeout:1\n";
+    match resolv {
+        // Under a covered directory (systemd-resolved's stub in /run): write it there.
+        Some(target) if target.starts_with("/run") || target.starts_with("/tmp") => {
+            if let Some(d) = target.parent() {
+                std::fs::create_dir_all(d)?;
+            }
+            std::fs::write(target, text)
+        }
+        Some(target) => {
+            let ours = Path::new("/run/reflex-resolv.conf");
+            std::fs::write(ours, text)?;
+            mount(
+                Some(ours),
+                target,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(std::io::Error::from)
+        }
+        None => Err(std::io::Error::other("no /etc/resolv.conf to replace")),
+    }
 }
 
 fn cstring(b: &[u8]) -> CString {
@@ -531,6 +615,13 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
                 set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true),
             )?;
         }
+    }
+    for (path, text) in &p.plant {
+        let made = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|_| std::fs::write(path, text));
+        ctx(format!("planting {}", path.display()), made)?;
     }
     for h in &p.hide {
         if h.is_file() {

@@ -1,0 +1,367 @@
+//! The build monitor: a seccomp user-notification filter on the command reports every
+//! `execve`, `connect` and `send*` of every process of the build to the sandbox's init, which
+//! records it (with the process's ancestry, read while the caller is stopped) as a JSON line and
+//! lets the call continue: the sandbox's other layers decide what succeeds. A DNS sinkhole on the
+//! sandbox's loopback answers every query with NXDOMAIN and logs it.
+
+use crate::MonitorEvent;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::fs::FileExt;
+use std::sync::{Arc, Mutex};
+
+const WATCHED: &[(i64, &str)] = &[
+    (libc::SYS_execve, "execve"),
+    (libc::SYS_execveat, "execveat"),
+    (libc::SYS_connect, "connect"),
+    (libc::SYS_sendto, "sendto"),
+    (libc::SYS_sendmsg, "sendmsg"),
+    (libc::SYS_sendmmsg, "sendmmsg"),
+];
+
+#[cfg(target_arch = "x86_64")]
+const AUDIT_ARCH: u32 = 0xC000_003E;
+#[cfg(target_arch = "aarch64")]
+const AUDIT_ARCH: u32 = 0xC000_00B7;
+
+/// Installs the notification filter on the calling process (the command, before it execs)
+/// and returns the listener descriptor.
+pub(super) fn install() -> std::io::Result<RawFd> {
+    let stmt = |code: u32, k: u32| libc::sock_filter {
+        code: code as u16,
+        jt: 0,
+        jf: 0,
+        k,
+    };
+    let n = WATCHED.len() as u8;
+    let mut prog = vec![
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 4),
+        libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: 1,
+            jf: 0,
+            k: AUDIT_ARCH,
+        },
+        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
+        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
+    ];
+    for (i, (nr, _)) in WATCHED.iter().enumerate() {
+        prog.push(libc::sock_filter {
+            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
+            jt: n - i as u8,
+            jf: 0,
+            k: *nr as u32,
+        });
+    }
+    prog.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
+    prog.push(stmt(
+        libc::BPF_RET | libc::BPF_K,
+        libc::SECCOMP_RET_USER_NOTIF,
+    ));
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_mut_ptr(),
+    };
+    // SAFETY: a valid BPF program; no_new_privs is already set by Landlock.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(fd as RawFd)
+}
+
+/// Takes the listener `fd` out of process `pid` (which waits for us before it execs).
+pub(super) fn take(pid: i32, fd: RawFd) -> std::io::Result<OwnedFd> {
+    // SAFETY: pidfd_open and pidfd_getfd with integer arguments; results are owned here.
+    unsafe {
+        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0);
+        if pidfd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let pidfd = OwnedFd::from_raw_fd(pidfd as RawFd);
+        let got = libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0);
+        if got < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(OwnedFd::from_raw_fd(got as RawFd))
+    }
+}
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+pub(super) type Log = Arc<Mutex<File>>;
+
+fn emit(log: &Log, ev: &MonitorEvent) {
+    if let Ok(mut line) = serde_json::to_vec(ev) {
+        line.push(b'\n');
+        let mut f = log.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = f.write_all(&line);
+    }
+}
+
+/// Answers notifications until the build ends: record, then let the call continue.
+pub(super) fn supervise(listener: OwnedFd, log: Log) {
+    let mut connected: HashMap<(u32, u64), String> = HashMap::new();
+    let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
+    loop {
+        // SAFETY: zeroed plain-old-data structs filled by the kernel.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: NOTIF_RECV on our listener with a correctly sized struct.
+        let r = unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_RECV,
+                &mut req,
+            )
+        };
+        if r < 0 {
+            match std::io::Error::last_os_error().raw_os_error() {
+                Some(libc::EINTR) | Some(libc::ENOENT) => continue,
+                _ => return,
+            }
+        }
+        let time_ns = now_ns();
+        let ev = describe(&req, time_ns, &mut connected, &mut execs);
+        let resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: 0,
+            flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+        };
+        // SAFETY: NOTIF_SEND with the id we received; ENOENT (caller gone) is fine.
+        unsafe {
+            libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp);
+        }
+        emit(&log, &ev);
+    }
+}
+
+fn describe(
+    req: &libc::seccomp_notif,
+    time_ns: u64,
+    connected: &mut HashMap<(u32, u64), String>,
+    execs: &mut HashMap<u32, Vec<String>>,
+) -> MonitorEvent {
+    let pid = req.pid;
+    let a = req.data.args;
+    let name = WATCHED
+        .iter()
+        .find(|(nr, _)| *nr == req.data.nr as i64)
+        .map_or("unknown", |(_, n)| n);
+    let mem = File::open(format!("/proc/{pid}/mem")).ok();
+    let read = |addr: u64, len: usize| -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        match &mem {
+            Some(m) if addr != 0 => match m.read_at(&mut buf, addr) {
+                Ok(n) => {
+                    buf.truncate(n);
+                    buf
+                }
+                Err(_) => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    };
+    let string = |addr: u64| -> String {
+        let b = read(addr, 4096);
+        let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    };
+    let u64_at = |addr: u64| -> u64 {
+        let b = read(addr, 8);
+        if b.len() == 8 {
+            u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))
+        } else {
+            0
+        }
+    };
+    let mut ev = MonitorEvent {
+        time_ns,
+        pid,
+        syscall: name.to_string(),
+        ..MonitorEvent::default()
+    };
+    match name {
+        "execve" | "execveat" => {
+            let (path, argv) = if name == "execve" {
+                (a[0], a[1])
+            } else {
+                (a[1], a[2])
+            };
+            ev.path = Some(string(path));
+            let mut args = Vec::new();
+            for i in 0..256u64 {
+                let p = u64_at(argv + i * 8);
+                if p == 0 {
+                    break;
+                }
+                args.push(string(p));
+            }
+            execs.insert(pid, args.clone());
+            ev.argv = args;
+        }
+        "connect" => {
+            let dest = sockaddr(&read(a[1], (a[2] as usize).min(128)));
+            if let Some(d) = &dest {
+                connected.insert((pid, a[0]), d.clone());
+            }
+            ev.dest = dest;
+        }
+        "sendto" => {
+            ev.dest = sockaddr(&read(a[4], (a[5] as usize).min(128)))
+                .or_else(|| connected.get(&(pid, a[0])).cloned());
+            ev.payloads.push(hex(&read(a[1], (a[2] as usize).min(512))));
+        }
+        "sendmsg" | "sendmmsg" => {
+            let (base, count, stride) = if name == "sendmsg" {
+                (a[1], 1, 56)
+            } else {
+                (a[1], a[2].min(16), 64)
+            };
+            for i in 0..count {
+                let h = base + i * stride;
+                let name_ptr = u64_at(h);
+                let name_len = u64_at(h + 8) & 0xffff_ffff;
+                let iov = u64_at(h + 16);
+                if ev.dest.is_none() && name_ptr != 0 {
+                    ev.dest = sockaddr(&read(name_ptr, (name_len as usize).min(128)));
+                }
+                let (ptr, len) = (u64_at(iov), u64_at(iov + 8));
+                ev.payloads.push(hex(&read(ptr, (len as usize).min(512))));
+            }
+            if ev.dest.is_none() {
+                ev.dest = connected.get(&(pid, a[0])).cloned();
+            }
+        }
+        _ => {}
+    }
+    ev.chain = ancestry(pid, execs);
+    ev
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// `ip:port`, `[ip6]:port` or `unix:<path>` (`unix:@name` for abstract sockets).
+fn sockaddr(b: &[u8]) -> Option<String> {
+    if b.len() < 2 {
+        return None;
+    }
+    match u16::from_ne_bytes([b[0], b[1]]) as i32 {
+        libc::AF_INET if b.len() >= 8 => Some(format!(
+            "{}.{}.{}.{}:{}",
+            b[4],
+            b[5],
+            b[6],
+            b[7],
+            u16::from_be_bytes([b[2], b[3]])
+        )),
+        libc::AF_INET6 if b.len() >= 24 => {
+            let mut ip = [0u8; 16];
+            ip.copy_from_slice(&b[8..24]);
+            Some(format!(
+                "[{}]:{}",
+                std::net::Ipv6Addr::from(ip),
+                u16::from_be_bytes([b[2], b[3]])
+            ))
+        }
+        libc::AF_UNIX => {
+            let path = &b[2..];
+            if path.first() == Some(&0) {
+                Some(format!("unix:@{}", String::from_utf8_lossy(&path[1..])))
+            } else {
+                let end = path.iter().position(|c| *c == 0).unwrap_or(path.len());
+                Some(format!("unix:{}", String::from_utf8_lossy(&path[..end])))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The process and its ancestors up to the sandbox's init: (pid, command line), read while the
+/// caller is stopped; exec records fill in for processes that already exited.
+fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>) -> Vec<(u32, Vec<String>)> {
+    let mut chain = Vec::new();
+    let mut p = pid;
+    for _ in 0..32 {
+        if p <= 1 {
+            break;
+        }
+        let argv: Vec<String> = std::fs::read(format!("/proc/{p}/cmdline"))
+            .ok()
+            .map(|b| {
+                b.split(|c| *c == 0)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .collect()
+            })
+            .filter(|v: &Vec<String>| !v.is_empty())
+            .or_else(|| execs.get(&p).cloned())
+            .unwrap_or_default();
+        chain.push((p, argv));
+        let ppid = std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(')').next().map(str::to_string))
+            .and_then(|s| s.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
+            .unwrap_or(0);
+        p = ppid;
+    }
+    chain
+}
+
+/// The DNS sinkhole's socket (bound while the init still may bind port 53).
+pub(super) fn sinkhole_socket() -> std::io::Result<std::net::UdpSocket> {
+    std::net::UdpSocket::bind("127.0.0.1:53")
+}
+
+/// Answers every query on the sandbox's loopback with NXDOMAIN and logs it.
+pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log) {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((n, from)) = socket.recv_from(&mut buf) {
+            let time_ns = now_ns();
+            let mut reply = buf[..n].to_vec();
+            if reply.len() > 3 {
+                reply[2] |= 0x80;
+                reply[3] = (reply[3] & 0xf0) | 3;
+            }
+            let _ = socket.send_to(&reply, from);
+            emit(
+                &log,
+                &MonitorEvent {
+                    time_ns,
+                    pid: 0,
+                    syscall: "dns-query".into(),
+                    dest: Some(from.to_string()),
+                    payloads: vec![hex(&buf[..n])],
+                    ..MonitorEvent::default()
+                },
+            );
+        }
+    });
+}
+
+pub(super) fn open_log(path: &std::path::Path) -> std::io::Result<Log> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    Ok(Arc::new(Mutex::new(f)))
+}
