@@ -33,6 +33,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE")]
     pub policy: Option<PathBuf>,
 
+    /// Watch every exec, connection, send and DNS query of the build, attribute it to a crate, plant canary secrets and alert
+    #[arg(long)]
+    pub monitor: bool,
+
+    /// Where the monitor's alerts go as JSON Lines (Elastic Common Schema); `-` for standard output [default: <target>/reflex-monitor/alerts.jsonl]
+    #[arg(long, value_name = "FILE", requires = "monitor")]
+    pub alerts: Option<PathBuf>,
+
     /// Path to Cargo.toml of the workspace
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
@@ -69,7 +77,25 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         args: args.cargo_args.clone(),
         policy: policy.as_ref(),
     })?;
-    let profile = profile(&plan);
+    let mut profile = profile(&plan);
+    let monitor_dir = plan.target_dir.join("reflex-monitor");
+    let events = monitor_dir.join("events.jsonl");
+    let alerts_path = args
+        .alerts
+        .clone()
+        .unwrap_or_else(|| monitor_dir.join("alerts.jsonl"));
+    let canaries = reflex::monitor::canary::Canaries::generate();
+    if args.monitor {
+        // Canaries: fake but realistic secrets in the environment and the home directory.
+        profile.env.extend(canaries.env());
+        if let Some(home) = plan.homes.first() {
+            profile.plant = canaries.files(home, plan.cargo_home.as_deref());
+        }
+        profile.monitor = Some(reflex_sandbox::MonitorConfig {
+            events: events.clone(),
+            dns_sinkhole: true,
+        });
+    }
     let mut err = std::io::stderr().lock();
     if args.dry_run {
         let support = reflex_sandbox::probe();
@@ -128,6 +154,35 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         plan.build_args.join(" ")
     );
     drop(err);
+    let follower = if args.monitor {
+        if !sandboxed {
+            return Err(reflex::Error::Usage(
+                "--monitor needs the sandbox here (observe-only monitoring without it is not available yet)".into(),
+                None,
+            ));
+        }
+        std::fs::create_dir_all(&monitor_dir).map_err(|e| reflex::Error::io(&monitor_dir, e))?;
+        let _ = std::fs::remove_file(&events);
+        let versions = reflex::graph::Graph::load(&ws.lockfile_path())
+            .map(|g| {
+                g.packages()
+                    .iter()
+                    .map(|p| (p.name.to_string(), p.version.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let analyzer = reflex::monitor::Analyzer {
+            canaries: canaries.clone(),
+            versions,
+            sandboxed,
+        };
+        Some(
+            crate::monitor::follow(events.clone(), alerts_path.clone(), analyzer)
+                .map_err(|e| reflex::Error::io(&alerts_path, e))?,
+        )
+    } else {
+        None
+    };
     let outcome = if sandboxed {
         let me = std::env::current_exe().map_err(|e| reflex::Error::io("/proc/self/exe", e))?;
         reflex_sandbox::run(&profile, &me)
@@ -135,8 +190,27 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         reflex_sandbox::run_unsandboxed(&profile)
     };
     let mut err = std::io::stderr().lock();
+    let mut exfiltration = false;
+    if let Some(f) = follower {
+        let (summary, alerts) = f.finish();
+        crate::monitor::report(&summary, &alerts, &alerts_path, &mut err);
+        exfiltration = alerts
+            .iter()
+            .any(|a| a.severity == reflex::monitor::AlertSeverity::Critical);
+    }
+    let outcome = match outcome {
+        Ok(Outcome::Exited(0)) if exfiltration => {
+            let _ = writeln!(
+                err,
+                "cargo-reflex: the build succeeded, but build-time code tried to exfiltrate a secret (critical alerts above)"
+            );
+            Ok(Outcome::Exited(1))
+        }
+        o => o,
+    };
     match outcome {
         Ok(Outcome::Exited(0)) => Ok(0),
+        Ok(Outcome::Exited(1)) if exfiltration => Ok(1),
         Ok(Outcome::Exited(code)) => {
             let _ = writeln!(err, "cargo-reflex: `cargo {}` exited with {code}", args.cargo);
             Ok(1)

@@ -9,6 +9,7 @@ mod cli;
 mod db;
 mod gate;
 mod init;
+mod monitor;
 mod output;
 mod recon;
 mod review;

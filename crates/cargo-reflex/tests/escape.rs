@@ -488,3 +488,118 @@ fn without_the_sandbox_every_escape_succeeds() {
         seen.damage
     );
 }
+
+/// The escape suite under `build --monitor`: every attempt is an alert attributed to the
+/// right crate, the DNS exfiltration of the canary is decoded, and alerts arrive fast.
+#[test]
+fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = scene(tmp.path());
+    let (hits, targets) = listen(tmp.path(), "127.0.0.1:0");
+    write_targets(&s, &targets);
+    let alerts_path = tmp.path().join("alerts.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(["build", "--monitor", "--alerts"])
+        .arg(&alerts_path)
+        .current_dir(&s.ws)
+        .env_clear()
+        .envs(env(&s))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "critical alerts fail the build: {stderr}"
+    );
+    assert!(
+        stderr.contains("tried to exfiltrate secret AWS_SECRET_ACCESS_KEY via DNS (hex)"),
+        "{stderr}"
+    );
+    let alerts: Vec<serde_json::Value> = std::fs::read_to_string(&alerts_path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let by = |kind: &str, krate: &str| -> Vec<&serde_json::Value> {
+        alerts
+            .iter()
+            .filter(|a| {
+                a["cargo_reflex"]["actor"]["kind"] == kind && a["cargo_reflex"]["crate"] == krate
+            })
+            .collect()
+    };
+    for (kind, krate) in [
+        ("build-script", "hostile-build"),
+        ("proc-macro", "hostile-macro"),
+    ] {
+        let mine = by(kind, krate);
+        let has = |pred: &dyn Fn(&serde_json::Value) -> bool, what: &str| {
+            assert!(
+                mine.iter().any(|a| pred(a)),
+                "{kind} {krate}: no alert for {what}: {mine:#?}"
+            );
+        };
+        has(
+            &|a| {
+                a["event"]["code"] == "secret-exfiltration"
+                    && a["event"]["action"] == "dns-query"
+                    && a["cargo_reflex"]["evidence"]
+                        .to_string()
+                        .contains("canary AWS_SECRET_ACCESS_KEY found (hex)")
+                    && a["dns"]["question"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(".libc.exfil.invalid")
+            },
+            "the decoded DNS exfiltration",
+        );
+        for target in ["tcp4", "tcp6"] {
+            let addr = targets[target].clone();
+            has(
+                &|a| {
+                    a["event"]["action"] == "connect"
+                        && a["cargo_reflex"]["target"] == addr.as_str()
+                },
+                target,
+            );
+        }
+        has(
+            &|a| {
+                a["event"]["action"] == "connect"
+                    && a["cargo_reflex"]["target"] == format!("unix:{}", targets["unix"]).as_str()
+            },
+            "the daemon socket",
+        );
+        for program in ["curl", "sh"] {
+            has(
+                &|a| {
+                    a["event"]["action"] == "exec"
+                        && a["cargo_reflex"]["target"]
+                            .as_str()
+                            .unwrap()
+                            .ends_with(&format!("/{program}"))
+                },
+                program,
+            );
+        }
+        assert_eq!(mine[0]["cargo_reflex"]["version"], "0.1.0");
+    }
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["cargo_reflex"]["outcome"] == "blocked")
+    );
+    assert!(
+        alerts
+            .iter()
+            .all(|a| a["ecs"]["version"] == "8.11.0" && a["@timestamp"].is_string())
+    );
+    let worst = alerts
+        .iter()
+        .map(|a| a["cargo_reflex"]["time_to_detect_ms"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(worst < 100.0, "time to detect {worst} ms");
+    std::fs::write(s.ws.join("target/build-finished"), "").unwrap();
+    assert!(hits.lock().unwrap().is_empty(), "nothing left the sandbox");
+}

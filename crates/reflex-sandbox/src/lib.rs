@@ -92,6 +92,9 @@ pub struct MonitorEvent {
     pub syscall: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// An exec of a path that does not exist (one step of a PATH lookup).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub argv: Vec<String>,
     /// `ip:port`, `[ip6]:port`, `unix:<path>`.

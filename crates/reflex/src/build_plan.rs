@@ -94,6 +94,8 @@ pub struct BuildPlan {
     pub hide: Vec<PathBuf>,
     /// Policy exceptions granted, for the user to see: "openssl-sys: env OPENSSL_DIR (reason)".
     pub granted: Vec<String>,
+    /// Cargo's home (for decoy credentials when monitoring).
+    pub cargo_home: Option<PathBuf>,
 }
 
 /// Inputs that vary: the caller's environment and paths, the command.
@@ -224,15 +226,11 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         }
         granted.push(format!("{}: {} ({})", a.krate, what.join("; "), a.reason));
     }
-    // Credential files that live outside the (replaced) home directory.
+    // Credential files outside the replaced directories (cargo's own credentials are gone
+    // with the rest of its home: a fresh tmpfs).
     let hide: Vec<PathBuf> = ["/etc/shadow", "/etc/gshadow"]
         .iter()
         .map(PathBuf::from)
-        .chain(
-            cargo_home
-                .iter()
-                .flat_map(|c| [c.join("credentials.toml"), c.join("credentials")]),
-        )
         .collect();
 
     let mut build_args = vec![
@@ -266,6 +264,7 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         scratch,
         hide,
         granted,
+        cargo_home,
     })
 }
 

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod error;
 pub mod graph;
 pub mod init;
+pub mod monitor;
 pub mod parallel;
 pub mod policy;
 pub mod report;

@@ -116,6 +116,7 @@ fn emit(log: &Log, ev: &MonitorEvent) {
 pub(super) fn supervise(listener: OwnedFd, log: Log) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
     let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
+    let mut known: HashMap<u32, Chain> = HashMap::new();
     loop {
         // SAFETY: zeroed plain-old-data structs filled by the kernel.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -134,7 +135,7 @@ pub(super) fn supervise(listener: OwnedFd, log: Log) {
             }
         }
         let time_ns = now_ns();
-        let ev = describe(&req, time_ns, &mut connected, &mut execs);
+        let ev = describe(&req, time_ns, &mut connected, &mut execs, &mut known);
         let resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,
@@ -154,6 +155,7 @@ fn describe(
     time_ns: u64,
     connected: &mut HashMap<(u32, u64), String>,
     execs: &mut HashMap<u32, Vec<String>>,
+    known: &mut HashMap<u32, Chain>,
 ) -> MonitorEvent {
     let pid = req.pid;
     let a = req.data.args;
@@ -201,7 +203,10 @@ fn describe(
             } else {
                 (a[1], a[2])
             };
-            ev.path = Some(string(path));
+            let file = string(path);
+            // PATH lookups try several directories; only the one that exists runs.
+            ev.missing = !std::path::Path::new(&file).exists();
+            ev.path = Some(file);
             let mut args = Vec::new();
             for i in 0..256u64 {
                 let p = u64_at(argv + i * 8);
@@ -248,9 +253,11 @@ fn describe(
         }
         _ => {}
     }
-    ev.chain = ancestry(pid, execs);
+    ev.chain = ancestry(pid, execs, known);
     ev
 }
+
+type Chain = Vec<(u32, Vec<String>)>;
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -293,9 +300,11 @@ fn sockaddr(b: &[u8]) -> Option<String> {
 }
 
 /// The process and its ancestors up to the sandbox's init: (pid, command line), read while the
-/// caller is stopped; exec records fill in for processes that already exited.
-fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>) -> Vec<(u32, Vec<String>)> {
-    let mut chain = Vec::new();
+/// caller is stopped. Exec records fill in for processes that already exited, and a process
+/// whose parents are gone (a double-forked daemon, now a child of init) keeps the ancestry it
+/// had when it was first seen.
+fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>, known: &mut HashMap<u32, Chain>) -> Chain {
+    let mut chain: Chain = Vec::new();
     let mut p = pid;
     for _ in 0..32 {
         if p <= 1 {
@@ -318,7 +327,19 @@ fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>) -> Vec<(u32, Vec<String
             .and_then(|s| s.rsplit(')').next().map(str::to_string))
             .and_then(|s| s.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
             .unwrap_or(0);
+        if ppid <= 1 {
+            // Orphaned (or init's own child): continue with what was known before.
+            if let Some(before) = known.get(&p).filter(|k| k.len() > 1) {
+                chain.extend(before[1..].iter().cloned());
+            }
+            break;
+        }
         p = ppid;
+    }
+    for i in 0..chain.len() {
+        known
+            .entry(chain[i].0)
+            .or_insert_with(|| chain[i..].to_vec());
     }
     chain
 }

@@ -1,0 +1,221 @@
+//! Canary secrets: fake but realistic credentials planted in the monitored build's environment
+//! and home directory. Any appearance of one in a payload, a DNS name or a process argument,
+//! raw or encoded, is an exfiltration attempt.
+
+use data_encoding::{BASE32_NOPAD, BASE64_NOPAD, BASE64URL_NOPAD, HEXLOWER, HEXUPPER};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Canary {
+    /// The variable or file it stands for: `AWS_SECRET_ACCESS_KEY`, `~/.ssh/id_ed25519`.
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Leak {
+    pub name: String,
+    /// `raw`, `hex`, `base64`, `base32`, `url-encoded`, `decoded`.
+    pub encoding: &'static str,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Canaries(pub Vec<Canary>);
+
+fn random(n: usize, alphabet: &[u8]) -> String {
+    let mut bytes = vec![0u8; n];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok();
+    if !filled {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(7, |d| d.as_nanos() as u64);
+        let mut x = seed | 1;
+        for b in &mut bytes {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            *b = x as u8;
+        }
+    }
+    bytes
+        .iter()
+        .map(|b| alphabet[*b as usize % alphabet.len()] as char)
+        .collect()
+}
+
+const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+impl Canaries {
+    /// Fresh values in the shapes real credentials have.
+    pub fn generate() -> Canaries {
+        let aws: String = random(
+            40,
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
+        );
+        Canaries(vec![
+            Canary {
+                name: "AWS_SECRET_ACCESS_KEY".into(),
+                value: aws,
+            },
+            Canary {
+                name: "GITHUB_TOKEN".into(),
+                value: format!("ghp_{}", random(36, ALNUM)),
+            },
+            Canary {
+                name: "CARGO_REGISTRY_TOKEN".into(),
+                value: format!("cio{}", random(32, ALNUM)),
+            },
+            Canary {
+                name: "~/.ssh/id_ed25519".into(),
+                value: random(48, ALNUM),
+            },
+        ])
+    }
+
+    /// Environment variables to plant.
+    pub fn env(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .filter(|c| !c.name.starts_with('~'))
+            .map(|c| (c.name.clone(), c.value.clone()))
+            .collect()
+    }
+
+    /// Decoy files under `home` (and cargo's home) holding the canaries.
+    pub fn files(
+        &self,
+        home: &std::path::Path,
+        cargo_home: Option<&std::path::Path>,
+    ) -> Vec<(std::path::PathBuf, String)> {
+        let get = |n: &str| {
+            self.0
+                .iter()
+                .find(|c| c.name == n)
+                .map(|c| c.value.clone())
+                .unwrap_or_default()
+        };
+        let mut files = vec![
+            (
+                home.join(".aws/credentials"),
+                format!(
+                    "[default]\naws_access_key_id = AKIA{}\naws_secret_access_key = {}\n",
+                    "IOSFODNN7EXAMPLE",
+                    get("AWS_SECRET_ACCESS_KEY")
+                ),
+            ),
+            (
+                home.join(".ssh/id_ed25519"),
+                format!(
+                    "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
+                    get("~/.ssh/id_ed25519")
+                ),
+            ),
+            (
+                home.join(".config/gh/hosts.yml"),
+                format!("github.com:\n    oauth_token: {}\n", get("GITHUB_TOKEN")),
+            ),
+        ];
+        if let Some(c) = cargo_home {
+            files.push((
+                c.join("credentials.toml"),
+                format!("[registry]\ntoken = \"{}\"\n", get("CARGO_REGISTRY_TOKEN")),
+            ));
+        }
+        files
+    }
+
+    /// Every canary that appears in `text`, raw or encoded (from the start of the value, as
+    /// exfiltration code encodes it), or after URL-decoding.
+    pub fn find_in(&self, text: &str) -> Vec<Leak> {
+        let decoded = url_decode(text);
+        let mut out = Vec::new();
+        for c in &self.0 {
+            let v = c.value.as_bytes();
+            let p16 = &v[..v.len().min(16)];
+            let p15 = &v[..v.len().min(15)];
+            let forms: [(&'static str, String); 8] = [
+                ("raw", String::from_utf8_lossy(p16).into_owned()),
+                ("hex", HEXLOWER.encode(p16)),
+                ("hex", HEXUPPER.encode(p16)),
+                ("base64", BASE64_NOPAD.encode(p15)),
+                ("base64", BASE64URL_NOPAD.encode(p15)),
+                ("base32", BASE32_NOPAD.encode(p15)),
+                ("base32", BASE32_NOPAD.encode(p15).to_lowercase()),
+                ("url-encoded", String::from_utf8_lossy(p16).into_owned()),
+            ];
+            let hit = forms.iter().find(|(enc, form)| {
+                if *enc == "url-encoded" {
+                    decoded != text && decoded.contains(form.as_str())
+                } else {
+                    text.contains(form.as_str())
+                }
+            });
+            if let Some((enc, _)) = hit {
+                out.push(Leak {
+                    name: c.name.clone(),
+                    encoding: enc,
+                });
+            }
+        }
+        out
+    }
+}
+
+fn url_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(x) =
+                u8::from_str_radix(std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or(""), 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canaries_are_found_raw_and_encoded() {
+        let c = Canaries(vec![Canary {
+            name: "AWS_SECRET_ACCESS_KEY".into(),
+            value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
+        }]);
+        let v = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
+        let b64 = BASE64_NOPAD.encode(v.as_bytes());
+        let b32 = BASE32_NOPAD.encode(v.as_bytes()).to_lowercase();
+        let url = "k=wJalrXUtnFEMI%2FK7MDENG%2FbPxRfiCYEXAMPLEKEY";
+        for (text, enc) in [
+            (v.to_string(), "raw"),
+            (hex, "hex"),
+            (b64, "base64"),
+            (b32, "base32"),
+            (url.to_string(), "url-encoded"),
+        ] {
+            let found = c.find_in(&text);
+            assert_eq!(found.len(), 1, "{text}");
+            assert_eq!(found[0].encoding, enc, "{text}");
+        }
+        assert!(c.find_in("nothing to see").is_empty());
+        let g = Canaries::generate();
+        assert_eq!(g.0.len(), 4);
+        assert!(g.0[1].value.starts_with("ghp_") && g.0[1].value.len() == 40);
+        assert_ne!(
+            Canaries::generate().0[0].value,
+            g.0[0].value,
+            "fresh every build"
+        );
+    }
+}

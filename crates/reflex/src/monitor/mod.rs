@@ -1,0 +1,365 @@
+//! `build --monitor`: what every build script and proc-macro did, attributed to its crate, and
+//! the alerts that follow. The sandbox records raw events (exec, connect, send, DNS queries);
+//! this module attributes them ([`attribution`]), decodes DNS names and payloads, looks for the
+//! planted canary secrets ([`canary`]) and produces alerts in a form compatible with the
+//! Elastic Common Schema ([`Alert::to_ecs`]).
+
+pub mod attribution;
+pub mod canary;
+pub mod dns;
+
+use attribution::Actor;
+use canary::Canaries;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// One raw event as the sandbox wrote it (the same fields as `reflex_sandbox::MonitorEvent`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct RawEvent {
+    pub time_ns: u64,
+    pub pid: u32,
+    pub syscall: String,
+    #[serde(default)]
+    pub path: Option<String>,
+    #[serde(default)]
+    pub missing: bool,
+    #[serde(default)]
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub dest: Option<String>,
+    #[serde(default)]
+    pub payloads: Vec<String>,
+    #[serde(default)]
+    pub chain: Vec<(u32, Vec<String>)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertSeverity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl AlertSeverity {
+    /// ECS `event.severity` (numeric).
+    fn number(self) -> u8 {
+        match self {
+            AlertSeverity::Low => 21,
+            AlertSeverity::Medium => 47,
+            AlertSeverity::High => 73,
+            AlertSeverity::Critical => 99,
+        }
+    }
+}
+
+/// Something a build-time process did that deserves attention.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Alert {
+    pub time_ns: u64,
+    /// When the alert was produced (for the time to detect).
+    pub alerted_ns: u64,
+    pub severity: AlertSeverity,
+    /// Stable code: `network-connect`, `dns-query`, `dns-exfiltration`, `process-exec`,
+    /// `secret-exfiltration`.
+    pub code: &'static str,
+    pub actor: Actor,
+    pub pid: u32,
+    pub process: Vec<String>,
+    /// `connect`, `send`, `dns-query`, `exec`.
+    pub action: String,
+    pub target: String,
+    /// `blocked` inside the sandbox (no route out), `allowed` otherwise.
+    pub outcome: &'static str,
+    pub evidence: Vec<String>,
+    pub message: String,
+}
+
+impl Alert {
+    pub fn time_to_detect_ms(&self) -> f64 {
+        self.alerted_ns.saturating_sub(self.time_ns) as f64 / 1e6
+    }
+
+    /// The alert as one Elastic Common Schema document (JSON Lines for ELK or Splunk).
+    pub fn to_ecs(&self) -> serde_json::Value {
+        let ts = jiff::Timestamp::from_nanosecond(self.time_ns as i128)
+            .map(|t| t.to_string())
+            .unwrap_or_default();
+        let category = match self.action.as_str() {
+            "exec" => "process",
+            _ => "network",
+        };
+        let (address, port) = match self.target.rsplit_once(':') {
+            Some((a, p)) if p.chars().all(|c| c.is_ascii_digit()) => (
+                a.trim_matches(['[', ']']).to_string(),
+                p.parse::<u16>().ok(),
+            ),
+            _ => (self.target.clone(), None),
+        };
+        let mut doc = json!({
+            "@timestamp": ts,
+            "ecs": {"version": "8.11.0"},
+            "message": self.message,
+            "event": {
+                "kind": "alert",
+                "category": [category],
+                "type": [if category == "process" { "start" } else { "connection" }],
+                "action": self.action,
+                "outcome": if self.outcome == "blocked" { "failure" } else { "unknown" },
+                "severity": self.severity.number(),
+                "code": self.code,
+                "module": "cargo-reflex",
+                "dataset": "cargo_reflex.monitor",
+            },
+            "rule": {"name": self.code},
+            "process": {
+                "pid": self.pid,
+                "args": self.process,
+                "command_line": self.process.join(" "),
+            },
+            "labels": {"crate": self.actor.crate_name(), "actor": self.actor.kind()},
+            "cargo_reflex": {
+                "crate": self.actor.crate_name(),
+                "version": self.actor.version(),
+                "actor": self.actor,
+                "severity": self.severity,
+                "target": self.target,
+                "outcome": self.outcome,
+                "evidence": self.evidence,
+                "time_to_detect_ms": self.time_to_detect_ms(),
+            },
+        });
+        if category == "network" {
+            doc["destination"] = json!({"address": address, "port": port});
+        }
+        if self.action == "dns-query" {
+            doc["dns"] = json!({"question": {"name": self.target}});
+        }
+        doc
+    }
+}
+
+/// Turns raw events into alerts. Cargo and rustc themselves are the baseline: their own
+/// execs of rustc, linkers and build scripts are not alerts.
+pub struct Analyzer {
+    pub canaries: Canaries,
+    /// Crate versions by name, from the lockfile, for attribution.
+    pub versions: std::collections::HashMap<String, String>,
+    /// Whether the build ran in the sandbox (network attempts are then blocked).
+    pub sandboxed: bool,
+}
+
+impl Analyzer {
+    pub fn alerts(&self, ev: &RawEvent, now_ns: u64) -> Vec<Alert> {
+        let actor = attribution::attribute(&ev.chain, &self.versions);
+        let process = ev.chain.first().map(|c| c.1.clone()).unwrap_or_default();
+        let alert = |severity,
+                     code,
+                     action: &str,
+                     target: String,
+                     evidence: Vec<String>,
+                     message: String| Alert {
+            time_ns: ev.time_ns,
+            alerted_ns: now_ns,
+            severity,
+            code,
+            actor: actor.clone(),
+            pid: ev.pid,
+            process: process.clone(),
+            action: action.to_string(),
+            target,
+            outcome: if self.sandboxed { "blocked" } else { "allowed" },
+            evidence,
+            message,
+        };
+        let who = actor.describe();
+        let mut out = Vec::new();
+        match ev.syscall.as_str() {
+            "execve" | "execveat" => {
+                if actor.is_baseline() || ev.missing {
+                    return out;
+                }
+                let program = ev
+                    .path
+                    .clone()
+                    .or_else(|| ev.argv.first().cloned())
+                    .unwrap_or_default();
+                let base = program.rsplit('/').next().unwrap_or(&program).to_string();
+                let leaks = self.canaries.find_in(&ev.argv.join(" "));
+                let severity = if !leaks.is_empty() {
+                    AlertSeverity::Critical
+                } else if NETWORK_TOOLS.contains(&base.as_str()) {
+                    AlertSeverity::High
+                } else if SHELLS.contains(&base.as_str()) {
+                    AlertSeverity::Medium
+                } else {
+                    AlertSeverity::Low
+                };
+                let mut evidence = vec![format!("argv: {}", ev.argv.join(" "))];
+                for l in &leaks {
+                    evidence.push(format!(
+                        "canary {} in the arguments ({})",
+                        l.name, l.encoding
+                    ));
+                }
+                let (code, message) = match leaks.first() {
+                    None => ("process-exec", format!("{who} ran {base}")),
+                    Some(l) => (
+                        "secret-exfiltration",
+                        format!(
+                            "{who} tried to exfiltrate secret {} via {base}'s arguments ({})",
+                            l.name, l.encoding
+                        ),
+                    ),
+                };
+                out.push(alert(
+                    severity,
+                    code,
+                    "exec",
+                    program.clone(),
+                    evidence,
+                    message,
+                ));
+            }
+            "connect" | "sendto" | "sendmsg" | "sendmmsg" | "dns-query" => {
+                let target = ev.dest.clone().unwrap_or_else(|| "unknown".into());
+                let bytes: Vec<Vec<u8>> = ev.payloads.iter().map(|h| dns::unhex(h)).collect();
+                let names: Vec<String> = bytes.iter().filter_map(|b| dns::query_name(b)).collect();
+                let is_dns = !names.is_empty();
+                if ev.syscall == "dns-query" {
+                    // The sinkhole's own log: the send that carried it is the attributed alert.
+                    return out;
+                }
+                if actor.is_baseline() && !is_dns {
+                    return out;
+                }
+                for name in &names {
+                    let decoded = dns::decode_labels(name);
+                    let mut leaks = self.canaries.find_in(name);
+                    for d in &decoded {
+                        leaks.extend(self.canaries.find_in(d));
+                    }
+                    let suspicious = dns::looks_like_exfiltration(name);
+                    let (severity, code) = if !leaks.is_empty() {
+                        (AlertSeverity::Critical, "secret-exfiltration")
+                    } else if suspicious.is_some() {
+                        (AlertSeverity::High, "dns-exfiltration")
+                    } else {
+                        (AlertSeverity::Medium, "dns-query")
+                    };
+                    let mut evidence = vec![format!("query {name} via {target}")];
+                    if let Some(why) = suspicious {
+                        evidence.push(why);
+                    }
+                    for d in &decoded {
+                        evidence.push(format!("decoded: {d}"));
+                    }
+                    let message = match leaks.first() {
+                        Some(l) => format!(
+                            "{who} tried to exfiltrate secret {} via DNS ({})",
+                            l.name, l.encoding
+                        ),
+                        None => format!("{who} resolved {name}"),
+                    };
+                    for l in &leaks {
+                        evidence.push(format!("canary {} found ({})", l.name, l.encoding));
+                    }
+                    out.push(alert(
+                        severity,
+                        code,
+                        "dns-query",
+                        name.clone(),
+                        evidence,
+                        message,
+                    ));
+                }
+                if is_dns {
+                    return out;
+                }
+                let mut leaks = Vec::new();
+                for b in &bytes {
+                    leaks.extend(self.canaries.find_in(&String::from_utf8_lossy(b)));
+                }
+                // The resolver's connection to the sinkhole: the query it sends is the alert.
+                if ev.syscall == "connect" && dns::is_resolver(&target) {
+                    return out;
+                }
+                let action = if ev.syscall == "connect" {
+                    "connect"
+                } else {
+                    "send"
+                };
+                let mut evidence = vec![format!("{} to {target}", ev.syscall)];
+                for l in &leaks {
+                    evidence.push(format!("canary {} in the payload ({})", l.name, l.encoding));
+                }
+                let (severity, code, message) = match leaks.first() {
+                    Some(l) => (
+                        AlertSeverity::Critical,
+                        "secret-exfiltration",
+                        format!("{who} tried to exfiltrate secret {} via {target}", l.name),
+                    ),
+                    None if target.starts_with("unix:/var/run/nscd/")
+                        || target.starts_with("unix:/run/nscd/") =>
+                    {
+                        (
+                            AlertSeverity::Low,
+                            "network-connect",
+                            format!(
+                                "{who} asked the name service cache daemon (libc does so for every lookup)"
+                            ),
+                        )
+                    }
+                    None => (
+                        AlertSeverity::High,
+                        "network-connect",
+                        format!("{who} opened a connection to {target}"),
+                    ),
+                };
+                out.push(alert(severity, code, action, target, evidence, message));
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+const NETWORK_TOOLS: &[&str] = &[
+    "curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "socat", "telnet", "ftp", "dig",
+    "nslookup", "host",
+];
+const SHELLS: &[&str] = &[
+    "sh", "bash", "dash", "zsh", "python", "python3", "perl", "ruby", "node",
+];
+
+/// What a monitored build did, for the summary at the end.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Summary {
+    pub events: usize,
+    pub alerts: usize,
+    pub by_severity: std::collections::BTreeMap<String, usize>,
+    /// Alerts per crate (`crate version`).
+    pub by_crate: std::collections::BTreeMap<String, usize>,
+    pub median_time_to_detect_ms: Option<f64>,
+    pub max_time_to_detect_ms: Option<f64>,
+}
+
+impl Summary {
+    pub fn add(&mut self, alerts: &[Alert]) {
+        self.alerts += alerts.len();
+        for a in alerts {
+            *self
+                .by_severity
+                .entry(format!("{:?}", a.severity).to_lowercase())
+                .or_default() += 1;
+            *self.by_crate.entry(a.actor.describe()).or_default() += 1;
+        }
+    }
+
+    pub fn latencies(&mut self, mut ms: Vec<f64>) {
+        ms.sort_by(|a, b| a.total_cmp(b));
+        self.median_time_to_detect_ms = ms.get(ms.len() / 2).copied();
+        self.max_time_to_detect_ms = ms.last().copied();
+    }
+}
