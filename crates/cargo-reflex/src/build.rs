@@ -41,6 +41,19 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE", requires = "monitor")]
     pub alerts: Option<PathBuf>,
 
+    /// Write what each crate did into reflex-baseline.toml at the workspace root (review and commit it); later monitored builds alert on anything outside it
+    #[arg(long, requires = "monitor")]
+    pub learn: bool,
+
+    /// The state store remembering every destination ever contacted (SQLite) [default: state.sqlite in cargo-reflex's cache directory]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "CARGO_REFLEX_STATE",
+        requires = "monitor"
+    )]
+    pub state: Option<PathBuf>,
+
     /// Path to Cargo.toml of the workspace
     #[arg(long, value_name = "PATH")]
     pub manifest_path: Option<PathBuf>,
@@ -176,9 +189,27 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             versions,
             sandboxed,
         };
+        let baseline_path = ws.root.join(reflex::monitor::baseline::FILE_NAME);
+        let baseline = if args.learn {
+            None
+        } else {
+            reflex::monitor::baseline::Baseline::load(&baseline_path)?
+        };
+        let state_path = args.state.clone().or_else(|| {
+            reflex::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
+        });
+        let store = match &state_path {
+            Some(p) => Some(reflex::state::StateStore::open(p)?),
+            None => None,
+        };
         Some(
-            crate::monitor::follow(events.clone(), alerts_path.clone(), analyzer)
-                .map_err(|e| reflex::Error::io(&alerts_path, e))?,
+            crate::monitor::follow(
+                events.clone(),
+                alerts_path.clone(),
+                analyzer,
+                crate::monitor::Judges { baseline, store },
+            )
+            .map_err(|e| reflex::Error::io(&alerts_path, e))?,
         )
     } else {
         None
@@ -194,6 +225,15 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     if let Some(f) = follower {
         let (summary, alerts) = f.finish();
         crate::monitor::report(&summary, &alerts, &alerts_path, &mut err);
+        if args.learn {
+            let path = ws.root.join(reflex::monitor::baseline::FILE_NAME);
+            reflex::monitor::baseline::Baseline::learn(&alerts).save(&path)?;
+            let _ = writeln!(
+                err,
+                "cargo-reflex monitor: behaviour baseline written to {}",
+                path.display()
+            );
+        }
         exfiltration = alerts
             .iter()
             .any(|a| a.severity == reflex::monitor::AlertSeverity::Critical);

@@ -18,8 +18,19 @@ fn now_ns() -> u64 {
         .map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// What else judges each alert: the behaviour baseline and the first-seen store.
+pub struct Judges {
+    pub baseline: Option<reflex::monitor::baseline::Baseline>,
+    pub store: Option<reflex::state::StateStore>,
+}
+
 /// Starts following `events`, writing alerts to `alerts` (`-` for standard output).
-pub fn follow(events: PathBuf, alerts: PathBuf, analyzer: Analyzer) -> std::io::Result<Follower> {
+pub fn follow(
+    events: PathBuf,
+    alerts: PathBuf,
+    analyzer: Analyzer,
+    judges: Judges,
+) -> std::io::Result<Follower> {
     let mut sink: Box<dyn Write + Send> = if alerts == Path::new("-") {
         Box::new(std::io::stdout())
     } else {
@@ -53,7 +64,18 @@ pub fn follow(events: PathBuf, alerts: PathBuf, analyzer: Analyzer) -> std::io::
                 Ok(n) if n > 0 && line.ends_with('\n') => {
                     if let Ok(ev) = serde_json::from_str::<RawEvent>(&line) {
                         summary.events += 1;
-                        let found = analyzer.alerts(&ev, now_ns());
+                        let mut found = analyzer.alerts(&ev, now_ns());
+                        let extra: Vec<Alert> = found
+                            .iter()
+                            .flat_map(|a| {
+                                reflex::monitor::follow_up(
+                                    a,
+                                    judges.baseline.as_ref(),
+                                    judges.store.as_ref(),
+                                )
+                            })
+                            .collect();
+                        found.extend(extra);
                         for a in &found {
                             let _ = writeln!(sink, "{}", a.to_ecs());
                             latencies.push(a.time_to_detect_ms());

@@ -19,6 +19,7 @@ pub mod policy;
 pub mod report;
 pub mod review;
 pub mod sources;
+pub mod state;
 pub mod time;
 
 pub use error::Error;

@@ -116,7 +116,7 @@ fn emit(log: &Log, ev: &MonitorEvent) {
 pub(super) fn supervise(listener: OwnedFd, log: Log) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
     let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
-    let mut known: HashMap<u32, Chain> = HashMap::new();
+    let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
     loop {
         // SAFETY: zeroed plain-old-data structs filled by the kernel.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -155,7 +155,7 @@ fn describe(
     time_ns: u64,
     connected: &mut HashMap<(u32, u64), String>,
     execs: &mut HashMap<u32, Vec<String>>,
-    known: &mut HashMap<u32, Chain>,
+    known: &mut HashMap<(u32, u64), Chain>,
 ) -> MonitorEvent {
     let pid = req.pid;
     let a = req.data.args;
@@ -254,6 +254,10 @@ fn describe(
         _ => {}
     }
     ev.chain = ancestry(pid, execs, known);
+    if name.starts_with("exec") {
+        // Seen before the exec: after it, the process has a new command line.
+        known.retain(|k, _| k.0 != pid);
+    }
     ev
 }
 
@@ -299,13 +303,32 @@ fn sockaddr(b: &[u8]) -> Option<String> {
     }
 }
 
+/// `(ppid, start time)` of a process, from `/proc/<pid>/stat`.
+fn stat(p: u32) -> Option<(u32, u64)> {
+    let s = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
+    let rest = s.rsplit(')').next()?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: state(0) ppid(1) ... starttime is field 22 of stat, index 19 here.
+    Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
+}
+
 /// The process and its ancestors up to the sandbox's init: (pid, command line), read while the
-/// caller is stopped. Exec records fill in for processes that already exited, and a process
-/// whose parents are gone (a double-forked daemon, now a child of init) keeps the ancestry it
-/// had when it was first seen.
-fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>, known: &mut HashMap<u32, Chain>) -> Chain {
+/// caller is stopped. Exec records fill in for processes that already exited; a process whose
+/// parents are gone (a double-forked daemon, now a child of init) keeps the ancestry it had
+/// when first seen. Ancestries are cached per process (pid and start time) until it execs.
+fn ancestry(
+    pid: u32,
+    execs: &HashMap<u32, Vec<String>>,
+    known: &mut HashMap<(u32, u64), Chain>,
+) -> Chain {
+    let me = stat(pid);
+    if let Some(c) = me.and_then(|(_, start)| known.get(&(pid, start))) {
+        return c.clone();
+    }
     let mut chain: Chain = Vec::new();
+    let mut keys = Vec::new();
     let mut p = pid;
+    let mut st = me;
     for _ in 0..32 {
         if p <= 1 {
             break;
@@ -322,24 +345,26 @@ fn ancestry(pid: u32, execs: &HashMap<u32, Vec<String>>, known: &mut HashMap<u32
             .or_else(|| execs.get(&p).cloned())
             .unwrap_or_default();
         chain.push((p, argv));
-        let ppid = std::fs::read_to_string(format!("/proc/{p}/stat"))
-            .ok()
-            .and_then(|s| s.rsplit(')').next().map(str::to_string))
-            .and_then(|s| s.split_whitespace().nth(1).and_then(|x| x.parse().ok()))
-            .unwrap_or(0);
+        keys.push(st.map(|(_, start)| (p, start)));
+        let ppid = st.map_or(0, |(pp, _)| pp);
         if ppid <= 1 {
             // Orphaned (or init's own child): continue with what was known before.
-            if let Some(before) = known.get(&p).filter(|k| k.len() > 1) {
+            let before = st
+                .and_then(|(_, start)| known.get(&(p, start)))
+                .filter(|k| k.len() > 1)
+                .cloned();
+            if let Some(before) = before {
                 chain.extend(before[1..].iter().cloned());
             }
             break;
         }
         p = ppid;
+        st = stat(p);
     }
-    for i in 0..chain.len() {
-        known
-            .entry(chain[i].0)
-            .or_insert_with(|| chain[i..].to_vec());
+    for (i, key) in keys.into_iter().enumerate() {
+        if let Some(k) = key {
+            known.entry(k).or_insert_with(|| chain[i..].to_vec());
+        }
     }
     chain
 }

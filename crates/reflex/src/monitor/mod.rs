@@ -5,6 +5,7 @@
 //! Elastic Common Schema ([`Alert::to_ecs`]).
 
 pub mod attribution;
+pub mod baseline;
 pub mod canary;
 pub mod dns;
 
@@ -362,4 +363,62 @@ impl Summary {
         self.median_time_to_detect_ms = ms.get(ms.len() / 2).copied();
         self.max_time_to_detect_ms = ms.last().copied();
     }
+}
+
+/// Alerts that follow from an alert: behaviour outside the crate's baseline, and destinations
+/// never contacted by any build before (remembered in the state store).
+pub fn follow_up(
+    a: &Alert,
+    baseline: Option<&baseline::Baseline>,
+    store: Option<&crate::state::StateStore>,
+) -> Vec<Alert> {
+    let mut out = Vec::new();
+    if a.actor.is_baseline() {
+        return out;
+    }
+    let derived =
+        |code: &'static str, severity: AlertSeverity, message: String, evidence: String| Alert {
+            code,
+            severity,
+            message,
+            evidence: vec![evidence],
+            ..a.clone()
+        };
+    if let Some(why) = baseline.and_then(|b| b.deviation(a)) {
+        let severity = if why.contains("changed behaviour") {
+            AlertSeverity::Critical
+        } else {
+            AlertSeverity::High
+        };
+        out.push(derived(
+            "baseline-deviation",
+            severity,
+            format!("{}: {why}", a.actor.describe()),
+            why,
+        ));
+    }
+    let kind = match a.action.as_str() {
+        "dns-query" => "domain",
+        "connect" | "send" => "address",
+        _ => return out,
+    };
+    let now = jiff::Timestamp::from_nanosecond(a.time_ns as i128)
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    if let Some(s) = store
+        && s.first_sighting(kind, &a.target, a.actor.crate_name(), &now)
+            .unwrap_or(false)
+    {
+        out.push(derived(
+            "first-seen-destination",
+            AlertSeverity::Medium,
+            format!(
+                "{} contacted {} for the first time in any monitored build",
+                a.actor.describe(),
+                a.target
+            ),
+            format!("first {kind} sighting recorded in {}", s.path.display()),
+        ));
+    }
+    out
 }

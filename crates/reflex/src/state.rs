@@ -1,0 +1,134 @@
+//! State that outlives a run, in an embedded SQLite file (default: `state.sqlite` in
+//! cargo-reflex's cache directory): every destination a monitored build ever contacted.
+//! Concurrent builds share the file safely (WAL journal, a busy timeout, one statement per
+//! sighting).
+
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+
+pub struct StateStore {
+    conn: rusqlite::Connection,
+    pub path: PathBuf,
+}
+
+fn external(what: &str, e: rusqlite::Error) -> Error {
+    Error::External {
+        what: what.to_string(),
+        message: e.to_string(),
+        help: Some("the state file can be removed safely: it only remembers past sightings".into()),
+    }
+}
+
+impl StateStore {
+    pub fn open(path: &Path) -> Result<StateStore> {
+        if let Some(d) = path.parent() {
+            std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+        }
+        let conn =
+            rusqlite::Connection::open(path).map_err(|e| external("opening the state store", e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(|e| external("configuring the state store", e))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             CREATE TABLE IF NOT EXISTS destinations (
+                 kind TEXT NOT NULL,
+                 value TEXT NOT NULL,
+                 first_seen TEXT NOT NULL,
+                 first_crate TEXT,
+                 sightings INTEGER NOT NULL DEFAULT 1,
+                 PRIMARY KEY (kind, value)
+             );",
+        )
+        .map_err(|e| external("preparing the state store", e))?;
+        Ok(StateStore {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Records a sighting; `true` when this destination was never seen before.
+    pub fn first_sighting(
+        &self,
+        kind: &str,
+        value: &str,
+        krate: Option<&str>,
+        now: &str,
+    ) -> Result<bool> {
+        let inserted = self
+            .conn
+            .execute(
+                "INSERT INTO destinations (kind, value, first_seen, first_crate) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = sightings + 1",
+                rusqlite::params![kind, value, now, krate],
+            )
+            .map_err(|e| external("recording a destination", e))?;
+        let sightings: i64 = self
+            .conn
+            .query_row(
+                "SELECT sightings FROM destinations WHERE kind = ?1 AND value = ?2",
+                rusqlite::params![kind, value],
+                |r| r.get(0),
+            )
+            .map_err(|e| external("reading a destination", e))?;
+        Ok(inserted == 1 && sightings == 1)
+    }
+
+    pub fn count(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT COUNT(*) FROM destinations", [], |r| r.get(0))
+            .map_err(|e| external("counting destinations", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_sightings_survive_reopening_and_concurrent_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.sqlite");
+        let s = StateStore::open(&path).unwrap();
+        assert!(
+            s.first_sighting("domain", "a.invalid", Some("x"), "2026-11-25")
+                .unwrap()
+        );
+        assert!(
+            !s.first_sighting("domain", "a.invalid", Some("y"), "2026-11-25")
+                .unwrap()
+        );
+        drop(s);
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let s = StateStore::open(&path).unwrap();
+                    (0..50)
+                        .filter(|i| {
+                            s.first_sighting(
+                                "address",
+                                &format!("10.0.0.{i}:443"),
+                                None,
+                                &t.to_string(),
+                            )
+                            .unwrap()
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        let firsts: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+        assert_eq!(
+            firsts, 50,
+            "each address is new exactly once across writers"
+        );
+        let s = StateStore::open(&path).unwrap();
+        assert_eq!(s.count().unwrap(), 51);
+        assert!(
+            !s.first_sighting("domain", "a.invalid", None, "later")
+                .unwrap(),
+            "remembered"
+        );
+    }
+}
