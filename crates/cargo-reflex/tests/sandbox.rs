@@ -276,3 +276,41 @@ fn unprivileged_user_gets_the_same_sandbox() {
     );
     assert!(dir.join("target/inside").exists() && !dir.join("src/evil").exists());
 }
+
+/// No event is lost under load: 1,000 processes and 10,000 DNS queries from one build script
+/// are exactly 1,000 exec and 10,000 DNS-query alerts, all attributed to it.
+#[test]
+fn monitor_loses_no_event_under_load() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("monitor-load"), tmp.path());
+    let alerts = tmp.path().join("alerts.jsonl");
+    let out = Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(["build", "--no-fetch", "--monitor", "--alerts"])
+        .arg(&alerts)
+        .arg("--state")
+        .arg(tmp.path().join("state.sqlite"))
+        .current_dir(tmp.path())
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = std::fs::read_to_string(&alerts).unwrap();
+    let mut execs = 0;
+    let mut queries = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let a: serde_json::Value = serde_json::from_str(line).unwrap();
+        let r = &a["cargo_reflex"];
+        if r["actor"]["kind"] != "build-script" || r["crate"] != "noisy" {
+            continue;
+        }
+        match (a["event"]["action"].as_str(), a["event"]["code"].as_str()) {
+            (Some("exec"), _) if r["target"].as_str().unwrap().ends_with("/true") => execs += 1,
+            (Some("dns-query"), Some("dns-query" | "dns-exfiltration")) => {
+                queries.insert(r["target"].as_str().unwrap().to_string());
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(execs, 1000);
+    assert_eq!(queries.len(), 10_000);
+}
