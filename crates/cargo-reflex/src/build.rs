@@ -169,10 +169,13 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     drop(err);
     let follower = if args.monitor {
         if !sandboxed {
-            return Err(reflex::Error::Usage(
-                "--monitor needs the sandbox here (observe-only monitoring without it is not available yet)".into(),
-                None,
-            ));
+            // Observe only: nothing is blocked or replaced (no decoy files in the real home;
+            // the canaries are in the environment), everything is recorded.
+            profile.isolation = reflex_sandbox::Isolation::ObserveOnly;
+            profile.plant.clear();
+            if let Some(m) = &mut profile.monitor {
+                m.dns_sinkhole = false;
+            }
         }
         std::fs::create_dir_all(&monitor_dir).map_err(|e| reflex::Error::io(&monitor_dir, e))?;
         let _ = std::fs::remove_file(&events);
@@ -214,7 +217,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     } else {
         None
     };
-    let outcome = if sandboxed {
+    let outcome = if sandboxed || args.monitor {
         let me = std::env::current_exe().map_err(|e| reflex::Error::io("/proc/self/exe", e))?;
         reflex_sandbox::run(&profile, &me)
     } else {

@@ -383,11 +383,29 @@ fn escape_control_inside() {
     };
     let (hits, targets) = listen(&dir, "127.0.0.1:53");
     write_targets(&s, &targets);
-    let status = std::process::Command::new("cargo")
-        .args(["build", "--offline", "--locked"])
-        .current_dir(&s.ws)
-        .status()
-        .unwrap();
+    // Plain cargo, or cargo-reflex monitoring without the sandbox (observe only).
+    let status = match std::env::var("ESCAPE_OBSERVE") {
+        Ok(reflex) => std::process::Command::new(reflex)
+            .args([
+                "build",
+                "--no-fetch",
+                "--monitor",
+                "--no-sandbox",
+                "--allow-unsandboxed",
+                "--alerts",
+            ])
+            .arg(dir.join("observe-alerts.jsonl"))
+            .arg("--state")
+            .arg(dir.join("state.sqlite"))
+            .current_dir(&s.ws)
+            .status()
+            .unwrap(),
+        Err(_) => std::process::Command::new("cargo")
+            .args(["build", "--offline", "--locked"])
+            .current_dir(&s.ws)
+            .status()
+            .unwrap(),
+    };
     let seen = observe(&s, &hits, status.success());
     std::fs::write(
         dir.join("control.json"),
@@ -396,14 +414,20 @@ fn escape_control_inside() {
     .unwrap();
 }
 
-#[test]
-fn without_the_sandbox_every_escape_succeeds() {
-    let tmp = tempfile::tempdir().unwrap();
-    let s = scene(tmp.path());
-    let resolv = tmp.path().join("resolv.conf");
+/// Runs `escape_control_inside` in a network namespace of its own (loopback, with the test's
+/// resolver as the system's), optionally with cargo-reflex observing instead of plain cargo.
+fn control_run(tmp: &Path, observe: bool) -> Observed {
+    let s = scene(tmp);
+    let resolv = tmp.join("resolv.conf");
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
     let mut env = env(&s);
-    env.push(("ESCAPE_INSIDE".into(), tmp.path().display().to_string()));
+    env.push(("ESCAPE_INSIDE".into(), tmp.display().to_string()));
+    if observe {
+        env.push((
+            "ESCAPE_OBSERVE".into(),
+            env!("CARGO_BIN_EXE_cargo-reflex").into(),
+        ));
+    }
     let profile = reflex_sandbox::Profile {
         program: std::env::current_exe().unwrap(),
         args: [
@@ -414,7 +438,7 @@ fn without_the_sandbox_every_escape_succeeds() {
         ]
         .map(String::from)
         .to_vec(),
-        cwd: tmp.path().to_path_buf(),
+        cwd: tmp.to_path_buf(),
         env,
         isolation: reflex_sandbox::Isolation::NetworkOnly {
             resolv_conf: Some(resolv),
@@ -425,11 +449,17 @@ fn without_the_sandbox_every_escape_succeeds() {
         reflex_sandbox::run(&profile, Path::new(env!("CARGO_BIN_EXE_cargo-reflex"))).unwrap();
     assert_eq!(outcome, reflex_sandbox::Outcome::Exited(0));
     let mut text = String::new();
-    std::fs::File::open(tmp.path().join("control.json"))
+    std::fs::File::open(tmp.join("control.json"))
         .unwrap()
         .read_to_string(&mut text)
         .unwrap();
-    let seen: Observed = serde_json::from_str(&text).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn without_the_sandbox_every_escape_succeeds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = control_run(tmp.path(), false);
     assert!(seen.build_ok);
     let mut blocked = Vec::new();
     for role in ROLES {
@@ -691,4 +721,60 @@ fn baselines_and_first_seen_destinations() {
             .filter(|a| code(a) == "baseline-deviation")
             .collect::<Vec<_>>()
     );
+}
+
+/// Observe-only monitoring (`--monitor --no-sandbox`) blocks nothing and sees the same events:
+/// every attempt reaches the test's listeners and is an alert attributed to its crate.
+#[test]
+fn observe_only_monitoring_sees_the_attempts_it_lets_through() {
+    let tmp = tempfile::tempdir().unwrap();
+    let seen = control_run(tmp.path(), true);
+    assert!(
+        !seen.build_ok,
+        "critical alerts (secret exfiltration) fail the build"
+    );
+    for role in ROLES {
+        assert!(
+            seen.hits
+                .iter()
+                .any(|h| h.starts_with("tcp4 tcp-ipv4") && h.contains(role)),
+            "nothing is blocked: {:#?}",
+            seen.hits
+        );
+    }
+    let alerts: Vec<serde_json::Value> =
+        std::fs::read_to_string(tmp.path().join("observe-alerts.jsonl"))
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+    for (kind, krate) in [
+        ("build-script", "hostile-build"),
+        ("proc-macro", "hostile-macro"),
+    ] {
+        let mine: Vec<&serde_json::Value> = alerts
+            .iter()
+            .filter(|a| {
+                a["cargo_reflex"]["actor"]["kind"] == kind && a["cargo_reflex"]["crate"] == krate
+            })
+            .collect();
+        assert!(
+            mine.iter()
+                .any(|a| a["event"]["code"] == "secret-exfiltration"
+                    && a["event"]["action"] == "dns-query"),
+            "{kind}: the canary in DNS"
+        );
+        assert!(mine.iter().any(|a| {
+            a["event"]["action"] == "exec"
+                && a["cargo_reflex"]["target"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/curl")
+        }));
+        assert!(mine.iter().any(|a| a["event"]["action"] == "connect"));
+        assert!(
+            mine.iter()
+                .all(|a| a["cargo_reflex"]["outcome"] == "allowed")
+        );
+    }
 }

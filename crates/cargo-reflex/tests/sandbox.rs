@@ -293,7 +293,11 @@ fn monitor_loses_no_event_under_load() {
         .env_remove("CARGO_TARGET_DIR")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&alerts).unwrap();
     let mut execs = 0;
     let mut queries = std::collections::BTreeSet::new();

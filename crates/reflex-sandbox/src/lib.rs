@@ -119,6 +119,8 @@ pub enum Isolation {
     NetworkOnly {
         resolv_conf: Option<PathBuf>,
     },
+    /// No isolation at all: only the monitor (`build --monitor --no-sandbox`).
+    ObserveOnly,
 }
 
 /// How the sandboxed command ended.

@@ -90,7 +90,16 @@ pub(super) fn probe() -> Support {
 }
 
 pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, SandboxError> {
-    let missing = probe().missing();
+    let support = probe();
+    let missing = if profile.isolation == Isolation::ObserveOnly {
+        if support.seccomp {
+            Vec::new()
+        } else {
+            vec!["seccomp filters".to_string()]
+        }
+    } else {
+        support.missing()
+    };
     if !missing.is_empty() {
         return Err(SandboxError::Unsupported(format!(
             "missing {}",
@@ -209,6 +218,9 @@ pub(super) fn init_main() -> ! {
     if let Isolation::NetworkOnly { resolv_conf } = &profile.isolation {
         network_only(&profile, resolv_conf.as_deref());
     }
+    if profile.isolation == Isolation::ObserveOnly {
+        observe_only(&profile);
+    }
     let flags = CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWPID
         | CloneFlags::CLONE_NEWNET
@@ -258,6 +270,24 @@ fn network_only(profile: &Profile, resolv_conf: Option<&Path>) -> ! {
         fail(&format!("entering {}", profile.cwd.display()), e);
     }
     exec(profile)
+}
+
+/// Monitoring without the sandbox: nothing is blocked, everything is recorded.
+fn observe_only(profile: &Profile) -> ! {
+    // Unprivileged processes may install seccomp filters only with no_new_privs.
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    }
+    if let Err(e) = nix::unistd::chdir(&profile.cwd) {
+        fail(&format!("entering {}", profile.cwd.display()), e);
+    }
+    let state = profile.monitor.as_ref().map(|m| {
+        let log = monitor::open_log(&m.events)
+            .unwrap_or_else(|e| fail(&format!("opening {}", m.events.display()), e));
+        (log, None)
+    });
+    run_command(profile, state, false)
 }
 
 fn exec(profile: &Profile) -> ! {
@@ -331,6 +361,17 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = filters::seccomp() {
         fail("installing the seccomp filter", e);
     }
+    run_command(profile, monitor_state, true)
+}
+
+/// Forks and runs the command (with the monitor's listener handed over first when watching),
+/// reaps it and exits with its status. In a PID namespace (`owns_namespace`) whatever the
+/// command left running is killed before the init exits.
+fn run_command(
+    profile: &Profile,
+    monitor_state: Option<(monitor::Log, Option<std::net::UdpSocket>)>,
+    owns_namespace: bool,
+) -> ! {
     // The command hands its notification listener over before it execs.
     let (ready_r, ready_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
     let (ack_r, ack_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
@@ -377,8 +418,13 @@ fn pid1(profile: &Profile) -> ! {
         drop(ack_w);
     }
     let mut code = 1;
+    let wait_for = if owns_namespace {
+        Pid::from_raw(-1)
+    } else {
+        cmd
+    };
     loop {
-        match waitpid(Pid::from_raw(-1), None) {
+        match waitpid(wait_for, None) {
             Ok(WaitStatus::Exited(pid, c)) if pid == cmd => {
                 code = c;
                 break;
@@ -392,9 +438,11 @@ fn pid1(profile: &Profile) -> ! {
             Err(_) => break,
         }
     }
-    // Whatever the command left running (daemons, stray children) dies with the namespace.
-    let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
-    while waitpid(Pid::from_raw(-1), None).is_ok() {}
+    if owns_namespace {
+        // Whatever the command left running (daemons, stray children) dies with the namespace.
+        let _ = kill(Pid::from_raw(-1), Signal::SIGKILL);
+        while waitpid(Pid::from_raw(-1), None).is_ok() {}
+    }
     std::process::exit(code)
 }
 
