@@ -41,6 +41,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "FILE", requires = "monitor")]
     pub alerts: Option<PathBuf>,
 
+    /// Also write the alerts as SARIF 2.1.0 (for code scanning) to this file
+    #[arg(long, value_name = "FILE", requires = "monitor")]
+    pub alerts_sarif: Option<PathBuf>,
+
+    /// POST every alert of medium severity or worse (its ECS JSON) to this URL as it happens
+    #[arg(long, value_name = "URL", requires = "monitor")]
+    pub webhook: Option<String>,
+
     /// Write what each crate did into reflex-baseline.toml at the workspace root (review and commit it); later monitored builds alert on anything outside it
     #[arg(long, requires = "monitor")]
     pub learn: bool,
@@ -210,7 +218,11 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
                 events.clone(),
                 alerts_path.clone(),
                 analyzer,
-                crate::monitor::Judges { baseline, store },
+                crate::monitor::Judges {
+                    baseline,
+                    store,
+                    webhook: args.webhook.clone(),
+                },
             )
             .map_err(|e| reflex::Error::io(&alerts_path, e))?,
         )
@@ -228,6 +240,21 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     if let Some(f) = follower {
         let (summary, alerts) = f.finish();
         crate::monitor::report(&summary, &alerts, &alerts_path, &mut err);
+        if summary.webhook_failures > 0 {
+            let _ = writeln!(
+                err,
+                "cargo-reflex monitor: {} webhook posts failed",
+                summary.webhook_failures
+            );
+        }
+        if let Some(path) = &args.alerts_sarif {
+            let graph = reflex::graph::Graph::load(&ws.lockfile_path()).ok();
+            std::fs::write(
+                path,
+                reflex::monitor::sarif(&alerts, graph.as_ref(), &ws.root),
+            )
+            .map_err(|e| reflex::Error::io(path, e))?;
+        }
         if args.learn {
             let path = ws.root.join(reflex::monitor::baseline::FILE_NAME);
             reflex::monitor::baseline::Baseline::learn(&alerts).save(&path)?;

@@ -22,6 +22,8 @@ fn now_ns() -> u64 {
 pub struct Judges {
     pub baseline: Option<reflex::monitor::baseline::Baseline>,
     pub store: Option<reflex::state::StateStore>,
+    /// Alerts are also posted here as they happen (from a thread of their own).
+    pub webhook: Option<String>,
 }
 
 /// Starts following `events`, writing alerts to `alerts` (`-` for standard output).
@@ -41,7 +43,22 @@ pub fn follow(
     };
     let done = Arc::new(AtomicBool::new(false));
     let finished = done.clone();
+    let hook = judges.webhook.clone().map(|url| {
+        let (tx, rx) = std::sync::mpsc::channel::<Alert>();
+        let poster = std::thread::spawn(move || {
+            let agent = reflex::monitor::webhook_agent();
+            let mut failures = 0usize;
+            for a in rx {
+                if reflex::monitor::post_webhook(&agent, &url, &a).is_err() {
+                    failures += 1;
+                }
+            }
+            failures
+        });
+        (tx, poster)
+    });
     let handle = std::thread::spawn(move || {
+        let hook = hook;
         let mut summary = Summary::default();
         let mut kept = Vec::new();
         let mut latencies = Vec::new();
@@ -79,6 +96,11 @@ pub fn follow(
                         for a in &found {
                             let _ = writeln!(sink, "{}", a.to_ecs());
                             latencies.push(a.time_to_detect_ms());
+                            if let Some((tx, _)) = &hook
+                                && a.severity >= AlertSeverity::Medium
+                            {
+                                let _ = tx.send(a.clone());
+                            }
                         }
                         let _ = sink.flush();
                         summary.add(&found);
@@ -96,6 +118,10 @@ pub fn follow(
             }
         }
         summary.latencies(latencies);
+        if let Some((tx, poster)) = hook {
+            drop(tx);
+            summary.webhook_failures = poster.join().unwrap_or(0);
+        }
         (summary, kept)
     });
     Ok(Follower { done, handle })

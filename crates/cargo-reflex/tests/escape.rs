@@ -528,8 +528,43 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
     let (hits, targets) = listen(tmp.path(), "127.0.0.1:0");
     write_targets(&s, &targets);
     let alerts_path = tmp.path().join("alerts.jsonl");
+    let sarif_path = tmp.path().join("alerts.sarif");
+    // A webhook receiver of our own on loopback.
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_url = format!("http://{}/hook", hook.local_addr().unwrap());
+    let posts: Hits = Arc::default();
+    let received = posts.clone();
+    std::thread::spawn(move || {
+        for s in hook.incoming().flatten() {
+            let mut r = BufReader::new(s.try_clone().unwrap());
+            let mut len = 0;
+            let mut line = String::new();
+            while r.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            received
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&body).into_owned());
+            let mut s = s;
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
-        .args(["build", "--monitor", "--alerts"])
+        .args([
+            "build",
+            "--monitor",
+            "--webhook",
+            &hook_url,
+            "--alerts-sarif",
+        ])
+        .arg(&sarif_path)
+        .arg("--alerts")
         .arg(&alerts_path)
         .current_dir(&s.ws)
         .env_clear()
@@ -632,6 +667,30 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
     assert!(worst < 100.0, "time to detect {worst} ms");
     std::fs::write(s.ws.join("target/build-finished"), "").unwrap();
     assert!(hits.lock().unwrap().is_empty(), "nothing left the sandbox");
+    // The same alerts as SARIF, located at the crates' lockfile entries, and on the webhook.
+    let sarif_text = std::fs::read_to_string(&sarif_path).unwrap();
+    assert_valid_sarif(&sarif_text);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif_text).unwrap();
+    let exfil = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "secret-exfiltration" && r["properties"]["crate"] == "hostile-build"
+        })
+        .expect("a SARIF result for the exfiltration");
+    assert_eq!(
+        exfil["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "Cargo.lock"
+    );
+    let posted = posts.lock().unwrap().clone();
+    assert!(
+        posted
+            .iter()
+            .any(|p| p.contains("\"secret-exfiltration\"") && p.contains("hostile-build")),
+        "{} posts",
+        posted.len()
+    );
 }
 
 /// `--learn` writes the behaviour baseline; the next build raises nothing for known behaviour

@@ -344,6 +344,8 @@ pub struct Summary {
     pub by_crate: std::collections::BTreeMap<String, usize>,
     pub median_time_to_detect_ms: Option<f64>,
     pub max_time_to_detect_ms: Option<f64>,
+    /// Webhook posts that failed.
+    pub webhook_failures: usize,
 }
 
 impl Summary {
@@ -421,4 +423,123 @@ pub fn follow_up(
         ));
     }
     out
+}
+
+/// Codes a monitored build's alerts carry, with one line each (SARIF rules, README).
+pub const ALERT_CODES: &[(&str, &str)] = &[
+    (
+        "secret-exfiltration",
+        "a canary secret appeared in a payload, a DNS name or a process argument (raw or encoded)",
+    ),
+    (
+        "dns-exfiltration",
+        "a DNS name that looks like smuggled data (long, high-entropy or decodable labels)",
+    ),
+    ("dns-query", "build-time code resolved a name"),
+    (
+        "network-connect",
+        "build-time code opened a connection or sent a datagram",
+    ),
+    ("process-exec", "build-time code started a program"),
+    (
+        "baseline-deviation",
+        "behaviour outside the crate's learned baseline (critical when it changed with a version bump)",
+    ),
+    (
+        "first-seen-destination",
+        "a destination no monitored build contacted before",
+    ),
+];
+
+/// The alerts as SARIF 2.1.0: one result per alert, located at the crate's Cargo.lock entry.
+pub fn sarif(
+    alerts: &[Alert],
+    lockfile: Option<&crate::graph::Graph>,
+    root: &std::path::Path,
+) -> String {
+    let rules: Vec<serde_json::Value> = ALERT_CODES
+        .iter()
+        .map(|(code, summary)| {
+            json!({
+                "id": code,
+                "name": code,
+                "shortDescription": {"text": summary},
+                "helpUri": "https://github.com/cargo-reflex/cargo-reflex#cargo-reflex-build---monitor",
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|a| {
+            let level = match a.severity {
+                AlertSeverity::Critical | AlertSeverity::High => "error",
+                AlertSeverity::Medium => "warning",
+                AlertSeverity::Low => "note",
+            };
+            let mut r = json!({
+                "ruleId": a.code,
+                "level": level,
+                "message": {"text": format!("{} ({})", a.message, a.evidence.join("; "))},
+                "properties": {
+                    "crate": a.actor.crate_name(),
+                    "version": a.actor.version(),
+                    "actor": a.actor.kind(),
+                    "target": a.target,
+                    "outcome": a.outcome,
+                    "timeToDetectMs": a.time_to_detect_ms(),
+                },
+            });
+            let line = lockfile.and_then(|g| {
+                let i = g.find(a.actor.crate_name()?, a.actor.version()?)?;
+                let path = g.path.strip_prefix(root).unwrap_or(&g.path);
+                Some((path.display().to_string(), g.line_of(i)?))
+            });
+            if let Some((path, line)) = line {
+                r["locations"] = json!([{"physicalLocation": {
+                    "artifactLocation": {"uri": path},
+                    "region": {"startLine": line},
+                }}]);
+            }
+            r
+        })
+        .collect();
+    let doc = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "cargo-reflex",
+                "informationUri": "https://github.com/cargo-reflex/cargo-reflex",
+                "version": env!("CARGO_PKG_VERSION"),
+                "rules": rules,
+            }},
+            "results": results,
+        }],
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// Posts one alert (its ECS document) to a webhook; failures are returned, not fatal.
+pub fn post_webhook(agent: &ureq::Agent, url: &str, alert: &Alert) -> Result<(), String> {
+    agent
+        .post(url)
+        .header("content-type", "application/json")
+        .send(alert.to_ecs().to_string())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// An agent for webhooks: short timeouts, platform certificates.
+pub fn webhook_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(5)))
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
 }
