@@ -112,9 +112,20 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         if let Some(home) = plan.homes.first() {
             profile.plant = canaries.files(home, plan.cargo_home.as_deref());
         }
+        let mut quiet: Vec<PathBuf> = vec![plan.target_dir.clone()];
+        quiet.extend(["/tmp", "/var/tmp", "/dev", "/proc/self", "/run"].map(PathBuf::from));
+        // Cargo's own lock and cache-tracking files; its caches (registry, git) stay watched.
+        for home in plan.scratch.iter() {
+            quiet.extend(
+                [".package-cache", ".package-cache-mutate", ".global-cache"].map(|f| home.join(f)),
+            );
+        }
+        quiet.extend(plan.writable.iter().cloned());
         profile.monitor = Some(reflex_sandbox::MonitorConfig {
             events: events.clone(),
             dns_sinkhole: true,
+            quiet_writes: quiet,
+            watched_writes: plan.read_only.iter().chain(&plan.homes).cloned().collect(),
         });
     }
     let mut err = std::io::stderr().lock();

@@ -648,8 +648,36 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
                 program,
             );
         }
+        for (written, what) in [
+            (s.victim.display().to_string(), "cargo's registry cache"),
+            (
+                s.ws.join("app/src/main.rs").display().to_string(),
+                "the project's sources",
+            ),
+            (
+                s.home.join(".bashrc").display().to_string(),
+                "a shell start-up file",
+            ),
+            (
+                s.ws.join(".git/hooks/pre-commit").display().to_string(),
+                "a git hook",
+            ),
+        ] {
+            has(
+                &|a| a["event"]["code"] == "file-write" && a["file"]["path"] == written.as_str(),
+                what,
+            );
+        }
         assert_eq!(mine[0]["cargo_reflex"]["version"], "0.1.0");
     }
+    assert!(
+        !alerts.iter().any(|a| a["event"]["code"] == "file-write"
+            && a["file"]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with(&s.ws.join("target").display().to_string())),
+        "writes into the target directory are expected"
+    );
     assert!(
         alerts
             .iter()

@@ -79,6 +79,14 @@ pub struct MonitorConfig {
     pub events: PathBuf,
     /// Point the resolver at a sinkhole on the sandbox's loopback that answers NXDOMAIN.
     pub dns_sinkhole: bool,
+    /// Writes under these are expected (the target directory, temporary directories,
+    /// devices) and not recorded; every other write-open is.
+    #[serde(default)]
+    pub quiet_writes: Vec<PathBuf>,
+    /// Writes under these are always recorded, even inside a quiet directory (the project
+    /// and the homes may live under /tmp).
+    #[serde(default)]
+    pub watched_writes: Vec<PathBuf>,
 }
 
 /// One thing a process of the build did, as the monitor saw it (before it happened).
@@ -87,8 +95,8 @@ pub struct MonitorEvent {
     /// Nanoseconds since the Unix epoch, taken when the call was stopped.
     pub time_ns: u64,
     pub pid: u32,
-    /// `execve`, `execveat`, `connect`, `sendto`, `sendmsg`, `sendmmsg`, or `dns-query` (the
-    /// sinkhole's log).
+    /// `execve`, `execveat`, `connect`, `sendto`, `sendmsg`, `sendmmsg`, `open-write` (an open
+    /// for writing outside the expected places), or `dns-query` (the sinkhole's log).
     pub syscall: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

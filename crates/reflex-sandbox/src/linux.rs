@@ -412,7 +412,12 @@ fn run_command(
         if let Some(s) = sink {
             monitor::sinkhole(s, log.clone());
         }
-        std::thread::spawn(move || monitor::supervise(listener, log));
+        let (quiet, watched) = profile
+            .monitor
+            .as_ref()
+            .map(|m| (m.quiet_writes.clone(), m.watched_writes.clone()))
+            .unwrap_or_default();
+        std::thread::spawn(move || monitor::supervise(listener, log, quiet, watched));
     } else {
         drop(ready_r);
         drop(ack_w);

@@ -26,40 +26,101 @@ const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 const AUDIT_ARCH: u32 = 0xC000_00B7;
 
-/// Installs the notification filter on the calling process (the command, before it execs)
-/// and returns the listener descriptor.
-pub(super) fn install() -> std::io::Result<RawFd> {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let n = WATCHED.len() as u8;
-    let mut prog = vec![
-        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 4),
-        libc::sock_filter {
-            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-            jt: 1,
-            jf: 0,
-            k: AUDIT_ARCH,
-        },
-        stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW),
-        stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0),
-    ];
-    for (i, (nr, _)) in WATCHED.iter().enumerate() {
-        prog.push(libc::sock_filter {
-            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-            jt: n - i as u8,
-            jf: 0,
-            k: *nr as u32,
-        });
+/// Open flags that mean writing.
+const WRITE_FLAGS: u32 =
+    (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) as u32;
+
+/// A BPF instruction whose jumps name their targets (resolved by [`assemble`]).
+enum Ins {
+    Load(u32),
+    /// Jump to the label if the accumulator equals the value.
+    JumpIfEq(u32, &'static str),
+    /// Jump to the label if the accumulator has any of the bits, else fall through.
+    JumpIfAny(u32, &'static str),
+    Jump(&'static str),
+    Ret(u32),
+    Label(&'static str),
+}
+
+fn assemble(code: &[Ins]) -> Vec<libc::sock_filter> {
+    let mut at = std::collections::HashMap::new();
+    let mut n = 0usize;
+    for i in code {
+        match i {
+            Ins::Label(l) => {
+                at.insert(*l, n);
+            }
+            _ => n += 1,
+        }
     }
-    prog.push(stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_ALLOW));
-    prog.push(stmt(
-        libc::BPF_RET | libc::BPF_K,
-        libc::SECCOMP_RET_USER_NOTIF,
-    ));
+    let mut out = Vec::new();
+    for i in code {
+        let here = out.len();
+        let off = |l: &str| (at[l] - here - 1) as u8;
+        let f = |code: u32, jt: u8, k: u32| libc::sock_filter {
+            code: code as u16,
+            jt,
+            jf: 0,
+            k,
+        };
+        match i {
+            Ins::Label(_) => continue,
+            Ins::Load(k) => out.push(f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, *k)),
+            Ins::JumpIfEq(k, l) => {
+                out.push(f(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, off(l), *k))
+            }
+            Ins::JumpIfAny(k, l) => {
+                out.push(f(libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K, off(l), *k))
+            }
+            Ins::Jump(l) => out.push(f(libc::BPF_JMP | libc::BPF_JA, 0, off(l) as u32)),
+            Ins::Ret(k) => out.push(f(libc::BPF_RET | libc::BPF_K, 0, *k)),
+        }
+    }
+    out
+}
+
+/// `seccomp_data.args[i]`, low 32 bits (little-endian).
+const fn arg(i: u32) -> u32 {
+    16 + 8 * i
+}
+
+/// Installs the notification filter on the calling process (the command, before it execs)
+/// and returns the listener descriptor. Opens notify only when they may write.
+pub(super) fn install() -> std::io::Result<RawFd> {
+    use Ins::*;
+    let mut code = vec![
+        Load(4),
+        JumpIfEq(AUDIT_ARCH, "native"),
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("native"),
+        Load(0),
+    ];
+    for (nr, _) in WATCHED {
+        code.push(JumpIfEq(*nr as u32, "notify"));
+    }
+    code.push(JumpIfEq(libc::SYS_openat as u32, "openat"));
+    code.push(JumpIfEq(libc::SYS_openat2 as u32, "notify"));
+    #[cfg(target_arch = "x86_64")]
+    {
+        code.push(JumpIfEq(libc::SYS_open as u32, "open"));
+        code.push(JumpIfEq(libc::SYS_creat as u32, "notify"));
+    }
+    code.extend([
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("openat"),
+        Load(arg(2)),
+        JumpIfAny(WRITE_FLAGS, "notify"),
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("open"),
+        Load(arg(1)),
+        JumpIfAny(WRITE_FLAGS, "notify"),
+        Jump("allow"),
+        Label("allow"),
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("notify"),
+        Ret(libc::SECCOMP_RET_USER_NOTIF),
+    ]);
+    let mut prog = assemble(&code);
     let fprog = libc::sock_fprog {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
@@ -113,7 +174,12 @@ fn emit(log: &Log, ev: &MonitorEvent) {
 }
 
 /// Answers notifications until the build ends: record, then let the call continue.
-pub(super) fn supervise(listener: OwnedFd, log: Log) {
+pub(super) fn supervise(
+    listener: OwnedFd,
+    log: Log,
+    quiet: Vec<std::path::PathBuf>,
+    watched: Vec<std::path::PathBuf>,
+) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
     let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
     let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
@@ -135,7 +201,37 @@ pub(super) fn supervise(listener: OwnedFd, log: Log) {
             }
         }
         let time_ns = now_ns();
-        let ev = describe(&req, time_ns, &mut connected, &mut execs, &mut known);
+        let open = matches!(
+            OPENS.iter().find(|(nr, _)| *nr == req.data.nr as i64),
+            Some(_)
+        );
+        // Writes where a build writes (target, tmp, devices) are answered without a record.
+        let opened = if open {
+            opened_path(&req, &quiet, &watched)
+        } else {
+            None
+        };
+        let ev = if open {
+            opened.map(|(path, name)| {
+                let mut ev = MonitorEvent {
+                    time_ns,
+                    pid: req.pid,
+                    syscall: name.to_string(),
+                    path: Some(path),
+                    ..MonitorEvent::default()
+                };
+                ev.chain = ancestry(req.pid, &execs, &mut known);
+                ev
+            })
+        } else {
+            Some(describe(
+                &req,
+                time_ns,
+                &mut connected,
+                &mut execs,
+                &mut known,
+            ))
+        };
         let resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,
@@ -146,8 +242,93 @@ pub(super) fn supervise(listener: OwnedFd, log: Log) {
         unsafe {
             libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp);
         }
-        emit(&log, &ev);
+        if let Some(ev) = ev {
+            emit(&log, &ev);
+        }
     }
+}
+
+/// Open calls that can write (the filter passes only those).
+const OPENS: &[(i64, &str)] = &[
+    (libc::SYS_openat, "open-write"),
+    (libc::SYS_openat2, "open-write"),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_open, "open-write"),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_creat, "open-write"),
+];
+
+/// The absolute path a write-open targets, unless it is under one of the `quiet` prefixes
+/// (or cannot be read, or does not write after all).
+fn opened_path(
+    req: &libc::seccomp_notif,
+    quiet: &[std::path::PathBuf],
+    watched: &[std::path::PathBuf],
+) -> Option<(String, &'static str)> {
+    let pid = req.pid;
+    let a = req.data.args;
+    let nr = req.data.nr as i64;
+    let mem = File::open(format!("/proc/{pid}/mem")).ok()?;
+    let read = |addr: u64, len: usize| -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        match mem.read_at(&mut buf, addr) {
+            Ok(n) => {
+                buf.truncate(n);
+                buf
+            }
+            Err(_) => Vec::new(),
+        }
+    };
+    let (dirfd, path_ptr) = match nr {
+        n if n == libc::SYS_openat || n == libc::SYS_openat2 => (a[0] as i32, a[1]),
+        _ => (libc::AT_FDCWD, a[0]),
+    };
+    if nr == libc::SYS_openat2 {
+        // struct open_how { u64 flags; ... }
+        let how = read(a[2], 8);
+        let flags = u64::from_ne_bytes(how.try_into().ok()?) as u32;
+        if flags & WRITE_FLAGS == 0 {
+            return None;
+        }
+    }
+    let raw = read(path_ptr, 4096);
+    let end = raw.iter().position(|c| *c == 0).unwrap_or(raw.len());
+    let path = std::path::PathBuf::from(String::from_utf8_lossy(&raw[..end]).into_owned());
+    let full = if path.is_absolute() {
+        path
+    } else {
+        let base = if dirfd == libc::AT_FDCWD {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?
+        } else {
+            std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?
+        };
+        base.join(path)
+    };
+    // Lexically normal: `a/../b` is `b` (the kernel resolves the same way for plain paths).
+    let mut norm = std::path::PathBuf::new();
+    for c in full.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                norm.pop();
+            }
+            std::path::Component::CurDir => {}
+            c => norm.push(c),
+        }
+    }
+    // The most specific prefix decides: a quiet target directory inside a watched project is
+    // quiet, a watched project inside a quiet /tmp is watched.
+    let depth = |set: &[std::path::PathBuf]| {
+        set.iter()
+            .filter(|p| norm.starts_with(p))
+            .map(|p| p.components().count())
+            .max()
+    };
+    match (depth(quiet), depth(watched)) {
+        (Some(q), Some(w)) if q >= w => return None,
+        (Some(_), None) => return None,
+        _ => {}
+    }
+    Some((norm.display().to_string(), "open-write"))
 }
 
 fn describe(

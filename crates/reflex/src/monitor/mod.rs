@@ -89,6 +89,7 @@ impl Alert {
             .unwrap_or_default();
         let category = match self.action.as_str() {
             "exec" => "process",
+            "write" => "file",
             _ => "network",
         };
         let (address, port) = match self.target.rsplit_once(':') {
@@ -105,7 +106,7 @@ impl Alert {
             "event": {
                 "kind": "alert",
                 "category": [category],
-                "type": [if category == "process" { "start" } else { "connection" }],
+                "type": [match category { "process" => "start", "file" => "change", _ => "connection" }],
                 "action": self.action,
                 "outcome": if self.outcome == "blocked" { "failure" } else { "unknown" },
                 "severity": self.severity.number(),
@@ -133,6 +134,9 @@ impl Alert {
         });
         if category == "network" {
             doc["destination"] = json!({"address": address, "port": port});
+        }
+        if category == "file" {
+            doc["file"] = json!({"path": self.target});
         }
         if self.action == "dns-query" {
             doc["dns"] = json!({"question": {"name": self.target}});
@@ -221,6 +225,22 @@ impl Analyzer {
                     program.clone(),
                     evidence,
                     message,
+                ));
+            }
+            "open-write" => {
+                if actor.is_baseline() {
+                    return out;
+                }
+                let path = ev.path.clone().unwrap_or_default();
+                out.push(alert(
+                    AlertSeverity::High,
+                    "file-write",
+                    "write",
+                    path.clone(),
+                    vec![format!(
+                        "opened {path} for writing, outside the target directory"
+                    )],
+                    format!("{who} tried to write {path}"),
                 ));
             }
             "connect" | "sendto" | "sendmsg" | "sendmmsg" | "dns-query" => {
@@ -441,6 +461,10 @@ pub const ALERT_CODES: &[(&str, &str)] = &[
         "build-time code opened a connection or sent a datagram",
     ),
     ("process-exec", "build-time code started a program"),
+    (
+        "file-write",
+        "build-time code opened a file for writing outside the target directory and temporary directories",
+    ),
     (
         "baseline-deviation",
         "behaviour outside the crate's learned baseline (critical when it changed with a version bump)",
