@@ -55,23 +55,18 @@ impl StateStore {
         krate: Option<&str>,
         now: &str,
     ) -> Result<bool> {
-        let inserted = self
-            .conn
-            .execute(
-                "INSERT INTO destinations (kind, value, first_seen, first_crate) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (kind, value) DO UPDATE SET sightings = sightings + 1",
-                rusqlite::params![kind, value, now, krate],
-            )
-            .map_err(|e| external("recording a destination", e))?;
+        // One statement: the sighting count it returns is this writer's own.
         let sightings: i64 = self
             .conn
             .query_row(
-                "SELECT sightings FROM destinations WHERE kind = ?1 AND value = ?2",
-                rusqlite::params![kind, value],
+                "INSERT INTO destinations (kind, value, first_seen, first_crate) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (kind, value) DO UPDATE SET sightings = sightings + 1
+                 RETURNING sightings",
+                rusqlite::params![kind, value, now, krate],
                 |r| r.get(0),
             )
-            .map_err(|e| external("reading a destination", e))?;
-        Ok(inserted == 1 && sightings == 1)
+            .map_err(|e| external("recording a destination", e))?;
+        Ok(sightings == 1)
     }
 
     pub fn count(&self) -> Result<i64> {

@@ -201,10 +201,7 @@ pub(super) fn supervise(
             }
         }
         let time_ns = now_ns();
-        let open = matches!(
-            OPENS.iter().find(|(nr, _)| *nr == req.data.nr as i64),
-            Some(_)
-        );
+        let open = OPENS.iter().any(|(nr, _)| *nr == req.data.nr as i64);
         // Writes where a build writes (target, tmp, devices) are answered without a record.
         let opened = if open {
             opened_path(&req, &quiet, &watched)
