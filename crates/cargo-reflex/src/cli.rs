@@ -30,6 +30,8 @@ pub enum Command {
     Init(crate::init::InitArgs),
     /// Limit: fetch with the network and no secrets, then build offline in a sandbox
     Build(crate::build::BuildArgs),
+    /// Are we affected? Find every Cargo.lock under the given trees that holds a crate or an advisory's crate, with the remedy
+    Respond(crate::respond::RespondArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
 }

@@ -12,6 +12,7 @@ mod init;
 mod monitor;
 mod output;
 mod recon;
+mod respond;
 mod review;
 
 use clap::Parser;
@@ -42,6 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Gate(args) => gate::run(args),
         cli::Command::Init(args) => init::run(args),
         cli::Command::Build(args) => build::run(args),
+        cli::Command::Respond(args) => respond::run(args),
         cli::Command::Db(args) => db::run(args),
     };
     match result {

@@ -17,6 +17,7 @@ pub mod monitor;
 pub mod parallel;
 pub mod policy;
 pub mod report;
+pub mod respond;
 pub mod review;
 pub mod sources;
 pub mod state;

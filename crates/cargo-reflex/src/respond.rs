@@ -1,0 +1,96 @@
+//! `cargo reflex respond`.
+
+use clap::{Args, ValueEnum};
+use reflex::respond::{Options, Query, render_human, respond};
+use reflex::sources::advisory_db::{self, Scope};
+use reflex::sources::registry_index::{IndexConfig, RegistryIndex, cargo_home};
+use std::io::Write;
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RespondFormat {
+    Human,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct RespondArgs {
+    /// The crate (`name` or `name@<version-req>`) or an advisory id (RUSTSEC-..., CVE-..., GHSA-...)
+    #[arg(value_name = "CRATE[@REQ]|ADVISORY")]
+    pub query: String,
+
+    /// Directory trees to search for Cargo.lock files (.gitignore is respected) [default: .]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = RespondFormat::Human)]
+    pub format: RespondFormat,
+
+    /// RustSec-format advisory database directory (default: fetched clone if newer, else the embedded snapshot)
+    #[arg(long, value_name = "DIR")]
+    pub advisory_db: Option<PathBuf>,
+
+    /// cargo-reflex's cache directory [default: $CARGO_REFLEX_CACHE or ~/.cache/cargo-reflex]
+    #[arg(long, value_name = "DIR", env = "CARGO_REFLEX_CACHE")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Use the network for registry lookups (safe versions, build-time edges); default is cargo's local index cache only
+    #[arg(long)]
+    pub online: bool,
+
+    /// Walker threads [default: the number of cores]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+
+    /// Exit 1 when any lockfile is affected (for scripts)
+    #[arg(long)]
+    pub fail_if_affected: bool,
+}
+
+pub fn run(args: RespondArgs) -> Result<u8, reflex::Error> {
+    let query = Query::parse(&args.query)?;
+    let cache = args
+        .cache_dir
+        .clone()
+        .or_else(advisory_db::default_cache_dir);
+    let db = advisory_db::select(args.advisory_db.as_deref(), cache.as_deref(), Scope::All)?;
+    let mut config = IndexConfig {
+        cargo_home: cargo_home(),
+        online: args.online,
+        cache_dir: cache.clone(),
+        detailed: true,
+        ..IndexConfig::default()
+    };
+    config.crates_io_url = std::env::var("CARGO_REFLEX_CRATES_IO_INDEX").ok();
+    let index = RegistryIndex::crates_io(config);
+    let roots = if args.paths.is_empty() {
+        vec![std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?]
+    } else {
+        args.paths.clone()
+    };
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let response = respond(
+        &query,
+        &args.query,
+        &Options {
+            roots,
+            db: &db,
+            index: Some(&index),
+            threads,
+        },
+    )?;
+    let text = match args.format {
+        RespondFormat::Human => render_human(&response),
+        RespondFormat::Json => serde_json::to_string_pretty(&response).unwrap_or_default() + "\n",
+    };
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    Ok(if args.fail_if_affected && !response.projects.is_empty() {
+        1
+    } else {
+        0
+    })
+}

@@ -1,0 +1,113 @@
+//! `respond`: which lockfiles under many trees hold a crate or an advisory's crate.
+
+mod common;
+
+use common::*;
+
+fn tree() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    for (dir, from) in [
+        ("a", "scenarios/takeover/Cargo.lock"),
+        ("b/nested", "scenarios/squat/Cargo.lock"),
+        ("c/ignored", "scenarios/takeover/Cargo.lock"),
+        ("e", "scenarios/hardened/Cargo.lock"),
+    ] {
+        std::fs::create_dir_all(root.join(dir)).unwrap();
+        std::fs::copy(fixture(from), root.join(dir).join("Cargo.lock")).unwrap();
+    }
+    std::fs::write(root.join("c/.gitignore"), "ignored/\n").unwrap();
+    std::fs::create_dir_all(root.join("d")).unwrap();
+    std::fs::write(
+        root.join("d/Cargo.lock"),
+        "version = 4\n[[package]]\nname = \"url-parse\"\nversion = 1\n",
+    )
+    .unwrap();
+    tmp
+}
+
+#[test]
+fn finds_every_affected_lockfile_with_paths_and_remedies() {
+    let tmp = tree();
+    let r = run(
+        tmp.path(),
+        &["respond", "url-parse", ".", "--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(
+        v["lockfiles_scanned"], 4,
+        ".gitignore'd trees are skipped: {v:#}"
+    );
+    let projects = v["projects"].as_array().unwrap();
+    let files: Vec<&str> = projects
+        .iter()
+        .map(|p| p["lockfile"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, vec!["./a/Cargo.lock", "./b/nested/Cargo.lock"]);
+    let takeover = &projects[0]["matches"][0];
+    assert_eq!(takeover["version"], "0.1.0");
+    assert_eq!(
+        takeover["via"],
+        serde_json::json!(["app 0.1.0", "rust-utilities-v2 2.1.1", "url-parse 0.1.0"])
+    );
+    assert!(
+        takeover["remedy"]
+            .as_str()
+            .unwrap()
+            .starts_with("update or replace rust-utilities-v2 2.1.1")
+    );
+    assert!(
+        v["lockfiles_unreadable"][0]
+            .as_str()
+            .unwrap()
+            .contains("d/Cargo.lock"),
+        "{v:#}"
+    );
+
+    let adv = json(&run(
+        tmp.path(),
+        &["respond", "RUSTSEC-2019-0009", "--format", "json"],
+    ));
+    let m = &adv["projects"][0]["matches"][0];
+    assert_eq!(
+        (m["name"].as_str(), m["version"].as_str()),
+        (Some("smallvec"), Some("0.6.9"))
+    );
+    assert_eq!(m["advisories"][0], "RUSTSEC-2019-0009");
+    assert_eq!(
+        m["remedy"],
+        "cargo update -p smallvec@0.6.9 --precise 0.6.10"
+    );
+
+    let req = json(&run(
+        tmp.path(),
+        &["respond", "url-parse@>0.1.0", "--format", "json"],
+    ));
+    assert!(
+        req["projects"].as_array().unwrap().is_empty(),
+        "0.1.0 does not match >0.1.0"
+    );
+    let fail = run(tmp.path(), &["respond", "url-parse", "--fail-if-affected"]);
+    assert_eq!(fail.code, 1);
+    assert!(
+        fail.stdout.contains("2 of 4 lockfiles affected"),
+        "{}",
+        fail.stdout
+    );
+}
+
+#[test]
+fn bad_queries_are_errors() {
+    let tmp = tree();
+    for (q, msg) in [
+        ("url-parse@>>1", "is not a version requirement"),
+        ("RUSTSEC-1999-9999", "no advisory `RUSTSEC-1999-9999`"),
+    ] {
+        let r = run(tmp.path(), &["respond", q]);
+        assert_eq!(r.code, 2, "{q}");
+        assert!(r.stderr.contains(msg), "{}", r.stderr);
+    }
+    let r = run(tmp.path(), &["respond", "x", "no-such-dir"]);
+    assert_eq!(r.code, 2);
+}

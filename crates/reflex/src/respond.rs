@@ -1,0 +1,399 @@
+//! `respond`: "are we affected?" Walks the directory trees of many repositories (respecting
+//! `.gitignore`, in parallel), finds every `Cargo.lock` that contains a crate (matching a
+//! version requirement) or the crates of an advisory, and says per project which versions are
+//! there, through which dependency paths, whether it only runs at build time, and what to run
+//! to get rid of it.
+
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::sources::advisory_db::AdvisoryDb;
+use crate::sources::registry_index::{Lookup, RegistryIndex};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// What to look for.
+#[derive(Clone, Debug)]
+pub enum Query {
+    /// `name` or `name@<version-req>`.
+    Crate {
+        name: String,
+        req: Option<semver::VersionReq>,
+    },
+    /// An advisory id (or alias): its crate and vulnerable ranges.
+    Advisory { id: String },
+}
+
+impl Query {
+    pub fn parse(s: &str) -> Result<Query> {
+        let upper = s.to_ascii_uppercase();
+        if upper.starts_with("RUSTSEC-") || upper.starts_with("GHSA-") || upper.starts_with("CVE-")
+        {
+            return Ok(Query::Advisory { id: s.to_string() });
+        }
+        match s.split_once('@') {
+            Some((name, req)) => {
+                let req = semver::VersionReq::parse(req).map_err(|e| {
+                    Error::Usage(
+                        format!("`{req}` is not a version requirement: {e}"),
+                        Some("for example `url-parse@0.1.0`, `openssl@<0.10.55` or `time@>=0.2, <0.2.23`".into()),
+                    )
+                })?;
+                Ok(Query::Crate {
+                    name: name.to_string(),
+                    req: Some(req),
+                })
+            }
+            None => Ok(Query::Crate {
+                name: s.to_string(),
+                req: None,
+            }),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Match {
+    pub name: String,
+    pub version: String,
+    pub source: String,
+    /// Dependency path from a workspace member.
+    pub via: Vec<String>,
+    /// The direct dependency of the workspace that pulls it in (or the crate itself).
+    pub direct: Option<String>,
+    /// Whether every path to it is a build dependency (from the registry index of its
+    /// dependents); `None` when the index does not say.
+    pub build_time_only: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advisories: Vec<String>,
+    pub remedy: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Project {
+    pub lockfile: String,
+    pub matches: Vec<Match>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Response {
+    pub query: String,
+    pub roots: Vec<String>,
+    pub lockfiles_scanned: usize,
+    pub lockfiles_unreadable: Vec<String>,
+    pub projects: Vec<Project>,
+    pub elapsed_ms: u128,
+}
+
+pub struct Options<'a> {
+    pub roots: Vec<PathBuf>,
+    pub db: &'a AdvisoryDb,
+    /// For build-time detection and remedies; `None` skips both lookups.
+    pub index: Option<&'a RegistryIndex>,
+    pub threads: usize,
+}
+
+/// Which versions a query means: the advisory ids that apply (one empty id for a plain crate
+/// query), nothing when the version does not match.
+type VersionTest<'a> = Box<dyn Fn(&semver::Version) -> Vec<String> + Sync + 'a>;
+
+/// The crate names and version test of a query.
+fn matcher<'a>(query: &'a Query, db: &'a AdvisoryDb) -> Result<(String, VersionTest<'a>)> {
+    match query {
+        Query::Crate { name, req } => Ok((
+            name.clone(),
+            Box::new(move |v: &semver::Version| {
+                if req.as_ref().is_none_or(|r| r.matches(v)) {
+                    vec![String::new()]
+                } else {
+                    Vec::new()
+                }
+            }),
+        )),
+        Query::Advisory { id } => {
+            let adv = db
+                .advisories
+                .iter()
+                .find(|a| {
+                    a.metadata.id.as_str().eq_ignore_ascii_case(id)
+                        || a.metadata
+                            .aliases
+                            .iter()
+                            .any(|x| x.as_str().eq_ignore_ascii_case(id))
+                })
+                .ok_or_else(|| {
+                    Error::Usage(
+                        format!("no advisory `{id}` in the advisory database"),
+                        Some("`cargo reflex db fetch` for the newest advisories".into()),
+                    )
+                })?;
+            let name = adv.metadata.package.as_str().to_string();
+            let ident = adv.metadata.id.to_string();
+            Ok((
+                name,
+                Box::new(move |v: &semver::Version| {
+                    if adv.versions.is_vulnerable(v) {
+                        vec![ident.clone()]
+                    } else {
+                        Vec::new()
+                    }
+                }),
+            ))
+        }
+    }
+}
+
+pub fn respond(query: &Query, label: &str, opts: &Options<'_>) -> Result<Response> {
+    let start = std::time::Instant::now();
+    let (name, test) = matcher(query, opts.db)?;
+    let needle = format!("name = \"{name}\"");
+    let found: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+    let scanned = std::sync::atomic::AtomicUsize::new(0);
+    for root in &opts.roots {
+        if !root.exists() {
+            return Err(Error::Usage(
+                format!("{} does not exist", root.display()),
+                None,
+            ));
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(false)
+            .git_ignore(true)
+            .git_global(false)
+            .require_git(false)
+            .filter_entry(|e| e.file_name() != ".git" && e.file_name() != "target")
+            .threads(opts.threads)
+            .build_parallel();
+        let test = &test;
+        walker.run(|| {
+            let found = &found;
+            let scanned = &scanned;
+            let needle = needle.as_bytes();
+            Box::new(move |entry| {
+                if let Ok(e) = entry
+                    && e.file_name() == "Cargo.lock"
+                    && e.file_type().is_some_and(|t| t.is_file())
+                {
+                    scanned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // Most lockfiles do not hold the crate: a byte search decides before parsing.
+                    if let Ok(bytes) = std::fs::read(e.path())
+                        && any_version_matches(&bytes, needle, test)
+                    {
+                        found
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push(e.path().to_path_buf());
+                    }
+                }
+                ignore::WalkState::Continue
+            })
+        });
+    }
+    let mut candidates = found.into_inner().unwrap_or_default();
+    candidates.sort();
+    // Lockfiles are parsed in parallel; index answers are shared (many repositories, few crates).
+    let lookups = Lookups::new(opts.index);
+    let results = crate::parallel::map(&candidates, opts.threads.max(1), &|_, _| {}, |path| {
+        let graph = Graph::load(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut matches = Vec::new();
+        for (i, p) in graph.packages().iter().enumerate() {
+            if p.name.as_str() != name {
+                continue;
+            }
+            let advisories = test(&p.version);
+            if advisories.is_empty() {
+                continue;
+            }
+            let via = graph.via(i);
+            let direct = via.get(1).cloned();
+            matches.push(Match {
+                name: name.clone(),
+                version: p.version.to_string(),
+                source: p.source.as_ref().map(|s| s.to_string()).unwrap_or_default(),
+                build_time_only: build_time_only(&graph, i, &lookups),
+                remedy: remedy(&graph, i, query, opts.db, &lookups),
+                advisories: advisories.into_iter().filter(|a| !a.is_empty()).collect(),
+                direct,
+                via,
+            });
+        }
+        Ok(Project {
+            lockfile: path.display().to_string(),
+            matches,
+        })
+    });
+    let mut projects = Vec::new();
+    let mut unreadable = Vec::new();
+    for r in results {
+        match r {
+            Ok(p) if !p.matches.is_empty() => projects.push(p),
+            Ok(_) => {}
+            Err(e) => unreadable.push(e),
+        }
+    }
+    Ok(Response {
+        query: label.to_string(),
+        roots: opts.roots.iter().map(|r| r.display().to_string()).collect(),
+        lockfiles_scanned: scanned.into_inner(),
+        lockfiles_unreadable: unreadable,
+        projects,
+        elapsed_ms: start.elapsed().as_millis(),
+    })
+}
+
+/// Registry index answers, looked up once per crate name.
+struct Lookups<'a> {
+    index: Option<&'a RegistryIndex>,
+    seen: Mutex<std::collections::HashMap<String, std::sync::Arc<Lookup>>>,
+}
+
+impl<'a> Lookups<'a> {
+    fn new(index: Option<&'a RegistryIndex>) -> Lookups<'a> {
+        Lookups {
+            index,
+            seen: Mutex::default(),
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<std::sync::Arc<Lookup>> {
+        let index = self.index?;
+        if let Some(l) = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+        {
+            return Some(l.clone());
+        }
+        let l = std::sync::Arc::new(index.lookup(name, None));
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), l.clone());
+        Some(l)
+    }
+}
+
+/// Whether a `[[package]]` entry named by `needle` (`name = "x"`) has a version the query
+/// matches, read from the line that follows (as cargo writes lockfiles); unsure means yes.
+fn any_version_matches(bytes: &[u8], needle: &[u8], test: &VersionTest<'_>) -> bool {
+    for at in memchr::memmem::find_iter(bytes, needle) {
+        let rest = &bytes[at + needle.len()..];
+        let line = rest.strip_prefix(b"\n").unwrap_or(rest);
+        let version = line
+            .strip_prefix(b"version = \"")
+            .and_then(|v| v.iter().position(|c| *c == b'"').map(|end| &v[..end]))
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| semver::Version::parse(v).ok());
+        match version {
+            Some(v) if test(&v).is_empty() => continue,
+            _ => return true,
+        }
+    }
+    false
+}
+
+/// True when every dependent declares it as a build dependency (per the registry index).
+fn build_time_only(graph: &Graph, i: usize, lookups: &Lookups<'_>) -> Option<bool> {
+    let name = graph.packages()[i].name.as_str();
+    let mut all_build = true;
+    for &d in graph.dependents(i) {
+        let parent = &graph.packages()[d];
+        graph.registry(d)?;
+        let lookup = lookups.get(parent.name.as_str())?;
+        let Lookup::Found { versions, .. } = lookup.as_ref() else {
+            return None;
+        };
+        let entry = versions
+            .iter()
+            .find(|v| v.version == parent.version.to_string())?;
+        let deps = entry.deps.as_ref()?;
+        let edge: Vec<&String> = deps
+            .iter()
+            .filter(|d| d.split_whitespace().next() == Some(name))
+            .collect();
+        if edge.is_empty() || edge.iter().any(|e| !e.contains("(build")) {
+            all_build = false;
+        }
+    }
+    Some(all_build && !graph.dependents(i).is_empty())
+}
+
+/// The command that gets rid of it: an update to a safe version, or which dependency to change.
+fn remedy(
+    graph: &Graph,
+    i: usize,
+    query: &Query,
+    db: &AdvisoryDb,
+    lookups: &Lookups<'_>,
+) -> String {
+    let p = &graph.packages()[i];
+    let via = graph.via(i);
+    if let Query::Advisory { id } = query {
+        let advs: Vec<&rustsec::Advisory> = db
+            .for_crate(p.name.as_str())
+            .filter(|a| {
+                a.metadata.id.as_str().eq_ignore_ascii_case(id)
+                    || a.metadata
+                        .aliases
+                        .iter()
+                        .any(|x| x.as_str().eq_ignore_ascii_case(id))
+            })
+            .collect();
+        let lookup = lookups.get(p.name.as_str());
+        if let Some(v) =
+            crate::checks::advisories::nearest_safe_version(&advs, &p.version, lookup.as_deref())
+        {
+            return format!("cargo update -p {}@{} --precise {v}", p.name, p.version);
+        }
+    }
+    match via.get(1) {
+        Some(_) if via.len() == 2 => format!(
+            "remove or replace the dependency on {} in {}",
+            p.name, via[0]
+        ),
+        Some(d) => format!(
+            "update or replace {d}, which pulls in {} {} (`cargo tree -i {}@{}` shows every path)",
+            p.name, p.version, p.name, p.version
+        ),
+        None => format!("{} is a workspace member", p.name),
+    }
+}
+
+/// Human output.
+pub fn render_human(r: &Response) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let hits: usize = r.projects.iter().map(|p| p.matches.len()).sum();
+    let _ = writeln!(
+        s,
+        "{}: {} of {} lockfiles affected ({} matches) in {} ms",
+        r.query,
+        r.projects.len(),
+        r.lockfiles_scanned,
+        hits,
+        r.elapsed_ms
+    );
+    for p in &r.projects {
+        let _ = writeln!(s, "\n{}", p.lockfile);
+        for m in &p.matches {
+            let bt = match m.build_time_only {
+                Some(true) => ", build time only",
+                Some(false) => "",
+                None => "",
+            };
+            let adv = if m.advisories.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", m.advisories.join(", "))
+            };
+            let _ = writeln!(s, "  {} {}{adv}{bt}", m.name, m.version);
+            let _ = writeln!(s, "    via: {}", m.via.join(" -> "));
+            let _ = writeln!(s, "    fix: {}", m.remedy);
+        }
+    }
+    for u in &r.lockfiles_unreadable {
+        let _ = writeln!(s, "\nunreadable: {u}");
+    }
+    s
+}
