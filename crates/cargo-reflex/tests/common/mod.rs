@@ -1,6 +1,8 @@
 //! Helpers for end-to-end tests: run the real binary with a controlled environment.
 #![allow(dead_code)]
 
+pub mod escape;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

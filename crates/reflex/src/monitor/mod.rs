@@ -555,15 +555,5 @@ pub fn post_webhook(agent: &ureq::Agent, url: &str, alert: &Alert) -> Result<(),
 
 /// An agent for webhooks: short timeouts, platform certificates.
 pub fn webhook_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(5)))
-        .http_status_as_error(false)
-        .tls_config(
-            ureq::tls::TlsConfig::builder()
-                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                .build(),
-        )
-        .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .into()
+    crate::sources::http_agent(std::time::Duration::from_secs(5))
 }

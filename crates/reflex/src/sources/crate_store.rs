@@ -29,19 +29,7 @@ impl CrateStore {
         index_url: Option<&str>,
         timeout: std::time::Duration,
     ) -> CrateStore {
-        let agent: Option<ureq::Agent> = index_url.map(|_| {
-            ureq::Agent::config_builder()
-                .timeout_global(Some(timeout))
-                .http_status_as_error(false)
-                .tls_config(
-                    ureq::tls::TlsConfig::builder()
-                        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-                        .build(),
-                )
-                .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .into()
-        });
+        let agent: Option<ureq::Agent> = index_url.map(|_| super::http_agent(timeout));
         let dl = match (index_url, &agent) {
             (Some(url), Some(agent)) => {
                 let url = url.trim_start_matches("sparse+");

@@ -19,3 +19,19 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) {
         let _ = std::fs::remove_file(&tmp);
     }
 }
+
+/// An HTTP agent as cargo-reflex uses them: a global timeout, the platform's certificates,
+/// HTTP errors as responses (the caller reads the status), our user agent.
+pub fn http_agent(timeout: std::time::Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+                .build(),
+        )
+        .user_agent(concat!("cargo-reflex/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
+}

@@ -1,0 +1,310 @@
+//! The escape suite's scene: the hostile workspace copied with its targets, a home full of
+//! fake credentials, loopback listeners, and what the probes and the listeners observed.
+
+use super::*;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const CANARY: &str = "reflexcanaryWJALRXUTNFEMIK7MDENG";
+pub const ROLES: [&str; 2] = ["build-script", "proc-macro"];
+pub const CHANNELS: [&str; 19] = [
+    "env-secret",
+    "dns-libc",
+    "dns-udp",
+    "tcp-ipv4",
+    "tcp-ipv6",
+    "spawn-curl",
+    "spawn-sh",
+    "unix-socket",
+    "read-ssh-key",
+    "read-aws-credentials",
+    "read-cargo-credentials",
+    "read-proc1-environ",
+    "read-parent-environ",
+    "write-registry-cache",
+    "write-project-source",
+    "write-shell-startup",
+    "write-git-hook",
+    "daemon",
+    "io-uring",
+];
+
+/// Channels the probe cannot judge from inside: a DNS query through libc counts when the
+/// resolver hears it (whatever the answer), a daemon when it outlives the build. The tests
+/// judge these from outside (resolver log, marker files).
+pub const JUDGED_OUTSIDE: [&str; 2] = ["dns-libc", "daemon"];
+
+/// What the listeners heard: one line per connection or datagram.
+pub type Hits = Arc<Mutex<Vec<String>>>;
+
+/// Loopback listeners for every network channel; `dns` answers NXDOMAIN.
+pub fn listen(dir: &Path, dns: &str) -> (Hits, BTreeMap<&'static str, String>) {
+    let hits: Hits = Arc::default();
+    let mut targets = BTreeMap::new();
+    for (key, addr) in [("tcp4", "127.0.0.1:0"), ("tcp6", "[::1]:0")] {
+        let l = std::net::TcpListener::bind(addr).unwrap();
+        let (h, url) = (hits.clone(), l.local_addr().unwrap());
+        targets.insert(key, url.to_string());
+        if key == "tcp4" {
+            targets.insert("http", format!("http://{url}/"));
+        }
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                let mut line = String::new();
+                let mut r = BufReader::new(s.try_clone().unwrap());
+                let _ = r.read_line(&mut line);
+                h.lock().unwrap().push(format!("{key} {}", line.trim()));
+                let mut s = s;
+                let _ = s.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+    }
+    let udp = std::net::UdpSocket::bind(dns).unwrap();
+    targets.insert("dns", udp.local_addr().unwrap().to_string());
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 512];
+        while let Ok((n, from)) = udp.recv_from(&mut buf) {
+            let name = query_name(&buf[..n]);
+            h.lock().unwrap().push(format!("dns {name}"));
+            // NXDOMAIN: the question echoed with the response and rcode bits set.
+            let mut reply = buf[..n].to_vec();
+            if reply.len() > 3 {
+                reply[2] |= 0x80;
+                reply[3] = (reply[3] & 0xf0) | 3;
+            }
+            let _ = udp.send_to(&reply, from);
+        }
+    });
+    let sock = dir.join("daemon.sock");
+    let unix = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    targets.insert("unix", sock.display().to_string());
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in unix.incoming().flatten() {
+            let mut text = String::new();
+            let _ = BufReader::new(s).read_line(&mut text);
+            h.lock().unwrap().push(format!("unix {}", text.trim()));
+        }
+    });
+    (hits, targets)
+}
+
+pub fn query_name(packet: &[u8]) -> String {
+    let mut i = 12;
+    let mut labels = Vec::new();
+    while i < packet.len() && packet[i] != 0 {
+        let n = packet[i] as usize;
+        labels.push(
+            String::from_utf8_lossy(&packet[i + 1..(i + 1 + n).min(packet.len())]).into_owned(),
+        );
+        i += n + 1;
+    }
+    labels.join(".")
+}
+
+/// FNV-1a, as the probe computes it, of this machine's init environment.
+/// The outcome the probe of `role` reported for `channel`: (role, channel, verdict, detail).
+pub fn probe_outcome<'a>(
+    seen: &'a Observed,
+    role: &str,
+    channel: &str,
+) -> &'a (String, String, String, String) {
+    seen.outcomes
+        .iter()
+        .find(|o| o.0 == role && o.1 == channel)
+        .unwrap_or_else(|| panic!("{role} did not try {channel}: {:#?}", seen.outcomes))
+}
+
+pub fn proc1_hash() -> Option<String> {
+    let b = std::fs::read("/proc/1/environ").ok()?;
+    Some(
+        b.iter()
+            .fold(1469598103934665603u64, |h, x| {
+                (h ^ *x as u64).wrapping_mul(1099511628211)
+            })
+            .to_string(),
+    )
+}
+
+pub struct Scene {
+    pub ws: PathBuf,
+    pub home: PathBuf,
+    pub cargo_home: PathBuf,
+    pub victim: PathBuf,
+}
+
+/// A copy of the hostile workspace (a git repository), a home directory full of fake
+/// credentials, a cargo home with a registry source to poison.
+pub fn scene(dir: &Path) -> Scene {
+    let ws = dir.join("ws");
+    copy_dir(&fixture("escape"), &ws);
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    let home = dir.join("home");
+    for (path, text) in [
+        (
+            ".ssh/id_ed25519",
+            format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{CANARY}\n"),
+        ),
+        (
+            ".aws/credentials",
+            format!("[default]\naws_secret_access_key = {CANARY}\n"),
+        ),
+        (".bashrc", "# original\n".to_string()),
+        (
+            ".docker/config.json",
+            format!("{{\"auths\":{{\"x\":{{\"auth\":\"{CANARY}\"}}}}}}"),
+        ),
+        (
+            ".netrc",
+            format!("machine example.invalid login u password {CANARY}\n"),
+        ),
+    ] {
+        let p = home.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let cargo_home = dir.join("cargo-home");
+    std::fs::create_dir_all(&cargo_home).unwrap();
+    std::fs::write(
+        cargo_home.join("credentials.toml"),
+        format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
+    )
+    .unwrap();
+    let victim =
+        cargo_home.join("registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs");
+    std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
+    std::fs::write(&victim, "pub fn ok() {}\n").unwrap();
+    Scene {
+        ws,
+        home,
+        cargo_home,
+        victim,
+    }
+}
+
+pub fn write_targets(s: &Scene, targets: &BTreeMap<&'static str, String>) {
+    let mut t = format!(
+        "canary={CANARY}\ndns_name=exfil.invalid\nhome={}\ncargo_home={}\nregistry_victim={}\nproject={}\nmarker_dir={}\nproc1_hash={}\n",
+        s.home.display(),
+        s.cargo_home.display(),
+        s.victim.display(),
+        s.ws.display(),
+        s.ws.join("target").display(),
+        proc1_hash().unwrap_or_default(),
+    );
+    for (k, v) in targets {
+        t.push_str(&format!("{k}={v}\n"));
+    }
+    std::fs::write(s.ws.join("targets.txt"), t).unwrap();
+}
+
+/// The build's environment: the real toolchain, the fake home and secrets.
+pub fn env(s: &Scene) -> Vec<(String, String)> {
+    let real_home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let rustup = std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{real_home}/.rustup"));
+    let mut env = vec![
+        (
+            "PATH".to_string(),
+            std::env::var("PATH").unwrap_or_default(),
+        ),
+        ("HOME".into(), s.home.display().to_string()),
+        ("CARGO_HOME".into(), s.cargo_home.display().to_string()),
+        ("RUSTUP_HOME".into(), rustup),
+        ("AWS_SECRET_ACCESS_KEY".into(), CANARY.into()),
+        ("GITHUB_TOKEN".into(), format!("ghp_{CANARY}")),
+        ("CARGO_TERM_COLOR".into(), "never".into()),
+    ];
+    for k in ["RUSTUP_TOOLCHAIN", "CARGO_BUILD_JOBS"] {
+        if let Ok(v) = std::env::var(k) {
+            env.push((k.into(), v));
+        }
+    }
+    env
+}
+
+/// (role, channel) -> (verdict, detail) from both probes' reports.
+pub fn outcomes(ws: &Path) -> BTreeMap<(String, String), (String, String)> {
+    let mut out = BTreeMap::new();
+    for (role, krate) in [("build-script", "hostile-build"), ("proc-macro", "app")] {
+        let build = ws.join("target/debug/build");
+        let report = std::fs::read_dir(&build)
+            .unwrap()
+            .flatten()
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!("{krate}-"))
+            })
+            .map(|e| e.path().join("out/escape.txt"))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("no report of the {role}"));
+        for line in std::fs::read_to_string(report).unwrap().lines() {
+            let mut f = line.splitn(3, '\t');
+            let (c, v, d) = (
+                f.next().unwrap(),
+                f.next().unwrap_or(""),
+                f.next().unwrap_or(""),
+            );
+            out.insert(
+                (role.to_string(), c.to_string()),
+                (v.to_string(), d.to_string()),
+            );
+        }
+    }
+    out
+}
+
+/// What the attempts changed on disk, checked from outside.
+pub fn damage(s: &Scene) -> Vec<String> {
+    let mut d = Vec::new();
+    if std::fs::read_to_string(&s.victim).unwrap() != "pub fn ok() {}\n" {
+        d.push("registry source poisoned".to_string());
+    }
+    if std::fs::read_to_string(s.ws.join("app/src/main.rs"))
+        .unwrap()
+        .contains("injected")
+    {
+        d.push("project source changed".into());
+    }
+    if std::fs::read_to_string(s.home.join(".bashrc")).unwrap() != "# original\n" {
+        d.push(".bashrc changed".into());
+    }
+    if s.ws.join(".git/hooks/pre-commit").exists() {
+        d.push("git hook written".into());
+    }
+    for role in ROLES {
+        if s.ws.join(format!("target/daemon-{role}")).exists() {
+            d.push(format!("{role} daemon outlived the build"));
+        }
+    }
+    d
+}
+
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+pub struct Observed {
+    pub outcomes: Vec<(String, String, String, String)>,
+    pub hits: Vec<String>,
+    pub damage: Vec<String>,
+    pub build_ok: bool,
+}
+
+pub fn observe(s: &Scene, hits: &Hits, build_ok: bool) -> Observed {
+    // A daemon still alive now writes its marker.
+    std::fs::write(s.ws.join("target/build-finished"), "").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    Observed {
+        outcomes: outcomes(&s.ws)
+            .into_iter()
+            .map(|((r, c), (v, d))| (r, c, v, d))
+            .collect(),
+        hits: hits.lock().unwrap().clone(),
+        damage: damage(s),
+        build_ok,
+    }
+}
