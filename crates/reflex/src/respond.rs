@@ -397,3 +397,39 @@ pub fn render_human(r: &Response) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefilter_reads_the_version_of_the_named_entry() {
+        let lock = b"[[package]]\nname = \"url\"\nversion = \"2.5.4\"\n\n[[package]]\nname = \"url\"\nversion = \"1.7.2\"\n";
+        let req = |r: &str| {
+            let r = semver::VersionReq::parse(r).unwrap();
+            Box::new(move |v: &semver::Version| {
+                if r.matches(v) {
+                    vec![String::new()]
+                } else {
+                    Vec::new()
+                }
+            }) as VersionTest<'static>
+        };
+        let needle = b"name = \"url\"";
+        assert!(any_version_matches(lock, needle, &req("<2")));
+        assert!(any_version_matches(lock, needle, &req("=2.5.4")));
+        assert!(!any_version_matches(lock, needle, &req(">=3")));
+        assert!(!any_version_matches(lock, b"name = \"syn\"", &req("*")));
+        // An entry written differently is parsed rather than skipped.
+        assert!(any_version_matches(
+            b"name = \"url\"\nsource = \"x\"\n",
+            needle,
+            &req(">=3")
+        ));
+        assert!(matches!(
+            Query::parse("RUSTSEC-2019-0009").unwrap(),
+            Query::Advisory { .. }
+        ));
+        assert!(Query::parse("x@>>1").is_err());
+    }
+}
