@@ -137,18 +137,22 @@ impl Follower {
 
 /// The human summary at the end of a monitored build (stderr).
 pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut dyn Write) {
+    let counts: Vec<String> = summary
+        .by_severity
+        .iter()
+        .rev()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    let counts = if counts.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", counts.join(", "))
+    };
     let _ = writeln!(
         out,
-        "cargo-reflex monitor: {} events, {} alerts ({}) -> {}",
+        "cargo-reflex monitor: {} events, {} alerts{counts} -> {}",
         summary.events,
         summary.alerts,
-        summary
-            .by_severity
-            .iter()
-            .rev()
-            .map(|(k, v)| format!("{v} {k}"))
-            .collect::<Vec<_>>()
-            .join(", "),
         alerts_path.display()
     );
     for (who, n) in &summary.by_crate {
