@@ -137,11 +137,9 @@ impl Follower {
 
 /// The human summary at the end of a monitored build (stderr).
 pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut dyn Write) {
-    let counts: Vec<String> = summary
-        .by_severity
+    let counts: Vec<String> = ["critical", "high", "medium", "low"]
         .iter()
-        .rev()
-        .map(|(k, v)| format!("{v} {k}"))
+        .filter_map(|k| summary.by_severity.get(*k).map(|v| format!("{v} {k}")))
         .collect();
     let counts = if counts.is_empty() {
         String::new()
