@@ -62,22 +62,30 @@ fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
     }
 }
 
-fn hanging_build() -> tempfile::TempDir {
+/// A copy of the hanging build whose build script starts `sleep <seconds>`: tests run in
+/// parallel, so each looks for its own number.
+fn hanging_build_with(seconds: u32) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture("sandbox-cleanup"), tmp.path());
     std::fs::create_dir_all(tmp.path().join("target")).unwrap();
+    std::fs::write(tmp.path().join("sleep-seconds"), seconds.to_string()).unwrap();
     tmp
+}
+
+fn hanging_build() -> tempfile::TempDir {
+    hanging_build_with(987_000)
 }
 
 #[test]
 fn interrupted_build_leaves_no_process_or_mount_and_says_so() {
     let mounts = mount_count();
-    for (signal, code) in [("TERM", 143), ("INT", 130)] {
-        let tmp = hanging_build();
+    for (signal, code, seconds) in [("TERM", 143, 987_101), ("INT", 130, 987_102)] {
+        let marker = format!("sleep {seconds}");
+        let tmp = hanging_build_with(seconds);
         let mut child = start(tmp.path());
         wait_for(&tmp.path().join("target/started"), Duration::from_secs(120));
         assert!(
-            !processes_with("sleep 987654").is_empty(),
+            !processes_with(&marker).is_empty(),
             "the build script's child runs"
         );
         let killed = Command::new("kill")
@@ -92,7 +100,7 @@ fn interrupted_build_leaves_no_process_or_mount_and_says_so() {
         );
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(
-            processes_with("sleep 987654"),
+            processes_with(&marker),
             Vec::<String>::new(),
             "after SIG{signal}"
         );
@@ -102,7 +110,7 @@ fn interrupted_build_leaves_no_process_or_mount_and_says_so() {
 
 #[test]
 fn killed_cargo_reflex_takes_the_sandbox_with_it() {
-    let tmp = hanging_build();
+    let tmp = hanging_build_with(987_201);
     let mut child = start(tmp.path());
     wait_for(&tmp.path().join("target/started"), Duration::from_secs(120));
     Command::new("kill")
@@ -111,11 +119,11 @@ fn killed_cargo_reflex_takes_the_sandbox_with_it() {
         .unwrap();
     let _ = child.wait();
     let t = Instant::now();
-    while !processes_with("sleep 987654").is_empty() {
+    while !processes_with("sleep 987201").is_empty() {
         assert!(
             t.elapsed() < Duration::from_secs(5),
             "orphans survived: {:?}",
-            processes_with("sleep 987654")
+            processes_with("sleep 987201")
         );
         std::thread::sleep(Duration::from_millis(100));
     }
