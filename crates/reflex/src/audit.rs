@@ -420,11 +420,6 @@ fn run(
     report.checks = runs;
     report.findings = sink.findings;
     report.review = sink.review;
-    if command == "review"
-        && let (Some(inputs), Some(head)) = (&review_inputs, &graph)
-    {
-        keep_introduced(&mut report, inputs, head, &db);
-    }
     relativize(&mut report, &opts.cwd);
     let mut deny = opts.deny;
     if let Some(p) = &policy {
@@ -444,46 +439,6 @@ fn run(
     }
     report.apply_overrides(&opts.overrides);
     Ok(report.finish(deny))
-}
-
-/// `review` reports what the change brings: findings about packages that were already there
-/// (and advisories their previous version had too) are not news.
-fn keep_introduced(
-    report: &mut Report,
-    inputs: &ReviewInputs,
-    head: &Graph,
-    db: &crate::sources::advisory_db::AdvisoryDb,
-) {
-    let incoming = inputs.delta.incoming();
-    report.findings.retain(|f| {
-        let Some(p) = &f.package else {
-            return true;
-        };
-        let Some(i) = head.find(&p.name, &p.version) else {
-            // Removed packages (advisories fixed) are named by the review check itself.
-            return f.check == "review";
-        };
-        if !incoming.contains(&i) {
-            return false;
-        }
-        if let Some(adv) = &f.advisory {
-            let change = inputs
-                .delta
-                .changes
-                .iter()
-                .find(|c| c.to.as_ref().is_some_and(|t| t.index == i));
-            let before = change.and_then(|c| c.from.as_ref());
-            if let Some(from) = before
-                && let Ok(v) = rustsec::Version::parse(&from.version)
-            {
-                let had = db
-                    .for_crate(&p.name)
-                    .any(|a| a.metadata.id.as_str() == adv.id && a.versions.is_vulnerable(&v));
-                return !had;
-            }
-        }
-        true
-    });
 }
 
 fn store(opts: &AuditOptions, index_config: &IndexConfig) -> CrateStore {

@@ -301,12 +301,7 @@ fn build_time_only(graph: &Graph, i: usize, lookups: &Lookups<'_>) -> Option<boo
         let parent = &graph.packages()[d];
         graph.registry(d)?;
         let lookup = lookups.get(parent.name.as_str())?;
-        let Lookup::Found { versions, .. } = lookup.as_ref() else {
-            return None;
-        };
-        let entry = versions
-            .iter()
-            .find(|v| v.version == parent.version.to_string())?;
+        let entry = lookup.version(&parent.version.to_string())?;
         let deps = entry.deps.as_ref()?;
         let edge: Vec<&String> = deps
             .iter()

@@ -132,9 +132,18 @@ impl Check for Advisories {
         };
         let crates_io = SourceId::default();
         for (i, pkg) in graph.packages().iter().enumerate() {
-            if graph.origin(i) != Origin::CratesIo {
+            if graph.origin(i) != Origin::CratesIo || cx.scope.is_some_and(|s| !s.contains(&i)) {
                 continue;
             }
+            // In a review, what the previous version of this crate already had is not news.
+            let before: Option<rustsec::Version> = cx.scope.and(cx.review).and_then(|r| {
+                let c = r
+                    .delta
+                    .changes
+                    .iter()
+                    .find(|c| c.to.as_ref().is_some_and(|t| t.index == i))?;
+                c.from.as_ref()?.version.parse().ok()
+            });
             let applicable: Vec<&Advisory> = db
                 .for_crate(pkg.name.as_str())
                 .filter(|adv| {
@@ -153,6 +162,12 @@ impl Check for Advisories {
                 .filter(|a| a.metadata.informational.is_none())
                 .collect();
             for adv in applicable.iter().copied() {
+                if before
+                    .as_ref()
+                    .is_some_and(|v| adv.versions.is_vulnerable(v))
+                {
+                    continue;
+                }
                 let spec = match &adv.metadata.informational {
                     None if is_malicious(adv) => &MALICIOUS,
                     None => &VULNERABILITY,

@@ -64,14 +64,9 @@ impl Check for Cooldown {
             let lookup = cx
                 .index
                 .and_then(|x| x.get(registry.as_deref(), pkg.name.as_str()));
-            let pubtime = match lookup {
-                Some(Lookup::Found { versions, .. }) => versions
-                    .iter()
-                    .find(|v| v.version == version)
-                    .and_then(|v| v.pubtime.as_deref())
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
-                _ => None,
-            };
+            let pubtime = lookup
+                .and_then(|l| l.version(&version))
+                .and_then(|v| v.published());
             let at = |f: Finding| f.at(graph.path.display().to_string(), graph.line_of(i));
             match pubtime {
                 Some(ts) => {

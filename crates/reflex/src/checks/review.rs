@@ -8,7 +8,6 @@ use crate::report::{
     ChangeRow, CheckStatus, CodeSpec, Finding, PackageRef, ReviewSection, Severity,
 };
 use crate::review::{ChangeCode, ChangeKind};
-use crate::sources::registry_index::Lookup;
 use std::collections::BTreeSet;
 
 pub struct Review;
@@ -189,13 +188,11 @@ impl Check for Review {
             let mut age_days = None;
             if let Some(t) = &c.to
                 && let Some(registry) = head.registry(t.index)
-                && let Some(Lookup::Found { versions, .. }) =
-                    cx.index.and_then(|x| x.get(registry.as_deref(), &c.name))
-                && let Some(ts) = versions
-                    .iter()
-                    .find(|v| v.version == t.version)
-                    .and_then(|v| v.pubtime.as_deref())
-                    .and_then(|p| p.parse::<jiff::Timestamp>().ok())
+                && let Some(ts) = cx
+                    .index
+                    .and_then(|x| x.get(registry.as_deref(), &c.name))
+                    .and_then(|l| l.version(&t.version))
+                    .and_then(|v| v.published())
             {
                 let secs = cx.clock.now().duration_since(ts).as_secs();
                 age_days = Some(secs / 86_400);

@@ -62,6 +62,23 @@ pub struct IndexAnswers {
     map: HashMap<(Option<String>, String), Lookup>,
 }
 
+impl Lookup {
+    /// The index entry of one version, when the crate was found and lists it.
+    pub fn version(&self, version: &str) -> Option<&IndexedVersion> {
+        match self {
+            Lookup::Found { versions, .. } => versions.iter().find(|v| v.version == version),
+            _ => None,
+        }
+    }
+}
+
+impl IndexedVersion {
+    /// When it was published, if the index records it.
+    pub fn published(&self) -> Option<jiff::Timestamp> {
+        self.pubtime.as_deref()?.parse().ok()
+    }
+}
+
 impl IndexAnswers {
     pub fn get(&self, registry: Option<&str>, name: &str) -> Option<&Lookup> {
         self.map
