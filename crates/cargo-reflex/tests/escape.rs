@@ -11,6 +11,7 @@
 mod common;
 
 use common::escape::*;
+use std::ffi::OsStr;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
@@ -26,14 +27,15 @@ fn sandboxed_build_blocks_every_escape_and_still_builds() {
     let s = scene(tmp.path());
     let (hits, targets) = listen(tmp.path(), "127.0.0.1:0");
     write_targets(&s, &targets);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
-        .args(["build", "--manifest-path"])
-        .arg(s.ws.join("Cargo.toml"))
-        .current_dir(&s.ws)
-        .env_clear()
-        .envs(env(&s))
-        .output()
-        .unwrap();
+    let manifest = s.ws.join("Cargo.toml");
+    let out = reflex_in(
+        &s,
+        [
+            OsStr::new("build"),
+            OsStr::new("--manifest-path"),
+            manifest.as_os_str(),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "the build itself succeeds: {stderr}");
     assert!(
@@ -234,12 +236,7 @@ fn observe_only_monitoring_sees_the_attempts_it_lets_through() {
             seen.hits
         );
     }
-    let alerts: Vec<serde_json::Value> =
-        std::fs::read_to_string(tmp.path().join("observe-alerts.jsonl"))
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+    let alerts = read_alerts(&tmp.path().join("observe-alerts.jsonl"));
     for (kind, krate) in [
         ("build-script", "hostile-build"),
         ("proc-macro", "hostile-macro"),

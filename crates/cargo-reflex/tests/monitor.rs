@@ -5,6 +5,7 @@ mod common;
 
 use common::escape::*;
 use common::*;
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::sync::Arc;
 
@@ -44,22 +45,19 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
             let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
         }
     });
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
-        .args([
-            "build",
-            "--monitor",
-            "--webhook",
-            &hook_url,
-            "--alerts-sarif",
-        ])
-        .arg(&sarif_path)
-        .arg("--alerts")
-        .arg(&alerts_path)
-        .current_dir(&s.ws)
-        .env_clear()
-        .envs(env(&s))
-        .output()
-        .unwrap();
+    let out = reflex_in(
+        &s,
+        [
+            OsStr::new("build"),
+            OsStr::new("--monitor"),
+            OsStr::new("--webhook"),
+            OsStr::new(&hook_url),
+            OsStr::new("--alerts-sarif"),
+            sarif_path.as_os_str(),
+            OsStr::new("--alerts"),
+            alerts_path.as_os_str(),
+        ],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -70,11 +68,7 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
         stderr.contains("tried to exfiltrate secret AWS_SECRET_ACCESS_KEY via DNS (hex)"),
         "{stderr}"
     );
-    let alerts: Vec<serde_json::Value> = std::fs::read_to_string(&alerts_path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let alerts = read_alerts(&alerts_path);
     let by = |kind: &str, krate: &str| -> Vec<&serde_json::Value> {
         alerts
             .iter()
@@ -222,28 +216,23 @@ fn baselines_and_first_seen_destinations() {
     let build = |extra: &[&str]| -> Vec<serde_json::Value> {
         let alerts = tmp.path().join("alerts.jsonl");
         let _ = std::fs::remove_dir_all(s.ws.join("target"));
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
-            .args(["build", "--monitor", "--alerts"])
-            .arg(&alerts)
-            .arg("--state")
-            .arg(&state)
-            .args(extra)
-            .current_dir(&s.ws)
-            .env_clear()
-            .envs(env(&s))
-            .output()
-            .unwrap();
+        let mut args = vec![
+            OsStr::new("build"),
+            OsStr::new("--monitor"),
+            OsStr::new("--alerts"),
+            alerts.as_os_str(),
+            OsStr::new("--state"),
+            state.as_os_str(),
+        ];
+        args.extend(extra.iter().map(OsStr::new));
+        let out = reflex_in(&s, args);
         assert_eq!(
             out.status.code(),
             Some(1),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        std::fs::read_to_string(&alerts)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        read_alerts(&alerts)
     };
     let code = |a: &serde_json::Value| a["event"]["code"].as_str().unwrap().to_string();
     let first = build(&["--learn"]);

@@ -308,3 +308,27 @@ pub fn observe(s: &Scene, hits: &Hits, build_ok: bool) -> Observed {
         build_ok,
     }
 }
+
+/// Runs `cargo-reflex <args>` in the scene's workspace with the scene's environment.
+pub fn reflex_in<I, A>(s: &Scene, args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(args)
+        .current_dir(&s.ws)
+        .env_clear()
+        .envs(env(s))
+        .output()
+        .unwrap()
+}
+
+/// The alerts of a monitored build (JSON Lines).
+pub fn read_alerts(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
