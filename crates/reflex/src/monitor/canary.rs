@@ -9,6 +9,34 @@ pub struct Canary {
     /// The variable or file it stands for: `AWS_SECRET_ACCESS_KEY`, `~/.ssh/id_ed25519`.
     pub name: String,
     pub value: String,
+    /// How it looks raw and encoded (from the start of the value), computed once: every
+    /// payload, DNS name and argument of the build is searched for these.
+    forms: Vec<(&'static str, String)>,
+}
+
+impl Canary {
+    pub fn new(name: impl Into<String>, value: impl Into<String>) -> Canary {
+        let value = value.into();
+        let v = value.as_bytes();
+        let p16 = &v[..v.len().min(16)];
+        let p15 = &v[..v.len().min(15)];
+        let raw = String::from_utf8_lossy(p16).into_owned();
+        let forms = vec![
+            ("raw", raw.clone()),
+            ("hex", HEXLOWER.encode(p16)),
+            ("hex", HEXUPPER.encode(p16)),
+            ("base64", BASE64_NOPAD.encode(p15)),
+            ("base64", BASE64URL_NOPAD.encode(p15)),
+            ("base32", BASE32_NOPAD.encode(p15)),
+            ("base32", BASE32_NOPAD.encode(p15).to_lowercase()),
+            ("url-encoded", raw),
+        ];
+        Canary {
+            name: name.into(),
+            value,
+            forms,
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -54,22 +82,10 @@ impl Canaries {
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/+",
         );
         Canaries(vec![
-            Canary {
-                name: "AWS_SECRET_ACCESS_KEY".into(),
-                value: aws,
-            },
-            Canary {
-                name: "GITHUB_TOKEN".into(),
-                value: format!("ghp_{}", random(36, ALNUM)),
-            },
-            Canary {
-                name: "CARGO_REGISTRY_TOKEN".into(),
-                value: format!("cio{}", random(32, ALNUM)),
-            },
-            Canary {
-                name: "~/.ssh/id_ed25519".into(),
-                value: random(48, ALNUM),
-            },
+            Canary::new("AWS_SECRET_ACCESS_KEY", aws),
+            Canary::new("GITHUB_TOKEN", format!("ghp_{}", random(36, ALNUM))),
+            Canary::new("CARGO_REGISTRY_TOKEN", format!("cio{}", random(32, ALNUM))),
+            Canary::new("~/.ssh/id_ed25519", random(48, ALNUM)),
         ])
     }
 
@@ -131,20 +147,7 @@ impl Canaries {
         let decoded = url_decode(text);
         let mut out = Vec::new();
         for c in &self.0 {
-            let v = c.value.as_bytes();
-            let p16 = &v[..v.len().min(16)];
-            let p15 = &v[..v.len().min(15)];
-            let forms: [(&'static str, String); 8] = [
-                ("raw", String::from_utf8_lossy(p16).into_owned()),
-                ("hex", HEXLOWER.encode(p16)),
-                ("hex", HEXUPPER.encode(p16)),
-                ("base64", BASE64_NOPAD.encode(p15)),
-                ("base64", BASE64URL_NOPAD.encode(p15)),
-                ("base32", BASE32_NOPAD.encode(p15)),
-                ("base32", BASE32_NOPAD.encode(p15).to_lowercase()),
-                ("url-encoded", String::from_utf8_lossy(p16).into_owned()),
-            ];
-            let hit = forms.iter().find(|(enc, form)| {
+            let hit = c.forms.iter().find(|(enc, form)| {
                 if *enc == "url-encoded" {
                     decoded != text && decoded.contains(form.as_str())
                 } else {
@@ -188,10 +191,10 @@ mod tests {
 
     #[test]
     fn canaries_are_found_raw_and_encoded() {
-        let c = Canaries(vec![Canary {
-            name: "AWS_SECRET_ACCESS_KEY".into(),
-            value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into(),
-        }]);
+        let c = Canaries(vec![Canary::new(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        )]);
         let v = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
         let hex: String = v.bytes().map(|b| format!("{b:02x}")).collect();
         let b64 = BASE64_NOPAD.encode(v.as_bytes());
