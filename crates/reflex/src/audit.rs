@@ -60,6 +60,8 @@ pub struct AuditOptions {
     pub young_days: i64,
     /// `gate`: the policy file (default: `reflex.toml` at the workspace root).
     pub policy: Option<PathBuf>,
+    /// `gate`: a policy already in memory (init's starter rules); wins over `policy`.
+    pub policy_rules: Option<Policy>,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -96,6 +98,7 @@ impl AuditOptions {
             compare: None,
             young_days: 7,
             policy: None,
+            policy_rules: None,
         }
     }
 }
@@ -198,9 +201,10 @@ fn run(
         compare_labels = Some((base.label(), head.label()));
     }
     let policy = if command == "gate" {
-        let policy = match &opts.policy {
-            Some(p) => Policy::load(&resolve(&opts.cwd, p))?,
-            None => {
+        let policy = match (&opts.policy_rules, &opts.policy) {
+            (Some(rules), _) => rules.clone(),
+            (None, Some(p)) => Policy::load(&resolve(&opts.cwd, p))?,
+            (None, None) => {
                 let root = workspace
                     .as_ref()
                     .map_or(opts.cwd.clone(), |w| w.root.clone());

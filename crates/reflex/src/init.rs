@@ -108,15 +108,13 @@ pub struct Starter {
 /// Runs the gate with the starter rules and records what fails today as the baseline.
 pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Starter> {
     let rules_text = rules(&opts.internal_prefixes);
-    let dir = tempfile_dir(opts)?;
-    let rules_path = dir.join(crate::policy::FILE_NAME);
-    std::fs::write(&rules_path, &rules_text).map_err(|e| crate::Error::io(&rules_path, e))?;
     let mut o = opts.clone();
-    o.policy = Some(rules_path.clone());
+    o.policy_rules = Some(Policy::parse(
+        Path::new(crate::policy::FILE_NAME),
+        &rules_text,
+    )?);
     o.deny_from_cli = false;
-    let report = crate::audit::gate(&o, progress);
-    let _ = std::fs::remove_dir_all(&dir);
-    let report = report?;
+    let report = crate::audit::gate(&o, progress)?;
     let mut text = rules_text;
     let (approvals, exceptions, cooldown_exempt, not_baselined) =
         baseline(&report, opts, &mut text);
@@ -237,16 +235,6 @@ fn baseline(
         }
     }
     (approvals.len(), count, cooled.len(), refused)
-}
-
-fn tempfile_dir(opts: &AuditOptions) -> Result<std::path::PathBuf> {
-    let base = opts
-        .cache_dir
-        .clone()
-        .unwrap_or_else(std::env::temp_dir)
-        .join(format!("init-{}", std::process::id()));
-    std::fs::create_dir_all(&base).map_err(|e| crate::Error::io(&base, e))?;
-    Ok(base)
 }
 
 /// Settings for the hardened configuration files.
