@@ -9,14 +9,7 @@ pub fn what(row: &ChangeRow) -> String {
     let c = &row.change;
     match (c.kind, c.bump) {
         (ChangeKind::Upgraded | ChangeKind::Downgraded, Some(b)) => {
-            format!(
-                "{} ({})",
-                c.kind.as_str(),
-                serde_json::to_value(b)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            )
+            format!("{} ({})", c.kind.as_str(), b.as_str())
         }
         (k, _) => k.as_str().to_string(),
     }

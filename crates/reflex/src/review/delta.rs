@@ -37,6 +37,17 @@ pub enum Bump {
     Pre,
 }
 
+impl Bump {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bump::Major => "major",
+            Bump::Minor => "minor",
+            Bump::Patch => "patch",
+            Bump::Pre => "pre",
+        }
+    }
+}
+
 /// One side of a change.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Side {
