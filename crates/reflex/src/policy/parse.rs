@@ -64,7 +64,6 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
         },
     }
     for (key, value) in root {
-        let span = value.span();
         match key.get_ref().as_ref() {
             "version" => {}
             "gate" => gate(&mut p, value, &mut policy),
@@ -127,7 +126,6 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
                 ],
             ),
         }
-        let _ = span;
     }
     p.found.sort_by_key(|e| (e.line, e.column));
     if p.found.is_empty() {

@@ -163,15 +163,17 @@ impl LockfileDelta {
             h.sort_by(|&x, &y| head.packages()[x].version.cmp(&head.packages()[y].version));
             // Pair versions of the same semver line first, then the rest in order.
             let mut pairs = Vec::new();
-            for &j in &h.clone() {
+            let mut unpaired = Vec::new();
+            for j in h {
                 let hv = &head.packages()[j].version;
-                if let Some(pos) = b.iter().position(|&i| {
+                match b.iter().position(|&i| {
                     crate::checks::advisories::semver_compatible(&base.packages()[i].version, hv)
                 }) {
-                    pairs.push((b.remove(pos), j));
-                    h.retain(|&x| x != j);
+                    Some(pos) => pairs.push((b.remove(pos), j)),
+                    None => unpaired.push(j),
                 }
             }
+            let mut h = unpaired;
             while !b.is_empty() && !h.is_empty() {
                 pairs.push((b.remove(0), h.remove(0)));
             }
