@@ -126,6 +126,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             dns_sinkhole: true,
             quiet_writes: quiet,
             watched_writes: plan.read_only.iter().chain(&plan.homes).cloned().collect(),
+            sensitive_reads: profile.plant.iter().map(|(p, _)| p.clone()).collect(),
         });
     }
     let mut err = std::io::stderr().lock();

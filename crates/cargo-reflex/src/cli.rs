@@ -32,6 +32,8 @@ pub enum Command {
     Build(crate::build::BuildArgs),
     /// Are we affected? Find every Cargo.lock under the given trees that holds a crate or an advisory's crate, with the remedy
     Respond(crate::respond::RespondArgs),
+    /// eXercise: play benign imitations of real attacks against the pipeline and score each layer
+    Drill(crate::drill::DrillArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
 }

@@ -7,6 +7,7 @@ mod audit;
 mod build;
 mod cli;
 mod db;
+mod drill;
 mod gate;
 mod init;
 mod monitor;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         cli::Command::Init(args) => init::run(args),
         cli::Command::Build(args) => build::run(args),
         cli::Command::Respond(args) => respond::run(args),
+        cli::Command::Drill(args) => drill::run(args),
         cli::Command::Db(args) => db::run(args),
     };
     match result {

@@ -262,6 +262,14 @@ fn observe_only_monitoring_sees_the_attempts_it_lets_through() {
         }));
         assert!(mine.iter().any(|a| a["event"]["action"] == "connect"));
         assert!(
+            mine.iter().any(|a| a["event"]["code"] == "sensitive-read"
+                && a["file"]["path"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("/.aws/credentials")),
+            "{kind}: the credential read"
+        );
+        assert!(
             mine.iter()
                 .all(|a| a["cargo_reflex"]["outcome"] == "allowed")
         );

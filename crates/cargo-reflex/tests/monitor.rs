@@ -151,6 +151,24 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
                 what,
             );
         }
+        // Reads of credential files and of other processes' environments (the probe reads
+        // the decoys planted in the sandbox's home and cargo's home).
+        for (suffix, what) in [
+            ("/.ssh/id_ed25519", "the ssh key"),
+            ("/.aws/credentials", "the AWS credentials"),
+            ("/credentials.toml", "cargo's credentials"),
+            ("/proc/1/environ", "init's environment"),
+        ] {
+            has(
+                &|a| {
+                    a["event"]["code"] == "sensitive-read"
+                        && a["event"]["action"] == "read"
+                        && a["event"]["type"][0] == "access"
+                        && a["file"]["path"].as_str().unwrap().ends_with(suffix)
+                },
+                what,
+            );
+        }
         assert_eq!(mine[0]["cargo_reflex"]["version"], "0.1.0");
     }
     assert!(

@@ -87,6 +87,51 @@ pub struct MonitorConfig {
     /// and the homes may live under /tmp).
     #[serde(default)]
     pub watched_writes: Vec<PathBuf>,
+    /// Reads of these files are recorded (decoy and real credential files), besides the
+    /// built-in sensitive places (see [`is_sensitive`]).
+    #[serde(default)]
+    pub sensitive_reads: Vec<PathBuf>,
+}
+
+/// Whether reading `path` (absolute, lexically normal) touches a secret: credential files of
+/// common tools, private keys, and other processes' environments or memory.
+pub fn is_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
+    if extra.iter().any(|p| p == path) {
+        return true;
+    }
+    let parts: Vec<&str> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(s) => s.to_str(),
+            _ => None,
+        })
+        .collect();
+    let Some(name) = parts.last().copied() else {
+        return false;
+    };
+    if parts.first() == Some(&"proc") {
+        // /proc/<pid|self|thread-self>/environ, /proc/<pid>/task/<tid>/environ, and mem.
+        return matches!(name, "environ" | "mem") && parts.len() >= 3;
+    }
+    let under = |dir: &str| parts[..parts.len() - 1].contains(&dir);
+    const DIRS: &[&str] = &[".ssh", ".aws", ".gnupg", ".azure", "gcloud", ".kube"];
+    const NAMES: &[&str] = &[
+        ".netrc",
+        ".git-credentials",
+        ".pypirc",
+        ".npmrc",
+        ".vault-token",
+        "credentials.toml",
+        "id_rsa",
+        "id_ecdsa",
+        "id_ed25519",
+        "id_dsa",
+    ];
+    DIRS.iter().any(|d| under(d))
+        || NAMES.contains(&name)
+        || (name == "credentials" && (under(".cargo") || under(".docker")))
+        || (name == "config.json" && under(".docker"))
+        || (name == "hosts.yml" && under("gh"))
 }
 
 /// One thing a process of the build did, as the monitor saw it (before it happened).
@@ -96,7 +141,8 @@ pub struct MonitorEvent {
     pub time_ns: u64,
     pub pid: u32,
     /// `execve`, `execveat`, `connect`, `sendto`, `sendmsg`, `sendmmsg`, `open-write` (an open
-    /// for writing outside the expected places), or `dns-query` (the sinkhole's log).
+    /// for writing outside the expected places), `open-read` (an open of a sensitive file, see
+    /// [`is_sensitive`]), or `dns-query` (the sinkhole's log).
     pub syscall: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,

@@ -412,12 +412,8 @@ fn run_command(
         if let Some(s) = sink {
             monitor::sinkhole(s, log.clone());
         }
-        let (quiet, watched) = profile
-            .monitor
-            .as_ref()
-            .map(|m| (m.quiet_writes.clone(), m.watched_writes.clone()))
-            .unwrap_or_default();
-        std::thread::spawn(move || monitor::supervise(listener, log, quiet, watched));
+        let config = profile.monitor.clone().unwrap_or_default();
+        std::thread::spawn(move || monitor::supervise(listener, log, config));
     } else {
         drop(ready_r);
         drop(ack_w);

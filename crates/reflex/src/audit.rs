@@ -288,11 +288,27 @@ fn run(
                         .push(p.name.to_string());
                 }
             }
+            // The lockfile's versions: a cached entry that does not list them is stale.
+            let mut locked: std::collections::HashMap<
+                _,
+                std::collections::HashMap<String, Vec<String>>,
+            > = Default::default();
+            for (i, p) in g.packages().iter().enumerate() {
+                if let Some(key) = g.registry(i) {
+                    locked
+                        .entry(key)
+                        .or_default()
+                        .entry(p.name.to_string())
+                        .or_default()
+                        .push(p.version.to_string());
+                }
+            }
             let mut answers = IndexAnswers::default();
             for (registry, mut names) in by_registry {
                 names.sort();
                 names.dedup();
-                let index = RegistryIndex::new(index_config.clone(), registry.as_deref());
+                let mut index = RegistryIndex::new(index_config.clone(), registry.as_deref());
+                index.require_versions(locked.remove(&registry).unwrap_or_default());
                 let report = |done: usize, total: usize| progress("registry index", done, total);
                 answers.extend(registry.as_deref(), index.lookup_many(&names, &report));
             }

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod audit;
 pub mod build_plan;
 pub mod checks;
+pub mod drill;
 pub mod error;
 pub mod graph;
 pub mod init;

@@ -342,6 +342,26 @@ fn remedy(
             return format!("cargo update -p {}@{} --precise {v}", p.name, p.version);
         }
     }
+    // A query for bad versions: the newest earlier compatible release outside them.
+    if let Query::Crate { req: Some(req), .. } = query
+        && let Some(lookup) = lookups.get(p.name.as_str())
+        && let Lookup::Found { versions, .. } = &*lookup
+        && let Some(good) = versions
+            .iter()
+            .filter(|v| !v.yanked)
+            .filter_map(|v| semver::Version::parse(&v.version).ok())
+            .filter(|v| {
+                *v < p.version && v.pre.is_empty() && compatible(&p.version, v) && !req.matches(v)
+            })
+            .max()
+    {
+        return format!("cargo update -p {}@{} --precise {good}", p.name, p.version);
+    }
+    if via.len() > 2
+        && let Some(cmd) = older_parent(&via[via.len() - 2], p.name.as_str(), lookups)
+    {
+        return cmd;
+    }
     match via.get(1) {
         Some(_) if via.len() == 2 => format!(
             "remove or replace the dependency on {} in {}",
@@ -353,6 +373,42 @@ fn remedy(
         ),
         None => format!("{} is a workspace member", p.name),
     }
+}
+
+/// Whether `v` satisfies the caret requirement of `current` (what `cargo update --precise`
+/// can move to without a manifest change).
+fn compatible(current: &semver::Version, v: &semver::Version) -> bool {
+    match (current.major, current.minor) {
+        (0, 0) => v.major == 0 && v.minor == 0 && v.patch == current.patch,
+        (0, m) => v.major == 0 && v.minor == m,
+        (major, _) => v.major == major,
+    }
+}
+
+/// The dependent that pulls the crate in (`"name version"`), taken back to its newest earlier,
+/// semver-compatible, unyanked release that does not depend on the crate: the usual way out
+/// when a new release of a dependency brought the crate in.
+fn older_parent(parent: &str, name: &str, lookups: &Lookups<'_>) -> Option<String> {
+    let (pname, pver) = parent.split_once(' ')?;
+    let current = semver::Version::parse(pver).ok()?;
+    let lookup = lookups.get(pname)?;
+    let Lookup::Found { versions, .. } = &*lookup else {
+        return None;
+    };
+    let best = versions
+        .iter()
+        .filter(|v| !v.yanked)
+        .filter(|v| {
+            v.deps.as_ref().is_some_and(|deps| {
+                !deps
+                    .iter()
+                    .any(|d| d.split_whitespace().next() == Some(name))
+            })
+        })
+        .filter_map(|v| semver::Version::parse(&v.version).ok())
+        .filter(|v| *v < current && v.pre.is_empty() && compatible(&current, v))
+        .max()?;
+    Some(format!("cargo update -p {pname}@{pver} --precise {best}"))
 }
 
 /// Human output.

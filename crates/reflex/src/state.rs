@@ -1,10 +1,26 @@
 //! State that outlives a run, in an embedded SQLite file (default: `state.sqlite` in
-//! cargo-reflex's cache directory): every destination a monitored build ever contacted.
+//! cargo-reflex's cache directory): every destination a monitored build ever contacted, and the
+//! scorecards of past drills.
 //! Concurrent builds share the file safely (WAL journal, a busy timeout, one statement per
 //! sighting).
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
+
+/// One past drill, summed over its scenarios.
+#[derive(Clone, Debug, serde::Serialize, PartialEq)]
+pub struct DrillRun {
+    pub started: String,
+    pub scenarios: i64,
+    pub passed: i64,
+    pub blocked: i64,
+    pub contained: i64,
+    pub detected: i64,
+    pub mean_time_to_detect_ms: Option<f64>,
+    pub mean_time_to_remediate_s: Option<f64>,
+    /// Scenarios that did not pass.
+    pub failed: Vec<String>,
+}
 
 pub struct StateStore {
     conn: rusqlite::Connection,
@@ -38,6 +54,17 @@ impl StateStore {
                  first_crate TEXT,
                  sightings INTEGER NOT NULL DEFAULT 1,
                  PRIMARY KEY (kind, value)
+             );
+             CREATE TABLE IF NOT EXISTS drills (
+                 started TEXT NOT NULL,
+                 scenario TEXT NOT NULL,
+                 passed INTEGER NOT NULL,
+                 gate TEXT NOT NULL,
+                 sandbox TEXT NOT NULL,
+                 monitor TEXT NOT NULL,
+                 time_to_detect_ms REAL,
+                 time_to_remediate_s REAL,
+                 PRIMARY KEY (started, scenario)
              );",
         )
         .map_err(|e| external("preparing the state store", e))?;
@@ -67,6 +94,69 @@ impl StateStore {
             )
             .map_err(|e| external("recording a destination", e))?;
         Ok(sightings == 1)
+    }
+
+    /// Records one drill's scorecard (one row per scenario).
+    pub fn record_drill(&self, card: &crate::drill::Scorecard) -> Result<()> {
+        use crate::drill::Layer;
+        let status = |r: &crate::drill::ScenarioResult, l: Layer| {
+            r.layer(l).map_or("error", |x| x.status).to_string()
+        };
+        for r in &card.scenarios {
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO drills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    rusqlite::params![
+                        card.started,
+                        r.name,
+                        r.passed,
+                        status(r, Layer::Gate),
+                        status(r, Layer::Sandbox),
+                        status(r, Layer::Monitor),
+                        r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms),
+                        r.remediation
+                            .as_ref()
+                            .filter(|m| m.clean)
+                            .map(|m| m.seconds),
+                    ],
+                )
+                .map_err(|e| external("recording the drill", e))?;
+        }
+        Ok(())
+    }
+
+    /// Past drills, oldest first: one row per drill.
+    pub fn drill_history(&self) -> Result<Vec<DrillRun>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT started, COUNT(*), SUM(passed),
+                        SUM(gate = 'blocked'), SUM(sandbox = 'contained'), SUM(monitor = 'detected'),
+                        AVG(time_to_detect_ms), AVG(time_to_remediate_s),
+                        GROUP_CONCAT(CASE WHEN passed THEN NULL ELSE scenario END, ', ')
+                 FROM drills GROUP BY started ORDER BY started",
+            )
+            .map_err(|e| external("reading drill history", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(DrillRun {
+                    started: r.get(0)?,
+                    scenarios: r.get(1)?,
+                    passed: r.get(2)?,
+                    blocked: r.get(3)?,
+                    contained: r.get(4)?,
+                    detected: r.get(5)?,
+                    mean_time_to_detect_ms: r.get(6)?,
+                    mean_time_to_remediate_s: r.get(7)?,
+                    failed: r
+                        .get::<_, Option<String>>(8)?
+                        .map(|s| s.split(", ").map(str::to_string).collect())
+                        .unwrap_or_default(),
+                })
+            })
+            .map_err(|e| external("reading drill history", e))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| external("reading drill history", e))
     }
 
     pub fn count(&self) -> Result<i64> {

@@ -35,9 +35,6 @@ enum Ins {
     Load(u32),
     /// Jump to the label if the accumulator equals the value.
     JumpIfEq(u32, &'static str),
-    /// Jump to the label if the accumulator has any of the bits, else fall through.
-    JumpIfAny(u32, &'static str),
-    Jump(&'static str),
     Ret(u32),
     Label(&'static str),
 }
@@ -69,23 +66,15 @@ fn assemble(code: &[Ins]) -> Vec<libc::sock_filter> {
             Ins::JumpIfEq(k, l) => {
                 out.push(f(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, off(l), *k))
             }
-            Ins::JumpIfAny(k, l) => {
-                out.push(f(libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K, off(l), *k))
-            }
-            Ins::Jump(l) => out.push(f(libc::BPF_JMP | libc::BPF_JA, 0, off(l) as u32)),
             Ins::Ret(k) => out.push(f(libc::BPF_RET | libc::BPF_K, 0, *k)),
         }
     }
     out
 }
 
-/// `seccomp_data.args[i]`, low 32 bits (little-endian).
-const fn arg(i: u32) -> u32 {
-    16 + 8 * i
-}
-
 /// Installs the notification filter on the calling process (the command, before it execs)
-/// and returns the listener descriptor. Opens notify only when they may write.
+/// and returns the listener descriptor. Every open notifies: the supervisor reads the path and
+/// records writes outside the expected places and reads of sensitive files.
 pub(super) fn install() -> std::io::Result<RawFd> {
     use Ins::*;
     let mut code = vec![
@@ -95,27 +84,10 @@ pub(super) fn install() -> std::io::Result<RawFd> {
         Label("native"),
         Load(0),
     ];
-    for (nr, _) in WATCHED {
+    for (nr, _) in WATCHED.iter().chain(OPENS) {
         code.push(JumpIfEq(*nr as u32, "notify"));
     }
-    code.push(JumpIfEq(libc::SYS_openat as u32, "openat"));
-    code.push(JumpIfEq(libc::SYS_openat2 as u32, "notify"));
-    #[cfg(target_arch = "x86_64")]
-    {
-        code.push(JumpIfEq(libc::SYS_open as u32, "open"));
-        code.push(JumpIfEq(libc::SYS_creat as u32, "notify"));
-    }
     code.extend([
-        Ret(libc::SECCOMP_RET_ALLOW),
-        Label("openat"),
-        Load(arg(2)),
-        JumpIfAny(WRITE_FLAGS, "notify"),
-        Ret(libc::SECCOMP_RET_ALLOW),
-        Label("open"),
-        Load(arg(1)),
-        JumpIfAny(WRITE_FLAGS, "notify"),
-        Jump("allow"),
-        Label("allow"),
         Ret(libc::SECCOMP_RET_ALLOW),
         Label("notify"),
         Ret(libc::SECCOMP_RET_USER_NOTIF),
@@ -173,16 +145,67 @@ fn emit(log: &Log, ev: &MonitorEvent) {
     }
 }
 
+/// Reads the memory of stopped callers. A process's `/proc/<pid>/mem` stays open between
+/// its calls (opening it is most of the cost of a notification); a descriptor that no longer
+/// reads (the process exited, or exec replaced its memory) is opened again.
+#[derive(Default)]
+struct Mem {
+    files: HashMap<u32, File>,
+}
+
+impl Mem {
+    fn read(&mut self, pid: u32, addr: u64, len: usize) -> Vec<u8> {
+        let mut buf = vec![0u8; len];
+        if addr == 0 || len == 0 {
+            return Vec::new();
+        }
+        for fresh in [false, true] {
+            if fresh || !self.files.contains_key(&pid) {
+                if self.files.len() > 4096 {
+                    self.files.clear();
+                }
+                match File::open(format!("/proc/{pid}/mem")) {
+                    Ok(f) => self.files.insert(pid, f),
+                    Err(_) => return Vec::new(),
+                };
+            }
+            if let Some(Ok(n)) = self.files.get(&pid).map(|f| f.read_at(&mut buf, addr))
+                && n > 0
+            {
+                buf.truncate(n);
+                return buf;
+            }
+        }
+        Vec::new()
+    }
+
+    /// A NUL-terminated string (most are short: read 256 bytes first).
+    fn string(&mut self, pid: u32, addr: u64) -> String {
+        let mut b = self.read(pid, addr, 256);
+        if !b.contains(&0) && b.len() == 256 {
+            b = self.read(pid, addr, 4096);
+        }
+        let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
+        String::from_utf8_lossy(&b[..end]).into_owned()
+    }
+
+    fn u64_at(&mut self, pid: u32, addr: u64) -> u64 {
+        let b = self.read(pid, addr, 8);
+        u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))
+    }
+
+    /// Forgets a process about to exec (a vforked child still shares its parent's memory).
+    fn forget(&mut self, pid: u32) {
+        self.files.remove(&pid);
+    }
+}
+
 /// Answers notifications until the build ends: record, then let the call continue.
-pub(super) fn supervise(
-    listener: OwnedFd,
-    log: Log,
-    quiet: Vec<std::path::PathBuf>,
-    watched: Vec<std::path::PathBuf>,
-) {
+pub(super) fn supervise(listener: OwnedFd, log: Log, config: crate::MonitorConfig) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
     let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
     let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
+    let mut mem = Mem::default();
     loop {
         // SAFETY: zeroed plain-old-data structs filled by the kernel.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -202,14 +225,10 @@ pub(super) fn supervise(
         }
         let time_ns = now_ns();
         let open = OPENS.iter().any(|(nr, _)| *nr == req.data.nr as i64);
-        // Writes where a build writes (target, tmp, devices) are answered without a record.
-        let opened = if open {
-            opened_path(&req, &quiet, &watched)
-        } else {
-            None
-        };
+        // Writes where a build writes (target, tmp, devices) and reads of ordinary files are
+        // answered without a record.
         let ev = if open {
-            opened.map(|(path, name)| {
+            opened_path(&req, &mut mem, &config).map(|(path, name)| {
                 let mut ev = MonitorEvent {
                     time_ns,
                     pid: req.pid,
@@ -224,6 +243,7 @@ pub(super) fn supervise(
             Some(describe(
                 &req,
                 time_ns,
+                &mut mem,
                 &mut connected,
                 &mut execs,
                 &mut known,
@@ -245,52 +265,72 @@ pub(super) fn supervise(
     }
 }
 
-/// Open calls that can write (the filter passes only those).
+/// Open calls (all of them notify; the supervisor decides what to record).
 const OPENS: &[(i64, &str)] = &[
-    (libc::SYS_openat, "open-write"),
-    (libc::SYS_openat2, "open-write"),
+    (libc::SYS_openat, "openat"),
+    (libc::SYS_openat2, "openat2"),
     #[cfg(target_arch = "x86_64")]
-    (libc::SYS_open, "open-write"),
+    (libc::SYS_open, "open"),
     #[cfg(target_arch = "x86_64")]
-    (libc::SYS_creat, "open-write"),
+    (libc::SYS_creat, "creat"),
 ];
 
-/// The absolute path a write-open targets, unless it is under one of the `quiet` prefixes
-/// (or cannot be read, or does not write after all).
+/// Words one of which is in every path [`crate::is_sensitive`] accepts: a cheap test before
+/// the path is made absolute.
+const SENSITIVE_HINTS: &[&str] = &[
+    "environ",
+    "mem",
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".azure",
+    "gcloud",
+    ".kube",
+    "netrc",
+    "credentials",
+    ".pypirc",
+    ".npmrc",
+    ".vault-token",
+    "id_",
+    ".docker",
+    "hosts.yml",
+];
+
+/// What an open is worth recording: a write outside the `quiet` prefixes (`open-write`) or a
+/// read of a sensitive file (`open-read`), with the absolute path.
 fn opened_path(
     req: &libc::seccomp_notif,
-    quiet: &[std::path::PathBuf],
-    watched: &[std::path::PathBuf],
+    mem: &mut Mem,
+    config: &crate::MonitorConfig,
 ) -> Option<(String, &'static str)> {
     let pid = req.pid;
     let a = req.data.args;
     let nr = req.data.nr as i64;
-    let mem = File::open(format!("/proc/{pid}/mem")).ok()?;
-    let read = |addr: u64, len: usize| -> Vec<u8> {
-        let mut buf = vec![0u8; len];
-        match mem.read_at(&mut buf, addr) {
-            Ok(n) => {
-                buf.truncate(n);
-                buf
-            }
-            Err(_) => Vec::new(),
+    let (dirfd, path_ptr, flags) = match nr {
+        n if n == libc::SYS_openat => (a[0] as i32, a[1], a[2] as u32),
+        n if n == libc::SYS_openat2 => {
+            // struct open_how { u64 flags; ... }
+            (a[0] as i32, a[1], mem.u64_at(pid, a[2]) as u32)
         }
+        #[cfg(target_arch = "x86_64")]
+        n if n == libc::SYS_creat => (libc::AT_FDCWD, a[0], libc::O_CREAT as u32),
+        _ => (libc::AT_FDCWD, a[0], a[1] as u32),
     };
-    let (dirfd, path_ptr) = match nr {
-        n if n == libc::SYS_openat || n == libc::SYS_openat2 => (a[0] as i32, a[1]),
-        _ => (libc::AT_FDCWD, a[0]),
-    };
-    if nr == libc::SYS_openat2 {
-        // struct open_how { u64 flags; ... }
-        let how = read(a[2], 8);
-        let flags = u64::from_ne_bytes(how.try_into().ok()?) as u32;
-        if flags & WRITE_FLAGS == 0 {
-            return None;
-        }
+    let write = flags & WRITE_FLAGS != 0;
+    if !write && flags & libc::O_PATH as u32 != 0 {
+        return None;
     }
-    let raw = read(path_ptr, 4096);
-    let end = raw.iter().position(|c| *c == 0).unwrap_or(raw.len());
-    let path = std::path::PathBuf::from(String::from_utf8_lossy(&raw[..end]).into_owned());
+    let raw = mem.string(pid, path_ptr);
+    if !write
+        && !SENSITIVE_HINTS.iter().any(|h| raw.contains(h))
+        && !config.sensitive_reads.iter().any(|p| {
+            p.file_name()
+                .is_some_and(|n| raw.ends_with(&*n.to_string_lossy()))
+        })
+    {
+        return None;
+    }
+    let path = std::path::PathBuf::from(raw);
     let full = if path.is_absolute() {
         path
     } else {
@@ -312,6 +352,10 @@ fn opened_path(
             c => norm.push(c),
         }
     }
+    if !write {
+        return crate::is_sensitive(&norm, &config.sensitive_reads)
+            .then(|| (norm.display().to_string(), "open-read"));
+    }
     // The most specific prefix decides: a quiet target directory inside a watched project is
     // quiet, a watched project inside a quiet /tmp is watched.
     let depth = |set: &[std::path::PathBuf]| {
@@ -320,7 +364,7 @@ fn opened_path(
             .map(|p| p.components().count())
             .max()
     };
-    match (depth(quiet), depth(watched)) {
+    match (depth(&config.quiet_writes), depth(&config.watched_writes)) {
         (Some(q), Some(w)) if q >= w => return None,
         (Some(_), None) => return None,
         _ => {}
@@ -331,6 +375,7 @@ fn opened_path(
 fn describe(
     req: &libc::seccomp_notif,
     time_ns: u64,
+    mem: &mut Mem,
     connected: &mut HashMap<(u32, u64), String>,
     execs: &mut HashMap<u32, Vec<String>>,
     known: &mut HashMap<(u32, u64), Chain>,
@@ -341,33 +386,6 @@ fn describe(
         .iter()
         .find(|(nr, _)| *nr == req.data.nr as i64)
         .map_or("unknown", |(_, n)| n);
-    let mem = File::open(format!("/proc/{pid}/mem")).ok();
-    let read = |addr: u64, len: usize| -> Vec<u8> {
-        let mut buf = vec![0u8; len];
-        match &mem {
-            Some(m) if addr != 0 => match m.read_at(&mut buf, addr) {
-                Ok(n) => {
-                    buf.truncate(n);
-                    buf
-                }
-                Err(_) => Vec::new(),
-            },
-            _ => Vec::new(),
-        }
-    };
-    let string = |addr: u64| -> String {
-        let b = read(addr, 4096);
-        let end = b.iter().position(|c| *c == 0).unwrap_or(b.len());
-        String::from_utf8_lossy(&b[..end]).into_owned()
-    };
-    let u64_at = |addr: u64| -> u64 {
-        let b = read(addr, 8);
-        if b.len() == 8 {
-            u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))
-        } else {
-            0
-        }
-    };
     let mut ev = MonitorEvent {
         time_ns,
         pid,
@@ -381,32 +399,33 @@ fn describe(
             } else {
                 (a[1], a[2])
             };
-            let file = string(path);
+            let file = mem.string(pid, path);
             // PATH lookups try several directories; only the one that exists runs.
             ev.missing = !std::path::Path::new(&file).exists();
             ev.path = Some(file);
             let mut args = Vec::new();
             for i in 0..256u64 {
-                let p = u64_at(argv + i * 8);
+                let p = mem.u64_at(pid, argv + i * 8);
                 if p == 0 {
                     break;
                 }
-                args.push(string(p));
+                args.push(mem.string(pid, p));
             }
             execs.insert(pid, args.clone());
             ev.argv = args;
         }
         "connect" => {
-            let dest = sockaddr(&read(a[1], (a[2] as usize).min(128)));
+            let dest = sockaddr(&mem.read(pid, a[1], (a[2] as usize).min(128)));
             if let Some(d) = &dest {
                 connected.insert((pid, a[0]), d.clone());
             }
             ev.dest = dest;
         }
         "sendto" => {
-            ev.dest = sockaddr(&read(a[4], (a[5] as usize).min(128)))
+            ev.dest = sockaddr(&mem.read(pid, a[4], (a[5] as usize).min(128)))
                 .or_else(|| connected.get(&(pid, a[0])).cloned());
-            ev.payloads.push(hex(&read(a[1], (a[2] as usize).min(512))));
+            ev.payloads
+                .push(hex(&mem.read(pid, a[1], (a[2] as usize).min(512))));
         }
         "sendmsg" | "sendmmsg" => {
             let (base, count, stride) = if name == "sendmsg" {
@@ -416,14 +435,15 @@ fn describe(
             };
             for i in 0..count {
                 let h = base + i * stride;
-                let name_ptr = u64_at(h);
-                let name_len = u64_at(h + 8) & 0xffff_ffff;
-                let iov = u64_at(h + 16);
+                let name_ptr = mem.u64_at(pid, h);
+                let name_len = mem.u64_at(pid, h + 8) & 0xffff_ffff;
+                let iov = mem.u64_at(pid, h + 16);
                 if ev.dest.is_none() && name_ptr != 0 {
-                    ev.dest = sockaddr(&read(name_ptr, (name_len as usize).min(128)));
+                    ev.dest = sockaddr(&mem.read(pid, name_ptr, (name_len as usize).min(128)));
                 }
-                let (ptr, len) = (u64_at(iov), u64_at(iov + 8));
-                ev.payloads.push(hex(&read(ptr, (len as usize).min(512))));
+                let (ptr, len) = (mem.u64_at(pid, iov), mem.u64_at(pid, iov + 8));
+                ev.payloads
+                    .push(hex(&mem.read(pid, ptr, (len as usize).min(512))));
             }
             if ev.dest.is_none() {
                 ev.dest = connected.get(&(pid, a[0])).cloned();
@@ -435,6 +455,7 @@ fn describe(
     if name.starts_with("exec") {
         // Seen before the exec: after it, the process has a new command line.
         known.retain(|k, _| k.0 != pid);
+        mem.forget(pid);
     }
     ev
 }

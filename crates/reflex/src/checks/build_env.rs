@@ -67,7 +67,7 @@ const NOT_SECRET: &[&str] = &[
 ];
 
 /// Files under `$HOME` that hold credentials.
-const CREDENTIAL_FILES: &[(&str, &str)] = &[
+pub const CREDENTIAL_FILES: &[(&str, &str)] = &[
     (".cargo/credentials.toml", "crates.io publish token"),
     (".cargo/credentials", "crates.io publish token"),
     (".ssh", "SSH keys"),

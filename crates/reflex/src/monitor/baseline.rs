@@ -32,9 +32,12 @@ pub struct CrateBehaviour {
     pub destinations: BTreeSet<String>,
     #[serde(default)]
     pub domains: BTreeSet<String>,
+    /// Files read (sensitive ones) or written outside the target directory.
+    #[serde(default)]
+    pub paths: BTreeSet<String>,
 }
 
-/// What an alert says a crate did: (`processes` | `destinations` | `domains`, value).
+/// What an alert says a crate did: (`processes` | `destinations` | `domains` | `paths`, value).
 fn behaviour(a: &Alert) -> Option<(&'static str, String)> {
     match a.action.as_str() {
         "exec" => Some((
@@ -43,6 +46,7 @@ fn behaviour(a: &Alert) -> Option<(&'static str, String)> {
         )),
         "connect" | "send" => Some(("destinations", a.target.clone())),
         "dns-query" => Some(("domains", a.target.clone())),
+        "read" | "write" => Some(("paths", a.target.clone())),
         _ => None,
     }
 }
@@ -78,6 +82,7 @@ impl Baseline {
             match kind {
                 "processes" => c.processes.insert(value),
                 "destinations" => c.destinations.insert(value),
+                "paths" => c.paths.insert(value),
                 _ => c.domains.insert(value),
             };
         }
@@ -108,6 +113,7 @@ impl Baseline {
         let known = match kind {
             "processes" => c.processes.contains(&value),
             "destinations" => c.destinations.contains(&value),
+            "paths" => c.paths.contains(&value),
             _ => c.domains.contains(&value),
         };
         if known {
@@ -116,6 +122,7 @@ impl Baseline {
         let kind = match kind {
             "processes" => "process",
             "destinations" => "destination",
+            "paths" => "path",
             _ => "domain",
         };
         Some(match (&c.version, a.actor.version()) {

@@ -9,7 +9,11 @@ pub fn unhex(h: &str) -> Vec<u8> {
 
 /// The first question's name of a DNS query packet.
 pub fn query_name(packet: &[u8]) -> Option<String> {
-    if packet.len() < 17 || packet[2] & 0x80 != 0 || u16::from_be_bytes([packet[4], packet[5]]) == 0
+    // A standard query (QR 0, opcode 0) with questions and no answer or authority records.
+    if packet.len() < 17
+        || packet[2] & 0xf8 != 0
+        || u16::from_be_bytes([packet[4], packet[5]]) == 0
+        || packet[6..10] != [0; 4]
     {
         return None;
     }

@@ -63,12 +63,12 @@ pub struct Alert {
     pub alerted_ns: u64,
     pub severity: AlertSeverity,
     /// Stable code: `network-connect`, `dns-query`, `dns-exfiltration`, `process-exec`,
-    /// `secret-exfiltration`.
+    /// `file-write`, `sensitive-read`, `secret-exfiltration`.
     pub code: &'static str,
     pub actor: Actor,
     pub pid: u32,
     pub process: Vec<String>,
-    /// `connect`, `send`, `dns-query`, `exec`.
+    /// `connect`, `send`, `dns-query`, `exec`, `write`, `read`.
     pub action: String,
     pub target: String,
     /// `blocked` inside the sandbox (no route out), `allowed` otherwise.
@@ -89,7 +89,7 @@ impl Alert {
             .unwrap_or_default();
         let category = match self.action.as_str() {
             "exec" => "process",
-            "write" => "file",
+            "write" | "read" => "file",
             _ => "network",
         };
         let (address, port) = match self.target.rsplit_once(':') {
@@ -106,7 +106,7 @@ impl Alert {
             "event": {
                 "kind": "alert",
                 "category": [category],
-                "type": [match category { "process" => "start", "file" => "change", _ => "connection" }],
+                "type": [match (category, self.action.as_str()) { ("process", _) => "start", ("file", "read") => "access", ("file", _) => "change", _ => "connection" }],
                 "action": self.action,
                 "outcome": if self.outcome == "blocked" { "failure" } else { "unknown" },
                 "severity": self.severity.number(),
@@ -241,6 +241,31 @@ impl Analyzer {
                         "opened {path} for writing, outside the target directory"
                     )],
                     format!("{who} tried to write {path}"),
+                ));
+            }
+            "open-read" => {
+                if actor.is_baseline() {
+                    return out;
+                }
+                let path = ev.path.clone().unwrap_or_default();
+                let what = if path.starts_with("/proc/") {
+                    "a process's environment or memory"
+                } else {
+                    "a credential file"
+                };
+                let mut evidence = vec![format!("opened {path} for reading: {what}")];
+                if self.sandboxed {
+                    evidence.push(
+                        "inside the sandbox the home directories hold only decoys".to_string(),
+                    );
+                }
+                out.push(alert(
+                    AlertSeverity::High,
+                    "sensitive-read",
+                    "read",
+                    path.clone(),
+                    evidence,
+                    format!("{who} read {path} ({what})"),
                 ));
             }
             "connect" | "sendto" | "sendmsg" | "sendmmsg" | "dns-query" => {
@@ -464,6 +489,10 @@ pub const ALERT_CODES: &[(&str, &str)] = &[
     (
         "file-write",
         "build-time code opened a file for writing outside the target directory and temporary directories",
+    ),
+    (
+        "sensitive-read",
+        "build-time code opened a credential file, a private key or a process's environment or memory",
     ),
     (
         "baseline-deviation",

@@ -147,9 +147,17 @@ pub struct RegistryIndex {
     failures: AtomicUsize,
     /// Where this registry's fetched entries are kept: `<cache>/index/<registry>/`.
     own_cache: Option<PathBuf>,
+    /// Versions a cached entry must list to be used (a version published since the entry was
+    /// fetched sends the lookup to the network).
+    required: HashMap<String, Vec<String>>,
 }
 
 impl RegistryIndex {
+    /// Cached entries of these crates must list these versions (the lockfile's) to be used.
+    pub fn require_versions(&mut self, required: HashMap<String, Vec<String>>) {
+        self.required = required;
+    }
+
     pub fn crates_io(config: IndexConfig) -> RegistryIndex {
         RegistryIndex::new(config, None)
     }
@@ -246,6 +254,7 @@ impl RegistryIndex {
             remote,
             failures: AtomicUsize::new(0),
             own_cache,
+            required: HashMap::new(),
         }
     }
 
@@ -331,6 +340,10 @@ impl RegistryIndex {
         };
         if self.remote.is_some()
             && let Some(fresh) = cached_answer(Some(self.config.max_age))
+            && self
+                .required
+                .get(name)
+                .is_none_or(|need| need.iter().all(|v| fresh.version(v).is_some()))
         {
             return fresh;
         }

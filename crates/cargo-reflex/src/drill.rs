@@ -1,0 +1,325 @@
+//! `cargo reflex drill`.
+
+use clap::{Args, ValueEnum};
+use reflex::drill::scenario::{self, Scenario};
+use reflex::drill::{Layer, Options, render, tabletop};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrillFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Args, Debug)]
+pub struct DrillArgs {
+    /// Play only these scenarios (repeatable) [default: all]
+    #[arg(long = "scenario", short = 's', value_name = "NAME")]
+    pub scenarios: Vec<String>,
+
+    /// Also play your own scenarios: a directory with a scenario.toml, or holding such directories (repeatable)
+    #[arg(long = "scenarios-dir", value_name = "DIR")]
+    pub scenario_dirs: Vec<PathBuf>,
+
+    /// Switch a layer off to see what is missed without it: gate, sandbox or monitor (repeatable)
+    #[arg(long = "off", value_name = "LAYER", value_parser = parse_layer)]
+    pub off: Vec<Layer>,
+
+    /// Your policy file for the sample projects [default: what `init` writes for each]
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+
+    /// Output format of the scorecard
+    #[arg(long, value_enum, default_value_t = DrillFormat::Human)]
+    pub format: DrillFormat,
+
+    /// Write the scorecard to this file instead of standard output
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Scratch directory (created; everything the drill writes goes there) [default: a new temporary directory]
+    #[arg(long, value_name = "DIR")]
+    pub scratch: Option<PathBuf>,
+
+    /// Keep the scratch directory afterwards
+    #[arg(long)]
+    pub keep: bool,
+
+    /// The state store that keeps the scorecards [default: state.sqlite in cargo-reflex's cache directory]
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+
+    /// Do not record this drill in the state store
+    #[arg(long)]
+    pub no_record: bool,
+
+    /// Show past drills and the trend instead of running one
+    #[arg(long, conflicts_with = "tabletop")]
+    pub history: bool,
+
+    /// Print the incident-response checklist for a scenario instead of running it
+    #[arg(long, value_name = "SCENARIO")]
+    pub tabletop: Option<String>,
+
+    /// Who to call, for --tabletop (repeatable), for example "Security on-call: +1 555 0100"
+    #[arg(long = "contact", value_name = "WHO", requires = "tabletop")]
+    pub contacts: Vec<String>,
+
+    /// Directory trees whose lockfiles --tabletop checks [default: .]
+    #[arg(value_name = "PATH", requires = "tabletop")]
+    pub paths: Vec<PathBuf>,
+
+    /// List the scenarios and exit
+    #[arg(long)]
+    pub list: bool,
+
+    /// Less progress on standard error
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+fn parse_layer(s: &str) -> Result<Layer, String> {
+    Layer::parse(s).ok_or_else(|| format!("`{s}` is not a layer: gate, sandbox or monitor"))
+}
+
+fn state_path(args: &DrillArgs) -> Option<PathBuf> {
+    args.state.clone().or_else(|| {
+        reflex::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
+    })
+}
+
+fn write_out(args: &DrillArgs, text: &str) -> Result<(), reflex::Error> {
+    match &args.output {
+        Some(p) => std::fs::write(p, text).map_err(|e| reflex::Error::io(p, e)),
+        None => std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .map_err(|e| reflex::Error::io("<stdout>", e)),
+    }
+}
+
+fn scenarios(args: &DrillArgs) -> Result<Vec<Scenario>, reflex::Error> {
+    let mut all = scenario::builtin();
+    for d in &args.scenario_dirs {
+        all.extend(scenario::load_dir(d)?);
+    }
+    if args.scenarios.is_empty() {
+        return Ok(all);
+    }
+    let mut chosen = Vec::new();
+    for name in &args.scenarios {
+        match all.iter().find(|s| &s.name == name) {
+            Some(s) => chosen.push(s.clone()),
+            None => {
+                let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+                return Err(reflex::Error::Usage(
+                    format!("no scenario named `{name}`"),
+                    Some(format!("scenarios: {}", names.join(", "))),
+                ));
+            }
+        }
+    }
+    Ok(chosen)
+}
+
+pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
+    if args.history {
+        let store = open_state(&args)?;
+        let runs = store.drill_history()?;
+        let text = match args.format {
+            DrillFormat::Json => serde_json::to_string_pretty(&runs).unwrap_or_default() + "\n",
+            _ => render::history(&runs),
+        };
+        write_out(&args, &text)?;
+        return Ok(0);
+    }
+    let all = scenarios(&args)?;
+    if args.list {
+        let mut text = String::new();
+        for s in &all {
+            text.push_str(&format!("{:<22} {}\n", s.name, s.title));
+        }
+        write_out(&args, &text)?;
+        return Ok(0);
+    }
+    if let Some(name) = &args.tabletop {
+        return run_tabletop(&args, &all, name);
+    }
+    let cargo = std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .filter(|c| c.is_file())
+        .unwrap_or_else(|| PathBuf::from("cargo"));
+    let mut pass_env = Vec::new();
+    for k in ["PATH", "RUSTUP_HOME", "RUSTUP_TOOLCHAIN", "CARGO"] {
+        if let Ok(v) = std::env::var(k) {
+            pass_env.push((k.to_string(), v));
+        }
+    }
+    if std::env::var_os("RUSTUP_HOME").is_none()
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        let rh = Path::new(&home).join(".rustup");
+        if rh.is_dir() {
+            pass_env.push(("RUSTUP_HOME".into(), rh.display().to_string()));
+        }
+    }
+    let (scratch, _temp) = match &args.scratch {
+        Some(d) => {
+            if d.exists()
+                && std::fs::read_dir(d)
+                    .map(|mut r| r.next().is_some())
+                    .unwrap_or(false)
+            {
+                return Err(reflex::Error::Usage(
+                    format!("{} is not empty", d.display()),
+                    Some("the drill writes only into an empty or new scratch directory".into()),
+                ));
+            }
+            (d.clone(), None)
+        }
+        None => {
+            let d = std::env::temp_dir().join(format!(
+                "cargo-reflex-drill-{}-{}",
+                std::process::id(),
+                jiff::Timestamp::now().as_millisecond()
+            ));
+            (d.clone(), Some(d))
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| reflex::Error::io("current executable", e))?;
+    let opts = Options {
+        exe,
+        cargo,
+        scratch: scratch.clone(),
+        pass_env,
+        off: args.off.clone(),
+        policy: args
+            .policy
+            .as_ref()
+            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        now: jiff::Timestamp::now(),
+    };
+    let quiet = args.quiet;
+    let mut err = std::io::stderr().lock();
+    let mut progress = |msg: &str| {
+        if !quiet {
+            let _ = writeln!(err, "drill: {msg}");
+        }
+    };
+    let result = reflex::drill::run(&all, &opts, &mut progress);
+    if !args.keep && args.scratch.is_none() {
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+    let card = result?;
+    if !args.no_record {
+        let store = open_state(&args)?;
+        store.record_drill(&card)?;
+    }
+    let text = match args.format {
+        DrillFormat::Human => render::human(&card),
+        DrillFormat::Markdown => render::markdown(&card),
+        DrillFormat::Json => serde_json::to_string_pretty(&card).unwrap_or_default() + "\n",
+    };
+    write_out(&args, &text)?;
+    if args.keep && !quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "drill: scratch kept in {}",
+            scratch.display()
+        );
+    }
+    Ok(if card.passed == card.total { 0 } else { 1 })
+}
+
+fn open_state(args: &DrillArgs) -> Result<reflex::state::StateStore, reflex::Error> {
+    let path = state_path(args).ok_or_else(|| {
+        reflex::Error::Usage(
+            "no cache directory for the state store".into(),
+            Some("give --state FILE".into()),
+        )
+    })?;
+    reflex::state::StateStore::open(&path)
+}
+
+fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, reflex::Error> {
+    let Some(s) = all.iter().find(|s| s.name == name) else {
+        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
+        return Err(reflex::Error::Usage(
+            format!("no scenario named `{name}`"),
+            Some(format!("scenarios: {}", names.join(", "))),
+        ));
+    };
+    // What a build on this machine would see: secret-looking variables (names only) and
+    // credential files in the home directory.
+    let mut secrets = Vec::new();
+    for (k, v) in std::env::vars() {
+        if let Some(why) = reflex::checks::build_env::secret_reason(&k, &v) {
+            secrets.push((k, why));
+        }
+    }
+    secrets.sort();
+    let mut credential_files = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        for (rel, what) in reflex::checks::build_env::CREDENTIAL_FILES {
+            let p = Path::new(&home).join(rel);
+            if p.exists() {
+                credential_files.push((p.display().to_string(), what.to_string()));
+            }
+        }
+    }
+    let roots = if args.paths.is_empty() {
+        vec![std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?]
+    } else {
+        args.paths.clone()
+    };
+    let db = reflex::sources::advisory_db::AdvisoryDb::embedded(
+        reflex::sources::advisory_db::Scope::All,
+    );
+    let mut lockfiles: Vec<(String, Vec<String>)> = Vec::new();
+    let mut scanned = 0;
+    for krate in &s.attack {
+        let r = reflex::respond::respond(
+            &reflex::respond::Query::Crate {
+                name: krate.clone(),
+                req: None,
+            },
+            krate,
+            &reflex::respond::Options {
+                roots: roots.clone(),
+                db: &db,
+                index: None,
+                threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            },
+        )?;
+        scanned = scanned.max(r.lockfiles_scanned);
+        for p in r.projects {
+            let versions = p
+                .matches
+                .iter()
+                .map(|m| format!("{} {}", m.name, m.version))
+                .collect();
+            lockfiles.push((p.lockfile.clone(), versions));
+        }
+    }
+    let sandboxed = Path::new("reflex.toml").is_file()
+        && std::fs::read_to_string("reflex.toml").is_ok_and(|t| t.contains("[sandbox]"));
+    let cx = tabletop::Context {
+        secrets,
+        credential_files,
+        sandboxed,
+        lockfiles,
+        lockfiles_scanned: scanned,
+        contacts: args.contacts.clone(),
+        roots: roots.iter().map(|r| r.display().to_string()).collect(),
+    };
+    let t = tabletop::tabletop(s, &cx);
+    let text = match args.format {
+        DrillFormat::Json => serde_json::to_string_pretty(&t).unwrap_or_default() + "\n",
+        DrillFormat::Markdown => tabletop::human(&t, true),
+        DrillFormat::Human => tabletop::human(&t, false),
+    };
+    write_out(args, &text)?;
+    Ok(0)
+}

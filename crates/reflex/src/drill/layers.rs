@@ -1,0 +1,490 @@
+//! The three layers of a drill, and remediation, for one scenario.
+
+use super::{Layer, LayerResult, Play, Remediation, Remedy};
+use crate::error::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+impl Play<'_> {
+    fn result(&self, layer: Layer, status: &'static str, start: Instant) -> LayerResult {
+        let e = &self.s.expect;
+        let expected = match layer {
+            Layer::Gate => e.blocked,
+            Layer::Sandbox => e.contained,
+            Layer::Monitor => e.detected,
+        };
+        LayerResult {
+            layer,
+            status,
+            as_expected: (status == layer.held()) == expected && status != "error",
+            codes: Vec::new(),
+            evidence: Vec::new(),
+            time_to_detect_ms: None,
+            canary_decoded: None,
+            seconds: start.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Fortify: `gate --base HEAD` (which reviews the change) on the changed lockfile.
+    pub(super) fn gate(&mut self) -> Result<LayerResult> {
+        let start = Instant::now();
+        if self.off(Layer::Gate) {
+            let mut r = self.result(Layer::Gate, "off", start);
+            r.evidence
+                .push("switched off: the change was not reviewed".into());
+            return Ok(r);
+        }
+        (self.progress)(&format!("{}: review and gate", self.s.name));
+        let ran = self.reflex(&["gate", "--base", "HEAD", "--format", "json", "--no-fetch"])?;
+        let report: serde_json::Value = match serde_json::from_str(&ran.stdout) {
+            Ok(v) => v,
+            Err(_) => {
+                let mut r = self.result(Layer::Gate, "error", start);
+                r.evidence
+                    .push(format!("gate gave no report: {}", ran.stderr.trim()));
+                return Ok(r);
+            }
+        };
+        let mut codes = Vec::new();
+        let mut evidence = Vec::new();
+        for f in report["findings"].as_array().into_iter().flatten() {
+            let name = f["package"]["name"].as_str().unwrap_or_default();
+            if f["denied"] == true && self.s.attack.iter().any(|a| a == name) {
+                let code = f["code"].as_str().unwrap_or_default().to_string();
+                if !codes.contains(&code) {
+                    evidence.push(format!(
+                        "{code}: {}",
+                        f["title"].as_str().unwrap_or_default()
+                    ));
+                    codes.push(code);
+                }
+            }
+        }
+        let blocked = ran.code == Some(1) && !codes.is_empty();
+        let mut r = self.result(
+            Layer::Gate,
+            if blocked { "blocked" } else { "missed" },
+            start,
+        );
+        if !blocked {
+            evidence.push(format!(
+                "gate exited {} with no denied finding on {}",
+                ran.code.unwrap_or(-1),
+                self.s.attack.join(", ")
+            ));
+        }
+        r.codes = codes;
+        r.evidence = evidence;
+        Ok(r)
+    }
+
+    /// Limit (`monitor == false`: `build`) or Expose (`build --monitor`), from a clean target
+    /// directory. Without the sandbox layer the builds run unsandboxed.
+    pub(super) fn build(&mut self, monitor: bool) -> Result<LayerResult> {
+        let start = Instant::now();
+        let layer = if monitor {
+            Layer::Monitor
+        } else {
+            Layer::Sandbox
+        };
+        if monitor && self.off(Layer::Monitor) {
+            let mut r = self.result(layer, "off", start);
+            r.evidence
+                .push("switched off: the build was not monitored".into());
+            return Ok(r);
+        }
+        let sandboxed = !self.off(Layer::Sandbox);
+        (self.progress)(&format!(
+            "{}: {}build{}",
+            self.s.name,
+            if sandboxed {
+                "sandboxed "
+            } else {
+                "unsandboxed "
+            },
+            if monitor { " --monitor" } else { "" }
+        ));
+        let project = self.project();
+        let _ = std::fs::remove_dir_all(project.join("target"));
+        let watched = [self.dir.join("home"), project.clone()];
+        let before = snapshot(&watched);
+        let hits_before = self.sink.count();
+        let alerts = self.dir.join(format!("alerts-{}.jsonl", layer.as_str()));
+        let state = self.dir.join("monitor-state.sqlite");
+        let mut args = vec!["build".to_string()];
+        if monitor {
+            args.extend([
+                "--monitor".to_string(),
+                "--alerts".into(),
+                alerts.display().to_string(),
+                "--state".into(),
+                state.display().to_string(),
+            ]);
+        }
+        if !sandboxed {
+            args.extend(["--no-sandbox".to_string(), "--allow-unsandboxed".into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let ran = self.reflex(&args)?;
+
+        // What got out: the sinkhole, the markers, files outside the target directory, the
+        // registry's unpacked sources.
+        let mut evidence = Vec::new();
+        for h in self.sink.since(hits_before) {
+            evidence.push(format!("the sinkhole received ({}) {}", h.kind, h.what));
+        }
+        for m in list(&self.markers()) {
+            evidence.push(format!("the payload ran outside the sandbox: marker {m}"));
+        }
+        let after = snapshot(&watched);
+        for (path, hash) in &after {
+            if path.starts_with(project.join("target")) {
+                continue;
+            }
+            match before.get(path) {
+                None => evidence.push(format!("created {}", path.display())),
+                Some(h) if h.0 != hash.0 => evidence.push(format!("changed {}", path.display())),
+                _ => {}
+            }
+        }
+        evidence.extend(self.registry_tampering());
+        // Later layers start from the state before this build.
+        restore(&before, &after);
+        let _ = std::fs::remove_dir_all(self.markers());
+        let _ = std::fs::create_dir_all(self.markers());
+        let _ = std::fs::remove_dir_all(self.cargo_home().join("registry/src"));
+        let ran_ok = ran.code == Some(0) || (monitor && ran.code == Some(1));
+        if !monitor {
+            let status = if evidence.is_empty() && ran_ok {
+                "contained"
+            } else if evidence.is_empty() {
+                "error"
+            } else {
+                "missed"
+            };
+            let mut r = self.result(layer, status, start);
+            if status == "error" {
+                r.evidence
+                    .push(format!("build failed: {}", tail(&ran.stderr)));
+            } else if status == "contained" {
+                r.evidence.push(
+                    "nothing reached the sinkhole, no marker, nothing outside the target directory changed"
+                        .into(),
+                );
+            }
+            if !sandboxed {
+                r.evidence
+                    .insert(0, "switched off: the build ran unsandboxed".into());
+            }
+            r.evidence.extend(evidence);
+            return Ok(r);
+        }
+        self.judge_alerts(start, &alerts, &ran.stderr, sandboxed, evidence)
+    }
+
+    fn judge_alerts(
+        &mut self,
+        start: Instant,
+        path: &Path,
+        stderr: &str,
+        sandboxed: bool,
+        escaped: Vec<String>,
+    ) -> Result<LayerResult> {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let alerts: Vec<serde_json::Value> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect();
+        let mine: Vec<&serde_json::Value> = alerts
+            .iter()
+            .filter(|a| {
+                let c = a["cargo_reflex"]["crate"].as_str().unwrap_or_default();
+                let sev = a["cargo_reflex"]["severity"].as_str().unwrap_or_default();
+                self.s.attack.iter().any(|x| x == c) && matches!(sev, "high" | "critical")
+            })
+            .collect();
+        let mut codes: Vec<String> = Vec::new();
+        for a in &mine {
+            let c = a["event"]["code"].as_str().unwrap_or_default().to_string();
+            if !codes.contains(&c) {
+                codes.push(c);
+            }
+        }
+        let missing: Vec<&String> = self
+            .s
+            .expect_alerts
+            .iter()
+            .filter(|c| !codes.contains(c))
+            .collect();
+        let detected = !mine.is_empty() && missing.is_empty();
+        let mut r = self.result(
+            Layer::Monitor,
+            if detected { "detected" } else { "missed" },
+            start,
+        );
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &mine {
+            let m = a["message"].as_str().unwrap_or_default();
+            if seen.insert(m.to_string()) && seen.len() <= 6 {
+                r.evidence.push(m.to_string());
+            }
+        }
+        for a in mine
+            .iter()
+            .filter(|a| a["event"]["code"] == "secret-exfiltration")
+        {
+            for e in a["cargo_reflex"]["evidence"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let e = e.as_str().unwrap_or_default();
+                if e.starts_with("decoded: ") && seen.insert(e.to_string()) {
+                    r.evidence.push(e.to_string());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            r.evidence.push(format!(
+                "expected alerts not raised: {}",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        if mine.is_empty() {
+            r.evidence.push(format!(
+                "no high or critical alert on {} ({} alerts in all){}",
+                self.s.attack.join(", "),
+                alerts.len(),
+                if alerts.is_empty() {
+                    format!(": {}", tail(stderr))
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        if !sandboxed {
+            r.evidence
+                .insert(0, "observe only: the sandbox was off".into());
+            r.evidence.extend(escaped);
+        }
+        r.canary_decoded = Some(codes.iter().any(|c| c == "secret-exfiltration"));
+        r.codes = codes;
+        // Time to detect: the fastest alert on the attack; remediation starts at the alert.
+        let first = mine
+            .iter()
+            .filter_map(|a| {
+                let ttd = a["cargo_reflex"]["time_to_detect_ms"].as_f64()?;
+                let at: jiff::Timestamp = a["@timestamp"].as_str()?.parse().ok()?;
+                Some((ttd, at))
+            })
+            .min_by(|a, b| a.1.cmp(&b.1));
+        if let Some((ttd, at)) = first {
+            r.time_to_detect_ms = mine
+                .iter()
+                .filter_map(|a| a["cargo_reflex"]["time_to_detect_ms"].as_f64())
+                .min_by(f64::total_cmp);
+            let alerted = at + jiff::SignedDuration::from_secs_f64(ttd / 1000.0);
+            let ago = jiff::Timestamp::now().duration_since(alerted);
+            self.first_alert_at = Instant::now().checked_sub(ago.unsigned_abs());
+        }
+        Ok(r)
+    }
+
+    /// Files in cargo's unpacked registry sources that differ from the published archives.
+    fn registry_tampering(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let src = self.cargo_home().join("registry/src");
+        for index in list_dirs(&src) {
+            for pkg in list_dirs(&index) {
+                let dir_name = pkg.file_name().map(|n| n.to_string_lossy().into_owned());
+                let Some(spec) = self.s.crates.iter().find(|c| {
+                    dir_name.as_deref() == Some(format!("{}-{}", c.name, c.version).as_str())
+                }) else {
+                    continue;
+                };
+                let mut files = BTreeMap::new();
+                collect(&pkg, &pkg, &mut files);
+                for (rel, text) in files {
+                    if rel == ".cargo-ok" {
+                        continue;
+                    }
+                    match spec.files.get(&rel) {
+                        Some(orig) if self.fill(orig) == text => {}
+                        Some(_) => out.push(format!(
+                            "tampered with cargo's registry sources: {}",
+                            pkg.join(&rel).display()
+                        )),
+                        None => out.push(format!(
+                            "added to cargo's registry sources: {}",
+                            pkg.join(&rel).display()
+                        )),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs `respond`'s remedy for the attack crate (or the scenario's own when respond has
+    /// no command) and checks the lockfile is free of it.
+    pub(super) fn remediate(&mut self, since: Instant) -> Result<Remediation> {
+        (self.progress)(&format!("{}: remediation", self.s.name));
+        let (name, version) = self
+            .attack_versions()
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Usage("no attack crate".into(), None))?;
+        let project = self.project().display().to_string();
+        let query = format!("{name}@={version}");
+        let ran = self.reflex(&["respond", &query, &project, "--online", "--format", "json"])?;
+        let response: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap_or_default();
+        let remedy = response["projects"][0]["matches"][0]["remedy"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let (command, source) = if remedy.starts_with("cargo update ") {
+            let args: Vec<&str> = remedy.split_whitespace().skip(1).collect();
+            self.cargo(&args)?;
+            (remedy.clone(), "respond")
+        } else {
+            match &self.s.remedy {
+                Some(Remedy::Named(n)) if n == "restore-manifest" => {
+                    let p = self.project().join("Cargo.toml");
+                    std::fs::write(&p, self.manifest(&self.s.project.dependencies))
+                        .map_err(|e| Error::io(&p, e))?;
+                    self.cargo(&["generate-lockfile"])?;
+                    (
+                        format!(
+                            "restore the dependency declaration ({remedy}), then cargo generate-lockfile"
+                        ),
+                        "scenario",
+                    )
+                }
+                Some(Remedy::Cargo(args)) => {
+                    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+                    self.cargo(&a)?;
+                    (format!("cargo {}", args.join(" ")), "scenario")
+                }
+                _ => {
+                    return Ok(Remediation {
+                        command: if remedy.is_empty() {
+                            "respond found nothing to run".into()
+                        } else {
+                            remedy
+                        },
+                        source: "respond",
+                        clean: false,
+                        seconds: since.elapsed().as_secs_f64(),
+                    });
+                }
+            }
+        };
+        let clean = self.attack_in_lockfile()?.is_empty();
+        Ok(Remediation {
+            command,
+            source,
+            clean,
+            seconds: since.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+fn tail(s: &str) -> String {
+    let lines: Vec<&str> = s.trim().lines().collect();
+    lines[lines.len().saturating_sub(3)..].join(" | ")
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn list_dirs(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    v.sort();
+    v
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+    for p in std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+    {
+        if p.is_dir() {
+            collect(root, &p, out);
+        } else if let Ok(rel) = p.strip_prefix(root) {
+            let text = std::fs::read(&p).unwrap_or_default();
+            out.insert(
+                rel.to_string_lossy().into_owned(),
+                String::from_utf8_lossy(&text).into_owned(),
+            );
+        }
+    }
+}
+
+/// Content of every file under `roots` (but `target/` and `.git/objects`), with a hash to
+/// compare quickly.
+type Snapshot = BTreeMap<PathBuf, (u64, Vec<u8>)>;
+
+fn snapshot(roots: &[PathBuf]) -> Snapshot {
+    fn walk(dir: &Path, out: &mut Snapshot) {
+        for p in std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+        {
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+            if p.is_dir() {
+                if matches!(name.as_deref(), Some("target") | Some("objects")) {
+                    continue;
+                }
+                walk(&p, out);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                bytes.hash(&mut h);
+                out.insert(p, (h.finish(), bytes));
+            }
+        }
+    }
+    let mut out = Snapshot::new();
+    for r in roots {
+        walk(r, &mut out);
+    }
+    out
+}
+
+/// Puts back what a build changed (an unsandboxed run really does run the payload).
+fn restore(before: &Snapshot, after: &Snapshot) {
+    for (path, (hash, _)) in after {
+        match before.get(path) {
+            None if !path.components().any(|c| c.as_os_str() == "target") => {
+                let _ = std::fs::remove_file(path);
+            }
+            Some((h, bytes)) if h != hash => {
+                let _ = std::fs::write(path, bytes);
+            }
+            _ => {}
+        }
+    }
+}

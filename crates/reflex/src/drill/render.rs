@@ -1,0 +1,216 @@
+//! The scorecard for people (terminal, Markdown) and the history of drills.
+
+use super::{Layer, Scorecard};
+use crate::state::DrillRun;
+use std::fmt::Write;
+
+const LAYERS: [Layer; 3] = [Layer::Gate, Layer::Sandbox, Layer::Monitor];
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1} ms"))
+}
+
+fn secs(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1} s"))
+}
+
+fn mark(status: &str, as_expected: bool) -> String {
+    if as_expected {
+        status.to_string()
+    } else {
+        format!("{status} (!)")
+    }
+}
+
+pub fn human(card: &Scorecard) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Drill scorecard: {} of {} scenarios defended as expected ({}%)",
+        card.passed, card.total, card.success_rate
+    );
+    if !card.layers_off.is_empty() {
+        let off: Vec<&str> = card.layers_off.iter().map(|l| l.as_str()).collect();
+        let _ = writeln!(s, "layers switched off: {}", off.join(", "));
+    }
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<22} {:<14} {:<14} {:<14} {:>10} {:>12}",
+        "scenario", "gate", "sandbox", "monitor", "detect", "remediate"
+    );
+    for r in &card.scenarios {
+        let cell = |l: Layer| {
+            r.layer(l)
+                .map_or("error".to_string(), |x| mark(x.status, x.as_expected))
+        };
+        let _ = writeln!(
+            s,
+            "{:<22} {:<14} {:<14} {:<14} {:>10} {:>12}",
+            r.name,
+            cell(Layer::Gate),
+            cell(Layer::Sandbox),
+            cell(Layer::Monitor),
+            ms(r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms)),
+            secs(
+                r.remediation
+                    .as_ref()
+                    .filter(|m| m.clean)
+                    .map(|m| m.seconds)
+            ),
+        );
+    }
+    for r in &card.scenarios {
+        let _ = writeln!(s, "\n{} — {}", r.name, r.title);
+        if let Some(e) = &r.error {
+            let _ = writeln!(s, "  error: {e}");
+        }
+        for l in LAYERS {
+            let Some(x) = r.layer(l) else { continue };
+            let codes = if x.codes.is_empty() {
+                String::new()
+            } else {
+                format!(" by {}", x.codes.join(", "))
+            };
+            let _ = writeln!(
+                s,
+                "  {}: {}{codes}",
+                l.as_str(),
+                mark(x.status, x.as_expected)
+            );
+            for e in &x.evidence {
+                let _ = writeln!(s, "    - {e}");
+            }
+        }
+        if let Some(m) = &r.remediation {
+            let _ = writeln!(
+                s,
+                "  remediation ({}): {} -> {}",
+                m.source,
+                m.command,
+                if m.clean {
+                    format!("lockfile clean after {:.1} s", m.seconds)
+                } else {
+                    "the attack is still in the lockfile".into()
+                }
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\ntime to detect (median): {}; time to remediate (median): {}; drill took {:.1} s",
+        ms(card.median_time_to_detect_ms),
+        secs(card.median_time_to_remediate_s),
+        card.seconds
+    );
+    s
+}
+
+pub fn markdown(card: &Scorecard) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## cargo-reflex drill: {} of {} scenarios defended ({}%)\n",
+        card.passed, card.total, card.success_rate
+    );
+    if !card.layers_off.is_empty() {
+        let off: Vec<&str> = card.layers_off.iter().map(|l| l.as_str()).collect();
+        let _ = writeln!(s, "Layers switched off: {}\n", off.join(", "));
+    }
+    let _ = writeln!(
+        s,
+        "| scenario | gate (Fortify) | sandbox (Limit) | monitor (Expose) | time to detect | time to remediate |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for r in &card.scenarios {
+        let cell = |l: Layer| {
+            r.layer(l).map_or("error".to_string(), |x| {
+                let icon = if x.as_expected { "✅" } else { "❌" };
+                let codes = if x.codes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (`{}`)", x.codes.join("`, `"))
+                };
+                format!("{icon} {}{codes}", x.status)
+            })
+        };
+        let _ = writeln!(
+            s,
+            "| **{}**: {} | {} | {} | {} | {} | {} |",
+            r.name,
+            r.imitates,
+            cell(Layer::Gate),
+            cell(Layer::Sandbox),
+            cell(Layer::Monitor),
+            ms(r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms)),
+            secs(
+                r.remediation
+                    .as_ref()
+                    .filter(|m| m.clean)
+                    .map(|m| m.seconds)
+            ),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nMedian time to detect: {}. Median time to remediate: {}.",
+        ms(card.median_time_to_detect_ms),
+        secs(card.median_time_to_remediate_s)
+    );
+    s
+}
+
+/// Past drills and the trend.
+pub fn history(runs: &[DrillRun]) -> String {
+    let mut s = String::new();
+    if runs.is_empty() {
+        let _ = writeln!(s, "No drills recorded yet: run `cargo reflex drill`.");
+        return s;
+    }
+    let _ = writeln!(
+        s,
+        "{:<28} {:>9} {:>8} {:>8} {:>10} {:>9} {:>10} {:>11}  not defended",
+        "drill", "defended", "blocked", "contain", "detected", "rate", "detect", "remediate"
+    );
+    for r in runs {
+        let rate = if r.scenarios == 0 {
+            0.0
+        } else {
+            r.passed as f64 * 100.0 / r.scenarios as f64
+        };
+        let _ = writeln!(
+            s,
+            "{:<28} {:>9} {:>8} {:>8} {:>10} {:>8.0}% {:>10} {:>11}  {}",
+            r.started,
+            format!("{}/{}", r.passed, r.scenarios),
+            r.blocked,
+            r.contained,
+            r.detected,
+            rate,
+            ms(r.mean_time_to_detect_ms),
+            secs(r.mean_time_to_remediate_s),
+            if r.failed.is_empty() {
+                "-".to_string()
+            } else {
+                r.failed.join(", ")
+            }
+        );
+    }
+    if let [.., prev, last] = runs {
+        let rate = |r: &DrillRun| r.passed as f64 * 100.0 / r.scenarios.max(1) as f64;
+        let d = rate(last) - rate(prev);
+        let _ = writeln!(
+            s,
+            "\ntrend: success rate {} ({:+.0} points since the drill before)",
+            if d > 0.0 {
+                "up"
+            } else if d < 0.0 {
+                "down"
+            } else {
+                "unchanged"
+            },
+            d
+        );
+    }
+    s
+}
