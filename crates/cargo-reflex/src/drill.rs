@@ -165,7 +165,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
             pass_env.push(("RUSTUP_HOME".into(), rh.display().to_string()));
         }
     }
-    let (scratch, _temp) = match &args.scratch {
+    let scratch = match &args.scratch {
         Some(d) => {
             if d.exists()
                 && std::fs::read_dir(d)
@@ -177,7 +177,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
                     Some("the drill writes only into an empty or new scratch directory".into()),
                 ));
             }
-            (d.clone(), None)
+            d.clone()
         }
         None => {
             let d = std::env::temp_dir().join(format!(
@@ -185,7 +185,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
                 std::process::id(),
                 jiff::Timestamp::now().as_millisecond()
             ));
-            (d.clone(), Some(d))
+            d
         }
     };
     let exe = std::env::current_exe().map_err(|e| reflex::Error::io("current executable", e))?;
@@ -209,7 +209,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
         }
     };
     let result = reflex::drill::run(&all, &opts, &mut progress);
-    if !args.keep && args.scratch.is_none() {
+    if !args.keep {
         let _ = std::fs::remove_dir_all(&scratch);
     }
     let card = result?;

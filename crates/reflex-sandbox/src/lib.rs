@@ -418,6 +418,39 @@ mod tests {
     }
 
     #[test]
+    fn sensitive_reads_are_credentials_keys_and_other_environments() {
+        let planted = [PathBuf::from("/h/decoy/token.txt")];
+        for p in [
+            "/home/u/.ssh/id_ed25519",
+            "/home/u/.ssh/config",
+            "/root/.aws/credentials",
+            "/home/u/.cargo/credentials.toml",
+            "/home/u/.cargo/credentials",
+            "/home/u/.docker/config.json",
+            "/home/u/.config/gh/hosts.yml",
+            "/home/u/.netrc",
+            "/proc/1/environ",
+            "/proc/self/environ",
+            "/proc/42/task/43/environ",
+            "/proc/42/mem",
+            "/h/decoy/token.txt",
+        ] {
+            assert!(is_sensitive(std::path::Path::new(p), &planted), "{p}");
+        }
+        for p in [
+            "/home/u/project/src/credentials.rs",
+            "/home/u/.cargo/registry/src/x/serde-1.0.0/src/lib.rs",
+            "/proc/self/maps",
+            "/proc/environ",
+            "/etc/hosts.yml",
+            "/home/u/config.json",
+            "/",
+        ] {
+            assert!(!is_sensitive(std::path::Path::new(p), &planted), "{p}");
+        }
+    }
+
+    #[test]
     fn this_machine_can_sandbox() {
         // The escape suite relies on it; a machine that cannot should say why here first.
         assert_eq!(probe().missing(), Vec::<String>::new());

@@ -201,6 +201,22 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
             read_only.push(dir.to_path_buf());
         }
     }
+    // The rustc cargo will run (RUSTC, or the first on PATH: often a rustup proxy under the
+    // home directory, elsewhere than a toolchain's cargo named by CARGO).
+    let get = |k: &str| req.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let rustc = get("RUSTC").map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&get("PATH").unwrap_or_default())
+            .map(|d| d.join("rustc"))
+            .find(|c| c.is_file())
+    });
+    for c in [rustc.clone(), rustc.and_then(|r| r.canonicalize().ok())]
+        .into_iter()
+        .flatten()
+    {
+        if let Some(dir) = c.parent() {
+            read_only.push(dir.to_path_buf());
+        }
+    }
     read_only.sort();
     read_only.dedup();
     let mut homes: Vec<PathBuf> = home.iter().cloned().collect();

@@ -74,6 +74,7 @@ impl Play<'_> {
                 self.s.attack.join(", ")
             ));
         }
+        codes.sort();
         r.codes = codes;
         r.evidence = evidence;
         Ok(r)
@@ -273,6 +274,7 @@ impl Play<'_> {
             r.evidence.extend(escaped);
         }
         r.canary_decoded = Some(codes.iter().any(|c| c == "secret-exfiltration"));
+        codes.sort();
         r.codes = codes;
         // Time to detect: the fastest alert on the attack; remediation starts at the alert.
         let first = mine
