@@ -179,14 +179,11 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
             }
             d.clone()
         }
-        None => {
-            let d = std::env::temp_dir().join(format!(
-                "cargo-reflex-drill-{}-{}",
-                std::process::id(),
-                jiff::Timestamp::now().as_millisecond()
-            ));
-            d
-        }
+        None => std::env::temp_dir().join(format!(
+            "cargo-reflex-drill-{}-{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_millisecond()
+        )),
     };
     let exe = std::env::current_exe().map_err(|e| reflex::Error::io("current executable", e))?;
     let opts = Options {
