@@ -27,9 +27,13 @@ pub struct DrillArgs {
     #[arg(long = "off", value_name = "LAYER", value_parser = parse_layer)]
     pub off: Vec<Layer>,
 
-    /// Your policy file for the sample projects [default: what `init` writes for each]
-    #[arg(long, value_name = "FILE")]
+    /// Your policy file for the sample projects [default: ./reflex.toml when there is one, else what `init` writes for each]
+    #[arg(long, value_name = "FILE", conflicts_with = "starter_policy")]
     pub policy: Option<PathBuf>,
+
+    /// Use the starter policy `init` writes, even where ./reflex.toml exists
+    #[arg(long)]
+    pub starter_policy: bool,
 
     /// Output format of the scorecard
     #[arg(long, value_enum, default_value_t = DrillFormat::Human)]
@@ -185,6 +189,22 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
             jiff::Timestamp::now().as_millisecond()
         )),
     };
+    // The team's own rules when the drill runs in their repository.
+    let policy = match (&args.policy, args.starter_policy) {
+        (Some(p), _) => Some(p.clone()),
+        (None, false) if Path::new("reflex.toml").is_file() => Some(PathBuf::from("reflex.toml")),
+        _ => None,
+    };
+    if !args.quiet {
+        let _ = writeln!(
+            std::io::stderr(),
+            "drill: policy: {}",
+            policy.as_ref().map_or(
+                "the starter policy of `cargo reflex init`".to_string(),
+                |p| p.display().to_string()
+            )
+        );
+    }
     let exe = std::env::current_exe().map_err(|e| reflex::Error::io("current executable", e))?;
     let opts = Options {
         exe,
@@ -192,10 +212,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
         scratch: scratch.clone(),
         pass_env,
         off: args.off.clone(),
-        policy: args
-            .policy
-            .as_ref()
-            .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
+        policy: policy.map(|p| std::path::absolute(&p).unwrap_or(p)),
         now: jiff::Timestamp::now(),
     };
     let quiet = args.quiet;

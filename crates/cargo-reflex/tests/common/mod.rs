@@ -224,42 +224,15 @@ pub fn line_at(name: &str, vers: &str, yanked: bool, pubtime: &str) -> String {
     line(name, vers, yanked).replace("2026-01-01T00:00:00Z", pubtime)
 }
 
-/// A `.crate` archive (gzipped tar under `<name>-<version>/`) and its sha256, made in memory.
+/// A `.crate` archive (gzipped tar under `<name>-<version>/`) and its sha256, made in memory
+/// (the drill's registry makes them the same way).
 pub fn crate_archive(name: &str, version: &str, files: &[(&str, &str)]) -> (Vec<u8>, String) {
-    use sha2::Digest;
-    let mut tar = tar::Builder::new(Vec::new());
-    for (path, text) in files {
-        let mut header = tar::Header::new_gnu();
-        header.set_size(text.len() as u64);
-        header.set_mode(0o644);
-        header.set_mtime(0);
-        header.set_cksum();
-        tar.append_data(
-            &mut header,
-            format!("{name}-{version}/{path}"),
-            text.as_bytes(),
-        )
-        .unwrap();
-    }
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&raw).unwrap();
-    let bytes = gz.finish().unwrap();
-    let sum = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    (bytes, sum)
+    reflex::drill::registry::crate_archive(name, version, files).unwrap()
 }
 
-/// Path of a crate's file in a sparse index (`ab/cd/abcd...`, `3/a/abc`, `1/a`).
+/// Path of a crate's file in a sparse index.
 pub fn index_path(name: &str) -> String {
-    match name.len() {
-        1 => format!("1/{name}"),
-        2 => format!("2/{name}"),
-        3 => format!("3/{}/{name}", &name[..1]),
-        _ => format!("{}/{}/{name}", &name[..2], &name[2..4]),
-    }
+    reflex::drill::registry::index_path(name)
 }
 
 /// Asserts a JSON report follows `docs/report.schema.json`.

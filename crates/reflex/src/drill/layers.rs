@@ -231,21 +231,23 @@ impl Play<'_> {
                 r.evidence.push(m.to_string());
             }
         }
-        for a in mine
+        // The fullest decoded text of what left (its fragments decode too).
+        let decoded = mine
             .iter()
             .filter(|a| a["event"]["code"] == "secret-exfiltration")
-        {
-            for e in a["cargo_reflex"]["evidence"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                let e = e.as_str().unwrap_or_default();
-                if e.starts_with("decoded: ") && seen.insert(e.to_string()) {
-                    r.evidence.push(e.to_string());
-                }
-            }
-        }
+            .flat_map(|a| {
+                a["cargo_reflex"]["evidence"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .filter_map(|e| {
+                e.as_str()
+                    .filter(|e| e.starts_with("decoded: "))
+                    .map(str::to_string)
+            })
+            .max_by_key(String::len);
+        r.evidence.extend(decoded);
         if !missing.is_empty() {
             r.evidence.push(format!(
                 "expected alerts not raised: {}",

@@ -22,6 +22,11 @@ fn mark(status: &str, as_expected: bool) -> String {
     }
 }
 
+fn layers_off(card: &Scorecard) -> Option<String> {
+    let off: Vec<&str> = card.layers_off.iter().map(|l| l.as_str()).collect();
+    (!off.is_empty()).then(|| off.join(", "))
+}
+
 pub fn human(card: &Scorecard) -> String {
     let mut s = String::new();
     let _ = writeln!(
@@ -29,9 +34,8 @@ pub fn human(card: &Scorecard) -> String {
         "Drill scorecard: {} of {} scenarios defended as expected ({}%)",
         card.passed, card.total, card.success_rate
     );
-    if !card.layers_off.is_empty() {
-        let off: Vec<&str> = card.layers_off.iter().map(|l| l.as_str()).collect();
-        let _ = writeln!(s, "layers switched off: {}", off.join(", "));
+    if let Some(off) = layers_off(card) {
+        let _ = writeln!(s, "layers switched off: {off}");
     }
     let _ = writeln!(s);
     let _ = writeln!(
@@ -113,9 +117,8 @@ pub fn markdown(card: &Scorecard) -> String {
         "## cargo-reflex drill: {} of {} scenarios defended ({}%)\n",
         card.passed, card.total, card.success_rate
     );
-    if !card.layers_off.is_empty() {
-        let off: Vec<&str> = card.layers_off.iter().map(|l| l.as_str()).collect();
-        let _ = writeln!(s, "Layers switched off: {}\n", off.join(", "));
+    if let Some(off) = layers_off(card) {
+        let _ = writeln!(s, "Layers switched off: {off}\n");
     }
     let _ = writeln!(
         s,

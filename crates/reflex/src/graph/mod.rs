@@ -1,6 +1,7 @@
 //! The resolved dependency graph, read from `Cargo.lock` as data (formats v1 to v4), with the
 //! shortest path from a workspace member to every package ("via").
 
+mod fast;
 pub mod workspace;
 
 use crate::error::{Error, Result};
@@ -73,6 +74,14 @@ impl Graph {
                 "the lockfile is empty",
                 Some("regenerate it with `cargo generate-lockfile`".into()),
             ));
+        }
+        if let Some(lockfile) = fast::read(&text) {
+            let version = if lockfile.version == ResolveVersion::V4 {
+                4
+            } else {
+                3
+            };
+            return Ok(Graph::build(display, text, lockfile, version));
         }
         let lockfile: Lockfile = match toml::from_str(&text) {
             Ok(l) => l,

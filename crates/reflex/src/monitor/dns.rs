@@ -40,12 +40,16 @@ fn printable(b: &[u8]) -> Option<String> {
         .then(|| s.to_string())
 }
 
-/// Texts the name's labels (each, and the subdomain part joined) decode to.
+/// Texts the name's labels decode to: each label, and the labels before the domain joined
+/// (the domain taken as the last two, three or four labels).
 pub fn decode_labels(name: &str) -> Vec<String> {
     let labels: Vec<&str> = name.split('.').collect();
     let mut candidates: Vec<String> = labels.iter().map(|l| l.to_string()).collect();
-    if labels.len() > 3 {
-        candidates.push(labels[..labels.len() - 2].concat());
+    // Data split over several labels, under a domain of two to four labels.
+    for domain in 2..=4 {
+        if labels.len() >= domain + 2 {
+            candidates.push(labels[..labels.len() - domain].concat());
+        }
     }
     let mut out = Vec::new();
     for c in candidates.into_iter().filter(|c| c.len() >= 8) {

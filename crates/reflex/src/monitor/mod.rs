@@ -284,7 +284,13 @@ impl Analyzer {
                     let decoded = dns::decode_labels(name);
                     let mut leaks = self.canaries.find_in(name);
                     for d in &decoded {
-                        leaks.extend(self.canaries.find_in(d));
+                        // Found in what the labels decode to: the labels carried it encoded.
+                        leaks.extend(self.canaries.find_in(d).into_iter().map(|mut l| {
+                            if l.encoding == "raw" {
+                                l.encoding = "encoded in the labels";
+                            }
+                            l
+                        }));
                     }
                     let suspicious = dns::looks_like_exfiltration(name);
                     let (severity, code) = if !leaks.is_empty() {
