@@ -111,3 +111,52 @@ fn bad_queries_are_errors() {
     let r = run(tmp.path(), &["respond", "x", "no-such-dir"]);
     assert_eq!(r.code, 2);
 }
+
+/// A generated tree of thousands of repositories (real corpus lockfiles, hard-linked), a few of
+/// which carry the crate: every lockfile is scanned, exactly the affected ones are reported.
+#[test]
+fn thousands_of_lockfiles_give_exact_counts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus: Vec<std::path::PathBuf> = std::fs::read_dir(fixture("corpus"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join("Cargo.lock"))
+        .filter(|p| p.is_file())
+        .collect();
+    let total = 3_000;
+    let affected = [17, 1_234, 2_999];
+    for i in 0..total {
+        let dir = tmp.path().join(format!("org-{}/repo-{}", i / 100, i % 100));
+        std::fs::create_dir_all(&dir).unwrap();
+        if affected.contains(&i) {
+            std::fs::copy(
+                fixture("scenarios/takeover/Cargo.lock"),
+                dir.join("Cargo.lock"),
+            )
+            .unwrap();
+        } else {
+            std::fs::hard_link(&corpus[i % corpus.len()], dir.join("Cargo.lock")).unwrap();
+        }
+    }
+    let r = run(
+        tmp.path(),
+        &["respond", "url-parse@=0.1.0", ".", "--format", "json"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(v["lockfiles_scanned"], total);
+    let found: Vec<&str> = v["projects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["lockfile"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "./org-0/repo-17/Cargo.lock",
+            "./org-12/repo-34/Cargo.lock",
+            "./org-29/repo-99/Cargo.lock"
+        ]
+    );
+}

@@ -145,6 +145,9 @@ fn emit(log: &Log, ev: &MonitorEvent) {
     }
 }
 
+/// How many callers' memory stays open at most.
+const MEM_CACHE: usize = 256;
+
 /// Reads the memory of stopped callers. A process's `/proc/<pid>/mem` stays open between
 /// its calls (opening it is most of the cost of a notification); a descriptor that no longer
 /// reads (the process exited, or exec replaced its memory) is opened again.
@@ -161,10 +164,21 @@ impl Mem {
         }
         for fresh in [false, true] {
             if fresh || !self.files.contains_key(&pid) {
-                if self.files.len() > 4096 {
+                // Descriptors of exited processes are not noticed: a bound keeps the init far
+                // from its descriptor limit (running out would lose paths and arguments).
+                if self.files.len() >= MEM_CACHE {
                     self.files.clear();
                 }
-                match File::open(format!("/proc/{pid}/mem")) {
+                let path = format!("/proc/{pid}/mem");
+                let file = File::open(&path).or_else(|e| {
+                    if e.raw_os_error() == Some(libc::EMFILE) {
+                        self.files.clear();
+                        File::open(&path)
+                    } else {
+                        Err(e)
+                    }
+                });
+                match file {
                     Ok(f) => self.files.insert(pid, f),
                     Err(_) => return Vec::new(),
                 };
