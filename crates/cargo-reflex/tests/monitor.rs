@@ -267,6 +267,10 @@ fn baselines_and_first_seen_destinations() {
         learned.contains("[crate.hostile-build]") && learned.contains("\"curl\""),
         "{learned}"
     );
+    assert!(
+        learned.contains("/.aws/credentials\"") && learned.contains("\"/proc/<pid>/environ\""),
+        "sensitive reads are part of the baseline, process ids left out: {learned}"
+    );
 
     let second = build(&[]);
     assert!(
@@ -283,6 +287,14 @@ fn baselines_and_first_seen_destinations() {
                 .unwrap()
                 .ends_with("/curl")),
         "curl is in the baseline"
+    );
+    let deviations: Vec<&serde_json::Value> = second
+        .iter()
+        .filter(|a| code(a) == "baseline-deviation")
+        .collect();
+    assert!(
+        deviations.iter().all(|a| a["event"]["action"] != "read"),
+        "known reads are not deviations: {deviations:#?}"
     );
 
     // The baseline recorded an older version that never ran curl.

@@ -46,7 +46,21 @@ fn behaviour(a: &Alert) -> Option<(&'static str, String)> {
         )),
         "connect" | "send" => Some(("destinations", a.target.clone())),
         "dns-query" => Some(("domains", a.target.clone())),
-        "read" | "write" => Some(("paths", a.target.clone())),
+        // Process ids change from build to build: `/proc/<pid>/environ`.
+        "read" | "write" => Some((
+            "paths",
+            a.target
+                .split('/')
+                .map(|c| {
+                    if !c.is_empty() && c.bytes().all(|b| b.is_ascii_digit()) {
+                        "<pid>"
+                    } else {
+                        c
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/"),
+        )),
         _ => None,
     }
 }
