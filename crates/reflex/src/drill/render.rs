@@ -217,3 +217,88 @@ pub fn history(runs: &[DrillRun]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drill::{LayerResult, Remediation, ScenarioResult};
+
+    fn layer(layer: Layer, status: &'static str, as_expected: bool, codes: &[&str]) -> LayerResult {
+        LayerResult {
+            layer,
+            status,
+            as_expected,
+            codes: codes.iter().map(|c| c.to_string()).collect(),
+            evidence: vec![format!("{} evidence", layer.as_str())],
+            time_to_detect_ms: (layer == Layer::Monitor && status == "detected").then_some(1.25),
+            canary_decoded: (layer == Layer::Monitor).then_some(status == "detected"),
+            seconds: 0.5,
+        }
+    }
+
+    fn card() -> Scorecard {
+        let scenario = |name: &str, sandbox: &'static str| ScenarioResult {
+            name: name.into(),
+            title: format!("{name} title"),
+            imitates: format!("{name} imitates"),
+            attack: vec!["url-parse".into()],
+            layers: vec![
+                layer(Layer::Gate, "blocked", true, &["cooldown-too-young"]),
+                layer(Layer::Sandbox, sandbox, sandbox == "contained", &[]),
+                layer(Layer::Monitor, "detected", true, &["secret-exfiltration"]),
+            ],
+            passed: sandbox == "contained",
+            remediation: Some(Remediation {
+                command: "cargo update -p rust-utilities-v2@2.1.1 --precise 2.1.0".into(),
+                source: "respond",
+                clean: true,
+                seconds: 0.25,
+            }),
+            error: None,
+        };
+        Scorecard {
+            version: 1,
+            started: "2026-11-25T08:00:00Z".into(),
+            layers_off: vec![Layer::Sandbox],
+            scenarios: vec![
+                scenario("takeover", "contained"),
+                scenario("second-stage", "missed"),
+            ],
+            passed: 1,
+            total: 2,
+            success_rate: 50.0,
+            median_time_to_detect_ms: Some(1.25),
+            median_time_to_remediate_s: Some(0.25),
+            seconds: 9.5,
+        }
+    }
+
+    #[test]
+    fn scorecards_people_read() {
+        insta::assert_snapshot!("scorecard_human", human(&card()));
+        insta::assert_snapshot!("scorecard_markdown", markdown(&card()));
+    }
+
+    #[test]
+    fn history_with_a_trend() {
+        let run = |started: &str, passed: i64, failed: &[&str]| DrillRun {
+            started: started.into(),
+            scenarios: 5,
+            passed,
+            blocked: 5,
+            contained: passed,
+            detected: 5,
+            mean_time_to_detect_ms: Some(1.5),
+            mean_time_to_remediate_s: Some(0.3),
+            failed: failed.iter().map(|s| s.to_string()).collect(),
+        };
+        insta::assert_snapshot!(
+            "history",
+            history(&[
+                run("2026-11-24T08:00:00Z", 3, &["second-stage", "persistence"]),
+                run("2026-11-25T08:00:00Z", 5, &[]),
+            ])
+        );
+        assert!(history(&[]).contains("No drills recorded yet"));
+    }
+}
