@@ -372,6 +372,41 @@ path = "crates/log-helper-0.2.1"
     ]);
     let md = std::fs::read_to_string(d.path("card.md")).unwrap();
     assert_eq!(code, 0, "{md}");
+
+    // A scenario whose change does not bring the attack in is an error of that scenario.
+    let broken = d.path("mine/broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    let text = std::fs::read_to_string(dir.join("scenario.toml"))
+        .unwrap()
+        .replace("name = \"env-dump\"", "name = \"broken\"")
+        .replace(
+            "update = [\"update\", \"-p\", \"log-helper\"]",
+            "update = [\"fetch\"]",
+        )
+        .replace("path = \"crates/", "path = \"../env-dump/crates/");
+    std::fs::write(broken.join("scenario.toml"), text).unwrap();
+    let code = d.run(&[
+        "--scenarios-dir",
+        d.path("mine").to_str().unwrap(),
+        "-s",
+        "broken",
+        "--scratch",
+        d.path("scratch-broken").to_str().unwrap(),
+        "--no-record",
+        "--format",
+        "json",
+        "-o",
+        d.path("broken.json").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let card = d.card("broken.json");
+    assert!(
+        card["scenarios"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("`cargo fetch` did not bring in log-helper"),
+        "{card:#}"
+    );
     assert!(
         md.contains("## cargo-reflex drill: 1 of 1 scenarios defended (100%)")
             && md.contains("| **env-dump**")
