@@ -317,12 +317,9 @@ fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, re
             lockfiles.push((p.lockfile.clone(), versions));
         }
     }
-    let sandboxed = Path::new("reflex.toml").is_file()
-        && std::fs::read_to_string("reflex.toml").is_ok_and(|t| t.contains("[sandbox]"));
     let cx = tabletop::Context {
         secrets,
         credential_files,
-        sandboxed,
         lockfiles,
         lockfiles_scanned: scanned,
         contacts: args.contacts.clone(),

@@ -11,8 +11,6 @@ pub struct Context {
     pub secrets: Vec<(String, String)>,
     /// Credential files present in the home directory: (path, what).
     pub credential_files: Vec<(String, String)>,
-    /// Whether builds run in the sandbox (the policy or the caller says so).
-    pub sandboxed: bool,
     /// Lockfiles that hold one of the attack crates: (path, versions).
     pub lockfiles: Vec<(String, Vec<String>)>,
     pub lockfiles_scanned: usize,
@@ -48,14 +46,7 @@ pub fn tabletop(s: &Scenario, cx: &Context) -> Tabletop {
         format!(
             "Contain: pause merges, releases and deploys from every pipeline that built {crates}; keep the CI logs, `target/reflex-monitor/alerts.jsonl` and the lockfile diff as evidence; do not delete the runner yet."
         ),
-        format!(
-            "Rotate: treat every credential the build could see (below) as stolen: revoke first, then re-issue{}.",
-            if cx.sandboxed {
-                "; with the sandbox only the fetch stage saw the network, and build scripts saw none of them"
-            } else {
-                "; without the sandbox every build script and proc-macro could read them"
-            }
-        ),
+        "Rotate: treat every credential a build could see (below) as stolen: revoke first, then re-issue. Builds outside the sandbox handed all of them to every build script and proc-macro; `cargo reflex build` hands them to none (its fetch stage sees no secrets either).".to_string(),
         format!(
             "Scope: find every project that carries it: `cargo reflex respond {} {roots} --format json`; {} lockfile(s) here already do (below).",
             s.attack.first().map(String::as_str).unwrap_or_default(),
