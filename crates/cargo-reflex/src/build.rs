@@ -218,9 +218,10 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         } else {
             reflex::monitor::baseline::Baseline::load(&baseline_path)?
         };
-        let state_path = args.state.clone().or_else(|| {
-            reflex::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
-        });
+        let state_path = args
+            .state
+            .clone()
+            .or_else(reflex::state::StateStore::default_path);
         let store = match &state_path {
             Some(p) => Some(reflex::state::StateStore::open(p)?),
             None => None,

@@ -52,7 +52,7 @@ pub struct DrillArgs {
     pub keep: bool,
 
     /// The state store that keeps the scorecards [default: state.sqlite in cargo-reflex's cache directory]
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "CARGO_REFLEX_STATE")]
     pub state: Option<PathBuf>,
 
     /// Do not record this drill in the state store
@@ -86,12 +86,6 @@ pub struct DrillArgs {
 
 fn parse_layer(s: &str) -> Result<Layer, String> {
     Layer::parse(s).ok_or_else(|| format!("`{s}` is not a layer: gate, sandbox or monitor"))
-}
-
-fn state_path(args: &DrillArgs) -> Option<PathBuf> {
-    args.state.clone().or_else(|| {
-        reflex::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
-    })
 }
 
 fn write_out(args: &DrillArgs, text: &str) -> Result<(), reflex::Error> {
@@ -248,12 +242,16 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
 }
 
 fn open_state(args: &DrillArgs) -> Result<reflex::state::StateStore, reflex::Error> {
-    let path = state_path(args).ok_or_else(|| {
-        reflex::Error::Usage(
-            "no cache directory for the state store".into(),
-            Some("give --state FILE".into()),
-        )
-    })?;
+    let path = args
+        .state
+        .clone()
+        .or_else(reflex::state::StateStore::default_path)
+        .ok_or_else(|| {
+            reflex::Error::Usage(
+                "no cache directory for the state store".into(),
+                Some("give --state FILE".into()),
+            )
+        })?;
     reflex::state::StateStore::open(&path)
 }
 

@@ -16,7 +16,6 @@ const NOW: &str = "2026-11-25T12:00:00Z";
 struct Release {
     name: &'static str,
     version: &'static str,
-    deps: &'static [(&'static str, &'static str)],
     pubtime: &'static str,
     files: Vec<(&'static str, String)>,
 }
@@ -41,7 +40,6 @@ fn releases() -> Vec<Release> {
         Release {
             name: "rust-utilities-v2",
             version: "2.1.0",
-            deps: &[],
             pubtime: "2024-02-01T10:00:00Z",
             files: vec![
                 ("Cargo.toml", manifest("rust-utilities-v2", "2.1.0", "")),
@@ -54,7 +52,6 @@ fn releases() -> Vec<Release> {
         Release {
             name: "rust-utilities-v2",
             version: "2.1.1",
-            deps: &[("url-parse", "^0.1")],
             pubtime: "2026-11-24T20:00:00Z",
             files: vec![
                 (
@@ -75,7 +72,6 @@ fn releases() -> Vec<Release> {
         Release {
             name: "url-parse",
             version: "0.1.0",
-            deps: &[],
             pubtime: "2026-11-24T19:30:00Z",
             files: vec![
                 ("Cargo.toml", manifest("url-parse", "0.1.0", "")),
@@ -89,36 +85,25 @@ fn releases() -> Vec<Release> {
     ]
 }
 
-/// Serves a sparse registry holding `releases` on loopback; returns its URL.
+/// Serves a sparse registry holding `releases` on loopback (the drill's registry: index lines
+/// read from each manifest); returns its URL.
 fn registry(releases: &[Release]) -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    let mut entries: Vec<(String, Vec<u8>)> = vec![(
-        "config.json".into(),
-        format!("{{\"dl\": \"{url}dl\"}}").into_bytes(),
-    )];
-    let mut index: std::collections::BTreeMap<String, String> = Default::default();
-    for r in releases {
-        let files: Vec<(&str, &str)> = r.files.iter().map(|(p, t)| (*p, t.as_str())).collect();
-        let (bytes, sum) = crate_archive(r.name, r.version, &files);
-        let deps: Vec<serde_json::Value> = r
-            .deps
-            .iter()
-            .map(|(n, req)| {
-                serde_json::json!({"name": n, "req": req, "features": [], "optional": false,
-                    "default_features": true, "target": null, "kind": "normal"})
-            })
-            .collect();
-        let line = serde_json::json!({"name": r.name, "vers": r.version, "deps": deps,
-            "cksum": sum, "features": {}, "yanked": false, "pubtime": r.pubtime});
-        index
-            .entry(index_path(r.name))
-            .or_default()
-            .push_str(&format!("{line}\n"));
-        entries.push((format!("dl/{}/{}/download", r.name, r.version), bytes));
-    }
-    entries.extend(index.into_iter().map(|(p, t)| (p, t.into_bytes())));
-    serve_on(listener, entries);
+    let (url, server) = server();
+    let published: Vec<reflex::drill::registry::Publish> = releases
+        .iter()
+        .map(|r| reflex::drill::registry::Publish {
+            name: r.name.into(),
+            version: r.version.into(),
+            registry: None,
+            files: r
+                .files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.clone()))
+                .collect(),
+            pubtime: r.pubtime.into(),
+        })
+        .collect();
+    server.publish(&published).unwrap();
     url
 }
 

@@ -99,8 +99,7 @@ fn offline_recon_names_typosquats_and_says_what_it_cannot_date() {
 fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     let tmp = squat();
     let crate_file = |name: &str| std::fs::read(fixture(&format!("crates/{name}"))).unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let (url, server) = server();
     let index: Vec<(&str, String)> = vec![
         (
             "ol/d-/old-but-gold",
@@ -154,7 +153,7 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
             crate_file(&format!("{name}-{version}.crate")),
         ));
     }
-    serve_on(listener, entries);
+    server.serve_files(entries.into_iter().collect());
     let lock = tmp.path().join("ws/Cargo.lock");
     let text = std::fs::read_to_string(&lock).unwrap().replace(
         "sparse+http://127.0.0.1:9/index/",

@@ -93,6 +93,25 @@ pub struct MonitorConfig {
     pub sensitive_reads: Vec<PathBuf>,
 }
 
+/// Directories whose every file is a secret.
+const SECRET_DIRS: &[&str] = &[".ssh", ".aws", ".gnupg", ".azure", "gcloud", ".kube"];
+/// File names that are secrets wherever they are.
+const SECRET_NAMES: &[&str] = &[
+    ".netrc",
+    ".git-credentials",
+    ".pypirc",
+    ".npmrc",
+    ".vault-token",
+    "credentials.toml",
+    "id_rsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_dsa",
+];
+/// File names that are secrets in some places (checked by [`is_sensitive`]).
+const SECRET_NAMES_SOMEWHERE: &[&str] =
+    &["credentials", "config.json", "hosts.yml", "environ", "mem"];
+
 /// Whether reading `path` (absolute, lexically normal) touches a secret: credential files of
 /// common tools, private keys, and other processes' environments or memory.
 pub fn is_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
@@ -114,24 +133,24 @@ pub fn is_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
         return matches!(name, "environ" | "mem") && parts.len() >= 3;
     }
     let under = |dir: &str| parts[..parts.len() - 1].contains(&dir);
-    const DIRS: &[&str] = &[".ssh", ".aws", ".gnupg", ".azure", "gcloud", ".kube"];
-    const NAMES: &[&str] = &[
-        ".netrc",
-        ".git-credentials",
-        ".pypirc",
-        ".npmrc",
-        ".vault-token",
-        "credentials.toml",
-        "id_rsa",
-        "id_ecdsa",
-        "id_ed25519",
-        "id_dsa",
-    ];
-    DIRS.iter().any(|d| under(d))
-        || NAMES.contains(&name)
+    SECRET_DIRS.iter().any(|d| under(d))
+        || SECRET_NAMES.contains(&name)
         || (name == "credentials" && (under(".cargo") || under(".docker")))
         || (name == "config.json" && under(".docker"))
         || (name == "hosts.yml" && under("gh"))
+}
+
+/// A cheap test on a path as the caller gave it (perhaps relative, not normalised): `false`
+/// only when [`is_sensitive`] cannot accept it once it is made absolute (its name and its
+/// directories decide), so most opens need no further work.
+pub fn may_be_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
+    let name = path.file_name();
+    name.and_then(|n| n.to_str())
+        .is_some_and(|n| SECRET_NAMES.contains(&n) || SECRET_NAMES_SOMEWHERE.contains(&n))
+        || extra.iter().any(|p| p.file_name() == name)
+        || path.components().any(
+            |c| matches!(c, std::path::Component::Normal(s) if SECRET_DIRS.iter().any(|d| s == *d)),
+        )
 }
 
 /// One thing a process of the build did, as the monitor saw it (before it happened).
@@ -436,7 +455,16 @@ mod tests {
             "/h/decoy/token.txt",
         ] {
             assert!(is_sensitive(std::path::Path::new(p), &planted), "{p}");
+            assert!(may_be_sensitive(std::path::Path::new(p), &planted), "{p}");
         }
+        // Relative, as callers give them: the quick test lets them through to be resolved.
+        for p in ["id_ed25519", "../.aws/config", "environ", "token.txt"] {
+            assert!(may_be_sensitive(std::path::Path::new(p), &planted), "{p}");
+        }
+        assert!(!may_be_sensitive(
+            std::path::Path::new("src/lib.rs"),
+            &planted
+        ));
         for p in [
             "/home/u/project/src/credentials.rs",
             "/home/u/.cargo/registry/src/x/serde-1.0.0/src/lib.rs",

@@ -7,7 +7,7 @@
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::sources::advisory_db::AdvisoryDb;
-use crate::sources::registry_index::{Lookup, RegistryIndex};
+use crate::sources::registry_index::{IndexedVersion, Lookup, RegistryIndex};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -344,23 +344,25 @@ fn remedy(
     }
     // A query for bad versions: the newest earlier compatible release outside them.
     if let Query::Crate { req: Some(req), .. } = query
-        && let Some(lookup) = lookups.get(p.name.as_str())
-        && let Lookup::Found { versions, .. } = &*lookup
-        && let Some(good) = versions
-            .iter()
-            .filter(|v| !v.yanked)
-            .filter_map(|v| semver::Version::parse(&v.version).ok())
-            .filter(|v| {
-                *v < p.version && v.pre.is_empty() && compatible(&p.version, v) && !req.matches(v)
-            })
-            .max()
+        && let Some(good) = earlier_release(lookups, p.name.as_str(), &p.version, |_, parsed| {
+            !req.matches(parsed)
+        })
     {
         return format!("cargo update -p {}@{} --precise {good}", p.name, p.version);
     }
+    // Brought in by a dependent's new release: its newest earlier release without the crate.
     if via.len() > 2
-        && let Some(cmd) = older_parent(&via[via.len() - 2], p.name.as_str(), lookups)
+        && let Some((pname, pver)) = via[via.len() - 2].split_once(' ')
+        && let Ok(current) = semver::Version::parse(pver)
+        && let Some(good) = earlier_release(lookups, pname, &current, |v, _| {
+            v.deps.as_ref().is_some_and(|deps| {
+                !deps
+                    .iter()
+                    .any(|d| d.split_whitespace().next() == Some(p.name.as_str()))
+            })
+        })
     {
-        return cmd;
+        return format!("cargo update -p {pname}@{pver} --precise {good}");
     }
     match via.get(1) {
         Some(_) if via.len() == 2 => format!(
@@ -375,40 +377,32 @@ fn remedy(
     }
 }
 
-/// Whether `v` satisfies the caret requirement of `current` (what `cargo update --precise`
-/// can move to without a manifest change).
-fn compatible(current: &semver::Version, v: &semver::Version) -> bool {
-    match (current.major, current.minor) {
-        (0, 0) => v.major == 0 && v.minor == 0 && v.patch == current.patch,
-        (0, m) => v.major == 0 && v.minor == m,
-        (major, _) => v.major == major,
-    }
-}
-
-/// The dependent that pulls the crate in (`"name version"`), taken back to its newest earlier,
-/// semver-compatible, unyanked release that does not depend on the crate: the usual way out
-/// when a new release of a dependency brought the crate in.
-fn older_parent(parent: &str, name: &str, lookups: &Lookups<'_>) -> Option<String> {
-    let (pname, pver) = parent.split_once(' ')?;
-    let current = semver::Version::parse(pver).ok()?;
-    let lookup = lookups.get(pname)?;
+/// The newest unyanked, non-prerelease release of `name` before `current` that `cargo update
+/// --precise` can reach without a manifest change (caret-compatible) and that `keep` accepts.
+fn earlier_release(
+    lookups: &Lookups<'_>,
+    name: &str,
+    current: &semver::Version,
+    keep: impl Fn(&IndexedVersion, &semver::Version) -> bool,
+) -> Option<semver::Version> {
+    let lookup = lookups.get(name)?;
     let Lookup::Found { versions, .. } = &*lookup else {
         return None;
     };
-    let best = versions
+    let compatible = |v: &semver::Version| match (current.major, current.minor) {
+        (0, 0) => v.major == 0 && v.minor == 0 && v.patch == current.patch,
+        (0, m) => v.major == 0 && v.minor == m,
+        (major, _) => v.major == major,
+    };
+    versions
         .iter()
         .filter(|v| !v.yanked)
-        .filter(|v| {
-            v.deps.as_ref().is_some_and(|deps| {
-                !deps
-                    .iter()
-                    .any(|d| d.split_whitespace().next() == Some(name))
-            })
+        .filter_map(|v| Some((v, semver::Version::parse(&v.version).ok()?)))
+        .filter(|(v, parsed)| {
+            parsed < current && parsed.pre.is_empty() && compatible(parsed) && keep(v, parsed)
         })
-        .filter_map(|v| semver::Version::parse(&v.version).ok())
-        .filter(|v| *v < current && v.pre.is_empty() && compatible(&current, v))
-        .max()?;
-    Some(format!("cargo update -p {pname}@{pver} --precise {best}"))
+        .map(|(_, parsed)| parsed)
+        .max()
 }
 
 /// Human output.

@@ -36,6 +36,11 @@ fn external(what: &str, e: rusqlite::Error) -> Error {
 }
 
 impl StateStore {
+    /// `state.sqlite` in cargo-reflex's cache directory.
+    pub fn default_path() -> Option<PathBuf> {
+        crate::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
+    }
+
     pub fn open(path: &Path) -> Result<StateStore> {
         if let Some(d) = path.parent() {
             std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
@@ -113,11 +118,8 @@ impl StateStore {
                         status(r, Layer::Gate),
                         status(r, Layer::Sandbox),
                         status(r, Layer::Monitor),
-                        r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms),
-                        r.remediation
-                            .as_ref()
-                            .filter(|m| m.clean)
-                            .map(|m| m.seconds),
+                        r.time_to_detect_ms(),
+                        r.time_to_remediate_s(),
                     ],
                 )
                 .map_err(|e| external("recording the drill", e))?;

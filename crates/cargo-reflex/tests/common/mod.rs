@@ -3,8 +3,6 @@
 
 pub mod escape;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -167,49 +165,16 @@ pub fn serve_index(entries: Vec<(&'static str, String)>) -> String {
 
 /// A loopback HTTP server answering `GET /<path>` from `entries`, 404 otherwise.
 pub fn serve(entries: Vec<(String, Vec<u8>)>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    serve_on(listener, entries);
+    let (url, server) = server();
+    server.serve_files(entries.into_iter().collect());
     url
 }
 
-/// Serves `entries` on an already bound listener (so they can name its address).
-pub fn serve_on(listener: TcpListener, entries: Vec<(String, Vec<u8>)>) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let entries = entries.clone();
-            std::thread::spawn(move || {
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if reader.read_line(&mut line).is_err() {
-                    return;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).map(|n| n == 0).unwrap_or(true) || h == "\r\n" {
-                        break;
-                    }
-                }
-                let mut stream = stream;
-                let response: Vec<u8> = match entries.iter().find(|(p, _)| path == format!("/{p}"))
-                {
-                    Some((_, body)) => {
-                        let head = format!(
-                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        );
-                        [head.as_bytes(), body.as_slice()].concat()
-                    }
-                    None => {
-                        b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                            .to_vec()
-                    }
-                };
-                let _ = stream.write_all(&response);
-            });
-        }
-    });
+/// A loopback HTTP server (the drill's registry server) and its URL, serving nothing until
+/// `serve_files` (so the files can name its address).
+pub fn server() -> (String, reflex::drill::registry::Registry) {
+    let server = reflex::drill::registry::Registry::start().unwrap();
+    (server.url().to_string(), server)
 }
 
 pub fn line(name: &str, vers: &str, yanked: bool) -> String {
@@ -228,11 +193,6 @@ pub fn line_at(name: &str, vers: &str, yanked: bool, pubtime: &str) -> String {
 /// (the drill's registry makes them the same way).
 pub fn crate_archive(name: &str, version: &str, files: &[(&str, &str)]) -> (Vec<u8>, String) {
     reflex::drill::registry::crate_archive(name, version, files).unwrap()
-}
-
-/// Path of a crate's file in a sparse index.
-pub fn index_path(name: &str) -> String {
-    reflex::drill::registry::index_path(name)
 }
 
 /// Asserts a JSON report follows `docs/report.schema.json`.

@@ -158,10 +158,10 @@ struct Mem {
 
 impl Mem {
     fn read(&mut self, pid: u32, addr: u64, len: usize) -> Vec<u8> {
-        let mut buf = vec![0u8; len];
         if addr == 0 || len == 0 {
             return Vec::new();
         }
+        let mut buf = vec![0u8; len];
         for fresh in [false, true] {
             if fresh || !self.files.contains_key(&pid) {
                 // Descriptors of exited processes are not noticed: a bound keeps the init far
@@ -289,27 +289,6 @@ const OPENS: &[(i64, &str)] = &[
     (libc::SYS_creat, "creat"),
 ];
 
-/// Words one of which is in every path [`crate::is_sensitive`] accepts: a cheap test before
-/// the path is made absolute.
-const SENSITIVE_HINTS: &[&str] = &[
-    "environ",
-    "mem",
-    ".ssh",
-    ".aws",
-    ".gnupg",
-    ".azure",
-    "gcloud",
-    ".kube",
-    "netrc",
-    "credentials",
-    ".pypirc",
-    ".npmrc",
-    ".vault-token",
-    "id_",
-    ".docker",
-    "hosts.yml",
-];
-
 /// What an open is worth recording: a write outside the `quiet` prefixes (`open-write`) or a
 /// read of a sensitive file (`open-read`), with the absolute path.
 fn opened_path(
@@ -334,17 +313,10 @@ fn opened_path(
     if !write && flags & libc::O_PATH as u32 != 0 {
         return None;
     }
-    let raw = mem.string(pid, path_ptr);
-    if !write
-        && !SENSITIVE_HINTS.iter().any(|h| raw.contains(h))
-        && !config.sensitive_reads.iter().any(|p| {
-            p.file_name()
-                .is_some_and(|n| raw.ends_with(&*n.to_string_lossy()))
-        })
-    {
+    let path = std::path::PathBuf::from(mem.string(pid, path_ptr));
+    if !write && !crate::may_be_sensitive(&path, &config.sensitive_reads) {
         return None;
     }
-    let path = std::path::PathBuf::from(raw);
     let full = if path.is_absolute() {
         path
     } else {

@@ -139,13 +139,10 @@ impl Play<'_> {
             evidence.push(format!("the payload ran outside the sandbox: marker {m}"));
         }
         let after = snapshot(&watched);
-        for (path, hash) in &after {
-            if path.starts_with(project.join("target")) {
-                continue;
-            }
+        for (path, bytes) in &after {
             match before.get(path) {
                 None => evidence.push(format!("created {}", path.display())),
-                Some(h) if h.0 != hash.0 => evidence.push(format!("changed {}", path.display())),
+                Some(b) if b != bytes => evidence.push(format!("changed {}", path.display())),
                 _ => {}
             }
         }
@@ -278,21 +275,18 @@ impl Play<'_> {
         r.canary_decoded = Some(codes.iter().any(|c| c == "secret-exfiltration"));
         codes.sort();
         r.codes = codes;
-        // Time to detect: the fastest alert on the attack; remediation starts at the alert.
-        let first = mine
+        // Time to detect: the fastest alert on the attack; remediation starts at the first
+        // alert raised (event time plus its time to detect).
+        let timed: Vec<(f64, jiff::Timestamp)> = mine
             .iter()
             .filter_map(|a| {
                 let ttd = a["cargo_reflex"]["time_to_detect_ms"].as_f64()?;
                 let at: jiff::Timestamp = a["@timestamp"].as_str()?.parse().ok()?;
-                Some((ttd, at))
+                Some((ttd, at + jiff::SignedDuration::from_secs_f64(ttd / 1000.0)))
             })
-            .min_by(|a, b| a.1.cmp(&b.1));
-        if let Some((ttd, at)) = first {
-            r.time_to_detect_ms = mine
-                .iter()
-                .filter_map(|a| a["cargo_reflex"]["time_to_detect_ms"].as_f64())
-                .min_by(f64::total_cmp);
-            let alerted = at + jiff::SignedDuration::from_secs_f64(ttd / 1000.0);
+            .collect();
+        r.time_to_detect_ms = timed.iter().map(|t| t.0).min_by(f64::total_cmp);
+        if let Some(alerted) = timed.iter().map(|t| t.1).min() {
             let ago = jiff::Timestamp::now().duration_since(alerted);
             self.first_alert_at = Instant::now().checked_sub(ago.unsigned_abs());
         }
@@ -445,9 +439,8 @@ fn collect(root: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
     }
 }
 
-/// Content of every file under `roots` (but `target/` and `.git/objects`), with a hash to
-/// compare quickly.
-type Snapshot = BTreeMap<PathBuf, (u64, Vec<u8>)>;
+/// Content of every file under `roots` (but `target/` and `.git/objects`).
+type Snapshot = BTreeMap<PathBuf, Vec<u8>>;
 
 fn snapshot(roots: &[PathBuf]) -> Snapshot {
     fn walk(dir: &Path, out: &mut Snapshot) {
@@ -464,10 +457,7 @@ fn snapshot(roots: &[PathBuf]) -> Snapshot {
                 }
                 walk(&p, out);
             } else if let Ok(bytes) = std::fs::read(&p) {
-                use std::hash::{Hash, Hasher};
-                let mut h = std::collections::hash_map::DefaultHasher::new();
-                bytes.hash(&mut h);
-                out.insert(p, (h.finish(), bytes));
+                out.insert(p, bytes);
             }
         }
     }
@@ -480,13 +470,13 @@ fn snapshot(roots: &[PathBuf]) -> Snapshot {
 
 /// Puts back what a build changed (an unsandboxed run really does run the payload).
 fn restore(before: &Snapshot, after: &Snapshot) {
-    for (path, (hash, _)) in after {
+    for (path, bytes) in after {
         match before.get(path) {
-            None if !path.components().any(|c| c.as_os_str() == "target") => {
+            None => {
                 let _ = std::fs::remove_file(path);
             }
-            Some((h, bytes)) if h != hash => {
-                let _ = std::fs::write(path, bytes);
+            Some(b) if b != bytes => {
+                let _ = std::fs::write(path, b);
             }
             _ => {}
         }

@@ -133,6 +133,19 @@ impl ScenarioResult {
     pub fn layer(&self, l: Layer) -> Option<&LayerResult> {
         self.layers.iter().find(|r| r.layer == l)
     }
+
+    /// The monitor's time to detect, when it detected.
+    pub fn time_to_detect_ms(&self) -> Option<f64> {
+        self.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms)
+    }
+
+    /// The time to remediate, when the lockfile came out clean.
+    pub fn time_to_remediate_s(&self) -> Option<f64> {
+        self.remediation
+            .as_ref()
+            .filter(|m| m.clean)
+            .map(|m| m.seconds)
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -195,16 +208,11 @@ pub fn run(
     let total = results.len();
     let ttd: Vec<f64> = results
         .iter()
-        .filter_map(|r| r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms))
+        .filter_map(|r| r.time_to_detect_ms())
         .collect();
     let ttr: Vec<f64> = results
         .iter()
-        .filter_map(|r| {
-            r.remediation
-                .as_ref()
-                .filter(|m| m.clean)
-                .map(|m| m.seconds)
-        })
+        .filter_map(|r| r.time_to_remediate_s())
         .collect();
     Ok(Scorecard {
         version: 1,

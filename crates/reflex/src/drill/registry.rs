@@ -99,8 +99,13 @@ impl Registry {
             );
         }
         files.extend(index.into_iter().map(|(p, t)| (p, t.into_bytes())));
-        *self.content.write().unwrap_or_else(|e| e.into_inner()) = files;
+        self.serve_files(files);
         Ok(())
+    }
+
+    /// Replaces what is served with exactly these files (path without the leading `/`).
+    pub fn serve_files(&self, files: HashMap<String, Vec<u8>>) {
+        *self.content.write().unwrap_or_else(|e| e.into_inner()) = files;
     }
 }
 

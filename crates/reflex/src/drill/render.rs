@@ -55,13 +55,8 @@ pub fn human(card: &Scorecard) -> String {
             cell(Layer::Gate),
             cell(Layer::Sandbox),
             cell(Layer::Monitor),
-            ms(r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms)),
-            secs(
-                r.remediation
-                    .as_ref()
-                    .filter(|m| m.clean)
-                    .map(|m| m.seconds)
-            ),
+            ms(r.time_to_detect_ms()),
+            secs(r.time_to_remediate_s()),
         );
     }
     for r in &card.scenarios {
@@ -145,13 +140,8 @@ pub fn markdown(card: &Scorecard) -> String {
             cell(Layer::Gate),
             cell(Layer::Sandbox),
             cell(Layer::Monitor),
-            ms(r.layer(Layer::Monitor).and_then(|m| m.time_to_detect_ms)),
-            secs(
-                r.remediation
-                    .as_ref()
-                    .filter(|m| m.clean)
-                    .map(|m| m.seconds)
-            ),
+            ms(r.time_to_detect_ms()),
+            secs(r.time_to_remediate_s()),
         );
     }
     let _ = writeln!(
