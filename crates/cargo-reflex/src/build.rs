@@ -98,7 +98,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         args: args.cargo_args.clone(),
         policy: policy.as_ref(),
     })?;
-    let mut profile = profile(&plan);
+    let mut profile = plan.sandbox.clone();
     let monitor_dir = plan.target_dir.join("reflex-monitor");
     let events = monitor_dir.join("events.jsonl");
     let alerts_path = args
@@ -109,24 +109,34 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     if args.monitor {
         // Canaries: fake but realistic secrets in the environment and the home directory.
         profile.env.extend(canaries.env());
-        if let Some(home) = plan.homes.first() {
+        if let Some(home) = plan.sandbox.homes.first() {
             profile.plant = canaries.files(home, plan.cargo_home.as_deref());
         }
         let mut quiet: Vec<PathBuf> = vec![plan.target_dir.clone()];
         quiet.extend(["/tmp", "/var/tmp", "/dev", "/proc/self", "/run"].map(PathBuf::from));
         // Cargo's own lock and cache-tracking files; its caches (registry, git) stay watched.
-        for home in plan.scratch.iter() {
+        for home in plan.sandbox.scratch.iter() {
             quiet.extend(
                 [".package-cache", ".package-cache-mutate", ".global-cache"].map(|f| home.join(f)),
             );
         }
-        quiet.extend(plan.writable.iter().cloned());
+        quiet.extend(plan.sandbox.writable.iter().cloned());
+        // Reads of decoys and of the files the sandbox hid or cleaned are thefts to report.
+        let mut sensitive: Vec<PathBuf> = profile.plant.iter().map(|(p, _)| p.clone()).collect();
+        sensitive.extend(plan.sandbox.hide.iter().cloned());
+        sensitive.extend(plan.sandbox.replace.iter().map(|(p, _)| p.clone()));
         profile.monitor = Some(reflex_sandbox::MonitorConfig {
-            events: events.clone(),
             dns_sinkhole: true,
             quiet_writes: quiet,
-            watched_writes: plan.read_only.iter().chain(&plan.homes).cloned().collect(),
-            sensitive_reads: profile.plant.iter().map(|(p, _)| p.clone()).collect(),
+            watched_writes: plan
+                .sandbox
+                .read_only
+                .iter()
+                .chain(&plan.sandbox.homes)
+                .cloned()
+                .collect(),
+            sensitive_reads: sensitive,
+            guarded_writes: vec![plan.target_dir.clone()],
         });
     }
     let mut err = std::io::stderr().lock();
@@ -184,9 +194,10 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     let _ = writeln!(
         err,
         "cargo-reflex: stage 2 ({what}, offline): cargo {}",
-        plan.build_args.join(" ")
+        plan.sandbox.args.join(" ")
     );
     drop(err);
+    let (events_tx, events_rx) = std::sync::mpsc::channel();
     let follower = if args.monitor {
         if !sandboxed {
             // Observe only: nothing is blocked or replaced (no decoy files in the real home;
@@ -228,6 +239,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         };
         Some(
             crate::monitor::follow(
+                events_rx,
                 events.clone(),
                 alerts_path.clone(),
                 analyzer,
@@ -244,7 +256,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     };
     let outcome = if sandboxed || args.monitor {
         let me = std::env::current_exe().map_err(|e| reflex::Error::io("/proc/self/exe", e))?;
-        reflex_sandbox::run(&profile, &me)
+        reflex_sandbox::run(&profile, &me, args.monitor.then_some(events_tx))
     } else {
         reflex_sandbox::run_unsandboxed(&profile)
     };
@@ -312,23 +324,6 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             help: Some("nothing was built; `cargo reflex build --dry-run` shows the profile and what the kernel offers".into()),
         }),
         Err(SandboxError::Io(e)) => Err(reflex::Error::io(&plan.cargo, e)),
-    }
-}
-
-fn profile(plan: &BuildPlan) -> Profile {
-    Profile {
-        program: plan.cargo.clone(),
-        args: plan.build_args.clone(),
-        cwd: std::env::current_dir().unwrap_or_else(|_| plan.workspace_root.clone()),
-        env: plan.build_env.clone(),
-        read_only: plan.read_only.clone(),
-        writable: plan.writable.clone(),
-        homes: plan.homes.clone(),
-        scratch: plan.scratch.clone(),
-        hide: plan.hide.clone(),
-        isolation: reflex_sandbox::Isolation::Full,
-        plant: Vec::new(),
-        monitor: None,
     }
 }
 

@@ -1,14 +1,13 @@
-//! `build --monitor`: follows the sandbox's event log while the build runs, turns events into
-//! alerts at once (JSON Lines, Elastic Common Schema) and summarises them at the end.
+//! `build --monitor`: takes the sandbox's events as they arrive (on a channel build code cannot
+//! reach), turns them into alerts at once (JSON Lines, Elastic Common Schema) and summarises
+//! them at the end. The events are also written to `events.jsonl` as a record for people; no
+//! decision is taken from that file.
 
-use reflex::monitor::{Alert, AlertSeverity, Analyzer, RawEvent, Summary};
-use std::io::{BufRead, BufReader, Seek, Write};
+use reflex::monitor::{Alert, AlertSeverity, Analyzer, MonitorEvent, Summary};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 pub struct Follower {
-    done: Arc<AtomicBool>,
     handle: std::thread::JoinHandle<(Summary, Vec<Alert>)>,
 }
 
@@ -26,9 +25,11 @@ pub struct Judges {
     pub webhook: Option<String>,
 }
 
-/// Starts following `events`, writing alerts to `alerts` (`-` for standard output).
+/// Starts taking `events`, recording them in `record` and writing alerts to `alerts` (`-` for
+/// standard output). The follower ends when the sender is dropped (the sandbox has exited).
 pub fn follow(
-    events: PathBuf,
+    events: std::sync::mpsc::Receiver<MonitorEvent>,
+    record: PathBuf,
     alerts: PathBuf,
     analyzer: Analyzer,
     judges: Judges,
@@ -41,8 +42,6 @@ pub fn follow(
         }
         Box::new(std::fs::File::create(&alerts)?)
     };
-    let done = Arc::new(AtomicBool::new(false));
-    let finished = done.clone();
     let hook = judges.webhook.clone().map(|url| {
         let (tx, rx) = std::sync::mpsc::channel::<Alert>();
         let poster = std::thread::spawn(move || {
@@ -62,60 +61,37 @@ pub fn follow(
         let mut summary = Summary::default();
         let mut kept = Vec::new();
         let mut latencies = Vec::new();
-        let mut reader: Option<BufReader<std::fs::File>> = None;
-        let mut line = String::new();
-        loop {
-            if reader.is_none() {
-                reader = std::fs::File::open(&events).ok().map(BufReader::new);
+        let mut record = std::fs::File::create(&record).ok().map(std::io::BufWriter::new);
+        for ev in events {
+            if let Some(r) = record.as_mut()
+                && let Ok(line) = serde_json::to_string(&ev)
+            {
+                let _ = writeln!(r, "{line}");
             }
-            let Some(r) = reader.as_mut() else {
-                if finished.load(Ordering::SeqCst) {
-                    break;
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-                continue;
-            };
-            let pos = r.stream_position().unwrap_or(0);
-            line.clear();
-            match r.read_line(&mut line) {
-                Ok(n) if n > 0 && line.ends_with('\n') => {
-                    if let Ok(ev) = serde_json::from_str::<RawEvent>(&line) {
-                        summary.events += 1;
-                        let mut found = analyzer.alerts(&ev, now_ns());
-                        let extra: Vec<Alert> = found
-                            .iter()
-                            .flat_map(|a| {
-                                reflex::monitor::follow_up(
-                                    a,
-                                    judges.baseline.as_ref(),
-                                    judges.store.as_ref(),
-                                )
-                            })
-                            .collect();
-                        found.extend(extra);
-                        for a in &found {
-                            let _ = writeln!(sink, "{}", a.to_ecs());
-                            latencies.push(a.time_to_detect_ms());
-                            if let Some((tx, _)) = &hook
-                                && a.severity >= AlertSeverity::Medium
-                            {
-                                let _ = tx.send(a.clone());
-                            }
-                        }
-                        let _ = sink.flush();
-                        summary.add(&found);
-                        kept.extend(found);
-                    }
-                }
-                _ => {
-                    // A partial line: read it again when it is complete.
-                    let _ = r.seek(std::io::SeekFrom::Start(pos));
-                    if finished.load(Ordering::SeqCst) {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(2));
+            summary.events += 1;
+            let mut found = analyzer.alerts(&ev, now_ns());
+            let extra: Vec<Alert> = found
+                .iter()
+                .flat_map(|a| {
+                    reflex::monitor::follow_up(a, judges.baseline.as_ref(), judges.store.as_ref())
+                })
+                .collect();
+            found.extend(extra);
+            for a in &found {
+                let _ = writeln!(sink, "{}", a.to_ecs());
+                latencies.push(a.time_to_detect_ms());
+                if let Some((tx, _)) = &hook
+                    && a.severity >= AlertSeverity::Medium
+                {
+                    let _ = tx.send(a.clone());
                 }
             }
+            let _ = sink.flush();
+            summary.add(&found);
+            kept.extend(found);
+        }
+        if let Some(mut r) = record {
+            let _ = r.flush();
         }
         summary.latencies(latencies);
         if let Some((tx, poster)) = hook {
@@ -124,13 +100,12 @@ pub fn follow(
         }
         (summary, kept)
     });
-    Ok(Follower { done, handle })
+    Ok(Follower { handle })
 }
 
 impl Follower {
-    /// Reads what is left after the build and returns the summary and the alerts.
+    /// Takes what is left after the build and returns the summary and the alerts.
     pub fn finish(self) -> (Summary, Vec<Alert>) {
-        self.done.store(true, Ordering::SeqCst);
         self.handle.join().unwrap_or_default()
     }
 }

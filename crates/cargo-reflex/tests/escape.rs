@@ -144,7 +144,7 @@ fn control_run(tmp: &Path, observe: bool) -> Observed {
         ..Default::default()
     };
     let outcome =
-        reflex_sandbox::run(&profile, Path::new(env!("CARGO_BIN_EXE_cargo-reflex"))).unwrap();
+        reflex_sandbox::run(&profile, Path::new(env!("CARGO_BIN_EXE_cargo-reflex")), None).unwrap();
     assert_eq!(outcome, reflex_sandbox::Outcome::Exited(0));
     let mut text = String::new();
     std::fs::File::open(tmp.join("control.json"))

@@ -3,198 +3,50 @@
 //! A [`Profile`] is deny by default. What runs inside it (cargo, rustc, build scripts,
 //! proc-macros, tests) gets:
 //!
+//! - **session and descriptors**: a new session with no controlling terminal; every
+//!   descriptor above 2 the caller held is closed; standard input is `/dev/null` and standard
+//!   output and error are pipes relayed through [`terminal::Sanitizer`] when they were a
+//!   terminal (text and colours reach it, control sequences do not);
 //! - **network**: a new network namespace with only loopback: no route out, no resolver;
-//! - **file system**: a new mount namespace in which everything is read-only except the
-//!   `writable` paths (the target directory) and fresh, empty tmpfs mounts over `/tmp`,
-//!   `/var/tmp`, `/run`, `/dev/shm` and the `cover` paths. `$HOME` is an empty read-only tmpfs;
-//!   only the `read_only` paths (cargo's registry cache, the toolchain, the project) are put
-//!   back, read-only. Credential files in the home directory are simply not there;
-//! - **processes**: a new PID namespace whose init is ours: it reaps every process and, when
-//!   the command ends, kills whatever is left (no daemon outlives the build); a new `/proc`
-//!   shows only the sandbox's own processes (no `/proc/*/environ` of anyone else);
+//!   connecting or sending to a pathname Unix socket is refused unless the profile allows
+//!   that socket (decided by the supervisor on a seccomp notification);
+//! - **file system**: a new mount namespace in which everything is read-only, `nosuid` and
+//!   `nodev` except the `writable` paths (the target directory, still `nosuid,nodev`) and
+//!   fresh, empty tmpfs mounts over `/tmp`, `/var/tmp`, `/run`, `/dev/shm`. `/dev` is new:
+//!   null, zero, full, random, urandom and a private `pts`. `$HOME` is an empty read-only
+//!   tmpfs; only the `read_only` paths (cargo's registry cache, the toolchain, the project)
+//!   are put back, read-only. `hide` files are emptied, `replace` files shown without secrets;
+//! - **processes**: a new PID namespace whose init is ours (not dumpable: its memory,
+//!   environment and descriptors are out of reach): it reaps every process and, when the
+//!   command ends, kills whatever is left; a new `/proc` shows only the sandbox's processes;
 //! - **Landlock** as a second layer on the same file-system rules (and signals and abstract
 //!   Unix sockets scoped to the sandbox, where the kernel supports it); no new mounts;
-//! - **seccomp**: io_uring, ptrace, new namespaces (`unshare`, `setns`, `clone` with
-//!   namespace flags, `clone3`), mounts, kernel modules, keyrings, `bpf`, `kexec`,
-//!   `perf_event_open` and the like fail with `EPERM`;
+//! - **seccomp**: the [`DENIED_SYSCALLS`] table (io_uring, ptrace, namespaces, mounts, kernel
+//!   modules, keyrings, `bpf`, TIOCSTI, set-uid modes, `PR_SET_MM`, ...) and [`FOREIGN_ABI`];
 //! - **environment**: exactly `env`, built by the caller from an allowlist.
 //!
 //! The user namespace makes this work unprivileged; as root, capabilities are dropped from
 //! the bounding set before the command runs. Anything that cannot be set up fails closed: the
 //! command does not run and [`run`] says which feature is missing.
 //!
-//! Mechanics: [`run`] re-executes the current binary with [`INIT_ARG`]; that process (single
-//! threaded, so forking is safe) calls [`init_main`], creates the namespaces, forks the init
-//! (PID 1), which sets up mounts, loopback, Landlock and seccomp and then runs the command.
-//! Every mount lives in the namespace and disappears with it; nothing is written to the host.
+//! Mechanics: [`run`] re-executes the current binary with [`INIT_ARG`], handing it the profile
+//! on a pipe (never in the environment); that process (single threaded, so forking is safe)
+//! calls [`init_main`], creates the namespaces, forks the init (PID 1), which sets up mounts,
+//! loopback, Landlock and seccomp and then runs the command. The monitor's events travel back
+//! on another pipe that only the init holds. Every mount lives in the namespace and disappears
+//! with it; nothing is written to the host.
 #![deny(unsafe_op_in_unsafe_fn)]
 
-use serde::{Deserialize, Serialize};
+pub use reflex_sandbox_contract::*;
 use std::fmt;
-use std::path::PathBuf;
 
 #[cfg(target_os = "linux")]
 mod linux;
 
 /// The argument that makes the binary act as the sandbox's init.
 pub const INIT_ARG: &str = "__reflex-sandbox-init";
-/// Environment variable carrying the profile to the init process.
-pub const PROFILE_ENV: &str = "__REFLEX_SANDBOX_PROFILE";
 /// Exit code of the init when the sandbox could not be set up.
 pub const SETUP_FAILED: i32 = 125;
-
-/// What the sandboxed command may see and do. Everything not listed is denied.
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct Profile {
-    pub program: PathBuf,
-    pub args: Vec<String>,
-    pub cwd: PathBuf,
-    /// The complete environment of the command.
-    pub env: Vec<(String, String)>,
-    /// Kept visible, read-only, at their place (even under a covered directory).
-    pub read_only: Vec<PathBuf>,
-    /// Kept visible and writable at their place.
-    pub writable: Vec<PathBuf>,
-    /// Replaced by empty, read-only directories: the home directory, `/root`, `/home`.
-    pub homes: Vec<PathBuf>,
-    /// Replaced by an empty, writable, throw-away tmpfs (cargo's home: its lock files).
-    pub scratch: Vec<PathBuf>,
-    /// Files made unreadable (an empty file is mounted over them).
-    pub hide: Vec<PathBuf>,
-    /// How much to isolate: everything (the default), or only the network.
-    #[serde(default)]
-    pub isolation: Isolation,
-    /// Files planted in the (otherwise empty) home directories before they become read-only:
-    /// decoy credentials for the monitor's canaries.
-    #[serde(default)]
-    pub plant: Vec<(PathBuf, String)>,
-    /// Record every exec, connect and send of the build (and DNS queries) as JSON lines.
-    #[serde(default)]
-    pub monitor: Option<MonitorConfig>,
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct MonitorConfig {
-    /// Where the events go (inside a writable path: the target directory).
-    pub events: PathBuf,
-    /// Point the resolver at a sinkhole on the sandbox's loopback that answers NXDOMAIN.
-    pub dns_sinkhole: bool,
-    /// Writes under these are expected (the target directory, temporary directories,
-    /// devices) and not recorded; every other write-open is.
-    #[serde(default)]
-    pub quiet_writes: Vec<PathBuf>,
-    /// Writes under these are always recorded, even inside a quiet directory (the project
-    /// and the homes may live under /tmp).
-    #[serde(default)]
-    pub watched_writes: Vec<PathBuf>,
-    /// Reads of these files are recorded (decoy and real credential files), besides the
-    /// built-in sensitive places (see [`is_sensitive`]).
-    #[serde(default)]
-    pub sensitive_reads: Vec<PathBuf>,
-}
-
-/// Directories whose every file is a secret.
-const SECRET_DIRS: &[&str] = &[".ssh", ".aws", ".gnupg", ".azure", "gcloud", ".kube"];
-/// File names that are secrets wherever they are.
-const SECRET_NAMES: &[&str] = &[
-    ".netrc",
-    ".git-credentials",
-    ".pypirc",
-    ".npmrc",
-    ".vault-token",
-    "credentials.toml",
-    "id_rsa",
-    "id_ecdsa",
-    "id_ed25519",
-    "id_dsa",
-];
-/// File names that are secrets in some places (checked by [`is_sensitive`]).
-const SECRET_NAMES_SOMEWHERE: &[&str] =
-    &["credentials", "config.json", "hosts.yml", "environ", "mem"];
-
-/// Whether reading `path` (absolute, lexically normal) touches a secret: credential files of
-/// common tools, private keys, and other processes' environments or memory.
-pub fn is_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
-    if extra.iter().any(|p| p == path) {
-        return true;
-    }
-    let parts: Vec<&str> = path
-        .components()
-        .filter_map(|c| match c {
-            std::path::Component::Normal(s) => s.to_str(),
-            _ => None,
-        })
-        .collect();
-    let Some(name) = parts.last().copied() else {
-        return false;
-    };
-    if parts.first() == Some(&"proc") {
-        // /proc/<pid|self|thread-self>/environ, /proc/<pid>/task/<tid>/environ, and mem.
-        return matches!(name, "environ" | "mem") && parts.len() >= 3;
-    }
-    let under = |dir: &str| parts[..parts.len() - 1].contains(&dir);
-    SECRET_DIRS.iter().any(|d| under(d))
-        || SECRET_NAMES.contains(&name)
-        || (name == "credentials" && (under(".cargo") || under(".docker")))
-        || (name == "config.json" && under(".docker"))
-        || (name == "hosts.yml" && under("gh"))
-}
-
-/// A cheap test on a path as the caller gave it (perhaps relative, not normalised): `false`
-/// only when [`is_sensitive`] cannot accept it once it is made absolute (its name and its
-/// directories decide), so most opens need no further work.
-pub fn may_be_sensitive(path: &std::path::Path, extra: &[PathBuf]) -> bool {
-    let name = path.file_name();
-    name.and_then(|n| n.to_str())
-        .is_some_and(|n| SECRET_NAMES.contains(&n) || SECRET_NAMES_SOMEWHERE.contains(&n))
-        || extra.iter().any(|p| p.file_name() == name)
-        || path.components().any(
-            |c| matches!(c, std::path::Component::Normal(s) if SECRET_DIRS.iter().any(|d| s == *d)),
-        )
-}
-
-/// One thing a process of the build did, as the monitor saw it (before it happened).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub struct MonitorEvent {
-    /// Nanoseconds since the Unix epoch, taken when the call was stopped.
-    pub time_ns: u64,
-    pub pid: u32,
-    /// `execve`, `execveat`, `connect`, `sendto`, `sendmsg`, `sendmmsg`, `open-write` (an open
-    /// for writing outside the expected places), `open-read` (an open of a sensitive file, see
-    /// [`is_sensitive`]), or `dns-query` (the sinkhole's log).
-    pub syscall: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// An exec of a path that does not exist (one step of a PATH lookup).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub missing: bool,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub argv: Vec<String>,
-    /// `ip:port`, `[ip6]:port`, `unix:<path>`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dest: Option<String>,
-    /// Sent bytes (hex, first 512 of each message).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub payloads: Vec<String>,
-    /// The process and its ancestors: (pid, command line), nearest first.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub chain: Vec<(u32, Vec<String>)>,
-}
-
-/// `Full` is the build sandbox. `NetworkOnly` is for control experiments: a private network
-/// namespace with loopback and a chosen `resolv.conf`, nothing else restricted (tests use it
-/// to show that without the sandbox every escape attempt succeeds, while their DNS and
-/// traffic still cannot leave the machine).
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
-pub enum Isolation {
-    #[default]
-    Full,
-    NetworkOnly {
-        resolv_conf: Option<PathBuf>,
-    },
-    /// No isolation at all: only the monitor (`build --monitor --no-sandbox`).
-    ObserveOnly,
-}
 
 /// How the sandboxed command ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,15 +124,20 @@ pub fn probe() -> Support {
 }
 
 /// Runs the profile's command in the sandbox and waits for it. `init_program` is the binary
-/// that handles [`INIT_ARG`] (normally the current executable).
-pub fn run(profile: &Profile, init_program: &std::path::Path) -> Result<Outcome, SandboxError> {
+/// that handles [`INIT_ARG`] (normally the current executable). When the profile monitors,
+/// every event goes to `events` as it happens; all of them have been sent when this returns.
+pub fn run(
+    profile: &Profile,
+    init_program: &std::path::Path,
+    events: Option<std::sync::mpsc::Sender<MonitorEvent>>,
+) -> Result<Outcome, SandboxError> {
     #[cfg(target_os = "linux")]
     {
-        linux::run(profile, init_program)
+        linux::run(profile, init_program, events)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = (profile, init_program);
+        let _ = (profile, init_program, events);
         Err(SandboxError::Unsupported(
             "the sandbox needs Linux namespaces, Landlock and seccomp".into(),
         ))
@@ -317,96 +174,6 @@ pub fn run_unsandboxed(profile: &Profile) -> Result<Outcome, SandboxError> {
     })
 }
 
-/// The syscalls seccomp denies, with why (shown by `--dry-run`).
-pub const DENIED_SYSCALLS: &[(&str, &str)] = &[
-    (
-        "io_uring_setup, io_uring_enter, io_uring_register",
-        "io_uring bypasses seccomp and Landlock checks",
-    ),
-    (
-        "ptrace, process_vm_readv, process_vm_writev",
-        "reading or steering other processes",
-    ),
-    (
-        "unshare, setns, clone/clone3 with namespace flags",
-        "new namespaces (escaping the rules)",
-    ),
-    (
-        "mount, umount2, mount_setattr, move_mount, open_tree, fsopen, fsmount, fsconfig, fspick, pivot_root, chroot",
-        "changing the file-system view",
-    ),
-    (
-        "init_module, finit_module, delete_module, kexec_load, kexec_file_load, reboot, swapon, swapoff",
-        "the kernel itself",
-    ),
-    (
-        "add_key, request_key, keyctl",
-        "kernel keyrings (credentials of other processes)",
-    ),
-    (
-        "bpf, perf_event_open, userfaultfd",
-        "kernel attack surface a build never needs",
-    ),
-];
-
-impl fmt::Display for Profile {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "sandbox profile (deny by default)")?;
-        writeln!(
-            f,
-            "  command:     {} {}",
-            self.program.display(),
-            self.args.join(" ")
-        )?;
-        writeln!(f, "  directory:   {}", self.cwd.display())?;
-        writeln!(
-            f,
-            "  network:     new network namespace, loopback only (no route, no DNS)"
-        )?;
-        writeln!(
-            f,
-            "  processes:   new PID namespace; everything left is killed when the command ends"
-        )?;
-        writeln!(f, "  file system: read-only, except:")?;
-        for w in &self.writable {
-            writeln!(f, "    writable   {}", w.display())?;
-        }
-        for t in ["/tmp", "/var/tmp", "/run", "/dev/shm"] {
-            writeln!(f, "    empty tmpfs {t} (private, discarded)")?;
-        }
-        for s in &self.scratch {
-            writeln!(f, "    empty tmpfs {} (private, discarded)", s.display())?;
-        }
-        for h in &self.homes {
-            writeln!(
-                f,
-                "    empty, read-only {} (credentials, ssh keys, cloud configs unreachable)",
-                h.display()
-            )?;
-        }
-        for r in &self.read_only {
-            writeln!(f, "    read-only  {}", r.display())?;
-        }
-        for h in &self.hide {
-            writeln!(f, "    hidden     {}", h.display())?;
-        }
-        writeln!(f, "  /proc:       new, shows only the sandbox's processes")?;
-        writeln!(
-            f,
-            "  landlock:    same file-system rules again; no mounts; signals and abstract sockets scoped"
-        )?;
-        writeln!(f, "  seccomp:     EPERM for")?;
-        for (calls, why) in DENIED_SYSCALLS {
-            writeln!(f, "    {calls} ({why})")?;
-        }
-        writeln!(f, "  environment: {} variables", self.env.len())?;
-        for (k, _) in &self.env {
-            writeln!(f, "    {k}")?;
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,73 +204,8 @@ mod tests {
     }
 
     #[test]
-    fn sensitive_reads_are_credentials_keys_and_other_environments() {
-        let planted = [PathBuf::from("/h/decoy/token.txt")];
-        for p in [
-            "/home/u/.ssh/id_ed25519",
-            "/home/u/.ssh/config",
-            "/root/.aws/credentials",
-            "/home/u/.cargo/credentials.toml",
-            "/home/u/.cargo/credentials",
-            "/home/u/.docker/config.json",
-            "/home/u/.config/gh/hosts.yml",
-            "/home/u/.netrc",
-            "/proc/1/environ",
-            "/proc/self/environ",
-            "/proc/42/task/43/environ",
-            "/proc/42/mem",
-            "/h/decoy/token.txt",
-        ] {
-            assert!(is_sensitive(std::path::Path::new(p), &planted), "{p}");
-            assert!(may_be_sensitive(std::path::Path::new(p), &planted), "{p}");
-        }
-        // Relative, as callers give them: the quick test lets them through to be resolved.
-        for p in ["id_ed25519", "../.aws/config", "environ", "token.txt"] {
-            assert!(may_be_sensitive(std::path::Path::new(p), &planted), "{p}");
-        }
-        assert!(!may_be_sensitive(
-            std::path::Path::new("src/lib.rs"),
-            &planted
-        ));
-        for p in [
-            "/home/u/project/src/credentials.rs",
-            "/home/u/.cargo/registry/src/x/serde-1.0.0/src/lib.rs",
-            "/proc/self/maps",
-            "/proc/environ",
-            "/etc/hosts.yml",
-            "/home/u/config.json",
-            "/",
-        ] {
-            assert!(!is_sensitive(std::path::Path::new(p), &planted), "{p}");
-        }
-    }
-
-    #[test]
     fn this_machine_can_sandbox() {
         // The escape suite relies on it; a machine that cannot should say why here first.
         assert_eq!(probe().missing(), Vec::<String>::new());
-    }
-
-    #[test]
-    fn dry_run_lists_every_layer() {
-        let p = Profile {
-            program: "/usr/bin/cargo".into(),
-            args: vec!["build".into()],
-            writable: vec!["/w/target".into()],
-            homes: vec!["/root".into()],
-            env: vec![("PATH".into(), "/usr/bin".into())],
-            ..Profile::default()
-        };
-        let text = p.to_string();
-        for part in [
-            "loopback only",
-            "PID namespace",
-            "writable   /w/target",
-            "empty, read-only /root",
-            "io_uring",
-            "PATH",
-        ] {
-            assert!(text.contains(part), "{part}: {text}");
-        }
     }
 }

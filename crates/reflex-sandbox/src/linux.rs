@@ -14,10 +14,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
 
+mod bpf;
 mod filters;
 mod monitor;
+mod unix_gate;
 
-const ERR_FD_ENV: &str = "__REFLEX_SANDBOX_ERRFD";
 
 // The new mount API (same numbers on every architecture).
 const SYS_OPEN_TREE: libc::c_long = 428;
@@ -89,7 +90,11 @@ pub(super) fn probe() -> Support {
     }
 }
 
-pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, SandboxError> {
+pub(super) fn run(
+    profile: &Profile,
+    init_program: &Path,
+    events: Option<std::sync::mpsc::Sender<MonitorEvent>>,
+) -> Result<Outcome, SandboxError> {
     let support = probe();
     let missing = if profile.isolation == Isolation::ObserveOnly {
         if support.seccomp {
@@ -106,18 +111,43 @@ pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, San
             missing.join(", ")
         )));
     }
-    let json = serde_json::to_string(profile).map_err(|e| SandboxError::Io(e.into()))?;
-    let (err_read, err_write) = nix::unistd::pipe().map_err(io)?;
-    set_cloexec(err_read.as_raw_fd(), true);
-    set_cloexec(err_write.as_raw_fd(), false);
-    let mut child = std::process::Command::new(init_program)
-        .arg(INIT_ARG)
-        .env_clear()
-        .env(PROFILE_ENV, json)
-        .env(ERR_FD_ENV, err_write.as_raw_fd().to_string())
-        .spawn()
-        .map_err(SandboxError::Io)?;
-    drop(err_write);
+    let json = serde_json::to_vec(profile).map_err(|e| SandboxError::Io(e.into()))?;
+    let (err_read, err_write) = pipe_cloexec()?;
+    let (profile_read, profile_write) = pipe_cloexec()?;
+    let (events_read, events_write) = pipe_cloexec()?;
+    let handed = [
+        err_write.as_raw_fd(),
+        profile_read.as_raw_fd(),
+        events_write.as_raw_fd(),
+    ];
+    let mut cmd = std::process::Command::new(init_program);
+    cmd.arg(INIT_ARG).env_clear();
+    // SAFETY: only async-signal-safe calls (fcntl, dup2) between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || hand_over(&handed));
+    }
+    // Control experiments (network only) keep the caller's streams as they are.
+    let terminal = !matches!(profile.isolation, Isolation::NetworkOnly { .. });
+    let relays = terminal_relays(&mut cmd, terminal);
+    let mut child = cmd.spawn().map_err(SandboxError::Io)?;
+    drop((err_write, profile_read, events_write));
+    let relays = relays.start(&mut child);
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::File::from(profile_write);
+        let _ = f.write_all(&json);
+    });
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(std::fs::File::from(events_read));
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+            if let (Some(tx), Ok(ev)) = (&events, serde_json::from_slice::<MonitorEvent>(&line)) {
+                let _ = tx.send(ev);
+            }
+            line.clear();
+        }
+    });
     CHILD.store(child.id() as i32, Ordering::SeqCst);
     INTERRUPTED.store(0, Ordering::SeqCst);
     let handler = SigAction::new(
@@ -136,6 +166,9 @@ pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, San
         // SAFETY: restoring the previous disposition.
         let _ = unsafe { sigaction(s, &o) };
     }
+    let _ = writer.join();
+    let _ = reader.join();
+    relays.join();
     let status = status.map_err(SandboxError::Io)?;
     let mut errors = String::new();
     let _ = std::fs::File::from(err_read).read_to_string(&mut errors);
@@ -151,6 +184,104 @@ pub(super) fn run(profile: &Profile, init_program: &Path) -> Result<Outcome, San
         (Some(c), _) => Ok(Outcome::Exited(c)),
         (None, Some(s)) => Ok(Outcome::Signaled(s)),
         _ => Ok(Outcome::Exited(1)),
+    }
+}
+
+/// Descriptors the init gets, at fixed numbers: its error pipe, the profile, the events.
+const ERR_FD: RawFd = 3;
+const PROFILE_FD: RawFd = 4;
+const EVENTS_FD: RawFd = 5;
+
+/// In the forked child before exec: the three pipes move to [`ERR_FD`], [`PROFILE_FD`] and
+/// [`EVENTS_FD`] (without close-on-exec); everything else stays close-on-exec.
+fn hand_over(fds: &[RawFd; 3]) -> std::io::Result<()> {
+    let mut high = [0; 3];
+    for (i, fd) in fds.iter().enumerate() {
+        // SAFETY: fcntl(F_DUPFD_CLOEXEC) on descriptors this process holds.
+        high[i] = unsafe { libc::fcntl(*fd, libc::F_DUPFD_CLOEXEC, 64) };
+        if high[i] < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    for (i, fd) in high.iter().enumerate() {
+        // SAFETY: dup2 onto a fixed low number; the copy has no close-on-exec flag.
+        if unsafe { libc::dup2(*fd, ERR_FD + i as RawFd) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn pipe_cloexec() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(io)
+}
+
+/// Standard streams that are a terminal are not handed to the sandbox: input becomes
+/// `/dev/null`, output goes through a pipe and reaches the terminal sanitized.
+struct Relays {
+    out: bool,
+    err: bool,
+}
+
+struct RunningRelays(Vec<std::thread::JoinHandle<()>>);
+
+fn terminal_relays(cmd: &mut std::process::Command, enabled: bool) -> Relays {
+    use std::io::IsTerminal;
+    use std::process::Stdio;
+    if !enabled {
+        return Relays {
+            out: false,
+            err: false,
+        };
+    }
+    if std::io::stdin().is_terminal() {
+        cmd.stdin(Stdio::null());
+    }
+    let out = std::io::stdout().is_terminal();
+    let err = std::io::stderr().is_terminal();
+    if out {
+        cmd.stdout(Stdio::piped());
+    }
+    if err {
+        cmd.stderr(Stdio::piped());
+    }
+    Relays { out, err }
+}
+
+impl Relays {
+    fn start(self, child: &mut std::process::Child) -> RunningRelays {
+        let mut threads = Vec::new();
+        if let (true, Some(mut from)) = (self.out, child.stdout.take()) {
+            threads.push(std::thread::spawn(move || {
+                relay(&mut from, &mut std::io::stdout())
+            }));
+        }
+        if let (true, Some(mut from)) = (self.err, child.stderr.take()) {
+            threads.push(std::thread::spawn(move || {
+                relay(&mut from, &mut std::io::stderr())
+            }));
+        }
+        RunningRelays(threads)
+    }
+}
+
+impl RunningRelays {
+    fn join(self) {
+        for t in self.0 {
+            let _ = t.join();
+        }
+    }
+}
+
+fn relay(from: &mut dyn Read, to: &mut dyn Write) {
+    let mut clean = terminal::Sanitizer::new();
+    let mut buf = [0u8; 8192];
+    while let Ok(n) = from.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        let _ = to.write_all(&clean.filter(&buf[..n]));
+        let _ = to.flush();
     }
 }
 
@@ -174,18 +305,33 @@ fn set_cloexec(fd: RawFd, on: bool) {
 /// Reports a setup failure to the parent and exits: the command never runs.
 fn fail(what: &str, err: impl fmt::Display) -> ! {
     let msg = format!("{what}: {err}\n");
-    if let Some(fd) = std::env::var(ERR_FD_ENV)
-        .ok()
-        .and_then(|v| v.parse::<RawFd>().ok())
-    {
-        // SAFETY: the descriptor was handed to us by the parent and is written once.
-        let mut f = unsafe { std::fs::File::from_raw_fd(fd) };
-        let _ = f.write_all(msg.as_bytes());
-        std::mem::forget(f);
-    } else {
+    // SAFETY: ERR_FD was handed to us by the parent; the File is forgotten, never closed here.
+    let mut f = unsafe { std::fs::File::from_raw_fd(ERR_FD) };
+    if f.write_all(msg.as_bytes()).is_err() {
         let _ = std::io::stderr().write_all(msg.as_bytes());
     }
+    std::mem::forget(f);
     std::process::exit(SETUP_FAILED)
+}
+
+/// Closes every descriptor from `from` up (or marks them close-on-exec).
+fn close_from(from: RawFd, cloexec: bool) -> std::io::Result<()> {
+    let flags: libc::c_uint = if cloexec { libc::CLOSE_RANGE_CLOEXEC } else { 0 };
+    // SAFETY: close_range with integer arguments; nothing else here holds these descriptors.
+    let r = unsafe { libc::syscall(libc::SYS_close_range, from as libc::c_uint, libc::c_uint::MAX, flags) };
+    if r < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The profile, read from [`PROFILE_FD`] (then closed).
+fn read_profile() -> Result<Profile, String> {
+    // SAFETY: PROFILE_FD was handed to us by the parent and is owned (and closed) here.
+    let mut f = unsafe { std::fs::File::from_raw_fd(PROFILE_FD) };
+    let mut json = Vec::new();
+    f.read_to_end(&mut json).map_err(|e| e.to_string())?;
+    serde_json::from_slice(&json).map_err(|e| e.to_string())
 }
 
 pub(super) fn init_main() -> ! {
@@ -194,18 +340,24 @@ pub(super) fn init_main() -> ! {
     unsafe {
         libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
     }
-    let profile: Profile = match std::env::var(PROFILE_ENV)
-        .map_err(|e| e.to_string())
-        .and_then(|j| serde_json::from_str(&j).map_err(|e| e.to_string()))
-    {
-        Ok(p) => p,
-        Err(e) => fail("reading the sandbox profile", e),
-    };
-    if let Some(fd) = std::env::var(ERR_FD_ENV)
-        .ok()
-        .and_then(|v| v.parse::<RawFd>().ok())
-    {
-        set_cloexec(fd, true);
+    // Nothing the caller held reaches the sandbox: only our three pipes stay open.
+    if let Err(e) = close_from(EVENTS_FD + 1, false) {
+        fail("closing inherited descriptors (close_range)", e);
+    }
+    let profile = read_profile().unwrap_or_else(|e| fail("reading the sandbox profile", e));
+    set_cloexec(ERR_FD, true);
+    set_cloexec(EVENTS_FD, true);
+    if !matches!(profile.isolation, Isolation::NetworkOnly { .. }) {
+        // A new session: no controlling terminal for anything in the sandbox.
+        if let Err(e) = nix::unistd::setsid() {
+            fail("starting a new session (setsid)", e);
+        }
+        // Not dumpable: nothing inside can read the init's memory, environment or
+        // descriptors through /proc (the command's own exec makes it dumpable again).
+        // SAFETY: prctl with integer arguments.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
     }
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -282,12 +434,13 @@ fn observe_only(profile: &Profile) -> ! {
     if let Err(e) = nix::unistd::chdir(&profile.cwd) {
         fail(&format!("entering {}", profile.cwd.display()), e);
     }
-    let state = profile.monitor.as_ref().map(|m| {
-        let log = monitor::open_log(&m.events)
-            .unwrap_or_else(|e| fail(&format!("opening {}", m.events.display()), e));
-        (log, None)
+    // Nothing is refused here: only recorded.
+    let watch = profile.monitor.as_ref().map(|_| Watch {
+        log: monitor::event_log(EVENTS_FD),
+        sinkhole: None,
+        unix_sockets: None,
     });
-    run_command(profile, state, false)
+    run_command(profile, watch, false)
 }
 
 fn exec(profile: &Profile) -> ! {
@@ -337,11 +490,14 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = nix::unistd::chdir(&profile.cwd) {
         fail(&format!("entering {}", profile.cwd.display()), e);
     }
-    // The monitor's log and sinkhole are set up while mounts and port 53 are still allowed.
-    let mut monitor_state = None;
+    // The monitor's sinkhole is set up while mounts and port 53 are still allowed. The
+    // supervisor always runs: it decides which Unix sockets may be reached.
+    let mut watch = Watch {
+        log: monitor::event_log(EVENTS_FD),
+        sinkhole: None,
+        unix_sockets: Some(profile.unix_sockets.clone()),
+    };
     if let Some(m) = &profile.monitor {
-        let log = monitor::open_log(&m.events)
-            .unwrap_or_else(|e| fail(&format!("opening {}", m.events.display()), e));
         let sink = if m.dns_sinkhole {
             if let Err(e) = point_resolver(resolv.as_deref()) {
                 fail("pointing the resolver at the sinkhole", e);
@@ -350,7 +506,7 @@ fn pid1(profile: &Profile) -> ! {
         } else {
             None
         };
-        monitor_state = Some((log, sink));
+        watch.sinkhole = sink;
     }
     if let Err(e) = filters::landlock(profile) {
         fail("enforcing Landlock", e);
@@ -361,32 +517,47 @@ fn pid1(profile: &Profile) -> ! {
     if let Err(e) = filters::seccomp() {
         fail("installing the seccomp filter", e);
     }
-    run_command(profile, monitor_state, true)
+    run_command(profile, Some(watch), true)
+}
+
+/// What the init watches the command with: the events pipe, the DNS sinkhole, and the
+/// allowlist of Unix sockets (`None`: observe only, nothing refused).
+struct Watch {
+    log: monitor::Log,
+    sinkhole: Option<std::net::UdpSocket>,
+    unix_sockets: Option<Vec<PathBuf>>,
 }
 
 /// Forks and runs the command (with the monitor's listener handed over first when watching),
 /// reaps it and exits with its status. In a PID namespace (`owns_namespace`) whatever the
 /// command left running is killed before the init exits.
-fn run_command(
-    profile: &Profile,
-    monitor_state: Option<(monitor::Log, Option<std::net::UdpSocket>)>,
-    owns_namespace: bool,
-) -> ! {
+fn run_command(profile: &Profile, watch: Option<Watch>, owns_namespace: bool) -> ! {
     // The command hands its notification listener over before it execs.
-    let (ready_r, ready_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
-    let (ack_r, ack_w) = nix::unistd::pipe().unwrap_or_else(|e| fail("creating a pipe", e));
-    let watch = monitor_state.is_some();
+    let (ready_r, ready_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .unwrap_or_else(|e| fail("creating a pipe", e));
+    let (ack_r, ack_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .unwrap_or_else(|e| fail("creating a pipe", e));
+    let monitoring = profile.monitor.is_some();
     // SAFETY: still single-threaded.
     let cmd = match unsafe { fork() } {
         Err(e) => fail("forking the command", e),
         Ok(ForkResult::Child) => {
-            if watch {
-                let fd = monitor::install()
-                    .unwrap_or_else(|e| fail("installing the monitor's seccomp listener", e));
+            if watch.is_some() {
+                let fd = monitor::install(monitoring)
+                    .unwrap_or_else(|e| fail("installing the seccomp notification filter", e));
                 let mut w = std::fs::File::from(ready_w);
                 let _ = w.write_all(&fd.to_ne_bytes());
                 let mut byte = [0u8; 1];
                 let _ = std::fs::File::from(ack_r).read_exact(&mut byte);
+                // SAFETY: closing the listener this process no longer needs (the init has it).
+                unsafe {
+                    libc::close(fd);
+                }
+            }
+            // Every descriptor above 2 closes when the command starts (the pipes, the
+            // error and events channels, anything we missed).
+            if let Err(e) = close_from(3, true) {
+                fail("closing descriptors before the command (close_range)", e);
             }
             exec(profile)
         }
@@ -394,26 +565,30 @@ fn run_command(
     };
     drop(ready_w);
     drop(ack_r);
-    if let Some((log, sink)) = monitor_state {
+    if let Some(watch) = watch {
         let mut num = [0u8; 4];
         if let Err(e) = std::fs::File::from(ready_r).read_exact(&mut num) {
             let _ = kill(cmd, Signal::SIGKILL);
-            fail("receiving the monitor's listener", e);
+            fail("receiving the seccomp listener", e);
         }
         let listener = match monitor::take(cmd.as_raw(), RawFd::from_ne_bytes(num)) {
             Ok(l) => l,
             Err(e) => {
-                // Never run unmonitored when monitoring was asked for.
+                // Never run unwatched when watching was asked for.
                 let _ = kill(cmd, Signal::SIGKILL);
-                fail("taking the monitor's listener (pidfd_getfd)", e)
+                fail("taking the seccomp listener (pidfd_getfd)", e)
             }
         };
         let _ = std::fs::File::from(ack_w).write_all(b"!");
-        if let Some(s) = sink {
-            monitor::sinkhole(s, log.clone());
+        if let Some(s) = watch.sinkhole {
+            monitor::sinkhole(s, watch.log.clone());
         }
-        let config = profile.monitor.clone().unwrap_or_default();
-        std::thread::spawn(move || monitor::supervise(listener, log, config));
+        let supervision = monitor::Supervision {
+            log: monitoring.then(|| watch.log.clone()),
+            config: profile.monitor.clone().unwrap_or_default(),
+            unix_sockets: watch.unix_sockets,
+        };
+        std::thread::spawn(move || monitor::supervise(listener, supervision));
     } else {
         drop(ready_r);
         drop(ack_w);

@@ -7,6 +7,7 @@ use crate::checks::build_env::secret_reason;
 use crate::error::{Error, Result};
 use crate::graph::workspace::Workspace;
 use crate::policy::Policy;
+use reflex_sandbox_contract::Profile;
 use std::path::{Path, PathBuf};
 
 /// Cargo commands that `build` runs in the sandbox.
@@ -66,7 +67,8 @@ const KEEP_PREFIX: &[&str] = &[
     "CARGO_TERM_",
 ];
 
-/// Everything both stages need.
+/// Everything both stages need. Stage 2 is a sandbox [`Profile`] (the contract with the
+/// sandbox crate), not a copy of one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BuildPlan {
     pub cargo: PathBuf,
@@ -77,21 +79,14 @@ pub struct BuildPlan {
     pub fetch_env: Vec<(String, String)>,
     /// Names removed from stage 1's environment (never the values).
     pub fetch_dropped: Vec<String>,
-    /// Stage 2: the cargo command.
-    pub build_args: Vec<String>,
-    pub build_env: Vec<(String, String)>,
+    /// Stage 2: the cargo command (offline, locked) in the sandbox: the allowlisted
+    /// environment; `$HOME`, `/root`, `/home` replaced by empty read-only directories; the
+    /// workspace, cargo's caches and config and the toolchain put back read-only; the target
+    /// directory and the policy's `write` paths writable; cargo's home a throw-away tmpfs;
+    /// secret files hidden or cleaned ([`crate::build_secrets`]).
+    pub sandbox: Profile,
     /// Names of the caller's variables stage 2 does not get.
     pub build_dropped: Vec<String>,
-    /// Replaced by empty read-only directories: `$HOME`, `/root`, `/home`.
-    pub homes: Vec<PathBuf>,
-    /// Paths put back read-only: the workspace, cargo's caches and config, the toolchain.
-    pub read_only: Vec<PathBuf>,
-    /// Writable: the target directory and the policy's `write` paths.
-    pub writable: Vec<PathBuf>,
-    /// Throw-away writable: cargo's home (lock files), everything but its caches.
-    pub scratch: Vec<PathBuf>,
-    /// Credential files outside the home directory, made unreadable.
-    pub hide: Vec<PathBuf>,
     /// Policy exceptions granted, for the user to see: "openssl-sys: env OPENSSL_DIR (reason)".
     pub granted: Vec<String>,
     /// Cargo's home (for decoy credentials when monitoring).
@@ -242,13 +237,19 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         }
         granted.push(format!("{}: {} ({})", a.krate, what.join("; "), a.reason));
     }
-    // Credential files outside the replaced directories (cargo's own credentials are gone
-    // with the rest of its home: a fresh tmpfs).
-    let hide: Vec<PathBuf> = ["/etc/shadow", "/etc/gshadow"]
-        .iter()
-        .map(PathBuf::from)
-        .collect();
-
+    // Secret files outside the replaced directories (cargo's own credentials are gone with
+    // the rest of its home: a fresh tmpfs; its config.toml comes back without tokens).
+    let mut cargo_configs = Vec::new();
+    if let Some(ch) = &cargo_home {
+        cargo_configs.extend(["config.toml", "config"].map(|c| ch.join(c)));
+    }
+    for dir in req.cwd.ancestors().chain(ws.root.ancestors()) {
+        cargo_configs.extend(["config.toml", "config"].map(|c| dir.join(".cargo").join(c)));
+    }
+    cargo_configs.sort();
+    cargo_configs.dedup();
+    let expose = sandbox.map(|s| s.expose.as_slice()).unwrap_or_default();
+    let secrets = crate::build_secrets::find(&ws.root, &cargo_configs, expose);
     let mut build_args = vec![
         req.command.to_string(),
         "--offline".into(),
@@ -264,21 +265,31 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         fetch_args.push("--manifest-path".into());
         fetch_args.push(absolute(req.cwd, m).display().to_string());
     }
+    let unix_sockets = sandbox
+        .map(|s| s.unix_sockets.iter().map(|p| absolute(&ws.root, p)).collect())
+        .unwrap_or_default();
     Ok(BuildPlan {
+        sandbox: Profile {
+            program: cargo.clone(),
+            args: build_args,
+            cwd: req.cwd.to_path_buf(),
+            env: build_env,
+            read_only,
+            writable,
+            homes,
+            scratch,
+            hide: secrets.hide,
+            replace: secrets.replace,
+            unix_sockets,
+            ..Profile::default()
+        },
         cargo,
         workspace_root: ws.root.clone(),
         target_dir,
         fetch_args,
         fetch_env,
         fetch_dropped,
-        build_args,
-        build_env,
         build_dropped,
-        homes,
-        read_only,
-        writable,
-        scratch,
-        hide,
         granted,
         cargo_home,
     })
@@ -360,7 +371,7 @@ mod tests {
             ]
         );
         assert!(names(&p.fetch_env).contains(&"RUSTFLAGS".to_string()));
-        let build = names(&p.build_env);
+        let build = names(&p.sandbox.env);
         for gone in [
             "AWS_SECRET_ACCESS_KEY",
             "GITHUB_TOKEN",
@@ -374,16 +385,17 @@ mod tests {
         }
         assert!(build.contains(&"RUSTFLAGS".to_string()) && build.contains(&"HOME".to_string()));
         assert_eq!(
-            p.build_args,
+            p.sandbox.args,
             vec!["test", "--offline", "--locked", "--workspace"]
         );
         assert_eq!(p.target_dir, dir.path().join("target"));
-        assert!(p.scratch.contains(&PathBuf::from("/home/u/.cargo")));
+        assert!(p.sandbox.scratch.contains(&PathBuf::from("/home/u/.cargo")));
         assert!(
-            p.read_only
+            p.sandbox
+                .read_only
                 .contains(&PathBuf::from("/home/u/.cargo/registry"))
         );
-        assert!(!p.read_only.iter().any(|r| r.ends_with("credentials.toml")));
+        assert!(!p.sandbox.read_only.iter().any(|r| r.ends_with("credentials.toml")));
         assert_eq!(p.cargo, cargo);
         assert!(
             plan(&BuildRequest {

@@ -9,6 +9,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod build_plan;
+pub mod build_secrets;
 pub mod checks;
 pub mod drill;
 pub mod error;

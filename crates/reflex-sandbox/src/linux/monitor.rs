@@ -4,7 +4,7 @@
 //! lets the call continue: the sandbox's other layers decide what succeeds. A DNS sinkhole on the
 //! sandbox's loopback answers every query with NXDOMAIN and logs it.
 
-use crate::MonitorEvent;
+use crate::{CallOutcome, ChainLink, MonitorEvent};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
@@ -21,83 +21,63 @@ const WATCHED: &[(i64, &str)] = &[
     (libc::SYS_sendmmsg, "sendmmsg"),
 ];
 
-#[cfg(target_arch = "x86_64")]
-const AUDIT_ARCH: u32 = 0xC000_003E;
-#[cfg(target_arch = "aarch64")]
-const AUDIT_ARCH: u32 = 0xC000_00B7;
-
 /// Open flags that mean writing.
 const WRITE_FLAGS: u32 =
     (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) as u32;
 
-/// A BPF instruction whose jumps name their targets (resolved by [`assemble`]).
-enum Ins {
-    Load(u32),
-    /// Jump to the label if the accumulator equals the value.
-    JumpIfEq(u32, &'static str),
-    Ret(u32),
-    Label(&'static str),
-}
-
-fn assemble(code: &[Ins]) -> Vec<libc::sock_filter> {
-    let mut at = std::collections::HashMap::new();
-    let mut n = 0usize;
-    for i in code {
-        match i {
-            Ins::Label(l) => {
-                at.insert(*l, n);
-            }
-            _ => n += 1,
-        }
-    }
-    let mut out = Vec::new();
-    for i in code {
-        let here = out.len();
-        let off = |l: &str| (at[l] - here - 1) as u8;
-        let f = |code: u32, jt: u8, k: u32| libc::sock_filter {
-            code: code as u16,
-            jt,
-            jf: 0,
-            k,
-        };
-        match i {
-            Ins::Label(_) => continue,
-            Ins::Load(k) => out.push(f(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0, *k)),
-            Ins::JumpIfEq(k, l) => {
-                out.push(f(libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K, off(l), *k))
-            }
-            Ins::Ret(k) => out.push(f(libc::BPF_RET | libc::BPF_K, 0, *k)),
-        }
-    }
-    out
-}
+/// Calls that reach a Unix socket by path (the sandbox decides these even when not monitoring).
+const SENDS: &[i64] = &[
+    libc::SYS_connect,
+    libc::SYS_sendto,
+    libc::SYS_sendmsg,
+    libc::SYS_sendmmsg,
+];
 
 /// Installs the notification filter on the calling process (the command, before it execs)
-/// and returns the listener descriptor. Every open notifies: the supervisor reads the path and
-/// records writes outside the expected places and reads of sensitive files.
-pub(super) fn install() -> std::io::Result<RawFd> {
-    use Ins::*;
-    let mut code = vec![
-        Load(4),
-        JumpIfEq(AUDIT_ARCH, "native"),
-        Ret(libc::SECCOMP_RET_ALLOW),
-        Label("native"),
-        Load(0),
-    ];
-    for (nr, _) in WATCHED.iter().chain(OPENS) {
+/// and returns the listener descriptor. Connects and sends always notify (the Unix socket
+/// allowlist); when `monitoring`, execs and every open do too (the supervisor reads the path
+/// and records writes outside the expected places and reads of sensitive files). Foreign ABIs
+/// are killed and TIOCSTI/TIOCLINUX and PR_SET_MM refused here as well, so that observe-only
+/// monitoring (which has no other filter) cannot be blinded or its terminal typed into.
+pub(super) fn install(monitoring: bool) -> std::io::Result<RawFd> {
+    use super::bpf::{Ins::*, *};
+    use reflex_sandbox_contract::syscalls::{PR_SET_MM, TIOCLINUX, TIOCSTI};
+    let mut code = abi_guard();
+    code.extend([
+        JumpIfEq(libc::SYS_ioctl as u32, "ioctl"),
+        JumpIfEq(libc::SYS_prctl as u32, "prctl"),
+    ]);
+    for nr in SENDS {
         code.push(JumpIfEq(*nr as u32, "notify"));
+    }
+    if monitoring {
+        for (nr, _) in WATCHED.iter().chain(OPENS) {
+            code.push(JumpIfEq(*nr as u32, "notify"));
+        }
     }
     code.extend([
         Ret(libc::SECCOMP_RET_ALLOW),
+        Label("ioctl"),
+        Load(arg_low(1)),
+        JumpIfEq(TIOCSTI as u32, "eperm"),
+        JumpIfEq(TIOCLINUX as u32, "eperm"),
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("prctl"),
+        Load(arg_low(0)),
+        JumpIfEq(PR_SET_MM as u32, "eperm"),
+        Ret(libc::SECCOMP_RET_ALLOW),
+        Label("eperm"),
+        Ret(libc::SECCOMP_RET_ERRNO | libc::EPERM as u32),
         Label("notify"),
         Ret(libc::SECCOMP_RET_USER_NOTIF),
     ]);
-    let mut prog = assemble(&code);
+    code.extend(abi_guard_end());
+    let mut prog = assemble(&code).map_err(std::io::Error::other)?;
     let fprog = libc::sock_fprog {
         len: prog.len() as u16,
         filter: prog.as_mut_ptr(),
     };
-    // SAFETY: a valid BPF program; no_new_privs is already set by Landlock.
+    // SAFETY: a valid BPF program; no_new_privs is already set.
     let fd = unsafe {
         libc::syscall(
             libc::SYS_seccomp,
@@ -215,11 +195,21 @@ impl Mem {
 }
 
 /// Answers notifications until the build ends: record, then let the call continue.
-pub(super) fn supervise(listener: OwnedFd, log: Log, config: crate::MonitorConfig) {
+/// What the supervisor does: record (when `log` is set) and refuse Unix sockets outside the
+/// allowlist (when `unix_sockets` is set: the sandbox, not observe-only monitoring).
+pub(super) struct Supervision {
+    pub log: Option<Log>,
+    pub config: crate::MonitorConfig,
+    pub unix_sockets: Option<Vec<std::path::PathBuf>>,
+}
+
+/// Answers notifications until the build ends: decide, record, then answer.
+pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
-    let mut execs: HashMap<u32, Vec<String>> = HashMap::new();
+    let mut execs = Execs::default();
     let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
     let mut mem = Mem::default();
+    let enforcing = sup.unix_sockets.is_some();
     loop {
         // SAFETY: zeroed plain-old-data structs filled by the kernel.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -238,11 +228,28 @@ pub(super) fn supervise(listener: OwnedFd, log: Log, config: crate::MonitorConfi
             }
         }
         let time_ns = now_ns();
-        let open = OPENS.iter().any(|(nr, _)| *nr == req.data.nr as i64);
-        // Writes where a build writes (target, tmp, devices) and reads of ordinary files are
-        // answered without a record.
-        let ev = if open {
-            opened_path(&req, &mut mem, &config).map(|(path, name)| {
+        let nr = req.data.nr as i64;
+        let mut refuse = None;
+        if let Some(allow) = &sup.unix_sockets
+            && SENDS.contains(&nr)
+        {
+            let pid = req.pid;
+            let paths = super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| {
+                mem.read(pid, a, n)
+            });
+            if paths
+                .iter()
+                .any(|p| !super::unix_gate::allowed(pid, p, allow))
+            {
+                refuse = Some(libc::EACCES);
+            }
+        }
+        let ev = sup.log.as_ref().and_then(|_| {
+            let open = OPENS.iter().any(|(n, _)| *n == nr);
+            // Writes where a build writes (target, tmp, devices) and reads of ordinary files
+            // are answered without a record.
+            let mut ev = if open {
+                let (path, name) = opened_path(&req, &mut mem, &sup.config)?;
                 let mut ev = MonitorEvent {
                     time_ns,
                     pid: req.pid,
@@ -250,32 +257,68 @@ pub(super) fn supervise(listener: OwnedFd, log: Log, config: crate::MonitorConfi
                     path: Some(path),
                     ..MonitorEvent::default()
                 };
+                if name == "open-write" && enforcing {
+                    ev.outcome = writable_outcome(ev.path.as_deref().unwrap_or("/"));
+                }
                 ev.chain = ancestry(req.pid, &execs, &mut known);
                 ev
-            })
-        } else {
-            Some(describe(
-                &req,
-                time_ns,
-                &mut mem,
-                &mut connected,
-                &mut execs,
-                &mut known,
-            ))
-        };
-        let resp = libc::seccomp_notif_resp {
-            id: req.id,
-            val: 0,
-            error: 0,
-            flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            } else {
+                describe(&req, time_ns, &mut mem, &mut connected, &mut execs, &mut known)
+            };
+            if refuse.is_some() {
+                ev.outcome = CallOutcome::Denied;
+            } else if enforcing && ev.dest.as_deref().is_some_and(leaves_the_sandbox) {
+                // No route out of the sandbox's network namespace; the sinkhole answers DNS.
+                ev.outcome = CallOutcome::Denied;
+            }
+            Some(ev)
+        });
+        let resp = match refuse {
+            Some(errno) => libc::seccomp_notif_resp {
+                id: req.id,
+                val: 0,
+                error: -errno,
+                flags: 0,
+            },
+            None => libc::seccomp_notif_resp {
+                id: req.id,
+                val: 0,
+                error: 0,
+                flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            },
         };
         // SAFETY: NOTIF_SEND with the id we received; ENOENT (caller gone) is fine.
         unsafe {
             libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp);
         }
-        if let Some(ev) = ev {
-            emit(&log, &ev);
+        if let (Some(log), Some(ev)) = (&sup.log, ev) {
+            emit(log, &ev);
         }
+    }
+}
+
+/// Whether a destination is outside the sandbox's loopback (or is the DNS sinkhole).
+fn leaves_the_sandbox(dest: &str) -> bool {
+    if dest.starts_with("unix:") {
+        return false;
+    }
+    match dest.parse::<std::net::SocketAddr>() {
+        Ok(a) => !a.ip().is_loopback() || a.port() == 53,
+        Err(_) => false,
+    }
+}
+
+/// A write outside the expected places succeeds only where the mounts are writable.
+fn writable_outcome(path: &str) -> CallOutcome {
+    let p = std::path::Path::new(path);
+    let probe = if p.exists() {
+        p
+    } else {
+        p.parent().unwrap_or(p)
+    };
+    match nix::unistd::access(probe, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => CallOutcome::Allowed,
+        Err(_) => CallOutcome::Denied,
     }
 }
 
@@ -363,7 +406,7 @@ fn describe(
     time_ns: u64,
     mem: &mut Mem,
     connected: &mut HashMap<(u32, u64), String>,
-    execs: &mut HashMap<u32, Vec<String>>,
+    execs: &mut Execs,
     known: &mut HashMap<(u32, u64), Chain>,
 ) -> MonitorEvent {
     let pid = req.pid;
@@ -386,9 +429,17 @@ fn describe(
                 (a[1], a[2])
             };
             let file = mem.string(pid, path);
+            let dirfd = if name == "execve" {
+                libc::AT_FDCWD
+            } else {
+                a[0] as i32
+            };
+            let empty_path = name == "execveat" && a[4] & libc::AT_EMPTY_PATH as u64 != 0;
+            let resolved = exec_target(pid, dirfd, &file, empty_path);
             // PATH lookups try several directories; only the one that exists runs.
-            ev.missing = !std::path::Path::new(&file).exists();
-            ev.path = Some(file);
+            ev.missing = resolved.is_none() && !empty_path;
+            ev.fileless = resolved.as_ref().is_some_and(|r| r.fileless);
+            ev.path = Some(resolved.as_ref().map_or(file, |r| r.path.clone()));
             let mut args = Vec::new();
             for i in 0..256u64 {
                 let p = mem.u64_at(pid, argv + i * 8);
@@ -397,7 +448,9 @@ fn describe(
                 }
                 args.push(mem.string(pid, p));
             }
-            execs.insert(pid, args.clone());
+            if let Some(r) = resolved {
+                execs.0.insert(pid, (r.path, args.clone()));
+            }
             ev.argv = args;
         }
         "connect" => {
@@ -446,7 +499,57 @@ fn describe(
     ev
 }
 
-type Chain = Vec<(u32, Vec<String>)>;
+type Chain = Vec<ChainLink>;
+
+/// What the supervisor saw each process exec: the executable (resolved) and its arguments.
+/// A record counts only while the kernel's `/proc/<pid>/exe` still names that executable
+/// (an exec that failed, or a later one, does not leave a false identity behind).
+#[derive(Default)]
+struct Execs(HashMap<u32, (String, Vec<String>)>);
+
+/// The file an exec runs.
+struct ExecTarget {
+    path: String,
+    /// A memfd or a deleted file: nothing on disk.
+    fileless: bool,
+}
+
+/// Resolves an exec's path as the kernel will: against the caller's working directory or
+/// `dirfd`, through `/proc/self` and symlinks; `AT_EMPTY_PATH` runs `dirfd` itself.
+fn exec_target(pid: u32, dirfd: i32, file: &str, empty_path: bool) -> Option<ExecTarget> {
+    let fd_link = |fd: i32| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
+    let raw = if empty_path && file.is_empty() {
+        fd_link(dirfd)?
+    } else {
+        let file = file
+            .strip_prefix("/proc/self/")
+            .or_else(|| file.strip_prefix("/proc/thread-self/"))
+            .map_or_else(|| file.to_string(), |rest| format!("/proc/{pid}/{rest}"));
+        let p = std::path::PathBuf::from(&file);
+        if p.is_absolute() {
+            p
+        } else if dirfd == libc::AT_FDCWD {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?.join(p)
+        } else {
+            fd_link(dirfd)?.join(p)
+        }
+    };
+    let text = raw.to_string_lossy();
+    if text.starts_with("/memfd:") || text.ends_with(" (deleted)") {
+        return Some(ExecTarget {
+            path: text.into_owned(),
+            fileless: true,
+        });
+    }
+    let real = std::fs::canonicalize(&raw).ok()?;
+    let fileless = std::fs::read_link(&raw)
+        .map(|l| l.to_string_lossy().starts_with("/memfd:"))
+        .unwrap_or(false);
+    Some(ExecTarget {
+        path: real.to_string_lossy().into_owned(),
+        fileless,
+    })
+}
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
@@ -501,11 +604,7 @@ fn stat(p: u32) -> Option<(u32, u64)> {
 /// caller is stopped. Exec records fill in for processes that already exited; a process whose
 /// parents are gone (a double-forked daemon, now a child of init) keeps the ancestry it had
 /// when first seen. Ancestries are cached per process (pid and start time) until it execs.
-fn ancestry(
-    pid: u32,
-    execs: &HashMap<u32, Vec<String>>,
-    known: &mut HashMap<(u32, u64), Chain>,
-) -> Chain {
+fn ancestry(pid: u32, execs: &Execs, known: &mut HashMap<(u32, u64), Chain>) -> Chain {
     let me = stat(pid);
     if let Some(c) = me.and_then(|(_, start)| known.get(&(pid, start))) {
         return c.clone();
@@ -518,18 +617,15 @@ fn ancestry(
         if p <= 1 {
             break;
         }
-        let argv: Vec<String> = std::fs::read(format!("/proc/{p}/cmdline"))
+        // The kernel's executable link, not the command line the process may have rewritten.
+        let exe = std::fs::read_link(format!("/proc/{p}/exe"))
             .ok()
-            .map(|b| {
-                b.split(|c| *c == 0)
-                    .filter(|s| !s.is_empty())
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
-                    .collect()
-            })
-            .filter(|v: &Vec<String>| !v.is_empty())
-            .or_else(|| execs.get(&p).cloned())
-            .unwrap_or_default();
-        chain.push((p, argv));
+            .map(|e| e.to_string_lossy().into_owned());
+        let argv = match (&exe, execs.0.get(&p)) {
+            (Some(e), Some((recorded, argv))) if e == recorded => argv.clone(),
+            _ => Vec::new(),
+        };
+        chain.push(ChainLink { pid: p, exe, argv });
         keys.push(st.map(|(_, start)| (p, start)));
         let ppid = st.map_or(0, |(pp, _)| pp);
         if ppid <= 1 {
@@ -586,13 +682,8 @@ pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log) {
     });
 }
 
-pub(super) fn open_log(path: &std::path::Path) -> std::io::Result<Log> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d)?;
-    }
-    let f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    Ok(Arc::new(Mutex::new(f)))
+/// The events channel: the pipe to cargo-reflex that only the init holds.
+pub(super) fn event_log(fd: RawFd) -> Log {
+    // SAFETY: the descriptor was handed to the init by its parent and is owned from here on.
+    Arc::new(Mutex::new(unsafe { File::from_raw_fd(fd) }))
 }

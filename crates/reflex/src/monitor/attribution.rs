@@ -3,6 +3,7 @@
 //! that runs it (`--extern name=...lib<name>-<hash>.so`), else cargo or rustc themselves.
 
 use serde::Serialize;
+use reflex_sandbox_contract::ChainLink;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -97,15 +98,18 @@ const LINKERS: &[&str] = &[
 ];
 
 /// Attributes a process from its ancestry (nearest first).
-pub fn attribute(chain: &[(u32, Vec<String>)], versions: &HashMap<String, String>) -> Actor {
+pub fn attribute(chain: &[ChainLink], versions: &HashMap<String, String>) -> Actor {
     let version = |name: &str| {
         versions
             .get(name)
             .or_else(|| versions.get(&name.replace('_', "-")))
             .cloned()
     };
-    for (i, (_, argv)) in chain.iter().enumerate() {
-        let Some(exe) = argv.first() else { continue };
+    for (i, link) in chain.iter().enumerate() {
+        let argv = &link.argv;
+        let Some(exe) = link.exe.as_ref().or(argv.first()) else {
+            continue;
+        };
         let base = exe.rsplit('/').next().unwrap_or(exe);
         if base.starts_with("build-script-") && exe.contains("/build/") {
             let dir = exe.rsplit('/').nth(1).unwrap_or("");
@@ -140,8 +144,9 @@ pub fn attribute(chain: &[(u32, Vec<String>)], versions: &HashMap<String, String
             // The linker rustc runs, or rustc itself without proc-macros: the baseline.
             let linker = i > 0
                 && chain[0]
-                    .1
-                    .first()
+                    .exe
+                    .as_ref()
+                    .or(chain[0].argv.first())
                     .map(|e| e.rsplit('/').next().unwrap_or(e))
                     .is_some_and(|b| LINKERS.contains(&b) || b.ends_with("-ld"));
             if macros.is_empty() || linker {
@@ -172,11 +177,15 @@ pub fn attribute(chain: &[(u32, Vec<String>)], versions: &HashMap<String, String
 mod tests {
     use super::*;
 
-    fn chain(parts: &[&[&str]]) -> Vec<(u32, Vec<String>)> {
+    fn chain(parts: &[&[&str]]) -> Vec<ChainLink> {
         parts
             .iter()
             .enumerate()
-            .map(|(i, a)| (100 + i as u32, a.iter().map(|s| s.to_string()).collect()))
+            .map(|(i, a)| ChainLink {
+                pid: 100 + i as u32,
+                exe: a.first().map(|s| s.to_string()),
+                argv: a.iter().map(|s| s.to_string()).collect(),
+            })
             .collect()
     }
 

@@ -11,28 +11,10 @@ pub mod dns;
 
 use attribution::Actor;
 use canary::Canaries;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 
-/// One raw event as the sandbox wrote it (the same fields as `reflex_sandbox::MonitorEvent`).
-#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
-pub struct RawEvent {
-    pub time_ns: u64,
-    pub pid: u32,
-    pub syscall: String,
-    #[serde(default)]
-    pub path: Option<String>,
-    #[serde(default)]
-    pub missing: bool,
-    #[serde(default)]
-    pub argv: Vec<String>,
-    #[serde(default)]
-    pub dest: Option<String>,
-    #[serde(default)]
-    pub payloads: Vec<String>,
-    #[serde(default)]
-    pub chain: Vec<(u32, Vec<String>)>,
-}
+pub use reflex_sandbox_contract::{CallOutcome, ChainLink, MonitorEvent};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -71,7 +53,8 @@ pub struct Alert {
     /// `connect`, `send`, `dns-query`, `exec`, `write`, `read`.
     pub action: String,
     pub target: String,
-    /// `blocked` inside the sandbox (no route out), `allowed` otherwise.
+    /// What became of the call: `allowed` (the sandbox let it go ahead), `denied` (the
+    /// sandbox refused it: no route out, a refused socket, a read-only mount), `failed`.
     pub outcome: &'static str,
     pub evidence: Vec<String>,
     pub message: String,
@@ -108,7 +91,7 @@ impl Alert {
                 "category": [category],
                 "type": [match (category, self.action.as_str()) { ("process", _) => "start", ("file", "read") => "access", ("file", _) => "change", _ => "connection" }],
                 "action": self.action,
-                "outcome": if self.outcome == "blocked" { "failure" } else { "unknown" },
+                "outcome": if self.outcome == "allowed" { "unknown" } else { "failure" },
                 "severity": self.severity.number(),
                 "code": self.code,
                 "module": "cargo-reflex",
@@ -156,9 +139,9 @@ pub struct Analyzer {
 }
 
 impl Analyzer {
-    pub fn alerts(&self, ev: &RawEvent, now_ns: u64) -> Vec<Alert> {
+    pub fn alerts(&self, ev: &MonitorEvent, now_ns: u64) -> Vec<Alert> {
         let actor = attribution::attribute(&ev.chain, &self.versions);
-        let process = ev.chain.first().map(|c| c.1.clone()).unwrap_or_default();
+        let process = ev.chain.first().map(|c| c.argv.clone()).unwrap_or_default();
         let alert = |severity,
                      code,
                      action: &str,
@@ -174,7 +157,7 @@ impl Analyzer {
             process: process.clone(),
             action: action.to_string(),
             target,
-            outcome: if self.sandboxed { "blocked" } else { "allowed" },
+            outcome: ev.outcome.as_str(),
             evidence,
             message,
         };

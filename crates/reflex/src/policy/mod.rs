@@ -48,6 +48,11 @@ pub struct Policy {
 pub struct SandboxRules {
     /// Environment variables passed into the build stage.
     pub pass_env: Vec<String>,
+    /// Secret-looking files the sandbox would hide or clean that the build may see as they
+    /// are (`expose = [".env"]`: a build that reads its `.env` at compile time).
+    pub expose: Vec<PathBuf>,
+    /// Pathname Unix sockets the build may connect or send to (every other is refused).
+    pub unix_sockets: Vec<PathBuf>,
     pub allow: Vec<SandboxAllow>,
 }
 
@@ -626,6 +631,16 @@ mod sandbox_tests {
         )
         .unwrap();
         assert_eq!(ok.sandbox.pass_env, vec!["A"]);
+        let exposed = Policy::parse(
+            Path::new("reflex.toml"),
+            "version = 1\n[sandbox]\nexpose = [\".env\"]\nunix-sockets = [\"/run/pcscd.sock\"]\n",
+        )
+        .unwrap();
+        assert_eq!(exposed.sandbox.expose, vec![PathBuf::from(".env")]);
+        assert_eq!(
+            exposed.sandbox.unix_sockets,
+            vec![PathBuf::from("/run/pcscd.sock")]
+        );
         assert_eq!(ok.sandbox.allow[0].env, vec!["OPENSSL_DIR"]);
         assert_eq!(ok.sandbox.allow[0].read, vec![PathBuf::from("/opt/x")]);
         let Err(crate::Error::Policy(e)) = Policy::parse(

@@ -419,6 +419,10 @@ fn sandbox(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, s: &mut SandboxRu
     for (k, v) in t {
         match k.get_ref().as_ref() {
             "pass-env" => s.pass_env = strings(p, v),
+            "expose" => s.expose = strings(p, v).into_iter().map(PathBuf::from).collect(),
+            "unix-sockets" => {
+                s.unix_sockets = strings(p, v).into_iter().map(PathBuf::from).collect()
+            }
             "allow" => {
                 for item in array_of_tables(p, v) {
                     let Some(t) = table(p, item) else { continue };
@@ -456,7 +460,12 @@ fn sandbox(p: &mut Problems<'_>, value: &Spanned<DeValue<'_>>, s: &mut SandboxRu
                     s.allow.push(a);
                 }
             }
-            other => unknown(p, k, other, &["pass-env", "allow"]),
+            other => unknown(
+                p,
+                k,
+                other,
+                &["pass-env", "expose", "unix-sockets", "allow"],
+            ),
         }
     }
 }
