@@ -261,6 +261,19 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         reflex_sandbox::run_unsandboxed(&profile)
     };
     let mut err = std::io::stderr().lock();
+    // A set-uid program left in target/ would make whoever runs it on the host its owner.
+    let set_id = reflex::build_plan::clear_set_id_bits(&plan.target_dir);
+    if !set_id.is_empty() {
+        let _ = writeln!(
+            err,
+            "cargo-reflex: build code left {} files with a set-uid or set-gid bit in {}; the bits were cleared:",
+            set_id.len(),
+            plan.target_dir.display()
+        );
+        for p in &set_id {
+            let _ = writeln!(err, "  {}", p.display());
+        }
+    }
     let mut exfiltration = false;
     if let Some(f) = follower {
         let (summary, alerts) = f.finish();
@@ -301,8 +314,16 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             );
             Ok(Outcome::Exited(1))
         }
+        Ok(Outcome::Exited(0)) if !set_id.is_empty() => {
+            let _ = writeln!(
+                err,
+                "cargo-reflex: the build succeeded, but its code tried to plant set-uid programs (above)"
+            );
+            Ok(Outcome::Exited(1))
+        }
         o => o,
     };
+    let exfiltration = exfiltration || !set_id.is_empty();
     match outcome {
         Ok(Outcome::Exited(0)) => Ok(0),
         Ok(Outcome::Exited(1)) if exfiltration => Ok(1),

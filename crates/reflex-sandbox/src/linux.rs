@@ -31,6 +31,7 @@ const AT_RECURSIVE: libc::c_uint = 0x8000;
 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 const MOUNT_ATTR_NOSUID: u64 = 0x2;
+const MOUNT_ATTR_NODEV: u64 = 0x4;
 
 #[repr(C)]
 struct MountAttr {
@@ -352,12 +353,6 @@ pub(super) fn init_main() -> ! {
         if let Err(e) = nix::unistd::setsid() {
             fail("starting a new session (setsid)", e);
         }
-        // Not dumpable: nothing inside can read the init's memory, environment or
-        // descriptors through /proc (the command's own exec makes it dumpable again).
-        // SAFETY: prctl with integer arguments.
-        unsafe {
-            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
-        }
     }
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
@@ -563,6 +558,12 @@ fn run_command(profile: &Profile, watch: Option<Watch>, owns_namespace: bool) ->
         }
         Ok(ForkResult::Parent { child }) => child,
     };
+    // Not dumpable from here on: nothing inside can read the init's memory, environment or
+    // descriptors through /proc (the command, forked before, stays dumpable for pidfd_getfd).
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
     drop(ready_w);
     drop(ack_r);
     if let Some(watch) = watch {
@@ -765,10 +766,8 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
     make_private()?;
     // What gets covered by a fresh tmpfs; symlinks resolved so mount points are real.
     let canon = |x: &Path| std::fs::canonicalize(x).unwrap_or_else(|_| x.to_path_buf());
-    let mut covered: Vec<PathBuf> = ["/tmp", "/var/tmp", "/run", "/dev/shm"]
-        .iter()
-        .map(|d| canon(Path::new(d)))
-        .collect();
+    let mut covered: Vec<PathBuf> = COVERED.iter().map(|d| canon(Path::new(d))).collect();
+    covered.push(PathBuf::from("/dev"));
     covered.extend(p.homes.iter().map(|h| canon(h)));
     covered.extend(p.scratch.iter().map(|h| canon(h)));
     // Kept paths are cloned before the view changes; parents before children. A read-only
@@ -789,15 +788,29 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
         let fd = ctx(format!("keeping {}", path.display()), clone_tree(path))?;
         clones.push((path.as_path(), *rw, path.is_dir(), fd));
     }
+    // The few devices a build uses, cloned before everything becomes nodev.
+    let mut devices = Vec::new();
+    for d in DEVICES {
+        let path = Path::new("/dev").join(d);
+        if path.exists() {
+            let fd = ctx(format!("keeping {}", path.display()), clone_tree(&path))?;
+            devices.push((path, fd));
+        }
+    }
     ctx(
-        "making the file system read-only (mount_setattr)",
-        set_attr(Path::new("/"), MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true),
+        "making the file system read-only, nosuid and nodev (mount_setattr)",
+        set_attr(
+            Path::new("/"),
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+            true,
+        ),
     )?;
-    for dir in ["/tmp", "/var/tmp", "/run", "/dev/shm"] {
+    for dir in ["/tmp", "/var/tmp", "/run"] {
         if Path::new(dir).is_dir() {
             tmpfs(Path::new(dir))?;
         }
     }
+    minimal_dev(devices)?;
     let mut homes: Vec<&Path> = p.homes.iter().map(|h| h.as_path()).collect();
     homes.sort_by_key(|h| h.components().count());
     for home in &homes {
@@ -833,12 +846,17 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             format!("putting back {}", path.display()),
             move_tree(fd, path),
         )?;
-        if !rw {
-            ctx(
-                format!("making {} read-only", path.display()),
-                set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, true),
-            )?;
-        }
+        // Writable trees stay nosuid and nodev: a set-uid program or a device node left
+        // in target/ means nothing inside (and set-id modes are refused by seccomp).
+        let attrs = if *rw {
+            MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+        } else {
+            MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV
+        };
+        ctx(
+            format!("restricting {}", path.display()),
+            set_attr(path, attrs, true),
+        )?;
     }
     for (path, text) in &p.plant {
         let made = path
@@ -861,10 +879,26 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             )?;
         }
     }
+    for (i, (path, text)) in p.replace.iter().enumerate() {
+        if !path.is_file() {
+            continue;
+        }
+        let copy = Path::new("/run/reflex-cleaned").join(i.to_string());
+        let made = std::fs::create_dir_all("/run/reflex-cleaned").and_then(|_| std::fs::write(&copy, text));
+        ctx(format!("cleaning {}", path.display()), made)?;
+        errno(
+            &format!("showing {} without its secrets", path.display()),
+            mount(Some(&copy), path, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+        )?;
+        ctx(
+            format!("making {} read-only", path.display()),
+            set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false),
+        )?;
+    }
     for home in &homes {
         ctx(
             format!("making {} read-only", home.display()),
-            set_attr(home, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false),
+            set_attr(home, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false),
         )?;
     }
     errno(
@@ -876,6 +910,61 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
             None::<&str>,
         ),
+    )
+}
+
+/// A new `/dev`: the cloned `devices` (null, zero, full, random, urandom), a private devpts
+/// instance (no host terminal is reachable), `shm`, and the usual links. Then read-only.
+fn minimal_dev(devices: Vec<(PathBuf, OwnedFd)>) -> Result<(), SetupError> {
+    let dev = Path::new("/dev");
+    errno(
+        "mounting a new /dev",
+        mount(
+            Some("tmpfs"),
+            dev,
+            Some("tmpfs"),
+            MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+            Some("mode=0755"),
+        ),
+    )?;
+    for (path, fd) in &devices {
+        ctx(format!("creating {}", path.display()), std::fs::write(path, b""))?;
+        ctx(format!("putting back {}", path.display()), move_tree(fd, path))?;
+    }
+    for d in ["pts", "shm"] {
+        ctx(format!("creating /dev/{d}"), std::fs::create_dir(dev.join(d)))?;
+    }
+    tmpfs(&dev.join("shm"))?;
+    // A private terminal instance: ptys made inside are the sandbox's own. Where the kernel
+    // refuses it, there are simply no terminals.
+    let pts = mount(
+        Some("devpts"),
+        &dev.join("pts"),
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    );
+    let links: &[(&str, &str)] = &[
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ];
+    for (name, to) in links {
+        ctx(
+            format!("linking /dev/{name}"),
+            std::os::unix::fs::symlink(to, dev.join(name)),
+        )?;
+    }
+    if pts.is_ok() {
+        ctx(
+            "linking /dev/ptmx",
+            std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")),
+        )?;
+    }
+    ctx(
+        "making /dev read-only",
+        set_attr(dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, false),
     )
 }
 

@@ -72,6 +72,13 @@ pub(super) fn install(monitoring: bool) -> std::io::Result<RawFd> {
         Ret(libc::SECCOMP_RET_USER_NOTIF),
     ]);
     code.extend(abi_guard_end());
+    // The init takes the listener with pidfd_getfd, which needs this process dumpable: the
+    // init is not (so nothing inside reads its memory), and a fork inherits that. Nothing
+    // else runs in the sandbox yet, and the command's exec would make it dumpable anyway.
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 1, 0, 0, 0);
+    }
     let mut prog = assemble(&code).map_err(std::io::Error::other)?;
     let fprog = libc::sock_fprog {
         len: prog.len() as u16,
