@@ -588,6 +588,7 @@ fn run_command(profile: &Profile, watch: Option<Watch>, owns_namespace: bool) ->
             log: monitoring.then(|| watch.log.clone()),
             config: profile.monitor.clone().unwrap_or_default(),
             unix_sockets: watch.unix_sockets,
+            command: cmd.as_raw() as u32,
         };
         std::thread::spawn(move || monitor::supervise(listener, supervision));
     } else {

@@ -1,16 +1,20 @@
 //! The escape suite's scene: the hostile workspace copied with its targets, a home full of
-//! fake credentials, loopback listeners, and what the probes and the listeners observed.
+//! fake credentials, secret files in the project and cargo's configuration, loopback
+//! listeners, descriptors and devices handed to the build, and what the probes and the
+//! listeners observed.
 
 use super::*;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub const CANARY: &str = "reflexcanaryWJALRXUTNFEMIK7MDENG";
 pub const ROLES: [&str; 2] = ["build-script", "proc-macro"];
-pub const CHANNELS: [&str; 19] = [
+pub const CHANNELS: [&str; 47] = [
     "env-secret",
     "dns-libc",
     "dns-udp",
@@ -30,6 +34,31 @@ pub const CHANNELS: [&str; 19] = [
     "write-git-hook",
     "daemon",
     "io-uring",
+    // Descriptors the caller holds (numbers 7, 8 and 9, see `with_inherited_fds`).
+    "fd-file",
+    "fd-socket",
+    "fd-dir-home",
+    "unix-socket-project",
+    "device-block",
+    "read-shadow-backup",
+    "read-gshadow-backup",
+    "read-cargo-config-token",
+    "read-project-cargo-config-token",
+    "read-dotenv",
+    "read-gha-creds",
+    "read-git-extraheader",
+    "read-git-url-credentials",
+    "setuid-chmod",
+    "setgid-chmod",
+    "setuid-fchmod",
+    "setuid-fchmodat",
+    "setuid-fchmodat2",
+    "setuid-open",
+    "setuid-openat",
+    "setuid-openat2",
+    "setuid-creat",
+    "setuid-mknod",
+    "setuid-mknodat",
 ];
 
 /// Channels the probe cannot judge from inside: a DNS query through libc counts when the
@@ -37,7 +66,13 @@ pub const CHANNELS: [&str; 19] = [
 /// judge these from outside (resolver log, marker files).
 pub const JUDGED_OUTSIDE: [&str; 2] = ["dns-libc", "daemon"];
 
-/// What the listeners heard: one line per connection or datagram.
+/// The descriptor numbers a build inherits from its caller (see `with_inherited_fds`).
+pub const FD_FILE: i32 = 7;
+pub const FD_SOCKET: i32 = 8;
+pub const FD_DIR: i32 = 9;
+
+/// What the listeners heard: one line per connection or datagram (per line on the socket
+/// the build inherits, `fdsock`).
 pub type Hits = Arc<Mutex<Vec<String>>>;
 
 /// Loopback listeners for every network channel; `dns` answers NXDOMAIN.
@@ -64,6 +99,21 @@ pub fn listen(dir: &Path, dns: &str) -> (Hits, BTreeMap<&'static str, String>) {
             }
         });
     }
+    // The connection the build inherits as a descriptor: every line is a hit.
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    targets.insert("fdsock", l.local_addr().unwrap().to_string());
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for s in l.incoming().flatten() {
+            let h = h.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(s).lines() {
+                    let Ok(line) = line else { break };
+                    h.lock().unwrap().push(format!("fdsock {}", line.trim()));
+                }
+            });
+        }
+    });
     let udp = std::net::UdpSocket::bind(dns).unwrap();
     targets.insert("dns", udp.local_addr().unwrap().to_string());
     let h = hits.clone();
@@ -92,6 +142,21 @@ pub fn listen(dir: &Path, dns: &str) -> (Hits, BTreeMap<&'static str, String>) {
             h.lock().unwrap().push(format!("unix {}", text.trim()));
         }
     });
+    // A daemon's socket inside the project tree (not under /tmp, which the sandbox covers).
+    let ws = dir.join("ws");
+    if ws.is_dir() {
+        let sock = ws.join("project.sock");
+        let unix = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        targets.insert("unix_project", sock.display().to_string());
+        let h = hits.clone();
+        std::thread::spawn(move || {
+            for s in unix.incoming().flatten() {
+                let mut text = String::new();
+                let _ = BufReader::new(s).read_line(&mut text);
+                h.lock().unwrap().push(format!("unixp {}", text.trim()));
+            }
+        });
+    }
     (hits, targets)
 }
 
@@ -137,14 +202,58 @@ pub struct Scene {
     pub home: PathBuf,
     pub cargo_home: PathBuf,
     pub victim: PathBuf,
+    /// A file outside every writable mount, handed to the build as descriptor 7.
+    pub outside: PathBuf,
+}
+
+impl Scene {
+    /// The scene `scene(dir)` made (without making anything).
+    pub fn at(dir: &Path) -> Scene {
+        Scene {
+            ws: dir.join("ws"),
+            home: dir.join("home"),
+            cargo_home: dir.join("cargo-home"),
+            victim: dir.join(
+                "cargo-home/registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs",
+            ),
+            outside: dir.join("outside-fd.log"),
+        }
+    }
 }
 
 /// A copy of the hostile workspace (a git repository), a home directory full of fake
-/// credentials, a cargo home with a registry source to poison.
+/// credentials, a cargo home with a registry source to poison, secrets in the project
+/// (`.env`, a CI cloud credential file, the CI token in `.git/config`) and registry tokens in
+/// cargo's configuration files.
 pub fn scene(dir: &Path) -> Scene {
     let ws = dir.join("ws");
     copy_dir(&fixture("escape"), &ws);
     std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    for (path, text) in [
+        (".env", format!("API_TOKEN={CANARY}\n")),
+        (
+            // As google-github-actions/auth writes it into the workspace.
+            "gha-creds-0123abcd.json",
+            format!(
+                "{{\"type\":\"external_account\",\"credential_source\":{{\"headers\":{{\"Authorization\":\"Bearer {CANARY}\"}}}}}}\n"
+            ),
+        ),
+        (
+            // As actions/checkout leaves it with persist-credentials (the default).
+            ".git/config",
+            format!(
+                "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_{CANARY}@github.com/o/r\n[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic {CANARY}\n"
+            ),
+        ),
+        (
+            ".cargo/config.toml",
+            format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
+        ),
+    ] {
+        let p = ws.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
     let home = dir.join("home");
     for (path, text) in [
         (
@@ -176,6 +285,12 @@ pub fn scene(dir: &Path) -> Scene {
         format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
     )
     .unwrap();
+    // The legacy place of the token, still honoured by cargo.
+    std::fs::write(
+        cargo_home.join("config.toml"),
+        format!("[registry]\ntoken = \"{CANARY}\"\n"),
+    )
+    .unwrap();
     let victim =
         cargo_home.join("registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs");
     std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
@@ -185,6 +300,7 @@ pub fn scene(dir: &Path) -> Scene {
         home,
         cargo_home,
         victim,
+        outside: dir.join("outside-fd.log"),
     }
 }
 
@@ -198,6 +314,13 @@ pub fn write_targets(s: &Scene, targets: &BTreeMap<&'static str, String>) {
         s.ws.join("target").display(),
         proc1_hash().unwrap_or_default(),
     );
+    t.push_str(&format!(
+        "fd_file={FD_FILE}\nfd_file_path={}\nfd_socket={FD_SOCKET}\nfd_dir={FD_DIR}\n",
+        s.outside.display()
+    ));
+    if let Some(peer) = targets.get("fdsock") {
+        t.push_str(&format!("fd_socket_peer={peer}\n"));
+    }
     for (k, v) in targets {
         t.push_str(&format!("{k}={v}\n"));
     }
@@ -283,7 +406,116 @@ pub fn damage(s: &Scene) -> Vec<String> {
             d.push(format!("{role} daemon outlived the build"));
         }
     }
+    let outside = std::fs::read_to_string(&s.outside).unwrap_or_default();
+    for role in ROLES {
+        if outside.contains(&format!("fd-file {role}:")) {
+            d.push(format!(
+                "{role} wrote outside through an inherited descriptor"
+            ));
+        }
+    }
     d
+}
+
+/// `program` started through bash with three more descriptors open and inheritable, as a
+/// careless caller might hold them: `FD_FILE` appends to `s.outside`, `FD_SOCKET` is a TCP
+/// connection to `peer` made here (in the caller's network namespace), `FD_DIR` is the
+/// home directory.
+pub fn with_inherited_fds(s: &Scene, peer: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
+    let (host, port) = peer.rsplit_once(':').unwrap();
+    let mut c = Command::new("bash");
+    c.arg("-c")
+        .arg(format!(
+            "exec {FD_FILE}>>\"$1\" {FD_SOCKET}<>\"/dev/tcp/$2/$3\" {FD_DIR}<\"$4\" || exit 97; shift 4; exec \"$@\""
+        ))
+        .arg("inherited-fds")
+        .arg(&s.outside)
+        .arg(host)
+        .arg(port)
+        .arg(&s.home)
+        .arg(program);
+    c
+}
+
+/// Whether this process runs as root (the owner of /proc/self is its effective user).
+pub fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// A loop device over a file holding the canary; detached when dropped.
+pub struct LoopDevice(pub String);
+
+impl Drop for LoopDevice {
+    fn drop(&mut self) {
+        let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
+    }
+}
+
+/// As root, a loop device over `<dir>/block.img` (the canary, then zeros); otherwise why not.
+pub fn loop_device(dir: &Path) -> Result<LoopDevice, String> {
+    if !is_root() {
+        return Err("not root: only root can attach a loop device".into());
+    }
+    let image = dir.join("block.img");
+    let mut data = format!("reflex block device {CANARY}\n").into_bytes();
+    data.resize(64 * 1024, 0);
+    std::fs::write(&image, data).map_err(|e| e.to_string())?;
+    let mut why = String::new();
+    // Parallel tests may race for the same free device.
+    for _ in 0..5 {
+        let out = Command::new("losetup")
+            .args(["-f", "--show"])
+            .arg(&image)
+            .output()
+            .map_err(|e| format!("losetup: {e}"))?;
+        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if out.status.success() && dev.starts_with("/dev/") {
+            return Ok(LoopDevice(dev));
+        }
+        why = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("losetup -f --show: {why}"))
+}
+
+/// Files under `dir` with a set-uid or set-gid bit.
+pub fn set_id_files(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for e in entries.flatten() {
+        let Ok(m) = std::fs::symlink_metadata(e.path()) else {
+            continue;
+        };
+        if m.is_dir() {
+            found.extend(set_id_files(&e.path()));
+        } else if m.permissions().mode() & 0o6000 != 0 {
+            found.push(format!("{} {:o}", e.path().display(), m.permissions().mode()));
+        }
+    }
+    found
+}
+
+/// Channels the control run cannot show on this machine, and why: devices and files root
+/// alone may read, system calls this kernel lacks.
+pub fn not_shown_here(seen: &Observed, role: &str, channel: &str) -> Option<String> {
+    let o = probe_outcome(seen, role, channel);
+    let unreadable = |path: &str| match std::fs::read(path) {
+        Ok(b) if !b.is_empty() => None,
+        Ok(_) => Some(format!("{path} is empty here")),
+        Err(e) => Some(format!("{path} is not readable here: {e}")),
+    };
+    match channel {
+        "read-proc1-environ" if proc1_hash().is_none() => Some("/proc/1/environ is not readable here".into()),
+        "read-shadow-backup" => unreadable("/etc/shadow-"),
+        "read-gshadow-backup" => unreadable("/etc/gshadow-"),
+        "device-block" if o.3.contains("no block device") => Some(o.3.clone()),
+        c if c.starts_with("setuid-") && o.3.contains("os error 38") => {
+            Some(format!("this kernel lacks the system call: {}", o.3))
+        }
+        _ => None,
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize, Debug)]

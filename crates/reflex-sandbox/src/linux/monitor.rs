@@ -208,12 +208,18 @@ pub(super) struct Supervision {
     pub log: Option<Log>,
     pub config: crate::MonitorConfig,
     pub unix_sockets: Option<Vec<std::path::PathBuf>>,
+    /// The command's process (until its exec it is a fork of the init: the baseline).
+    pub command: u32,
 }
 
 /// Answers notifications until the build ends: decide, record, then answer.
 pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
     let mut connected: HashMap<(u32, u64), String> = HashMap::new();
     let mut execs = Execs::default();
+    if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
+        let me = me.to_string_lossy().into_owned();
+        execs.0.insert(sup.command, (me, vec![crate::INIT_ARG.to_string()]));
+    }
     let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
     let mut mem = Mem::default();
     let enforcing = sup.unix_sockets.is_some();
@@ -598,6 +604,14 @@ fn sockaddr(b: &[u8]) -> Option<String> {
     }
 }
 
+/// The process a thread belongs to, from `/proc/<tid>/status`.
+fn tgid(tid: u32) -> Option<u32> {
+    let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    s.lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// `(ppid, start time)` of a process, from `/proc/<pid>/stat`.
 fn stat(p: u32) -> Option<(u32, u64)> {
     let s = std::fs::read_to_string(format!("/proc/{p}/stat")).ok()?;
@@ -628,7 +642,8 @@ fn ancestry(pid: u32, execs: &Execs, known: &mut HashMap<(u32, u64), Chain>) -> 
         let exe = std::fs::read_link(format!("/proc/{p}/exe"))
             .ok()
             .map(|e| e.to_string_lossy().into_owned());
-        let argv = match (&exe, execs.0.get(&p)) {
+        // A thread (a proc-macro's worker in rustc) has the exec record of its process.
+        let argv = match (&exe, execs.0.get(&p).or_else(|| execs.0.get(&tgid(p)?))) {
             (Some(e), Some((recorded, argv))) if e == recorded => argv.clone(),
             _ => Vec::new(),
         };
@@ -648,6 +663,12 @@ fn ancestry(pid: u32, execs: &Execs, known: &mut HashMap<(u32, u64), Chain>) -> 
         }
         p = ppid;
         st = stat(p);
+    }
+    // A fork that has not exec'd runs its parent's program with its parent's arguments.
+    for i in (0..chain.len().saturating_sub(1)).rev() {
+        if chain[i].argv.is_empty() && chain[i].exe.is_some() && chain[i].exe == chain[i + 1].exe {
+            chain[i].argv = chain[i + 1].argv.clone();
+        }
     }
     for (i, key) in keys.into_iter().enumerate() {
         if let Some(k) = key {
