@@ -1,7 +1,13 @@
 //! The sandbox escape suite: `fixtures/escape` holds a build script and a proc-macro that try
 //! every channel (DNS, UDP, TCP over IPv4 and IPv6, curl, sh, a host daemon's Unix socket,
 //! credential files, other processes' environments, writes into cargo's cache, the project,
-//! shell start-up files and git hooks, a daemon that outlives the build, io_uring).
+//! shell start-up files and git hooks, a daemon that outlives the build, io_uring), and the
+//! channels of issue #12: descriptors the caller leaves open (a file outside, a TCP
+//! connection in the host's network namespace, a directory of the real home), a Unix socket
+//! in the project, a raw block device, secret files (`/etc/shadow-`, `/etc/gshadow-`,
+//! registry tokens in cargo's configuration, `.env`, the CI token in `.git/config`, CI cloud
+//! credentials) and set-uid or set-gid files through every system call that sets a mode.
+//! The terminal is `tests/terminal.rs`.
 //!
 //! `cargo reflex build` must block every one of them and still build. The control run builds
 //! the same crates without the sandbox, inside a network namespace this test creates (with a
@@ -25,11 +31,13 @@ fn sandboxed_build_blocks_every_escape_and_still_builds() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let s = scene(tmp.path());
-    let (hits, targets) = listen(tmp.path(), "127.0.0.1:0");
+    let (hits, mut targets) = listen(tmp.path(), "127.0.0.1:0");
+    let _block = block_device(tmp.path(), &mut targets);
     write_targets(&s, &targets);
     let manifest = s.ws.join("Cargo.toml");
-    let out = reflex_in(
+    let out = reflex_in_with_fds(
         &s,
+        &targets,
         [
             OsStr::new("build"),
             OsStr::new("--manifest-path"),
@@ -60,6 +68,8 @@ fn sandboxed_build_blocks_every_escape_and_still_builds() {
         seen.hits
     );
     assert!(seen.damage.is_empty(), "{:#?}", seen.damage);
+    let set_id = set_id_files(&s.ws.join("target"));
+    assert!(set_id.is_empty(), "set-id files left in target/: {set_id:#?}");
 }
 
 /// Runs inside the control network namespace (started by the test below): listeners and a
@@ -71,15 +81,11 @@ fn escape_control_inside() {
         return;
     };
     let dir = PathBuf::from(dir);
-    let s = Scene {
-        ws: dir.join("ws"),
-        home: dir.join("home"),
-        cargo_home: dir.join("cargo-home"),
-        victim: dir.join(
-            "cargo-home/registry/src/index.crates.io-1949cf8c6b5b557f/victim-1.0.0/src/lib.rs",
-        ),
-    };
-    let (hits, targets) = listen(&dir, "127.0.0.1:53");
+    let s = Scene::at(&dir);
+    let (hits, mut targets) = listen(&dir, "127.0.0.1:53");
+    if let Ok(dev) = std::env::var("ESCAPE_BLOCK_DEVICE") {
+        targets.insert("block_device", dev);
+    }
     write_targets(&s, &targets);
     // Plain cargo, or cargo-reflex monitoring without the sandbox (observe only).
     let status = match std::env::var("ESCAPE_OBSERVE") {
@@ -98,7 +104,7 @@ fn escape_control_inside() {
             .current_dir(&s.ws)
             .status()
             .unwrap(),
-        Err(_) => std::process::Command::new("cargo")
+        Err(_) => with_inherited_fds(&s, &targets["fdsock"], "cargo")
             .args(["build", "--offline", "--locked"])
             .current_dir(&s.ws)
             .status()
@@ -114,8 +120,16 @@ fn escape_control_inside() {
 
 /// Runs `escape_control_inside` in a network namespace of its own (loopback, with the test's
 /// resolver as the system's), optionally with cargo-reflex observing instead of plain cargo.
+/// Plain cargo runs with the descriptors of `with_inherited_fds` open and, as root, a loop
+/// device to read.
 fn control_run(tmp: &Path, observe: bool) -> Observed {
     let s = scene(tmp);
+    let mut block = std::collections::BTreeMap::new();
+    let _block = if observe {
+        None
+    } else {
+        block_device(tmp, &mut block)
+    };
     let resolv = tmp.join("resolv.conf");
     std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
     let mut env = env(&s);
@@ -125,6 +139,9 @@ fn control_run(tmp: &Path, observe: bool) -> Observed {
             "ESCAPE_OBSERVE".into(),
             env!("CARGO_BIN_EXE_cargo-reflex").into(),
         ));
+    }
+    if let Some(dev) = block.get("block_device") {
+        env.push(("ESCAPE_BLOCK_DEVICE".into(), dev.clone()));
     }
     let profile = reflex_sandbox::Profile {
         program: std::env::current_exe().unwrap(),
@@ -158,14 +175,19 @@ fn control_run(tmp: &Path, observe: bool) -> Observed {
 fn without_the_sandbox_every_escape_succeeds() {
     let tmp = tempfile::tempdir().unwrap();
     let seen = control_run(tmp.path(), false);
+    for o in &seen.outcomes { note(&format!("DEBUG {o:?}")); }
+    note(&format!("DEBUG {:?}", seen.hits));
     assert!(seen.build_ok);
     let mut blocked = Vec::new();
     for role in ROLES {
         for channel in CHANNELS {
             let o = probe_outcome(&seen, role, channel);
-            let unreadable_init = channel == "read-proc1-environ" && proc1_hash().is_none();
-            if o.2 != "leaked" && !unreadable_init && !JUDGED_OUTSIDE.contains(&channel) {
-                blocked.push(format!("{role} {channel}: {}", o.3));
+            if JUDGED_OUTSIDE.contains(&channel) || o.2 == "leaked" {
+                continue;
+            }
+            match not_shown_here(&seen, role, channel) {
+                Some(why) => note(&format!("{role} {channel} not shown: {why}")),
+                None => blocked.push(format!("{role} {channel}: {}", o.3)),
             }
         }
     }
@@ -179,6 +201,8 @@ fn without_the_sandbox_every_escape_succeeds() {
             "tcp6 tcp-ipv6",
             "tcp4 GET /curl/",
             "unix unix",
+            "unixp unix-socket-project",
+            "fdsock fd-socket",
         ] {
             assert!(
                 seen.hits
@@ -214,6 +238,21 @@ fn without_the_sandbox_every_escape_succeeds() {
         seen.damage.iter().any(|x| x.contains("daemon outlived")),
         "{:#?}",
         seen.damage
+    );
+    for role in ROLES {
+        let d = format!("{role} wrote outside through an inherited descriptor");
+        assert!(seen.damage.contains(&d), "{d}: {:#?}", seen.damage);
+    }
+    // What the sandboxed test looks for in target/ is there after the control run.
+    let set_id = set_id_files(&tmp.path().join("ws/target"));
+    let made = seen
+        .outcomes
+        .iter()
+        .filter(|o| o.1.starts_with("set") && o.2 == "leaked")
+        .count();
+    assert!(
+        made > 0 && set_id.len() == made,
+        "every set-id file is found: {set_id:#?}"
     );
 }
 

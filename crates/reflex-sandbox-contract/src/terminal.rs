@@ -53,7 +53,15 @@ impl Sanitizer {
                 State::C2 => {
                     self.state = State::Text;
                     match b {
-                        // U+0080..U+009F: C1 controls (0x9b is a one-byte CSI on some terminals).
+                        // U+0080..U+009F: C1 controls. Some terminals read them as ESC
+                        // sequences: 0x9b starts a CSI, 0x90/0x9d/0x98/0x9e/0x9f a string.
+                        0x9b => {
+                            self.state = State::Csi;
+                            self.csi.clear();
+                            // Never kept: it starts with no ESC [ to keep.
+                            self.csi.resize(CSI_MAX, b'?');
+                        }
+                        0x90 | 0x98 | 0x9d | 0x9e | 0x9f => self.state = State::String,
                         0x80..=0x9f => {}
                         _ => {
                             out.push(0xc2);
@@ -83,7 +91,8 @@ impl Sanitizer {
                         }
                     }
                     0x40..=0x7e => {
-                        let plain = self.csi[2..].iter().all(|c| c.is_ascii_digit() || *c == b';');
+                        let plain = self.csi.len() >= 2
+                            && self.csi[2..].iter().all(|c| c.is_ascii_digit() || *c == b';');
                         if (b == b'm' || b == b'K') && plain && self.csi.len() < CSI_MAX {
                             out.extend_from_slice(&self.csi);
                             out.push(b);

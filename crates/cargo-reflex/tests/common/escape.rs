@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub const CANARY: &str = "reflexcanaryWJALRXUTNFEMIK7MDENG";
 pub const ROLES: [&str; 2] = ["build-script", "proc-macro"];
-pub const CHANNELS: [&str; 47] = [
+pub const CHANNELS: [&str; 43] = [
     "env-secret",
     "dns-libc",
     "dns-udp",
@@ -437,6 +437,12 @@ pub fn with_inherited_fds(s: &Scene, peer: &str, program: impl AsRef<std::ffi::O
     c
 }
 
+/// A line on the test's standard error that the test harness does not capture: skips and
+/// machine facts stay visible.
+pub fn note(text: &str) {
+    let _ = writeln!(std::io::stderr(), "note: {text}");
+}
+
 /// Whether this process runs as root (the owner of /proc/self is its effective user).
 pub fn is_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
@@ -511,7 +517,9 @@ pub fn not_shown_here(seen: &Observed, role: &str, channel: &str) -> Option<Stri
         "read-shadow-backup" => unreadable("/etc/shadow-"),
         "read-gshadow-backup" => unreadable("/etc/gshadow-"),
         "device-block" if o.3.contains("no block device") => Some(o.3.clone()),
-        c if c.starts_with("setuid-") && o.3.contains("os error 38") => {
+        c if (c.starts_with("setuid-") || c.starts_with("setgid-"))
+            && o.3.contains("os error 38") =>
+        {
             Some(format!("this kernel lacks the system call: {}", o.3))
         }
         _ => None,
@@ -554,6 +562,43 @@ where
         .envs(env(s))
         .output()
         .unwrap()
+}
+
+/// `reflex_in` with the descriptors of `with_inherited_fds` open (`targets` from `listen`).
+pub fn reflex_in_with_fds<I, A>(
+    s: &Scene,
+    targets: &BTreeMap<&'static str, String>,
+    args: I,
+) -> std::process::Output
+where
+    I: IntoIterator<Item = A>,
+    A: AsRef<std::ffi::OsStr>,
+{
+    with_inherited_fds(s, &targets["fdsock"], env!("CARGO_BIN_EXE_cargo-reflex"))
+        .args(args)
+        .current_dir(&s.ws)
+        .env_clear()
+        .envs(env(s))
+        .output()
+        .unwrap()
+}
+
+/// A loop device for the `device-block` channel, named in `targets`; when there can be none
+/// (not root, no loop support) the channel is skipped and the test says why.
+pub fn block_device(
+    dir: &Path,
+    targets: &mut BTreeMap<&'static str, String>,
+) -> Option<LoopDevice> {
+    match loop_device(dir) {
+        Ok(dev) => {
+            targets.insert("block_device", dev.0.clone());
+            Some(dev)
+        }
+        Err(why) => {
+            note(&format!("device-block not tried: {why}"));
+            None
+        }
+    }
 }
 
 /// The alerts of a monitored build (JSON Lines).
