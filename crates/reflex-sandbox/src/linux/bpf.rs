@@ -148,8 +148,83 @@ mod tests {
         assert_eq!(prog[2].k, libc::SECCOMP_RET_KILL_PROCESS);
         assert_eq!(prog.last().unwrap().k, libc::SECCOMP_RET_KILL_PROCESS);
         if cfg!(target_arch = "x86_64") {
-            assert_eq!(prog[5].k, X32_BIT, "x32 numbers jump to the kill");
-            assert_eq!(5 + 1 + prog[5].jt as usize, prog.len() - 1);
+            assert_eq!(prog[4].k, X32_BIT, "x32 numbers jump to the kill");
+            assert_eq!(4 + 1 + prog[4].jt as usize, prog.len() - 1);
         }
+    }
+
+    /// `getpid` through the 32-bit ABI (`int 0x80`, call 20): a pid, or an error when the
+    /// kernel has no 32-bit emulation.
+    #[cfg(target_arch = "x86_64")]
+    fn getpid_i386() -> i64 {
+        let mut ret: i64 = 20;
+        // SAFETY: int 0x80 with eax=20 (getpid) reads and writes nothing but eax.
+        unsafe {
+            std::arch::asm!("int 0x80", inout("rax") ret, options(nostack));
+        }
+        ret
+    }
+
+    /// Runs `f` in a forked child under the ABI guard; the child's wait status.
+    #[cfg(target_arch = "x86_64")]
+    fn in_guarded_child(guard: bool, f: fn() -> i32) -> i32 {
+        // SAFETY: the child only calls prctl, seccomp (through apply) and f, then _exit.
+        match unsafe { libc::fork() } {
+            0 => {
+                if guard {
+                    // SAFETY: prctl with integer arguments.
+                    unsafe {
+                        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+                    }
+                    let mut code = abi_guard();
+                    code.push(Ins::Ret(libc::SECCOMP_RET_ALLOW));
+                    code.extend(abi_guard_end());
+                    if apply(&code).is_err() {
+                        // SAFETY: leaving the forked child.
+                        unsafe { libc::_exit(99) }
+                    }
+                }
+                let code = f();
+                // SAFETY: leaving the forked child.
+                unsafe { libc::_exit(code) }
+            }
+            pid => {
+                let mut status = 0;
+                // SAFETY: waiting for our own child.
+                unsafe {
+                    libc::waitpid(pid, &mut status, 0);
+                }
+                status
+            }
+        }
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn foreign_abi_calls_kill_the_caller() {
+        let call = || if getpid_i386() > 0 { 0 } else { 1 };
+        let control = in_guarded_child(false, call);
+        if !(libc::WIFEXITED(control) && libc::WEXITSTATUS(control) == 0) {
+            // No 32-bit emulation in this kernel: the channel does not exist here.
+            return;
+        }
+        let guarded = in_guarded_child(true, call);
+        assert!(
+            libc::WIFSIGNALED(guarded) && libc::WTERMSIG(guarded) == libc::SIGSYS,
+            "int 0x80 must kill the caller, status {guarded:#x}"
+        );
+        // x32 numbers: write(1, "", 0) as call 0x40000001.
+        let x32 = || {
+            // SAFETY: a zero-length write to fd 1 with an x32 call number.
+            let r = unsafe { libc::syscall(0x4000_0001, 1, std::ptr::null::<u8>(), 0) };
+            if r >= 0 { 0 } else { 1 }
+        };
+        let guarded = in_guarded_child(true, x32);
+        assert!(
+            libc::WIFSIGNALED(guarded) && libc::WTERMSIG(guarded) == libc::SIGSYS,
+            "an x32 call must kill the caller, status {guarded:#x}"
+        );
+        let native = in_guarded_child(true, || 0);
+        assert!(libc::WIFEXITED(native) && libc::WEXITSTATUS(native) == 0);
     }
 }
