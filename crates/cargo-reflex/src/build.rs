@@ -121,10 +121,10 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
             );
         }
         quiet.extend(plan.sandbox.writable.iter().cloned());
-        // Reads of decoys and of the files the sandbox hid or cleaned are thefts to report.
+        // Reads of decoys and of the files the sandbox hid are attempted thefts to report
+        // (cleaned files, such as .git/config read by `git describe`, hold nothing to take).
         let mut sensitive: Vec<PathBuf> = profile.plant.iter().map(|(p, _)| p.clone()).collect();
         sensitive.extend(plan.sandbox.hide.iter().cloned());
-        sensitive.extend(plan.sandbox.replace.iter().map(|(p, _)| p.clone()));
         profile.monitor = Some(reflex_sandbox::MonitorConfig {
             dns_sinkhole: true,
             quiet_writes: quiet,

@@ -61,7 +61,9 @@ pub fn follow(
         let mut summary = Summary::default();
         let mut kept = Vec::new();
         let mut latencies = Vec::new();
-        let mut record = std::fs::File::create(&record).ok().map(std::io::BufWriter::new);
+        let mut record = std::fs::File::create(&record)
+            .ok()
+            .map(std::io::BufWriter::new);
         for ev in events {
             if let Some(r) = record.as_mut()
                 && let Ok(line) = serde_json::to_string(&ev)

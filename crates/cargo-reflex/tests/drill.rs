@@ -58,7 +58,12 @@ impl Drill {
             },
             ..Default::default()
         };
-        match reflex_sandbox::run(&profile, Path::new(env!("CARGO_BIN_EXE_cargo-reflex")), None).unwrap()
+        match reflex_sandbox::run(
+            &profile,
+            Path::new(env!("CARGO_BIN_EXE_cargo-reflex")),
+            None,
+        )
+        .unwrap()
         {
             reflex_sandbox::Outcome::Exited(c) => c,
             other => panic!("drill ended with {other:?}"),

@@ -264,7 +264,10 @@ impl fmt::Display for Profile {
             "  network:     new network namespace, loopback only (no route, no DNS)"
         )?;
         if self.unix_sockets.is_empty() {
-            writeln!(f, "  unix sockets: connect/send to every pathname socket refused")?;
+            writeln!(
+                f,
+                "  unix sockets: connect/send to every pathname socket refused"
+            )?;
         } else {
             writeln!(f, "  unix sockets: refused except")?;
             for s in &self.unix_sockets {

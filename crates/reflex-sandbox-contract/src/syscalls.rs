@@ -154,7 +154,8 @@ pub const DENIED_SYSCALLS: &[Denial] = &[
 ];
 
 /// Calls through another ABI than the native one, which neither filter could judge.
-pub const FOREIGN_ABI: &str = "any call through a foreign ABI (32-bit `int 0x80`, x32): the process is killed (both filters)";
+pub const FOREIGN_ABI: &str =
+    "any call through a foreign ABI (32-bit `int 0x80`, x32): the process is killed (both filters)";
 
 impl Denial {
     /// `ioctl (arg 1 = 0x5412 or 0x541c)`, `chmod, fchmod (arg 1 has bits 0o6000)`.

@@ -92,7 +92,9 @@ impl Sanitizer {
                     }
                     0x40..=0x7e => {
                         let plain = self.csi.len() >= 2
-                            && self.csi[2..].iter().all(|c| c.is_ascii_digit() || *c == b';');
+                            && self.csi[2..]
+                                .iter()
+                                .all(|c| c.is_ascii_digit() || *c == b';');
                         if (b == b'm' || b == b'K') && plain && self.csi.len() < CSI_MAX {
                             out.extend_from_slice(&self.csi);
                             out.push(b);

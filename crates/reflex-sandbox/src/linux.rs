@@ -19,7 +19,6 @@ mod filters;
 mod monitor;
 mod unix_gate;
 
-
 // The new mount API (same numbers on every architecture).
 const SYS_OPEN_TREE: libc::c_long = 428;
 const SYS_MOVE_MOUNT: libc::c_long = 429;
@@ -317,9 +316,20 @@ fn fail(what: &str, err: impl fmt::Display) -> ! {
 
 /// Closes every descriptor from `from` up (or marks them close-on-exec).
 fn close_from(from: RawFd, cloexec: bool) -> std::io::Result<()> {
-    let flags: libc::c_uint = if cloexec { libc::CLOSE_RANGE_CLOEXEC } else { 0 };
+    let flags: libc::c_uint = if cloexec {
+        libc::CLOSE_RANGE_CLOEXEC
+    } else {
+        0
+    };
     // SAFETY: close_range with integer arguments; nothing else here holds these descriptors.
-    let r = unsafe { libc::syscall(libc::SYS_close_range, from as libc::c_uint, libc::c_uint::MAX, flags) };
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            from as libc::c_uint,
+            libc::c_uint::MAX,
+            flags,
+        )
+    };
     if r < 0 {
         return Err(std::io::Error::last_os_error());
     }
@@ -885,21 +895,36 @@ fn setup_mounts(p: &Profile) -> Result<(), SetupError> {
             continue;
         }
         let copy = Path::new("/run/reflex-cleaned").join(i.to_string());
-        let made = std::fs::create_dir_all("/run/reflex-cleaned").and_then(|_| std::fs::write(&copy, text));
+        let made = std::fs::create_dir_all("/run/reflex-cleaned")
+            .and_then(|_| std::fs::write(&copy, text));
         ctx(format!("cleaning {}", path.display()), made)?;
         errno(
             &format!("showing {} without its secrets", path.display()),
-            mount(Some(&copy), path, None::<&str>, MsFlags::MS_BIND, None::<&str>),
+            mount(
+                Some(&copy),
+                path,
+                None::<&str>,
+                MsFlags::MS_BIND,
+                None::<&str>,
+            ),
         )?;
         ctx(
             format!("making {} read-only", path.display()),
-            set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false),
+            set_attr(
+                path,
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                false,
+            ),
         )?;
     }
     for home in &homes {
         ctx(
             format!("making {} read-only", home.display()),
-            set_attr(home, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false),
+            set_attr(
+                home,
+                MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                false,
+            ),
         )?;
     }
     errno(
@@ -929,11 +954,20 @@ fn minimal_dev(devices: Vec<(PathBuf, OwnedFd)>) -> Result<(), SetupError> {
         ),
     )?;
     for (path, fd) in &devices {
-        ctx(format!("creating {}", path.display()), std::fs::write(path, b""))?;
-        ctx(format!("putting back {}", path.display()), move_tree(fd, path))?;
+        ctx(
+            format!("creating {}", path.display()),
+            std::fs::write(path, b""),
+        )?;
+        ctx(
+            format!("putting back {}", path.display()),
+            move_tree(fd, path),
+        )?;
     }
     for d in ["pts", "shm"] {
-        ctx(format!("creating /dev/{d}"), std::fs::create_dir(dev.join(d)))?;
+        ctx(
+            format!("creating /dev/{d}"),
+            std::fs::create_dir(dev.join(d)),
+        )?;
     }
     tmpfs(&dev.join("shm"))?;
     // A private terminal instance: ptys made inside are the sandbox's own. Where the kernel

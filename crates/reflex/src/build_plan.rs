@@ -266,7 +266,12 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         fetch_args.push(absolute(req.cwd, m).display().to_string());
     }
     let unix_sockets = sandbox
-        .map(|s| s.unix_sockets.iter().map(|p| absolute(&ws.root, p)).collect())
+        .map(|s| {
+            s.unix_sockets
+                .iter()
+                .map(|p| absolute(&ws.root, p))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(BuildPlan {
         sandbox: Profile {
@@ -395,7 +400,12 @@ mod tests {
                 .read_only
                 .contains(&PathBuf::from("/home/u/.cargo/registry"))
         );
-        assert!(!p.sandbox.read_only.iter().any(|r| r.ends_with("credentials.toml")));
+        assert!(
+            !p.sandbox
+                .read_only
+                .iter()
+                .any(|r| r.ends_with("credentials.toml"))
+        );
         assert_eq!(p.cargo, cargo);
         assert!(
             plan(&BuildRequest {

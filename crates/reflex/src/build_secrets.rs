@@ -45,9 +45,13 @@ const DEPTH: usize = 4;
 /// exceptions (relative to `root` or absolute).
 pub fn find(root: &Path, cargo_configs: &[PathBuf], expose: &[PathBuf]) -> SecretFiles {
     let exposed = |p: &Path| {
-        expose
-            .iter()
-            .any(|e| if e.is_absolute() { e == p } else { root.join(e) == p })
+        expose.iter().any(|e| {
+            if e.is_absolute() {
+                e == p
+            } else {
+                root.join(e) == p
+            }
+        })
     };
     let mut out = SecretFiles::default();
     for s in SYSTEM {
@@ -75,7 +79,7 @@ pub fn find(root: &Path, cargo_configs: &[PathBuf], expose: &[PathBuf]) -> Secre
     {
         out.replace.push((config, clean));
     }
-    out.hide.retain(|p| !exposed(p));
+    out.hide.retain(|p| !exposed(p) && p.is_file());
     out.replace.retain(|(p, _)| !exposed(p));
     out.hide.sort();
     out.hide.dedup();
@@ -154,7 +158,12 @@ pub fn without_git_credentials(text: &str) -> Option<String> {
     let mut changed = false;
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
-        let key = line.split('=').next().unwrap_or("").trim().to_ascii_lowercase();
+        let key = line
+            .split('=')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         if key == "extraheader" {
             changed = true;
             continue;
@@ -182,7 +191,10 @@ mod tests {
     fn registry_tokens_go_and_the_rest_stays() {
         let text = "[registry]\ntoken = \"cio_secret\"\n[registries.corp]\nindex = \"sparse+https://r.invalid/\"\ntoken = \"t2\"\n[build]\njobs = 2\n";
         let clean = without_registry_tokens(text).unwrap();
-        assert!(!clean.contains("cio_secret") && !clean.contains("t2"), "{clean}");
+        assert!(
+            !clean.contains("cio_secret") && !clean.contains("t2"),
+            "{clean}"
+        );
         assert!(clean.contains("sparse+https://r.invalid/") && clean.contains("jobs = 2"));
         assert_eq!(without_registry_tokens("[build]\njobs = 2\n"), None);
         assert_eq!(without_registry_tokens("token = [").as_deref(), Some(""));
@@ -192,7 +204,10 @@ mod tests {
     fn checkout_tokens_and_url_credentials_go() {
         let text = "[core]\n\tbare = false\n[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic eC1hY2Nlc3M=\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_abc@github.com/o/r\n";
         let clean = without_git_credentials(text).unwrap();
-        assert!(!clean.contains("eC1hY2Nlc3M") && !clean.contains("ghs_abc"), "{clean}");
+        assert!(
+            !clean.contains("eC1hY2Nlc3M") && !clean.contains("ghs_abc"),
+            "{clean}"
+        );
         assert!(clean.contains("url = https://github.com/o/r") && clean.contains("bare = false"));
         assert_eq!(without_git_credentials("[core]\n\tbare = false\n"), None);
     }
@@ -222,15 +237,25 @@ mod tests {
         .unwrap();
         let config = root.join("cargo-config.toml");
         std::fs::write(&config, "[registry]\ntoken = \"t\"\n").unwrap();
-        let found = find(root, std::slice::from_ref(&config), &[PathBuf::from(".env")]);
+        let found = find(
+            root,
+            std::slice::from_ref(&config),
+            &[PathBuf::from(".env")],
+        );
         let hidden: Vec<String> = found
             .hide
             .iter()
             .filter_map(|p| p.strip_prefix(root).ok())
             .map(|p| p.display().to_string())
             .collect();
-        assert_eq!(hidden, vec![".env.production", "gha-creds-1a2b.json", "sub/.npmrc"]);
-        assert!(found.hide.contains(&PathBuf::from("/etc/shadow-")));
+        assert_eq!(
+            hidden,
+            vec![".env.production", "gha-creds-1a2b.json", "sub/.npmrc"]
+        );
+        assert_eq!(
+            found.hide.contains(&PathBuf::from("/etc/shadow")),
+            Path::new("/etc/shadow").is_file()
+        );
         let replaced: Vec<&PathBuf> = found.replace.iter().map(|(p, _)| p).collect();
         assert_eq!(replaced, vec![&config, &root.join(".git/config")]);
     }

@@ -497,7 +497,11 @@ pub fn set_id_files(dir: &Path) -> Vec<String> {
         if m.is_dir() {
             found.extend(set_id_files(&e.path()));
         } else if m.permissions().mode() & 0o6000 != 0 {
-            found.push(format!("{} {:o}", e.path().display(), m.permissions().mode()));
+            found.push(format!(
+                "{} {:o}",
+                e.path().display(),
+                m.permissions().mode()
+            ));
         }
     }
     found
@@ -513,7 +517,9 @@ pub fn not_shown_here(seen: &Observed, role: &str, channel: &str) -> Option<Stri
         Err(e) => Some(format!("{path} is not readable here: {e}")),
     };
     match channel {
-        "read-proc1-environ" if proc1_hash().is_none() => Some("/proc/1/environ is not readable here".into()),
+        "read-proc1-environ" if proc1_hash().is_none() => {
+            Some("/proc/1/environ is not readable here".into())
+        }
         "read-shadow-backup" => unreadable("/etc/shadow-"),
         "read-gshadow-backup" => unreadable("/etc/gshadow-"),
         "device-block" if o.3.contains("no block device") => Some(o.3.clone()),

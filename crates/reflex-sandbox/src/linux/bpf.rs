@@ -123,14 +123,7 @@ mod tests {
     #[test]
     fn labels_resolve_to_forward_offsets() {
         use Ins::*;
-        let prog = assemble(&[
-            Load(NR),
-            JumpIfEq(7, "hit"),
-            Ret(1),
-            Label("hit"),
-            Ret(2),
-        ])
-        .unwrap();
+        let prog = assemble(&[Load(NR), JumpIfEq(7, "hit"), Ret(1), Label("hit"), Ret(2)]).unwrap();
         assert_eq!(prog.len(), 4);
         assert_eq!(prog[1].jt, 1, "skips the Ret(1)");
         assert_eq!(prog[3].k, 2);

@@ -1,6 +1,8 @@
 //! Landlock (the second file-system layer) and the seccomp deny list.
 
+use super::bpf;
 use crate::Profile;
+use crate::Rule;
 use landlock::{
     ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr, RulesetCreatedAttr,
     RulesetStatus, Scope, path_beneath_rules,
@@ -9,8 +11,6 @@ use seccompiler::{
     SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
     TargetArch,
 };
-use super::bpf;
-use crate::Rule;
 use std::collections::BTreeMap;
 
 /// Read and execute everywhere; write only where the mounts allow it too.

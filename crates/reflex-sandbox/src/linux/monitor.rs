@@ -218,7 +218,9 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
     let mut execs = Execs::default();
     if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
         let me = me.to_string_lossy().into_owned();
-        execs.0.insert(sup.command, (me, vec![crate::INIT_ARG.to_string()]));
+        execs
+            .0
+            .insert(sup.command, (me, vec![crate::INIT_ARG.to_string()]));
     }
     let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
     let mut mem = Mem::default();
@@ -247,9 +249,8 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
             && SENDS.contains(&nr)
         {
             let pid = req.pid;
-            let paths = super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| {
-                mem.read(pid, a, n)
-            });
+            let paths =
+                super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| mem.read(pid, a, n));
             if paths
                 .iter()
                 .any(|p| !super::unix_gate::allowed(pid, p, allow))
@@ -276,7 +277,14 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
                 ev.chain = ancestry(req.pid, &execs, &mut known);
                 ev
             } else {
-                describe(&req, time_ns, &mut mem, &mut connected, &mut execs, &mut known)
+                describe(
+                    &req,
+                    time_ns,
+                    &mut mem,
+                    &mut connected,
+                    &mut execs,
+                    &mut known,
+                )
             };
             if refuse.is_some() {
                 ev.outcome = CallOutcome::Denied;

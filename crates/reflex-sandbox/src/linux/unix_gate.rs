@@ -21,7 +21,10 @@ pub(super) fn unix_paths(
         n if n == libc::SYS_connect => names.push((args[1], args[2])),
         n if n == libc::SYS_sendto => names.push((args[4], args[5])),
         n if n == libc::SYS_sendmsg => {
-            names.push((u64_at(read, args[1]), u64_at(read, args[1] + 8) & 0xffff_ffff));
+            names.push((
+                u64_at(read, args[1]),
+                u64_at(read, args[1] + 8) & 0xffff_ffff,
+            ));
         }
         n if n == libc::SYS_sendmmsg => {
             // struct mmsghdr is a msghdr (56 bytes) and a length, 64 bytes in all.
@@ -96,7 +99,14 @@ mod tests {
         // Abstract names (a leading NUL) and unconnected sends name no path.
         let abs = sockaddr_un(b"\0abstract");
         let mut read = |_: u64, len: usize| abs[..len.min(abs.len())].to_vec();
-        assert!(unix_paths(libc::SYS_connect, &[3, 1, abs.len() as u64, 0, 0, 0], &mut read).is_empty());
+        assert!(
+            unix_paths(
+                libc::SYS_connect,
+                &[3, 1, abs.len() as u64, 0, 0, 0],
+                &mut read
+            )
+            .is_empty()
+        );
         assert!(unix_paths(libc::SYS_sendto, &[3, 1, 5, 0, 0, 0], &mut read).is_empty());
     }
 

@@ -2,8 +2,8 @@
 //! (`target/*/build/<crate>-<hash>/build-script-*`), or the proc-macros loaded by the rustc
 //! that runs it (`--extern name=...lib<name>-<hash>.so`), else cargo or rustc themselves.
 
-use serde::Serialize;
 use reflex_sandbox_contract::ChainLink;
+use serde::Serialize;
 use std::collections::HashMap;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
