@@ -22,6 +22,10 @@ pub struct GateArgs {
     #[arg(long, value_name = "Cargo.lock")]
     pub base_file: Option<PathBuf>,
 
+    /// With --base-file: the policy file the change started from (with --base it is read from that revision); what the change's own policy loosens does not apply to it
+    #[arg(long, value_name = "FILE", requires = "base_file")]
+    pub base_policy: Option<PathBuf>,
+
     /// Append a Markdown summary to this file (for example "$GITHUB_STEP_SUMMARY")
     #[arg(long, value_name = "FILE")]
     pub summary: Option<PathBuf>,
@@ -39,6 +43,7 @@ pub fn run(args: GateArgs) -> Result<u8, reflex::Error> {
     let mut opts = options(c)?;
     opts.policy = args.policy.clone();
     opts.internal_prefixes = args.internal_prefixes.clone();
+    opts.base_policy = args.base_policy.clone();
     if args.base.is_some() || args.base_file.is_some() {
         opts.compare = Some(crate::review::comparison(
             args.base.as_deref(),

@@ -342,6 +342,57 @@ fn takeover_bump_is_explained_by_review_and_blocked_by_gate_until_reverted() {
         annotations.stdout
     );
 
+    // No self-approval: the same change adding trust records for itself is still denied,
+    // and says what it tried.
+    let base_policy = std::fs::read_to_string(ws.join("reflex.toml")).unwrap();
+    let approve = "\n[[trust]]\ncrate = \"url-parse\"\nversion = \"0.1.0\"\nby = \"mallory\"\n\n[[trust]]\ncrate = \"rust-utilities-v2\"\nversion = \"2.1.1\"\nby = \"mallory\"\n\n[cooldown]\nmin-age-days = 0\n";
+    let loosened_policy = base_policy.replace("min-age-days = 3", "min-age-days = 0");
+    let approve = approve.replace("\n[cooldown]\nmin-age-days = 0\n", "");
+    std::fs::write(
+        ws.join("reflex.toml"),
+        format!("{loosened_policy}{approve}"),
+    )
+    .unwrap();
+    let selfish = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(selfish.code, 1, "{}{}", selfish.stdout, selfish.stderr);
+    let report = json(&selfish);
+    let findings = report["findings"].as_array().unwrap();
+    let loosened = findings
+        .iter()
+        .find(|f| f["code"] == "policy-loosened")
+        .unwrap_or_else(|| panic!("no policy-loosened: {report:#}"));
+    assert_eq!(loosened["denied"], true);
+    let evidence = loosened["evidence"].to_string();
+    for what in [
+        "new trust record: url-parse@0.1.0 by mallory",
+        "new trust record: rust-utilities-v2@2.1.1 by mallory",
+        "cooldown shortened from 3 to 0 days",
+    ] {
+        assert!(evidence.contains(what), "{what}: {evidence}");
+    }
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["code"] == "build-script-not-approved"
+                && f["package"]["name"] == "url-parse"
+                && f["denied"] == true),
+        "the change's own trust record does not clear it: {report:#}"
+    );
+    // Approved the way the README says: the policy lands first in its own reviewed commit;
+    // the change is then judged by it.
+    git(&ws, &["add", "reflex.toml"]);
+    git(&ws, &["commit", "-q", "-m", "approve url-parse 0.1.0"]);
+    let approved = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);
+    assert_eq!(approved.code, 0, "{}{}", approved.stdout, approved.stderr);
+    assert!(!approved.stdout.contains("policy-loosened"));
+    git(&ws, &["reset", "-q", "--hard", "HEAD~1"]);
+    cargo(
+        &ws,
+        &tmp.path().join("home-after"),
+        &full,
+        &["update", "-p", "rust-utilities-v2"],
+    );
+
     // Reverted: the gate passes again.
     git(&ws, &["checkout", "--", "Cargo.lock"]);
     let reverted = reflex(&ws, &full, &["gate", "--base", "HEAD", "--format", "json"]);

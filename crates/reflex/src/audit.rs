@@ -62,6 +62,9 @@ pub struct AuditOptions {
     pub policy: Option<PathBuf>,
     /// `gate`: a policy already in memory (init's starter rules); wins over `policy`.
     pub policy_rules: Option<Policy>,
+    /// `gate --base-file`: the policy the change started from (with `--base REV` it is read
+    /// from that revision).
+    pub base_policy: Option<PathBuf>,
 }
 
 /// Where and how often `audit` refreshes the advisory database.
@@ -99,6 +102,7 @@ impl AuditOptions {
             young_days: 7,
             policy: None,
             policy_rules: None,
+            base_policy: None,
         }
     }
 }
@@ -200,18 +204,37 @@ fn run(
         base_graph = Some(crate::review::load(base, &lock_path, &opts.cwd)?);
         compare_labels = Some((base.label(), head.label()));
     }
+    let mut policy_loosened = Vec::new();
     let policy = if command == "gate" {
+        let root = workspace
+            .as_ref()
+            .map_or(opts.cwd.clone(), |w| w.root.clone());
+        let policy_path = opts.policy.as_ref().map_or_else(
+            || root.join(crate::policy::FILE_NAME),
+            |p| resolve(&opts.cwd, p),
+        );
         let policy = match (&opts.policy_rules, &opts.policy) {
             (Some(rules), _) => rules.clone(),
-            (None, Some(p)) => Policy::load(&resolve(&opts.cwd, p))?,
-            (None, None) => {
-                let root = workspace
-                    .as_ref()
-                    .map_or(opts.cwd.clone(), |w| w.root.clone());
-                Policy::discover(&root)?.unwrap_or_default()
-            }
+            (None, Some(_)) => Policy::load(&policy_path)?,
+            (None, None) => Policy::discover(&root)?.unwrap_or_default(),
         };
-        Some(policy)
+        // A change is judged by the policy it started from (no self-approval).
+        let base_policy = match (&opts.base_policy, &opts.compare, &opts.policy_rules) {
+            (_, _, Some(_)) => None,
+            (Some(file), _, _) => Some(Policy::load(&resolve(&opts.cwd, file))?),
+            (None, Some((base @ LockInput::Revision(_), _)), None) => {
+                Some(crate::review::policy_at(base, &policy_path, &opts.cwd)?.unwrap_or_default())
+            }
+            _ => None,
+        };
+        Some(match base_policy {
+            Some(base) => {
+                let (judging, loosened) = crate::policy::loosening::judging_policy(&base, &policy);
+                policy_loosened = loosened;
+                judging
+            }
+            None => policy,
+        })
     } else {
         None
     };
@@ -408,6 +431,7 @@ fn run(
         },
         scope,
         review: review_inputs.as_ref(),
+        policy_loosened: &policy_loosened,
     };
     let mut sink = Sink::default();
     let mut runs = Vec::new();

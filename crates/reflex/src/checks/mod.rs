@@ -77,6 +77,8 @@ pub struct Context<'a> {
     pub scope: Option<&'a std::collections::BTreeSet<usize>>,
     /// `review`: the delta and the code of both sides of each change.
     pub review: Option<&'a crate::review::ReviewInputs>,
+    /// `gate` with a base: what the change's own policy loosens (not applied to it).
+    pub policy_loosened: &'a [String],
 }
 
 /// Where checks put what they find.

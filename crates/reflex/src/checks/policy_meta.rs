@@ -30,7 +30,19 @@ pub const ALLOW_UNUSED: CodeSpec = CodeSpec {
     summary: "a build-time allowlist entry names a crate that runs no such code in the graph",
 };
 
-static CODES: [CodeSpec; 4] = [DEFAULT, EXCEPTION_EXPIRED, EXCEPTION_UNUSED, ALLOW_UNUSED];
+pub const LOOSENED: CodeSpec = CodeSpec {
+    code: "policy-loosened",
+    severity: Severity::High,
+    summary: "the change loosens the policy that judges it; the loosening does not apply to the change itself",
+};
+
+static CODES: [CodeSpec; 5] = [
+    DEFAULT,
+    EXCEPTION_EXPIRED,
+    EXCEPTION_UNUSED,
+    ALLOW_UNUSED,
+    LOOSENED,
+];
 
 impl Check for PolicyMeta {
     fn name(&self) -> &'static str {
@@ -47,6 +59,22 @@ impl Check for PolicyMeta {
                 reason: "no policy".into(),
             };
         };
+        if !cx.policy_loosened.is_empty() {
+            let mut f = Finding::new(
+                NAME,
+                &LOOSENED,
+                format!(
+                    "this change loosens reflex.toml in {} ways; the change is judged by the base revision's policy",
+                    cx.policy_loosened.len()
+                ),
+            );
+            for l in cx.policy_loosened {
+                f = f.evidence(l.clone());
+            }
+            out.push(f.remedy(
+                "approve in a separate, reviewed change: land the reflex.toml edit (or `cargo reflex approve`) first, then this change",
+            ));
+        }
         let Some(path) = &policy.path else {
             out.push(
                 Finding::new(NAME, &DEFAULT, "no reflex.toml: applying the default policy")

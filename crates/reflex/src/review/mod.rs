@@ -106,6 +106,41 @@ pub fn load(input: &LockInput, lockfile: &Path, cwd: &Path) -> Result<Option<Gra
     }
 }
 
+/// The policy file at `policy` as it was at the revision `input` (`Ok(None)`: no policy file
+/// there, or `input` is not a revision).
+pub fn policy_at(
+    input: &LockInput,
+    policy: &Path,
+    cwd: &Path,
+) -> Result<Option<crate::policy::Policy>> {
+    let LockInput::Revision(rev) = input else {
+        return Ok(None);
+    };
+    let dir = policy.parent().unwrap_or(cwd);
+    let Ok(top) = git(dir, &["rev-parse", "--show-toplevel"]) else {
+        return Ok(None);
+    };
+    let top = PathBuf::from(top.trim());
+    let abs = policy
+        .parent()
+        .and_then(|d| d.canonicalize().ok())
+        .map(|d| d.join(policy.file_name().unwrap_or_default()))
+        .unwrap_or_else(|| policy.to_path_buf());
+    let rel = abs
+        .strip_prefix(top.canonicalize().unwrap_or(top.clone()))
+        .unwrap_or(Path::new(crate::policy::FILE_NAME))
+        .to_string_lossy()
+        .replace('\\', "/");
+    let commit = resolve(dir, rev)?;
+    match git(dir, &["show", &format!("{commit}:{rel}")]) {
+        Ok(text) => {
+            let display = PathBuf::from(format!("{rev}:{rel}"));
+            crate::policy::Policy::parse(&display, &text).map(Some)
+        }
+        Err(_) => Ok(None),
+    }
+}
+
 /// The commit a revision names; `A...B` is their merge base.
 fn resolve(dir: &Path, rev: &str) -> Result<String> {
     if let Some((a, b)) = rev.split_once("...") {
