@@ -134,6 +134,16 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
         "baseline: {} build-time approvals, {} cooldown exemptions, {} exceptions (reason \"baseline\"); `cargo reflex gate` now passes and fails on anything new",
         starter.approvals, starter.cooldown_exempt, starter.exceptions
     );
+    if !starter.baselined_advisories.is_empty() {
+        let _ = writeln!(
+            err,
+            "{} known advisories accepted into the baseline (they fail the gate again when the exception expires; fix them before):",
+            starter.baselined_advisories.len()
+        );
+        for a in &starter.baselined_advisories {
+            let _ = writeln!(err, "  {a}");
+        }
+    }
     for r in &starter.not_baselined {
         let _ = writeln!(err, "not accepted into the baseline (fix it): {r}");
     }

@@ -331,7 +331,7 @@ fn lockfile_formats_v1_to_v4_and_stdin() {
 
 #[test]
 fn missing_lockfile_is_a_finding_not_a_pass() {
-    let report = json(&run(
+    let out = run(
         &repo(),
         &[
             "audit",
@@ -341,7 +341,13 @@ fn missing_lockfile_is_a_finding_not_a_pass() {
             "--format",
             "json",
         ],
-    ));
+    );
+    assert_eq!(
+        out.code, 1,
+        "unchecked advisories fail at the default level"
+    );
+    let report = json(&out);
+    assert_eq!(report["summary"]["passed"], false);
     assert!(codes(&report).contains(&"lockfile-missing".to_string()));
     let advisories = report["checks"]
         .as_array()
@@ -689,5 +695,46 @@ fn code_overrides_change_the_verdict_in_one_place() {
             .contains("unknown finding code `advisory-malicous`"),
         "{}",
         typo.stderr
+    );
+}
+
+#[test]
+fn init_names_every_advisory_it_accepts_and_when_it_comes_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ws = tmp.path();
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nsmallvec = \"0.6\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("src/main.rs"), "fn main() {}\n").unwrap();
+    std::fs::write(
+        ws.join("Cargo.lock"),
+        "version = 4\n\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"smallvec\"]\n\n[[package]]\nname = \"smallvec\"\nversion = \"0.6.9\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\"\nchecksum = \"c4488ae950c49d403731982257768f48fada354a5203fe81f9bb6f43ca9002be\"\n",
+    )
+    .unwrap();
+    let out = run(
+        ws,
+        &[
+            "init",
+            "--offline",
+            "--no-fetch",
+            "--now",
+            "2026-11-29T12:00:00Z",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("known advisories accepted into the baseline"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains("RUSTSEC-2021-0003 smallvec 0.6.9") && l.contains("until 2027-")),
+        "{}",
+        out.stderr
     );
 }

@@ -103,6 +103,9 @@ pub struct Starter {
     pub cooldown_exempt: usize,
     /// Denied findings left out of the baseline on purpose (must be fixed).
     pub not_baselined: Vec<String>,
+    /// Known advisories accepted into the baseline, each with its expiry: "RUSTSEC-2020-0071
+    /// time 0.1.43 (high) until 2027-02-27".
+    pub baselined_advisories: Vec<String>,
 }
 
 /// Runs the gate with the starter rules and records what fails today as the baseline.
@@ -118,6 +121,27 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     let mut text = rules_text;
     let (approvals, exceptions, cooldown_exempt, not_baselined) =
         baseline(&report, opts, &mut text);
+    let expiry = advisory_expiry(opts);
+    let mut baselined_advisories: Vec<String> = report
+        .findings
+        .iter()
+        .filter(|f| f.denied && !NEVER_BASELINE.contains(&f.code))
+        .filter_map(|f| {
+            let a = f.advisory.as_ref()?;
+            let pkg = f
+                .package
+                .as_ref()
+                .map(|p| format!(" {} {}", p.name, p.version))
+                .unwrap_or_default();
+            Some(format!(
+                "{}{pkg} ({}) until {expiry}",
+                a.id,
+                format!("{:?}", f.severity).to_lowercase()
+            ))
+        })
+        .collect();
+    baselined_advisories.sort();
+    baselined_advisories.dedup();
     // What we write must be what we read.
     Policy::parse(Path::new(crate::policy::FILE_NAME), &text)?;
     Ok(Starter {
@@ -126,7 +150,16 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
         approvals,
         cooldown_exempt,
         not_baselined,
+        baselined_advisories,
     })
+}
+
+/// When advisories accepted today come back.
+fn advisory_expiry(opts: &AuditOptions) -> jiff::civil::Date {
+    let today = opts.clock.today();
+    today
+        .checked_add(jiff::Span::new().days(ADVISORY_BASELINE_DAYS))
+        .unwrap_or(today)
 }
 
 /// Appends the baseline to the policy text: (approvals, exceptions, cooldown exemptions,
@@ -159,10 +192,7 @@ fn baseline(
             "[[build-time.allow]]\ncrate = {name:?}\nkind = \"{kind}\"\nreason = \"baseline\"\n"
         );
     }
-    let today = opts.clock.today();
-    let advisory_expiry = today
-        .checked_add(jiff::Span::new().days(ADVISORY_BASELINE_DAYS))
-        .unwrap_or(today);
+    let advisory_expiry = advisory_expiry(opts);
     // Versions already locked when the policy is adopted are exempt from the cooldown by
     // exact version: the next version of the same crate is checked again.
     let cooled: BTreeSet<String> = report

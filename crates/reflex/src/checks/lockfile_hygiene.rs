@@ -17,8 +17,8 @@ const NAME: &str = "lockfile";
 
 pub const MISSING: CodeSpec = CodeSpec {
     code: "lockfile-missing",
-    severity: Severity::Medium,
-    summary: "the workspace has no Cargo.lock, so every build resolves whatever the registry serves that day",
+    severity: Severity::High,
+    summary: "the workspace has no Cargo.lock: advisories, yanks and reviews cannot be checked, and every build resolves whatever the registry serves that day",
 };
 pub const UNTRACKED: CodeSpec = CodeSpec {
     code: "lockfile-untracked",
