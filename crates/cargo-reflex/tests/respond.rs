@@ -75,9 +75,11 @@ fn finds_every_affected_lockfile_with_paths_and_remedies() {
         (Some("smallvec"), Some("0.6.9"))
     );
     assert_eq!(m["advisories"][0], "RUSTSEC-2019-0009");
+    // 0.6.10 fixes RUSTSEC-2019-0009 but RUSTSEC-2021-0003 still affects it: the remedy
+    // names the first release free of every advisory of the crate.
     assert_eq!(
         m["remedy"],
-        "cargo update -p smallvec@0.6.9 --precise 0.6.10"
+        "cargo update -p smallvec@0.6.9 --precise 0.6.14"
     );
 
     let req = json(&run(

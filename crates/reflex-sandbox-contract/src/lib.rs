@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod syscalls;
+pub mod target;
 pub mod terminal;
 
 use serde::{Deserialize, Serialize};

@@ -336,10 +336,15 @@ fn remedy(
             })
             .collect();
         let lookup = lookups.get(p.name.as_str());
+        // Outside every fixable advisory of the crate, not only the one asked about.
+        let all = crate::checks::advisories::fixable_advisories(db, p.name.as_str());
+        let set = if all.is_empty() { advs.clone() } else { all };
         if let Some(v) =
-            crate::checks::advisories::nearest_safe_version(&advs, &p.version, lookup.as_deref())
+            crate::checks::advisories::nearest_safe_version(&set, &p.version, lookup.as_deref())
         {
-            return format!("cargo update -p {}@{} --precise {v}", p.name, p.version);
+            use crate::checks::advisories::{upgrade_command, upgrade_remedy};
+            return upgrade_command(p.name.as_str(), &p.version, &v)
+                .unwrap_or_else(|| upgrade_remedy(p.name.as_str(), &p.version, &v, &via));
         }
     }
     // A query for bad versions: the newest earlier compatible release outside them.

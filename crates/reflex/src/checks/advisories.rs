@@ -270,26 +270,26 @@ fn finding(
             parent_hint(&via)
         )
     } else {
+        // An informational advisory (unsound, unmaintained) with a fix: that fix, outside
+        // every vulnerability too (one remedy per package).
         let set: Vec<&Advisory> = if adv.metadata.informational.is_none() {
             all.to_vec()
         } else {
-            vec![adv]
+            let mut s: Vec<&Advisory> = all
+                .iter()
+                .copied()
+                .filter(|a| a.metadata.informational.is_none())
+                .collect();
+            s.push(adv);
+            s
         };
         match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(None, name))) {
             Some(safe) => {
-                let mut r = format!(
-                    "upgrade to {safe}: `cargo update -p {name}@{current} --precise {safe}`"
-                );
+                let mut r = upgrade_remedy(name, current, &safe, &via);
                 if set.len() > 1 {
                     r.push_str(&format!(
                         " (fixes all {} advisories of {name} {current})",
                         set.len()
-                    ));
-                }
-                if !semver_compatible(current, &safe) {
-                    r.push_str(&format!(
-                        " ({safe} is semver-incompatible with {current}: first raise the requirement on `{name}`{})",
-                        parent_hint(&via)
                     ));
                 }
                 r
@@ -333,6 +333,44 @@ fn finding(
         unaffected,
     });
     f
+}
+
+/// How to move `name` from `current` to `to`: one `cargo update --precise` when the lockfile
+/// alone can change, else the manifest change it needs first (cargo refuses a semver-incompatible
+/// `--precise`), named with the crate whose requirement holds it back.
+pub fn upgrade_remedy(name: &str, current: &Version, to: &Version, via: &[String]) -> String {
+    if let Some(command) = upgrade_command(name, current, to) {
+        return format!("upgrade to {to}: `{command}`");
+    }
+    let holder = match via.len() {
+        0 | 1 => "your Cargo.toml".to_string(),
+        2 => format!("the Cargo.toml of {}", via[0]),
+        n => format!(
+            "{} (it requires an older {name}: upgrade it to a release that accepts {name} {to}, or replace it)",
+            via[n - 2]
+        ),
+    };
+    format!(
+        "upgrade to {to}, which is semver-incompatible with {current} (the lockfile alone cannot move there): change the requirement on `{name}` to \"{to}\" in {holder}, then run `cargo update -p {name}@{current}`"
+    )
+}
+
+/// The one command that moves the lockfile from `current` to `to`, when no manifest change is
+/// needed.
+pub fn upgrade_command(name: &str, current: &Version, to: &Version) -> Option<String> {
+    semver_compatible(current, to)
+        .then(|| format!("cargo update -p {name}@{current} --precise {to}"))
+}
+
+/// Advisories of `name` that a version upgrade can fix (withdrawn and informational ones
+/// apart): a suggested version must be outside all of them.
+pub fn fixable_advisories<'a>(
+    db: &'a crate::sources::advisory_db::AdvisoryDb,
+    name: &str,
+) -> Vec<&'a Advisory> {
+    db.for_crate(name)
+        .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
+        .collect()
 }
 
 fn parent_hint(via: &[String]) -> String {

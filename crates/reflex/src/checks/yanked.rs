@@ -75,9 +75,13 @@ impl Check for Yanked {
                                 .filter_map(|x| rustsec::Version::parse(&x.version).ok())
                                 .filter(|x| x.pre.is_empty())
                                 .collect();
+                            // Never a release that a known advisory still affects: the
+                            // same target the advisory finding names.
+                            let advisories = cx.db.map(|db| super::advisories::fixable_advisories(db, pkg.name.as_str())).unwrap_or_default();
+                            let unaffected = |x: &rustsec::Version| advisories.iter().all(|a| !a.versions.is_vulnerable(x));
                             let compatible = unyanked
                                 .iter()
-                                .filter(|x| **x > pkg.version && super::advisories::semver_compatible(&pkg.version, x))
+                                .filter(|x| **x > pkg.version && super::advisories::semver_compatible(&pkg.version, x) && unaffected(x))
                                 .min();
                             let mut f = Finding::new(NAME, &YANKED, format!("{} {version} is yanked", pkg.name))
                                 .package(graph.package_ref(i))
@@ -88,9 +92,10 @@ impl Check for Yanked {
                                     "move to the next unyanked compatible release: `cargo update -p {}@{version} --precise {next}`",
                                     pkg.name
                                 )),
-                                (None, Some(latest)) => f.remedy(format!(
-                                    "no unyanked release is semver-compatible with {version}: raise the requirement (latest unyanked: {latest})"
-                                )),
+                                (None, Some(_)) => match unyanked.iter().filter(|x| **x > pkg.version && unaffected(x)).min() {
+                                    Some(to) => f.remedy(super::advisories::upgrade_remedy(pkg.name.as_str(), &pkg.version, to, &graph.via(i))),
+                                    None => f.remedy(format!("no later unyanked release of `{}` is free of known advisories: replace it", pkg.name)),
+                                },
                                 (None, None) => f.remedy(format!("every release of `{}` is yanked: replace it", pkg.name)),
                             };
                             out.push(at(f));

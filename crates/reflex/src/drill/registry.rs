@@ -103,6 +103,25 @@ impl Registry {
         Ok(())
     }
 
+    /// Marks a published version of the public registry yanked in its index.
+    pub fn yank(&self, name: &str, version: &str) {
+        let mut content = self.content.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(index) = content.get_mut(&index_path(name)) {
+            let text = String::from_utf8_lossy(index).into_owned();
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
+                    Ok(mut v) if v["vers"] == version => {
+                        v["yanked"] = serde_json::Value::Bool(true);
+                        v.to_string()
+                    }
+                    _ => l.to_string(),
+                })
+                .collect();
+            *index = format!("{}\n", lines.join("\n")).into_bytes();
+        }
+    }
+
     /// Replaces what is served with exactly these files (path without the leading `/`).
     pub fn serve_files(&self, files: HashMap<String, Vec<u8>>) {
         *self.content.write().unwrap_or_else(|e| e.into_inner()) = files;

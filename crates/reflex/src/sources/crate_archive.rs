@@ -322,6 +322,42 @@ pub fn read(
     archive
 }
 
+/// The packaged `Cargo.toml` of a `.crate`, read without decoding the rest of the archive.
+/// The checksum from Cargo.lock is required: an archive that does not match it says nothing.
+pub fn manifest(bytes: &[u8], name: &str, version: &str, expected: &str) -> Result<String, String> {
+    const MAX_MANIFEST: u64 = 1 << 20;
+    let actual = sha256_hex(bytes);
+    if !expected.eq_ignore_ascii_case(&actual) {
+        return Err(Problem::ChecksumMismatch {
+            expected: expected.to_string(),
+            actual,
+        }
+        .to_string());
+    }
+    let limits = Limits::default();
+    let capped = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        read: 0,
+        limit: limits.max_unpacked,
+    };
+    let mut tar = tar::Archive::new(capped);
+    let wanted = format!("{name}-{version}/Cargo.toml");
+    let entries = tar.entries().map_err(|e| classify(e).to_string())?;
+    for entry in entries.take(limits.max_entries) {
+        let entry = entry.map_err(|e| classify(e).to_string())?;
+        if !entry.header().entry_type().is_file() || *entry.path_bytes() != *wanted.as_bytes() {
+            continue;
+        }
+        let mut text = String::new();
+        entry
+            .take(MAX_MANIFEST)
+            .read_to_string(&mut text)
+            .map_err(|e| classify(e).to_string())?;
+        return Ok(text);
+    }
+    Err(format!("the archive has no {wanted}"))
+}
+
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
     let mut filled = 0;
     while filled < buf.len() {
@@ -480,5 +516,31 @@ pub(crate) mod tests {
                 .iter()
                 .any(|p| matches!(p, Problem::TooLarge { .. }))
         );
+    }
+
+    #[test]
+    fn manifest_is_read_alone_and_only_from_a_matching_archive() {
+        let bytes = build(&[
+            ("demo-0.1.0/.cargo_vcs_info.json", b"{}", 0o644),
+            (
+                "demo-0.1.0/../Cargo.toml",
+                b"[package]\nname = \"evil\"\n",
+                0o644,
+            ),
+            (
+                "demo-0.1.0/Cargo.toml",
+                b"[package]\nname = \"demo\"\nlicense = \"MIT\"\n",
+                0o644,
+            ),
+        ]);
+        let sum = sha256_hex(&bytes);
+        let text = manifest(&bytes, "demo", "0.1.0", &sum).unwrap();
+        assert!(text.contains("license = \"MIT\""), "{text}");
+        let err = manifest(&bytes, "demo", "0.1.0", &"0".repeat(64)).unwrap_err();
+        assert!(err.contains("checksum mismatch"), "{err}");
+        let err = manifest(&bytes, "other", "0.1.0", &sum).unwrap_err();
+        assert!(err.contains("no other-0.1.0/Cargo.toml"), "{err}");
+        let garbage = b"not gzip at all".to_vec();
+        assert!(manifest(&garbage, "demo", "0.1.0", &sha256_hex(&garbage)).is_err());
     }
 }
