@@ -28,6 +28,8 @@ pub enum Command {
     Gate(crate::gate::GateArgs),
     /// Fortify: write a starter reflex.toml from today's graph and print hardened configuration
     Init(crate::init::InitArgs),
+    /// Fortify: record in reflex.toml the approval that clears a finding (a trust record for one version, or a build-time allow)
+    Approve(crate::approve::ApproveArgs),
     /// Limit: fetch with the network and no secrets, then build offline in a sandbox
     Build(crate::build::BuildArgs),
     /// Are we affected? Find every Cargo.lock under the given trees that holds a crate or an advisory's crate, with the remedy
@@ -36,6 +38,12 @@ pub enum Command {
     Drill(crate::drill::DrillArgs),
     /// Manage the advisory database (the embedded snapshot, or a fetched clone)
     Db(crate::db::DbArgs),
+    /// Software bill of materials of the locked graph (CycloneDX 1.6 or SPDX 2.3 JSON), with known advisories as VEX
+    Sbom(crate::sbom::SbomArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    Completions(crate::completions::CompletionsArgs),
+    /// Print the manual pages (roff), or write one file per command with --out-dir
+    Man(crate::man::ManArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -125,6 +133,10 @@ pub struct CommonArgs {
     /// Also print info findings and the status of every check
     #[arg(long, short = 'v')]
     pub verbose: bool,
+
+    /// review, gate: show the code diff of every change (by default only where its behaviour is risky)
+    #[arg(long)]
+    pub diff: bool,
 
     /// When to use colors
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]

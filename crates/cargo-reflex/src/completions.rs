@@ -15,13 +15,29 @@ pub struct CompletionsArgs {
 const BIN_NAME: &str = "cargo-reflex";
 
 pub fn run(args: CompletionsArgs) -> Result<u8, reflex::Error> {
-    let mut script = Vec::new();
-    clap_complete::generate(
-        args.shell,
-        &mut crate::cli::Cli::command(),
-        BIN_NAME,
-        &mut script,
-    );
-    crate::output::write_stdout(&script)?;
+    crate::output::write_stdout(script(args.shell).as_bytes())?;
     Ok(0)
+}
+
+pub fn script(shell: Shell) -> String {
+    let mut cmd = crate::cli::Cli::command();
+    let mut out = Vec::new();
+    if shell != Shell::Bash {
+        clap_complete::generate(shell, &mut cmd, BIN_NAME, &mut out);
+        return String::from_utf8_lossy(&out).into_owned();
+    }
+    // clap_complete's bash script never completes past a subcommand when the binary name has
+    // a hyphen (clap-rs/clap#6421): generate for `cargo_reflex`, then bind it to `cargo-reflex`.
+    let stand_in = BIN_NAME.replace('-', "_");
+    clap_complete::generate(shell, &mut cmd, &stand_in, &mut out);
+    String::from_utf8_lossy(&out)
+        .lines()
+        .map(|line| match line.trim_start().starts_with("complete -F") {
+            true => match line.strip_suffix(&format!(" {stand_in}")) {
+                Some(head) => format!("{head} {BIN_NAME}\n"),
+                None => format!("{line}\n"),
+            },
+            false => format!("{line}\n"),
+        })
+        .collect()
 }

@@ -3,18 +3,22 @@
 //! code: 0 passed, 1 findings at or above the deny level, 2 error.
 #![forbid(unsafe_code)]
 
+mod approve;
 mod audit;
 mod build;
 mod cli;
+mod completions;
 mod db;
 mod drill;
 mod gate;
 mod init;
+mod man;
 mod monitor;
 mod output;
 mod recon;
 mod respond;
 mod review;
+mod sbom;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -43,10 +47,14 @@ fn main() -> ExitCode {
         cli::Command::Review(args) => review::run(args),
         cli::Command::Gate(args) => gate::run(args),
         cli::Command::Init(args) => init::run(args),
+        cli::Command::Approve(args) => approve::run(args),
         cli::Command::Build(args) => build::run(args),
         cli::Command::Respond(args) => respond::run(args),
         cli::Command::Drill(args) => drill::run(args),
         cli::Command::Db(args) => db::run(args),
+        cli::Command::Sbom(args) => sbom::run(args),
+        cli::Command::Completions(args) => completions::run(args),
+        cli::Command::Man(args) => man::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,7 +1,8 @@
 //! `build --monitor`: takes the sandbox's events as they arrive (on a channel build code cannot
-//! reach), turns them into alerts at once (JSON Lines, Elastic Common Schema) and summarises
-//! them at the end. The events are also written to `events.jsonl` as a record for people; no
-//! decision is taken from that file.
+//! reach), turns them into alerts at once (JSON Lines, Elastic Common Schema), scans what the
+//! build produced for the canaries once it has ended, and summarises at the end. The events
+//! are also written to `events.jsonl` as a record for people; no decision is taken from that
+//! file.
 
 use reflex::monitor::{Alert, AlertSeverity, Analyzer, MonitorEvent, Summary};
 use std::io::Write;
@@ -26,7 +27,10 @@ pub struct Judges {
 }
 
 /// Starts taking `events`, recording them in `record` and writing alerts to `alerts` (`-` for
-/// standard output). The follower ends when the sender is dropped (the sandbox has exited).
+/// standard output). The follower ends when the sender is dropped (the sandbox has exited):
+/// it then scans the target directory's build outputs and artifacts for the canaries. `record`
+/// lies in the target directory (`<target>/reflex-monitor/events.jsonl`), which is how the
+/// follower knows it.
 pub fn follow(
     events: std::sync::mpsc::Receiver<MonitorEvent>,
     record: PathBuf,
@@ -34,7 +38,7 @@ pub fn follow(
     analyzer: Analyzer,
     judges: Judges,
 ) -> std::io::Result<Follower> {
-    let mut sink: Box<dyn Write + Send> = if alerts == Path::new("-") {
+    let sink: Box<dyn Write + Send> = if alerts == Path::new("-") {
         Box::new(std::io::stdout())
     } else {
         if let Some(d) = alerts.parent() {
@@ -56,11 +60,26 @@ pub fn follow(
         });
         (tx, poster)
     });
+    let target_dir = record
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf);
+    // Artifacts written from now on are this build's (a little slack for coarse clocks).
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(2);
     let handle = std::thread::spawn(move || {
-        let hook = hook;
-        let mut summary = Summary::default();
-        let mut kept = Vec::new();
-        let mut latencies = Vec::new();
+        let (tx, poster) = match hook {
+            Some((tx, poster)) => (Some(tx), Some(poster)),
+            None => (None, None),
+        };
+        let mut out = Out {
+            sink,
+            hook: tx,
+            judges,
+            summary: Summary::default(),
+            kept: Vec::new(),
+            latencies: Vec::new(),
+        };
+        let mut compiled = reflex::monitor::artifacts::Compiled::default();
         let mut record = std::fs::File::create(&record)
             .ok()
             .map(std::io::BufWriter::new);
@@ -70,39 +89,78 @@ pub fn follow(
             {
                 let _ = writeln!(r, "{line}");
             }
-            summary.events += 1;
-            let mut found = analyzer.alerts(&ev, now_ns());
-            let extra: Vec<Alert> = found
-                .iter()
-                .flat_map(|a| {
-                    reflex::monitor::follow_up(a, judges.baseline.as_ref(), judges.store.as_ref())
-                })
-                .collect();
-            found.extend(extra);
-            for a in &found {
-                let _ = writeln!(sink, "{}", a.to_ecs());
-                latencies.push(a.time_to_detect_ms());
-                if let Some((tx, _)) = &hook
-                    && a.severity >= AlertSeverity::Medium
-                {
-                    let _ = tx.send(a.clone());
-                }
-            }
-            let _ = sink.flush();
-            summary.add(&found);
-            kept.extend(found);
+            out.summary.events += 1;
+            compiled.note(&ev, &analyzer.versions);
+            out.publish(analyzer.alerts_in(&ev, now_ns(), target_dir.as_deref()));
         }
         if let Some(mut r) = record {
             let _ = r.flush();
         }
+        // The build has ended: what it produced.
+        if let Some(t) = &target_dir {
+            out.publish(reflex::monitor::artifacts::scan(
+                t,
+                started,
+                &analyzer.canaries,
+                &compiled,
+                &analyzer.versions,
+                now_ns(),
+            ));
+        }
+        let Out {
+            mut summary,
+            kept,
+            latencies,
+            hook,
+            ..
+        } = out;
         summary.latencies(latencies);
-        if let Some((tx, poster)) = hook {
-            drop(tx);
+        drop(hook);
+        if let Some(poster) = poster {
             summary.webhook_failures = poster.join().unwrap_or(0);
         }
         (summary, kept)
     });
     Ok(Follower { handle })
+}
+
+/// Where alerts go as they are made: the sink, the webhook, the summary.
+struct Out {
+    sink: Box<dyn Write + Send>,
+    hook: Option<std::sync::mpsc::Sender<Alert>>,
+    judges: Judges,
+    summary: Summary,
+    kept: Vec<Alert>,
+    latencies: Vec<f64>,
+}
+
+impl Out {
+    /// Judges `found` further (baseline, first sightings) and publishes all of it.
+    fn publish(&mut self, mut found: Vec<Alert>) {
+        let extra: Vec<Alert> = found
+            .iter()
+            .flat_map(|a| {
+                reflex::monitor::follow_up(
+                    a,
+                    self.judges.baseline.as_ref(),
+                    self.judges.store.as_ref(),
+                )
+            })
+            .collect();
+        found.extend(extra);
+        for a in &found {
+            let _ = writeln!(self.sink, "{}", a.to_ecs());
+            self.latencies.push(a.time_to_detect_ms());
+            if let Some(tx) = &self.hook
+                && a.severity >= AlertSeverity::Medium
+            {
+                let _ = tx.send(a.clone());
+            }
+        }
+        let _ = self.sink.flush();
+        self.summary.add(&found);
+        self.kept.extend(found);
+    }
 }
 
 impl Follower {
@@ -118,10 +176,14 @@ pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut
         .iter()
         .filter_map(|k| summary.by_severity.get(*k).map(|v| format!("{v} {k}")))
         .collect();
-    let counts = if counts.is_empty() {
-        String::new()
-    } else {
-        format!(" ({})", counts.join(", "))
+    let outcomes: Vec<String> = ["allowed", "denied", "failed"]
+        .iter()
+        .filter_map(|k| summary.by_outcome.get(*k).map(|v| format!("{v} {k}")))
+        .collect();
+    let counts = match (counts.is_empty(), outcomes.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => format!(" ({})", counts.join(", ")),
+        (false, false) => format!(" ({}; {})", counts.join(", "), outcomes.join(", ")),
     };
     let _ = writeln!(
         out,
@@ -140,7 +202,13 @@ pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut
     worst.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.time_ns.cmp(&b.time_ns)));
     worst.dedup_by(|a, b| a.message == b.message);
     for a in worst.iter().take(15) {
-        let _ = writeln!(out, "  {:?}: {} [{}]", a.severity, a.message, a.outcome);
+        let _ = writeln!(
+            out,
+            "  {:?}: {} [{}]",
+            a.severity,
+            a.message,
+            reflex::monitor::outcome_text(a.outcome)
+        );
     }
     if let (Some(m), Some(x)) = (
         summary.median_time_to_detect_ms,

@@ -19,6 +19,7 @@ pub fn render(report: &Report, args: &CommonArgs) -> String {
             report::human::HumanOptions {
                 verbose: args.verbose,
                 quiet: args.quiet,
+                diff: args.diff,
             },
         ),
         Format::Json => report::json::render(report),
@@ -48,6 +49,17 @@ pub fn emit(text: &str, args: &CommonArgs) -> Result<(), reflex::Error> {
             ok(out.write_all(text.as_bytes()))?;
             ok(out.flush())
         }
+    }
+}
+
+/// Writes bytes to standard output; a closed pipe (`| head`) is the reader's choice.
+pub fn write_stdout(bytes: &[u8]) -> Result<(), reflex::Error> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(reflex::Error::io("<stdout>", e))
+        }
+        _ => Ok(()),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The layout of a cargo target directory, as far as the monitor needs it (one definition for
 //! the supervisor, which decides which writes to record, and the library, which judges them):
-//! where a write lands ([`area`]) and which files a rustc invocation writes itself
-//! ([`rustc_writes`]: its outputs are named after `--crate-name` and `-C extra-filename`).
+//! where a write lands ([`area`]), which files a rustc invocation writes itself
+//! ([`rustc_writes`]: its outputs are named after `--crate-name` and `-C extra-filename`), and
+//! whether a process makes the file it writes there ([`makes`]).
 
+use crate::ChainLink;
 use std::path::{Component, Path, PathBuf};
 
 /// Where in a target directory a file lies.
@@ -178,13 +180,78 @@ pub fn rustc_writes(argv: &[String], path: &Path) -> bool {
     if path.parent() == Some(out) {
         return named(name);
     }
-    // `<out-dir>/rustcXXXXXX/...`: the temporary directory of a link.
-    path.strip_prefix(out)
-        .ok()
-        .and_then(|r| r.components().next())
-        .is_some_and(
-            |c| matches!(c, Component::Normal(s) if s.to_string_lossy().starts_with("rustc")),
-        )
+    // `<out-dir>/rustcXXXXXX/...`, `rmetaXXXXXX/`, `.tmpXXXXXX.temp-archive/`: rustc's
+    // temporary directories (cargo makes no directories in `deps/`, nothing loads from them).
+    path.starts_with(out)
+}
+
+/// rustc (or rustdoc), or rustup's proxy that cargo started as rustc.
+pub fn runs_rustc(link: &ChainLink) -> bool {
+    let base = |s: &str| s.rsplit('/').next().unwrap_or(s).to_string();
+    let exe = link.exe.as_deref().map(base).unwrap_or_default();
+    let prog = if exe == "rustup" {
+        link.argv.first().map(|a| base(a)).unwrap_or_default()
+    } else {
+        exe
+    };
+    prog == "rustc" || prog == "rustdoc"
+}
+
+/// A fork that has not exec'd: the same program, no arguments of its own (or its parent's).
+pub fn is_fork(link: &ChainLink, parent: &ChainLink) -> bool {
+    link.exe.is_some()
+        && link.exe == parent.exe
+        && (link.argv.is_empty() || link.argv == parent.argv)
+}
+
+/// Whether the process (its ancestry, nearest first, as the supervisor records it: ending
+/// with the command, or with pid 0 when it was lost) makes the file `path` in `area` of a
+/// target directory itself: cargo anywhere (build-script output, uplifted artifacts); a
+/// build script and what it starts in its own crate's build directories (its `OUT_DIR`);
+/// rustc and what it starts (the linker, its proc-macros) its own outputs ([`rustc_writes`])
+/// and the `OUT_DIR` of the crate it compiles. Roles are taken from the top (the command)
+/// down: only cargo's own children can be rustc or a build script, whatever a process deeper
+/// down is called or says.
+pub fn makes(chain: &[ChainLink], area: &Area, path: &Path) -> bool {
+    enum Role<'a> {
+        Cargo,
+        Script(&'a str),
+        Rustc(&'a [String]),
+        Other,
+    }
+    if chain.last().is_none_or(|l| l.pid == 0) {
+        return false;
+    }
+    let mut role = Role::Cargo;
+    for i in (0..chain.len() - 1).rev() {
+        let (link, parent) = (&chain[i], &chain[i + 1]);
+        if is_fork(link, parent) {
+            continue;
+        }
+        if let Role::Cargo = role {
+            let exe = link.exe.as_deref().unwrap_or("");
+            role = if let Some(k) = build_script_crate(exe) {
+                Role::Script(k)
+            } else if runs_rustc(link) {
+                Role::Rustc(&link.argv)
+            } else {
+                Role::Other
+            };
+        }
+    }
+    let same = |a: &str, b: &str| a.replace('_', "-") == b.replace('_', "-");
+    match (role, area) {
+        (Role::Cargo, _) => true,
+        (Role::Script(k), Area::BuildOutput { krate, .. }) => same(k, krate),
+        (Role::Rustc(argv), Area::BuildOutput { krate, dir })
+            if rustc_crate(argv).is_some_and(|c| same(c, krate))
+                && path.starts_with(dir.join("out")) =>
+        {
+            true
+        }
+        (Role::Rustc(argv), _) => rustc_writes(argv, path),
+        _ => false,
+    }
 }
 
 /// Whether `exe` is a compiled build script (`<profile>/build/<crate>-<hash>/build-script-*`)
@@ -314,6 +381,106 @@ mod tests {
         assert!(!yes(&o, "/w/out/other"));
         assert!(!yes(&s(&["rustc", "-vV"]), "/w/target/debug/deps/x"));
         assert_eq!(rustc_stem(&lib).as_deref(), Some("serde-0123456789abcdef"));
+    }
+
+    fn link(pid: u32, exe: &str, argv: &[&str]) -> ChainLink {
+        ChainLink {
+            pid,
+            exe: Some(exe.into()),
+            argv: s(argv),
+        }
+    }
+
+    #[test]
+    fn only_rustc_and_build_scripts_make_target_outputs() {
+        let cargo = link(2, "/t/bin/cargo", &["cargo", "build"]);
+        let script = link(
+            10,
+            "/w/target/debug/build/evasion-build-0123456789abcdef/build-script-build",
+            &["/w/target/debug/build/evasion-build-0123456789abcdef/build-script-build"],
+        );
+        let rustc = link(
+            11,
+            "/t/bin/rustc",
+            &[
+                "rustc",
+                "--crate-name",
+                "evasion_app",
+                "-C",
+                "extra-filename=-1111111111111111",
+                "--out-dir",
+                "/w/target/debug/deps",
+            ],
+        );
+        let own_out = Area::BuildOutput {
+            krate: "evasion-build".into(),
+            dir: "/w/target/debug/build/evasion-build-fedcba9876543210".into(),
+        };
+        let victim = Area::BuildOutput {
+            krate: "victim".into(),
+            dir: "/w/target/debug/build/victim-fedcba9876543210".into(),
+        };
+        let p = Path::new("/w/target/debug/build/x/out/f");
+        assert!(
+            makes(std::slice::from_ref(&cargo), &Area::Final, p),
+            "cargo uplifts"
+        );
+        assert!(makes(&[script.clone(), cargo.clone()], &own_out, p));
+        assert!(!makes(&[script.clone(), cargo.clone()], &victim, p));
+        assert!(!makes(&[script.clone(), cargo.clone()], &Area::Deps, p));
+        // A copy of rustc (or anything named so) under a build script is the build script.
+        let fake = link(
+            12,
+            "/w/target/debug/build/evasion-build-0123456789abcdef/out/rustc",
+            &[
+                "rustc",
+                "--crate-name",
+                "victim",
+                "--out-dir",
+                "/w/target/debug/deps",
+            ],
+        );
+        assert!(!makes(
+            &[fake, script.clone(), cargo.clone()],
+            &Area::Deps,
+            Path::new("/w/target/debug/deps/victim")
+        ));
+        // rustc's linker writes rustc's program; nothing else.
+        let cc = link(13, "/usr/bin/x86_64-linux-gnu-gcc-12", &["cc", "-o", "x"]);
+        let app = Path::new("/w/target/debug/deps/evasion_app-1111111111111111");
+        assert!(makes(
+            &[cc.clone(), rustc.clone(), cargo.clone()],
+            &Area::Deps,
+            app
+        ));
+        assert!(!makes(
+            &[cc, rustc.clone(), cargo.clone()],
+            &Area::Deps,
+            Path::new("/w/target/debug/deps/libvictim-2222222222222222.rlib")
+        ));
+        // Its proc-macros may fill the OUT_DIR of the crate it compiles, not other crates'.
+        let app_out = Area::BuildOutput {
+            krate: "evasion-app".into(),
+            dir: "/w/target/debug/build/evasion-app-3333333333333333".into(),
+        };
+        let fork = link(14, "/t/bin/rustc", &[]);
+        assert!(makes(
+            &[fork.clone(), rustc.clone(), cargo.clone()],
+            &app_out,
+            Path::new("/w/target/debug/build/evasion-app-3333333333333333/out/gen.rs")
+        ));
+        assert!(!makes(
+            &[fork.clone(), rustc.clone(), cargo.clone()],
+            &app_out,
+            Path::new("/w/target/debug/build/evasion-app-3333333333333333/build-script-build")
+        ));
+        assert!(!makes(&[fork, rustc, cargo.clone()], &victim, p));
+        // An ancestry that lost the command is nobody's.
+        assert!(!makes(
+            &[link(15, "/t/bin/cargo", &["cargo"]), ChainLink::default()],
+            &Area::Final,
+            p
+        ));
     }
 
     #[test]

@@ -21,6 +21,7 @@ pub mod policy;
 pub mod report;
 pub mod respond;
 pub mod review;
+pub mod sbom;
 pub mod sources;
 pub mod state;
 pub mod time;

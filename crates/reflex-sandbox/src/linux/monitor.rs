@@ -1,8 +1,16 @@
 //! The build monitor: a seccomp user-notification filter on the command reports every
-//! `execve`, `connect` and `send*` of every process of the build to the sandbox's init, which
-//! records it (with the process's ancestry, read while the caller is stopped) as a JSON line and
-//! lets the call continue: the sandbox's other layers decide what succeeds. A DNS sinkhole on the
-//! sandbox's loopback answers every query with NXDOMAIN and logs it.
+//! `execve`, `connect`, `send*`, open, rename, link, symlink and truncate of every process of
+//! the build to the sandbox's init, which decides what is worth recording (with the process's
+//! ancestry from its own exec records, read while the caller is stopped), records it on the
+//! events pipe and lets the call continue: the sandbox's other layers decide what succeeds. A
+//! DNS sinkhole on the sandbox's loopback answers every query with NXDOMAIN and logs it.
+//!
+//! Paths are judged as the kernel resolves them for the caller: `/proc/self` and `/dev/fd`
+//! are the caller's, relative paths start at its working directory or `dirfd`, symlinks and
+//! `/proc/<pid>/{fd,cwd,root}` links are followed. Writes into a target directory are
+//! recorded only when the writer does not make that file itself (cargo, rustc and its linker
+//! their own outputs, a build script its own `OUT_DIR`), so the thousands of legitimate writes
+//! of a build cost one look at the path and a cached ancestry.
 
 use crate::{CallOutcome, ChainLink, MonitorEvent};
 use std::collections::HashMap;
@@ -10,6 +18,7 @@ use std::fs::File;
 use std::io::Write;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::fs::FileExt;
+use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 const WATCHED: &[(i64, &str)] = &[
@@ -35,8 +44,9 @@ const SENDS: &[i64] = &[
 
 /// Installs the notification filter on the calling process (the command, before it execs)
 /// and returns the listener descriptor. Connects and sends always notify (the Unix socket
-/// allowlist); when `monitoring`, execs and every open do too (the supervisor reads the path
-/// and records writes outside the expected places and reads of sensitive files). Foreign ABIs
+/// allowlist); when `monitoring`, execs, every open, rename, link, symlink and truncate do too
+/// (the supervisor resolves the path and records writes outside the expected places or into
+/// another crate's build outputs, and reads of sensitive files). Foreign ABIs
 /// are killed and TIOCSTI/TIOCLINUX and PR_SET_MM refused here as well, so that observe-only
 /// monitoring (which has no other filter) cannot be blinded or its terminal typed into.
 pub(super) fn install(monitoring: bool) -> std::io::Result<RawFd> {
@@ -51,7 +61,7 @@ pub(super) fn install(monitoring: bool) -> std::io::Result<RawFd> {
         code.push(JumpIfEq(*nr as u32, "notify"));
     }
     if monitoring {
-        for (nr, _) in WATCHED.iter().chain(OPENS) {
+        for (nr, _) in WATCHED.iter().chain(OPENS).chain(FS_CHANGES) {
             code.push(JumpIfEq(*nr as u32, "notify"));
         }
     }
@@ -201,30 +211,19 @@ impl Mem {
     }
 }
 
-/// Answers notifications until the build ends: record, then let the call continue.
 /// What the supervisor does: record (when `log` is set) and refuse Unix sockets outside the
 /// allowlist (when `unix_sockets` is set: the sandbox, not observe-only monitoring).
 pub(super) struct Supervision {
     pub log: Option<Log>,
     pub config: crate::MonitorConfig,
-    pub unix_sockets: Option<Vec<std::path::PathBuf>>,
+    pub unix_sockets: Option<Vec<PathBuf>>,
     /// The command's process (until its exec it is a fork of the init: the baseline).
     pub command: u32,
 }
 
 /// Answers notifications until the build ends: decide, record, then answer.
 pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
-    let mut connected: HashMap<(u32, u64), String> = HashMap::new();
-    let mut execs = Execs::default();
-    if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
-        let me = me.to_string_lossy().into_owned();
-        execs
-            .0
-            .insert(sup.command, (me, vec![crate::INIT_ARG.to_string()]));
-    }
-    let mut known: HashMap<(u32, u64), Chain> = HashMap::new();
-    let mut mem = Mem::default();
-    let enforcing = sup.unix_sockets.is_some();
+    let mut s = Supervisor::new(sup);
     loop {
         // SAFETY: zeroed plain-old-data structs filled by the kernel.
         let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -243,57 +242,12 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
             }
         }
         let time_ns = now_ns();
-        let nr = req.data.nr as i64;
-        let mut refuse = None;
-        if let Some(allow) = &sup.unix_sockets
-            && SENDS.contains(&nr)
-        {
-            let pid = req.pid;
-            let paths =
-                super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| mem.read(pid, a, n));
-            if paths
-                .iter()
-                .any(|p| !super::unix_gate::allowed(pid, p, allow))
-            {
-                refuse = Some(libc::EACCES);
-            }
-        }
-        let ev = sup.log.as_ref().and_then(|_| {
-            let open = OPENS.iter().any(|(n, _)| *n == nr);
-            // Writes where a build writes (target, tmp, devices) and reads of ordinary files
-            // are answered without a record.
-            let mut ev = if open {
-                let (path, name) = opened_path(&req, &mut mem, &sup.config)?;
-                let mut ev = MonitorEvent {
-                    time_ns,
-                    pid: req.pid,
-                    syscall: name.to_string(),
-                    path: Some(path),
-                    ..MonitorEvent::default()
-                };
-                if name == "open-write" && enforcing {
-                    ev.outcome = writable_outcome(ev.path.as_deref().unwrap_or("/"));
-                }
-                ev.chain = ancestry(req.pid, &execs, &mut known);
-                ev
-            } else {
-                describe(
-                    &req,
-                    time_ns,
-                    &mut mem,
-                    &mut connected,
-                    &mut execs,
-                    &mut known,
-                )
-            };
-            if refuse.is_some() {
-                ev.outcome = CallOutcome::Denied;
-            } else if enforcing && ev.dest.as_deref().is_some_and(leaves_the_sandbox) {
-                // No route out of the sandbox's network namespace; the sinkhole answers DNS.
-                ev.outcome = CallOutcome::Denied;
-            }
-            Some(ev)
-        });
+        let refuse = s.refusal(&req);
+        let ev = if s.sup.log.is_some() {
+            s.event(&req, time_ns, refuse.is_some())
+        } else {
+            None
+        };
         let resp = match refuse {
             Some(errno) => libc::seccomp_notif_resp {
                 id: req.id,
@@ -312,34 +266,9 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
         unsafe {
             libc::ioctl(listener.as_raw_fd(), libc::SECCOMP_IOCTL_NOTIF_SEND, &resp);
         }
-        if let (Some(log), Some(ev)) = (&sup.log, ev) {
+        if let (Some(log), Some(ev)) = (&s.sup.log, ev) {
             emit(log, &ev);
         }
-    }
-}
-
-/// Whether a destination is outside the sandbox's loopback (or is the DNS sinkhole).
-fn leaves_the_sandbox(dest: &str) -> bool {
-    if dest.starts_with("unix:") {
-        return false;
-    }
-    match dest.parse::<std::net::SocketAddr>() {
-        Ok(a) => !a.ip().is_loopback() || a.port() == 53,
-        Err(_) => false,
-    }
-}
-
-/// A write outside the expected places succeeds only where the mounts are writable.
-fn writable_outcome(path: &str) -> CallOutcome {
-    let p = std::path::Path::new(path);
-    let probe = if p.exists() {
-        p
-    } else {
-        p.parent().unwrap_or(p)
-    };
-    match nix::unistd::access(probe, nix::unistd::AccessFlags::W_OK) {
-        Ok(()) => CallOutcome::Allowed,
-        Err(_) => CallOutcome::Denied,
     }
 }
 
@@ -353,223 +282,827 @@ const OPENS: &[(i64, &str)] = &[
     (libc::SYS_creat, "creat"),
 ];
 
-/// What an open is worth recording: a write outside the `quiet` prefixes (`open-write`) or a
-/// read of a sensitive file (`open-read`), with the absolute path.
-fn opened_path(
-    req: &libc::seccomp_notif,
-    mem: &mut Mem,
-    config: &crate::MonitorConfig,
-) -> Option<(String, &'static str)> {
-    let pid = req.pid;
-    let a = req.data.args;
-    let nr = req.data.nr as i64;
-    let (dirfd, path_ptr, flags) = match nr {
-        n if n == libc::SYS_openat => (a[0] as i32, a[1], a[2] as u32),
-        n if n == libc::SYS_openat2 => {
-            // struct open_how { u64 flags; ... }
-            (a[0] as i32, a[1], mem.u64_at(pid, a[2]) as u32)
+/// Calls that change the file system without opening a file for writing.
+const FS_CHANGES: &[(i64, &str)] = &[
+    (libc::SYS_renameat, "renameat"),
+    (libc::SYS_renameat2, "renameat2"),
+    (libc::SYS_linkat, "linkat"),
+    (libc::SYS_symlinkat, "symlinkat"),
+    (libc::SYS_truncate, "truncate"),
+    (libc::SYS_ftruncate, "ftruncate"),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_rename, "rename"),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_link, "link"),
+    #[cfg(target_arch = "x86_64")]
+    (libc::SYS_symlink, "symlink"),
+];
+
+/// The sentinel that ends an ancestry the supervisor lost (a process adopted by the init
+/// before its first call was seen): never the command, so never cargo.
+const LOST: ChainLink = ChainLink {
+    pid: 0,
+    exe: None,
+    argv: Vec::new(),
+};
+
+struct Supervisor {
+    sup: Supervision,
+    mem: Mem,
+    /// `(process, fd)` -> where the socket was connected.
+    connected: HashMap<(u32, u64), String>,
+    procs: Procs,
+    secrets: Secrets,
+    /// The configured directories, also as the kernel names them (symlinks resolved).
+    quiet: Vec<PathBuf>,
+    watched: Vec<PathBuf>,
+    guarded: Vec<PathBuf>,
+}
+
+/// A list of directories and their canonical forms.
+fn with_canonical(dirs: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = dirs.to_vec();
+    for d in dirs {
+        if let Ok(c) = std::fs::canonicalize(d)
+            && !out.contains(&c)
+        {
+            out.push(c);
         }
-        #[cfg(target_arch = "x86_64")]
-        n if n == libc::SYS_creat => (libc::AT_FDCWD, a[0], libc::O_CREAT as u32),
-        _ => (libc::AT_FDCWD, a[0], a[1] as u32),
-    };
-    let write = flags & WRITE_FLAGS != 0;
-    if !write && flags & libc::O_PATH as u32 != 0 {
-        return None;
     }
-    let path = std::path::PathBuf::from(mem.string(pid, path_ptr));
-    if !write && !crate::may_be_sensitive(&path, &config.sensitive_reads) {
-        return None;
+    out
+}
+
+impl Supervisor {
+    fn new(sup: Supervision) -> Supervisor {
+        let mut procs = Procs::default();
+        if let Some((_, start)) = stat(sup.command) {
+            procs.command = (sup.command, start);
+            // Before its exec the command is the init's fork (the baseline).
+            if let Ok(me) = std::fs::canonicalize("/proc/self/exe") {
+                procs.execs.insert(
+                    (sup.command, start),
+                    (
+                        me.to_string_lossy().into_owned(),
+                        vec![crate::INIT_ARG.to_string()],
+                    ),
+                );
+            }
+        }
+        let monitoring = sup.log.is_some();
+        Supervisor {
+            secrets: if monitoring {
+                Secrets::new(&sup.config)
+            } else {
+                Secrets::default()
+            },
+            quiet: with_canonical(&sup.config.quiet_writes),
+            watched: with_canonical(&sup.config.watched_writes),
+            guarded: with_canonical(&sup.config.guarded_writes),
+            sup,
+            mem: Mem::default(),
+            connected: HashMap::new(),
+            procs,
+        }
     }
-    let full = if path.is_absolute() {
-        path
-    } else {
-        let base = if dirfd == libc::AT_FDCWD {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?
+
+    fn enforcing(&self) -> bool {
+        self.sup.unix_sockets.is_some()
+    }
+
+    /// The sandbox's decision: connect or send to a pathname Unix socket off the allowlist.
+    fn refusal(&mut self, req: &libc::seccomp_notif) -> Option<i32> {
+        let nr = req.data.nr as i64;
+        let allow = self.sup.unix_sockets.as_ref()?;
+        if !SENDS.contains(&nr) {
+            return None;
+        }
+        let pid = req.pid;
+        let mem = &mut self.mem;
+        let paths =
+            super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| mem.read(pid, a, n));
+        paths
+            .iter()
+            .any(|p| !super::unix_gate::allowed(pid, p, allow))
+            .then_some(libc::EACCES)
+    }
+
+    /// The event worth recording for a call, if any.
+    fn event(
+        &mut self,
+        req: &libc::seccomp_notif,
+        time_ns: u64,
+        refused: bool,
+    ) -> Option<MonitorEvent> {
+        let nr = req.data.nr as i64;
+        let mut ev = if OPENS.iter().any(|(n, _)| *n == nr) {
+            self.open(req)?
+        } else if let Some((_, name)) = FS_CHANGES.iter().find(|(n, _)| *n == nr) {
+            self.fs_change(req, name)?
         } else {
-            std::fs::read_link(format!("/proc/{pid}/fd/{dirfd}")).ok()?
+            self.describe(req)
         };
-        base.join(path)
-    };
-    // Lexically normal: `a/../b` is `b` (the kernel resolves the same way for plain paths).
-    let mut norm = std::path::PathBuf::new();
-    for c in full.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                norm.pop();
-            }
-            std::path::Component::CurDir => {}
-            c => norm.push(c),
+        ev.time_ns = time_ns;
+        ev.pid = req.pid;
+        if ev.chain.is_empty() {
+            ev.chain = self.procs.chain(req.pid);
         }
+        if refused {
+            ev.outcome = CallOutcome::Denied;
+        } else if let Some(dest) = ev.dest.clone() {
+            ev.outcome = self.network_outcome(req.pid, &dest);
+        }
+        Some(ev)
     }
-    if !write {
-        return crate::is_sensitive(&norm, &config.sensitive_reads)
-            .then(|| (norm.display().to_string(), "open-read"));
-    }
-    // The most specific prefix decides: a quiet target directory inside a watched project is
-    // quiet, a watched project inside a quiet /tmp is watched.
-    let depth = |set: &[std::path::PathBuf]| {
-        set.iter()
-            .filter(|p| norm.starts_with(p))
-            .map(|p| p.components().count())
-            .max()
-    };
-    match (depth(&config.quiet_writes), depth(&config.watched_writes)) {
-        (Some(q), Some(w)) if q >= w => return None,
-        (Some(_), None) => return None,
-        _ => {}
-    }
-    Some((norm.display().to_string(), "open-write"))
-}
 
-fn describe(
-    req: &libc::seccomp_notif,
-    time_ns: u64,
-    mem: &mut Mem,
-    connected: &mut HashMap<(u32, u64), String>,
-    execs: &mut Execs,
-    known: &mut HashMap<(u32, u64), Chain>,
-) -> MonitorEvent {
-    let pid = req.pid;
-    let a = req.data.args;
-    let name = WATCHED
-        .iter()
-        .find(|(nr, _)| *nr == req.data.nr as i64)
-        .map_or("unknown", |(_, n)| n);
-    let mut ev = MonitorEvent {
-        time_ns,
-        pid,
-        syscall: name.to_string(),
-        ..MonitorEvent::default()
-    };
-    match name {
-        "execve" | "execveat" => {
-            let (path, argv) = if name == "execve" {
-                (a[0], a[1])
+    /// What became of a connect or send: refused by the sandbox (no route out; the sinkhole
+    /// answers DNS), failed (nothing listens on that loopback port, no such socket file), or
+    /// let through.
+    fn network_outcome(&self, tid: u32, dest: &str) -> CallOutcome {
+        if self.enforcing() && leaves_the_sandbox(dest) {
+            return CallOutcome::Denied;
+        }
+        if let Some(path) = dest.strip_prefix("unix:") {
+            if path.starts_with('@') {
+                return CallOutcome::Allowed;
+            }
+            let p = Path::new(path);
+            let full = if p.is_absolute() {
+                p.to_path_buf()
             } else {
-                (a[1], a[2])
+                Path::new(&format!("/proc/{tid}/cwd")).join(p)
             };
-            let file = mem.string(pid, path);
-            let dirfd = if name == "execve" {
-                libc::AT_FDCWD
+            return if full.exists() {
+                CallOutcome::Allowed
             } else {
-                a[0] as i32
+                CallOutcome::Failed
             };
-            let empty_path = name == "execveat" && a[4] & libc::AT_EMPTY_PATH as u64 != 0;
-            let resolved = exec_target(pid, dirfd, &file, empty_path);
-            // PATH lookups try several directories; only the one that exists runs.
-            ev.missing = resolved.is_none() && !empty_path;
-            ev.fileless = resolved.as_ref().is_some_and(|r| r.fileless);
-            ev.path = Some(resolved.as_ref().map_or(file, |r| r.path.clone()));
-            let mut args = Vec::new();
-            for i in 0..256u64 {
-                let p = mem.u64_at(pid, argv + i * 8);
-                if p == 0 {
-                    break;
+        }
+        match dest
+            .parse::<std::net::SocketAddr>()
+            .ok()
+            .filter(|a| a.ip().is_loopback())
+        {
+            Some(a) if !listening(a.port()) => CallOutcome::Failed,
+            _ => CallOutcome::Allowed,
+        }
+    }
+
+    /// The process `tid` belongs to.
+    fn tgid_of(&mut self, tid: u32) -> u32 {
+        self.procs.identity(tid).map_or(tid, |i| i.0)
+    }
+
+    /// `path` as the kernel reads it for the caller: `/proc/self` and `/dev/fd` made the
+    /// caller's, relative paths joined to its working directory or `dirfd`.
+    fn absolute(&self, tid: u32, dirfd: i32, path: &str) -> Option<PathBuf> {
+        let t = translate(path, tid);
+        let p = Path::new(t.as_ref());
+        if p.is_absolute() {
+            return Some(p.to_path_buf());
+        }
+        let base = if dirfd == libc::AT_FDCWD {
+            std::fs::read_link(format!("/proc/{tid}/cwd")).ok()?
+        } else {
+            std::fs::read_link(format!("/proc/{tid}/fd/{dirfd}")).ok()?
+        };
+        Some(base.join(p))
+    }
+
+    /// Where a path the caller names leads (symlinks and `/proc` links followed in its view).
+    fn resolve(&self, tid: u32, dirfd: i32, path: &str, follow: bool) -> Option<Target> {
+        let start = self.absolute(tid, dirfd, path)?;
+        Some(walk(&start, follow, tid))
+    }
+
+    fn open(&mut self, req: &libc::seccomp_notif) -> Option<MonitorEvent> {
+        let tid = req.pid;
+        let a = req.data.args;
+        let nr = req.data.nr as i64;
+        let (dirfd, path_ptr, flags) = match nr {
+            n if n == libc::SYS_openat => (a[0] as i32, a[1], a[2] as u32),
+            n if n == libc::SYS_openat2 => {
+                // struct open_how { u64 flags; ... }
+                (a[0] as i32, a[1], self.mem.u64_at(tid, a[2]) as u32)
+            }
+            #[cfg(target_arch = "x86_64")]
+            n if n == libc::SYS_creat => (libc::AT_FDCWD, a[0], libc::O_CREAT as u32),
+            _ => (libc::AT_FDCWD, a[0], a[1] as u32),
+        };
+        let write = flags & WRITE_FLAGS != 0;
+        if !write && flags & libc::O_PATH as u32 != 0 {
+            // Reads nothing; a reopen through /proc/self/fd/N is judged when it comes.
+            return None;
+        }
+        let raw = self.mem.string(tid, path_ptr);
+        let nofollow = flags & libc::O_NOFOLLOW as u32 != 0
+            || (flags & libc::O_CREAT as u32 != 0 && flags & libc::O_EXCL as u32 != 0);
+        if write {
+            self.write_open(tid, dirfd, &raw, nofollow)
+        } else {
+            self.read_open(tid, dirfd, &raw, nofollow)
+        }
+    }
+
+    /// A read is recorded when it opens a sensitive file, however it is named. Most opens
+    /// are answered after one `stat` in the caller's view (through `/proc/<tid>/cwd` or the
+    /// `dirfd` for relative paths): a regular file that is not one of the sensitive files
+    /// found at start (by device and inode, so a symlink or another name changes nothing),
+    /// outside `/proc`, is not recorded. Names that look sensitive, `/proc` paths and
+    /// devices (a hidden file is `/dev/null` mounted over it) are resolved component by
+    /// component and judged by the path actually opened.
+    fn read_open(
+        &mut self,
+        tid: u32,
+        dirfd: i32,
+        raw: &str,
+        nofollow: bool,
+    ) -> Option<MonitorEvent> {
+        use std::os::unix::fs::{FileTypeExt, MetadataExt};
+        let named = crate::may_be_sensitive(Path::new(raw), &self.secrets.extra)
+            || raw.starts_with("/proc/");
+        let t = translate(raw, tid);
+        let via = if t.starts_with('/') {
+            PathBuf::from(t.as_ref())
+        } else if dirfd == libc::AT_FDCWD {
+            Path::new(&format!("/proc/{tid}/cwd")).join(t.as_ref())
+        } else {
+            Path::new(&format!("/proc/{tid}/fd/{dirfd}")).join(t.as_ref())
+        };
+        let md = if nofollow {
+            std::fs::symlink_metadata(&via)
+        } else {
+            std::fs::metadata(&via)
+        };
+        let (path, outcome) = match md {
+            Err(_) => {
+                // Nothing there: an attempt on a sensitive name still says something.
+                if !named {
+                    return None;
                 }
-                args.push(mem.string(pid, p));
+                let p = normal(&self.absolute(tid, dirfd, raw)?);
+                (p, CallOutcome::Failed)
             }
-            if let Some(r) = resolved {
-                execs.0.insert(pid, (r.path, args.clone()));
-            }
-            ev.argv = args;
-        }
-        "connect" => {
-            let dest = sockaddr(&mem.read(pid, a[1], (a[2] as usize).min(128)));
-            if let Some(d) = &dest {
-                connected.insert((pid, a[0]), d.clone());
-            }
-            ev.dest = dest;
-        }
-        "sendto" => {
-            ev.dest = sockaddr(&mem.read(pid, a[4], (a[5] as usize).min(128)))
-                .or_else(|| connected.get(&(pid, a[0])).cloned());
-            ev.payloads
-                .push(hex(&mem.read(pid, a[1], (a[2] as usize).min(512))));
-        }
-        "sendmsg" | "sendmmsg" => {
-            let (base, count, stride) = if name == "sendmsg" {
-                (a[1], 1, 56)
-            } else {
-                (a[1], a[2].min(16), 64)
-            };
-            for i in 0..count {
-                let h = base + i * stride;
-                let name_ptr = mem.u64_at(pid, h);
-                let name_len = mem.u64_at(pid, h + 8) & 0xffff_ffff;
-                let iov = mem.u64_at(pid, h + 16);
-                if ev.dest.is_none() && name_ptr != 0 {
-                    ev.dest = sockaddr(&mem.read(pid, name_ptr, (name_len as usize).min(128)));
+            Ok(md) => {
+                if md.is_dir() {
+                    return None;
                 }
-                let (ptr, len) = (mem.u64_at(pid, iov), mem.u64_at(pid, iov + 8));
+                let known = md.is_file() && self.secrets.files.contains(&(md.dev(), md.ino()));
+                let odd = md.dev() == self.secrets.proc_dev || !md.is_file();
+                if !(known || odd || named) {
+                    return None;
+                }
+                let p = match self.resolve(tid, dirfd, raw, !nofollow)? {
+                    Target::Path(p) | Target::Missing(p) => p,
+                    Target::Special(_) => return None,
+                };
+                if !known && !crate::is_sensitive(&p, &self.secrets.extra) {
+                    return None;
+                }
+                // A hidden file is /dev/null mounted over it: the sandbox kept it.
+                let hidden = md.file_type().is_char_device() && md.rdev() == self.secrets.devnull;
+                let outcome = if hidden {
+                    CallOutcome::Denied
+                } else {
+                    CallOutcome::Allowed
+                };
+                (p, outcome)
+            }
+        };
+        Some(MonitorEvent {
+            syscall: "open-read".into(),
+            path: Some(path.display().to_string()),
+            outcome,
+            ..MonitorEvent::default()
+        })
+    }
+
+    fn write_open(
+        &mut self,
+        tid: u32,
+        dirfd: i32,
+        raw: &str,
+        nofollow: bool,
+    ) -> Option<MonitorEvent> {
+        let path = match self.resolve(tid, dirfd, raw, !nofollow)? {
+            Target::Path(p) | Target::Missing(p) => p,
+            // A pipe, a socket, a memfd: no file.
+            Target::Special(_) => return None,
+        };
+        let chain = self.write_verdict(tid, &path)?;
+        Some(MonitorEvent {
+            syscall: "open-write".into(),
+            outcome: writable_outcome(&path),
+            path: Some(path.display().to_string()),
+            chain,
+            ..MonitorEvent::default()
+        })
+    }
+
+    /// Whether a write to `path` (resolved) is recorded (with the writer's ancestry when it
+    /// was needed to decide): outside the quiet places
+    /// (the most specific configured prefix decides), or into a target directory's build
+    /// outputs and artifacts by a process that does not make them
+    /// ([`makes`](reflex_sandbox_contract::target::makes)). Writes to
+    /// the caller's own `/proc` entries (thread names) are quiet, except its memory.
+    fn write_verdict(&mut self, tid: u32, path: &Path) -> Option<Chain> {
+        if let Ok(rest) = path.strip_prefix("/proc") {
+            let mut parts = rest.components();
+            let own = parts
+                .next()
+                .and_then(|c| c.as_os_str().to_str()?.parse::<u32>().ok())
+                .is_some_and(|p| p == tid || p == self.tgid_of(tid));
+            if own && path.file_name().is_some_and(|n| n != "mem") {
+                return None;
+            }
+            return Some(Vec::new());
+        }
+        let guarded = self
+            .guarded
+            .iter()
+            .find_map(|g| reflex_sandbox_contract::target::area(g, path))
+            .filter(|a| a.is_guarded());
+        if let Some(area) = guarded {
+            let chain = self.procs.chain(tid);
+            if !reflex_sandbox_contract::target::makes(&chain, &area, path) {
+                return Some(chain);
+            }
+        }
+        let depth = |set: &[PathBuf]| {
+            set.iter()
+                .filter(|p| path.starts_with(p))
+                .map(|p| p.components().count())
+                .max()
+        };
+        match (depth(&self.quiet), depth(&self.watched)) {
+            (Some(q), Some(w)) if q >= w => None,
+            (Some(_), None) => None,
+            _ => Some(Vec::new()),
+        }
+    }
+
+    /// Whether `path` is one of the sensitive files (by name or by identity).
+    fn secret(&self, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        crate::is_sensitive(path, &self.secrets.extra)
+            || std::fs::metadata(path)
+                .is_ok_and(|m| m.is_file() && self.secrets.files.contains(&(m.dev(), m.ino())))
+    }
+
+    /// rename, link, symlink, truncate: recorded when the place written is (see
+    /// [`Supervisor::write_verdict`]), when a rename moves a file out of such a place, and
+    /// when a link or symlink makes a sensitive file reachable under another name.
+    fn fs_change(&mut self, req: &libc::seccomp_notif, name: &str) -> Option<MonitorEvent> {
+        let tid = req.pid;
+        let a = req.data.args;
+        let at = |fd: u64| fd as i32;
+        let path_of = |t: Target| match t {
+            Target::Path(p) | Target::Missing(p) => Some(p),
+            Target::Special(_) => None,
+        };
+        let mut ev = MonitorEvent::default();
+        let (syscall, src, dst, judged) = match name {
+            "rename" | "renameat" | "renameat2" => {
+                let (od, op, nd, np) = if name == "rename" {
+                    (libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1])
+                } else {
+                    (at(a[0]), a[1], at(a[2]), a[3])
+                };
+                let (old, new) = (self.mem.string(tid, op), self.mem.string(tid, np));
+                let src = path_of(self.resolve(tid, od, &old, false)?)?;
+                let dst = path_of(self.resolve(tid, nd, &new, false)?)?;
+                let judged = match self.write_verdict(tid, &dst) {
+                    Some(v) => Some(v),
+                    None => self.write_verdict(tid, &src),
+                };
+                let judged = judged.or_else(|| self.secret(&src).then(Vec::new));
+                ("rename", Some(src), dst, judged)
+            }
+            "link" | "linkat" => {
+                let (od, op, nd, np, flags) = if name == "link" {
+                    (libc::AT_FDCWD, a[0], libc::AT_FDCWD, a[1], 0)
+                } else {
+                    (at(a[0]), a[1], at(a[2]), a[3], a[4] as i32)
+                };
+                let (old, new) = (self.mem.string(tid, op), self.mem.string(tid, np));
+                let src = if old.is_empty() && flags & libc::AT_EMPTY_PATH != 0 {
+                    std::fs::read_link(format!("/proc/{tid}/fd/{od}")).ok()?
+                } else {
+                    path_of(self.resolve(tid, od, &old, flags & libc::AT_SYMLINK_FOLLOW != 0)?)?
+                };
+                let dst = path_of(self.resolve(tid, nd, &new, false)?)?;
+                let judged = self
+                    .write_verdict(tid, &dst)
+                    .or_else(|| self.secret(&src).then(Vec::new));
+                ("link", Some(src), dst, judged)
+            }
+            "symlink" | "symlinkat" => {
+                let (tp, nd, np) = if name == "symlink" {
+                    (a[0], libc::AT_FDCWD, a[1])
+                } else {
+                    (a[0], at(a[1]), a[2])
+                };
+                let (target, new) = (self.mem.string(tid, tp), self.mem.string(tid, np));
+                let dst = path_of(self.resolve(tid, nd, &new, false)?)?;
+                // Where the link will lead, from where it is made.
+                let t = translate(&target, tid);
+                let start = if t.starts_with('/') {
+                    PathBuf::from(t.as_ref())
+                } else {
+                    dst.parent().unwrap_or(Path::new("/")).join(t.as_ref())
+                };
+                let src = match walk(&start, true, tid) {
+                    Target::Path(p) | Target::Missing(p) => p,
+                    Target::Special(s) => PathBuf::from(s),
+                };
+                let judged = self
+                    .write_verdict(tid, &dst)
+                    .or_else(|| self.secret(&src).then(Vec::new));
+                ("symlink", Some(src), dst, judged)
+            }
+            "truncate" => {
+                let raw = self.mem.string(tid, a[0]);
+                let p = path_of(self.resolve(tid, libc::AT_FDCWD, &raw, true)?)?;
+                let judged = self.write_verdict(tid, &p);
+                ("truncate", None, p, judged)
+            }
+            _ => {
+                // ftruncate(fd): the file the descriptor holds.
+                let p = std::fs::read_link(format!("/proc/{tid}/fd/{}", a[0] as i32)).ok()?;
+                if !p.is_absolute() || p.to_string_lossy().ends_with(" (deleted)") {
+                    return None;
+                }
+                let judged = self.write_verdict(tid, &p);
+                ("truncate", None, p, judged)
+            }
+        };
+        let chain = judged?;
+        ev.syscall = syscall.into();
+        ev.outcome = writable_outcome(&dst);
+        ev.chain = chain;
+        match src {
+            Some(src) => {
+                ev.path = Some(src.display().to_string());
+                ev.path2 = Some(dst.display().to_string());
+            }
+            None => ev.path = Some(dst.display().to_string()),
+        }
+        Some(ev)
+    }
+
+    fn describe(&mut self, req: &libc::seccomp_notif) -> MonitorEvent {
+        let tid = req.pid;
+        let a = req.data.args;
+        let name = WATCHED
+            .iter()
+            .find(|(nr, _)| *nr == req.data.nr as i64)
+            .map_or("unknown", |(_, n)| n);
+        let mut ev = MonitorEvent {
+            syscall: name.to_string(),
+            ..MonitorEvent::default()
+        };
+        match name {
+            "execve" | "execveat" => {
+                let (path, argv) = if name == "execve" {
+                    (a[0], a[1])
+                } else {
+                    (a[1], a[2])
+                };
+                let file = self.mem.string(tid, path);
+                let dirfd = if name == "execve" {
+                    libc::AT_FDCWD
+                } else {
+                    a[0] as i32
+                };
+                let empty_path =
+                    name == "execveat" && a[4] & libc::AT_EMPTY_PATH as u64 != 0 && file.is_empty();
+                let resolved = self.exec_target(tid, dirfd, &file, empty_path);
+                let mut args = Vec::new();
+                for i in 0..256u64 {
+                    let p = self.mem.u64_at(tid, argv + i * 8);
+                    if p == 0 {
+                        break;
+                    }
+                    args.push(self.mem.string(tid, p));
+                }
+                // Seen before the exec: the chain is the caller's as it is now.
+                ev.chain = self.procs.chain(tid);
+                // PATH lookups try several directories; only the one that exists runs.
+                ev.missing = resolved.is_none();
+                match resolved {
+                    Some(r) => {
+                        ev.fileless = r.fileless;
+                        ev.outcome = r.outcome;
+                        ev.path = Some(r.path);
+                        self.procs.exec(tid, r.runs, args.clone());
+                    }
+                    None => ev.path = Some(file),
+                }
+                ev.argv = args;
+                self.mem.forget(tid);
+            }
+            "connect" => {
+                let pid = self.tgid_of(tid);
+                let dest = sockaddr(&self.mem.read(tid, a[1], (a[2] as usize).min(128)));
+                if let Some(d) = &dest {
+                    self.connected.insert((pid, a[0]), d.clone());
+                }
+                ev.dest = dest;
+            }
+            "sendto" => {
+                let pid = self.tgid_of(tid);
+                ev.dest = sockaddr(&self.mem.read(tid, a[4], (a[5] as usize).min(128)))
+                    .or_else(|| self.connected.get(&(pid, a[0])).cloned());
                 ev.payloads
-                    .push(hex(&mem.read(pid, ptr, (len as usize).min(512))));
+                    .push(hex(&self.mem.read(tid, a[1], (a[2] as usize).min(512))));
             }
-            if ev.dest.is_none() {
-                ev.dest = connected.get(&(pid, a[0])).cloned();
+            "sendmsg" | "sendmmsg" => {
+                let pid = self.tgid_of(tid);
+                let (base, count, stride) = if name == "sendmsg" {
+                    (a[1], 1, 56)
+                } else {
+                    (a[1], a[2].min(16), 64)
+                };
+                for i in 0..count {
+                    let h = base + i * stride;
+                    let name_ptr = self.mem.u64_at(tid, h);
+                    let name_len = self.mem.u64_at(tid, h + 8) & 0xffff_ffff;
+                    let iov = self.mem.u64_at(tid, h + 16);
+                    if ev.dest.is_none() && name_ptr != 0 {
+                        ev.dest =
+                            sockaddr(&self.mem.read(tid, name_ptr, (name_len as usize).min(128)));
+                    }
+                    let (ptr, len) = (self.mem.u64_at(tid, iov), self.mem.u64_at(tid, iov + 8));
+                    ev.payloads
+                        .push(hex(&self.mem.read(tid, ptr, (len as usize).min(512))));
+                }
+                if ev.dest.is_none() {
+                    ev.dest = self.connected.get(&(pid, a[0])).cloned();
+                }
             }
+            _ => {}
         }
-        _ => {}
+        ev
     }
-    ev.chain = ancestry(pid, execs, known);
-    if name.starts_with("exec") {
-        // Seen before the exec: after it, the process has a new command line.
-        known.retain(|k, _| k.0 != pid);
-        mem.forget(pid);
+
+    /// Resolves an exec's path as the kernel will: against the caller's working directory or
+    /// `dirfd`, through `/proc/self` and symlinks; `AT_EMPTY_PATH` runs `dirfd` itself. A
+    /// memfd, a deleted file, or `/proc/<pid>/fd/N` leading to one, is fileless.
+    fn exec_target(
+        &self,
+        tid: u32,
+        dirfd: i32,
+        file: &str,
+        empty_path: bool,
+    ) -> Option<ExecTarget> {
+        let target = if empty_path {
+            let link = std::fs::read_link(format!("/proc/{tid}/fd/{dirfd}")).ok()?;
+            let text = link.to_string_lossy().into_owned();
+            if text.starts_with('/') && !fileless(&text) {
+                Target::Path(link)
+            } else {
+                Target::Special(text)
+            }
+        } else {
+            self.resolve(tid, dirfd, file, true)?
+        };
+        match target {
+            Target::Path(p) => {
+                let text = p.to_string_lossy().into_owned();
+                Some(ExecTarget {
+                    runs: interpreter(&p).unwrap_or_else(|| text.clone()),
+                    outcome: exec_outcome(&p),
+                    path: text,
+                    fileless: false,
+                })
+            }
+            Target::Special(s) if fileless(&s) => Some(ExecTarget {
+                runs: s.clone(),
+                path: s,
+                fileless: true,
+                outcome: CallOutcome::Allowed,
+            }),
+            _ => None,
+        }
     }
-    ev
 }
 
-type Chain = Vec<ChainLink>;
-
-/// What the supervisor saw each process exec: the executable (resolved) and its arguments.
-/// A record counts only while the kernel's `/proc/<pid>/exe` still names that executable
-/// (an exec that failed, or a later one, does not leave a false identity behind).
-#[derive(Default)]
-struct Execs(HashMap<u32, (String, Vec<String>)>);
+/// A link target with no file behind it that can still be run: a memfd, a deleted file.
+fn fileless(text: &str) -> bool {
+    text.starts_with("/memfd:") || text.ends_with(" (deleted)")
+}
 
 /// The file an exec runs.
 struct ExecTarget {
+    /// The resolved executable (the script, for a script).
     path: String,
+    /// What `/proc/<pid>/exe` will name once it runs (a script's interpreter).
+    runs: String,
     /// A memfd or a deleted file: nothing on disk.
     fileless: bool,
+    outcome: CallOutcome,
 }
 
-/// Resolves an exec's path as the kernel will: against the caller's working directory or
-/// `dirfd`, through `/proc/self` and symlinks; `AT_EMPTY_PATH` runs `dirfd` itself.
-fn exec_target(pid: u32, dirfd: i32, file: &str, empty_path: bool) -> Option<ExecTarget> {
-    let fd_link = |fd: i32| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok();
-    let raw = if empty_path && file.is_empty() {
-        fd_link(dirfd)?
+/// The interpreter of a script (`#!/bin/sh`), resolved: what the kernel really runs.
+fn interpreter(p: &Path) -> Option<String> {
+    use std::io::Read;
+    let mut head = [0u8; 256];
+    let n = File::open(p).ok()?.read(&mut head).ok()?;
+    let line = head[..n].strip_prefix(b"#!")?;
+    let end = line.iter().position(|c| *c == b'\n').unwrap_or(line.len());
+    let text = std::str::from_utf8(&line[..end]).ok()?;
+    let interp = text.split_whitespace().next()?;
+    Some(
+        std::fs::canonicalize(interp)
+            .ok()?
+            .to_string_lossy()
+            .into_owned(),
+    )
+}
+
+/// An exec from a `noexec` mount is refused by the sandbox; one of a file without the
+/// execute permission fails.
+fn exec_outcome(p: &Path) -> CallOutcome {
+    use nix::sys::statvfs::{FsFlags, statvfs};
+    if statvfs(p).is_ok_and(|s| s.flags().contains(FsFlags::ST_NOEXEC)) {
+        return CallOutcome::Denied;
+    }
+    match nix::unistd::access(p, nix::unistd::AccessFlags::X_OK) {
+        Ok(()) => CallOutcome::Allowed,
+        Err(_) => CallOutcome::Failed,
+    }
+}
+
+/// Whether something on this network namespace's loopback listens on `port` (a TCP listener
+/// or a bound UDP socket), from `/proc/net/{tcp,tcp6,udp,udp6}`.
+fn listening(port: u16) -> bool {
+    ["tcp", "tcp6", "udp", "udp6"].iter().any(|t| {
+        std::fs::read_to_string(format!("/proc/net/{t}")).is_ok_and(|text| {
+            text.lines()
+                .skip(1)
+                .any(|l| bound(l, port, t.starts_with("tcp")))
+        })
+    })
+}
+
+/// One line of `/proc/net/tcp`-like tables: the local port is `port` and, for TCP, the
+/// socket listens (state `0A`).
+fn bound(line: &str, port: u16, tcp: bool) -> bool {
+    let f: Vec<&str> = line.split_whitespace().collect();
+    let local_port = f
+        .get(1)
+        .and_then(|l| l.rsplit_once(':'))
+        .and_then(|(_, p)| u16::from_str_radix(p, 16).ok());
+    local_port == Some(port) && (!tcp || f.get(3) == Some(&"0A"))
+}
+
+/// Whether a destination is outside the sandbox's loopback (or is the DNS sinkhole).
+fn leaves_the_sandbox(dest: &str) -> bool {
+    if dest.starts_with("unix:") {
+        return false;
+    }
+    match dest.parse::<std::net::SocketAddr>() {
+        Ok(a) => !a.ip().is_loopback() || a.port() == 53,
+        Err(_) => false,
+    }
+}
+
+/// A write succeeds only where the mounts are writable: refused (`Denied`) on a read-only
+/// mount or without permission, `Failed` when the directory does not exist.
+fn writable_outcome(path: &Path) -> CallOutcome {
+    let probe = if path.exists() {
+        path
     } else {
-        let file = file
-            .strip_prefix("/proc/self/")
-            .or_else(|| file.strip_prefix("/proc/thread-self/"))
-            .map_or_else(|| file.to_string(), |rest| format!("/proc/{pid}/{rest}"));
-        let p = std::path::PathBuf::from(&file);
-        if p.is_absolute() {
-            p
-        } else if dirfd == libc::AT_FDCWD {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?.join(p)
-        } else {
-            fd_link(dirfd)?.join(p)
+        match path.parent() {
+            Some(p) if p.exists() => p,
+            _ => return CallOutcome::Failed,
         }
     };
-    let text = raw.to_string_lossy();
-    if text.starts_with("/memfd:") || text.ends_with(" (deleted)") {
-        return Some(ExecTarget {
-            path: text.into_owned(),
-            fileless: true,
-        });
+    match nix::unistd::access(probe, nix::unistd::AccessFlags::W_OK) {
+        Ok(()) => CallOutcome::Allowed,
+        Err(_) => CallOutcome::Denied,
     }
-    let real = std::fs::canonicalize(&raw).ok()?;
-    let fileless = std::fs::read_link(&raw)
-        .map(|l| l.to_string_lossy().starts_with("/memfd:"))
-        .unwrap_or(false);
-    Some(ExecTarget {
-        path: real.to_string_lossy().into_owned(),
-        fileless,
-    })
+}
+
+/// `/proc/self`, `/proc/thread-self`, `/dev/fd/N` and `/dev/std*` as the caller `tid` means
+/// them (the supervisor's own would be something else). `/proc/<tid>` works for a thread.
+fn translate(path: &str, tid: u32) -> std::borrow::Cow<'_, str> {
+    let own = format!("/proc/{tid}");
+    let fd = format!("/proc/{tid}/fd");
+    let rules: [(&str, &str); 6] = [
+        ("/proc/self", &own),
+        ("/proc/thread-self", &own),
+        ("/dev/fd", &fd),
+        ("/dev/stdin", "0"),
+        ("/dev/stdout", "1"),
+        ("/dev/stderr", "2"),
+    ];
+    for (prefix, to) in rules {
+        let Some(rest) = path.strip_prefix(prefix) else {
+            continue;
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            continue;
+        }
+        return if prefix.starts_with("/dev/std") {
+            format!("{fd}/{to}{rest}").into()
+        } else {
+            format!("{to}{rest}").into()
+        };
+    }
+    path.into()
+}
+
+/// Lexically normal: `a/../b` is `b`, `.` dropped.
+fn normal(p: &Path) -> PathBuf {
+    let mut norm = PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                norm.pop();
+            }
+            Component::CurDir => {}
+            c => norm.push(c),
+        }
+    }
+    norm
+}
+
+/// Where a path leads.
+#[derive(Debug, PartialEq)]
+enum Target {
+    /// An existing file (every symlink followed).
+    Path(PathBuf),
+    /// A path that does not exist (yet): from the first missing component on, as named.
+    Missing(PathBuf),
+    /// No file: a pipe, a socket, an anonymous inode, a memfd or a deleted file.
+    Special(String),
+}
+
+/// Follows `start` (absolute) component by component as the kernel would for process `tid`:
+/// every symlink (the last one only when `follow`), with `/proc/self` in link targets made
+/// the caller's, `/proc/<pid>/fd/N`, `cwd` and `root` through their targets. One `readlink`
+/// per component; nothing is opened.
+fn walk(start: &Path, follow: bool, tid: u32) -> Target {
+    use std::ffi::OsString;
+    let mut pending: std::collections::VecDeque<OsString> = std::collections::VecDeque::new();
+    let push_front = |pending: &mut std::collections::VecDeque<OsString>, p: &Path| {
+        let parts: Vec<OsString> = p
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_os_string()),
+                Component::ParentDir => Some("..".into()),
+                _ => None,
+            })
+            .collect();
+        for part in parts.into_iter().rev() {
+            pending.push_front(part);
+        }
+    };
+    push_front(&mut pending, start);
+    let mut cur = PathBuf::from("/");
+    let mut hops = 0;
+    while let Some(name) = pending.pop_front() {
+        if name == ".." {
+            cur.pop();
+            continue;
+        }
+        let cand = cur.join(&name);
+        let last = pending.is_empty();
+        if last && !follow {
+            return Target::Path(cand);
+        }
+        match std::fs::read_link(&cand) {
+            Ok(link) => {
+                hops += 1;
+                let text = link.to_string_lossy().into_owned();
+                if hops > 40 {
+                    return Target::Missing(cand);
+                }
+                if fileless(&text) || text.contains(":[") || text.starts_with("anon_inode:") {
+                    return if last {
+                        Target::Special(text)
+                    } else {
+                        Target::Missing(cand)
+                    };
+                }
+                let t = translate(&text, tid);
+                if t.starts_with('/') {
+                    cur = PathBuf::from("/");
+                }
+                push_front(&mut pending, Path::new(t.as_ref()));
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => cur = cand,
+            Err(_) => {
+                // This component does not exist (or cannot be looked at): the rest as named.
+                let mut rest = cand;
+                for p in pending {
+                    rest.push(p);
+                }
+                return Target::Missing(normal(&rest));
+            }
+        }
+    }
+    Target::Path(cur)
 }
 
 fn hex(b: &[u8]) -> String {
@@ -612,6 +1145,91 @@ fn sockaddr(b: &[u8]) -> Option<String> {
     }
 }
 
+/// The sensitive files as they are when the build starts, by device and inode: the decoys
+/// and hidden files of the profile, and whatever the built-in rules call sensitive in the
+/// home directories (`/root`, `/home/*`, and those of the decoys) and in `/etc`.
+#[derive(Default)]
+struct Secrets {
+    files: std::collections::HashSet<(u64, u64)>,
+    /// The device of `/proc`.
+    proc_dev: u64,
+    /// The device number of `/dev/null` (mounted over the files the sandbox hides).
+    devnull: u64,
+    /// The profile's sensitive files, as given and resolved.
+    extra: Vec<PathBuf>,
+}
+
+/// At most this many files are looked at under each hidden entry of a home directory.
+const SECRET_SCAN: usize = 500;
+
+impl Secrets {
+    fn new(config: &crate::MonitorConfig) -> Secrets {
+        use std::os::unix::fs::MetadataExt;
+        let extra = with_canonical(&config.sensitive_reads);
+        let mut s = Secrets {
+            proc_dev: std::fs::metadata("/proc/self").map_or(0, |m| m.dev()),
+            devnull: std::fs::metadata("/dev/null").map_or(u64::MAX, |m| m.rdev()),
+            ..Secrets::default()
+        };
+        let add = |s: &mut Secrets, p: &Path| {
+            if let Ok(m) = std::fs::metadata(p)
+                && m.is_file()
+            {
+                s.files.insert((m.dev(), m.ino()));
+            }
+        };
+        for p in &extra {
+            add(&mut s, p);
+        }
+        let mut homes: std::collections::BTreeSet<PathBuf> = ["/root"].map(PathBuf::from).into();
+        if let Ok(rd) = std::fs::read_dir("/home") {
+            homes.extend(rd.flatten().map(|e| e.path()));
+        }
+        for p in &extra {
+            homes.extend(p.ancestors().skip(1).take(4).map(Path::to_path_buf));
+        }
+        homes.remove(Path::new("/"));
+        for home in &homes {
+            let Ok(rd) = std::fs::read_dir(home) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                if !e.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let mut budget = SECRET_SCAN;
+                let mut stack = vec![(e.path(), 0)];
+                while let Some((p, depth)) = stack.pop() {
+                    if budget == 0 {
+                        break;
+                    }
+                    budget -= 1;
+                    match std::fs::symlink_metadata(&p) {
+                        Ok(m) if m.is_dir() && depth < 3 => {
+                            if let Ok(rd) = std::fs::read_dir(&p) {
+                                stack.extend(rd.flatten().map(|e| (e.path(), depth + 1)));
+                            }
+                        }
+                        Ok(_) if crate::is_sensitive(&p, &extra) => add(&mut s, &p),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for dir in ["/etc", "/etc/ssh"] {
+            if let Ok(rd) = std::fs::read_dir(dir) {
+                for e in rd.flatten() {
+                    if crate::is_sensitive(&e.path(), &extra) {
+                        add(&mut s, &e.path());
+                    }
+                }
+            }
+        }
+        s.extra = extra;
+        s
+    }
+}
+
 /// The process a thread belongs to, from `/proc/<tid>/status`.
 fn tgid(tid: u32) -> Option<u32> {
     let s = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
@@ -629,61 +1247,135 @@ fn stat(p: u32) -> Option<(u32, u64)> {
     Some((fields.get(1)?.parse().ok()?, fields.get(19)?.parse().ok()?))
 }
 
-/// The process and its ancestors up to the sandbox's init: (pid, command line), read while the
-/// caller is stopped. Exec records fill in for processes that already exited; a process whose
-/// parents are gone (a double-forked daemon, now a child of init) keeps the ancestry it had
-/// when first seen. Ancestries are cached per process (pid and start time) until it execs.
-fn ancestry(pid: u32, execs: &Execs, known: &mut HashMap<(u32, u64), Chain>) -> Chain {
-    let me = stat(pid);
-    if let Some(c) = me.and_then(|(_, start)| known.get(&(pid, start))) {
-        return c.clone();
+type Chain = Vec<ChainLink>;
+
+/// What the supervisor knows of the build's processes. Keys are `(pid, start time)`: a
+/// reused pid is another process.
+#[derive(Default)]
+struct Procs {
+    /// The command the sandbox started: the top of every complete ancestry.
+    command: (u32, u64),
+    /// What each process exec'd: the executable it runs (`/proc/<pid>/exe` once it does)
+    /// and its arguments. A record counts only while `/proc/<pid>/exe` names that
+    /// executable (an exec that failed leaves no false identity behind).
+    execs: HashMap<(u32, u64), (String, Vec<String>)>,
+    /// Each process's ancestors, nearest first, as first seen (kept when it execs, and when
+    /// its parents are gone: a double-forked daemon keeps the ancestry it had).
+    above: HashMap<(u32, u64), Chain>,
+    /// Threads: `(tid, start)` -> `(pid, start)` of their process.
+    threads: HashMap<(u32, u64), (u32, u64)>,
+}
+
+impl Procs {
+    /// `(pid, start, ppid)` of the process thread `tid` belongs to.
+    fn identity(&mut self, tid: u32) -> Option<(u32, u64, u32)> {
+        let (ppid, start) = stat(tid)?;
+        let (pid, pstart) = match self.threads.get(&(tid, start)) {
+            Some(k) => *k,
+            None => {
+                let pid = tgid(tid).unwrap_or(tid);
+                let pstart = if pid == tid { start } else { stat(pid)?.1 };
+                self.threads.insert((tid, start), (pid, pstart));
+                (pid, pstart)
+            }
+        };
+        // A thread's parent is its process's parent.
+        Some((pid, pstart, ppid))
     }
-    let mut chain: Chain = Vec::new();
-    let mut keys = Vec::new();
-    let mut p = pid;
-    let mut st = me;
-    for _ in 0..32 {
-        if p <= 1 {
-            break;
-        }
-        // The kernel's executable link, not the command line the process may have rewritten.
-        let exe = std::fs::read_link(format!("/proc/{p}/exe"))
+
+    /// The kernel's executable link and, when it still matches, the recorded arguments.
+    fn link(&self, pid: u32, start: u64) -> ChainLink {
+        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
             .ok()
             .map(|e| e.to_string_lossy().into_owned());
-        // A thread (a proc-macro's worker in rustc) has the exec record of its process.
-        let argv = match (&exe, execs.0.get(&p).or_else(|| execs.0.get(&tgid(p)?))) {
+        let argv = match (&exe, self.execs.get(&(pid, start))) {
             (Some(e), Some((recorded, argv))) if e == recorded => argv.clone(),
             _ => Vec::new(),
         };
-        chain.push(ChainLink { pid: p, exe, argv });
-        keys.push(st.map(|(_, start)| (p, start)));
-        let ppid = st.map_or(0, |(pp, _)| pp);
-        if ppid <= 1 {
-            // Orphaned (or init's own child): continue with what was known before.
-            let before = st
-                .and_then(|(_, start)| known.get(&(p, start)))
-                .filter(|k| k.len() > 1)
-                .cloned();
-            if let Some(before) = before {
-                chain.extend(before[1..].iter().cloned());
+        ChainLink { pid, exe, argv }
+    }
+
+    /// Records an exec by thread `tid` (its process keeps its pid and start time).
+    fn exec(&mut self, tid: u32, runs: String, argv: Vec<String>) {
+        if let Some((pid, start, _)) = self.identity(tid) {
+            self.execs.insert((pid, start), (runs, argv));
+        }
+    }
+
+    /// The caller's process and its ancestors up to the command, nearest first, read while
+    /// the caller is stopped; [`LOST`] ends an ancestry that never reached the command.
+    fn chain(&mut self, tid: u32) -> Chain {
+        let Some((pid, start, ppid)) = self.identity(tid) else {
+            return vec![
+                ChainLink {
+                    pid: tid,
+                    ..ChainLink::default()
+                },
+                LOST,
+            ];
+        };
+        let mut me = self.link(pid, start);
+        if (pid, start) == self.command {
+            return vec![me];
+        }
+        let above = self.above(pid, start, ppid);
+        inherit(&mut me, above.first());
+        std::iter::once(me).chain(above).collect()
+    }
+
+    fn above(&mut self, pid: u32, start: u64, ppid: u32) -> Chain {
+        if let Some(c) = self.above.get(&(pid, start)) {
+            return c.clone();
+        }
+        let mut walked: Vec<(ChainLink, (u32, u64))> = Vec::new();
+        let mut tail = vec![LOST];
+        let mut p = ppid;
+        for _ in 0..32 {
+            // The init adopts orphans: their ancestry is lost unless it was seen before.
+            if p <= 1 && p != self.command.0 {
+                break;
             }
-            break;
+            let Some((pp, ps)) = stat(p) else {
+                break;
+            };
+            let key = (p, ps);
+            walked.push((self.link(p, ps), key));
+            if key == self.command {
+                tail = Vec::new();
+                break;
+            }
+            if let Some(c) = self.above.get(&key) {
+                tail = c.clone();
+                break;
+            }
+            p = pp;
         }
-        p = ppid;
-        st = stat(p);
-    }
-    // A fork that has not exec'd runs its parent's program with its parent's arguments.
-    for i in (0..chain.len().saturating_sub(1)).rev() {
-        if chain[i].argv.is_empty() && chain[i].exe.is_some() && chain[i].exe == chain[i + 1].exe {
-            chain[i].argv = chain[i + 1].argv.clone();
+        let keys: Vec<(u32, u64)> = walked.iter().map(|(_, k)| *k).collect();
+        let mut chain: Chain = walked.into_iter().map(|(l, _)| l).chain(tail).collect();
+        // A fork that has not exec'd runs its parent's program with its parent's arguments.
+        for i in (0..chain.len().saturating_sub(1)).rev() {
+            let (a, b) = chain.split_at_mut(i + 1);
+            inherit(&mut a[i], b.first());
         }
-    }
-    for (i, key) in keys.into_iter().enumerate() {
-        if let Some(k) = key {
-            known.entry(k).or_insert_with(|| chain[i..].to_vec());
+        self.above.insert((pid, start), chain.clone());
+        for (k, key) in keys.into_iter().enumerate() {
+            self.above
+                .entry(key)
+                .or_insert_with(|| chain[k + 1..].to_vec());
         }
+        chain
     }
-    chain
+}
+
+/// A fork that has not exec'd: its parent's program, and so its parent's arguments.
+fn inherit(me: &mut ChainLink, parent: Option<&ChainLink>) {
+    if let Some(p) = parent
+        && me.argv.is_empty()
+        && me.exe.is_some()
+        && me.exe == p.exe
+    {
+        me.argv = p.argv.clone();
+    }
 }
 
 /// The DNS sinkhole's socket (bound while the init still may bind port 53).
@@ -722,4 +1414,93 @@ pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log) {
 pub(super) fn event_log(fd: RawFd) -> Log {
     // SAFETY: the descriptor was handed to the init by its parent and is owned from here on.
     Arc::new(Mutex::new(unsafe { File::from_raw_fd(fd) }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn self_references_become_the_callers() {
+        assert_eq!(translate("/proc/self/fd/3", 42), "/proc/42/fd/3");
+        assert_eq!(translate("/proc/self", 42), "/proc/42");
+        assert_eq!(
+            translate("/proc/thread-self/environ", 42),
+            "/proc/42/environ"
+        );
+        assert_eq!(translate("/dev/fd/7", 42), "/proc/42/fd/7");
+        assert_eq!(translate("/dev/stdout", 42), "/proc/42/fd/1");
+        assert_eq!(translate("/proc/selfish", 42), "/proc/selfish");
+        assert_eq!(translate("/dev/null", 42), "/dev/null");
+        assert_eq!(translate("src/lib.rs", 42), "src/lib.rs");
+        assert_eq!(normal(Path::new("/a/./b/../c")), PathBuf::from("/a/c"));
+    }
+
+    #[test]
+    fn walks_follow_links_as_the_caller_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir_all(d.join("home/.ssh")).unwrap();
+        std::fs::write(d.join("home/.ssh/id_ed25519"), "key").unwrap();
+        std::fs::create_dir_all(d.join("out")).unwrap();
+        std::os::unix::fs::symlink(d.join("home/.ssh/id_ed25519"), d.join("out/notes.txt"))
+            .unwrap();
+        std::os::unix::fs::symlink("../home", d.join("out/h")).unwrap();
+        let me = std::process::id();
+        let key = Target::Path(d.join("home/.ssh/id_ed25519"));
+        assert_eq!(walk(&d.join("out/notes.txt"), true, me), key);
+        assert_eq!(
+            walk(&d.join("out/notes.txt"), false, me),
+            Target::Path(d.join("out/notes.txt")),
+            "O_NOFOLLOW and rename judge the link itself"
+        );
+        assert_eq!(walk(&d.join("out/h/.ssh/id_ed25519"), true, me), key);
+        assert_eq!(
+            walk(&d.join("out/h/.ssh/new"), true, me),
+            Target::Missing(d.join("home/.ssh/new"))
+        );
+        // Through /proc: the root link, and a descriptor reopened by its number.
+        let via_root = PathBuf::from(format!("/proc/{me}/root")).join(d.strip_prefix("/").unwrap());
+        assert_eq!(walk(&via_root.join("out/notes.txt"), true, me), key);
+        let f = File::open(d.join("home/.ssh/id_ed25519")).unwrap();
+        let by_fd = PathBuf::from(translate(&format!("/dev/fd/{}", f.as_raw_fd()), me).as_ref());
+        assert_eq!(walk(&by_fd, true, me), key);
+        // A link to /proc/self/... means the caller's own.
+        std::os::unix::fs::symlink(format!("/proc/self/fd/{}", f.as_raw_fd()), d.join("out/fd"))
+            .unwrap();
+        assert_eq!(walk(&d.join("out/fd"), true, me), key);
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        assert!(matches!(
+            walk(Path::new(&format!("/proc/{me}/fd/{}", r.as_raw_fd())), true, me),
+            Target::Special(s) if s.starts_with("pipe:")
+        ));
+    }
+
+    #[test]
+    fn listeners_from_proc_net() {
+        let l = "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 12345 1";
+        assert!(bound(l, 8080, true));
+        assert!(!bound(l, 8081, true));
+        let est = l.replace(" 0A ", " 01 ");
+        assert!(!bound(&est, 8080, true) && bound(&est, 8080, false));
+        let t = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(listening(t.local_addr().unwrap().port()));
+    }
+
+    #[test]
+    fn scripts_run_their_interpreter() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = dir.path().join("cargo");
+        std::fs::write(&s, "#!/bin/sh -e\nexit 0\n").unwrap();
+        assert_eq!(
+            interpreter(&s),
+            std::fs::canonicalize("/bin/sh")
+                .ok()
+                .map(|p| p.to_string_lossy().into_owned())
+        );
+        std::fs::write(&s, "\x7fELF").unwrap();
+        assert_eq!(interpreter(&s), None);
+        assert!(fileless("/memfd:x (deleted)") && fileless("/tmp/a (deleted)"));
+        assert!(!fileless("/usr/bin/sh"));
+    }
 }

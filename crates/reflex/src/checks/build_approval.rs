@@ -3,7 +3,7 @@
 //! Crates whose archives could not be read are reported: their build-time code is unknown.
 
 use super::{Check, Context, Sink};
-use crate::policy::BuildTimeKind;
+use crate::policy::{BuildTimeKind, approve};
 use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct BuildApproval;
@@ -102,9 +102,12 @@ impl Check for BuildApproval {
                     format!("{} {what} and is not approved", pkg.name),
                 ))
                 .remedy(format!(
-                    "read it, then approve it: [[build-time.allow]] crate = \"{}\" kind = \"{}\" reason = \"...\"",
-                    pkg.name,
-                    kind.as_str()
+                    "read its {}, then approve the crate: `{}`",
+                    match kind {
+                        BuildTimeKind::ProcMacro => "macro code",
+                        _ => "build script",
+                    },
+                    approve::command_for(spec.code, pkg.name.as_str(), &pkg.version.to_string())
                 ));
                 if let Some(c) = &caps {
                     f = f.evidence(format!("build-time code can: {c}"));

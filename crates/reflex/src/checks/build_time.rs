@@ -130,9 +130,10 @@ impl Check for BuildTime {
                 for (path, kind) in a.native_files.iter().take(5) {
                     f = f.evidence(format!("{path} ({kind:?})"));
                 }
-                out.push(
-                    f.remedy("find out why; prefer building from source, and build it sandboxed"),
-                );
+                out.push(legitimate(
+                    f,
+                    "find out why; prefer building from source, and build it sandboxed",
+                ));
             }
             if let Some(c) = &a.capabilities {
                 capability_findings(&label, a, c, &at, out);
@@ -222,7 +223,8 @@ fn capability_findings(
         for p in c.sensitive_paths.iter().take(5) {
             f = f.evidence(format!("names the path {p:?}"));
         }
-        out.push(f.remedy(
+        out.push(legitimate(
+            f,
             "treat the crate as hostile until reviewed; build only in the sandbox without secrets",
         ));
     }
@@ -234,7 +236,7 @@ fn capability_findings(
         for u in c.urls.iter().take(3) {
             f = f.evidence(format!("URL: {u}"));
         }
-        out.push(f.remedy("a build should not need the network: fetch first, then build offline (`cargo reflex build`)"));
+        out.push(legitimate(f, "a build should not need the network: fetch first, then build offline (`cargo reflex build`)"));
     }
     if !c.processes.is_empty() {
         // `Command::new(env::var("RUSTC"))`: the compiler version probe most build scripts do.
@@ -249,7 +251,10 @@ fn capability_findings(
         for p in c.processes.iter().take(5) {
             f = f.evidence(p.clone());
         }
-        out.push(f.remedy("check which programs it runs and with what arguments"));
+        out.push(legitimate(
+            f,
+            "check which programs it runs and with what arguments",
+        ));
     }
     if !c.file_writes.is_empty() && (!c.uses_out_dir || !c.sensitive_paths.is_empty()) {
         let mut f = at(
@@ -262,20 +267,30 @@ fn capability_findings(
         for w in c.file_writes.iter().take(5) {
             f = f.evidence(w.clone());
         }
-        out.push(f.remedy("build scripts should write only under OUT_DIR; build in the sandbox, which makes everything else read-only"));
+        out.push(legitimate(f, "build scripts should write only under OUT_DIR; build in the sandbox, which makes everything else read-only"));
     }
     if !c.obfuscation.is_empty() {
         let mut f = at(&OBFUSCATION, format!("{what} embeds encoded data"));
         for o in c.obfuscation.iter().take(5) {
             f = f.evidence(o.clone());
         }
-        out.push(f.remedy("decode and review the data before building"));
+        out.push(legitimate(f, "decode and review the data before building"));
     }
     if c.env_dump {
-        out.push(
+        out.push(legitimate(
             at(&PROCESS, format!("{what} reads every environment variable"))
-                .evidence("`std::env::vars()`")
-                .remedy("check what it does with them; keep secrets out of the build environment"),
-        );
+                .evidence("`std::env::vars()`"),
+            "check what it does with them; keep secrets out of the build environment",
+        ));
     }
+}
+
+/// `first`, then the trust record that clears the finding when a review finds the behaviour
+/// legitimate (the build-time allowlist does not: it approves running code, not what it does).
+fn legitimate(f: Finding, first: &str) -> Finding {
+    super::remedy_with_approval(
+        f,
+        first,
+        "; if a review finds it legitimate, approve this version",
+    )
 }

@@ -3,6 +3,7 @@
 //! An unknown publish time fails closed unless the policy says otherwise.
 
 use super::{Check, Context, Sink};
+use crate::policy::approve;
 use crate::report::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::sources::registry_index::Lookup;
 
@@ -90,7 +91,8 @@ impl Check for Cooldown {
                         .via(graph.via(i))
                         .evidence(format!("published {ts}"))
                         .remedy(format!(
-                            "keep the previous version until {ready}, or record a review with a `[[trust]]` entry"
+                            "keep the previous version until {ready}, or read this version and approve it: `{}`",
+                            approve::command_for(TOO_YOUNG.code, pkg.name.as_str(), &version)
                         ))));
                     }
                 }
@@ -120,7 +122,10 @@ impl Check for Cooldown {
                     .package(graph.package_ref(i))
                     .via(graph.via(i))
                     .evidence(why)
-                    .remedy("run online (without --offline) so the index can be read, or set `[cooldown] unknown-publish-time`"));
+                    .remedy(format!(
+                        "run online (without --offline) so the index can be read, or read this version and approve it: `{}`",
+                        approve::command_for(PUBTIME_UNKNOWN.code, pkg.name.as_str(), &version)
+                    )));
                     f.level = Some(rule.unknown_publish_time);
                     out.push(f);
                 }

@@ -177,6 +177,19 @@ pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
         .collect()
 }
 
+/// The remedy `first`, then `then` and the command recording the approval that clears `f`
+/// for its package (`cargo reflex approve ...`); `first` alone for a finding without one.
+pub(crate) fn remedy_with_approval(f: Finding, first: &str, then: &str) -> Finding {
+    let command = f
+        .package
+        .as_ref()
+        .map(|p| crate::policy::approve::command_for(f.code, &p.name, &p.version));
+    match command {
+        Some(c) => f.remedy(format!("{first}{then}: `{c}`")),
+        None => f.remedy(first),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

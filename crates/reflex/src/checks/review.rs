@@ -26,22 +26,22 @@ pub const YOUNG: CodeSpec = CodeSpec {
 };
 pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec {
     code: "review-build-script-added",
-    severity: Severity::High,
-    summary: "an incoming version has a build script its predecessor did not have (or a new crate has one)",
+    severity: Severity::Low,
+    summary: "an incoming version has a build script its predecessor did not have (or a new crate has one); what the script does decides the risk",
 };
 pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec {
     code: "review-build-script-changed",
-    severity: Severity::Medium,
+    severity: Severity::Low,
     summary: "an incoming version changes its build script",
 };
 pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec {
     code: "review-proc-macro-added",
-    severity: Severity::High,
-    summary: "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate)",
+    severity: Severity::Low,
+    summary: "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate); what its code does decides the risk",
 };
 pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec {
     code: "review-proc-macro-changed",
-    severity: Severity::Medium,
+    severity: Severity::Low,
     summary: "an incoming version changes proc-macro code that runs inside rustc",
 };
 pub const CAPABILITY_ADDED: CodeSpec = CodeSpec {
@@ -197,20 +197,21 @@ impl Check for Review {
                 let secs = cx.clock.now().duration_since(ts).as_secs();
                 age_days = Some(secs / 86_400);
                 if secs < inputs.young_days * 86_400 {
-                    found.push(
-                        base_finding(
-                            &YOUNG,
-                            format!(
-                                "{label} was published {} ago",
-                                crate::time::human_duration(secs)
-                            ),
-                        )
-                        .evidence(format!("published {ts}"))
-                        .remedy(format!(
-                            "wait until it is {} days old, or read its code changes below first",
+                    let f = base_finding(
+                        &YOUNG,
+                        format!(
+                            "{label} was published {} ago",
+                            crate::time::human_duration(secs)
+                        ),
+                    )
+                    .evidence(format!("published {ts}"));
+                    found.push(approve_after(
+                        f,
+                        &format!(
+                            "wait until it is {} days old, or read its code changes (`cargo reflex review --diff` shows them)",
                             inputs.young_days
-                        )),
-                    );
+                        ),
+                    ));
                 }
             }
             code_signals(c.kind, &label, code, &mut base_finding, &mut found);
@@ -289,34 +290,37 @@ fn code_signals(
                     );
                 }
             }
-            found.push(f.remedy("read the build script diff below before accepting"));
+            found.push(approve_after(
+                f,
+                "read the build script (`cargo reflex review --diff` shows it)",
+            ));
         } else if touched("build script") {
-            found.push(
+            found.push(approve_after(
                 finding(
                     &BUILD_SCRIPT_CHANGED,
                     format!("{label} changes its build script ({script})"),
-                )
-                .remedy("read the build script diff below"),
-            );
+                ),
+                "read the build script diff (`cargo reflex review --diff` shows it)",
+            ));
         }
     }
     if new.proc_macro {
         if old.is_none_or(|o| !o.proc_macro) {
-            found.push(
+            found.push(approve_after(
                 finding(
                     &PROC_MACRO_ADDED,
                     format!("{label} is a proc-macro: its code runs inside rustc"),
-                )
-                .remedy("read its sources before accepting"),
-            );
+                ),
+                "read its macro code (`cargo reflex review --diff` shows it)",
+            ));
         } else if touched("proc-macro source") {
-            found.push(
+            found.push(approve_after(
                 finding(
                     &PROC_MACRO_CHANGED,
                     format!("{label} changes proc-macro code"),
-                )
-                .remedy("read the proc-macro diff below"),
-            );
+                ),
+                "read the proc-macro diff (`cargo reflex review --diff` shows it)",
+            ));
         }
     }
     if !upgrade {
@@ -386,9 +390,10 @@ fn code_signals(
                 .severity(Severity::Critical)
                 .evidence("reads secrets and can send them out: the shape of an exfiltration");
         }
-        found.push(
-            f.remedy("read the build-time diff; build inside `cargo reflex build`'s sandbox"),
-        );
+        found.push(approve_after(
+            f,
+            "build inside `cargo reflex build`'s sandbox; read the build-time diff (`cargo reflex review --diff` shows it)",
+        ));
     }
     let old_native: BTreeSet<&String> = old.native_files.iter().map(|(p, _)| p).collect();
     let added: Vec<String> = new
@@ -405,7 +410,7 @@ fn code_signals(
         for a in added.iter().take(10) {
             f = f.evidence(a.clone());
         }
-        found.push(f.remedy("find out what builds or runs them"));
+        found.push(approve_after(f, "find out what builds or runs them"));
     }
     let (was, now) = (old.unsafe_counts.total(), new.unsafe_counts.total());
     if now > was {
@@ -420,6 +425,11 @@ fn code_signals(
             )),
         );
     }
+}
+
+/// `first`, then the trust record that clears the finding once a human has read the code.
+fn approve_after(f: Finding, first: &str) -> Finding {
+    super::remedy_with_approval(f, first, ", then approve this version")
 }
 
 /// Secrets (or the whole environment) read by code that can also reach the network or spawn.

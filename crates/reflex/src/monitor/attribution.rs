@@ -1,10 +1,23 @@
-//! Which crate a process works for: the build script whose executable is among its ancestors
-//! (`target/*/build/<crate>-<hash>/build-script-*`), or the proc-macros loaded by the rustc
-//! that runs it (`--extern name=...lib<name>-<hash>.so`), else cargo or rustc themselves.
+//! Which crate a process works for, from the ancestry the supervisor recorded (the executable
+//! the kernel ran and the arguments it was started with, never what a process says later).
+//!
+//! Roles are assigned from the top down. The top of a complete ancestry is the command the
+//! sandbox started: cargo. Only cargo's own children can be rustc (the toolchain's, or
+//! rustup's proxy started as rustc) or a build script (`target/*/build/<crate>-<hash>/
+//! build-script-*`); everything a build script starts is the build script's. rustc's children
+//! are its linker only when the program actually run is a compiler or linker installed outside
+//! the build's reach (`x86_64-linux-gnu-gcc-12`, `collect2`, `ld.lld`, `rust-lld`, ...), and
+//! so are the compilers and linkers those start; anything else a rustc starts is the work of
+//! the proc-macros it loads (`--extern name=...lib<name>-<hash>.so`). A process named `cargo`
+//! or `cc`, or one that rewrote its command line, is whatever its place in the tree says.
 
 use reflex_sandbox_contract::ChainLink;
+use reflex_sandbox_contract::target::{
+    build_script_crate, is_fork, runs_rustc, rustc_crate, unit_name,
+};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::path::Path;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -24,11 +37,19 @@ pub enum Actor {
         /// The crate being compiled.
         compiling: String,
     },
+    /// A crate's own compiled code: a test or program cargo runs, or code that compiled a
+    /// secret into its artifact.
+    CrateCode {
+        #[serde(rename = "crate")]
+        krate: String,
+        version: Option<String>,
+    },
     /// rustc itself (or the linker it runs): the baseline.
     Rustc { compiling: String },
     /// cargo itself: the baseline.
     Cargo,
-    /// No known ancestor (a double-forked daemon whose parents are gone).
+    /// No known ancestor (a process adopted by the init before it was first seen) or a
+    /// process nothing explains (something rustc started without proc-macros loaded).
     Unknown,
 }
 
@@ -41,6 +62,7 @@ impl Actor {
         match self {
             Actor::BuildScript { .. } => "build-script",
             Actor::ProcMacro { .. } => "proc-macro",
+            Actor::CrateCode { .. } => "crate-code",
             Actor::Rustc { .. } => "rustc",
             Actor::Cargo => "cargo",
             Actor::Unknown => "unknown",
@@ -49,7 +71,9 @@ impl Actor {
 
     pub fn crate_name(&self) -> Option<&str> {
         match self {
-            Actor::BuildScript { krate, .. } | Actor::ProcMacro { krate, .. } => Some(krate),
+            Actor::BuildScript { krate, .. }
+            | Actor::ProcMacro { krate, .. }
+            | Actor::CrateCode { krate, .. } => Some(krate),
             Actor::Rustc { compiling } => Some(compiling),
             _ => None,
         }
@@ -57,9 +81,9 @@ impl Actor {
 
     pub fn version(&self) -> Option<&str> {
         match self {
-            Actor::BuildScript { version, .. } | Actor::ProcMacro { version, .. } => {
-                version.as_deref()
-            }
+            Actor::BuildScript { version, .. }
+            | Actor::ProcMacro { version, .. }
+            | Actor::CrateCode { version, .. } => version.as_deref(),
             _ => None,
         }
     }
@@ -85,6 +109,7 @@ impl Actor {
                     v(krate, version)
                 )
             }
+            Actor::CrateCode { krate, version } => format!("the code of {}", v(krate, version)),
             Actor::Rustc { compiling } => format!("rustc compiling {compiling}"),
             Actor::Cargo => "cargo".into(),
             Actor::Unknown => "an unattributed process".into(),
@@ -92,85 +117,241 @@ impl Actor {
     }
 }
 
-const LINKERS: &[&str] = &[
-    "cc", "gcc", "clang", "c++", "g++", "ld", "ld.lld", "lld", "rust-lld", "ld.gold", "ld.bfd",
+/// Compilers, linkers and the programs they run, by the name of the executable actually run
+/// (after a target prefix and a version suffix are taken off: `x86_64-linux-gnu-gcc-12`).
+const TOOLCHAIN: &[&str] = &[
+    "cc",
+    "c++",
+    "gcc",
+    "g++",
+    "clang",
+    "clang++",
+    "cc1",
+    "cc1plus",
+    "collect2",
+    "lto-wrapper",
+    "lto1",
+    "as",
+    "ld",
+    "ld.bfd",
+    "ld.gold",
+    "ld.lld",
+    "ld64.lld",
+    "lld",
+    "rust-lld",
+    "wasm-ld",
     "mold",
+    "ar",
+    "rustc",
 ];
 
-/// Attributes a process from its ancestry (nearest first).
-pub fn attribute(chain: &[ChainLink], versions: &HashMap<String, String>) -> Actor {
-    let version = |name: &str| {
-        versions
-            .get(name)
-            .or_else(|| versions.get(&name.replace('_', "-")))
-            .cloned()
+fn base(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Whether `name` (an executable's file name) is a compiler or linker.
+pub fn is_toolchain_name(name: &str) -> bool {
+    // `gcc-12`, `clang-17`, `x86_64-linux-gnu-gcc-12`: a version suffix off first.
+    let unversioned = match name.rsplit_once('-') {
+        Some((n, v)) if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.') => n,
+        _ => name,
     };
-    for (i, link) in chain.iter().enumerate() {
-        let argv = &link.argv;
-        let Some(exe) = link.exe.as_ref().or(argv.first()) else {
-            continue;
-        };
-        let base = exe.rsplit('/').next().unwrap_or(exe);
-        if base.starts_with("build-script-") && exe.contains("/build/") {
-            let dir = exe.rsplit('/').nth(1).unwrap_or("");
-            let krate = match dir.rsplit_once('-') {
-                Some((name, hash)) if hash.chars().all(|c| c.is_ascii_hexdigit()) => {
-                    name.to_string()
-                }
-                _ => dir.to_string(),
-            };
-            return Actor::BuildScript {
-                version: version(&krate),
-                krate,
-                script: exe.clone(),
-            };
-        }
-        if base == "rustc" || argv.iter().any(|a| a == "--crate-name") {
-            let compiling = argv
-                .iter()
-                .position(|a| a == "--crate-name")
-                .and_then(|p| argv.get(p + 1))
-                .cloned()
-                .unwrap_or_else(|| "?".into());
-            let macros: Vec<String> = argv
-                .windows(2)
-                .filter(|w| w[0] == "--extern")
-                .filter_map(|w| w[1].split_once('='))
-                .filter(|(_, path)| {
-                    path.ends_with(".so") || path.ends_with(".dylib") || path.ends_with(".dll")
-                })
-                .map(|(name, _)| name.to_string())
-                .collect();
-            // The linker rustc runs, or rustc itself without proc-macros: the baseline.
-            let linker = i > 0
-                && chain[0]
-                    .exe
-                    .as_ref()
-                    .or(chain[0].argv.first())
-                    .map(|e| e.rsplit('/').next().unwrap_or(e))
-                    .is_some_and(|b| LINKERS.contains(&b) || b.ends_with("-ld"));
-            if macros.is_empty() || linker {
-                return Actor::Rustc { compiling };
-            }
-            let krate = macros[0].replace('_', "-");
-            let krate = if versions.contains_key(&krate) {
-                krate
-            } else {
-                macros[0].clone()
-            };
-            return Actor::ProcMacro {
-                version: version(&krate),
-                krate,
-                also_loaded: macros[1..].to_vec(),
-                compiling,
-            };
-        }
-        // cargo, and cargo-reflex's sandbox init that starts it.
-        if base == "cargo" || argv.iter().any(|a| a == "__reflex-sandbox-init") {
-            return Actor::Cargo;
-        }
+    TOOLCHAIN.contains(&name)
+        || TOOLCHAIN.contains(&unversioned)
+        || unversioned
+            .rsplit_once('-')
+            .is_some_and(|(_, tool)| TOOLCHAIN.contains(&tool))
+}
+
+/// Places a build can write to or fill: no compiler run from there is trusted.
+const BUILD_REACH: &[&str] = &["/tmp/", "/var/tmp/", "/dev/shm/", "/run/", "/proc/"];
+
+/// The target directory a rustc invocation writes into (from its `--out-dir`).
+fn target_of(rustc_argv: &[String]) -> Option<&Path> {
+    let out = rustc_argv
+        .iter()
+        .position(|a| a == "--out-dir")
+        .and_then(|i| rustc_argv.get(i + 1))
+        .map(Path::new)?;
+    let profile = out
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "deps" || n == "build"))?
+        .parent()?;
+    let t = profile.parent()?;
+    // `target/<triple>/<profile>`.
+    match t.file_name().and_then(|n| n.to_str()) {
+        Some(n) if n.matches('-').count() >= 2 => t.parent(),
+        _ => Some(t),
     }
-    Actor::Unknown
+}
+
+/// Whether the program a link runs is a compiler or linker installed outside the build's
+/// reach: by the executable actually run (not `argv[0]`), not a memfd, not in a temporary
+/// directory, cargo's source caches or the target directory of the rustc that started it.
+pub fn is_toolchain(exe: Option<&str>, rustc_argv: &[String]) -> bool {
+    let Some(exe) = exe else {
+        return false;
+    };
+    if !exe.starts_with('/')
+        || exe.ends_with(" (deleted)")
+        || BUILD_REACH.iter().any(|p| exe.starts_with(p))
+        || exe.contains("/registry/src/")
+        || exe.contains("/git/checkouts/")
+        || target_of(rustc_argv).is_some_and(|t| Path::new(exe).starts_with(t))
+    {
+        return false;
+    }
+    is_toolchain_name(base(exe))
+}
+
+/// A process's role, from the top of its ancestry down.
+#[derive(Clone, Debug, PartialEq)]
+enum Role<'a> {
+    Cargo,
+    Script(&'a ChainLink, &'a str),
+    /// A program cargo runs from `deps/` (a test, `cargo run`): that crate's code.
+    Program(&'a str),
+    Rustc(&'a [String]),
+    /// A compiler or linker rustc started (with rustc's arguments).
+    Linker(&'a [String]),
+    /// Something else rustc (or its linker) started (with rustc's arguments).
+    Spawned(&'a [String]),
+    Other,
+}
+
+fn role(chain: &[ChainLink]) -> Role<'_> {
+    // The supervisor ends an ancestry it lost with pid 0: never cargo.
+    match chain.last() {
+        Some(top) if top.pid != 0 => {}
+        _ => return Role::Other,
+    }
+    let mut role = Role::Cargo;
+    for i in (0..chain.len() - 1).rev() {
+        let (link, parent) = (&chain[i], &chain[i + 1]);
+        if is_fork(link, parent) {
+            continue;
+        }
+        role = match role {
+            Role::Cargo => {
+                let exe = link.exe.as_deref().unwrap_or("");
+                if let Some(k) = build_script_crate(exe) {
+                    Role::Script(link, k)
+                } else if runs_rustc(link) {
+                    Role::Rustc(&link.argv)
+                } else if let Some(k) = Path::new(exe)
+                    .parent()
+                    .filter(|d| d.file_name().is_some_and(|n| n == "deps"))
+                    .and_then(|_| unit_name(base(exe)))
+                {
+                    Role::Program(k)
+                } else {
+                    Role::Other
+                }
+            }
+            Role::Rustc(argv) | Role::Linker(argv) => {
+                if is_toolchain(link.exe.as_deref(), argv) {
+                    Role::Linker(argv)
+                } else {
+                    Role::Spawned(argv)
+                }
+            }
+            r => r,
+        };
+    }
+    role
+}
+
+/// The proc-macro libraries a rustc invocation loads (`--extern name=path.so`).
+fn macros(argv: &[String]) -> Vec<String> {
+    argv.windows(2)
+        .filter(|w| w[0] == "--extern")
+        .filter_map(|w| w[1].split_once('='))
+        .filter(|(_, path)| {
+            path.ends_with(".so") || path.ends_with(".dylib") || path.ends_with(".dll")
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
+/// Version lookups tolerate `-` and `_`.
+fn version_of(versions: &HashMap<String, String>, name: &str) -> Option<String> {
+    versions
+        .get(name)
+        .or_else(|| versions.get(&name.replace('_', "-")))
+        .cloned()
+}
+
+/// The crate's name as the lockfile spells it (rustc uses `_`).
+fn lock_name(versions: &HashMap<String, String>, name: &str) -> String {
+    let dashed = name.replace('_', "-");
+    if versions.contains_key(&dashed) {
+        dashed
+    } else {
+        name.to_string()
+    }
+}
+
+/// The proc-macros a rustc loads, as the actor of what happens inside it; rustc itself when
+/// it loads none.
+fn rustc_actor(argv: &[String], versions: &HashMap<String, String>, baseline: bool) -> Actor {
+    let compiling = rustc_crate(argv).unwrap_or("?").to_string();
+    let m = macros(argv);
+    if m.is_empty() {
+        return if baseline {
+            Actor::Rustc { compiling }
+        } else {
+            Actor::Unknown
+        };
+    }
+    let krate = lock_name(versions, &m[0]);
+    Actor::ProcMacro {
+        version: version_of(versions, &krate),
+        krate,
+        also_loaded: m[1..].to_vec(),
+        compiling,
+    }
+}
+
+/// Attributes what a process does from its ancestry (nearest first). A compiler or linker
+/// rustc runs is rustc (the baseline) unless the rustc loads proc-macros: what such a
+/// linker process does that the monitor records (a write outside the target directory, a
+/// secret read, a connection) is no part of linking.
+pub fn attribute(chain: &[ChainLink], versions: &HashMap<String, String>) -> Actor {
+    match role(chain) {
+        Role::Cargo => Actor::Cargo,
+        Role::Script(link, k) => Actor::BuildScript {
+            version: version_of(versions, k),
+            krate: k.to_string(),
+            script: link.exe.clone().unwrap_or_default(),
+        },
+        Role::Program(k) => {
+            let krate = lock_name(versions, k);
+            Actor::CrateCode {
+                version: version_of(versions, &krate),
+                krate,
+            }
+        }
+        Role::Rustc(argv) | Role::Linker(argv) => rustc_actor(argv, versions, true),
+        Role::Spawned(argv) => rustc_actor(argv, versions, false),
+        Role::Other => Actor::Unknown,
+    }
+}
+
+/// Attributes an exec: who starts `target` (the resolved executable) from the caller's
+/// ancestry. rustc (or the compiler it runs) starting a compiler or linker is the link, the
+/// baseline, whatever proc-macros that rustc loads; cargo starting rustc or a build script is
+/// cargo.
+pub fn attribute_exec(
+    chain: &[ChainLink],
+    target: Option<&str>,
+    versions: &HashMap<String, String>,
+) -> Actor {
+    match role(chain) {
+        Role::Rustc(argv) | Role::Linker(argv) if is_toolchain(target, argv) => Actor::Rustc {
+            compiling: rustc_crate(argv).unwrap_or("?").to_string(),
+        },
+        _ => attribute(chain, versions),
+    }
 }
 
 #[cfg(test)]
@@ -184,58 +365,203 @@ mod tests {
             .map(|(i, a)| ChainLink {
                 pid: 100 + i as u32,
                 exe: a.first().map(|s| s.to_string()),
-                argv: a.iter().map(|s| s.to_string()).collect(),
+                argv: a.iter().skip(1).map(|s| s.to_string()).collect(),
             })
+            .collect()
+    }
+
+    const CARGO: &[&str] = &["/t/bin/cargo", "cargo", "build"];
+    const SCRIPT: &str = "/w/target/debug/build/url-parse-0123abcd4567ef89/build-script-build";
+    const RUSTC: &[&str] = &[
+        "/t/bin/rustc",
+        "/t/bin/rustc",
+        "--crate-name",
+        "app",
+        "--extern",
+        "hostile_macro=/w/target/debug/deps/libhostile_macro-1a2b.so",
+        "--extern",
+        "serde=/w/target/debug/deps/libserde-9f.rlib",
+        "--out-dir",
+        "/w/target/debug/deps",
+    ];
+    const GCC: &[&str] = &["/usr/bin/x86_64-linux-gnu-gcc-12", "cc", "-o", "app"];
+
+    fn versions() -> HashMap<String, String> {
+        [("url-parse", "0.1.0"), ("hostile-macro", "0.2.0")]
+            .into_iter()
+            .map(|(a, b)| (a.into(), b.into()))
             .collect()
     }
 
     #[test]
     fn build_scripts_proc_macros_and_the_baseline() {
-        let versions: HashMap<String, String> =
-            [("url-parse", "0.1.0"), ("hostile-macro", "0.2.0")]
-                .into_iter()
-                .map(|(a, b)| (a.into(), b.into()))
-                .collect();
-        let script = "/w/target/debug/build/url-parse-0123abcd4567ef89/build-script-build";
+        let v = versions();
         let a = attribute(
-            &chain(&[&["sh", "-c", "curl x"], &[script], &["cargo", "build"]]),
-            &versions,
+            &chain(&[
+                &["/usr/bin/dash", "sh", "-c", "curl x"],
+                &[SCRIPT, SCRIPT],
+                CARGO,
+            ]),
+            &v,
         );
         assert_eq!(a.describe(), "build script of url-parse 0.1.0");
-        let rustc: &[&str] = &[
-            "/r/bin/rustc",
-            "--crate-name",
-            "app",
-            "--extern",
-            "hostile_macro=/w/target/debug/deps/libhostile_macro-1a2b.so",
-            "--extern",
-            "serde=/w/target/debug/deps/libserde-9f.rlib",
-        ];
-        let a = attribute(&chain(&[rustc, &["cargo"]]), &versions);
+        let a = attribute(&chain(&[RUSTC, CARGO]), &v);
         assert_eq!(
             a.describe(),
             "proc-macro hostile-macro 0.2.0 (expanding in app)"
         );
-        let a = attribute(&chain(&[&["curl", "x"], rustc, &["cargo"]]), &versions);
+        let a = attribute(&chain(&[&["/usr/bin/curl", "curl", "x"], RUSTC, CARGO]), &v);
         assert_eq!(a.kind(), "proc-macro", "a child of a macro-loading rustc");
-        let a = attribute(
-            &chain(&[&["cc", "-o", "app"], rustc, &["cargo"]]),
-            &versions,
+        assert_eq!(attribute(&chain(&[CARGO]), &v), Actor::Cargo);
+        assert_eq!(
+            attribute(&chain(&[&["/t/bin/cargo"], CARGO]), &v),
+            Actor::Cargo,
+            "a fork of cargo"
         );
         assert_eq!(
-            a,
+            attribute(
+                &chain(&[&["/w/target/debug/deps/app-0123456789abcdef"], CARGO]),
+                &v
+            )
+            .describe(),
+            "the code of app",
+            "a test or program cargo runs"
+        );
+    }
+
+    #[test]
+    fn the_link_is_rustc_whoever_loads_macros() {
+        let v = versions();
+        let link = attribute_exec(
+            &chain(&[&["/t/bin/rustc"], RUSTC, CARGO]),
+            Some("/usr/bin/x86_64-linux-gnu-gcc-12"),
+            &v,
+        );
+        assert_eq!(
+            link,
             Actor::Rustc {
                 compiling: "app".into()
             },
-            "the linker is baseline"
+            "rustc's fork starting the linker"
+        );
+        let collect2 = attribute_exec(
+            &chain(&[GCC, RUSTC, CARGO]),
+            Some("/usr/lib/gcc/x86_64-linux-gnu/12/collect2"),
+            &v,
+        );
+        assert!(collect2.is_baseline());
+        let lld = attribute_exec(
+            &chain(&[
+                &["/usr/lib/gcc/x86_64-linux-gnu/12/collect2", "collect2"],
+                GCC,
+                RUSTC,
+                CARGO,
+            ]),
+            Some("/t/lib/rustlib/x86_64-unknown-linux-gnu/bin/gcc-ld/ld.lld"),
+            &v,
+        );
+        assert!(lld.is_baseline());
+        // What the linker does beyond linking, in a rustc that loads a macro, is the macro's.
+        assert_eq!(
+            attribute(&chain(&[GCC, RUSTC, CARGO]), &v).kind(),
+            "proc-macro"
+        );
+        let no_macro: &[&str] = &["/t/bin/rustc", "rustc", "--crate-name", "lib"];
+        assert!(attribute(&chain(&[GCC, no_macro, CARGO]), &v).is_baseline());
+        // The rustup proxy started as rustc hands over to rustc.
+        let proxy: &[&str] = &["/h/.cargo/bin/rustup", "/h/.cargo/bin/rustc", "-vV"];
+        assert!(attribute_exec(&chain(&[proxy, CARGO]), Some("/t/bin/rustc"), &v).is_baseline());
+    }
+
+    #[test]
+    fn names_do_not_make_cargo_rustc_or_a_linker() {
+        let v = versions();
+        // argv[0] = "cc", and a rewritten command line: the executable run decides.
+        let fake_cc: &[&str] = &["/usr/bin/dash", "cc", "-c", "curl x"];
+        assert_eq!(
+            attribute(&chain(&[fake_cc, RUSTC, CARGO]), &v).kind(),
+            "proc-macro"
         );
         assert_eq!(
-            attribute(&chain(&[&["cargo", "build"]]), &versions),
-            Actor::Cargo
+            attribute_exec(&chain(&[fake_cc, RUSTC, CARGO]), Some("/usr/bin/curl"), &v).kind(),
+            "proc-macro"
         );
+        let sh_under_gcc = attribute(&chain(&[&["/usr/bin/dash", "sh"], GCC, RUSTC, CARGO]), &v);
         assert_eq!(
-            attribute(&chain(&[&["sleep", "9"]]), &versions),
+            sh_under_gcc.kind(),
+            "proc-macro",
+            "cc started by rustc runs sh"
+        );
+        // A copy named cc, or cargo, or rustc, in the build's reach.
+        for fake in [
+            "/w/target/debug/build/app-0123456789abcdef/out/cc",
+            "/tmp/x/cc",
+            "/memfd:cc (deleted)",
+        ] {
+            assert!(
+                !is_toolchain(Some(fake), &chain(&[RUSTC])[0].argv),
+                "{fake}"
+            );
+            assert_eq!(
+                attribute_exec(&chain(&[&["/t/bin/rustc"], RUSTC, CARGO]), Some(fake), &v).kind(),
+                "proc-macro",
+                "{fake}"
+            );
+        }
+        for name in [
+            "/w/target/debug/build/url-parse-0123abcd4567ef89/out/cargo",
+            "/t/bin/cargo",
+        ] {
+            let a = attribute(
+                &chain(&[&[name, "cargo", "build"], &[SCRIPT, SCRIPT], CARGO]),
+                &v,
+            );
+            assert_eq!(a.kind(), "build-script", "{name} started by a build script");
+            let a = attribute(&chain(&[&[name, "cargo", "build"], RUSTC, CARGO]), &v);
+            assert_eq!(a.kind(), "proc-macro", "{name} started by a proc-macro");
+        }
+        let rustc_by_script = attribute(&chain(&[RUSTC, &[SCRIPT, SCRIPT], CARGO]), &v);
+        assert_eq!(rustc_by_script.kind(), "build-script");
+        // Without the command at the top (lost ancestry), nothing is cargo.
+        let lost = ChainLink::default();
+        let mut orphan = chain(&[CARGO]);
+        orphan.push(lost);
+        assert_eq!(attribute(&orphan, &v), Actor::Unknown);
+        assert_eq!(attribute(&[], &v), Actor::Unknown);
+        // Something a rustc without proc-macros starts is not the baseline.
+        let no_macro: &[&str] = &["/t/bin/rustc", "rustc", "--crate-name", "lib"];
+        assert_eq!(
+            attribute(&chain(&[&["/usr/bin/dash", "sh"], no_macro, CARGO]), &v),
             Actor::Unknown
         );
+    }
+
+    #[test]
+    fn compilers_and_linkers_by_name() {
+        for n in [
+            "cc",
+            "x86_64-linux-gnu-gcc-12",
+            "gcc-12",
+            "clang-17",
+            "collect2",
+            "cc1",
+            "ld.bfd",
+            "ld.lld",
+            "rust-lld",
+            "x86_64-linux-gnu-ld.bfd",
+            "lto-wrapper",
+        ] {
+            assert!(is_toolchain_name(n), "{n}");
+        }
+        for n in [
+            "sh",
+            "dash",
+            "curl",
+            "cargo",
+            "python3",
+            "build-script-build",
+        ] {
+            assert!(!is_toolchain_name(n), "{n}");
+        }
     }
 }

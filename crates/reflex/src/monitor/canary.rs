@@ -141,6 +141,23 @@ impl Canaries {
         files
     }
 
+    /// Each canary's byte forms to look for in binary files (raw, hex, base64, base32; a URL
+    /// encoding of an alphanumeric prefix is the raw form): `(canary, encoding, bytes)`.
+    pub fn byte_forms(&self) -> Vec<(&Canary, &'static str, &[u8])> {
+        let mut out: Vec<(&Canary, &'static str, &[u8])> = Vec::new();
+        for c in &self.0 {
+            for (enc, form) in &c.forms {
+                if *enc != "url-encoded"
+                    && !form.is_empty()
+                    && !out.iter().any(|(_, _, f)| *f == form.as_bytes())
+                {
+                    out.push((c, enc, form.as_bytes()));
+                }
+            }
+        }
+        out
+    }
+
     /// Every canary that appears in `text`, raw or encoded (from the start of the value, as
     /// exfiltration code encodes it), or after URL-decoding.
     pub fn find_in(&self, text: &str) -> Vec<Leak> {

@@ -1,9 +1,13 @@
 //! `build --monitor`: what every build script and proc-macro did, attributed to its crate, and
-//! the alerts that follow. The sandbox records raw events (exec, connect, send, DNS queries);
+//! the alerts that follow. The sandbox records raw events (exec, connect, send, DNS queries,
+//! sensitive reads, writes outside the expected places or into other crates' build outputs);
 //! this module attributes them ([`attribution`]), decodes DNS names and payloads, looks for the
-//! planted canary secrets ([`canary`]) and produces alerts in a form compatible with the
-//! Elastic Common Schema ([`Alert::to_ecs`]).
+//! planted canary secrets ([`canary`]) in what happened and, after the build, in what it
+//! produced ([`artifacts`]), and produces alerts in a form compatible with the Elastic Common
+//! Schema ([`Alert::to_ecs`]). Every alert carries what became of the call: allowed, denied by
+//! the sandbox, or failed.
 
+pub mod artifacts;
 pub mod attribution;
 pub mod baseline;
 pub mod canary;
@@ -11,6 +15,7 @@ pub mod dns;
 
 use attribution::Actor;
 use canary::Canaries;
+use reflex_sandbox_contract::target::{self, Area};
 use serde::Serialize;
 use serde_json::json;
 
@@ -44,18 +49,18 @@ pub struct Alert {
     /// When the alert was produced (for the time to detect).
     pub alerted_ns: u64,
     pub severity: AlertSeverity,
-    /// Stable code: `network-connect`, `dns-query`, `dns-exfiltration`, `process-exec`,
-    /// `file-write`, `sensitive-read`, `secret-exfiltration`.
+    /// Stable code: see [`ALERT_CODES`].
     pub code: &'static str,
     pub actor: Actor,
     pub pid: u32,
     pub process: Vec<String>,
-    /// `connect`, `send`, `dns-query`, `exec`, `write`, `read`.
+    /// `connect`, `send`, `dns-query`, `exec`, `write`, `rename`, `link`, `read`, `artifact`.
     pub action: String,
     pub target: String,
     /// What became of the call: `allowed` (the sandbox let it go ahead), `denied` (the
-    /// sandbox refused it: no route out, a refused socket, a read-only mount), `failed`.
-    pub outcome: &'static str,
+    /// sandbox refused it: no route out, a refused socket, a read-only mount, a hidden file),
+    /// `failed` (let through, and it failed: nothing listening, no such file).
+    pub outcome: CallOutcome,
     pub evidence: Vec<String>,
     pub message: String,
 }
@@ -72,7 +77,7 @@ impl Alert {
             .unwrap_or_default();
         let category = match self.action.as_str() {
             "exec" => "process",
-            "write" | "read" => "file",
+            "write" | "read" | "rename" | "link" | "artifact" => "file",
             _ => "network",
         };
         let (address, port) = match self.target.rsplit_once(':') {
@@ -89,9 +94,10 @@ impl Alert {
             "event": {
                 "kind": "alert",
                 "category": [category],
-                "type": [match (category, self.action.as_str()) { ("process", _) => "start", ("file", "read") => "access", ("file", _) => "change", _ => "connection" }],
+                "type": [match (category, self.action.as_str()) { ("process", _) => "start", ("file", "read") => "access", ("file", "artifact") => "creation", ("file", _) => "change", _ => "connection" }],
                 "action": self.action,
-                "outcome": if self.outcome == "allowed" { "unknown" } else { "failure" },
+                // ECS: the sandbox let it happen, or it did not happen.
+                "outcome": match self.outcome { CallOutcome::Allowed => "success", CallOutcome::Denied | CallOutcome::Failed => "failure" },
                 "severity": self.severity.number(),
                 "code": self.code,
                 "module": "cargo-reflex",
@@ -110,7 +116,7 @@ impl Alert {
                 "actor": self.actor,
                 "severity": self.severity,
                 "target": self.target,
-                "outcome": self.outcome,
+                "outcome": self.outcome.as_str(),
                 "evidence": self.evidence,
                 "time_to_detect_ms": self.time_to_detect_ms(),
             },
@@ -134,13 +140,52 @@ pub struct Analyzer {
     pub canaries: Canaries,
     /// Crate versions by name, from the lockfile, for attribution.
     pub versions: std::collections::HashMap<String, String>,
-    /// Whether the build ran in the sandbox (network attempts are then blocked).
+    /// Whether the build ran in the sandbox (or only observed: nothing refused).
     pub sandboxed: bool,
 }
 
+/// Where a write lands in a target directory: with the target directory known, or (without
+/// it) from the shape of cargo's build directories (`.../build/<crate>-<hash>/...`, `deps/`).
+fn target_area(target_dir: Option<&std::path::Path>, path: &str) -> Option<Area> {
+    let p = std::path::Path::new(path);
+    if let Some(t) = target_dir {
+        return target::area(t, p).filter(Area::is_guarded);
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    for (i, w) in parts.windows(3).enumerate() {
+        if w[0] == "build"
+            && let Some(k) = target::unit_name(w[1])
+        {
+            return Some(Area::BuildOutput {
+                krate: k.to_string(),
+                dir: parts[..i + 2].join("/").into(),
+            });
+        }
+    }
+    (parts.len() > 1 && parts[parts.len() - 2] == "deps").then_some(Area::Deps)
+}
+
 impl Analyzer {
+    /// The alerts an event raises (see [`Analyzer::alerts_in`]), with the target directory
+    /// recognised from the shape of cargo's build directories.
     pub fn alerts(&self, ev: &MonitorEvent, now_ns: u64) -> Vec<Alert> {
-        let actor = attribution::attribute(&ev.chain, &self.versions);
+        self.alerts_in(ev, now_ns, None)
+    }
+
+    /// The alerts an event raises. `target_dir`: the build's target directory, where writes
+    /// into another crate's build output or into the artifacts are `target-tamper`.
+    pub fn alerts_in(
+        &self,
+        ev: &MonitorEvent,
+        now_ns: u64,
+        target_dir: Option<&std::path::Path>,
+    ) -> Vec<Alert> {
+        let exec = ev.syscall.starts_with("exec");
+        let actor = if exec {
+            attribution::attribute_exec(&ev.chain, ev.path.as_deref(), &self.versions)
+        } else {
+            attribution::attribute(&ev.chain, &self.versions)
+        };
         let process = ev.chain.first().map(|c| c.argv.clone()).unwrap_or_default();
         let alert = |severity,
                      code,
@@ -157,7 +202,7 @@ impl Analyzer {
             process: process.clone(),
             action: action.to_string(),
             target,
-            outcome: ev.outcome.as_str(),
+            outcome: ev.outcome,
             evidence,
             message,
         };
@@ -177,7 +222,7 @@ impl Analyzer {
                 let leaks = self.canaries.find_in(&ev.argv.join(" "));
                 let severity = if !leaks.is_empty() {
                     AlertSeverity::Critical
-                } else if NETWORK_TOOLS.contains(&base.as_str()) {
+                } else if ev.fileless || NETWORK_TOOLS.contains(&base.as_str()) {
                     AlertSeverity::High
                 } else if SHELLS.contains(&base.as_str()) {
                     AlertSeverity::Medium
@@ -185,6 +230,11 @@ impl Analyzer {
                     AlertSeverity::Low
                 };
                 let mut evidence = vec![format!("argv: {}", ev.argv.join(" "))];
+                if ev.fileless {
+                    evidence.push(format!(
+                        "fileless: {program} has no file on disk (a memfd or a deleted file)"
+                    ));
+                }
                 for l in &leaks {
                     evidence.push(format!(
                         "canary {} in the arguments ({})",
@@ -192,6 +242,10 @@ impl Analyzer {
                     ));
                 }
                 let (code, message) = match leaks.first() {
+                    None if ev.fileless => (
+                        "fileless-exec",
+                        format!("{who} ran a program with no file on disk ({base})"),
+                    ),
                     None => ("process-exec", format!("{who} ran {base}")),
                     Some(l) => (
                         "secret-exfiltration",
@@ -201,6 +255,16 @@ impl Analyzer {
                         ),
                     ),
                 };
+                if ev.fileless && !leaks.is_empty() {
+                    out.push(alert(
+                        AlertSeverity::High,
+                        "fileless-exec",
+                        "exec",
+                        program.clone(),
+                        evidence.clone(),
+                        format!("{who} ran a program with no file on disk ({base})"),
+                    ));
+                }
                 out.push(alert(
                     severity,
                     code,
@@ -210,20 +274,79 @@ impl Analyzer {
                     message,
                 ));
             }
-            "open-write" => {
+            "open-write" | "truncate" | "rename" | "link" | "symlink" => {
+                let path = ev.path.clone().unwrap_or_default();
+                // Where it lands: the second path of a rename, link or symlink.
+                let dest = ev.path2.clone().unwrap_or_else(|| path.clone());
+                let action = match ev.syscall.as_str() {
+                    "rename" => "rename",
+                    "link" | "symlink" => "link",
+                    _ => "write",
+                };
+                let how = match ev.syscall.as_str() {
+                    "open-write" => format!("opened {dest} for writing"),
+                    "truncate" => format!("truncated {dest}"),
+                    "rename" => format!("renamed {path} to {dest}"),
+                    "link" => format!("hard-linked {path} as {dest}"),
+                    _ => format!("made {dest} a symlink to {path}"),
+                };
+                // Where it lands in a target directory, unless the writer makes that file
+                // itself; moving a file out of another crate's build output tampers too.
+                let tampered = |p: &str| {
+                    target_area(target_dir, p)
+                        .filter(|a| !target::makes(&ev.chain, a, std::path::Path::new(p)))
+                };
+                let area = tampered(&dest)
+                    .or_else(|| (ev.syscall == "rename").then(|| tampered(&path)).flatten());
+                if let Some(area) = area {
+                    let into = match &area {
+                        Area::BuildOutput { krate, .. } => format!(
+                            "the build output of {krate} (the next build or run executes what is there)"
+                        ),
+                        _ => {
+                            "the build's artifacts (programs and libraries that run or link later)"
+                                .to_string()
+                        }
+                    };
+                    out.push(alert(
+                        AlertSeverity::Critical,
+                        "target-tamper",
+                        action,
+                        dest.clone(),
+                        vec![how, format!("into {into}")],
+                        format!("{who} wrote into {into}: {dest}"),
+                    ));
+                    return out;
+                }
+                let secret_source = matches!(ev.syscall.as_str(), "rename" | "link" | "symlink")
+                    && reflex_sandbox_contract::is_sensitive(std::path::Path::new(&path), &[]);
+                if secret_source {
+                    if actor.is_baseline() {
+                        return out;
+                    }
+                    out.push(alert(
+                        AlertSeverity::High,
+                        "sensitive-read",
+                        action,
+                        path.clone(),
+                        vec![
+                            how,
+                            "a credential file made reachable under another name".into(),
+                        ],
+                        format!("{who} made {path} reachable as {dest}"),
+                    ));
+                    return out;
+                }
                 if actor.is_baseline() {
                     return out;
                 }
-                let path = ev.path.clone().unwrap_or_default();
                 out.push(alert(
                     AlertSeverity::High,
                     "file-write",
-                    "write",
-                    path.clone(),
-                    vec![format!(
-                        "opened {path} for writing, outside the target directory"
-                    )],
-                    format!("{who} tried to write {path}"),
+                    action,
+                    dest.clone(),
+                    vec![format!("{how}, outside the target directory")],
+                    format!("{who} tried to write {dest}"),
                 ));
             }
             "open-read" => {
@@ -241,6 +364,9 @@ impl Analyzer {
                     evidence.push(
                         "inside the sandbox the home directories hold only decoys".to_string(),
                     );
+                }
+                if ev.outcome == CallOutcome::Denied {
+                    evidence.push("the sandbox hid the file (it reads as empty)".to_string());
                 }
                 out.push(alert(
                     AlertSeverity::High,
@@ -368,12 +494,23 @@ const SHELLS: &[&str] = &[
     "sh", "bash", "dash", "zsh", "python", "python3", "perl", "ruby", "node",
 ];
 
+/// How an alert's outcome reads for people: `allowed`, `denied by the sandbox`, `failed`.
+pub fn outcome_text(o: CallOutcome) -> &'static str {
+    match o {
+        CallOutcome::Allowed => "allowed",
+        CallOutcome::Denied => "denied by the sandbox",
+        CallOutcome::Failed => "failed",
+    }
+}
+
 /// What a monitored build did, for the summary at the end.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Summary {
     pub events: usize,
     pub alerts: usize,
     pub by_severity: std::collections::BTreeMap<String, usize>,
+    /// Alerts per outcome of the call (`allowed`, `denied`, `failed`).
+    pub by_outcome: std::collections::BTreeMap<String, usize>,
     /// Alerts per crate (`crate version`).
     pub by_crate: std::collections::BTreeMap<String, usize>,
     pub median_time_to_detect_ms: Option<f64>,
@@ -391,6 +528,10 @@ impl Summary {
                 .entry(format!("{:?}", a.severity).to_lowercase())
                 .or_default() += 1;
             *self.by_crate.entry(a.actor.describe()).or_default() += 1;
+            *self
+                .by_outcome
+                .entry(a.outcome.as_str().to_string())
+                .or_default() += 1;
         }
     }
 
@@ -463,7 +604,7 @@ pub fn follow_up(
 pub const ALERT_CODES: &[(&str, &str)] = &[
     (
         "secret-exfiltration",
-        "a canary secret appeared in a payload, a DNS name or a process argument (raw or encoded)",
+        "a canary secret appeared in a payload, a DNS name or a process argument, or was compiled into a build output or artifact (raw or encoded)",
     ),
     (
         "dns-exfiltration",
@@ -476,8 +617,16 @@ pub const ALERT_CODES: &[(&str, &str)] = &[
     ),
     ("process-exec", "build-time code started a program"),
     (
+        "fileless-exec",
+        "build-time code ran a program with no file on disk (memfd_create and execveat, a deleted file)",
+    ),
+    (
         "file-write",
-        "build-time code opened a file for writing outside the target directory and temporary directories",
+        "build-time code wrote, renamed, linked or truncated a file outside the target directory and temporary directories",
+    ),
+    (
+        "target-tamper",
+        "build-time code wrote into another crate's build output or into the build's artifacts (what the next build or run executes)",
     ),
     (
         "sensitive-read",
@@ -521,13 +670,13 @@ pub fn sarif(
             let mut r = json!({
                 "ruleId": a.code,
                 "level": level,
-                "message": {"text": format!("{} ({})", a.message, a.evidence.join("; "))},
+                "message": {"text": format!("{} [{}] ({})", a.message, outcome_text(a.outcome), a.evidence.join("; "))},
                 "properties": {
                     "crate": a.actor.crate_name(),
                     "version": a.actor.version(),
                     "actor": a.actor.kind(),
                     "target": a.target,
-                    "outcome": a.outcome,
+                    "outcome": a.outcome.as_str(),
                     "timeToDetectMs": a.time_to_detect_ms(),
                 },
             });

@@ -11,6 +11,8 @@ pub struct HumanOptions {
     pub verbose: bool,
     /// Show only findings that fail the run, and the summary.
     pub quiet: bool,
+    /// Show the code diffs of every change (by default only where behaviour is risky).
+    pub diff: bool,
 }
 
 fn style(sev: Severity) -> Style {
@@ -46,21 +48,39 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
     if let Some(review) = &report.review
         && !opts.quiet
     {
-        changes(review, opts.verbose, &mut s);
+        changes(review, &report.findings, opts, &mut s);
     }
-    let mut groups: Vec<&str> = Vec::new();
-    for f in &shown {
-        if !groups.contains(&f.check) {
-            groups.push(f.check);
+    // A passing gate says so in a few lines; `-v` lists what it let through.
+    let brief = report.command == "gate" && report.summary.passed && !opts.verbose && !opts.quiet;
+    if brief && !shown.is_empty() {
+        let mut counts: Vec<String> = Vec::new();
+        for sev in Severity::ALL {
+            let n = shown.iter().filter(|f| f.severity == sev).count();
+            if n > 0 {
+                counts.push(format!("{n} {}", sev.as_str()));
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\n{DIM}{} findings below the deny level ({}): `-v` lists them{DIM:#}",
+            shown.len(),
+            counts.join(", ")
+        );
+    }
+    let mut checks: Vec<&str> = Vec::new();
+    for f in shown.iter().filter(|_| !brief) {
+        if !checks.contains(&f.check) {
+            checks.push(f.check);
         }
     }
-    for group in groups {
-        let _ = writeln!(s, "\n{BOLD}{group}{BOLD:#}");
-        for f in shown.iter().filter(|f| f.check == group) {
-            finding(f, &mut s);
+    for check in checks {
+        let _ = writeln!(s, "\n{BOLD}{check}{BOLD:#}");
+        let mine: Vec<&Finding> = shown.iter().copied().filter(|f| f.check == check).collect();
+        for g in super::grouping::group(&mine) {
+            finding(&g, &mut s);
         }
     }
-    if !opts.quiet && !report.crates.is_empty() {
+    if !opts.quiet && !brief && !report.crates.is_empty() {
         crate_table(report, opts.verbose, &mut s);
     }
     if !opts.quiet {
@@ -121,8 +141,16 @@ fn build_time(r: &crate::report::CrateRow) -> String {
     }
 }
 
-fn changes(review: &crate::report::ReviewSection, verbose: bool, s: &mut String) {
-    use super::review_view::{code_summary, what, why};
+fn changes(
+    review: &crate::report::ReviewSection,
+    findings: &[Finding],
+    opts: HumanOptions,
+    s: &mut String,
+) {
+    use super::review_view::{
+        RISKY_FILES, code_summary, needles, ordered_diffs, shows_code, what, why,
+    };
+    let verbose = opts.verbose;
     let _ = writeln!(
         s,
         "\n{BOLD}changes{BOLD:#} {DIM}{} -> {}, {} packages, worst first{DIM:#}",
@@ -147,9 +175,28 @@ fn changes(review: &crate::report::ReviewSection, verbose: bool, s: &mut String)
             code_summary(row)
         );
     }
+    let mut quiet_code = Vec::new();
     for row in &review.changes {
         let Some(code) = &row.code else { continue };
-        for d in &code.diffs {
+        if !opts.diff && !shows_code(row) {
+            if !code.diffs.is_empty() {
+                quiet_code.push(format!(
+                    "{} ({} files)",
+                    row.change.label(),
+                    code.diffs.len()
+                ));
+            }
+            continue;
+        }
+        let limit = if opts.diff { usize::MAX } else { RISKY_FILES };
+        let (diffs, hidden_files) = ordered_diffs(code, &needles(findings, row), limit);
+        if hidden_files > 0 {
+            quiet_code.push(format!(
+                "{hidden_files} more files of {}",
+                row.change.label()
+            ));
+        }
+        for d in diffs {
             let _ = writeln!(
                 s,
                 "\n{BOLD}{}{BOLD:#} {DIM}{} ({}){DIM:#}",
@@ -179,6 +226,13 @@ fn changes(review: &crate::report::ReviewSection, verbose: bool, s: &mut String)
                 );
             }
         }
+    }
+    if !quiet_code.is_empty() {
+        let _ = writeln!(
+            s,
+            "\n{DIM}build-time code not shown (`--diff` shows it): {}{DIM:#}",
+            quiet_code.join(", ")
+        );
     }
 }
 
@@ -328,10 +382,11 @@ fn header(report: &Report, s: &mut String) {
     s.push('\n');
 }
 
-fn finding(f: &Finding, s: &mut String) {
+fn finding(g: &super::grouping::Group<'_>, s: &mut String) {
+    let f = g.first;
     let st = style(f.severity);
     let sev = f.severity.as_str().to_ascii_uppercase();
-    let _ = write!(s, "  {st}{sev:<8}{st:#} {BOLD}{}{BOLD:#}", f.title);
+    let _ = write!(s, "  {st}{sev:<8}{st:#} {BOLD}{}{BOLD:#}", g.title());
     if let Some(p) = &f.package
         && (!f.title.contains(&p.name) || f.advisory.is_some())
     {
@@ -339,15 +394,22 @@ fn finding(f: &Finding, s: &mut String) {
     }
     let _ = writeln!(s, " {DIM}({}){DIM:#}", f.code);
     let pad = "           ";
-    if let Some(loc) = &f.location {
+    let alone = g.members.len() == 1;
+    if let Some(loc) = f.location.as_ref().filter(|_| alone) {
         let line = loc.line.map(|l| format!(":{l}")).unwrap_or_default();
         let _ = writeln!(s, "{pad}{DIM}at:{DIM:#} {}{line}", loc.path);
     }
-    if f.via.len() > 1 {
+    if f.via.len() > 1 && alone {
         let _ = writeln!(s, "{pad}{DIM}via:{DIM:#} {}", f.via.join(" -> "));
     }
     for e in &f.evidence {
         let _ = writeln!(s, "{pad}{DIM}-{DIM:#} {e}");
+    }
+    if !alone && (!f.evidence.is_empty() || f.via.len() > 1 || f.location.is_some()) {
+        let _ = writeln!(
+            s,
+            "{pad}{DIM}- the same for each of them (`--format json` has every path){DIM:#}"
+        );
     }
     if let Some(a) = &f.advisory
         && let Some(url) = &a.url

@@ -78,7 +78,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     if let Some(review) = &report.review {
-        super::review_view::markdown(review, &mut s, icon);
+        super::review_view::markdown(review, &report.findings, false, &mut s, icon);
     }
     if let Some(ci) = &report.ci
         && let Some(p) = ci.locked_percent
@@ -90,60 +90,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     if !report.findings.is_empty() {
-        let _ = writeln!(
-            s,
-            "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|"
-        );
-        if report.review.is_some() {
-            let _ = writeln!(s, "\n### Findings\n");
-        }
-        for f in &report.findings {
-            let pkg = f
-                .package
-                .as_ref()
-                .map(|p| format!("`{} {}`", p.name, p.version))
-                .unwrap_or_default();
-            let loc = f
-                .location
-                .as_ref()
-                .map(|l| {
-                    format!(
-                        "`{}{}`",
-                        l.path,
-                        l.line.map(|n| format!(":{n}")).unwrap_or_default()
-                    )
-                })
-                .unwrap_or_default();
-            let title = match f.advisory.as_ref().and_then(|a| a.url.as_ref()) {
-                Some(url) => format!("[{}]({url})", cell(&f.title)),
-                None => cell(&f.title),
-            };
-            let _ = writeln!(
-                s,
-                "| {} | {title} <br><sub>`{}`</sub> | {pkg} | {loc} | {} |",
-                icon(f.severity),
-                f.code,
-                cell(f.remedy.as_deref().unwrap_or(""))
-            );
-        }
-        let with_details: Vec<_> = report
-            .findings
-            .iter()
-            .filter(|f| f.via.len() > 1 || !f.evidence.is_empty())
-            .collect();
-        if !with_details.is_empty() {
-            let _ = writeln!(s, "\n<details><summary>Details</summary>\n");
-            for f in with_details {
-                let _ = writeln!(s, "- **{}** (`{}`)", cell(&f.title), f.code);
-                if f.via.len() > 1 {
-                    let _ = writeln!(s, "  - via: {}", f.via.join(" → "));
-                }
-                for e in &f.evidence {
-                    let _ = writeln!(s, "  - {}", cell(e));
-                }
-            }
-            let _ = writeln!(s, "\n</details>");
-        }
+        findings(report, &mut s);
     }
     if let Some(m) = &report.metrics {
         let _ = writeln!(
@@ -198,4 +145,95 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(s, "\n{}", notes.join("\n"));
     }
     s
+}
+
+/// The findings table (same causes on one row) and their details, within the budget of a
+/// pull-request comment: what does not fit is counted, never silently dropped.
+fn findings(report: &Report, s: &mut String) {
+    use super::review_view::MARKDOWN_BUDGET;
+    if report.review.is_some() {
+        let _ = writeln!(s, "\n### Findings");
+    }
+    let _ = writeln!(
+        s,
+        "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|"
+    );
+    let all: Vec<&crate::report::Finding> = report.findings.iter().collect();
+    let groups = super::grouping::group(&all);
+    // Rows first (the verdict), details after, each only while the budget lasts.
+    let reserve = 2_000;
+    let mut left_out = 0;
+    for g in &groups {
+        let f = g.first;
+        let pkg = match (g.members.len(), &f.package) {
+            (1, Some(p)) => format!("`{} {}`", p.name, p.version),
+            (n, Some(_)) => format!("{n} crates"),
+            _ => String::new(),
+        };
+        let loc = f
+            .location
+            .as_ref()
+            .filter(|_| g.members.len() == 1)
+            .map(|l| {
+                format!(
+                    "`{}{}`",
+                    l.path,
+                    l.line.map(|n| format!(":{n}")).unwrap_or_default()
+                )
+            })
+            .unwrap_or_default();
+        let title = match f.advisory.as_ref().and_then(|a| a.url.as_ref()) {
+            Some(url) => format!("[{}]({url})", cell(&g.title())),
+            None => cell(&g.title()),
+        };
+        let row = format!(
+            "| {} | {title} <br><sub>`{}`</sub> | {pkg} | {loc} | {} |\n",
+            icon(f.severity),
+            f.code,
+            cell(f.remedy.as_deref().unwrap_or(""))
+        );
+        if s.len() + row.len() + reserve > MARKDOWN_BUDGET {
+            left_out += 1;
+            continue;
+        }
+        s.push_str(&row);
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            s,
+            "\n_{left_out} more findings cut to fit a pull-request comment: `--format json` or `--format sarif` has them all._"
+        );
+    }
+    let mut details = String::from("\n<details><summary>Details</summary>\n\n");
+    let mut any = false;
+    let mut cut = 0;
+    for g in groups
+        .iter()
+        .filter(|g| g.first.via.len() > 1 || !g.first.evidence.is_empty())
+    {
+        let f = g.first;
+        let mut item = format!("- **{}** (`{}`)\n", cell(&g.title()), f.code);
+        if f.via.len() > 1 && g.members.len() == 1 {
+            let _ = writeln!(item, "  - via: {}", f.via.join(" → "));
+        }
+        for e in &f.evidence {
+            let _ = writeln!(item, "  - {}", cell(e));
+        }
+        if s.len() + details.len() + item.len() + reserve > MARKDOWN_BUDGET {
+            cut += 1;
+            continue;
+        }
+        details.push_str(&item);
+        any = true;
+    }
+    if cut > 0 {
+        let _ = writeln!(
+            details,
+            "\n_{cut} more details cut to fit a pull-request comment._"
+        );
+    }
+    if any || cut > 0 {
+        let _ = writeln!(details, "\n</details>");
+        s.push_str(&details);
+    }
 }

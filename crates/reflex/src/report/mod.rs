@@ -2,6 +2,7 @@
 //! submodules turn it into human, JSON, SARIF or Markdown text and never decide the verdict.
 
 pub mod github;
+pub mod grouping;
 pub mod human;
 pub mod json;
 pub mod markdown;

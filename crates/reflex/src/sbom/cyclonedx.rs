@@ -306,7 +306,10 @@ fn component(c: &Component) -> CdxComponent {
             kind: "vcs",
             url: locator,
         });
-    } else if let Some(repo) = meta.and_then(|m| m.repository.clone()).filter(|u| is_url(u)) {
+    } else if let Some(repo) = meta
+        .and_then(|m| m.repository.clone())
+        .filter(|u| is_url(u))
+    {
         external_references.push(ExternalReference {
             kind: "vcs",
             url: repo,
@@ -434,9 +437,19 @@ fn vulnerability(inv: &Inventory, s: &Statement) -> Vulnerability {
             .iter()
             .map(|(id, url)| Reference {
                 id: id.clone(),
-                source: Source {
-                    name: alias_source(id),
-                    url: url.clone(),
+                source: match id.starts_with("CVE-") {
+                    true => Source {
+                        name: "NVD",
+                        url: Some(format!("https://nvd.nist.gov/vuln/detail/{id}")),
+                    },
+                    false => Source {
+                        name: if id.starts_with("GHSA-") {
+                            "GitHub"
+                        } else {
+                            "other"
+                        },
+                        url: url.clone(),
+                    },
                 },
             })
             .collect(),
@@ -476,15 +489,5 @@ fn cvss_method(vector: &str) -> &'static str {
         Some("CVSS:3.0") => "CVSSv3",
         Some("CVSS:4.0") => "CVSSv4",
         _ => "CVSSv2",
-    }
-}
-
-fn alias_source(id: &str) -> &'static str {
-    if id.starts_with("CVE-") {
-        "NVD"
-    } else if id.starts_with("GHSA-") {
-        "GitHub"
-    } else {
-        "other"
     }
 }

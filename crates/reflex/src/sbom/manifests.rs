@@ -84,9 +84,10 @@ impl ManifestReader<'_> {
     /// `workspace = true` fields inherit from.
     fn local(&self, name: &str, version: &str) -> Option<(&Manifest, Option<&Table>)> {
         let ws = self.workspace?;
-        let m = ws.packages.iter().find(|m| {
-            m.name.as_deref() == Some(name) && m.version.as_deref() == Some(version)
-        })?;
+        let m = ws
+            .packages
+            .iter()
+            .find(|m| m.name.as_deref() == Some(name) && m.version.as_deref() == Some(version))?;
         Some((m, Some(&ws.root_manifest.table)))
     }
 
@@ -141,7 +142,11 @@ impl ManifestReader<'_> {
         let commit = commit?;
         let checkouts = self.cargo_home?.join("git").join("checkouts");
         for repo in std::fs::read_dir(checkouts).ok()?.flatten() {
-            for rev in std::fs::read_dir(repo.path()).into_iter().flatten().flatten() {
+            for rev in std::fs::read_dir(repo.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
                 let short = rev.file_name().to_string_lossy().into_owned();
                 if short.len() < 7 || !commit.starts_with(&short) {
                     continue;
@@ -203,9 +208,7 @@ fn find_package(root: &Path, name: &str) -> Option<PackageMeta> {
     let ws = manifests
         .iter()
         .filter(|(p, t)| {
-            t.contains_key("workspace")
-                && p.parent()
-                    .is_some_and(|d| path.starts_with(d))
+            t.contains_key("workspace") && p.parent().is_some_and(|d| path.starts_with(d))
         })
         .max_by_key(|(p, _)| p.components().count())
         .map(|(_, t)| t);
@@ -232,7 +235,9 @@ fn meta(table: &Table, root: Option<&Table>, dir: Option<&Path>) -> PackageMeta 
             }
             _ => None,
         };
-        value.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+        value
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
     };
     let has_binary = table
         .get("bin")

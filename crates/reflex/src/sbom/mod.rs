@@ -272,10 +272,9 @@ fn component(
     let qualifier = match &origin {
         Origin::CratesIo => purl::Qualifier::None,
         Origin::Git { .. } => purl::Qualifier::VcsUrl(vcs.as_deref().unwrap_or_default()),
-        Origin::Local => match &local_dir {
-            Some(dir) => purl::Qualifier::LocalPath(dir),
-            None => purl::Qualifier::None,
-        },
+        // Without a workspace the directory is unknown, but the package is still not the
+        // crates.io package of that name: an empty `file://` says so.
+        Origin::Local => purl::Qualifier::LocalPath(local_dir.as_deref().unwrap_or("")),
         Origin::Registry(_) | Origin::Other(_) => {
             purl::Qualifier::RepositoryUrl(purl::registry_url(source.as_deref().unwrap_or("")))
         }
@@ -326,7 +325,11 @@ fn root(graph: &Graph, workspace: Option<&Workspace>, components: &[Component]) 
             .name
             .as_deref()
             .zip(ws.root_manifest.version.as_deref())
-            .and_then(|(n, v)| graph.find(n, v).filter(|&i| graph.origin(i) == Origin::Local));
+            .and_then(|(n, v)| {
+                graph
+                    .find(n, v)
+                    .filter(|&i| graph.origin(i) == Origin::Local)
+            });
         if let Some(i) = root_pkg {
             return Root::Package(i);
         }
@@ -411,7 +414,10 @@ mod tests {
     #[test]
     fn relative_paths_stay_inside_or_climb_out() {
         assert_eq!(relative(Path::new("/w"), Path::new("/w")), ".");
-        assert_eq!(relative(Path::new("/w"), Path::new("/w/crates/a")), "crates/a");
+        assert_eq!(
+            relative(Path::new("/w"), Path::new("/w/crates/a")),
+            "crates/a"
+        );
         assert_eq!(relative(Path::new("/w/x"), Path::new("/w/y/z")), "../y/z");
     }
 

@@ -13,7 +13,7 @@ pub enum Qualifier<'a> {
     RepositoryUrl(&'a str),
     /// A git repository at a commit: `git+<url>@<commit>` (SPDX's VCS locator form).
     VcsUrl(&'a str),
-    /// A local package, by its directory relative to the workspace root.
+    /// A local package, by its directory relative to the workspace root (empty: unknown).
     LocalPath(&'a str),
 }
 

@@ -69,9 +69,10 @@ pub fn statements(graph: &Graph, db: &AdvisoryDb) -> Vec<Statement> {
             continue;
         }
         let about_crates_io = |adv: &&Advisory| {
-            adv.metadata.source.as_ref().is_none_or(|src| {
-                src.kind() == crates_io.kind() && src.url() == crates_io.url()
-            })
+            adv.metadata
+                .source
+                .as_ref()
+                .is_none_or(|src| src.kind() == crates_io.kind() && src.url() == crates_io.url())
         };
         for adv in db
             .for_crate(pkg.name.as_str())
@@ -97,12 +98,16 @@ fn statement(package: usize, version: &Version, adv: &Advisory) -> Statement {
         if malicious {
             (
                 State::Exploitable,
-                format!("{version} is the malicious release: remove it and rotate every secret its build could read"),
+                format!(
+                    "{version} is the malicious release: remove it and rotate every secret its build could read"
+                ),
             )
         } else {
             (
                 State::InTriage,
-                format!("{version} is in the vulnerable range; whether the vulnerable code is reachable is not assessed"),
+                format!(
+                    "{version} is in the vulnerable range; whether the vulnerable code is reachable is not assessed"
+                ),
             )
         }
     } else if adv.versions.patched().iter().any(|r| r.matches(version)) {

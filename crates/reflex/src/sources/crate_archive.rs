@@ -334,11 +334,13 @@ pub fn manifest(bytes: &[u8], name: &str, version: &str, expected: &str) -> Resu
         }
         .to_string());
     }
+    // cargo packs files sorted by path, so the manifest comes early: a bomb stops here.
+    const MAX_SEARCHED: u64 = 64 << 20;
     let limits = Limits::default();
     let capped = Capped {
         inner: flate2::read::GzDecoder::new(bytes),
         read: 0,
-        limit: limits.max_unpacked,
+        limit: MAX_SEARCHED,
     };
     let mut tar = tar::Archive::new(capped);
     let wanted = format!("{name}-{version}/Cargo.toml");

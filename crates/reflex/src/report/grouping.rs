@@ -1,0 +1,127 @@
+//! Findings with the same cause, said once: the eight `windows_*` crates that each ship one
+//! native binary are one line naming the eight, not eight findings with eight paths.
+
+use super::Finding;
+
+/// A finding, or several with the same code, the same title apart from the package and the
+/// same evidence apart from the package.
+pub struct Group<'a> {
+    pub first: &'a Finding,
+    /// Every member (`first` included), in report order.
+    pub members: Vec<&'a Finding>,
+}
+
+impl Group<'_> {
+    /// The title for the whole group: `first`'s, with its package replaced by the list.
+    pub fn title(&self) -> String {
+        let Some(first) = label(self.first) else {
+            return self.first.title.clone();
+        };
+        if self.members.len() == 1 {
+            return self.first.title.clone();
+        }
+        let names: Vec<String> = self.members.iter().filter_map(|f| label(f)).collect();
+        let shown = if names.len() > 4 {
+            format!("{} and {} more", names[..3].join(", "), names.len() - 3)
+        } else {
+            names.join(", ")
+        };
+        self.first.title.replacen(
+            &first,
+            &format!("each of {} crates ({shown})", self.members.len()),
+            1,
+        )
+    }
+}
+
+fn label(f: &Finding) -> Option<String> {
+    let p = f.package.as_ref()?;
+    Some(format!("{} {}", p.name, p.version))
+}
+
+fn key(f: &Finding) -> Option<(String, String, Vec<String>)> {
+    let label = label(f)?;
+    let p = f.package.as_ref()?;
+    let strip = |t: &str| t.replace(&label, "{}").replace(&p.name, "{name}");
+    if !f.title.contains(&label) {
+        return None;
+    }
+    Some((
+        f.code.to_string(),
+        strip(&f.title),
+        f.evidence.iter().map(|e| strip(e)).collect(),
+    ))
+}
+
+/// Groups `findings` (already filtered and ordered), keeping the position of each group's
+/// first member. Findings without a package, or whose title does not name it, stay alone.
+pub fn group<'a>(findings: &[&'a Finding]) -> Vec<Group<'a>> {
+    let mut out: Vec<(Option<(String, String, Vec<String>)>, Group<'a>)> = Vec::new();
+    for f in findings {
+        let k = key(f);
+        if let Some(k) = &k
+            && let Some((_, g)) = out
+                .iter_mut()
+                .find(|(gk, g)| gk.as_ref() == Some(k) && g.first.denied == f.denied)
+        {
+            g.members.push(f);
+            continue;
+        }
+        out.push((
+            k,
+            Group {
+                first: f,
+                members: vec![f],
+            },
+        ));
+    }
+    out.into_iter().map(|(_, g)| g).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{CodeSpec, PackageRef, Severity};
+
+    const NATIVE: CodeSpec = CodeSpec {
+        code: "native-binary",
+        severity: Severity::Low,
+        summary: "",
+    };
+
+    fn native(name: &str) -> Finding {
+        Finding::new(
+            "build-time",
+            &NATIVE,
+            format!("{name} 0.52.6 ships 1 native binaries"),
+        )
+        .package(PackageRef {
+            name: name.into(),
+            version: "0.52.6".into(),
+            source: "registry+https://github.com/rust-lang/crates.io-index".into(),
+        })
+        .evidence(format!("lib/{name}.lib (Library)"))
+    }
+
+    #[test]
+    fn same_cause_is_one_line() {
+        let names = [
+            "windows_aarch64_gnullvm",
+            "windows_aarch64_msvc",
+            "windows_i686_gnu",
+            "windows_i686_gnullvm",
+            "windows_i686_msvc",
+        ];
+        let all: Vec<Finding> = names.iter().map(|n| native(n)).collect();
+        let other = native("ring").evidence("pregenerated/x.o (Object)");
+        let mut refs: Vec<&Finding> = all.iter().collect();
+        refs.push(&other);
+        let groups = group(&refs);
+        assert_eq!(groups.len(), 2, "ring's evidence differs");
+        assert_eq!(
+            groups[0].title(),
+            "each of 5 crates (windows_aarch64_gnullvm 0.52.6, windows_aarch64_msvc 0.52.6, windows_i686_gnu 0.52.6 and 2 more) ships 1 native binaries"
+        );
+        assert_eq!(groups[1].title(), "ring 0.52.6 ships 1 native binaries");
+    }
+}
