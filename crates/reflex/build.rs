@@ -4,6 +4,11 @@
 use std::{env, fs, io::Write, path::Path};
 
 fn main() {
+    // The platform cargo-reflex is built for: the default target of the builds it judges.
+    println!(
+        "cargo::rustc-env=REFLEX_HOST_TARGET={}",
+        env::var("TARGET").unwrap_or_default()
+    );
     let manifest_dir = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let db = Path::new(&manifest_dir).join("../../data/advisory-db");
     let db = db

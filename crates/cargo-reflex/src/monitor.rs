@@ -150,7 +150,10 @@ impl Out {
         found.extend(extra);
         for a in &found {
             let _ = writeln!(self.sink, "{}", a.to_ecs());
-            self.latencies.push(a.time_to_detect_ms());
+            // Artifacts are judged after the build: no time to detect.
+            if a.action != "artifact" {
+                self.latencies.push(a.time_to_detect_ms());
+            }
             if let Some(tx) = &self.hook
                 && a.severity >= AlertSeverity::Medium
             {

@@ -442,6 +442,9 @@ fn run(
             status,
         });
     }
+    if let (Some(g), Some(a)) = (&graph, &analyses) {
+        mark_not_built(&mut sink.findings, g, workspace.as_ref(), a);
+    }
 
     let mut report = Report::new(command, opts.clock.rfc3339());
     report.target = Target {
@@ -587,4 +590,38 @@ fn repository_root(dir: &Path) -> PathBuf {
         }
     }
     dir.to_path_buf()
+}
+
+/// Findings about packages this platform never builds say so. Their severity stays: the same
+/// lockfile builds on the team's other platforms, and an attack aimed at Windows developers
+/// must not pass a Linux CI gate.
+fn mark_not_built(
+    findings: &mut [crate::report::Finding],
+    graph: &Graph,
+    workspace: Option<&crate::graph::workspace::Workspace>,
+    analyses: &std::collections::HashMap<
+        usize,
+        std::result::Result<crate::analysis::crate_analysis::CrateAnalysis, String>,
+    >,
+) {
+    let (target, cfgs) = crate::graph::platform::host();
+    let only = |i: usize| match analyses.get(&i) {
+        Some(Ok(a)) => Some(a.target_only_deps.clone()),
+        _ => None,
+    };
+    let skipped = crate::graph::platform::not_built(graph, workspace, &only, &target, &cfgs);
+    if skipped.is_empty() {
+        return;
+    }
+    for f in findings.iter_mut() {
+        let Some(i) = f
+            .package
+            .as_ref()
+            .and_then(|p| graph.find(&p.name, &p.version))
+        else {
+            continue;
+        };
+        let Some(why) = skipped.get(&i) else { continue };
+        f.evidence.push(format!("not built for {target}: {why}"));
+    }
 }

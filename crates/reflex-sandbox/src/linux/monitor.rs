@@ -401,6 +401,13 @@ impl Supervisor {
         } else {
             self.describe(req)
         };
+        if ev
+            .dest
+            .as_deref()
+            .is_some_and(|d| d.starts_with("netlink:"))
+        {
+            return None;
+        }
         ev.time_ns = time_ns;
         ev.pid = req.pid;
         if ev.chain.is_empty() {
@@ -558,9 +565,11 @@ impl Supervisor {
                 if !known && !crate::is_sensitive(&p, &self.secrets.extra) {
                     return None;
                 }
-                // A hidden file is /dev/null mounted over it: the sandbox kept it.
+                // A hidden file is /dev/null mounted over it: the sandbox kept it. The init
+                // (the supervisor's process) is not dumpable: its environment cannot be read.
                 let hidden = md.file_type().is_char_device() && md.rdev() == self.secrets.devnull;
-                let outcome = if hidden {
+                let init = p.starts_with(format!("/proc/{}", std::process::id()));
+                let outcome = if hidden || init {
                     CallOutcome::Denied
                 } else {
                     CallOutcome::Allowed
@@ -1109,7 +1118,7 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// `ip:port`, `[ip6]:port` or `unix:<path>` (`unix:@name` for abstract sockets).
+/// `ip:port`, `[ip6]:port` or `unix:<path>` (`unix:@name` for abstract sockets), `netlink:`.
 fn sockaddr(b: &[u8]) -> Option<String> {
     if b.len() < 2 {
         return None;
@@ -1132,6 +1141,8 @@ fn sockaddr(b: &[u8]) -> Option<String> {
                 u16::from_be_bytes([b[2], b[3]])
             ))
         }
+        // The kernel's own sockets (routing queries of getaddrinfo): nothing leaves.
+        libc::AF_NETLINK => Some("netlink:".to_string()),
         libc::AF_UNIX => {
             let path = &b[2..];
             if path.first() == Some(&0) {

@@ -40,6 +40,10 @@ pub struct CrateAnalysis {
     pub license: Option<String>,
     #[serde(default)]
     pub license_file: Option<String>,
+    /// Dependencies (registry names) the manifest declares only under `[target.'cfg(..)']`
+    /// tables, with those platform expressions: they are not built on other platforms.
+    #[serde(default)]
+    pub target_only_deps: Vec<(String, Vec<String>)>,
 }
 
 /// Analyses one archive.
@@ -72,6 +76,7 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     a.description = field("description");
     a.license = field("license");
     a.license_file = field("license-file");
+    a.target_only_deps = target_only_deps(&manifest);
     a.proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
@@ -332,4 +337,40 @@ mod tests {
                 .any(|p| p.contains("sh"))
         );
     }
+}
+
+/// Dependencies declared only in `[target.<platform>.(build-)dependencies]` (dev-dependencies
+/// are never built for dependents), by registry name, with their platforms.
+pub fn target_only_deps(manifest: &toml::Table) -> Vec<(String, Vec<String>)> {
+    let names = |t: Option<&toml::Value>| -> Vec<String> {
+        t.and_then(|t| t.as_table())
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| {
+                        v.get("package")
+                            .and_then(|p| p.as_str())
+                            .unwrap_or(k)
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut always: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for table in ["dependencies", "build-dependencies", "build_dependencies"] {
+        always.extend(names(manifest.get(table)));
+    }
+    let mut only: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
+        for (platform, t) in targets {
+            for table in ["dependencies", "build-dependencies", "build_dependencies"] {
+                for n in names(t.get(table)) {
+                    if !always.contains(&n) {
+                        only.entry(n).or_default().push(platform.clone());
+                    }
+                }
+            }
+        }
+    }
+    only.into_iter().collect()
 }

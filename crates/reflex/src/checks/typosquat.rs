@@ -415,10 +415,15 @@ impl Check for Typosquat {
                     popularity_line(other)
                 ));
             }
-            out.push(f.remedy(format!(
-                "check that `{}` is the crate you meant; if you wanted `{}`, fix the dependency",
-                best.name, best.imitates
-            )));
+            let first = format!(
+                "if you wanted `{}`, fix the dependency; if `{}` is the crate you meant",
+                best.imitates, best.name
+            );
+            out.push(super::remedy_with_approval(
+                f,
+                &first,
+                ", approve this version",
+            ));
         }
         CheckStatus::Ran
     }

@@ -2,6 +2,7 @@
 //! shortest path from a workspace member to every package ("via").
 
 mod fast;
+pub mod platform;
 pub mod workspace;
 
 use crate::error::{Error, Result};

@@ -328,59 +328,88 @@ pub fn scan(
     });
     let mut results = results;
     results.sort_by_key(|(i, _)| *i);
+    // One alert per crate and canary (an rlib, its rmeta, its dep-info and the uplifted copy
+    // are one find), at the first file: the profile directory's before deps/.
+    let mut groups: Vec<(String, &Canary, Vec<(usize, &'static str)>)> = Vec::new();
+    let mut units = HashMap::new();
     for (i, found) in results {
-        let (path, m, names) = &files[i];
+        let names = &files[i].2;
         let unit = names.iter().find_map(|n| compiled.unit_of(n));
         let file = names.first().cloned().unwrap_or_default();
         let krate = lock_name(unit.map_or(crate_of(&file).as_str(), |u| u.0.as_str()));
+        units.insert(krate.clone(), unit);
         for f in found {
-            let by_script = handed.get(&f.canary.name).and_then(|ks| {
-                ks.iter()
-                    .find(|k| **k == krate)
-                    .or_else(|| ks.first())
-                    .cloned()
-            });
-            let macros = unit.map(|u| u.1.clone()).unwrap_or_default();
-            let mut evidence = vec![format!(
-                "canary {} in {} ({})",
-                f.canary.name,
-                path.display(),
-                f.encoding
-            )];
-            let actor = if let Some(k) = by_script {
-                evidence.push(format!("the build script of {k} handed it to the compiler"));
-                Actor::BuildScript {
-                    version: version(&k),
-                    script: String::new(),
-                    krate: k,
-                }
-            } else if let Some(first) = macros.first() {
-                let mk = lock_name(first);
-                evidence.push(format!(
-                    "{krate} was compiled with proc-macros {} loaded (or its own code read it)",
-                    macros.join(", ")
-                ));
-                Actor::ProcMacro {
-                    version: version(&mk),
-                    krate: mk,
-                    also_loaded: macros[1..].to_vec(),
-                    compiling: krate.clone(),
-                }
-            } else {
-                evidence.push(format!("{krate}'s own code compiled it in (env!)"));
-                Actor::CrateCode {
-                    version: version(&krate),
-                    krate: krate.clone(),
-                }
-            };
-            let message = format!(
-                "{} compiled secret {} into {}",
-                actor.describe(),
-                f.canary.name,
-                path.display()
-            );
-            out.push(alert(actor, path, evidence, message, mtime_ns(m)));
+            match groups
+                .iter_mut()
+                .find(|(k, c, _)| *k == krate && c.name == f.canary.name)
+            {
+                Some(g) => g.2.push((i, f.encoding)),
+                None => groups.push((krate.clone(), f.canary, vec![(i, f.encoding)])),
+            }
         }
+    }
+    for (krate, canary, hits) in groups {
+        let (first, _) = hits[0];
+        let (path, m, _) = &files[first];
+        let mut evidence: Vec<String> = hits
+            .iter()
+            .take(5)
+            .map(|(i, enc)| {
+                format!(
+                    "canary {} in {} ({enc})",
+                    canary.name,
+                    files[*i].0.display()
+                )
+            })
+            .collect();
+        if hits.len() > 5 {
+            evidence.push(format!("and {} more files", hits.len() - 5));
+        }
+        let by_script = handed.get(&canary.name).and_then(|ks| {
+            ks.iter()
+                .find(|k| **k == krate)
+                .or_else(|| ks.first())
+                .cloned()
+        });
+        let macros = units
+            .get(&krate)
+            .copied()
+            .flatten()
+            .map(|u| u.1.clone())
+            .unwrap_or_default();
+        let actor = if let Some(k) = by_script {
+            evidence.push(format!("the build script of {k} handed it to the compiler"));
+            Actor::BuildScript {
+                version: version(&k),
+                script: String::new(),
+                krate: k,
+            }
+        } else if let Some(first) = macros.first() {
+            let mk = lock_name(first);
+            evidence.push(format!(
+                "{krate} was compiled with proc-macros {} loaded (or its own code read it)",
+                macros.join(", ")
+            ));
+            Actor::ProcMacro {
+                version: version(&mk),
+                krate: mk,
+                also_loaded: macros[1..].to_vec(),
+                compiling: krate.clone(),
+            }
+        } else {
+            evidence.push(format!("{krate}'s own code compiled it in (env!)"));
+            Actor::CrateCode {
+                version: version(&krate),
+                krate: krate.clone(),
+            }
+        };
+        let message = format!(
+            "{} compiled secret {} into {}",
+            actor.describe(),
+            canary.name,
+            path.display()
+        );
+        out.push(alert(actor, path, evidence, message, mtime_ns(m)));
     }
     out
 }

@@ -294,7 +294,7 @@ fn lock_name(versions: &HashMap<String, String>, name: &str) -> String {
 /// The proc-macros a rustc loads, as the actor of what happens inside it; rustc itself when
 /// it loads none.
 fn rustc_actor(argv: &[String], versions: &HashMap<String, String>, baseline: bool) -> Actor {
-    let compiling = rustc_crate(argv).unwrap_or("?").to_string();
+    let compiling = lock_name(versions, rustc_crate(argv).unwrap_or("?"));
     let m = macros(argv);
     if m.is_empty() {
         return if baseline {
@@ -348,7 +348,7 @@ pub fn attribute_exec(
 ) -> Actor {
     match role(chain) {
         Role::Rustc(argv) | Role::Linker(argv) if is_toolchain(target, argv) => Actor::Rustc {
-            compiling: rustc_crate(argv).unwrap_or("?").to_string(),
+            compiling: lock_name(versions, rustc_crate(argv).unwrap_or("?")),
         },
         _ => attribute(chain, versions),
     }

@@ -127,7 +127,7 @@ impl Entry {
             (None, []) => {
                 let why = match lockfile {
                     Some(g) => format!("`{name}` is not in {}", g.path.display()),
-                    None => format!("no Cargo.lock to find the version of `{name}` in"),
+                    None => format!("no Cargo.lock to look `{name}` up in"),
                 };
                 return Err(usage(
                     why,
@@ -574,12 +574,7 @@ require-locked = true
                 Some(&g),
                 "`serd` is not in Cargo.lock",
             ),
-            (
-                "url",
-                None,
-                None,
-                "no Cargo.lock to find the version of `url` in",
-            ),
+            ("url", None, None, "no Cargo.lock to look `url` up in"),
             ("url@two", None, Some(&g), "`two` is not a version"),
             (
                 "url crate",

@@ -3,8 +3,7 @@
 
 use super::Finding;
 
-/// A finding, or several with the same code, the same title apart from the package and the
-/// same evidence apart from the package.
+/// A finding, or several with the same code and the same title apart from the package.
 pub struct Group<'a> {
     pub first: &'a Finding,
     /// Every member (`first` included), in report order.
@@ -12,6 +11,50 @@ pub struct Group<'a> {
 }
 
 impl Group<'_> {
+    /// The fix for the whole group: `first`'s, with its package written as a placeholder.
+    pub fn remedy(&self) -> Option<String> {
+        let r = self.first.remedy.clone()?;
+        let Some(p) = self
+            .first
+            .package
+            .as_ref()
+            .filter(|_| self.members.len() > 1)
+        else {
+            return Some(r);
+        };
+        let own = format!("{}@{}", p.name, p.version);
+        if !r.contains(&own) {
+            return Some(r.replace(&format!("`{}`", p.name), "`<crate>`"));
+        }
+        // A command per crate, so each can be run as printed.
+        let all: Vec<String> = self
+            .members
+            .iter()
+            .filter_map(|f| f.package.as_ref())
+            .map(|q| format!("{}@{}", q.name, q.version))
+            .collect();
+        Some(format!(
+            "{} (for each: {})",
+            r.replace(&own, "<crate>@<version>"),
+            all.join(", ")
+        ))
+    }
+
+    /// The distinct evidence lines of the members (at most `limit`), and how many more.
+    pub fn evidence(&self, limit: usize) -> (Vec<String>, usize) {
+        let mut all: Vec<String> = Vec::new();
+        for f in &self.members {
+            for e in &f.evidence {
+                if !all.contains(e) {
+                    all.push(e.clone());
+                }
+            }
+        }
+        let more = all.len().saturating_sub(limit);
+        all.truncate(limit);
+        (all, more)
+    }
+
     /// The title for the whole group: `first`'s, with its package replaced by the list.
     pub fn title(&self) -> String {
         let Some(first) = label(self.first) else {
@@ -39,24 +82,28 @@ fn label(f: &Finding) -> Option<String> {
     Some(format!("{} {}", p.name, p.version))
 }
 
-fn key(f: &Finding) -> Option<(String, String, Vec<String>)> {
+/// Code, title and fix with the package taken out: findings that share them have one cause
+/// and one fix (a fix that differs, such as a cooldown's own date, keeps them apart).
+fn key(f: &Finding) -> Option<(String, String, String)> {
     let label = label(f)?;
     let p = f.package.as_ref()?;
-    let strip = |t: &str| t.replace(&label, "{}").replace(&p.name, "{name}");
     if !f.title.contains(&label) {
         return None;
     }
-    Some((
-        f.code.to_string(),
-        strip(&f.title),
-        f.evidence.iter().map(|e| strip(e)).collect(),
-    ))
+    let remedy = f
+        .remedy
+        .as_deref()
+        .unwrap_or("")
+        .replace(&format!("{}@{}", p.name, p.version), "{}")
+        .replace(&label, "{}")
+        .replace(&p.name, "{}");
+    Some((f.code.to_string(), f.title.replace(&label, "{}"), remedy))
 }
 
 /// Groups `findings` (already filtered and ordered), keeping the position of each group's
 /// first member. Findings without a package, or whose title does not name it, stay alone.
 pub fn group<'a>(findings: &[&'a Finding]) -> Vec<Group<'a>> {
-    let mut out: Vec<(Option<(String, String, Vec<String>)>, Group<'a>)> = Vec::new();
+    let mut out: Vec<(Option<(String, String, String)>, Group<'a>)> = Vec::new();
     for f in findings {
         let k = key(f);
         if let Some(k) = &k
@@ -113,15 +160,19 @@ mod tests {
             "windows_i686_msvc",
         ];
         let all: Vec<Finding> = names.iter().map(|n| native(n)).collect();
-        let other = native("ring").evidence("pregenerated/x.o (Object)");
+        let mut other = native("ring");
+        other.title = "ring 0.52.6 ships 2 native binaries".into();
         let mut refs: Vec<&Finding> = all.iter().collect();
         refs.push(&other);
         let groups = group(&refs);
-        assert_eq!(groups.len(), 2, "ring's evidence differs");
+        assert_eq!(groups.len(), 2, "ring's title differs");
+        let (evidence, more) = groups[0].evidence(3);
+        assert_eq!(evidence.len(), 3);
+        assert_eq!(more, 2);
         assert_eq!(
             groups[0].title(),
             "each of 5 crates (windows_aarch64_gnullvm 0.52.6, windows_aarch64_msvc 0.52.6, windows_i686_gnu 0.52.6 and 2 more) ships 1 native binaries"
         );
-        assert_eq!(groups[1].title(), "ring 0.52.6 ships 1 native binaries");
+        assert_eq!(groups[1].title(), "ring 0.52.6 ships 2 native binaries");
     }
 }

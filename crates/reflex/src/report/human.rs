@@ -402,13 +402,17 @@ fn finding(g: &super::grouping::Group<'_>, s: &mut String) {
     if f.via.len() > 1 && alone {
         let _ = writeln!(s, "{pad}{DIM}via:{DIM:#} {}", f.via.join(" -> "));
     }
-    for e in &f.evidence {
+    let (evidence, more) = g.evidence(if alone { usize::MAX } else { 4 });
+    for e in &evidence {
         let _ = writeln!(s, "{pad}{DIM}-{DIM:#} {e}");
+    }
+    if more > 0 {
+        let _ = writeln!(s, "{pad}{DIM}- and {more} more{DIM:#}");
     }
     if !alone && (!f.evidence.is_empty() || f.via.len() > 1 || f.location.is_some()) {
         let _ = writeln!(
             s,
-            "{pad}{DIM}- the same for each of them (`--format json` has every path){DIM:#}"
+            "{pad}{DIM}- `--format json` has each one with its path{DIM:#}"
         );
     }
     if let Some(a) = &f.advisory
@@ -416,7 +420,7 @@ fn finding(g: &super::grouping::Group<'_>, s: &mut String) {
     {
         let _ = writeln!(s, "{pad}{DIM}see:{DIM:#} {url}");
     }
-    if let Some(r) = &f.remedy {
+    if let Some(r) = g.remedy() {
         let _ = writeln!(s, "{pad}{BOLD}fix:{BOLD:#} {r}");
     }
 }

@@ -190,7 +190,7 @@ fn findings(report: &Report, s: &mut String) {
             "| {} | {title} <br><sub>`{}`</sub> | {pkg} | {loc} | {} |\n",
             icon(f.severity),
             f.code,
-            cell(f.remedy.as_deref().unwrap_or(""))
+            cell(g.remedy().as_deref().unwrap_or(""))
         );
         if s.len() + row.len() + reserve > MARKDOWN_BUDGET {
             left_out += 1;
@@ -216,8 +216,12 @@ fn findings(report: &Report, s: &mut String) {
         if f.via.len() > 1 && g.members.len() == 1 {
             let _ = writeln!(item, "  - via: {}", f.via.join(" → "));
         }
-        for e in &f.evidence {
+        let (evidence, more) = g.evidence(if g.members.len() == 1 { usize::MAX } else { 4 });
+        for e in &evidence {
             let _ = writeln!(item, "  - {}", cell(e));
+        }
+        if more > 0 {
+            let _ = writeln!(item, "  - and {more} more");
         }
         if s.len() + details.len() + item.len() + reserve > MARKDOWN_BUDGET {
             cut += 1;
