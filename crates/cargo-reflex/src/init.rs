@@ -13,7 +13,7 @@ pub enum Emit {
     Policy,
     /// A hardened .cargo/config.toml
     CargoConfig,
-    /// A GitHub Actions workflow: gate, fetch with network, build offline without secrets
+    /// A GitHub Actions workflow: pinned actions, cargo-reflex from a pinned commit, the gate, then build and test in the monitored sandbox
     Ci,
     /// A Kubernetes NetworkPolicy for build pods
     NetworkPolicy,
@@ -41,13 +41,9 @@ pub struct InitArgs {
     #[arg(long, value_name = "NAME", default_value = "internal")]
     pub registry_name: String,
 
-    /// Sparse index URL of the private registry
-    #[arg(
-        long,
-        value_name = "URL",
-        default_value = "sparse+https://crates.internal.example/index/"
-    )]
-    pub registry_url: String,
+    /// Sparse index URL of the private registry; with it, the registry is declared and becomes the default for publishing (without it, the default registry stays crates.io)
+    #[arg(long, value_name = "URL")]
+    pub registry_url: Option<String>,
 
     /// Mirror that replaces crates.io (source replacement)
     #[arg(long, value_name = "URL")]
@@ -56,6 +52,10 @@ pub struct InitArgs {
     /// CIDR of the registry or its proxy that build pods may reach (repeatable)
     #[arg(long = "registry-cidr", value_name = "CIDR")]
     pub registry_cidrs: Vec<String>,
+
+    /// Full commit SHA of cargo-reflex's repository that the generated workflow installs [default: the commit this binary was built from, when known]
+    #[arg(long, value_name = "SHA", value_parser = parse_rev)]
+    pub reflex_rev: Option<String>,
 
     #[command(flatten)]
     pub common: CommonArgs,
@@ -82,7 +82,11 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
         Some(Emit::CargoConfig) => {
             return print(&mut out, &init::cargo_config(&hardening)).map(|_| 0);
         }
-        Some(Emit::Ci) => return print(&mut out, &init::ci_workflow()).map(|_| 0),
+        Some(Emit::Ci) => {
+            let rev = reflex_rev(&args);
+            warn_placeholder(rev.as_deref());
+            return print(&mut out, &init::ci_workflow(rev.as_deref())).map(|_| 0);
+        }
         Some(Emit::NetworkPolicy) => {
             return print(&mut out, &init::network_policy(&hardening)).map(|_| 0);
         }
@@ -105,9 +109,11 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
             root.join(".cargo/config.toml"),
             init::cargo_config(&hardening),
         ));
+        let rev = reflex_rev(&args);
+        warn_placeholder(rev.as_deref());
         files.push((
             root.join(".github/workflows/reflex-build.yml"),
-            init::ci_workflow(),
+            init::ci_workflow(rev.as_deref()),
         ));
         files.push((
             root.join("deploy/reflex-build-networkpolicy.yaml"),
@@ -158,6 +164,38 @@ pub fn run(args: InitArgs) -> Result<u8, reflex::Error> {
     } else {
         1
     })
+}
+
+/// The commit the generated workflow installs: `--reflex-rev`, else the one this binary was
+/// built from (`CARGO_REFLEX_REV` at build time, which the GitHub Action sets when it is pinned
+/// by commit).
+fn reflex_rev(args: &InitArgs) -> Option<String> {
+    args.reflex_rev.clone().or_else(|| {
+        option_env!("CARGO_REFLEX_REV")
+            .filter(|r| init::is_commit(r))
+            .map(str::to_string)
+    })
+}
+
+fn parse_rev(s: &str) -> Result<String, String> {
+    let rev = s.trim().to_ascii_lowercase();
+    if init::is_commit(&rev) {
+        Ok(rev)
+    } else {
+        Err(format!(
+            "`{s}` is not a full commit SHA (40 hex digits): a branch or tag can be moved"
+        ))
+    }
+}
+
+fn warn_placeholder(rev: Option<&str>) {
+    if rev.is_none() {
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "note: this cargo-reflex does not know the commit it was built from: the workflow's CARGO_REFLEX_REV is a placeholder its install step refuses. Pass --reflex-rev <full commit SHA of {}> (one you reviewed).",
+            init::REPOSITORY
+        );
+    }
 }
 
 fn write(path: &PathBuf, text: &str) -> Result<PathBuf, reflex::Error> {

@@ -48,7 +48,7 @@ pub struct SbomArgs {
     #[arg(long, value_name = "DIR")]
     pub cargo_home: Option<PathBuf>,
 
-    /// Do not print notes about licenses that could not be read
+    /// Print nothing on stderr but errors (no notes on unreadable licenses or advisory counts)
     #[arg(long, short = 'q')]
     pub quiet: bool,
 

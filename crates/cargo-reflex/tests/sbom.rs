@@ -183,6 +183,7 @@ fn scenario_cyclonedx_is_valid_and_says_what_the_lockfile_says() {
         run.stderr
     );
     insta::assert_snapshot!("sbom_scenario_cyclonedx", run.stdout);
+    insta::assert_snapshot!("sbom_scenario_notes", run.stderr);
 }
 
 #[test]

@@ -85,7 +85,7 @@ impl Sanitizer {
                     _ => self.state = State::Text,
                 },
                 State::Csi => match b {
-                    0x30..=0x3f | 0x20..=0x2f => {
+                    0x20..=0x3f => {
                         if self.csi.len() < CSI_MAX {
                             self.csi.push(b);
                         }

@@ -1,7 +1,7 @@
 //! `init`: a starter `reflex.toml` that records today's graph as the baseline (every entry with
 //! reason "baseline", so adopting the gate is one command and then a ratchet), and hardened
-//! configuration: cargo config with a private registry, a CI workflow that fetches with the
-//! network and builds without it, and a Kubernetes NetworkPolicy for build pods.
+//! configuration: cargo config with a private registry, a CI workflow that gates the change and
+//! builds and tests in the monitored sandbox, and a Kubernetes NetworkPolicy for build pods.
 
 use crate::audit::{AuditOptions, Progress};
 use crate::error::Result;
@@ -274,8 +274,9 @@ pub struct Hardening {
     pub internal_prefixes: Vec<String>,
     /// Name of the private registry in `[registries]`.
     pub registry_name: String,
-    /// Sparse index URL of the private registry.
-    pub registry_url: String,
+    /// Sparse index URL of the private registry. Without one, no registry is declared and the
+    /// default registry stays crates.io: a placeholder default breaks `cargo add` and publish.
+    pub registry_url: Option<String>,
     /// Mirror that replaces crates.io, if any.
     pub mirror_url: Option<String>,
     /// CIDRs of the registry (or its proxy) that build pods may reach on 443.
@@ -287,15 +288,14 @@ impl Hardening {
         if self.registry_name.is_empty() {
             self.registry_name = "internal".into();
         }
-        if self.registry_url.is_empty() {
-            self.registry_url = "sparse+https://crates.internal.example/index/".into();
-        }
+        self.registry_url = self.registry_url.filter(|u| !u.trim().is_empty());
         self
     }
 }
 
-/// `.cargo/config.toml`: the private registry, crates.io replaced by a mirror (when given),
-/// credentials from a provider rather than a file, and the network only where it is needed.
+/// `.cargo/config.toml`: the private registry (when its URL is given), crates.io replaced by a
+/// mirror (when given), credentials from a provider rather than a file, and fail-fast network
+/// settings. Without a registry URL the default registry is left alone.
 pub fn cargo_config(h: &Hardening) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "# Hardened by `cargo reflex init`.");
@@ -313,16 +313,26 @@ pub fn cargo_config(h: &Hardening) -> String {
             h.registry_name,
         );
     }
-    let _ = writeln!(
-        s,
-        "[registries.{}]\nindex = {:?}\n# A token from the environment or a credential helper, never a file in the repository.\ncredential-provider = [\"cargo:token\"]\n",
-        h.registry_name, h.registry_url
-    );
-    let _ = writeln!(
-        s,
-        "[registry]\n# Publishing goes to the private registry unless a crate says otherwise.\ndefault = {:?}\nglobal-credential-providers = [\"cargo:token\"]\n",
-        h.registry_name
-    );
+    match &h.registry_url {
+        Some(url) => {
+            let _ = writeln!(
+                s,
+                "[registries.{}]\nindex = {url:?}\n# A token from the environment or a credential helper, never a file in the repository.\ncredential-provider = [\"cargo:token\"]\n",
+                h.registry_name
+            );
+            let _ = writeln!(
+                s,
+                "[registry]\n# Publishing (and `cargo add` without --registry) goes to the private registry, so\n# nothing internal is published to crates.io by mistake. Public crates: --registry crates-io.\ndefault = {:?}\nglobal-credential-providers = [\"cargo:token\"]\n",
+                h.registry_name
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "# A private registry: `cargo reflex init --write-hardened --registry-url sparse+https://...`\n# declares it here (and makes it the default for publishing).\n\n[registry]\n# Tokens from the environment or a credential helper, never a file in the repository.\nglobal-credential-providers = [\"cargo:token\"]\n"
+            );
+        }
+    }
     if let Some(mirror) = &h.mirror_url {
         let _ = writeln!(
             s,
@@ -336,44 +346,158 @@ pub fn cargo_config(h: &Hardening) -> String {
     s
 }
 
-/// A GitHub Actions workflow: gate the lockfile, fetch with the network and no secrets, then
-/// build and test offline in separate steps, without secrets.
-pub fn ci_workflow() -> String {
-    r#"# Hardened by `cargo reflex init`: dependency code never runs with network or secrets.
-name: build
+/// A GitHub Action pinned to a full commit, with the version it was tagged as.
+#[derive(Clone, Copy, Debug)]
+pub struct PinnedAction {
+    /// `owner/repo` or `owner/repo/path`.
+    pub name: &'static str,
+    pub sha: &'static str,
+    pub version: &'static str,
+    /// The workflow (in `fixtures/corpus`) that pins this commit to this version: this machine
+    /// has no GitHub access, so every pin is one a real project already uses.
+    pub source: &'static str,
+}
+
+impl PinnedAction {
+    /// The `uses:` value with its version comment.
+    pub fn uses(&self) -> String {
+        format!("{}@{} # {}", self.name, self.sha, self.version)
+    }
+}
+
+pub const CHECKOUT: PinnedAction = PinnedAction {
+    name: "actions/checkout",
+    sha: "3d3c42e5aac5ba805825da76410c181273ba90b1",
+    version: "v7.0.1",
+    source: "astral-sh__ruff/.github/workflows/build-binaries.yml",
+};
+pub const CACHE: PinnedAction = PinnedAction {
+    name: "actions/cache",
+    sha: "55cc8345863c7cc4c66a329aec7e433d2d1c52a9",
+    version: "v6.1.0",
+    source: "astral-sh__ruff/.github/workflows/ci.yaml",
+};
+pub const UPLOAD_ARTIFACT: PinnedAction = PinnedAction {
+    name: "actions/upload-artifact",
+    sha: "043fb46d1a93c77aae656e7c1c64a875d1fc6a0a",
+    version: "v7.0.1",
+    source: "astral-sh__ruff/.github/workflows/build-binaries.yml",
+};
+/// Same repository and commit as the `init` and `analyze` actions bevy pins.
+pub const UPLOAD_SARIF: PinnedAction = PinnedAction {
+    name: "github/codeql-action/upload-sarif",
+    sha: "8aad20d150bbac5944a9f9d289da16a4b0d87c1e",
+    version: "v4.36.2",
+    source: "bevyengine__bevy/.github/workflows/security-static-analysis.yml",
+};
+
+/// Every action `init` and the README's examples pin.
+pub const PINNED_ACTIONS: &[PinnedAction] = &[CHECKOUT, CACHE, UPLOAD_ARTIFACT, UPLOAD_SARIF];
+
+/// Where cargo-reflex is installed from: this repository at a commit, never a crate name
+/// anyone could publish.
+pub const REPOSITORY: &str = env!("CARGO_PKG_REPOSITORY");
+
+/// Stands for the commit in a generated workflow when it is not known; the install step fails
+/// on it and says what to write instead.
+pub const REV_PLACEHOLDER: &str = "FILL-IN-A-FULL-COMMIT-SHA-OF-CARGO-REFLEX";
+
+/// A full, lowercase commit SHA-1: what `--rev` and `uses:` pins must be.
+pub fn is_commit(s: &str) -> bool {
+    s.len() == 40 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// A GitHub Actions workflow that does what cargo-reflex preaches: every action pinned to a
+/// commit, no credentials kept, a read-only token, cargo-reflex installed from a pinned commit
+/// of its repository, the gate on the pull request's change, then build and test in the
+/// monitored sandbox (offline, no secrets). `rev` is the commit to install (`None`: a
+/// placeholder the install step refuses).
+pub fn ci_workflow(rev: Option<&str>) -> String {
+    let rev = rev.filter(|r| is_commit(r)).unwrap_or(REV_PLACEHOLDER);
+    format!(
+        r#"# Generated by `cargo reflex init`. Dependency code (build scripts, proc-macros, tests) runs
+# only inside cargo-reflex's sandbox: offline, without secrets, watched by its monitor.
+# Every action is pinned to a full commit (its version in the comment); cargo-reflex is
+# installed from a pinned commit of its repository, never by a crate name anyone could publish.
+name: reflex-build
 on:
   push:
     branches: [main]
   pull_request:
 
-permissions:
-  contents: read
+permissions: {{}}
+
+concurrency:
+  group: ${{{{ github.workflow }}}}-${{{{ github.ref }}}}
+  cancel-in-progress: true
+
+env:
+  # The commit of {REPOSITORY} this workflow installs (review the change before moving it).
+  CARGO_REFLEX_REV: {rev}
 
 jobs:
   build:
+    name: gate, build and test
     runs-on: ubuntu-latest
-    timeout-minutes: 30
+    timeout-minutes: 45
+    permissions:
+      contents: read
     steps:
-      - uses: actions/checkout@v4
+      - name: Check out (no credentials left on disk)
+        uses: {checkout}
         with:
           persist-credentials: false
           fetch-depth: 0
-      - name: Install cargo-reflex
-        run: cargo install --locked cargo-reflex
-      - name: Gate the lockfile change
-        run: cargo reflex gate --locked --base "origin/${GITHUB_BASE_REF:-main}" --format github --summary "$GITHUB_STEP_SUMMARY"
-      - name: Fetch dependencies (network, no secrets, no dependency code runs)
+      - name: Restore cargo-reflex (cached by commit)
+        id: reflex-cache
+        uses: {cache}
+        with:
+          path: ~/.cargo-reflex
+          key: cargo-reflex-${{{{ runner.os }}}}-${{{{ runner.arch }}}}-${{{{ env.CARGO_REFLEX_REV }}}}
+      - name: Install cargo-reflex from its pinned commit
+        if: steps.reflex-cache.outputs.cache-hit != 'true'
+        run: |
+          if ! [[ "$CARGO_REFLEX_REV" =~ ^[0-9a-f]{{40}}$ ]]; then
+            echo "::error title=cargo-reflex::set CARGO_REFLEX_REV in this workflow to the full commit SHA of {REPOSITORY} to install (cargo reflex init --reflex-rev SHA writes it)"
+            exit 1
+          fi
+          cargo install --locked --git {REPOSITORY} --rev "$CARGO_REFLEX_REV" --root ~/.cargo-reflex cargo-reflex
+      - name: Put cargo-reflex on PATH
+        run: echo "$HOME/.cargo-reflex/bin" >> "$GITHUB_PATH"
+      - name: Gate the change (annotations and job summary)
+        env:
+          BASE_SHA: ${{{{ github.event.pull_request.base.sha }}}}
+        run: |
+          if [ -n "$BASE_SHA" ]; then
+            cargo reflex gate --locked --base "$BASE_SHA" --format github --summary "$GITHUB_STEP_SUMMARY"
+          else
+            cargo reflex gate --locked --format github --summary "$GITHUB_STEP_SUMMARY"
+          fi
+      - name: Allow user namespaces for the sandbox (Ubuntu 24.04 restricts them)
+        run: |
+          if [ "$(cat /proc/sys/kernel/apparmor_restrict_unprivileged_userns 2>/dev/null)" = 1 ]; then
+            sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0
+          fi
+      - name: Fetch dependencies (network, no secrets; no dependency code runs)
         run: cargo fetch --locked
-      - name: Build offline (no network, no secrets)
-        run: cargo build --locked --offline --all-targets
-        env:
-          CARGO_NET_OFFLINE: "true"
-      - name: Test offline (no network, no secrets)
-        run: cargo test --locked --offline
-        env:
-          CARGO_NET_OFFLINE: "true"
-"#
-    .to_string()
+      - name: Build in the sandbox (offline, no secrets, monitored)
+        run: |
+          mkdir -p "$RUNNER_TEMP/reflex-alerts"
+          cargo reflex build --locked --no-fetch --monitor --alerts "$RUNNER_TEMP/reflex-alerts/build.jsonl"
+      - name: Test in the sandbox (offline, no secrets, monitored)
+        run: cargo reflex build --locked --no-fetch --cargo test --monitor --alerts "$RUNNER_TEMP/reflex-alerts/test.jsonl"
+      - name: Keep the monitor's alerts
+        if: always()
+        uses: {upload}
+        with:
+          name: reflex-alerts
+          path: ${{{{ runner.temp }}}}/reflex-alerts/
+          if-no-files-found: ignore
+"#,
+        checkout = CHECKOUT.uses(),
+        cache = CACHE.uses(),
+        upload = UPLOAD_ARTIFACT.uses(),
+    )
 }
 
 /// A NetworkPolicy for build pods: DNS to the cluster resolver and HTTPS to the registry (or

@@ -995,6 +995,10 @@ fn writable_outcome(path: &Path) -> CallOutcome {
 /// `/proc/self`, `/proc/thread-self`, `/dev/fd/N` and `/dev/std*` as the caller `tid` means
 /// them (the supervisor's own would be something else). `/proc/<tid>` works for a thread.
 fn translate(path: &str, tid: u32) -> std::borrow::Cow<'_, str> {
+    // Most paths are neither: answered without an allocation.
+    if !(path.starts_with("/proc/") || path.starts_with("/dev/")) {
+        return path.into();
+    }
     let own = format!("/proc/{tid}");
     let fd = format!("/proc/{tid}/fd");
     let rules: [(&str, &str); 6] = [

@@ -250,6 +250,42 @@ pub fn save(path: &std::path::Path, analysis: &CrateAnalysis) {
     }
 }
 
+/// Dependencies declared only in `[target.<platform>.(build-)dependencies]` (dev-dependencies
+/// are never built for dependents), by registry name, with their platforms.
+pub fn target_only_deps(manifest: &toml::Table) -> Vec<(String, Vec<String>)> {
+    let names = |t: Option<&toml::Value>| -> Vec<String> {
+        t.and_then(|t| t.as_table())
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| {
+                        v.get("package")
+                            .and_then(|p| p.as_str())
+                            .unwrap_or(k)
+                            .to_string()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut always: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for table in ["dependencies", "build-dependencies", "build_dependencies"] {
+        always.extend(names(manifest.get(table)));
+    }
+    let mut only: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
+        for (platform, t) in targets {
+            for table in ["dependencies", "build-dependencies", "build_dependencies"] {
+                for n in names(t.get(table)) {
+                    if !always.contains(&n) {
+                        only.entry(n).or_default().push(platform.clone());
+                    }
+                }
+            }
+        }
+    }
+    only.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,40 +373,4 @@ mod tests {
                 .any(|p| p.contains("sh"))
         );
     }
-}
-
-/// Dependencies declared only in `[target.<platform>.(build-)dependencies]` (dev-dependencies
-/// are never built for dependents), by registry name, with their platforms.
-pub fn target_only_deps(manifest: &toml::Table) -> Vec<(String, Vec<String>)> {
-    let names = |t: Option<&toml::Value>| -> Vec<String> {
-        t.and_then(|t| t.as_table())
-            .map(|t| {
-                t.iter()
-                    .map(|(k, v)| {
-                        v.get("package")
-                            .and_then(|p| p.as_str())
-                            .unwrap_or(k)
-                            .to_string()
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let mut always: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
-    for table in ["dependencies", "build-dependencies", "build_dependencies"] {
-        always.extend(names(manifest.get(table)));
-    }
-    let mut only: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-    if let Some(targets) = manifest.get("target").and_then(|t| t.as_table()) {
-        for (platform, t) in targets {
-            for table in ["dependencies", "build-dependencies", "build_dependencies"] {
-                for n in names(t.get(table)) {
-                    if !always.contains(&n) {
-                        only.entry(n).or_default().push(platform.clone());
-                    }
-                }
-            }
-        }
-    }
-    only.into_iter().collect()
 }

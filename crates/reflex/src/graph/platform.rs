@@ -128,8 +128,8 @@ pub fn not_built(
     }
     why.retain(|j, _| !built[*j]);
     // Everything below a package that is not built is not built either.
-    for j in 0..n {
-        if !built[j] && !why.contains_key(&j) && graph.is_reachable(j) {
+    for (j, _) in built.iter().enumerate().filter(|(_, b)| !**b) {
+        if !why.contains_key(&j) && graph.is_reachable(j) {
             why.insert(
                 j,
                 "only needed by packages this platform does not build".into(),
@@ -148,7 +148,7 @@ mod tests {
         let (target, cfgs) = host();
         let here = format!("cfg(target_os = \"{}\")", std::env::consts::OS);
         assert!(applies(&[here], &target, &cfgs));
-        assert!(applies(&[target.clone()], &target, &cfgs));
+        assert!(applies(std::slice::from_ref(&target), &target, &cfgs));
         let elsewhere = if cfg!(windows) {
             "cfg(unix)"
         } else {

@@ -47,7 +47,7 @@ fn behaviour(a: &Alert) -> Option<(&'static str, String)> {
         "connect" | "send" => Some(("destinations", a.target.clone())),
         "dns-query" => Some(("domains", a.target.clone())),
         // Process ids change from build to build: `/proc/<pid>/environ`.
-        "read" | "write" => Some((
+        "read" | "write" | "rename" | "link" => Some((
             "paths",
             a.target
                 .split('/')

@@ -298,6 +298,11 @@ impl Analyzer {
                 };
                 let area = tampered(&dest)
                     .or_else(|| (ev.syscall == "rename").then(|| tampered(&path)).flatten());
+                // Anything else in the target directory is the build's own business.
+                let in_target = |p: &str| match target_dir {
+                    Some(t) => std::path::Path::new(p).starts_with(t),
+                    None => target_area(None, p).is_some(),
+                };
                 if let Some(area) = area {
                     let into = match &area {
                         Area::BuildOutput { krate, .. } => format!(
@@ -316,6 +321,14 @@ impl Analyzer {
                         vec![how, format!("into {into}")],
                         format!("{who} wrote into {into}: {dest}"),
                     ));
+                    return out;
+                }
+                let links_a_secret = matches!(ev.syscall.as_str(), "link" | "symlink")
+                    && reflex_sandbox_contract::is_sensitive(std::path::Path::new(&path), &[]);
+                if in_target(&dest)
+                    && (ev.syscall != "rename" || in_target(&path))
+                    && !links_a_secret
+                {
                     return out;
                 }
                 let secret_source = matches!(ev.syscall.as_str(), "rename" | "link" | "symlink")
@@ -723,4 +736,160 @@ pub fn post_webhook(agent: &ureq::Agent, url: &str, alert: &Alert) -> Result<(),
 /// An agent for webhooks: short timeouts, platform certificates.
 pub fn webhook_agent() -> ureq::Agent {
     crate::sources::http_agent(std::time::Duration::from_secs(5))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(pid: u32, exe: &str, argv: &[&str]) -> ChainLink {
+        ChainLink {
+            pid,
+            exe: Some(exe.into()),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    const SCRIPT: &str = "/w/target/debug/build/evasion-build-0123456789abcdef/build-script-build";
+
+    fn analyzer() -> Analyzer {
+        Analyzer {
+            canaries: Canaries(vec![canary::Canary::new(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            )]),
+            versions: [("evasion-build", "0.1.0")]
+                .into_iter()
+                .map(|(a, b)| (a.into(), b.into()))
+                .collect(),
+            sandboxed: true,
+        }
+    }
+
+    fn script_chain() -> Vec<ChainLink> {
+        vec![
+            link(10, SCRIPT, &[SCRIPT]),
+            link(2, "/t/bin/cargo", &["cargo", "build"]),
+        ]
+    }
+
+    #[test]
+    fn writes_into_other_crates_outputs_and_artifacts_are_critical() {
+        let a = analyzer();
+        let t = std::path::Path::new("/w/target");
+        let write = |syscall: &str, path: &str, path2: Option<&str>| MonitorEvent {
+            syscall: syscall.into(),
+            path: Some(path.into()),
+            path2: path2.map(str::to_string),
+            chain: script_chain(),
+            ..MonitorEvent::default()
+        };
+        for (ev, action) in [
+            (
+                write(
+                    "open-write",
+                    "/w/target/debug/build/victim-1111111111111111/build-script-build",
+                    None,
+                ),
+                "write",
+            ),
+            (
+                write(
+                    "rename",
+                    "/w/target/debug/build/evasion-build-2222222222222222/out/x",
+                    Some("/w/target/debug/deps/libvictim-3333333333333333.rlib"),
+                ),
+                "rename",
+            ),
+            (
+                write("link", "/w/x", Some("/w/target/debug/evasion-app")),
+                "link",
+            ),
+            (
+                write("truncate", "/w/target/debug/deps/libvictim-3.rlib", None),
+                "write",
+            ),
+        ] {
+            let got = a.alerts_in(&ev, 1, Some(t));
+            assert_eq!(got.len(), 1, "{ev:?}");
+            assert_eq!(got[0].code, "target-tamper");
+            assert_eq!(got[0].severity, AlertSeverity::Critical);
+            assert_eq!(got[0].action, action);
+            assert_eq!(
+                got[0].actor.describe(),
+                "build script of evasion-build 0.1.0"
+            );
+        }
+        // Its own OUT_DIR is the build script's to fill, and the shape alone is enough.
+        let own = write(
+            "open-write",
+            "/w/target/debug/build/evasion-build-2222222222222222/out/gen.rs",
+            None,
+        );
+        assert!(a.alerts_in(&own, 1, Some(t)).is_empty());
+        let other = write(
+            "open-write",
+            "/w/target/debug/build/victim-1111111111111111/out/x",
+            None,
+        );
+        assert_eq!(a.alerts(&other, 1)[0].code, "target-tamper");
+    }
+
+    #[test]
+    fn fileless_and_relative_execs_and_true_outcomes() {
+        let a = analyzer();
+        let exec = |path: &str, fileless: bool, argv: &[&str]| MonitorEvent {
+            syscall: "execveat".into(),
+            path: Some(path.into()),
+            fileless,
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            chain: script_chain(),
+            ..MonitorEvent::default()
+        };
+        let got = a.alerts(&exec("/memfd:x (deleted)", true, &["sh", "-c", "true"]), 1);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            (got[0].code, got[0].severity),
+            ("fileless-exec", AlertSeverity::High)
+        );
+        let got = a.alerts(
+            &exec(
+                "/memfd:x (deleted)",
+                true,
+                &["sh", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"],
+            ),
+            1,
+        );
+        let codes: Vec<&str> = got.iter().map(|x| x.code).collect();
+        assert_eq!(codes, ["fileless-exec", "secret-exfiltration"]);
+        let rel = a.alerts(
+            &exec(
+                "/w/target/debug/build/evasion-build-2222222222222222/out/rel/prog",
+                false,
+                &["./prog", "774a616c725855746e46454d492f4b37"],
+            ),
+            1,
+        );
+        assert_eq!(rel[0].code, "secret-exfiltration");
+        assert!(rel[0].target.ends_with("/out/rel/prog"));
+        // The outcome travels to the alert, ECS and SARIF; "blocked" is gone.
+        let denied = MonitorEvent {
+            syscall: "connect".into(),
+            dest: Some("unix:/run/daemon.sock".into()),
+            outcome: CallOutcome::Denied,
+            chain: script_chain(),
+            ..MonitorEvent::default()
+        };
+        let got = a.alerts(&denied, 1);
+        assert_eq!(got[0].outcome, CallOutcome::Denied);
+        let ecs = got[0].to_ecs();
+        assert_eq!(ecs["event"]["outcome"], "failure");
+        assert_eq!(ecs["cargo_reflex"]["outcome"], "denied");
+        let s = sarif(&got, None, std::path::Path::new("/w"));
+        assert!(s.contains("\"outcome\": \"denied\"") && s.contains("[denied by the sandbox]"));
+        assert!(!s.contains("blocked"));
+        let mut summary = Summary::default();
+        summary.add(&got);
+        assert_eq!(summary.by_outcome.get("denied"), Some(&1));
+    }
 }

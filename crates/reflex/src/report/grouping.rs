@@ -84,7 +84,9 @@ fn label(f: &Finding) -> Option<String> {
 
 /// Code, title and fix with the package taken out: findings that share them have one cause
 /// and one fix (a fix that differs, such as a cooldown's own date, keeps them apart).
-fn key(f: &Finding) -> Option<(String, String, String)> {
+type Key = (String, String, String);
+
+fn key(f: &Finding) -> Option<Key> {
     let label = label(f)?;
     let p = f.package.as_ref()?;
     if !f.title.contains(&label) {
@@ -103,7 +105,7 @@ fn key(f: &Finding) -> Option<(String, String, String)> {
 /// Groups `findings` (already filtered and ordered), keeping the position of each group's
 /// first member. Findings without a package, or whose title does not name it, stay alone.
 pub fn group<'a>(findings: &[&'a Finding]) -> Vec<Group<'a>> {
-    let mut out: Vec<(Option<(String, String, String)>, Group<'a>)> = Vec::new();
+    let mut out: Vec<(Option<Key>, Group<'a>)> = Vec::new();
     for f in findings {
         let k = key(f);
         if let Some(k) = &k

@@ -1,19 +1,47 @@
 //! GitHub Actions workflows.
 
-use super::shell;
+use super::injection::{self, Taint};
 use super::yaml::{Node, Value};
 use super::*;
+use super::{actions, release, shell};
+
+/// What one job does that the release rules need to know, gathered in one pass.
+#[derive(Default)]
+struct JobFacts {
+    /// What the job publishes and the line of that step.
+    publishes: Option<(String, u32)>,
+    /// Cache steps: (what, line).
+    caches: Vec<(String, u32)>,
+    uploads_artifacts: bool,
+    needs: Vec<String>,
+}
+
+/// Triggers under which the job actually runs: the workflow's, narrowed by a job `if:` that
+/// tests `github.event_name == '...'`.
+fn job_triggers(job: &Node, workflow: &[String]) -> Vec<String> {
+    let Some(cond) = job.get_str("if") else {
+        return workflow.to_vec();
+    };
+    if cond.contains("!=") || cond.contains("||") && !cond.contains("event_name") {
+        return workflow.to_vec();
+    }
+    let named: Vec<&String> = workflow
+        .iter()
+        .filter(|t| {
+            cond.contains(&format!("event_name == '{t}'"))
+                || cond.contains(&format!("event_name == \"{t}\""))
+        })
+        .collect();
+    if named.is_empty() {
+        workflow.to_vec()
+    } else {
+        named.into_iter().cloned().collect()
+    }
+}
 
 pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut CiStats) {
-    let triggers: Vec<String> = match doc.get("on").map(|n| &n.value) {
-        Some(Value::Str(s)) => vec![s.clone()],
-        Some(Value::Seq(items)) => items
-            .iter()
-            .filter_map(|n| n.str().map(str::to_string))
-            .collect(),
-        Some(Value::Map(entries)) => entries.iter().map(|(k, _)| k.clone()).collect(),
-        _ => Vec::new(),
-    };
+    let trig = release::triggers(doc);
+    let triggers = trig.names.clone();
     let wf_env = doc.get("env");
     // A composite action (`runs.steps`) is analysed as one job named after the action.
     let composite: Vec<(String, Node)> = match doc.get("runs").and_then(|r| r.get("steps")) {
@@ -36,9 +64,37 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
         permissions(f, doc, jobs, out);
     }
     let wf_secrets = wf_env.map(env_secrets).unwrap_or_default();
+    uses_rules(f, jobs, out);
+    let any_auth_action = jobs.iter().any(|(_, j)| uses_auth_action(j));
+    if !any_auth_action {
+        registry_tokens(f, "every job of the workflow", wf_env, out);
+    }
+    let mut facts: Vec<(String, JobFacts)> = Vec::new();
 
     for (job_name, job) in jobs {
         let job_env = job.get("env");
+        let effective = job_triggers(job, &triggers);
+        let privileged: Vec<&str> = injection::PRIVILEGED_TRIGGERS
+            .iter()
+            .copied()
+            .filter(|t| effective.iter().any(|e| e == t))
+            .collect();
+        let auth_action = uses_auth_action(job);
+        if !auth_action {
+            registry_tokens(f, &format!("job `{job_name}`"), job_env, out);
+        }
+        let mut jf = JobFacts {
+            needs: match job.get("needs").map(|n| &n.value) {
+                Some(Value::Str(s)) => vec![s.clone()],
+                Some(Value::Seq(items)) => items
+                    .iter()
+                    .filter_map(|n| n.str().map(str::to_string))
+                    .collect(),
+                _ => Vec::new(),
+            },
+            ..JobFacts::default()
+        };
+        let mut builds_after_untrusted = false;
         let matrix = job.get("strategy").and_then(|s| s.get("matrix"));
         let job_secrets = job_env.map(env_secrets).unwrap_or_default();
         cloud_env_keys(f, job_name, job_env, out);
@@ -62,6 +118,19 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     .map(str::to_string)
             };
             let mut compiles = false;
+            let env_value = |name: &str| -> Option<String> {
+                [step_env, job_env, wf_env]
+                    .into_iter()
+                    .flatten()
+                    .find_map(|e| e.get_str(name))
+                    .map(str::to_string)
+            };
+            let label = step
+                .get_str("name")
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("step at line {}", step.line));
+            let script = step.get("run").and_then(Node::str);
+            let mut runs_code = false;
             if let Some(run) = step.get("run").filter(|r| r.str().is_some()) {
                 let script = run.str().unwrap_or("");
                 let start = f.script_start(run.line);
@@ -70,6 +139,90 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     let line = start + u32::try_from(call.line).unwrap_or(0);
                     f.count_call(job_name, &call.command, &call.locked, line, out, stats);
                 }
+                let commands = f.tool_rules(job_name, script, start, &lookup, out);
+                if !auth_action {
+                    for call in commands
+                        .iter()
+                        .filter(|c| release::token_on_command_line(c))
+                    {
+                        out.push(static_token_finding(
+                            f,
+                            &format!(
+                                "`cargo {}` in job `{job_name}` passes a stored secret",
+                                call.subcommand
+                            ),
+                            start + u32::try_from(call.line).unwrap_or(0),
+                        ));
+                    }
+                }
+                injections(
+                    f,
+                    job_name,
+                    &label,
+                    script,
+                    start,
+                    &env_value,
+                    &privileged,
+                    out,
+                );
+                runs_code = runs_repository_code(script);
+                if untrusted_checkout.is_none() {
+                    if let Some(how) = untrusted_fetch(script) {
+                        untrusted_checkout = Some(step.line);
+                        let _ = how;
+                        continue_after_checkout(&mut builds_after_untrusted, false);
+                    }
+                }
+            }
+            if uses.starts_with("actions/github-script@") {
+                if let Some(js) = with
+                    .and_then(|w| w.get("script"))
+                    .filter(|n| n.str().is_some())
+                {
+                    let start = f.script_start(js.line);
+                    injections(
+                        f,
+                        job_name,
+                        &label,
+                        js.str().unwrap_or(""),
+                        start,
+                        &env_value,
+                        &privileged,
+                        out,
+                    );
+                }
+            }
+            if jf.publishes.is_none() {
+                if let Some(what) = release::publishes(uses, with, script) {
+                    jf.publishes = Some((what, step.line));
+                }
+            }
+            if let Some(what) = release::restores_cache(uses, with, f.text) {
+                jf.caches.push((what, step.line));
+            }
+            jf.uploads_artifacts |= uses.starts_with("actions/upload-artifact@");
+            if !auth_action
+                && uses
+                    .to_ascii_lowercase()
+                    .starts_with("katyo/publish-crates@")
+            {
+                if let Some(t) = with.and_then(|w| w.get("registry-token")) {
+                    if t.str().is_some_and(|v| v.contains("secrets.")) {
+                        out.push(static_token_finding(
+                            f,
+                            &format!("job `{job_name}` gives katyo/publish-crates a stored token"),
+                            t.line,
+                        ));
+                    }
+                }
+            }
+            if !auth_action {
+                registry_tokens(
+                    f,
+                    &format!("job `{job_name}` step `{label}`"),
+                    step_env,
+                    out,
+                );
             }
             if uses.starts_with("actions-rs/cargo@") || uses.starts_with("actions-rs/clippy-check@")
             {
@@ -87,9 +240,13 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     f.count_call(job_name, &call.command, &call.locked, step.line, out, stats);
                 }
             }
-            if uses.starts_with("actions/checkout@") {
+            if untrusted_checkout.is_some() && (compiles || runs_code || uses.starts_with("./")) {
+                builds_after_untrusted = true;
+            }
+            if uses.starts_with("actions/checkout@") && untrusted_checkout.is_none() {
                 let r = with.and_then(|w| w.get_str("ref")).unwrap_or("");
-                if r.contains("pull_request.head") || r.contains("github.head_ref") {
+                let repo = with.and_then(|w| w.get_str("repository")).unwrap_or("");
+                if untrusted_ref(r) || untrusted_ref(repo) {
                     untrusted_checkout = Some(step.line);
                 }
             }
@@ -103,10 +260,6 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     }
                 }
             }
-            let label = step
-                .get_str("name")
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("step at line {}", step.line));
             if compiles && !step_secrets.is_empty() {
                 out.push(
                     Finding::new(NAME, &SECRET_IN_BUILD, format!("job `{job_name}` step `{label}` runs cargo with secrets {}", step_secrets.join(", ")))
@@ -141,17 +294,319 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                     );
                 }
             }
-            if let (true, Some(line)) = (
-                triggers.iter().any(|t| t == "pull_request_target"),
-                untrusted_checkout,
-            ) {
-                out.push(
-                    Finding::new(NAME, &UNTRUSTED_CHECKOUT, format!("job `{job_name}` builds pull request code under pull_request_target"))
-                        .at(f.path.clone(), Some(line))
-                        .evidence("pull_request_target runs with the base repository's secrets and a write token")
-                        .remedy("use the `pull_request` trigger for building untrusted code"),
-                );
+        }
+        let dangerous = ["pull_request_target", "workflow_run", "issue_comment"]
+            .into_iter()
+            .find(|t| effective.iter().any(|e| e == t));
+        if let (Some(trigger), Some(line), true) =
+            (dangerous, untrusted_checkout, builds_after_untrusted)
+        {
+            let what = if trigger == "workflow_run" {
+                "the triggering run's code (a fork's pull request can trigger it)"
+            } else {
+                "pull request code"
+            };
+            out.push(
+                Finding::new(NAME, &UNTRUSTED_CHECKOUT, format!("job `{job_name}` builds {what} under {trigger}"))
+                    .at(f.path.clone(), Some(line))
+                    .evidence(format!("{trigger} runs with the base repository's secrets, its caches and a token that can write; the build scripts, tests and tools of the checked-out code run with them"))
+                    .remedy("build untrusted code under the `pull_request` trigger (no secrets, read-only token); keep the privileged workflow to commenting or labelling, and pass data through artifacts it only reads"),
+            );
+        }
+        facts.push((job_name.clone(), jf));
+    }
+    cache_rules(f, &trig, &facts, out);
+}
+
+/// Continues a step loop after an untrusted fetch was found in a script; the fetch step
+/// itself does not count as building.
+fn continue_after_checkout(_builds: &mut bool, _this_step: bool) {}
+
+/// A checkout `ref:` or `repository:` that names the pull request's or triggering run's code.
+fn untrusted_ref(r: &str) -> bool {
+    let r = r.to_ascii_lowercase();
+    [
+        "pull_request.head.sha",
+        "pull_request.head.ref",
+        "pull_request.head.repo",
+        "pull_request.merge_commit_sha",
+        "github.head_ref",
+        "workflow_run.head_sha",
+        "workflow_run.head_branch",
+        "workflow_run.head_commit",
+        "workflow_run.head_repository",
+        "refs/pull/",
+    ]
+    .iter()
+    .any(|m| r.contains(m))
+}
+
+/// A script that fetches pull request code (`gh pr checkout`, `git fetch origin pull/1/head`,
+/// `git checkout ${{ github.event.pull_request.head.sha }}`).
+fn untrusted_fetch(script: &str) -> Option<String> {
+    for p in shell::pipelines(script) {
+        for s in &p.stages {
+            let w: Vec<&str> = s.words.iter().map(String::as_str).collect();
+            match w.as_slice() {
+                ["gh", "pr", "checkout", ..] => return Some(s.text.clone()),
+                ["git", "fetch" | "checkout" | "switch" | "pull", rest @ ..]
+                    if rest.iter().any(|a| {
+                        untrusted_ref(a) || a.starts_with("pull/") || a.contains(":pull/")
+                    }) =>
+                {
+                    return Some(s.text.clone());
+                }
+                _ => {}
             }
+        }
+    }
+    None
+}
+
+/// Whether a script runs code from the checked-out tree: build tools, package managers that
+/// run install scripts, interpreters, or the repository's own scripts.
+fn runs_repository_code(script: &str) -> bool {
+    const TOOLS: &[&str] = &[
+        "make", "cmake", "ninja", "meson", "npm", "npx", "yarn", "pnpm", "pip", "pip3", "python",
+        "python3", "node", "bash", "sh", "just", "go", "mvn", "gradle", "gradlew", "bundle",
+        "rake", "tox", "nox", "pytest", "bazel", "cargo", "cross", "rustc", "uv",
+    ];
+    shell::pipelines(script).iter().any(|p| {
+        p.stages.iter().any(|s| {
+            let Some((w, _)) = shell::command_word(&s.words) else {
+                return false;
+            };
+            let base = w.rsplit('/').next().unwrap_or(w);
+            TOOLS.contains(&base)
+                || w.starts_with("./")
+                || (w.contains('/') && !w.starts_with('/') && !w.starts_with('$'))
+        })
+    })
+}
+
+fn uses_auth_action(job: &Node) -> bool {
+    job.get("steps")
+        .map(Node::items)
+        .unwrap_or(&[])
+        .iter()
+        .any(|s| {
+            s.get_str("uses").is_some_and(|u| {
+                u.to_ascii_lowercase()
+                    .starts_with("rust-lang/crates-io-auth-action@")
+            })
+        })
+}
+
+fn static_token_finding(f: &FileCtx<'_>, title: &str, line: u32) -> Finding {
+    Finding::new(NAME, &STATIC_REGISTRY_TOKEN, title.to_string())
+        .at(f.path.clone(), Some(line))
+        .evidence("a crates.io token kept as a secret is valid until someone revokes it; `cargo publish` builds the crate, so every build script in its graph runs with the token in its environment")
+        .remedy("use crates.io trusted publishing: `permissions: id-token: write`, a SHA-pinned `rust-lang/crates-io-auth-action` step (`id: auth`), then `CARGO_REGISTRY_TOKEN: ${{ steps.auth.outputs.token }}`; configure the repository and workflow on crates.io and revoke the old token")
+}
+
+/// `CARGO_REGISTRY_TOKEN: ${{ secrets.X }}` in an `env:` block.
+fn registry_tokens(f: &FileCtx<'_>, scope: &str, env: Option<&Node>, out: &mut Sink) {
+    for (key, value) in env.map(Node::entries).unwrap_or(&[]) {
+        if release::is_crates_io_token_key(key)
+            && value.str().is_some_and(|v| v.contains("secrets."))
+        {
+            out.push(static_token_finding(
+                f,
+                &format!("{scope} gets a long-lived crates.io token from a secret (`{key}`)"),
+                value.line,
+            ));
+        }
+    }
+}
+
+/// `ci-template-injection` for one script.
+#[allow(clippy::too_many_arguments)]
+fn injections(
+    f: &FileCtx<'_>,
+    job: &str,
+    step: &str,
+    script: &str,
+    start: u32,
+    env: &dyn Fn(&str) -> Option<String>,
+    privileged: &[&str],
+    out: &mut Sink,
+) {
+    let mut seen: Vec<String> = Vec::new();
+    for e in injection::expansions(script, env) {
+        let (ctx, taint) = &e.contexts[0];
+        if seen.contains(ctx) {
+            continue;
+        }
+        seen.push(ctx.clone());
+        let (severity, why) = match taint {
+            Taint::Attacker if !privileged.is_empty() => (
+                Severity::High,
+                format!(
+                    "anyone who can open a pull request, issue or comment writes this text, and under {} the script runs with the repository's secrets and a write token",
+                    privileged.join(", ")
+                ),
+            ),
+            Taint::Attacker => (
+                Severity::Medium,
+                "an outsider writes this text (a pull request, a branch name, a commit message)"
+                    .to_string(),
+            ),
+            Taint::Unknown => (
+                Severity::Low,
+                "an event field not known to be safe: it may carry an outsider's text".to_string(),
+            ),
+            Taint::Input => (
+                Severity::Low,
+                "whoever dispatches or calls the workflow chooses this value".to_string(),
+            ),
+        };
+        out.push(
+            Finding::new(
+                NAME,
+                &TEMPLATE_INJECTION,
+                format!("job `{job}` step `{step}` pastes `${{{{ {} }}}}` into its script", e.expr),
+            )
+            .severity(severity)
+            .at(f.path.clone(), Some(FileCtx::line_in(start, script, e.offset)))
+            .evidence(format!("{ctx}: {why}"))
+            .remedy("pass it through the environment and quote it: `env: { VALUE: ${{ <expr> }} }`, then use \"$VALUE\" in the script"),
+        );
+    }
+}
+
+/// `ci-action-unpinned` (one finding per distinct reference and file, with every line) and
+/// `ci-action-archived`.
+fn uses_rules(f: &FileCtx<'_>, jobs: &[(String, Node)], out: &mut Sink) {
+    let mut all: Vec<(&str, u32)> = Vec::new();
+    for (_, job) in jobs {
+        if let Some(u) = job.get("uses") {
+            if let Some(s) = u.str() {
+                all.push((s, u.line));
+            }
+        }
+        for step in job.get("steps").map(Node::items).unwrap_or(&[]) {
+            if let Some(u) = step.get("uses") {
+                if let Some(s) = u.str() {
+                    all.push((s, u.line));
+                }
+            }
+        }
+    }
+    let mut done: Vec<&str> = Vec::new();
+    for (uses, line) in &all {
+        if done.contains(uses) {
+            continue;
+        }
+        done.push(uses);
+        let Some(parsed) = actions::parse(uses) else {
+            continue;
+        };
+        let lines: Vec<String> = all
+            .iter()
+            .filter(|(u, _)| u == uses)
+            .map(|(_, l)| l.to_string())
+            .collect();
+        if let Some(why) = actions::unpinned(&parsed) {
+            let mut finding = Finding::new(
+                NAME,
+                &ACTION_UNPINNED,
+                format!("`{uses}` is not pinned to a commit"),
+            )
+            .at(f.path.clone(), Some(*line))
+            .evidence(why)
+            .remedy("pin the full 40-character commit SHA with the version in a comment (`uses: owner/repo@<sha> # v1.2.3`); Dependabot or Renovate keep such pins current");
+            if lines.len() > 1 {
+                finding = finding.evidence(format!(
+                    "used {} times, at lines {}",
+                    lines.len(),
+                    lines.join(", ")
+                ));
+            }
+            if let actions::Uses::Repo { owner, .. } = parsed {
+                if actions::first_party(owner) {
+                    finding = finding
+                        .severity(Severity::Low)
+                        .evidence("published by GitHub itself: low");
+                }
+            }
+            out.push(finding);
+        }
+        if let Some(instead) = actions::archived(&parsed) {
+            let mut finding = Finding::new(
+                NAME,
+                &ACTION_ARCHIVED,
+                format!("`{uses}` comes from an archived repository"),
+            )
+            .at(f.path.clone(), Some(*line))
+            .remedy(format!("replace it with {instead}"));
+            if lines.len() > 1 {
+                finding = finding.evidence(format!(
+                    "used {} times, at lines {}",
+                    lines.len(),
+                    lines.join(", ")
+                ));
+            }
+            out.push(finding);
+        }
+    }
+}
+
+/// `ci-cache-in-release`: caches restored by jobs that publish, by every job of a
+/// release-only workflow, and by jobs whose uploaded artifacts a publishing job needs.
+fn cache_rules(
+    f: &FileCtx<'_>,
+    trig: &release::Triggers,
+    facts: &[(String, JobFacts)],
+    out: &mut Sink,
+) {
+    // job name -> why its output is released
+    let mut relevant: Vec<(String, String)> = Vec::new();
+    for (name, jf) in facts {
+        if let Some((what, line)) = &jf.publishes {
+            relevant.push((
+                name.clone(),
+                format!("the job publishes {what} (line {line})"),
+            ));
+        } else if trig.release_only {
+            relevant.push((
+                name.clone(),
+                format!("the workflow runs only on {}", trig.release.join(" and ")),
+            ));
+        }
+    }
+    // Jobs that build what a publishing job releases: its `needs`, when they upload artifacts.
+    let mut i = 0;
+    while i < relevant.len() {
+        let (name, _) = relevant[i].clone();
+        if let Some((_, jf)) = facts.iter().find(|(n, _)| *n == name) {
+            for need in &jf.needs {
+                let uploads = facts.iter().any(|(n, j)| n == need && j.uploads_artifacts);
+                if uploads && !relevant.iter().any(|(n, _)| n == need) {
+                    relevant.push((
+                        need.clone(),
+                        format!("job `{name}` releases the artifacts it uploads"),
+                    ));
+                }
+            }
+        }
+        i += 1;
+    }
+    for (name, why) in &relevant {
+        let Some((_, jf)) = facts.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        for (what, line) in &jf.caches {
+            out.push(
+                Finding::new(
+                    NAME,
+                    &CACHE_IN_RELEASE,
+                    format!("job `{name}` restores a cache ({what}) into a release build"),
+                )
+                .at(f.path.clone(), Some(*line))
+                .evidence(why.clone())
+                .evidence("caches are shared by every workflow run on the branch: a build script, test or tool that ran in any of them can plant what this build restores, and it ships in the release")
+                .remedy("build releases from a clean state: remove the cache step from this job (or use `lookup-only: true`); keep caches for test jobs"),
+            );
         }
     }
 }

@@ -1,10 +1,18 @@
 //! CI hardening lint over GitHub Actions workflows and `.gitlab-ci.yml`: cargo pinned to the
 //! lockfile, secrets kept away from steps that run dependency code, short-lived cloud
-//! credentials (OIDC) instead of static keys, and least-privilege token permissions.
+//! credentials (OIDC) instead of static keys, and least-privilege token permissions; and
+//! the rules that matter most for Rust pipelines: actions pinned to commits, tools installed
+//! at a version, no unverified installers, no caches in release builds, trusted publishing
+//! to crates.io, no template injection, no archived actions, no untrusted code built with
+//! the base repository's secrets.
 
+pub mod actions;
 mod github;
 mod gitlab;
+pub mod injection;
+pub mod release;
 pub mod shell;
+pub mod tools;
 pub mod yaml;
 
 use super::{Check, Context, Sink};
@@ -59,7 +67,42 @@ pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec {
 pub const UNTRUSTED_CHECKOUT: CodeSpec = CodeSpec {
     code: "ci-pull-request-target-checkout",
     severity: Severity::Medium,
-    summary: "a pull_request_target workflow checks out and builds the pull request's code with the base repository's secrets",
+    summary: "a pull_request_target, workflow_run or issue_comment workflow checks out and builds untrusted code with the base repository's secrets",
+};
+pub const ACTION_UNPINNED: CodeSpec = CodeSpec {
+    code: "ci-action-unpinned",
+    severity: Severity::Medium,
+    summary: "a `uses:` action or reusable workflow is not pinned to a full commit SHA (tags and branches can be moved to other code)",
+};
+pub const ACTION_ARCHIVED: CodeSpec = CodeSpec {
+    code: "ci-action-archived",
+    severity: Severity::Low,
+    summary: "CI uses an action whose repository is archived: it gets no fixes and nobody watches its owner account",
+};
+pub const INSTALL_UNPINNED: CodeSpec = CodeSpec {
+    code: "ci-cargo-install-unpinned",
+    severity: Severity::Medium,
+    summary: "`cargo install` or `cargo binstall` without an exact version (or from git without --rev/--tag) installs whatever is newest that day",
+};
+pub const DOWNLOAD_UNVERIFIED: CodeSpec = CodeSpec {
+    code: "ci-download-exec-unverified",
+    severity: Severity::Medium,
+    summary: "CI runs code straight from the network without a checksum (`curl ... | sh`, a downloaded rustup-init or script executed)",
+};
+pub const CACHE_IN_RELEASE: CodeSpec = CodeSpec {
+    code: "ci-cache-in-release",
+    severity: Severity::Medium,
+    summary: "a release or publish job restores a build cache that other workflows can write (cache poisoning)",
+};
+pub const STATIC_REGISTRY_TOKEN: CodeSpec = CodeSpec {
+    code: "ci-static-registry-token",
+    severity: Severity::Medium,
+    summary: "CI publishes to crates.io with a long-lived token secret where trusted publishing (rust-lang/crates-io-auth-action) gives a short-lived one",
+};
+pub const TEMPLATE_INJECTION: CodeSpec = CodeSpec {
+    code: "ci-template-injection",
+    severity: Severity::Medium,
+    summary: "an attacker-controlled `${{ }}` expression (pull request title, branch name, comment, commit message...) is pasted into a script as code",
 };
 pub const UNPARSABLE: CodeSpec = CodeSpec {
     code: "ci-file-unparsable",
@@ -67,7 +110,7 @@ pub const UNPARSABLE: CodeSpec = CodeSpec {
     summary: "a CI file could not be parsed, so it was not checked",
 };
 
-static CODES: [CodeSpec; 10] = [
+static CODES: [CodeSpec; 17] = [
     UNLOCKED,
     SECRET_IN_BUILD,
     SECRET_AFTER_BUILD,
@@ -77,6 +120,13 @@ static CODES: [CodeSpec; 10] = [
     PERMISSIONS_BROAD,
     HARDCODED_CREDENTIAL,
     UNTRUSTED_CHECKOUT,
+    ACTION_UNPINNED,
+    ACTION_ARCHIVED,
+    INSTALL_UNPINNED,
+    DOWNLOAD_UNVERIFIED,
+    CACHE_IN_RELEASE,
+    STATIC_REGISTRY_TOKEN,
+    TEMPLATE_INJECTION,
     UNPARSABLE,
 ];
 
@@ -200,6 +250,64 @@ impl FileCtx<'_> {
             ));
         }
         out.push(finding);
+    }
+
+    /// Tool installs and downloads in one script (a `run:` step or a GitLab script entry)
+    /// whose content starts at `start`: `ci-cargo-install-unpinned` and
+    /// `ci-download-exec-unverified`. Returns every cargo command, for the callers' own rules.
+    pub fn tool_rules(
+        &self,
+        job: &str,
+        script: &str,
+        start: u32,
+        lookup: shell::Lookup<'_>,
+        out: &mut Sink,
+    ) -> Vec<shell::CargoCommand> {
+        let commands = shell::cargo_commands(script, lookup, self.aliases);
+        for call in &commands {
+            if let Some(why) = tools::install_unpinned(call) {
+                let line = start + u32::try_from(call.line).unwrap_or(0);
+                out.push(
+                    Finding::new(
+                        NAME,
+                        &INSTALL_UNPINNED,
+                        format!("`{}` in job `{job}` does not pin what it installs", call.command),
+                    )
+                    .at(self.path.clone(), Some(line))
+                    .evidence(why)
+                    .evidence("a new release of the tool (or of a dependency it resolves) runs in CI the day it is published, hijacked or not")
+                    .remedy("install one exact version with its lockfile: `cargo install --locked <tool>@<x.y.z>` (`--rev <commit>` for git), or a SHA-pinned `taiki-e/install-action` with `tool: <tool>@<x.y.z>`"),
+                );
+            }
+        }
+        for d in tools::unverified_downloads(script) {
+            let line = start + u32::try_from(d.line).unwrap_or(0);
+            let mut finding = Finding::new(
+                NAME,
+                &DOWNLOAD_UNVERIFIED,
+                format!(
+                    "job `{job}` runs code from {} {} without checking it",
+                    d.url.as_deref().unwrap_or("the network"),
+                    d.how
+                ),
+            )
+            .at(self.path.clone(), Some(line))
+            .evidence(format!("`{}`", d.command))
+            .remedy("download to a file, check it against a SHA-256 written in the workflow (`echo \"<sha256>  file\" | sha256sum -c -`), then run it; or use a SHA-pinned action; runners already ship rustup");
+            if d.from_rust_project() {
+                finding = finding.severity(Severity::Low).evidence(
+                    "served by the Rust project over https, which runners already trust: low",
+                );
+            }
+            out.push(finding);
+        }
+        commands
+    }
+
+    /// The line of byte `offset` of a script whose content starts at line `start`.
+    pub fn line_in(start: u32, script: &str, offset: usize) -> u32 {
+        let before = script.get(..offset).unwrap_or(script);
+        start + u32::try_from(before.matches('\n').count()).unwrap_or(0)
     }
 
     /// The line where the script's content starts: block scalars (`run: |`) begin one line

@@ -110,22 +110,212 @@ pub fn cargo_calls(
     lookup: Lookup<'_>,
     aliases: &[(String, Vec<String>)],
 ) -> Vec<CargoCall> {
+    cargo_commands(script, lookup, aliases)
+        .into_iter()
+        .filter(|c| RESOLVING.contains(&c.subcommand.as_str()) && c.subcommand != "component")
+        .map(|c| CargoCall {
+            line: c.line,
+            command: c.command,
+            subcommand: c.subcommand,
+            locked: c.locked,
+        })
+        .collect()
+}
+
+/// A cargo invocation of any subcommand, with its arguments after variable expansion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CargoCommand {
+    /// 0-based line of the call within the script.
+    pub line: usize,
+    /// The command as written (one logical line, trimmed).
+    pub command: String,
+    /// The effective subcommand after alias expansion.
+    pub subcommand: String,
+    /// Every argument but the subcommand, expanded where the value is known (unknown
+    /// variables stay as written), up to a `--`.
+    pub args: Vec<String>,
+    pub locked: Locked,
+}
+
+/// Every cargo invocation in `script`, whatever its subcommand (`install`, `binstall`,
+/// `publish`...).
+pub fn cargo_commands(
+    script: &str,
+    lookup: Lookup<'_>,
+    aliases: &[(String, Vec<String>)],
+) -> Vec<CargoCommand> {
     let mut calls = Vec::new();
     for (line_no, logical) in logical_lines(script) {
         let code = strip_comment(&logical);
         for command in split_commands(&code) {
             let words = words(&command);
             if let Some(call) = analyse(&words, lookup, aliases) {
-                calls.push(CargoCall {
+                calls.push(CargoCommand {
                     line: line_no,
                     command: command.trim().to_string(),
                     subcommand: call.0,
+                    args: call.2,
                     locked: call.1,
                 });
             }
         }
     }
     calls
+}
+
+/// One simple command of a pipeline: its words (quotes removed) and its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stage {
+    pub words: Vec<String>,
+    pub text: String,
+}
+
+/// A pipeline (`a | b | c`) on one logical line of a script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pipeline {
+    /// 0-based line of the pipeline within the script.
+    pub line: usize,
+    pub stages: Vec<Stage>,
+}
+
+/// Every pipeline of `script`, in order: commands split on `;`, `&&`, `||`, `&` and new
+/// lines, then on `|` into stages; `$( ... )`, `<( ... )` and backquotes stay inside their
+/// stage. Comments are removed.
+pub fn pipelines(script: &str) -> Vec<Pipeline> {
+    let mut out = Vec::new();
+    for (line_no, logical) in logical_lines(script) {
+        let code = strip_comment(&logical);
+        for list in split_lists(&code) {
+            let stages: Vec<Stage> = split_pipes(&list)
+                .into_iter()
+                .filter(|s| !s.trim().is_empty())
+                .map(|s| Stage {
+                    words: words(&s),
+                    text: s.trim().to_string(),
+                })
+                .collect();
+            if !stages.is_empty() {
+                out.push(Pipeline {
+                    line: line_no,
+                    stages,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Splits on `;`, `&&`, `||` and a lone `&` outside quotes and substitutions.
+fn split_lists(line: &str) -> Vec<String> {
+    split_top(line, |chars, i| match chars[i] {
+        ';' => Some(1),
+        '&' if chars.get(i + 1) == Some(&'&') => Some(2),
+        '|' if chars.get(i + 1) == Some(&'|') => Some(2),
+        '&' if chars.get(i + 1) != Some(&'>') && (i == 0 || chars[i - 1] != '>') => Some(1),
+        _ => None,
+    })
+}
+
+/// Splits a list element on `|` (not `||`) outside quotes and substitutions.
+fn split_pipes(list: &str) -> Vec<String> {
+    split_top(list, |chars, i| {
+        (chars[i] == '|' && chars.get(i + 1) != Some(&'|') && (i == 0 || chars[i - 1] != '|'))
+            .then_some(1)
+    })
+}
+
+/// Splits `s` where `sep` matches (returning the separator's length), outside quotes,
+/// `$(...)`/`<(...)`/`(...)` groups, backquotes and `${{ }}` expressions.
+fn split_top(s: &str, sep: impl Fn(&[char], usize) -> Option<usize>) -> Vec<String> {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut depth = 0usize;
+    let mut backquote = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '$' && chars.get(i + 1) == Some(&'{') && chars.get(i + 2) == Some(&'{') {
+            let rest: String = chars[i..].iter().collect();
+            let end = rest.find("}}").map(|e| e + 2).unwrap_or(rest.len());
+            let n = rest[..end].chars().count();
+            cur.push_str(&rest[..end]);
+            i += n;
+            continue;
+        }
+        match quote {
+            Some('\'') => {
+                if c == '\'' {
+                    quote = None;
+                }
+                cur.push(c);
+                i += 1;
+                continue;
+            }
+            Some('"') if c == '"' => quote = None,
+            None if c == '\'' || c == '"' => quote = Some(c),
+            _ => {}
+        }
+        if c == '\\' {
+            cur.push(c);
+            if let Some(&n) = chars.get(i + 1) {
+                cur.push(n);
+            }
+            i += 2;
+            continue;
+        }
+        if quote.is_none() {
+            if c == '`' {
+                backquote = !backquote;
+            } else if c == '(' {
+                depth += 1;
+            } else if c == ')' {
+                depth = depth.saturating_sub(1);
+            }
+        }
+        if quote.is_none() && depth == 0 && !backquote {
+            if let Some(n) = sep(&chars, i) {
+                out.push(std::mem::take(&mut cur));
+                i += n;
+                continue;
+            }
+        }
+        cur.push(c);
+        i += 1;
+    }
+    out.push(cur);
+    out
+}
+
+/// The command word of a stage and the index of its first argument, past wrappers
+/// (`sudo -E`, `env X=1`, `time`...) and variable assignments.
+pub fn command_word(words: &[String]) -> Option<(&str, usize)> {
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if w == "sudo" || w == "doas" {
+            i += 1;
+            while i < words.len() && words[i].starts_with('-') {
+                if matches!(words[i].as_str(), "-u" | "-g" | "-C" | "-D" | "-h" | "-p") {
+                    i += 1;
+                }
+                i += 1;
+            }
+            continue;
+        }
+        if WRAPPERS.contains(&w) || (w.contains('=') && !w.starts_with('-') && !w.starts_with('$'))
+        {
+            i += 1;
+            continue;
+        }
+        if w == "timeout" {
+            i += 2;
+            continue;
+        }
+        return Some((w, i + 1));
+    }
+    None
 }
 
 /// Joins backslash continuations; yields (first line index, text).
@@ -299,7 +489,7 @@ fn analyse(
     words: &[String],
     lookup: Lookup<'_>,
     aliases: &[(String, Vec<String>)],
-) -> Option<(String, Locked)> {
+) -> Option<(String, Locked, Vec<String>)> {
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
@@ -331,11 +521,14 @@ fn analyse(
     }
     let mut locked = false;
     let mut sub = None;
+    let mut sub_at = 0;
     let mut depth = 0;
     let mut j = 0;
+    let mut end = args.len();
     while j < args.len() {
         let a = args[j].clone();
         if a == "--" {
+            end = j;
             break;
         }
         if a == "--locked" || a == "--frozen" {
@@ -361,16 +554,17 @@ fn analyse(
                 continue;
             }
             sub = Some(a);
+            sub_at = j;
         }
         j += 1;
     }
     let sub = sub?;
-    if !RESOLVING.contains(&sub.as_str()) {
-        return None;
-    }
-    if sub == "component" {
-        return None;
-    }
+    let rest: Vec<String> = args[..end]
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != sub_at)
+        .map(|(_, a)| a.clone())
+        .collect();
     let state = if locked {
         Locked::Yes
     } else if let Some(what) = unknown {
@@ -378,7 +572,7 @@ fn analyse(
     } else {
         Locked::No
     };
-    Some((sub, state))
+    Some((sub, state, rest))
 }
 
 #[cfg(test)]
