@@ -12,6 +12,7 @@ pub mod attribution;
 pub mod baseline;
 pub mod canary;
 pub mod dns;
+pub mod normal;
 
 use attribution::Actor;
 use canary::Canaries;
