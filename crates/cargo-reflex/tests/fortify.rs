@@ -459,11 +459,37 @@ fn init_hardened_files_parse_back_and_pass_our_own_checks() {
         .filter_map(|s| s.as_mapping_get("run").and_then(|r| r.as_str()))
         .collect();
     assert!(runs.iter().any(|r| r.starts_with("cargo fetch --locked")));
-    assert!(
-        runs.iter()
-            .any(|r| r.contains("--offline --locked") || r.contains("--locked --offline"))
+    // Build and test go through `cargo reflex build`, whose stage 2 is `--offline --locked`.
+    let builds: Vec<&str> = runs
+        .iter()
+        .flat_map(|r| r.lines())
+        .filter(|l| l.trim_start().starts_with("cargo reflex build"))
+        .collect();
+    assert_eq!(builds.len(), 2, "build and test: {runs:#?}");
+    for line in builds {
+        let command = if line.contains("--cargo test") {
+            "test"
+        } else {
+            "build"
+        };
+        let plan = run(
+            &ws,
+            &["build", "--dry-run", "--no-fetch", "--cargo", command],
+        );
+        assert_eq!(plan.code, 0, "{}", plan.stderr);
+        assert!(
+            plan.stdout
+                .lines()
+                .any(|l| l.trim_start().starts_with("command:")
+                    && l.ends_with(&format!("{command} --offline --locked"))),
+            "{}",
+            plan.stdout
+        );
+    }
+    assert_eq!(
+        doc["jobs"]["build"]["permissions"]["contents"].as_str(),
+        Some("read")
     );
-    assert_eq!(doc["permissions"]["contents"].as_str(), Some("read"));
 
     // The NetworkPolicy: egress to DNS and the registry only.
     let np = emit("network-policy", &["--registry-cidr", "10.20.0.0/24"]);
@@ -705,4 +731,398 @@ reason = "left over"
         "{found:#?}"
     );
     assert!(found.iter().any(|f| f.0 == "policy-exception-expired"));
+}
+
+/// A commit of this repository, standing for the one a user pins.
+const REFLEX_REV: &str = "13dd8db57823f80fbb86fd0475046d32f86a8e29";
+
+/// Runs zizmor (offline; the auditor persona, which reports everything it can find) on a
+/// workflow: None when zizmor is not installed.
+fn zizmor(path: &Path) -> Option<(i32, String)> {
+    let out = Command::new("zizmor")
+        .args(["--offline", "--persona=auditor", "--no-progress"])
+        .arg(path)
+        .output()
+        .ok()?;
+    Some((
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[test]
+fn init_ci_workflow_pins_everything_and_passes_zizmor_and_our_ci_lint() {
+    let tmp = takeover();
+    let ws = tmp.path().join("ws");
+    let emitted = run(&ws, &["init", "--emit", "ci", "--reflex-rev", REFLEX_REV]);
+    assert_eq!(emitted.code, 0, "{}", emitted.stderr);
+    let ci = emitted.stdout;
+    insta::assert_snapshot!("init_ci_workflow", ci);
+
+    // Every action pinned to a full commit with its version beside it; each pin is one a real
+    // project of the corpus uses.
+    let uses: Vec<&str> = ci
+        .lines()
+        .filter_map(|l| {
+            l.trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses: ")
+        })
+        .collect();
+    assert_eq!(uses.len(), 3, "{uses:?}");
+    for u in &uses {
+        assert!(
+            reflex::init::PINNED_ACTIONS.iter().any(|p| *u == p.uses()),
+            "{u}"
+        );
+    }
+    for p in reflex::init::PINNED_ACTIONS {
+        assert!(reflex::init::is_commit(p.sha), "{p:?}");
+        let source = std::fs::read_to_string(fixture("corpus").join(p.source)).unwrap();
+        let repo_name: String = p.name.split('/').take(2).collect::<Vec<_>>().join("/");
+        assert!(
+            source.contains(&format!("@{} # {}", p.sha, p.version))
+                && source.contains(&format!("uses: {repo_name}")),
+            "{p:?} is not pinned so in {}",
+            p.source
+        );
+    }
+
+    // Credentials, token, install: what we preach.
+    let doc = yaml(&ci);
+    assert!(doc["permissions"].as_mapping().unwrap().is_empty());
+    let job = &doc["jobs"]["build"];
+    assert_eq!(job["permissions"].as_mapping().unwrap().len(), 1);
+    assert_eq!(job["permissions"]["contents"].as_str(), Some("read"));
+    let steps = job["steps"].as_vec().unwrap();
+    assert_eq!(
+        steps[0]["with"]["persist-credentials"].as_bool(),
+        Some(false)
+    );
+    assert_eq!(doc["env"]["CARGO_REFLEX_REV"].as_str(), Some(REFLEX_REV));
+    assert!(ci.contains(&format!(
+        "cargo install --locked --git {} --rev \"$CARGO_REFLEX_REV\"",
+        reflex::init::REPOSITORY
+    )));
+    assert!(!ci.contains("cargo install --locked cargo-reflex"));
+    let runs: Vec<&str> = steps
+        .iter()
+        .filter_map(|s| s.as_mapping_get("run").and_then(|r| r.as_str()))
+        .collect();
+    assert!(runs.iter().all(|r| !r.contains("${{")), "{runs:#?}");
+    assert!(runs.iter().any(|r| r.contains("cargo reflex gate --locked --base \"$BASE_SHA\" --format github --summary \"$GITHUB_STEP_SUMMARY\"")));
+    assert!(
+        runs.iter()
+            .any(|r| r.contains("sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0"))
+    );
+
+    // zizmor: no findings.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(".github/workflows/reflex-build.yml");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    std::fs::write(&file, &ci).unwrap();
+    match zizmor(&file) {
+        Some((code, out)) => {
+            assert_eq!(code, 0, "zizmor:\n{out}");
+            assert!(out.contains("No findings"), "{out}");
+        }
+        None => {
+            let _ = std::io::Write::write_all(
+                &mut std::io::stderr(),
+                b"SKIPPED: zizmor is not installed (pip install zizmor); the generated workflow was not checked by it\n",
+            );
+        }
+    }
+
+    // Our own CI lint, on a project holding it: nothing to report, every cargo call locked.
+    let clean = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("scenarios/hardened"), clean.path());
+    std::fs::remove_dir_all(clean.path().join(".github")).unwrap();
+    std::fs::create_dir_all(clean.path().join(".github/workflows")).unwrap();
+    std::fs::write(clean.path().join(".github/workflows/reflex-build.yml"), &ci).unwrap();
+    let audit = json(&run(
+        clean.path(),
+        &["audit", "--offline", "--format", "json", "--no-yanked"],
+    ));
+    assert_eq!(audit["ci"]["files"], 1);
+    assert_eq!(audit["ci"]["locked_percent"], 100.0, "{:#}", audit["ci"]);
+    assert!(
+        !codes(&audit).iter().any(|c| c.starts_with("ci-")),
+        "{:#?}",
+        audit["findings"]
+    );
+}
+
+/// The generated install step, run by bash as the runner would, with a stand-in cargo that
+/// records what it is asked.
+fn run_install_step(ci: &str, rev: &str) -> (i32, String, String) {
+    let doc = yaml(ci);
+    let step = doc["jobs"]["build"]["steps"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"].as_str() == Some("Install cargo-reflex from its pinned commit"))
+        .unwrap()
+        .clone();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("cargo.log");
+    std::fs::create_dir_all(dir.path().join("bin")).unwrap();
+    let cargo = dir.path().join("bin/cargo");
+    std::fs::write(
+        &cargo,
+        format!("#!/bin/sh\necho \"$*\" >> '{}'\n", log.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .unwrap();
+    std::fs::write(dir.path().join("step.sh"), step["run"].as_str().unwrap()).unwrap();
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail"])
+        .arg(dir.path().join("step.sh"))
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                dir.path().join("bin").display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HOME", dir.path())
+        .env("CARGO_REFLEX_REV", rev)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .replace(&dir.path().display().to_string(), "~"),
+    )
+}
+
+#[test]
+fn init_ci_workflow_installs_only_a_full_commit() {
+    let tmp = takeover();
+    let ws = tmp.path().join("ws");
+    // Pinned: cargo install from the repository at that commit, with its lockfile.
+    let ci = run(&ws, &["init", "--emit", "ci", "--reflex-rev", REFLEX_REV]).stdout;
+    let (code, _, cargo) = run_install_step(&ci, REFLEX_REV);
+    assert_eq!(code, 0);
+    assert_eq!(
+        cargo.trim(),
+        format!(
+            "install --locked --git {} --rev {REFLEX_REV} --root ~/.cargo-reflex cargo-reflex",
+            reflex::init::REPOSITORY
+        )
+    );
+
+    // Unknown commit: a placeholder the install step refuses, saying what to do.
+    let unknown = run(&ws, &["init", "--emit", "ci"]);
+    assert_eq!(unknown.code, 0, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.contains("--reflex-rev"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(unknown.stdout.contains(reflex::init::REV_PLACEHOLDER));
+    let (code, stdout, cargo) = run_install_step(&unknown.stdout, reflex::init::REV_PLACEHOLDER);
+    assert_eq!(code, 1);
+    assert!(cargo.is_empty(), "nothing installed: {cargo}");
+    assert!(
+        stdout.contains("::error title=cargo-reflex::set CARGO_REFLEX_REV"),
+        "{stdout}"
+    );
+
+    // A branch or tag can move: refused.
+    let branch = run(&ws, &["init", "--emit", "ci", "--reflex-rev", "main"]);
+    assert_eq!(branch.code, 2);
+    assert!(
+        branch.stderr.contains("not a full commit SHA"),
+        "{}",
+        branch.stderr
+    );
+}
+
+/// Real cargo with the given cargo home (its crates.io is the loopback registry); the output.
+fn real_cargo(ws: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(ws)
+        .env("CARGO_HOME", home)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_REGISTRY_DEFAULT")
+        .env("CARGO_NET_RETRY", "0")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn regression_write_hardened_keeps_the_default_registry_and_cargo_add_works() {
+    // crates.io's stand-in and a private registry (`internal/`) on loopback.
+    let (url, server) = server();
+    let mut all = releases();
+    all.truncate(1);
+    let mut published: Vec<reflex::drill::registry::Publish> = all
+        .iter()
+        .map(|r| reflex::drill::registry::Publish {
+            name: r.name.into(),
+            version: r.version.into(),
+            registry: None,
+            files: r
+                .files
+                .iter()
+                .map(|(p, t)| (p.to_string(), t.clone()))
+                .collect(),
+            pubtime: r.pubtime.into(),
+        })
+        .collect();
+    for (name, registry) in [("text-tidy", None), ("acme-utils", Some("internal"))] {
+        published.push(reflex::drill::registry::Publish {
+            name: name.into(),
+            version: "1.0.0".into(),
+            registry: registry.map(str::to_string),
+            files: [
+                (
+                    "Cargo.toml".to_string(),
+                    format!("[package]\nname = \"{name}\"\nversion = \"1.0.0\"\nedition = \"2021\"\nlicense = \"MIT\"\n"),
+                ),
+                ("src/lib.rs".to_string(), String::new()),
+            ]
+            .into_iter()
+            .collect(),
+            pubtime: "2024-01-01T00:00:00Z".into(),
+        });
+    }
+    server.publish(&published).unwrap();
+    let private = server.private_url("internal");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!("[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{url}\"\n"),
+    )
+    .unwrap();
+    let ws = tmp.path().join("ws");
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    std::fs::write(
+        ws.join("Cargo.toml"),
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n[dependencies]\nrust-utilities-v2 = \"2.1\"\n",
+    )
+    .unwrap();
+    std::fs::write(ws.join("src/main.rs"), "fn main() {}\n").unwrap();
+    ok(
+        real_cargo(&ws, &home, &["generate-lockfile"]),
+        "generate-lockfile",
+    );
+
+    // Defaults: no registry declared, crates.io stays the default.
+    let init = run(
+        &ws,
+        &[
+            "init",
+            "--offline",
+            "--write-hardened",
+            "--reflex-rev",
+            REFLEX_REV,
+        ],
+    );
+    assert!(init.stderr.contains("wrote "), "{}", init.stderr);
+    let config = std::fs::read_to_string(ws.join(".cargo/config.toml")).unwrap();
+    let parsed: toml::Table = toml::from_str(&config).unwrap();
+    assert!(parsed.get("registries").is_none(), "{config}");
+    assert!(parsed["registry"].get("default").is_none(), "{config}");
+    ok(real_cargo(&ws, &home, &["fetch"]), "fetch");
+    let meta = ok(
+        real_cargo(
+            &ws,
+            &home,
+            &["metadata", "--offline", "--format-version", "1"],
+        ),
+        "metadata --offline",
+    );
+    assert!(meta.contains("rust-utilities-v2"));
+    ok(real_cargo(&ws, &home, &["add", "text-tidy"]), "cargo add");
+    let manifest = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("text-tidy = \"1.0.0\""), "{manifest}");
+
+    // With a registry URL (and the mirror): declared, and the default for publish and add.
+    let init = run(
+        &ws,
+        &[
+            "init",
+            "--offline",
+            "--write-hardened",
+            "--force",
+            "--reflex-rev",
+            REFLEX_REV,
+            "--internal-prefix",
+            "acme-",
+            "--registry-url",
+            &format!("sparse+{private}"),
+            "--mirror-url",
+            &format!("sparse+{url}"),
+        ],
+    );
+    assert!(init.stderr.contains("wrote "), "{}", init.stderr);
+    let config = std::fs::read_to_string(ws.join(".cargo/config.toml")).unwrap();
+    let parsed: toml::Table = toml::from_str(&config).unwrap();
+    assert_eq!(parsed["registry"]["default"].as_str(), Some("internal"));
+    assert_eq!(
+        parsed["source"]["crates-io"]["replace-with"].as_str(),
+        Some("mirror")
+    );
+    // The project's mirror is now crates.io's replacement: a cargo home of its own.
+    let home = tmp.path().join("cargo-home-plain");
+    std::fs::create_dir_all(&home).unwrap();
+    ok(
+        real_cargo(&ws, &home, &["add", "acme-utils"]),
+        "cargo add (private)",
+    );
+    let manifest = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    assert!(
+        manifest.contains("acme-utils = { version = \"1.0.0\", registry = \"internal\" }"),
+        "{manifest}"
+    );
+    // Public crates: named as such, and they come through the mirror.
+    ok(
+        real_cargo(&ws, &home, &["remove", "text-tidy"]),
+        "cargo remove",
+    );
+    ok(
+        real_cargo(&ws, &home, &["add", "text-tidy", "--registry", "crates-io"]),
+        "cargo add --registry crates-io",
+    );
+    let manifest = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("text-tidy = \"1.0.0\""), "{manifest}");
+    ok(
+        real_cargo(&ws, &home, &["fetch"]),
+        "fetch through the mirror",
+    );
+    ok(
+        real_cargo(
+            &ws,
+            &home,
+            &["metadata", "--offline", "--format-version", "1"],
+        ),
+        "metadata --offline",
+    );
 }

@@ -45,11 +45,21 @@ const ADVISORY_BASELINE_DAYS: i64 = 90;
 /// The rules of the starter policy, before the baseline is added.
 fn rules(internal_prefixes: &[String]) -> String {
     let mut s = String::new();
+    // A top-level key: it must come before the first table.
+    let prefixes = if internal_prefixes.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = internal_prefixes.iter().map(|p| format!("{p:?}")).collect();
+        format!(
+            "# Names of your organisation's crates: public look-alikes are dependency confusion.\ninternal-prefixes = [{}]\n",
+            list.join(", ")
+        )
+    };
     let _ = writeln!(
         s,
         r#"# cargo-reflex policy. `cargo reflex gate` applies it; the README documents every key.
 version = 1
-
+{prefixes}
 [gate]
 # Findings at or above this severity fail the gate: critical, high, medium, low, info, none.
 deny-level = "high"
@@ -78,10 +88,6 @@ require-locked = true
 require-approval = true
 "#
     );
-    if !internal_prefixes.is_empty() {
-        let list: Vec<String> = internal_prefixes.iter().map(|p| format!("{p:?}")).collect();
-        let _ = writeln!(s, "internal-prefixes = [{}]\n", list.join(", "));
-    }
     let list: Vec<String> = STARTER_LICENSES
         .iter()
         .map(|l| format!("  {l:?},"))
@@ -545,4 +551,49 @@ spec:
     }
     s.push_str("      ports:\n        - protocol: TCP\n          port: 443\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_a_registry_url_the_default_registry_is_left_alone() {
+        let h = Hardening {
+            registry_url: Some(" ".into()),
+            ..Hardening::default()
+        }
+        .with_defaults();
+        let text = cargo_config(&h);
+        let parsed: toml::Table = toml::from_str(&text).unwrap();
+        assert!(parsed.get("registries").is_none(), "{text}");
+        assert!(parsed["registry"].get("default").is_none(), "{text}");
+        let h = Hardening {
+            registry_url: Some("sparse+https://r.example/index/".into()),
+            ..Hardening::default()
+        }
+        .with_defaults();
+        let parsed: toml::Table = toml::from_str(&cargo_config(&h)).unwrap();
+        assert_eq!(parsed["registry"]["default"].as_str(), Some("internal"));
+    }
+
+    #[test]
+    fn internal_prefixes_are_a_top_level_key_of_the_policy() {
+        let text = rules(&["acme-".into()]);
+        let policy = Policy::parse(Path::new("reflex.toml"), &text).unwrap();
+        assert_eq!(policy.internal_prefixes, vec!["acme-".to_string()]);
+    }
+
+    #[test]
+    fn only_full_commits_are_pins() {
+        assert!(is_commit(CHECKOUT.sha));
+        assert!(!is_commit("main"));
+        assert!(!is_commit(&CHECKOUT.sha.to_uppercase()));
+        assert!(!is_commit(&CHECKOUT.sha[..39]));
+        let ci = ci_workflow(Some("v1.0.0"));
+        assert!(
+            ci.contains(REV_PLACEHOLDER),
+            "a tag is never written as a pin"
+        );
+    }
 }

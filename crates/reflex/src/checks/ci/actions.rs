@@ -22,7 +22,8 @@ pub fn parse(uses: &str) -> Option<Uses<'_>> {
     if uses.is_empty() {
         return None;
     }
-    if uses.starts_with("./") || uses.starts_with(".\\") {
+    // `$/path` is the newer spelling of `./path`: the workflow's own repository and commit.
+    if uses.starts_with("./") || uses.starts_with(".\\") || uses.starts_with("$/") {
         return Some(Uses::Local);
     }
     if let Some(image) = uses.strip_prefix("docker://") {
@@ -36,7 +37,8 @@ pub fn parse(uses: &str) -> Option<Uses<'_>> {
         None => (uses, None),
     };
     let mut parts = path.split('/');
-    let owner = parts.next().filter(|s| !s.is_empty())?;
+    // An expression or a form we do not know (`$/...`): not judged.
+    let owner = parts.next().filter(|s| !s.is_empty() && !s.contains('$'))?;
     let repo = parts.next().filter(|s| !s.is_empty())?;
     Some(Uses::Repo {
         owner,
@@ -201,6 +203,8 @@ mod tests {
         assert!(why("org/repo").unwrap().contains("no ref"));
         assert!(why("org/repo/.github/workflows/x.yml@main").is_some());
         assert!(first_party("actions") && !first_party("Swatinem"));
+        assert_eq!(parse("$/.github/workflows/build.yml"), Some(Uses::Local));
+        assert_eq!(parse("${{ matrix.action }}@v1"), None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! GitLab CI (`.gitlab-ci.yml`): cargo pinned to the lockfile and static cloud keys in
-//! variables. Secrets live in project settings there, so exposure cannot be read from the file.
+//! GitLab CI (`.gitlab-ci.yml`): cargo pinned to the lockfile, tools installed at a version,
+//! no unverified installers, and static cloud keys in variables. Secrets live in project
+//! settings there, so exposure cannot be read from the file.
 
 use super::shell;
 use super::yaml::{Node, Value};
@@ -76,6 +77,7 @@ fn scripts(
             let line = start + u32::try_from(call.line).unwrap_or(0);
             f.count_call(job, &call.command, &call.locked, line, out, stats);
         }
+        f.tool_rules(job, script, start, &lookup, out);
     }
 }
 
@@ -95,5 +97,36 @@ fn variables(f: &FileCtx<'_>, scope: &str, vars: Option<&Node>, out: &mut Sink) 
                 ),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_get_the_tool_rules() {
+        let text = "test:\n  script:\n    - cargo install cargo-nextest\n    - curl -sSf https://example.com/install.sh | sh\n    - cargo install --locked cargo-nextest@0.9.100\n";
+        let doc = yaml::parse(text).unwrap();
+        let f = FileCtx {
+            path: ".gitlab-ci.yml".into(),
+            text,
+            aliases: &[],
+        };
+        let mut out = Sink::default();
+        analyse(&f, &doc, &mut out, &mut CiStats::default());
+        let got: Vec<(&str, Option<u32>)> = out
+            .findings
+            .iter()
+            .filter(|x| x.code != UNLOCKED.code)
+            .map(|x| (x.code, x.location.as_ref().and_then(|l| l.line)))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (INSTALL_UNPINNED.code, Some(3)),
+                (DOWNLOAD_UNVERIFIED.code, Some(4))
+            ]
+        );
     }
 }

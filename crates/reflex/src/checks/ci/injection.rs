@@ -125,7 +125,7 @@ pub fn context_paths(expr: &str) -> Vec<String> {
                 i += 1;
                 continue;
             }
-            let path = path.trim_end_matches('.').to_ascii_lowercase();
+            let path = path.trim_end_matches('.').to_string();
             if path.contains('.') && !out.contains(&path) {
                 out.push(path);
             }
@@ -138,7 +138,8 @@ pub fn context_paths(expr: &str) -> Vec<String> {
 
 /// How much an outsider controls `path`, or `None` when it is safe to expand.
 pub fn taint(path: &str) -> Option<Taint> {
-    let segs: Vec<&str> = path.split('.').collect();
+    let lower = path.to_ascii_lowercase();
+    let segs: Vec<&str> = lower.split('.').collect();
     match segs.as_slice() {
         ["github", "head_ref"] => Some(Taint::Attacker),
         ["inputs", ..] | ["github", "event", "inputs", ..] => Some(Taint::Input),
@@ -222,7 +223,10 @@ pub fn expansions(script: &str, env: &dyn Fn(&str) -> Option<String>) -> Vec<Exp
         }
         let mut contexts: Vec<(String, Taint)> = Vec::new();
         for path in context_paths(&expr) {
-            if let Some(name) = path.strip_prefix("env.") {
+            if let Some(name) = path
+                .strip_prefix("env.")
+                .or_else(|| path.strip_prefix("ENV."))
+            {
                 let Some(value) = env(name) else { continue };
                 for inner in expansions(&value, &|_| None) {
                     for (p, t) in inner.contexts {

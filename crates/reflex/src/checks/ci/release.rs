@@ -26,6 +26,9 @@ const PUBLISHING_ACTIONS: &[(&str, &str)] = &[
         "attested release artifacts",
     ),
     ("actions/attest", "attested release artifacts"),
+    ("rubygems/release-gem", "a gem to RubyGems"),
+    ("jreleaser/release-action", "a release"),
+    ("redhat-actions/push-to-registry", "a container image"),
 ];
 
 fn slug(uses: &str) -> String {
@@ -142,8 +145,22 @@ pub fn restores_cache(uses: &str, with: Option<&Node>, file_text: &str) -> Optio
         "mozilla-actions/sccache-action" if file_text.contains("SCCACHE_GHA_ENABLED") => {
             Some(format!("{name} (sccache on the Actions cache)"))
         }
-        "actions/setup-go" if cache_input != Some("false") => {
+        "actions/setup-go" | "gradle/actions/setup-gradle" | "jdx/mise-action"
+            if cache_input != Some("false") && with_str(with, "cache-disabled") != Some("true") =>
+        {
             Some(format!("{name} (caches by default)"))
+        }
+        "awalsh128/cache-apt-pkgs-action"
+        | "determinatesystems/magic-nix-cache-action"
+        | "nix-community/cache-nix-action" => Some(name.to_string()),
+        "astral-sh/setup-uv" if with_str(with, "enable-cache") == Some("true") => {
+            Some(format!("{name} (enable-cache)"))
+        }
+        "ruby/setup-ruby" if with_str(with, "bundler-cache") == Some("true") => {
+            Some(format!("{name} (bundler-cache)"))
+        }
+        "pyo3/maturin-action" if with_str(with, "sccache") == Some("true") => {
+            Some(format!("{name} (sccache)"))
         }
         s if s.starts_with("actions/setup-")
             && cache_input.is_some_and(|c| !c.is_empty() && c != "false") =>

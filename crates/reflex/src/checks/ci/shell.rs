@@ -274,12 +274,14 @@ fn split_top(s: &str, sep: impl Fn(&[char], usize) -> Option<usize>) -> Vec<Stri
                 depth = depth.saturating_sub(1);
             }
         }
-        if quote.is_none() && depth == 0 && !backquote {
-            if let Some(n) = sep(&chars, i) {
-                out.push(std::mem::take(&mut cur));
-                i += n;
-                continue;
-            }
+        if quote.is_none()
+            && depth == 0
+            && !backquote
+            && let Some(n) = sep(&chars, i)
+        {
+            out.push(std::mem::take(&mut cur));
+            i += n;
+            continue;
         }
         cur.push(c);
         i += 1;

@@ -317,20 +317,23 @@ pub fn unverified_downloads(script: &str) -> Vec<Download> {
             .collect::<Vec<_>>()
             .join(" | ");
         // `curl ... | sh`
-        if let Some(d) = p.stages.iter().position(is_downloader) {
-            if let Some(sh) = p.stages[d + 1..].iter().find_map(|s| {
+        let piped_into = |d: usize| {
+            p.stages[d + 1..].iter().find_map(|s| {
                 shell::command_word(&s.words)
                     .map(|(w, _)| base(w))
                     .filter(|w| INTERPRETERS.contains(w))
-            }) {
-                out.push(Download {
-                    line: p.line,
-                    command: command.clone(),
-                    url: url_of(&p.stages[d]),
-                    how: format!("piped into `{sh}`"),
-                });
-                continue;
-            }
+            })
+        };
+        if let Some(d) = p.stages.iter().position(is_downloader)
+            && let Some(sh) = piped_into(d)
+        {
+            out.push(Download {
+                line: p.line,
+                command: command.clone(),
+                url: url_of(&p.stages[d]),
+                how: format!("piped into `{sh}`"),
+            });
+            continue;
         }
         // `sh -c "$(curl ...)"`, `bash <(wget -O- ...)`, `iex (iwr ...)`
         for s in &p.stages {
@@ -385,20 +388,27 @@ pub fn unverified_downloads(script: &str) -> Vec<Download> {
                     return args.iter().any(|a| !a.starts_with('-') && base(a) == f);
                 }
                 if bw == "chmod" {
-                    return args.iter().any(|a| a.contains('x') || a.starts_with('7'))
-                        && args.iter().any(|a| base(a) == f);
+                    // The mode is the first operand: `+x`, `u+rwx`, `755`.
+                    let mode = args.iter().find(|a| !a.starts_with('-'));
+                    let executable = mode.is_some_and(|m| {
+                        (m.contains('+') && m.contains('x'))
+                            || (m.chars().all(|c| c.is_ascii_digit())
+                                && m.chars().any(|c| matches!(c, '1' | '3' | '5' | '7')))
+                    });
+                    return executable && args.iter().skip(1).any(|a| base(a) == f);
                 }
                 false
             };
-            if let Some((file, line, text, url)) = saved.iter().find(|(f, ..)| runs(f)) {
-                if !verified && !out.iter().any(|d| d.line == *line && d.command == *text) {
-                    out.push(Download {
-                        line: *line,
-                        command: text.clone(),
-                        url: url.clone(),
-                        how: format!("saved as `{}` and executed", base(file)),
-                    });
-                }
+            if let Some((file, line, text, url)) = saved.iter().find(|(f, ..)| runs(f))
+                && !verified
+                && !out.iter().any(|d| d.line == *line && d.command == *text)
+            {
+                out.push(Download {
+                    line: *line,
+                    command: text.clone(),
+                    url: url.clone(),
+                    how: format!("saved as `{}` and executed", base(file)),
+                });
             }
         }
     }
@@ -536,7 +546,15 @@ mod tests {
             ),
             vec!["saved as `rustup-init.exe` and executed"]
         );
+        assert_eq!(
+            downloads("curl -o x86_64-tool https://x.example/x86_64-tool\nchmod 755 x86_64-tool"),
+            vec!["saved as `x86_64-tool` and executed"]
+        );
         // Verified, or never executed: nothing to say.
+        assert!(
+            downloads("curl -o x86_64-tool https://x.example/x86_64-tool\nchmod 644 x86_64-tool")
+                .is_empty()
+        );
         assert!(downloads("curl -o rustup-init https://static.rust-lang.org/r/rustup-init\necho \"$SUM  rustup-init\" | sha256sum -c -\n./rustup-init -y").is_empty());
         assert!(
             downloads(
