@@ -162,3 +162,79 @@ fn thousands_of_lockfiles_give_exact_counts() {
         ]
     );
 }
+
+/// Regression: the byte prefilter skipped lockfiles whose entry is spelled in another valid
+/// TOML way (15 of 18 spellings said "0 of 1 lockfiles affected" while `audit` found the
+/// malicious crate in all of them). Every spelling must be found, as the full parser reads it.
+#[test]
+fn regression_respond_finds_every_toml_spelling_of_an_entry() {
+    const SRC: &str = "source = \"registry+https://github.com/rust-lang/crates.io-index\"";
+    let app =
+        "[[package]]\nname = \"app\"\nversion = \"0.1.0\"\ndependencies = [\"rustdecimal\"]\n";
+    let entry = |name: &str, version: &str| format!("[[package]]\n{name}\n{version}\n{SRC}\n");
+    let canonical_version = "version = \"1.23.1\"";
+    let mut spellings: Vec<(&str, String)> = [
+        ("no spaces", "name=\"rustdecimal\""),
+        ("literal string", "name = 'rustdecimal'"),
+        ("multi-line basic", "name = \"\"\"rustdecimal\"\"\""),
+        ("multi-line literal", "name = '''rustdecimal'''"),
+        ("quoted key", "\"name\" = \"rustdecimal\""),
+        ("literal key", "'name' = \"rustdecimal\""),
+        ("\\u escape inside", "name = \"rust\\u0064ecimal\""),
+        ("\\u escape first", "name = \"\\u0072ustdecimal\""),
+        ("\\U escape last", "name = \"rustdecima\\U0000006C\""),
+        ("tabs", "name\t=\t\"rustdecimal\""),
+        ("wide spaces", "name  =  \"rustdecimal\""),
+        ("trailing comment", "name = \"rustdecimal\" # the crate"),
+    ]
+    .iter()
+    .map(|(what, name)| {
+        (
+            *what,
+            format!("version = 4\n\n{app}\n{}", entry(name, canonical_version)),
+        )
+    })
+    .collect();
+    for (what, version) in [
+        ("version without spaces", "version=\"1.23.1\""),
+        ("version literal", "version = '1.23.1'"),
+        ("version escaped", "version = \"\\u0031.23.1\""),
+    ] {
+        spellings.push((
+            what,
+            format!(
+                "version = 4\n\n{app}\n{}",
+                entry("name = \"rustdecimal\"", version)
+            ),
+        ));
+    }
+    spellings.push((
+        "version before name",
+        format!("version = 4\n\n{app}\n[[package]]\n{canonical_version}\nname = \"rustdecimal\"\n{SRC}\n"),
+    ));
+    spellings.push((
+        "inline array of tables",
+        format!(
+            "version = 4\npackage = [\n  {{ name = \"app\", version = \"0.1.0\", dependencies = [\"rustdecimal\"] }},\n  {{ name = \"rustdecimal\", version = \"1.23.1\", {SRC} }},\n]\n"
+        ),
+    ));
+    spellings.push((
+        "dotted key in a table",
+        format!("version = 4\n\n{app}\n[[package]]\nname.x = 1\n").replace("name.x = 1", "name = \"rustdecimal\"\nversion = \"1.23.1\"\nsource = \"registry+https://github.com/rust-lang/crates.io-index\""),
+    ));
+    assert_eq!(spellings.len(), 18);
+    let mut missed = Vec::new();
+    for (what, lock) in &spellings {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("Cargo.lock"), lock).unwrap();
+        let r = run(
+            tmp.path(),
+            &["respond", "rustdecimal", ".", "--format", "json"],
+        );
+        let v = json(&r);
+        if v["projects"].as_array().map_or(0, |p| p.len()) != 1 {
+            missed.push(format!("{what}: {}{}", r.stdout, r.stderr));
+        }
+    }
+    assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
+}

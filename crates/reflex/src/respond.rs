@@ -169,15 +169,17 @@ pub fn respond(query: &Query, label: &str, opts: &Options<'_>) -> Result<Respons
             let found = &found;
             let scanned = &scanned;
             let needle = needle.as_bytes();
+            let name = name.as_bytes();
             Box::new(move |entry| {
                 if let Ok(e) = entry
                     && e.file_name() == "Cargo.lock"
                     && e.file_type().is_some_and(|t| t.is_file())
                 {
                     scanned.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // Most lockfiles do not hold the crate: a byte search decides before parsing.
+                    // Most lockfiles do not hold the crate: a byte search decides before parsing,
+                    // but only skips what provably cannot hold it.
                     if let Ok(bytes) = std::fs::read(e.path())
-                        && any_version_matches(&bytes, needle, test)
+                        && may_hold(&bytes, name, needle, test)
                     {
                         found
                             .lock()
@@ -272,6 +274,23 @@ impl<'a> Lookups<'a> {
             .insert(name.to_string(), l.clone());
         Some(l)
     }
+}
+
+/// Whether a lockfile may hold a matching entry of the crate `name`. A file is skipped only
+/// when it provably cannot: the name's characters appear nowhere else than in entries written
+/// as cargo writes them (`name = "x"` then `version = "..."`) whose versions do not match, and
+/// no escape sequence could spell it otherwise (`"\u0078"`). Any other spelling TOML allows
+/// (`name="x"`, single or triple quotes, quoted keys, inline tables) is parsed.
+fn may_hold(bytes: &[u8], name: &[u8], needle: &[u8], test: &VersionTest<'_>) -> bool {
+    if memchr::memchr(b'\\', bytes).is_some() {
+        return true;
+    }
+    let anywhere = memchr::memmem::find_iter(bytes, name).count();
+    let canonical = memchr::memmem::find_iter(bytes, needle).count();
+    if anywhere > canonical {
+        return true;
+    }
+    any_version_matches(bytes, needle, test)
 }
 
 /// Whether a `[[package]]` entry named by `needle` (`name = "x"`) has a version the query
