@@ -237,7 +237,8 @@ pub(super) fn analyse(f: &FileCtx<'_>, doc: &Node, out: &mut Sink, stats: &mut C
                 }
                 f.tool_rules(job_name, &script, step.line, &lookup, out);
             }
-            if untrusted_checkout.is_some() && (compiles || runs_code || uses.starts_with("./")) {
+            let local_action = uses.starts_with("./") || uses.starts_with("$/");
+            if untrusted_checkout.is_some() && (compiles || runs_code || local_action) {
                 builds_after_untrusted = true;
             }
             if uses.starts_with("actions/checkout@") && untrusted_checkout.is_none() {

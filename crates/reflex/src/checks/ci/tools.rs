@@ -102,6 +102,10 @@ pub fn install_unpinned(call: &CargoCommand) -> Option<String> {
     }
     let mut problems = Vec::new();
     for spec in crates {
+        // A crate named by a variable we could not resolve may carry its own `@version`.
+        if spec.contains('$') {
+            continue;
+        }
         let (name, ver) = match spec.split_once('@') {
             Some((n, v)) => (n, Some(v.to_string())),
             None => (spec, version.clone()),
@@ -455,6 +459,8 @@ mod tests {
         assert_eq!(install("cargo install --locked --path . --debug"), None);
         assert_eq!(install("cargo install --path . --locked --force"), None);
         assert_eq!(install("cargo install $TOOL"), None);
+        assert_eq!(install("cargo install --locked \"$UNKNOWN\""), None);
+        assert!(install("cargo install --locked $UNKNOWN other").is_some());
         assert_eq!(install("cargo install --version \"$V\" x"), None);
         assert_eq!(install("cargo install"), None);
         assert_eq!(install("cargo build"), None);
