@@ -91,6 +91,9 @@ pub fn follow(
             }
             out.summary.events += 1;
             compiled.note(&ev, &analyzer.versions);
+            if let Some(kind) = analyzer.normal_activity(&ev, target_dir.as_deref()) {
+                *out.summary.normal.entry(kind.to_string()).or_default() += 1;
+            }
             out.publish(analyzer.alerts_in(&ev, now_ns(), target_dir.as_deref()));
         }
         if let Some(mut r) = record {
@@ -195,6 +198,18 @@ pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut
         summary.alerts,
         alerts_path.display()
     );
+    if !summary.normal.is_empty() {
+        let kinds: Vec<String> = summary
+            .normal
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  normal build activity, not alerted (recorded in events.jsonl): {}",
+            kinds.join(", ")
+        );
+    }
     for (who, n) in &summary.by_crate {
         let _ = writeln!(out, "  {n:>4}  {who}");
     }

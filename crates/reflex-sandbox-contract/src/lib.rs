@@ -220,6 +220,11 @@ pub struct MonitorEvent {
     /// The process and its ancestors, nearest first, from the supervisor's own exec records.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub chain: Vec<ChainLink>,
+    /// For an exec: the dangerous loader variables the new program starts with
+    /// (`LD_PRELOAD=...`, `LD_AUDIT=...`, `GCONV_PATH=...`, `LD_LIBRARY_PATH=...` into a
+    /// target directory), read from the call's environment while the caller was stopped.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<String>,
 }
 
 /// `Full` is the build sandbox. `NetworkOnly` is for control experiments: a private network

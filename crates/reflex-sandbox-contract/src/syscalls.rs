@@ -13,6 +13,8 @@ pub enum Rule {
     AnyBit { arg: u8, mask: u64 },
     /// With `EPERM` when the low 32 bits of argument `arg` equal one of `values`.
     Equals { arg: u8, values: &'static [u64] },
+    /// With `EPERM` when the low 32 bits of argument `arg` equal none of `values`.
+    NoneOf { arg: u8, values: &'static [u64] },
 }
 
 /// A group of calls refused for one reason.
@@ -33,6 +35,9 @@ pub const TIOCLINUX: u64 = 0x541C;
 pub const SET_ID_BITS: u64 = 0o6000;
 /// `prctl(PR_SET_MM, ...)`: rewrite the process's command line, environment or exe link.
 pub const PR_SET_MM: u64 = 35;
+/// The socket families a build may create: Unix, IPv4, IPv6 (loopback only in the sandbox's
+/// network namespace) and netlink (namespaced; getaddrinfo asks it about local addresses).
+pub const SOCKET_FAMILIES: &[u64] = &[1, 2, 10, 16];
 
 const SET_ID: &str = "setting set-uid/set-gid bits (a set-uid-root program left in target/)";
 
@@ -144,6 +149,19 @@ pub const DENIED_SYSCALLS: &[Denial] = &[
         why: "its mode sits behind a pointer; callers fall back to openat, which is checked",
     },
     Denial {
+        calls: &["memfd_secret"],
+        rule: Rule::Always,
+        why: "memory even the supervisor cannot read: arguments placed there would blind the monitor and the Unix socket check",
+    },
+    Denial {
+        calls: &["socket", "socketpair"],
+        rule: Rule::NoneOf {
+            arg: 0,
+            values: SOCKET_FAMILIES,
+        },
+        why: "address families other than Unix, IPv4, IPv6 and netlink (AF_VSOCK is not namespaced: it reaches the host of a VM)",
+    },
+    Denial {
         calls: &["prctl"],
         rule: Rule::Equals {
             arg: 0,
@@ -175,6 +193,14 @@ impl Denial {
                     .map(|v| format!("{v:#x}"))
                     .collect::<Vec<_>>()
                     .join(" or ")
+            ),
+            Rule::NoneOf { arg, values } => format!(
+                "{calls} with argument {arg} other than {}",
+                values
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }
     }

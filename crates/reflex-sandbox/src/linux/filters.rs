@@ -104,6 +104,9 @@ fn number(name: &str) -> Result<Option<i64>, String> {
         "openat" => libc::SYS_openat,
         "openat2" => libc::SYS_openat2,
         "prctl" => libc::SYS_prctl,
+        "memfd_secret" => libc::SYS_memfd_secret,
+        "socket" => libc::SYS_socket,
+        "socketpair" => libc::SYS_socketpair,
         #[cfg(target_arch = "x86_64")]
         "chmod" => libc::SYS_chmod,
         #[cfg(target_arch = "x86_64")]
@@ -147,6 +150,22 @@ pub(super) fn seccomp() -> Result<(), String> {
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(|e| e.to_string())?;
                     eperm.entry(nr).or_default().extend(rules);
+                }
+                Rule::NoneOf { arg, values } => {
+                    let conditions = values
+                        .iter()
+                        .map(|v| {
+                            SeccompCondition::new(
+                                arg,
+                                SeccompCmpArgLen::Dword,
+                                SeccompCmpOp::Ne,
+                                *v,
+                            )
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    let rule = SeccompRule::new(conditions).map_err(|e| e.to_string())?;
+                    eperm.entry(nr).or_default().push(rule);
                 }
                 Rule::Equals { arg, values } => {
                     let rules = values

@@ -56,6 +56,10 @@ pub(super) fn install(monitoring: bool) -> std::io::Result<RawFd> {
     code.extend([
         JumpIfEq(libc::SYS_ioctl as u32, "ioctl"),
         JumpIfEq(libc::SYS_prctl as u32, "prctl"),
+        // Calls whose effects no notification would show (io_uring's own reads, connects and
+        // sends; memory the supervisor cannot read): refused even when observing only.
+        JumpIfEq(libc::SYS_io_uring_setup as u32, "eperm"),
+        JumpIfEq(libc::SYS_memfd_secret as u32, "eperm"),
     ]);
     for nr in SENDS {
         code.push(JumpIfEq(*nr as u32, "notify"));
@@ -242,20 +246,34 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
             }
         }
         let time_ns = now_ns();
-        let refuse = s.refusal(&req);
+        // The event is read before the gate acts (the same memory the gate copies).
+        let gate = s.gate(&req);
+        let refused = matches!(gate, super::unix_gate::Gate::Refuse(_));
         let ev = if s.sup.log.is_some() {
-            s.event(&req, time_ns, refuse.is_some())
+            s.event(&req, time_ns, refused)
         } else {
             None
         };
-        let resp = match refuse {
-            Some(errno) => libc::seccomp_notif_resp {
+        let resp = match gate {
+            super::unix_gate::Gate::Refuse(errno) => libc::seccomp_notif_resp {
                 id: req.id,
                 val: 0,
                 error: -errno,
                 flags: 0,
             },
-            None => libc::seccomp_notif_resp {
+            super::unix_gate::Gate::Done(r) if r < 0 => libc::seccomp_notif_resp {
+                id: req.id,
+                val: 0,
+                error: r as i32,
+                flags: 0,
+            },
+            super::unix_gate::Gate::Done(r) => libc::seccomp_notif_resp {
+                id: req.id,
+                val: r,
+                error: 0,
+                flags: 0,
+            },
+            super::unix_gate::Gate::Continue => libc::seccomp_notif_resp {
                 id: req.id,
                 val: 0,
                 error: 0,
@@ -370,20 +388,26 @@ impl Supervisor {
     }
 
     /// The sandbox's decision: connect or send to a pathname Unix socket off the allowlist.
-    fn refusal(&mut self, req: &libc::seccomp_notif) -> Option<i32> {
+    /// What the sandbox answers a connect or send: carried out by the supervisor on a copy of
+    /// the address it judged, refused, or left to the kernel (see [`super::unix_gate`]).
+    fn gate(&mut self, req: &libc::seccomp_notif) -> super::unix_gate::Gate {
+        use super::unix_gate::{Gate, decide};
         let nr = req.data.nr as i64;
-        let allow = self.sup.unix_sockets.as_ref()?;
+        let Some(allow) = self.sup.unix_sockets.as_ref() else {
+            return Gate::Continue;
+        };
         if !SENDS.contains(&nr) {
-            return None;
+            return Gate::Continue;
         }
         let pid = req.pid;
         let mem = &mut self.mem;
-        let paths =
-            super::unix_gate::unix_paths(nr, &req.data.args, &mut |a, n| mem.read(pid, a, n));
-        paths
-            .iter()
-            .any(|p| !super::unix_gate::allowed(pid, p, allow))
-            .then_some(libc::EACCES)
+        decide(
+            pid,
+            nr,
+            &req.data.args,
+            &mut |a, n| mem.read(pid, a, n),
+            allow,
+        )
     }
 
     /// The event worth recording for a call, if any.
@@ -911,11 +935,26 @@ struct ExecTarget {
     outcome: CallOutcome,
 }
 
-/// The interpreter of a script (`#!/bin/sh`), resolved: what the kernel really runs.
+/// The interpreter of a script (`#!/bin/sh`), resolved: what the kernel really runs. The
+/// path is the caller's to choose: only a regular file is opened, without following a final
+/// symlink and without blocking (a FIFO swapped in after the check opens at once and reads
+/// nothing), so no caller can stall the supervisor and with it the whole build.
 fn interpreter(p: &Path) -> Option<String> {
     use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if !std::fs::symlink_metadata(p).ok()?.is_file() {
+        return None;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY)
+        .open(p)
+        .ok()?;
+    if !f.metadata().ok()?.is_file() {
+        return None;
+    }
     let mut head = [0u8; 256];
-    let n = File::open(p).ok()?.read(&mut head).ok()?;
+    let n = f.read(&mut head).ok()?;
     let line = head[..n].strip_prefix(b"#!")?;
     let end = line.iter().position(|c| *c == b'\n').unwrap_or(line.len());
     let text = std::str::from_utf8(&line[..end]).ok()?;

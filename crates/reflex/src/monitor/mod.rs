@@ -167,6 +167,37 @@ fn target_area(target_dir: Option<&std::path::Path>, path: &str) -> Option<Area>
 }
 
 impl Analyzer {
+    /// What kind of normal build activity an event is (`compiler`, `linker`, `rustc probe`,
+    /// ...), for the one-line summary; `None` when it is not (it may raise alerts).
+    pub fn normal_activity(
+        &self,
+        ev: &MonitorEvent,
+        target_dir: Option<&std::path::Path>,
+    ) -> Option<&'static str> {
+        if !ev.syscall.starts_with("exec") || ev.missing || ev.fileless {
+            return None;
+        }
+        let actor = attribution::attribute_exec(&ev.chain, ev.path.as_deref(), &self.versions);
+        if matches!(actor, Actor::Cargo) {
+            return None;
+        }
+        let program = ev.path.clone().or_else(|| ev.argv.first().cloned())?;
+        match normal::judge_exec(
+            &program,
+            &ev.argv,
+            &ev.chain,
+            matches!(actor, Actor::Rustc { .. }),
+            target_dir,
+        ) {
+            normal::ExecVerdict::Normal(kind)
+                if self.canaries.find_in(&ev.argv.join(" ")).is_empty() =>
+            {
+                Some(kind)
+            }
+            _ => None,
+        }
+    }
+
     /// The alerts an event raises (see [`Analyzer::alerts_in`]), with the target directory
     /// recognised from the shape of cargo's build directories.
     pub fn alerts(&self, ev: &MonitorEvent, now_ns: u64) -> Vec<Alert> {
@@ -221,16 +252,30 @@ impl Analyzer {
                     .unwrap_or_default();
                 let base = program.rsplit('/').next().unwrap_or(&program).to_string();
                 let leaks = self.canaries.find_in(&ev.argv.join(" "));
+                // Normal build activity (compilers, linkers, probes, build systems) is counted,
+                // not alerted; everything else is judged by what it is.
+                let verdict = normal::judge_exec(
+                    &program,
+                    &ev.argv,
+                    &ev.chain,
+                    matches!(actor, Actor::Rustc { .. }),
+                    target_dir,
+                );
+                let (judged, why) = match &verdict {
+                    normal::ExecVerdict::Normal(_) if leaks.is_empty() && !ev.fileless => {
+                        return out;
+                    }
+                    normal::ExecVerdict::Normal(kind) => (AlertSeverity::Low, format!("{kind}")),
+                    normal::ExecVerdict::Alert { severity, reason } => (*severity, reason.clone()),
+                };
                 let severity = if !leaks.is_empty() {
                     AlertSeverity::Critical
-                } else if ev.fileless || NETWORK_TOOLS.contains(&base.as_str()) {
-                    AlertSeverity::High
-                } else if SHELLS.contains(&base.as_str()) {
-                    AlertSeverity::Medium
+                } else if ev.fileless {
+                    AlertSeverity::High.max(judged)
                 } else {
-                    AlertSeverity::Low
+                    judged
                 };
-                let mut evidence = vec![format!("argv: {}", ev.argv.join(" "))];
+                let mut evidence = vec![format!("argv: {}", ev.argv.join(" ")), why];
                 if ev.fileless {
                     evidence.push(format!(
                         "fileless: {program} has no file on disk (a memfd or a deleted file)"
@@ -500,14 +545,6 @@ impl Analyzer {
     }
 }
 
-const NETWORK_TOOLS: &[&str] = &[
-    "curl", "wget", "nc", "ncat", "netcat", "ssh", "scp", "socat", "telnet", "ftp", "dig",
-    "nslookup", "host",
-];
-const SHELLS: &[&str] = &[
-    "sh", "bash", "dash", "zsh", "python", "python3", "perl", "ruby", "node",
-];
-
 /// How an alert's outcome reads for people: `allowed`, `denied by the sandbox`, `failed`.
 pub fn outcome_text(o: CallOutcome) -> &'static str {
     match o {
@@ -531,6 +568,8 @@ pub struct Summary {
     pub max_time_to_detect_ms: Option<f64>,
     /// Webhook posts that failed.
     pub webhook_failures: usize,
+    /// Normal build activity seen and not alerted, by kind (`compiler`, `linker`, ...).
+    pub normal: std::collections::BTreeMap<String, usize>,
 }
 
 impl Summary {
