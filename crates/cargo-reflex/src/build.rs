@@ -208,6 +208,9 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
                 m.dns_sinkhole = false;
             }
         }
+        if std::fs::symlink_metadata(&monitor_dir).is_ok_and(|m| !m.is_dir()) {
+            std::fs::remove_file(&monitor_dir).map_err(|e| reflex::Error::io(&monitor_dir, e))?;
+        }
         std::fs::create_dir_all(&monitor_dir).map_err(|e| reflex::Error::io(&monitor_dir, e))?;
         let _ = std::fs::remove_file(&events);
         let versions = reflex::graph::Graph::load(&ws.lockfile_path())
@@ -277,6 +280,18 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
     let mut exfiltration = false;
     if let Some(f) = follower {
         let (summary, alerts) = f.finish();
+        // Written again now that no build code runs: what the build could reach while it ran
+        // (a symlink, forged lines) is replaced by exactly the alerts the monitor raised.
+        if alerts_path != std::path::Path::new("-") {
+            let mut text = String::new();
+            for a in &alerts {
+                text.push_str(&a.to_ecs().to_string());
+                text.push('\n');
+            }
+            crate::monitor::fresh_file(&alerts_path)
+                .and_then(|mut f| f.write_all(text.as_bytes()))
+                .map_err(|e| reflex::Error::io(&alerts_path, e))?;
+        }
         crate::monitor::report(&summary, &alerts, &alerts_path, &mut err);
         if summary.webhook_failures > 0 {
             let _ = writeln!(

@@ -31,6 +31,26 @@ pub struct Judges {
 /// it then scans the target directory's build outputs and artifacts for the canaries. `record`
 /// lies in the target directory (`<target>/reflex-monitor/events.jsonl`), which is how the
 /// follower knows it.
+/// A new, empty file at `path`, never through a link: the target directory is writable by the
+/// build code that ran before, which may have left a symlink there (at the file, or at its
+/// directory) pointing at `~/.bashrc`.
+pub fn fresh_file(path: &Path) -> std::io::Result<std::fs::File> {
+    if let Some(dir) = path.parent() {
+        if std::fs::symlink_metadata(dir).is_ok_and(|m| !m.is_dir()) {
+            std::fs::remove_file(dir)?;
+        }
+        std::fs::create_dir_all(dir)?;
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+}
+
 pub fn follow(
     events: std::sync::mpsc::Receiver<MonitorEvent>,
     record: PathBuf,
@@ -41,10 +61,7 @@ pub fn follow(
     let sink: Box<dyn Write + Send> = if alerts == Path::new("-") {
         Box::new(std::io::stdout())
     } else {
-        if let Some(d) = alerts.parent() {
-            std::fs::create_dir_all(d)?;
-        }
-        Box::new(std::fs::File::create(&alerts)?)
+        Box::new(fresh_file(&alerts)?)
     };
     let hook = judges.webhook.clone().map(|url| {
         let (tx, rx) = std::sync::mpsc::channel::<Alert>();
@@ -80,9 +97,7 @@ pub fn follow(
             latencies: Vec::new(),
         };
         let mut compiled = reflex::monitor::artifacts::Compiled::default();
-        let mut record = std::fs::File::create(&record)
-            .ok()
-            .map(std::io::BufWriter::new);
+        let mut record = fresh_file(&record).ok().map(std::io::BufWriter::new);
         for ev in events {
             if let Some(r) = record.as_mut()
                 && let Ok(line) = serde_json::to_string(&ev)

@@ -243,7 +243,7 @@ fn redteam_control_inside() {
 /// '/': the socket) wins within milliseconds: the README's "keep the allowlist empty" does
 /// not close the race.
 #[test]
-fn unix_socket_allowlist_is_bypassed_by_secret_memory_and_a_race() {
+fn unix_socket_allowlist_holds_against_secret_memory_and_a_race() {
     let tmp = scratch();
     let (s, hits) = setup(tmp.path(), "gate", "127.0.0.1:0", &[]);
     let out = build(&s, &[]);
@@ -253,16 +253,15 @@ fn unix_socket_allowlist_is_bypassed_by_secret_memory_and_a_race() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r = report(&s.ws, "rt-gate", "gate.txt");
-    assert_eq!(verdict(&r, "unix-plain"), "blocked", "{r:#?}");
-    assert_eq!(verdict(&r, "unix-secretmem"), "leaked", "{r:#?}");
-    assert_eq!(verdict(&r, "unix-race"), "leaked", "{r:#?}");
-    let heard = hits_of(&hits);
-    for line in ["unixp rt-gate unix-secretmem", "unixp rt-gate unix-race"] {
-        assert!(heard.iter().any(|h| h == line), "{line}: {heard:#?}");
+    // Closed: memfd_secret is refused, and the supervisor connects on its own copy of the
+    // address (a flipped byte changes nothing it acts on).
+    for channel in ["unix-plain", "unix-secretmem", "unix-race"] {
+        assert_eq!(verdict(&r, channel), "blocked", "{channel}: {r:#?}");
     }
+    let heard = hits_of(&hits);
     assert!(
-        !heard.iter().any(|h| h.contains("unix-plain")),
-        "{heard:#?}"
+        !heard.iter().any(|h| h.contains("rt-gate")),
+        "nothing reached the socket: {heard:#?}"
     );
 }
 
@@ -271,39 +270,24 @@ fn unix_socket_allowlist_is_bypassed_by_secret_memory_and_a_race() {
 /// its arguments is a low "ran <working directory>" with no arguments (the same exec with
 /// plain memory is a critical secret-exfiltration), a connect is "to unknown".
 #[test]
-fn monitor_is_blind_to_arguments_in_secret_memory() {
+fn monitor_is_not_blinded_by_secret_memory() {
     let tmp = scratch();
     let (s, _hits) = setup(tmp.path(), "gate", "127.0.0.1:0", &[]);
     let (_out, alerts) = monitored(&s, tmp.path());
     let r = report(&s.ws, "rt-gate", "gate.txt");
+    // Closed: memfd_secret is refused, so nothing the monitor must read can hide in it.
     let read = &r["read-secretmem"];
-    assert!(read.1.contains("canary: true"), "{r:#?}");
-    assert!(
-        mentions(&alerts, "/.aws/credentials").is_empty(),
-        "the read through secret memory is not seen"
-    );
+    assert!(!read.1.contains("canary: true"), "{r:#?}");
     assert!(
         !mentions(&alerts, "/.ssh/id_ed25519").is_empty(),
-        "the plain read is"
-    );
-    let critical_exec: Vec<String> = alerts
-        .iter()
-        .filter(|a| a["event"]["action"] == "exec" && a["event"]["code"] == "secret-exfiltration")
-        .map(|a| a["cargo_reflex"]["evidence"].to_string())
-        .collect();
-    assert!(
-        critical_exec.iter().all(|e| e.contains("rt-exec-plain")),
-        "{critical_exec:#?}"
+        "the plain read is still seen"
     );
     assert!(
-        mentions(&alerts, "rt-exec-secretmem").is_empty(),
-        "the secret-memory exec's arguments are never seen"
-    );
-    assert!(
-        alerts
-            .iter()
-            .any(|a| a["cargo_reflex"]["target"] == "unknown"),
-        "the secret-memory connect has no destination"
+        mentions(&alerts, "rt-exec-secretmem").is_empty()
+            || alerts
+                .iter()
+                .any(|a| a["event"]["code"] == "secret-exfiltration"),
+        "no exec with hidden arguments ran unseen"
     );
 }
 
@@ -436,36 +420,23 @@ fn final_program_is_replaced_without_an_alert() {
 /// build truncates `~/.bashrc` and writes its alerts there, strings the build chose included:
 /// the next shell runs the `$(...)` in them.
 #[test]
-fn alerts_file_symlink_makes_the_next_monitored_build_write_bashrc() {
+fn alerts_file_symlink_is_replaced_not_followed() {
     let tmp = scratch();
     let (s, _hits) = setup(tmp.path(), "plant", "127.0.0.1:0", &[]);
-    let first = monitored_build(&s, tmp.path());
-    assert!(first.status.success());
-    let link = std::fs::read_link(s.ws.join("target/reflex-monitor/alerts.jsonl")).unwrap();
-    assert_eq!(link, s.home.join(".bashrc"));
-    assert_eq!(
-        std::fs::read_to_string(s.home.join(".bashrc")).unwrap(),
-        "# original\n"
-    );
-    let second = monitored_build(&s, tmp.path());
-    assert!(second.status.success());
-    let bashrc = std::fs::read_to_string(s.home.join(".bashrc")).unwrap();
-    assert!(!bashrc.contains("# original"), "{bashrc}");
-    assert!(bashrc.contains("$(touch "), "{bashrc}");
-    let marker = tmp.path().join("pwned-by-bashrc");
-    assert!(!marker.exists());
-    let sh = std::process::Command::new("bash")
-        .arg("-c")
-        .arg(". \"$1\"")
-        .arg("bash")
-        .arg(s.home.join(".bashrc"))
-        .output()
-        .unwrap();
-    assert!(
-        marker.exists(),
-        "sourcing ~/.bashrc ran the build's command: {}",
-        String::from_utf8_lossy(&sh.stderr)
-    );
+    // Closed: when the build ends, cargo-reflex writes the alerts again through a fresh file
+    // (never through a link), and each build opens it the same way.
+    for _ in 0..2 {
+        let out = monitored_build(&s, tmp.path());
+        assert!(out.status.success());
+        let meta =
+            std::fs::symlink_metadata(s.ws.join("target/reflex-monitor/alerts.jsonl")).unwrap();
+        assert!(meta.is_file(), "the alerts file is a regular file again");
+        assert_eq!(
+            std::fs::read_to_string(s.home.join(".bashrc")).unwrap(),
+            "# original\n"
+        );
+    }
+    assert!(!tmp.path().join("pwned-by-bashrc").exists());
 }
 
 /// Finding 8: A FIFO named `output` in a `target/debug/build/<unit>/` directory: the artifact scan after
@@ -520,7 +491,7 @@ fn fifo_in_target_hangs_cargo_reflex_after_the_build() {
 /// (the test's, on a free port) and a bind to the same port inside collide (EADDRINUSE).
 /// Nothing is sent: in a VM a connect to CID 2 reaches the hypervisor's host.
 #[test]
-fn vsock_port_space_is_shared_with_the_host() {
+fn vsock_is_refused_in_the_sandbox() {
     let tmp = scratch();
     let port_file = tmp.path().join("vsock-port");
     let holder = std::process::Command::new("python3")
@@ -564,8 +535,9 @@ fn vsock_port_space_is_shared_with_the_host() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r = report(&s.ws, "rt-vsock", "vsock.txt");
-    assert_eq!(verdict(&r, "vsock"), "leaked", "{r:#?}");
-    assert!(r["vsock"].1.contains("EADDRINUSE"), "{r:#?}");
+    // Closed: socket() is refused for every family but Unix, IPv4, IPv6 and netlink.
+    assert_eq!(verdict(&r, "vsock"), "blocked", "{r:#?}");
+    assert!(!r["vsock"].1.contains("EADDRINUSE"), "{r:#?}");
 }
 
 /// Finding 10: A double-forked grandchild that makes no call the supervisor reports until the init
@@ -591,19 +563,16 @@ fn orphan_loses_attribution() {
 /// connect and send are no system call the notification filter stops. The credential file is
 /// read and its secret reaches the listener with no event and no alert.
 #[test]
-fn io_uring_blinds_observe_only_monitoring() {
+fn io_uring_is_refused_even_when_observing_only() {
     let tmp = scratch();
-    let (heard, alerts) = control(tmp.path(), "uring", true);
+    let (heard, _alerts) = control(tmp.path(), "uring", true);
+    // Closed: the notification filter refuses io_uring, whose reads and sends it cannot see.
     assert!(
-        heard
+        !heard
             .iter()
             .any(|h| h.starts_with("tcp4 rt-uring") && h.contains(CANARY)),
         "{heard:#?}"
     );
-    assert!(alerts.is_empty(), "{alerts:#?}");
-    let events =
-        std::fs::read_to_string(tmp.path().join("ws/target/reflex-monitor/events.jsonl")).unwrap();
-    assert!(!events.contains(".aws/credentials"));
     // The sandbox refuses io_uring.
     let tmp2 = scratch();
     let (s, _hits) = setup(tmp2.path(), "uring", "127.0.0.1:0", &[]);
@@ -619,7 +588,7 @@ fn io_uring_blinds_observe_only_monitoring() {
 /// on self-hosted runners), a submodule's `.git/modules/<name>/config` with the v4/v5
 /// `extraheader`, and a proxy password in cargo's `config.toml`. No alert either.
 #[test]
-fn secrets_outside_the_hidden_names_are_readable() {
+fn secrets_around_the_workspace_are_hidden_or_cleaned() {
     let tmp = scratch();
     let d = tmp.path();
     let mono = d.join("mono");
@@ -679,10 +648,16 @@ fn secrets_outside_the_hidden_names_are_readable() {
         String::from_utf8_lossy(&out.stderr)
     );
     let r = report(&ws, "rt-secrets", "secrets.txt");
+    // Closed: the repository's .env, the credential file .git/config includes, submodule
+    // configs and proxy passwords in cargo's config are hidden or cleaned.
     for i in 0..paths.len() {
-        assert_eq!(verdict(&r, &format!("secret-{i}")), "leaked", "{r:#?}");
+        assert_eq!(
+            verdict(&r, &format!("secret-{i}")),
+            "blocked",
+            "{i}: {r:#?}"
+        );
     }
-    assert!(alerts.is_empty(), "{alerts:#?}");
+    let _ = alerts;
 }
 
 /// Finding 13: (Denial of service, monitored builds only.) The supervisor opens the file an exec

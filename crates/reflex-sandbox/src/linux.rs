@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicI32, Ordering};
 mod bpf;
 mod filters;
 mod monitor;
+mod resolvers;
 mod unix_gate;
 
 // The new mount API (same numbers on every architecture).
@@ -591,11 +592,14 @@ fn run_command(profile: &Profile, watch: Option<Watch>, owns_namespace: bool) ->
             }
         };
         let _ = std::fs::File::from(ack_w).write_all(b"!");
-        if let Some(s) = watch.sinkhole {
-            monitor::sinkhole(s, watch.log.clone());
+        // The sinkhole names who sent each query from what the supervisor registers.
+        let resolvers = watch.sinkhole.is_some().then(resolvers::Shared::default);
+        if let (Some(s), Some(r)) = (watch.sinkhole, &resolvers) {
+            monitor::sinkhole(s, watch.log.clone(), r.clone());
         }
         let supervision = monitor::Supervision {
             log: monitoring.then(|| watch.log.clone()),
+            resolvers,
             config: profile.monitor.clone().unwrap_or_default(),
             unix_sockets: watch.unix_sockets,
             command: cmd.as_raw() as u32,

@@ -215,6 +215,11 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
     read_only.sort();
     read_only.dedup();
     let mut homes: Vec<PathBuf> = home.iter().cloned().collect();
+    // A CI runner's temporary directory holds the job's credential files (actions/checkout's
+    // git credentials, cloud logins) outside any home in container and self-hosted jobs.
+    if let Some(t) = get("RUNNER_TEMP").map(PathBuf::from).filter(|t| t.is_dir()) {
+        homes.push(t);
+    }
     for h in ["/root", "/home"] {
         if Path::new(h).is_dir() && !homes.iter().any(|x| x == Path::new(h)) {
             homes.push(PathBuf::from(h));

@@ -66,6 +66,12 @@ pub fn find(root: &Path, cargo_configs: &[PathBuf], expose: &[PathBuf]) -> Secre
         }
     }
     walk(root, 0, &mut |p| out.hide.push(p.to_path_buf()));
+    // The repository around a workspace in a subdirectory (`mono/rust`) holds secrets too.
+    if let Some(top) = repository_root(root)
+        && top != root
+    {
+        walk(&top, 0, &mut |p| out.hide.push(p.to_path_buf()));
+    }
     for c in cargo_configs {
         if let Ok(text) = std::fs::read_to_string(c)
             && let Some(clean) = without_registry_tokens(&text)
@@ -73,11 +79,8 @@ pub fn find(root: &Path, cargo_configs: &[PathBuf], expose: &[PathBuf]) -> Secre
             out.replace.push((c.clone(), clean));
         }
     }
-    if let Some(config) = git_config(root)
-        && let Ok(text) = std::fs::read_to_string(&config)
-        && let Some(clean) = without_git_credentials(&text)
-    {
-        out.replace.push((config, clean));
+    if let Some(config) = git_config(root) {
+        git_secrets(&config, &mut out);
     }
     out.hide.retain(|p| !exposed(p) && p.is_file());
     out.replace.retain(|(p, _)| !exposed(p));
@@ -101,6 +104,82 @@ fn walk(dir: &Path, depth: usize, found: &mut dyn FnMut(&Path)) {
             found(&e.path());
         }
     }
+}
+
+/// The top of the git repository holding `root`.
+fn repository_root(root: &Path) -> Option<PathBuf> {
+    root.ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
+}
+
+/// A repository's configuration files without credentials: `.git/config`, the files it
+/// includes (actions/checkout v6 keeps the job token in an included file under
+/// `$RUNNER_TEMP`: hidden whole), submodules' and linked worktrees' configs.
+fn git_secrets(config: &Path, out: &mut SecretFiles) {
+    let git_dir = config.parent().unwrap_or(Path::new("."));
+    let mut configs = vec![config.to_path_buf()];
+    for sub in ["modules", "worktrees"] {
+        collect_configs(&git_dir.join(sub), 0, &mut configs);
+    }
+    for c in configs {
+        let Ok(text) = std::fs::read_to_string(&c) else {
+            continue;
+        };
+        for included in includes(&text) {
+            let p = if included.is_absolute() {
+                included
+            } else {
+                c.parent().unwrap_or(git_dir).join(included)
+            };
+            if p.is_file() {
+                out.hide.push(p);
+            }
+        }
+        if let Some(clean) = without_git_credentials(&text) {
+            out.replace.push((c, clean));
+        }
+    }
+}
+
+fn collect_configs(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if p.is_dir() && depth < 6 {
+            collect_configs(&p, depth + 1, out);
+        } else if name == "config" || name.starts_with("config.") {
+            out.push(p);
+        }
+    }
+}
+
+/// `path = ...` entries of `[include]` and `[includeIf ...]` sections.
+fn includes(text: &str) -> Vec<PathBuf> {
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            section = l.to_ascii_lowercase();
+            continue;
+        }
+        if (section.starts_with("[include]") || section.starts_with("[includeif"))
+            && let Some((k, v)) = l.split_once('=')
+            && k.trim().eq_ignore_ascii_case("path")
+        {
+            let v = v.trim().trim_matches('"');
+            let v = match (v.strip_prefix("~/"), std::env::var("HOME")) {
+                (Some(rest), Ok(home)) => format!("{home}/{rest}"),
+                _ => v.to_string(),
+            };
+            out.push(PathBuf::from(v));
+        }
+    }
+    out
 }
 
 /// The `.git/config` of the repository holding `root` (a worktree's `.git` file points to it).
@@ -132,7 +211,7 @@ fn git_config(root: &Path) -> Option<PathBuf> {
 /// when there is none to remove. Unparsable configuration is shown empty (cargo would refuse
 /// it anyway).
 pub fn without_registry_tokens(text: &str) -> Option<String> {
-    if !text.contains("token") && !text.contains("secret-key") {
+    if !text.contains("token") && !text.contains("secret-key") && !text.contains('@') {
         return None;
     }
     let Ok(mut table) = text.parse::<toml::Table>() else {
@@ -143,13 +222,30 @@ pub fn without_registry_tokens(text: &str) -> Option<String> {
         t.retain(|k, _| k != "token" && k != "secret-key");
         let mut removed = t.len() != before;
         for (_, v) in t.iter_mut() {
-            if let toml::Value::Table(inner) = v {
-                removed |= strip(inner);
+            match v {
+                toml::Value::Table(inner) => removed |= strip(inner),
+                // `[http] proxy = "http://user:password@proxy"`.
+                toml::Value::String(u) => {
+                    if let Some(clean) = without_userinfo(u) {
+                        *u = clean;
+                        removed = true;
+                    }
+                }
+                _ => {}
             }
         }
         removed
     }
     strip(&mut table).then(|| toml::to_string(&table).unwrap_or_default())
+}
+
+/// A URL without `user:password@`, if it had some.
+fn without_userinfo(url: &str) -> Option<String> {
+    let scheme = url.find("://")?;
+    let rest = &url[scheme + 3..];
+    let host_end = rest.find('/').unwrap_or(rest.len());
+    let at = rest[..host_end].rfind('@')?;
+    Some(format!("{}{}", &url[..scheme + 3], &rest[at + 1..]))
 }
 
 /// Git configuration without `extraheader` entries (the job token `actions/checkout` stores)
@@ -169,13 +265,9 @@ pub fn without_git_credentials(text: &str) -> Option<String> {
             continue;
         }
         let mut l = line.to_string();
-        if let Some(scheme) = l.find("://") {
-            let rest = &l[scheme + 3..];
-            let host_end = rest.find('/').unwrap_or(rest.len());
-            if let Some(at) = rest[..host_end].rfind('@') {
-                l = format!("{}{}", &l[..scheme + 3], &rest[at + 1..]);
-                changed = true;
-            }
+        if let Some(clean) = without_userinfo(&l) {
+            l = clean;
+            changed = true;
         }
         out.push_str(&l);
         out.push('\n');
@@ -197,6 +289,13 @@ mod tests {
         );
         assert!(clean.contains("sparse+https://r.invalid/") && clean.contains("jobs = 2"));
         assert_eq!(without_registry_tokens("[build]\njobs = 2\n"), None);
+        let proxy =
+            without_registry_tokens("[http]\nproxy = \"http://ci:s3cret@proxy.invalid:3128\"\n")
+                .unwrap();
+        assert!(
+            !proxy.contains("s3cret") && proxy.contains("proxy.invalid:3128"),
+            "{proxy}"
+        );
         assert_eq!(without_registry_tokens("token = [").as_deref(), Some(""));
     }
 
@@ -235,6 +334,26 @@ mod tests {
             "[http]\n\textraheader = AUTHORIZATION: basic x\n",
         )
         .unwrap();
+        std::fs::create_dir_all(root.join(".git/modules/sub")).unwrap();
+        std::fs::write(
+            root.join(".git/modules/sub/config"),
+            "[http]\n\textraheader = AUTHORIZATION: basic y\n",
+        )
+        .unwrap();
+        let runner_temp = root.join("_temp/git-credentials-1.config");
+        std::fs::create_dir_all(runner_temp.parent().unwrap()).unwrap();
+        std::fs::write(
+            &runner_temp,
+            "[http]\n\textraheader = AUTHORIZATION: basic z\n",
+        )
+        .unwrap();
+        let mut cfg = std::fs::read_to_string(root.join(".git/config")).unwrap();
+        cfg.push_str(&format!(
+            "[includeIf \"gitdir:{}/\"]\n\tpath = {}\n",
+            root.display(),
+            runner_temp.display()
+        ));
+        std::fs::write(root.join(".git/config"), cfg).unwrap();
         let config = root.join("cargo-config.toml");
         std::fs::write(&config, "[registry]\ntoken = \"t\"\n").unwrap();
         let found = find(
@@ -250,13 +369,29 @@ mod tests {
             .collect();
         assert_eq!(
             hidden,
-            vec![".env.production", "gha-creds-1a2b.json", "sub/.npmrc"]
+            vec![
+                ".env.production",
+                "_temp/git-credentials-1.config",
+                "gha-creds-1a2b.json",
+                "sub/.npmrc"
+            ]
         );
         assert_eq!(
             found.hide.contains(&PathBuf::from("/etc/shadow")),
             Path::new("/etc/shadow").is_file()
         );
         let replaced: Vec<&PathBuf> = found.replace.iter().map(|(p, _)| p).collect();
-        assert_eq!(replaced, vec![&config, &root.join(".git/config")]);
+        assert_eq!(
+            replaced,
+            vec![
+                &config,
+                &root.join(".git/config"),
+                &root.join(".git/modules/sub/config")
+            ]
+        );
+        assert!(
+            found.hide.contains(&runner_temp),
+            "the included credential file"
+        );
     }
 }

@@ -30,6 +30,18 @@ const WATCHED: &[(i64, &str)] = &[
     (libc::SYS_sendmmsg, "sendmmsg"),
 ];
 
+/// Environment variables that make a program load code it was not built with (the dynamic
+/// loader's preload, audit and library path; glibc's iconv modules; the programs gcc runs).
+const LOADER_VARS: &[&str] = &[
+    "LD_PRELOAD",
+    "LD_AUDIT",
+    "LD_LIBRARY_PATH",
+    "LD_ORIGIN_PATH",
+    "GCONV_PATH",
+    "GCC_EXEC_PREFIX",
+    "COMPILER_PATH",
+];
+
 /// Open flags that mean writing.
 const WRITE_FLAGS: u32 =
     (libc::O_WRONLY | libc::O_RDWR | libc::O_CREAT | libc::O_TRUNC | libc::O_APPEND) as u32;
@@ -209,6 +221,47 @@ impl Mem {
         u64::from_ne_bytes(b.try_into().unwrap_or([0; 8]))
     }
 
+    /// The first `len` bytes at each of `addrs`: one `process_vm_readv` for many strings (an
+    /// exec's environment), each read on its own only where that call stopped short.
+    fn gather(&mut self, pid: u32, addrs: &[u64], len: usize) -> Vec<Vec<u8>> {
+        let mut out = Vec::with_capacity(addrs.len());
+        for chunk in addrs.chunks(512) {
+            let mut bufs = vec![vec![0u8; len]; chunk.len()];
+            let local: Vec<libc::iovec> = bufs
+                .iter_mut()
+                .map(|b| libc::iovec {
+                    iov_base: b.as_mut_ptr().cast(),
+                    iov_len: len,
+                })
+                .collect();
+            let remote: Vec<libc::iovec> = chunk
+                .iter()
+                .map(|a| libc::iovec {
+                    iov_base: *a as *mut libc::c_void,
+                    iov_len: len,
+                })
+                .collect();
+            // SAFETY: every local iovec points into a buffer of `len` bytes we own; the remote
+            // ones are only read by the kernel, in the stopped caller.
+            let n = unsafe {
+                libc::process_vm_readv(
+                    pid as libc::pid_t,
+                    local.as_ptr(),
+                    local.len() as libc::c_ulong,
+                    remote.as_ptr(),
+                    remote.len() as libc::c_ulong,
+                    0,
+                )
+            };
+            let whole = if n < 0 { 0 } else { n as usize / len.max(1) };
+            for (i, b) in bufs.iter_mut().enumerate().skip(whole) {
+                *b = self.read(pid, chunk[i], len);
+            }
+            out.extend(bufs);
+        }
+        out
+    }
+
     /// Forgets a process about to exec (a vforked child still shares its parent's memory).
     fn forget(&mut self, pid: u32) {
         self.files.remove(&pid);
@@ -223,6 +276,8 @@ pub(super) struct Supervision {
     pub unix_sockets: Option<Vec<PathBuf>>,
     /// The command's process (until its exec it is a fork of the init: the baseline).
     pub command: u32,
+    /// Where the DNS sinkhole learns who sent each query (when there is a sinkhole).
+    pub resolvers: Option<super::resolvers::Shared>,
 }
 
 /// Answers notifications until the build ends: decide, record, then answer.
@@ -621,14 +676,76 @@ impl Supervisor {
             // A pipe, a socket, a memfd: no file.
             Target::Special(_) => return None,
         };
-        let chain = self.write_verdict(tid, &path)?;
+        let (chain, alias) = match self.write_verdict(tid, &path) {
+            Some(chain) => (chain, None),
+            None => {
+                let (other, chain) = self.alias(tid, &path)?;
+                (chain, Some(other))
+            }
+        };
         Some(MonitorEvent {
             syscall: "open-write".into(),
             outcome: writable_outcome(&path),
             path: Some(path.display().to_string()),
+            path2: alias.map(|a| a.display().to_string()),
             chain,
             ..MonitorEvent::default()
         })
+    }
+
+    /// Where in a target directory `path` lies when that is a build output or an artifact,
+    /// or a directory holding them (a unit's `build/<crate>-<hash>` directory, a profile
+    /// directory, the target directory itself: renaming one replaces all it holds).
+    fn guarded_area(&self, path: &Path) -> Option<reflex_sandbox_contract::target::Area> {
+        use reflex_sandbox_contract::target::{Area, area};
+        self.guarded.iter().find_map(|t| {
+            let found = area(t, path)?;
+            if found.is_guarded() {
+                return Some(found);
+            }
+            if path == t {
+                return Some(Area::Final);
+            }
+            if path.parent().and_then(Path::file_name).is_some_and(|n| n == "build")
+                && let Some(Area::BuildOutput { krate, dir }) = area(t, &path.join("output"))
+                && dir == path
+            {
+                return Some(Area::BuildOutput { krate, dir });
+            }
+            let depth = path.strip_prefix(t).map_or(0, |r| r.components().count());
+            (depth <= 2 && area(t, &path.join("deps/x.rlib")) == Some(Area::Deps))
+                .then_some(Area::Final)
+        })
+    }
+
+    /// A write that would not be recorded by where it lands, to a file with more than one
+    /// name (a hard link): another name of it among a target directory's build outputs and
+    /// artifacts that the writer does not make, with the writer's ancestry. A link made into
+    /// the writer's own `OUT_DIR` (or a temporary directory) writes the other crate's file.
+    fn alias(&mut self, tid: u32, path: &Path) -> Option<(PathBuf, Chain)> {
+        use std::os::unix::fs::MetadataExt;
+        if self.guarded.is_empty() {
+            return None;
+        }
+        let m = std::fs::symlink_metadata(path).ok()?;
+        if !m.is_file() || m.nlink() < 2 {
+            return None;
+        }
+        let chain = self.procs.chain(tid);
+        for t in &self.guarded {
+            if std::fs::metadata(t).map(|tm| tm.dev()).ok() != Some(m.dev()) {
+                continue;
+            }
+            for other in other_names(t, (m.dev(), m.ino()), path) {
+                if let Some(area) = reflex_sandbox_contract::target::area(t, &other)
+                    .filter(reflex_sandbox_contract::target::Area::is_guarded)
+                    && !reflex_sandbox_contract::target::makes(&chain, &area, &other)
+                {
+                    return Some((other, chain));
+                }
+            }
+        }
+        None
     }
 
     /// Whether a write to `path` (resolved) is recorded (with the writer's ancestry when it
@@ -649,12 +766,7 @@ impl Supervisor {
             }
             return Some(Vec::new());
         }
-        let guarded = self
-            .guarded
-            .iter()
-            .find_map(|g| reflex_sandbox_contract::target::area(g, path))
-            .filter(|a| a.is_guarded());
-        if let Some(area) = guarded {
+        if let Some(area) = self.guarded_area(path) {
             let chain = self.procs.chain(tid);
             if !reflex_sandbox_contract::target::makes(&chain, &area, path) {
                 return Some(chain);
@@ -723,8 +835,11 @@ impl Supervisor {
                     path_of(self.resolve(tid, od, &old, flags & libc::AT_SYMLINK_FOLLOW != 0)?)?
                 };
                 let dst = path_of(self.resolve(tid, nd, &new, false)?)?;
+                // Judged like a rename's source too: a second name for another crate's build
+                // output or an artifact is a way to write it from a quiet place.
                 let judged = self
                     .write_verdict(tid, &dst)
+                    .or_else(|| self.source_verdict(tid, &src))
                     .or_else(|| self.secret(&src).then(Vec::new));
                 ("link", Some(src), dst, judged)
             }
@@ -755,8 +870,7 @@ impl Supervisor {
             "truncate" => {
                 let raw = self.mem.string(tid, a[0]);
                 let p = path_of(self.resolve(tid, libc::AT_FDCWD, &raw, true)?)?;
-                let judged = self.write_verdict(tid, &p);
-                ("truncate", None, p, judged)
+                self.truncated(tid, p)
             }
             _ => {
                 // ftruncate(fd): the file the descriptor holds.
@@ -764,8 +878,7 @@ impl Supervisor {
                 if !p.is_absolute() || p.to_string_lossy().ends_with(" (deleted)") {
                     return None;
                 }
-                let judged = self.write_verdict(tid, &p);
-                ("truncate", None, p, judged)
+                self.truncated(tid, p)
             }
         };
         let chain = judged?;
@@ -782,6 +895,31 @@ impl Supervisor {
         Some(ev)
     }
 
+    /// A link's source in a target directory's build outputs or artifacts that the caller
+    /// does not make: recorded, with its ancestry.
+    fn source_verdict(&mut self, tid: u32, src: &Path) -> Option<Chain> {
+        let area = self.guarded_area(src)?;
+        let chain = self.procs.chain(tid);
+        (!reflex_sandbox_contract::target::makes(&chain, &area, src)).then_some(chain)
+    }
+
+    /// A truncate of `p`, judged by where it lands or, failing that, by another name of the
+    /// file (a hard link: then the event's second path).
+    #[allow(clippy::type_complexity)]
+    fn truncated(
+        &mut self,
+        tid: u32,
+        p: PathBuf,
+    ) -> (&'static str, Option<PathBuf>, PathBuf, Option<Chain>) {
+        match self.write_verdict(tid, &p) {
+            Some(chain) => ("truncate", None, p, Some(chain)),
+            None => match self.alias(tid, &p) {
+                Some((other, chain)) => ("truncate", Some(p), other, Some(chain)),
+                None => ("truncate", None, p, None),
+            },
+        }
+    }
+
     fn describe(&mut self, req: &libc::seccomp_notif) -> MonitorEvent {
         let tid = req.pid;
         let a = req.data.args;
@@ -795,10 +933,10 @@ impl Supervisor {
         };
         match name {
             "execve" | "execveat" => {
-                let (path, argv) = if name == "execve" {
-                    (a[0], a[1])
+                let (path, argv, envp) = if name == "execve" {
+                    (a[0], a[1], a[2])
                 } else {
-                    (a[1], a[2])
+                    (a[1], a[2], a[3])
                 };
                 let file = self.mem.string(tid, path);
                 let dirfd = if name == "execve" {
@@ -831,6 +969,7 @@ impl Supervisor {
                     None => ev.path = Some(file),
                 }
                 ev.argv = args;
+                ev.env = self.loader_env(tid, envp);
                 self.mem.forget(tid);
             }
             "connect" => {
@@ -874,7 +1013,98 @@ impl Supervisor {
             }
             _ => {}
         }
+        if matches!(name, "connect" | "sendto" | "sendmsg" | "sendmmsg") {
+            self.register_resolver(tid, a[0] as RawFd, &mut ev);
+        }
         ev
+    }
+
+    /// A connect or send to the DNS sinkhole: the caller's socket and ancestry are registered
+    /// (before the call goes on, so before any query it carries can arrive), for the sinkhole
+    /// to name who sent each query it hears (see [`super::resolvers`]).
+    fn register_resolver(&mut self, tid: u32, fd: RawFd, ev: &mut MonitorEvent) {
+        let Some(shared) = self.sup.resolvers.clone() else {
+            return;
+        };
+        if !ev
+            .dest
+            .as_deref()
+            .is_some_and(super::resolvers::is_sinkhole)
+        {
+            return;
+        }
+        let Some(socket) = super::resolvers::take_socket(self.tgid_of(tid), fd) else {
+            return;
+        };
+        let chain = self.procs.chain(tid);
+        ev.chain = chain.clone();
+        shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .add(socket, (tid, chain));
+    }
+
+    /// The dangerous loader variables an exec hands the new program (see [`LOADER_VARS`]),
+    /// from its `envp` in the stopped caller: the first bytes of every variable in one read,
+    /// the whole of the few that matter. `LD_LIBRARY_PATH` only when a directory in it lies in
+    /// a target directory outside `deps/` (cargo puts `deps/` there for every rustc; writes
+    /// there are guarded): anything else in a target directory is the build's to fill.
+    fn loader_env(&mut self, tid: u32, envp: u64) -> Vec<String> {
+        let mut ptrs = Vec::new();
+        if envp != 0 {
+            'read: for chunk in 0..64u64 {
+                let b = self.mem.read(tid, envp + chunk * 512, 512);
+                for w in b.chunks_exact(8) {
+                    let p = u64::from_ne_bytes(w.try_into().unwrap_or([0; 8]));
+                    if p == 0 {
+                        break 'read;
+                    }
+                    ptrs.push(p);
+                }
+                if b.len() < 512 {
+                    break;
+                }
+            }
+        }
+        let longest = LOADER_VARS.iter().map(|v| v.len() + 1).max().unwrap_or(1);
+        let heads = self.mem.gather(tid, &ptrs, longest);
+        let mut out = Vec::new();
+        for (p, head) in ptrs.iter().zip(heads) {
+            let Some(var) = LOADER_VARS
+                .iter()
+                .find(|v| head.starts_with(v.as_bytes()) && head.get(v.len()) == Some(&b'='))
+            else {
+                continue;
+            };
+            let full = self.mem.string(tid, *p);
+            if *var == "LD_LIBRARY_PATH" && !self.into_target(tid, &full[var.len() + 1..]) {
+                continue;
+            }
+            out.push(full);
+        }
+        out
+    }
+
+    /// Whether a library path (`:` or `;` separated, relative entries from the caller's
+    /// working directory) names a directory in a target directory other than a `deps/`.
+    fn into_target(&self, tid: u32, list: &str) -> bool {
+        list.split([':', ';']).any(|entry| {
+            let entry = if entry.is_empty() { "." } else { entry };
+            let Some(abs) = self.absolute(tid, libc::AT_FDCWD, entry) else {
+                return false;
+            };
+            let dir = match walk(&normal(&abs), true, tid) {
+                Target::Path(p) | Target::Missing(p) => p,
+                Target::Special(_) => return false,
+            };
+            self.guarded.iter().any(|t| {
+                dir.starts_with(t)
+                    && !matches!(
+                        reflex_sandbox_contract::target::area(t, &dir.join("lib.so")),
+                        Some(reflex_sandbox_contract::target::Area::Deps)
+                    )
+            })
+        })
     }
 
     /// Resolves an exec's path as the kernel will: against the caller's working directory or
@@ -917,6 +1147,60 @@ impl Supervisor {
             _ => None,
         }
     }
+}
+
+/// At most this many directory entries are looked at to find a file's other names.
+const ALIAS_SCAN: usize = 50_000;
+
+/// The other names of the file `(dev, ino)` among the build outputs and artifacts of target
+/// directory `t`: the files of each profile directory, its `deps/` and `examples/`, and its
+/// `build/<unit>/` directories (with their `out/`, a few levels deep). Nothing is opened.
+fn other_names(t: &Path, id: (u64, u64), except: &Path) -> Vec<PathBuf> {
+    use std::os::unix::fs::MetadataExt;
+    let mut budget = ALIAS_SCAN;
+    let mut found = Vec::new();
+    let mut dirs: Vec<(PathBuf, usize)> = Vec::new();
+    let mut profiles = Vec::new();
+    for e in std::fs::read_dir(t).into_iter().flatten().flatten() {
+        let p = e.path();
+        if !e.file_type().is_ok_and(|f| f.is_dir()) {
+            continue;
+        }
+        profiles.push(p.clone());
+        for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
+            if e.file_type().is_ok_and(|f| f.is_dir()) && e.path().join("deps").is_dir() {
+                profiles.push(e.path());
+            }
+        }
+    }
+    for p in profiles {
+        dirs.push((p.clone(), 0));
+        dirs.push((p.join("deps"), 0));
+        dirs.push((p.join("examples"), 0));
+        for e in std::fs::read_dir(p.join("build")).into_iter().flatten().flatten() {
+            dirs.push((e.path(), 4));
+        }
+    }
+    while let Some((d, depth)) = dirs.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if budget == 0 {
+                return found;
+            }
+            budget -= 1;
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                if depth > 0 {
+                    dirs.push((e.path(), depth - 1));
+                }
+            } else if ft.is_file()
+                && e.path() != except
+                && e.metadata().is_ok_and(|m| (m.dev(), m.ino()) == id)
+            {
+                found.push(e.path());
+            }
+        }
+    }
+    found
 }
 
 /// A link target with no file behind it that can still be run: a memfd, a deleted file.
@@ -1372,9 +1656,40 @@ impl Procs {
         if (pid, start) == self.command {
             return vec![me];
         }
-        let above = self.above(pid, start, ppid);
+        let mut above = self.above(pid, start, ppid);
+        if above.last().is_some_and(|l| l.pid == 0)
+            && let Some(found) = self.adopted(&me)
+        {
+            self.above.insert((pid, start), found.clone());
+            above = found;
+        }
         inherit(&mut me, above.first());
         std::iter::once(me).chain(above).collect()
+    }
+
+    /// The ancestry of a process the init adopted before its first reported call, when its
+    /// executable tells: a fork keeps its executable (nothing in the process can change
+    /// `/proc/<pid>/exe`: `PR_SET_MM` is refused), and a compiled build script's path names
+    /// one run, whose ancestry was recorded at its exec. Used only when exactly one recorded
+    /// exec ran that file (a second run, by whoever, makes it ambiguous: lost).
+    fn adopted(&self, me: &ChainLink) -> Option<Chain> {
+        let exe = me.exe.as_deref()?;
+        reflex_sandbox_contract::target::build_script_crate(exe)?;
+        let mut runs = self.execs.iter().filter(|(_, (runs, _))| runs == exe);
+        let (key, (_, argv)) = runs.next()?;
+        if runs.next().is_some() {
+            return None;
+        }
+        let above = self.above.get(key)?;
+        if above.last().is_none_or(|l| l.pid == 0) {
+            return None;
+        }
+        let script = ChainLink {
+            pid: key.0,
+            exe: Some(exe.to_string()),
+            argv: argv.clone(),
+        };
+        Some(std::iter::once(script).chain(above.iter().cloned()).collect())
     }
 
     fn above(&mut self, pid: u32, start: u64, ppid: u32) -> Chain {
@@ -1437,12 +1752,18 @@ pub(super) fn sinkhole_socket() -> std::io::Result<std::net::UdpSocket> {
     std::net::UdpSocket::bind("127.0.0.1:53")
 }
 
-/// Answers every query on the sandbox's loopback with NXDOMAIN and logs it.
-pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log) {
+/// Answers every query on the sandbox's loopback with NXDOMAIN and logs it, with the process
+/// that sent it when the supervisor registered its socket (see [`super::resolvers`]).
+pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log, resolvers: super::resolvers::Shared) {
     std::thread::spawn(move || {
         let mut buf = [0u8; 1500];
         while let Ok((n, from)) = socket.recv_from(&mut buf) {
             let time_ns = now_ns();
+            let (pid, chain) = resolvers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .owner(from.port())
+                .unwrap_or_default();
             let mut reply = buf[..n].to_vec();
             if reply.len() > 3 {
                 reply[2] |= 0x80;
@@ -1453,10 +1774,11 @@ pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log) {
                 &log,
                 &MonitorEvent {
                     time_ns,
-                    pid: 0,
+                    pid,
                     syscall: "dns-query".into(),
                     dest: Some(from.to_string()),
                     payloads: vec![hex(&buf[..n])],
+                    chain,
                     ..MonitorEvent::default()
                 },
             );

@@ -1,16 +1,30 @@
-//! Typosquats: crate names that imitate a popular crate. The checks crates.io itself runs
-//! (typomania: omitted, repeated, swapped and substituted characters, bitflips, keyboard
-//! neighbours, swapped words, version suffixes) plus separator tricks, affixes, homoglyphs and
-//! one affix combined with one typo. Each suspicion names the crate it imitates and how.
+//! Look-alikes (typosquats): crate names that imitate a far more popular crate. Two questions,
+//! kept apart:
+//!
+//! 1. **Shape** ([`shape`]): can the name be made from a popular one by a change squatters
+//!    use? Separators, swapped words, affixes (`-rs`, `-rust`, `-rst`, `-main`, `-lib`,
+//!    `-sdk(s)`, `-client(s)`, `rust-`), version suffixes, plural or singular, a changed
+//!    digit, homoglyphs, one wrong keystroke, an affix plus one keystroke.
+//! 2. **Relative popularity**: is the name's own crate far less popular than the one it
+//!    resembles? A name absent from the popularity corpus is obscure; a name in it is known
+//!    and a suspect only when it ranks [`KNOWN_GAP`] times lower. Established siblings
+//!    (`proc-macro2` and `proc-macro-error`, `serde_json` and `serde_yaml`) are left alone
+//!    because both are popular, not because of their shape; `proc-macro1` is flagged
+//!    because nobody uses it. One-keystroke shapes also occur by chance between unrelated
+//!    names, so they need a wider gap ([`TYPO_GAP`]): typosquats live off the typing traffic
+//!    of the crates at the top.
+//!
+//! Each suspicion names the crate it imitates, the shape, and both popularities.
+
+mod shape;
 
 use super::{Check, Context, Sink};
 use crate::graph::{Graph, Origin};
 use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
-use crate::sources::popularity::{Popularity, canonical};
-use typomania::checks::{
-    Bitflips, Omitted, Repeated, SwappedCharacters, SwappedWords, Typos, Version,
-};
-use typomania::{AuthorSet, Corpus, Harness, Package};
+use crate::sources::popularity::{Popular, Popularity, canonical};
+pub use shape::Shape;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub struct Typosquat;
 
@@ -19,346 +33,207 @@ const NAME: &str = "typosquat";
 pub const SUSPECT: CodeSpec = CodeSpec {
     code: "typosquat-suspect",
     severity: Severity::Medium,
-    summary: "the crate's name imitates a popular crate (typosquatting): check that it is the crate you meant",
+    summary: "the crate's name imitates a far more popular crate (typosquatting): check that it is the crate you meant",
 };
 
 static CODES: [CodeSpec; 1] = [SUSPECT];
 
-/// Popular crates ranked above this are typosquat targets; the whole list still counts as
-/// "known good names".
-pub const DEFAULT_TARGET_RANK: u32 = 5_000;
+/// Popular crates ranked at or above this are look-alike targets; the default takes the
+/// whole corpus (attackers imitate niche crates too: `finch` #13,183, `monero-rpc` #17,680).
+pub const DEFAULT_TARGET_RANK: u32 = 100_000;
 
-const ALPHABET: &str = "abcdefghijklmnopqrstuvwxyz0123456789-_";
+/// A crate in the popularity corpus is a suspect only when it ranks this many times below
+/// the crate it resembles (`squote` #11,300 for `quote` #3): a crate in the corpus has real
+/// users, which a malicious crate, removed within days, never gets.
+pub const KNOWN_GAP: u64 = 1_000;
 
-/// Added or removed around a popular name to make a plausible copy.
-const PREFIXES: &[&str] = &["rust-", "rust_", "rust", "rs-", "rs_", "lib"];
-const SUFFIXES: &[&str] = &[
-    "-rs", "_rs", "rs", "-rust", "_rust", "-sys", "_sys", "-cli", "_cli", "-utils", "_utils",
-    "-util", "_util", "-lib", "_lib", "-v2", "_v2", "v2", "-v3", "_v3", "2", "-2", "_2", "3", "-3",
-];
+/// A crate absent from the corpus is presumed to rank below all of it, and at least here.
+pub const ABSENT_RANK: u32 = 20_000;
 
-/// Suffixes popular crates use for their own companion crates (`serde` and `serde_derive`).
-const FAMILY: &[&str] = &[
-    "derive",
-    "derive2",
-    "macros",
-    "macro",
-    "impl",
-    "internal",
-    "internals",
-    "shared",
-    "codegen",
-    "proc-macro",
-    "proc_macro",
-    "attr",
-    "attributes",
-    "types",
-    "core",
-    "common",
-    "build",
-    "test",
-    "tests",
-    "support",
-    "traits",
-];
-
-/// Characters that look alike in most fonts.
-const HOMOGLYPHS: &[(&str, &str)] = &[
-    ("0", "o"),
-    ("1", "l"),
-    ("1", "i"),
-    ("l", "i"),
-    ("3", "e"),
-    ("5", "s"),
-    ("4", "a"),
-    ("7", "t"),
-    ("8", "b"),
-    ("rn", "m"),
-    ("vv", "w"),
-    ("cl", "d"),
-    ("nn", "m"),
-];
-
-/// QWERTY neighbours, the keyboard-typo table crates.io uses.
-const KEYBOARD: &[(char, &str)] = &[
-    ('1', "2q"),
-    ('2', "13wq"),
-    ('3', "24ew"),
-    ('4', "35re"),
-    ('5', "46tr"),
-    ('6', "57yt"),
-    ('7', "68uy"),
-    ('8', "79iu"),
-    ('9', "80oi"),
-    ('0', "9po"),
-    ('q', "12wa"),
-    ('w', "3esaq2"),
-    ('e', "4rdsw3"),
-    ('r', "5tfde4"),
-    ('t', "6ygfr5"),
-    ('y', "7uhgt6"),
-    ('u', "8ijhy7"),
-    ('i', "9okju8"),
-    ('o', "0plki9"),
-    ('p', "lo0"),
-    ('a', "qwsz"),
-    ('s', "edxzaw"),
-    ('d', "rfcxse"),
-    ('f', "tgvcdr"),
-    ('g', "yhbvft"),
-    ('h', "ujnbgy"),
-    ('j', "ikmnhu"),
-    ('k', "olmji"),
-    ('l', "kop"),
-    ('z', "asx"),
-    ('x', "zsdc"),
-    ('c', "xdfv"),
-    ('v', "cfgb"),
-    ('b', "vghn"),
-    ('n', "bhjm"),
-    ('m', "njk"),
-];
+/// One keystroke off needs a target this many times more popular than an absent crate: with
+/// the default corpus, one of the top 2,000 (`serd` for `serde` #9, not `termina` for
+/// `terminal` #17,465).
+pub const TYPO_GAP: u64 = 10;
 
 /// One suspicion: `name` may be imitating `imitates`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Suspicion {
     pub name: String,
     pub imitates: String,
-    pub technique: String,
+    pub shape: Shape,
     pub target_rank: u32,
     /// Whether the rank is an actual position (unranked lists only say "top N").
     pub target_ranked: bool,
+    /// The suspect's own rank when it is in the corpus.
+    pub name_rank: Option<u32>,
 }
 
-/// The popularity corpus as typomania sees it: every listed name is a known name; those
-/// ranked within `target_rank` are targets.
-struct TargetCorpus {
-    popularity: std::sync::Arc<Popularity>,
-    target_rank: u32,
-}
-
-struct NoAuthors;
-
-impl AuthorSet for NoAuthors {
-    fn contains(&self, _author: &str) -> bool {
-        false
-    }
-}
-
-/// Without crates.io owner data, no two crates are known to share an author.
-struct Unknown;
-
-impl Package for Unknown {
-    fn authors(&self) -> &dyn AuthorSet {
-        &NoAuthors
-    }
-    fn description(&self) -> Option<&str> {
-        None
-    }
-    fn shared_authors(&self, _other: &dyn AuthorSet) -> bool {
-        false
-    }
-}
-
-impl Corpus for TargetCorpus {
-    fn contains_name(&self, name: &str) -> typomania::Result<bool> {
-        Ok(self.popularity.get_exact(name).is_some())
+impl Suspicion {
+    /// How the name was made, in words.
+    pub fn technique(&self) -> String {
+        format!("{} (`{}` for `{}`)", self.shape, self.name, self.imitates)
     }
 
-    fn get(&self, name: &str) -> typomania::Result<Option<&dyn Package>> {
-        Ok(self
-            .popularity
-            .get(name)
-            .filter(|p| p.rank <= self.target_rank)
-            .map(|_| &Unknown as &dyn Package))
-    }
-
-    fn possible_squat(
-        &self,
-        corpus_name: &str,
-        package_name: &str,
-        _package: &dyn Package,
-    ) -> typomania::Result<bool> {
-        Ok(canonical(corpus_name) != canonical(package_name) && self.get(corpus_name)?.is_some())
+    /// Both popularities, in words.
+    pub fn popularity(&self, absent_rank: u32) -> String {
+        let target = if self.target_ranked {
+            format!("`{}` is #{} by downloads", self.imitates, self.target_rank)
+        } else {
+            format!(
+                "`{}` is among the {} most downloaded crates",
+                self.imitates, self.target_rank
+            )
+        };
+        match self.name_rank {
+            Some(r) => format!("{target}; `{}` is #{r}", self.name),
+            None => format!(
+                "{target}; `{}` is not among the {absent_rank} most downloaded",
+                self.name
+            ),
+        }
     }
 }
 
 pub struct Detector {
-    popularity: std::sync::Arc<Popularity>,
+    popularity: Arc<Popularity>,
     target_rank: u32,
-    harness: Harness<TargetCorpus>,
-    /// Target names with separators removed, for separator tricks.
-    squashed: std::collections::HashMap<String, Vec<String>>,
+    absent_rank: u32,
+    /// Corpus names without separators, for names that change more than one separator.
+    squashed: HashMap<String, Vec<String>>,
+    /// The most popular crates, most popular first: the only ones a crate of the corpus can
+    /// be [`KNOWN_GAP`] times below.
+    top: Vec<(String, u32)>,
 }
-
-/// Bitflip squats aim at the very top: building their table for every target costs more
-/// than it finds.
-const BITFLIP_TARGET_RANK: u32 = 1_000;
 
 impl Detector {
     /// Shares the corpus instead of copying it: it holds some 22,000 entries.
-    pub fn new(popularity: std::sync::Arc<Popularity>, target_rank: u32) -> Detector {
-        let bitflip_targets: Vec<&str> = popularity
+    pub fn new(popularity: Arc<Popularity>, target_rank: u32) -> Detector {
+        let max_rank = popularity
             .iter()
-            .filter(|p| p.ranked && p.rank <= target_rank.min(BITFLIP_TARGET_RANK))
-            .map(|p| p.name.as_str())
-            .collect();
-        let mut squashed: std::collections::HashMap<String, Vec<String>> = Default::default();
+            .filter(|p| p.ranked)
+            .map(|p| p.rank)
+            .max()
+            .unwrap_or(0);
+        let absent_rank = max_rank.max(ABSENT_RANK);
+        let mut squashed: HashMap<String, Vec<String>> = HashMap::new();
+        let mut top = Vec::new();
         for p in popularity.iter().filter(|p| p.rank <= target_rank) {
-            let key = p.name.to_ascii_lowercase().replace(['-', '_'], "");
-            squashed.entry(key).or_default().push(p.name.clone());
+            let c = canonical(&p.name);
+            if p.ranked && p.rank as u64 * KNOWN_GAP <= max_rank as u64 {
+                top.push((c.clone(), p.rank));
+            }
+            squashed.entry(shape::squash(&c)).or_default().push(c);
         }
-        let harness = Harness::empty_builder()
-            .with_check(Omitted::new(ALPHABET))
-            .with_check(Repeated)
-            .with_check(SwappedCharacters)
-            .with_check(SwappedWords::new("-_"))
-            .with_check(Typos::new(
-                KEYBOARD
-                    .iter()
-                    .map(|(c, n)| (*c, n.chars().map(String::from).collect())),
-            ))
-            .with_check(Bitflips::new(ALPHABET, bitflip_targets.iter().copied()))
-            .with_check(Version)
-            .build(TargetCorpus {
-                popularity: popularity.clone(),
-                target_rank,
-            });
+        top.sort_by_key(|t| t.1);
         Detector {
             popularity,
             target_rank,
-            harness,
+            absent_rank,
             squashed,
+            top,
         }
     }
 
-    fn target(&self, name: &str) -> Option<&crate::sources::popularity::Popular> {
-        self.popularity
-            .get(name)
-            .filter(|p| p.rank <= self.target_rank)
+    /// Below what rank a crate absent from the corpus is presumed to be.
+    pub fn absent_rank(&self) -> u32 {
+        self.absent_rank
     }
 
-    /// Every popular crate `name` may imitate, with the technique.
+    /// Every far more popular crate `name` may imitate, most popular first.
     pub fn check(&self, name: &str) -> Vec<Suspicion> {
-        let mut out = Vec::new();
-        if self.popularity.get_exact(name).is_some() {
-            return out; // a popular name is itself known
-        }
-        let mut push = |imitates: &str, technique: String| {
-            if let Some(t) = self.target(imitates)
-                && !out.iter().any(|s: &Suspicion| s.imitates == t.name)
-                && !is_family(name, &t.name)
+        let mut out: Vec<Suspicion> = Vec::new();
+        let n = canonical(name);
+        let entry = self.popularity.get_canonical(&n);
+        let exact = entry.filter(|e| e.name.eq_ignore_ascii_case(name));
+        let name_rank = match exact {
+            // The unranked list is the top 2,500 of 2026: established, whatever its shape.
+            Some(e) if !e.ranked => return out,
+            Some(e) => Some(e.rank),
+            None => None,
+        };
+        let mut consider = |target: &Popular, shape: Shape| {
+            if self.suspicious(name_rank, &shape, target)
+                && !(matches!(shape, Shape::Digit { .. })
+                    && self.series(&n, &canonical(&target.name)))
+                && !out.iter().any(|s| s.imitates == target.name)
             {
                 out.push(Suspicion {
                     name: name.to_string(),
-                    imitates: t.name.clone(),
-                    technique,
-                    target_rank: t.rank,
-                    target_ranked: t.ranked,
+                    imitates: target.name.clone(),
+                    shape,
+                    target_rank: target.rank,
+                    target_ranked: target.ranked,
+                    name_rank,
                 });
             }
         };
-        // Separators: `url-parse` for `url_parse`, `rustdecimal` for `rust_decimal`.
-        let key = name.to_ascii_lowercase().replace(['-', '_'], "");
-        for target in self.squashed.get(&key).into_iter().flatten() {
-            if canonical(target) == canonical(name) {
-                if target != name {
-                    push(
-                        target,
-                        format!("separator swapped (`{name}` for `{target}`)"),
-                    );
-                }
-            } else {
-                push(
-                    target,
-                    format!("separators added or dropped (`{name}` for `{target}`)"),
-                );
-            }
-        }
-        for squat in self
-            .harness
-            .check_package(name, Box::new(Unknown))
-            .unwrap_or_default()
+        // `url-parse` for `url_parse`: one name to crates.io, two in other registries.
+        if let Some(e) = entry
+            && exact.is_none()
         {
-            push(squat.package(), technique(&squat));
+            consider(e, Shape::Separators);
         }
-        // Affixes, alone or with one typo in what remains.
-        for (stripped, affix) in strip_affixes(name) {
-            if self.target(&stripped).is_some() {
-                push(&stripped, format!("affix `{affix}` added to `{stripped}`"));
-            } else if stripped.len() >= 4 {
-                for squat in self
-                    .harness
-                    .check_package(&stripped, Box::new(Unknown))
-                    .unwrap_or_default()
+        match name_rank {
+            Some(rank) => {
+                for (t, _) in self
+                    .top
+                    .iter()
+                    .take_while(|(_, r)| *r as u64 * KNOWN_GAP <= rank as u64)
                 {
-                    push(
-                        squat.package(),
-                        format!("affix `{affix}` plus {}", technique(&squat)),
-                    );
+                    if let (Some(shape), Some(target)) =
+                        (shape::classify(&n, t), self.popularity.get_canonical(t))
+                    {
+                        consider(target, shape);
+                    }
+                }
+            }
+            None => {
+                let squashed = self.squashed.get(&shape::squash(&n));
+                for t in squashed.into_iter().flatten().chain(&shape::sources(&n)) {
+                    if t == &n {
+                        continue;
+                    }
+                    if let (Some(target), Some(shape)) =
+                        (self.popularity.get_canonical(t), shape::classify(&n, t))
+                    {
+                        consider(target, shape);
+                    }
                 }
             }
         }
-        for (from, to) in HOMOGLYPHS {
-            if name.contains(from) {
-                let variant = name.replace(from, to);
-                push(&variant, format!("homoglyph `{from}` for `{to}`"));
-            }
-        }
+        out.sort_by_key(|s| (s.target_rank, !s.target_ranked, !s.shape.deliberate()));
         out
     }
-}
 
-fn technique(squat: &typomania::checks::Squat) -> String {
-    use typomania::checks::Squat::*;
-    match squat {
-        Bitflip(_) => "one flipped bit".into(),
-        OmittedCharacter(_) => "a character omitted".into(),
-        RepeatedCharacter(_) => "a character repeated".into(),
-        SwappedCharacters(_) => "two characters swapped".into(),
-        SwappedWords(_) => "words swapped".into(),
-        Typo(_) => "a keyboard-neighbour typo".into(),
-        Version(_) => "a version number appended".into(),
-        Custom { message, .. } => message.clone(),
+    /// Whether the digit `name` and `target` differ in numbers a series: the corpus holds
+    /// another name that differs from both only there (`sha1`, `sha2`, `sha3`; `wasip2`,
+    /// `wasip3`). `proc-macro2` has no series, so `proc-macro1` is a look-alike.
+    fn series(&self, name: &str, target: &str) -> bool {
+        let Some(i) = name.bytes().zip(target.bytes()).position(|(a, b)| a != b) else {
+            return false;
+        };
+        let mut variant = name.as_bytes().to_vec();
+        (b'0'..=b'9')
+            .filter(|&d| d != name.as_bytes()[i] && d != target.as_bytes()[i])
+            .any(|d| {
+                variant[i] = d;
+                std::str::from_utf8(&variant)
+                    .is_ok_and(|v| self.popularity.get_canonical(v).is_some())
+            })
     }
-}
 
-fn strip_affixes(name: &str) -> Vec<(String, &'static str)> {
-    let mut out = Vec::new();
-    for p in PREFIXES {
-        if let Some(rest) = name.strip_prefix(p).filter(|r| r.len() >= 2) {
-            out.push((rest.to_string(), *p));
+    /// Whether a crate of rank `name_rank` (`None`: absent from the corpus) made from
+    /// `target` by `shape` is far enough below it to be a look-alike.
+    fn suspicious(&self, name_rank: Option<u32>, shape: &Shape, target: &Popular) -> bool {
+        if target.rank > self.target_rank {
+            return false;
+        }
+        let target_rank = target.rank as u64;
+        match name_rank {
+            Some(rank) => rank as u64 >= KNOWN_GAP * target_rank,
+            None => shape.deliberate() || self.absent_rank as u64 >= TYPO_GAP * target_rank,
         }
     }
-    for s in SUFFIXES {
-        if let Some(rest) = name
-            .strip_suffix(s)
-            .filter(|r| r.len() >= 2 && !r.ends_with(['-', '_']))
-        {
-            out.push((rest.to_string(), *s));
-        }
-    }
-    out
-}
-
-/// `serde_derive` next to `serde`, `tokio-macros` next to `tokio`: companion crates; and
-/// versioned siblings that differ only in their digits (`wasip1` and `wasip2`).
-fn is_family(name: &str, target: &str) -> bool {
-    let (n, t) = (canonical(name), canonical(target));
-    let has_digit = |s: &str| s.chars().any(|c| c.is_ascii_digit());
-    let letters = |s: &str| {
-        s.chars()
-            .filter(|c| !c.is_ascii_digit())
-            .collect::<String>()
-    };
-    if has_digit(&n) && has_digit(&t) && letters(&n) == letters(&t) {
-        return true;
-    }
-    let rest = n
-        .strip_prefix(&t)
-        .or_else(|| n.strip_suffix(&t))
-        .map(|r| r.trim_matches('_'));
-    rest.is_some_and(|r| FAMILY.iter().any(|f| canonical(f) == r))
 }
 
 impl Check for Typosquat {
@@ -405,14 +280,14 @@ impl Check for Typosquat {
             .package(graph.package_ref(i))
             .via(graph.via(i))
             .at(graph.path.display().to_string(), graph.line_of(i))
-            .evidence(format!("technique: {}", best.technique))
-            .evidence(popularity_line(best));
+            .evidence(format!("technique: {}", best.technique()))
+            .evidence(best.popularity(detector.absent_rank()));
             for other in &suspicions[1..] {
                 f = f.evidence(format!(
-                    "also resembles `{}` ({}; {})",
+                    "also resembles `{}`: {}; {}",
                     other.imitates,
-                    other.technique,
-                    popularity_line(other)
+                    other.technique(),
+                    other.popularity(detector.absent_rank())
                 ));
             }
             let first = format!(
@@ -429,17 +304,6 @@ impl Check for Typosquat {
     }
 }
 
-fn popularity_line(s: &Suspicion) -> String {
-    if s.target_ranked {
-        format!("`{}` is #{} by downloads", s.imitates, s.target_rank)
-    } else {
-        format!(
-            "`{}` is among the {} most downloaded crates",
-            s.imitates, s.target_rank
-        )
-    }
-}
-
 /// Whether a package named `target` in the graph depends directly on package `i`.
 fn target_depends_on(graph: &Graph, target: &str, i: usize) -> bool {
     graph
@@ -452,56 +316,172 @@ fn target_depends_on(graph: &Graph, target: &str, i: usize) -> bool {
 mod tests {
     use super::*;
 
-    fn check(name: &str) -> Vec<(String, String)> {
+    fn embedded() -> &'static Detector {
         static DETECTOR: std::sync::OnceLock<Detector> = std::sync::OnceLock::new();
-        let d = DETECTOR.get_or_init(|| {
-            Detector::new(
-                std::sync::Arc::new(Popularity::embedded()),
-                DEFAULT_TARGET_RANK,
-            )
-        });
-        d.check(name)
+        DETECTOR
+            .get_or_init(|| Detector::new(Arc::new(Popularity::embedded()), DEFAULT_TARGET_RANK))
+    }
+
+    fn targets(name: &str) -> Vec<String> {
+        embedded()
+            .check(name)
             .into_iter()
-            .map(|s| (s.imitates, s.technique))
+            .map(|s| s.imitates)
             .collect()
     }
 
-    #[test]
-    fn catches_the_classic_squats() {
-        assert!(
-            check("serd").iter().any(|(t, _)| t == "serde"),
-            "{:?}",
-            check("serd")
-        );
-        assert!(
-            check("rustdecimal")
-                .iter()
-                .any(|(t, _)| t == "rust_decimal")
-        );
-        assert!(check("tokio-rs").iter().any(|(t, _)| t == "tokio"));
-        assert!(check("serde-v2").iter().any(|(t, _)| t == "serde"));
-        assert!(check("5erde").iter().any(|(t, _)| t == "serde"));
-        assert!(
-            check("rust-regx").iter().any(|(t, _)| t == "regex"),
-            "{:?}",
-            check("rust-regx")
-        );
-        let custom = Popularity::from_names(&["url_parse"]);
-        let d = Detector::new(std::sync::Arc::new(custom), DEFAULT_TARGET_RANK);
-        assert_eq!(d.check("url-parse")[0].imitates, "url_parse");
+    fn imitates(name: &str, target: &str) -> bool {
+        targets(name).iter().any(|t| t == target)
     }
 
     #[test]
-    fn leaves_legitimate_names_alone() {
+    fn each_shape_against_the_embedded_corpus() {
+        for (name, target) in [
+            ("lazystatic", "lazy_static"),                             // separators
+            ("bit-flags", "bitflags"),                                 // separators
+            ("rustdecimal", "rust_decimal"),                           // separators
+            ("if-cfg", "cfg-if"),                                      // words swapped
+            ("rpc-monero", "monero-rpc"), // words swapped, a niche target
+            ("lfest-main", "lfest"),      // affix, #14,560
+            ("monero-rpc-rs", "monero-rpc"), // affix, #17,680
+            ("finch-rst", "finch"),       // affix, #13,183
+            ("sha-rust", "sha"),          // affix on a three-letter name
+            ("tokio-sdk", "tokio"),       // affix
+            ("reqwest-clients", "reqwest"), // affix
+            ("rust-regx", "regex"),       // affix and one keystroke
+            ("serde-v2", "serde"),        // version suffix
+            ("rands", "rand"),            // plural
+            ("tracings", "tracing"),      // plural
+            ("tauri-winrt-notifications", "tauri-winrt-notification"), // plural
+            ("tokio-util", "tokio-util"), // (itself: checked below)
+            ("proc-macro1", "proc-macro2"), // digit
+            ("5erde", "serde"),           // homoglyph
+            ("serd", "serde"),            // one keystroke
+            ("postgress", "postgres"),    // one keystroke
+        ] {
+            if name == target {
+                continue;
+            }
+            assert!(
+                imitates(name, target),
+                "{name} -> {target}: {:?}",
+                targets(name)
+            );
+        }
+    }
+
+    #[test]
+    fn established_siblings_are_left_alone_because_both_are_popular() {
         for name in [
             "serde",
+            "serde_json",
+            "serde_yaml",
+            "proc-macro2",
+            "proc-macro-error",
+            "windows-sys",
+            "windows_x86_64_gnu",
+            "tokio-util",
             "serde_derive",
             "tokio-macros",
             "clap_derive",
-            "my-internal-tool-xyz",
-            "wasip1",
+            "syn",
+            "base64",
+            "sha1",
+            "sha2",
+            // In the corpus, though one keystroke from a crate 1,000 times more popular.
+            "manyhow",
+            "request",
         ] {
-            assert!(check(name).is_empty(), "{name}: {:?}", check(name));
+            assert!(targets(name).is_empty(), "{name}: {:?}", targets(name));
         }
+    }
+
+    #[test]
+    fn obscure_names_far_from_any_popular_one_are_left_alone() {
+        for name in [
+            "my-internal-tool-xyz",
+            "acme-billing",
+            "tonic-rs-extras",
+            "sonic-rs", // one keystroke plus an affix: too loose
+            "termina",  // one keystroke from `terminal`, #17,465: chance, not traffic
+            "serde-saphyr",
+        ] {
+            assert!(targets(name).is_empty(), "{name}: {:?}", targets(name));
+        }
+    }
+
+    #[test]
+    fn relative_popularity_not_a_fixed_top_n() {
+        let corpus = Popularity::from_names(&["alpha-crate", "beta-crate", "gamma-crate"]);
+        let d = Detector::new(Arc::new(corpus), DEFAULT_TARGET_RANK);
+        // A known crate is no suspect when it is not far below the other.
+        assert!(d.check("beta-crate").is_empty());
+        // An absent one is, with a deliberate shape, whatever the target's rank.
+        assert_eq!(d.check("gamma-crate-rs")[0].imitates, "gamma-crate");
+        assert_eq!(d.check("gamma-crate-rs")[0].name_rank, None);
+        // A known crate 1,000 times further down is a suspect.
+        let mut names: Vec<String> = (0..2000).map(|i| format!("filler{i:04}")).collect();
+        names.insert(0, "gamma-crate".into());
+        names.push("gamma-crates".into());
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        let d = Detector::new(Arc::new(Popularity::from_names(&refs)), DEFAULT_TARGET_RANK);
+        let s = &d.check("gamma-crates")[0];
+        assert_eq!(
+            (s.imitates.as_str(), s.name_rank),
+            ("gamma-crate", Some(2002))
+        );
+        assert!(d.check("filler0999").is_empty(), "not 1,000 times below");
+        // `--typosquat-rank` still narrows the targets.
+        let d = Detector::new(Arc::new(Popularity::from_names(&refs)), 1);
+        assert!(d.check("filler0001-rs").is_empty());
+        assert!(!d.check("gamma-crate-rs").is_empty());
+    }
+
+    #[test]
+    fn one_keystroke_needs_a_target_at_the_top() {
+        // serde is #9: one keystroke off is a look-alike.
+        assert!(imitates("serdr", "serde"));
+        // finch is #13,183: a deliberate shape is, one keystroke is not.
+        assert!(imitates("finch-rs", "finch"));
+        assert!(!imitates("flinch", "finch") && !imitates("fintch", "finch"));
+    }
+
+    #[test]
+    fn digit_changes_judged_by_popularity_not_shape() {
+        // proc-macro2 is #2 and proc-macro1 is nobody.
+        let s = embedded().check("proc-macro1");
+        assert_eq!(s[0].imitates, "proc-macro2");
+        assert_eq!(s[0].shape, Shape::Digit { from: '2', to: '1' });
+        // sha1 and sha2 are both popular.
+        assert!(embedded().check("sha1").is_empty());
+        // A digit counting a series the corpus already holds two of: a sibling.
+        let d = Detector::new(
+            Arc::new(Popularity::from_names(&["wasip2", "wasip3", "proc-macro2"])),
+            DEFAULT_TARGET_RANK,
+        );
+        assert!(d.check("wasip1").is_empty());
+        assert_eq!(d.check("proc-macro1")[0].imitates, "proc-macro2");
+    }
+
+    #[test]
+    fn separator_spelling_of_a_corpus_name() {
+        let d = Detector::new(
+            Arc::new(Popularity::from_names(&["url_parse"])),
+            DEFAULT_TARGET_RANK,
+        );
+        let s = d.check("url-parse");
+        assert_eq!(s[0].imitates, "url_parse");
+        assert_eq!(s[0].shape, Shape::Separators);
+        assert!(d.check("url_parse").is_empty());
+    }
+
+    #[test]
+    fn evidence_names_shape_and_both_popularities() {
+        let s = &embedded().check("rands")[0];
+        assert_eq!(s.technique(), "a word made plural (`rands` for `rand`)");
+        assert_eq!(
+            s.popularity(embedded().absent_rank()),
+            "`rand` is #5 by downloads; `rands` is not among the 20000 most downloaded"
+        );
     }
 }

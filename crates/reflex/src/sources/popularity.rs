@@ -174,6 +174,12 @@ impl Popularity {
             .map(|&i| &self.entries[i])
     }
 
+    /// The entry for a name already in canonical form (see [`canonical`]): no allocation, for
+    /// callers probing many variants of a name.
+    pub fn get_canonical(&self, key: &str) -> Option<&Popular> {
+        self.by_canonical.get(key).map(|&i| &self.entries[i])
+    }
+
     /// The entry spelled exactly `name` (ignoring case): `url-parse` is not `url_parse` here.
     pub fn get_exact(&self, name: &str) -> Option<&Popular> {
         self.get(name).filter(|p| p.name.eq_ignore_ascii_case(name))
