@@ -1156,7 +1156,7 @@ const ALIAS_SCAN: usize = 50_000;
 /// directory `t`: the files of each profile directory, its `deps/` and `examples/`, and its
 /// `build/<unit>/` directories (with their `out/`, a few levels deep). Nothing is opened.
 fn other_names(t: &Path, id: (u64, u64), except: &Path) -> Vec<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
+    use std::os::unix::fs::{DirEntryExt, MetadataExt};
     let mut budget = ALIAS_SCAN;
     let mut found = Vec::new();
     let mut dirs: Vec<(PathBuf, usize)> = Vec::new();
@@ -1193,6 +1193,7 @@ fn other_names(t: &Path, id: (u64, u64), except: &Path) -> Vec<PathBuf> {
                     dirs.push((e.path(), depth - 1));
                 }
             } else if ft.is_file()
+                && e.ino() == id.1
                 && e.path() != except
                 && e.metadata().is_ok_and(|m| (m.dev(), m.ino()) == id)
             {
