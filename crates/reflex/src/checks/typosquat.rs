@@ -10,9 +10,9 @@
 //!    and a suspect only when it ranks [`KNOWN_GAP`] times lower. Established siblings
 //!    (`proc-macro2` and `proc-macro-error`, `serde_json` and `serde_yaml`) are left alone
 //!    because both are popular, not because of their shape; `proc-macro1` is flagged
-//!    because nobody uses it. One-keystroke shapes also occur by chance between unrelated
-//!    names, so they need a wider gap ([`TYPO_GAP`]): typosquats live off the typing traffic
-//!    of the crates at the top.
+//!    because nobody uses it. Shapes that also arise innocently (one keystroke between
+//!    unrelated names, a number appended by a fork) need a wider gap ([`TYPO_GAP`]):
+//!    typosquats live off the traffic of the crates at the top.
 //!
 //! Each suspicion names the crate it imitates, the shape, and both popularities.
 
@@ -50,9 +50,10 @@ pub const KNOWN_GAP: u64 = 1_000;
 /// A crate absent from the corpus is presumed to rank below all of it, and at least here.
 pub const ABSENT_RANK: u32 = 20_000;
 
-/// One keystroke off needs a target this many times more popular than an absent crate: with
-/// the default corpus, one of the top 2,000 (`serd` for `serde` #9, not `termina` for
-/// `terminal` #17,465).
+/// Shapes that also arise innocently ([`Shape::often_innocent`]) need a target this many
+/// times more popular than an absent crate: with the default corpus, one of the top 2,000
+/// (`serd` for `serde` #9; not `termina` for `terminal` #17,465, nor the fork `get-size2`
+/// for `get-size` #3,253).
 pub const TYPO_GAP: u64 = 10;
 
 /// One suspicion: `name` may be imitating `imitates`.
@@ -71,26 +72,30 @@ pub struct Suspicion {
 impl Suspicion {
     /// How the name was made, in words.
     pub fn technique(&self) -> String {
-        format!("{} (`{}` for `{}`)", self.shape, self.name, self.imitates)
+        format!("{}: `{}` for `{}`", self.shape, self.name, self.imitates)
+    }
+
+    /// The imitated crate's popularity.
+    pub fn target_popularity(&self) -> String {
+        if self.target_ranked {
+            format!("#{} by downloads", self.target_rank)
+        } else {
+            format!("among the {} most downloaded crates", self.target_rank)
+        }
     }
 
     /// Both popularities, in words.
-    pub fn popularity(&self, absent_rank: u32) -> String {
-        let target = if self.target_ranked {
-            format!("`{}` is #{} by downloads", self.imitates, self.target_rank)
-        } else {
-            format!(
-                "`{}` is among the {} most downloaded crates",
-                self.imitates, self.target_rank
-            )
+    pub fn popularity(&self) -> String {
+        let name = match self.name_rank {
+            Some(r) => format!("#{r}"),
+            None => "not in the popularity corpus".into(),
         };
-        match self.name_rank {
-            Some(r) => format!("{target}; `{}` is #{r}", self.name),
-            None => format!(
-                "{target}; `{}` is not among the {absent_rank} most downloaded",
-                self.name
-            ),
-        }
+        format!(
+            "`{}` is {}; `{}` is {name}",
+            self.imitates,
+            self.target_popularity(),
+            self.name
+        )
     }
 }
 
@@ -132,11 +137,6 @@ impl Detector {
             squashed,
             top,
         }
-    }
-
-    /// Below what rank a crate absent from the corpus is presumed to be.
-    pub fn absent_rank(&self) -> u32 {
-        self.absent_rank
     }
 
     /// Every far more popular crate `name` may imitate, most popular first.
@@ -188,26 +188,27 @@ impl Detector {
                 }
             }
             None => {
-                let squashed = self.squashed.get(&shape::squash(&n));
-                for t in squashed.into_iter().flatten().chain(&shape::sources(&n)) {
-                    if t == &n {
-                        continue;
-                    }
-                    if let (Some(target), Some(shape)) =
-                        (self.popularity.get_canonical(t), shape::classify(&n, t))
+                let mut probe = |t: &str| {
+                    if t != n
+                        && let Some(target) = self.popularity.get_canonical(t)
+                        && let Some(shape) = shape::classify(&n, t)
                     {
                         consider(target, shape);
                     }
+                };
+                for t in self.squashed.get(&shape::squash(&n)).into_iter().flatten() {
+                    probe(t);
                 }
+                shape::sources(&n, &mut probe);
             }
         }
-        out.sort_by_key(|s| (s.target_rank, !s.target_ranked, !s.shape.deliberate()));
+        out.sort_by_key(|s| (s.target_rank, !s.target_ranked, s.shape.often_innocent()));
         out
     }
 
-    /// Whether the digit `name` and `target` differ in numbers a series: the corpus holds
-    /// another name that differs from both only there (`sha1`, `sha2`, `sha3`; `wasip2`,
-    /// `wasip3`). `proc-macro2` has no series, so `proc-macro1` is a look-alike.
+    /// Whether the digit in which `name` and `target` differ numbers a series: the corpus
+    /// holds another name that differs from both only there (`sha1`, `sha2`, `sha3`;
+    /// `wasip2`, `wasip3`). `proc-macro2` has no series, so `proc-macro1` is a look-alike.
     fn series(&self, name: &str, target: &str) -> bool {
         let Some(i) = name.bytes().zip(target.bytes()).position(|(a, b)| a != b) else {
             return false;
@@ -231,7 +232,7 @@ impl Detector {
         let target_rank = target.rank as u64;
         match name_rank {
             Some(rank) => rank as u64 >= KNOWN_GAP * target_rank,
-            None => shape.deliberate() || self.absent_rank as u64 >= TYPO_GAP * target_rank,
+            None => !shape.often_innocent() || self.absent_rank as u64 >= TYPO_GAP * target_rank,
         }
     }
 }
@@ -281,13 +282,13 @@ impl Check for Typosquat {
             .via(graph.via(i))
             .at(graph.path.display().to_string(), graph.line_of(i))
             .evidence(format!("technique: {}", best.technique()))
-            .evidence(best.popularity(detector.absent_rank()));
+            .evidence(best.popularity());
             for other in &suspicions[1..] {
                 f = f.evidence(format!(
-                    "also resembles `{}`: {}; {}",
+                    "also resembles `{}` ({}): {}",
                     other.imitates,
-                    other.technique(),
-                    other.popularity(detector.absent_rank())
+                    other.target_popularity(),
+                    other.shape
                 ));
             }
             let first = format!(
@@ -353,15 +354,11 @@ mod tests {
             ("rands", "rand"),            // plural
             ("tracings", "tracing"),      // plural
             ("tauri-winrt-notifications", "tauri-winrt-notification"), // plural
-            ("tokio-util", "tokio-util"), // (itself: checked below)
             ("proc-macro1", "proc-macro2"), // digit
             ("5erde", "serde"),           // homoglyph
             ("serd", "serde"),            // one keystroke
             ("postgress", "postgres"),    // one keystroke
         ] {
-            if name == target {
-                continue;
-            }
             assert!(
                 imitates(name, target),
                 "{name} -> {target}: {:?}",
@@ -391,6 +388,8 @@ mod tests {
             // In the corpus, though one keystroke from a crate 1,000 times more popular.
             "manyhow",
             "request",
+            // In the 2026 list of the top 2,500 (unranked): established.
+            "adler2",
         ] {
             assert!(targets(name).is_empty(), "{name}: {:?}", targets(name));
         }
@@ -408,6 +407,8 @@ mod tests {
         ] {
             assert!(targets(name).is_empty(), "{name}: {:?}", targets(name));
         }
+        // A hostile lockfile's huge name is not probed character by character.
+        assert!(targets(&"serde".repeat(20_000)).is_empty());
     }
 
     #[test]
@@ -416,7 +417,7 @@ mod tests {
         let d = Detector::new(Arc::new(corpus), DEFAULT_TARGET_RANK);
         // A known crate is no suspect when it is not far below the other.
         assert!(d.check("beta-crate").is_empty());
-        // An absent one is, with a deliberate shape, whatever the target's rank.
+        // An absent one is, with a copied name, whatever the target's rank.
         assert_eq!(d.check("gamma-crate-rs")[0].imitates, "gamma-crate");
         assert_eq!(d.check("gamma-crate-rs")[0].name_rank, None);
         // A known crate 1,000 times further down is a suspect.
@@ -441,9 +442,13 @@ mod tests {
     fn one_keystroke_needs_a_target_at_the_top() {
         // serde is #9: one keystroke off is a look-alike.
         assert!(imitates("serdr", "serde"));
-        // finch is #13,183: a deliberate shape is, one keystroke is not.
+        // finch is #13,183: a copied name is, one keystroke or a number is not.
         assert!(imitates("finch-rs", "finch"));
         assert!(!imitates("flinch", "finch") && !imitates("fintch", "finch"));
+        assert!(!imitates("finch2", "finch"));
+        // get-size is #3,253: `get-size2` is a fork's name; `serde2` would be a squat.
+        assert!(!imitates("get-size2", "get-size"));
+        assert!(imitates("serde2", "serde"));
     }
 
     #[test]
@@ -478,10 +483,10 @@ mod tests {
     #[test]
     fn evidence_names_shape_and_both_popularities() {
         let s = &embedded().check("rands")[0];
-        assert_eq!(s.technique(), "a word made plural (`rands` for `rand`)");
+        assert_eq!(s.technique(), "a word made plural: `rands` for `rand`");
         assert_eq!(
-            s.popularity(embedded().absent_rank()),
-            "`rand` is #5 by downloads; `rands` is not among the 20000 most downloaded"
+            s.popularity(),
+            "`rand` is #5 by downloads; `rands` is not in the popularity corpus"
         );
     }
 }

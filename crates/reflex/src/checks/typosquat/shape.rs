@@ -71,6 +71,9 @@ const KEYBOARD: &[(char, &str)] = &[
     ('m', "njk"),
 ];
 
+/// The longest name crates.io accepts.
+pub const MAX_NAME: usize = 64;
+
 /// The characters of canonical crate names.
 const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789_";
 
@@ -119,10 +122,16 @@ pub enum Shape {
 }
 
 impl Shape {
-    /// Shapes nobody arrives at by chance: a deliberate copy of the name. The rest (one
-    /// keystroke off) also happen between unrelated names, so they need a wider popularity gap.
-    pub fn deliberate(&self) -> bool {
-        !matches!(self, Shape::Typo(_) | Shape::AffixTypo(..))
+    /// Shapes that also arise innocently: one keystroke lies between many unrelated names,
+    /// and forks and successors append a number (`adler2`, `get-size2`). These count only
+    /// against crates at the top, whose traffic squatters live off (`serd`, `serde-v2`); the
+    /// rest (affixes, separators, plurals, swapped words, a changed digit, homoglyphs) are a
+    /// copy of the name, whatever the popular crate's rank.
+    pub fn often_innocent(&self) -> bool {
+        matches!(
+            self,
+            Shape::Typo(_) | Shape::AffixTypo(..) | Shape::Version(_)
+        )
     }
 }
 
@@ -366,119 +375,113 @@ pub fn classify(name: &str, target: &str) -> Option<Shape> {
     None
 }
 
-/// Every single-keystroke variant of `name`: characters omitted, added, changed, swapped.
-fn edits(name: &str, substitutions: bool, out: &mut Vec<String>) {
+/// Every single-keystroke variant of `name` (characters omitted, added, swapped and, with
+/// `substitutions`, changed), handed to `f` one by one without allocating.
+fn edits(name: &str, substitutions: bool, f: &mut dyn FnMut(&str)) {
     let b = name.as_bytes();
     let mut buf = Vec::with_capacity(b.len() + 1);
+    let mut emit = |buf: &[u8]| {
+        if let Ok(s) = std::str::from_utf8(buf)
+            && !s.is_empty()
+            && !s.starts_with('_')
+            && !s.ends_with('_')
+        {
+            f(s);
+        }
+    };
     for i in 0..b.len() {
         buf.clear();
         buf.extend_from_slice(&b[..i]);
         buf.extend_from_slice(&b[i + 1..]);
-        push(&buf, out);
+        emit(&buf);
         if i + 1 < b.len() && b[i] != b[i + 1] {
             buf.clear();
             buf.extend_from_slice(b);
             buf.swap(i, i + 1);
-            push(&buf, out);
+            emit(&buf);
         }
         if substitutions {
+            buf.clear();
+            buf.extend_from_slice(b);
             for &c in ALPHABET {
                 if c != b[i] {
-                    buf.clear();
-                    buf.extend_from_slice(b);
                     buf[i] = c;
-                    push(&buf, out);
+                    emit(&buf);
                 }
             }
         }
     }
     for i in 0..=b.len() {
+        buf.clear();
+        buf.extend_from_slice(&b[..i]);
+        buf.push(b'_');
+        buf.extend_from_slice(&b[i..]);
         for &c in ALPHABET {
-            buf.clear();
-            buf.extend_from_slice(&b[..i]);
-            buf.push(c);
-            buf.extend_from_slice(&b[i..]);
-            push(&buf, out);
+            buf[i] = c;
+            emit(&buf);
         }
     }
 }
 
-fn push(bytes: &[u8], out: &mut Vec<String>) {
-    if let Ok(s) = std::str::from_utf8(bytes)
-        && !s.is_empty()
-        && !s.starts_with('_')
-        && !s.ends_with('_')
-    {
-        out.push(s.to_string());
+/// Names `name` (canonical, ASCII) could have been made from by one [`Shape`], handed to `f`
+/// (some more than once): the popular crates it may imitate are among these. Separator
+/// changes beyond one are found through [`squash`] instead.
+pub fn sources(name: &str, f: &mut dyn FnMut(&str)) {
+    // crates.io names are ASCII and at most 64 characters; a hostile lockfile's 100,000
+    // character name must not cost 100,000 squared.
+    if !name.is_ascii() || name.len() > MAX_NAME {
+        return;
     }
-}
-
-/// Names `name` (canonical, ASCII) could have been made from by one [`Shape`]: the popular
-/// crates it may imitate are among these. Separator changes beyond one are found through
-/// [`squash`] instead.
-pub fn sources(name: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    if !name.is_ascii() {
-        return out;
-    }
-    edits(name, true, &mut out);
+    edits(name, true, f);
     let words: Vec<&str> = name.split('_').collect();
     if (2..=4).contains(&words.len()) {
-        permutations(
-            &words,
-            &mut Vec::new(),
-            &mut vec![false; words.len()],
-            &mut out,
-        );
+        permutations(&words, &mut Vec::new(), &mut vec![false; words.len()], f);
     }
     if let Some((stem, _)) = strip_version(name) {
-        out.push(stem.to_string());
+        f(stem);
     }
     for (stem, _) in strip_affixes(name) {
-        out.push(stem.to_string());
+        f(stem);
         if letters(stem) >= 4 {
-            edits(stem, false, &mut out);
+            edits(stem, false, f);
         }
     }
     for (i, w) in words.iter().enumerate() {
-        let mut singular = |s: String| {
+        let mut with = |s: String| {
             let mut v = words.clone();
             v[i] = &s;
-            out.push(v.join("_"));
+            f(&v.join("_"));
         };
         if let Some(s) = w.strip_suffix("es") {
-            singular(s.to_string());
+            with(s.to_string());
         }
         if let Some(s) = w.strip_suffix("ies") {
-            singular(format!("{s}y"));
+            with(format!("{s}y"));
         }
         if let Some(s) = w.strip_suffix('y') {
-            singular(format!("{s}ies"));
+            with(format!("{s}ies"));
         }
-        singular(format!("{w}es"));
+        with(format!("{w}es"));
     }
     for (a, b) in WIDE_HOMOGLYPHS {
         for (from, to) in [(a, b), (b, a)] {
             for (i, _) in name.match_indices(to) {
-                out.push(format!("{}{from}{}", &name[..i], &name[i + to.len()..]));
+                f(&format!("{}{from}{}", &name[..i], &name[i + to.len()..]));
             }
         }
     }
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
-fn permutations(words: &[&str], cur: &mut Vec<usize>, used: &mut [bool], out: &mut Vec<String>) {
+fn permutations(words: &[&str], cur: &mut Vec<usize>, used: &mut [bool], f: &mut dyn FnMut(&str)) {
     if cur.len() == words.len() {
-        out.push(cur.iter().map(|&i| words[i]).collect::<Vec<_>>().join("_"));
+        f(&cur.iter().map(|&i| words[i]).collect::<Vec<_>>().join("_"));
         return;
     }
     for i in 0..words.len() {
         if !used[i] {
             used[i] = true;
             cur.push(i);
-            permutations(words, cur, used, out);
+            permutations(words, cur, used, f);
             cur.pop();
             used[i] = false;
         }
@@ -597,7 +600,10 @@ mod tests {
                 to: "i".into()
             })
         );
-        assert_eq!(shape("tok1o", "tokio").map(|s| s.deliberate()), Some(true));
+        assert_eq!(
+            shape("tok1o", "tokio").map(|s| s.often_innocent()),
+            Some(false)
+        );
     }
 
     #[test]
@@ -622,7 +628,7 @@ mod tests {
                 keyboard: true
             }))
         );
-        assert!(!shape("serd", "serde").unwrap().deliberate());
+        assert!(shape("serd", "serde").unwrap().often_innocent());
         // Short names are one keystroke from many others.
         assert_eq!(shape("nom", "mom"), None);
         assert_eq!(shape("hash", "hasp"), None);
@@ -657,11 +663,14 @@ mod tests {
             ("proxies", "proxy"),
             ("sedre", "serde"),
         ] {
-            assert!(
-                sources(name).iter().any(|s| s == target),
-                "{name} -> {target}"
-            );
+            let mut found = false;
+            sources(name, &mut |s| found |= s == target);
+            assert!(found, "{name} -> {target}");
         }
-        assert!(sources("ünïcode").is_empty());
+        let mut any = false;
+        sources("ünïcode", &mut |_| any = true);
+        sources(&"a".repeat(100_000), &mut |_| any = true);
+        assert!(!any);
+        assert_eq!(classify(&"a".repeat(100_000), "serde"), None);
     }
 }
