@@ -325,7 +325,7 @@ pub fn run(args: BuildArgs) -> Result<u8, reflex::Error> {
         Ok(Outcome::Exited(0)) if exfiltration => {
             let _ = writeln!(
                 err,
-                "cargo-reflex: the build succeeded, but build-time code tried to exfiltrate a secret (critical alerts above)"
+                "cargo-reflex: the build succeeded, but build-time code did something only an attack does (critical alerts above: exfiltration, tampering or injection)"
             );
             Ok(Outcome::Exited(1))
         }

@@ -97,6 +97,8 @@ pub fn follow(
             latencies: Vec::new(),
         };
         let mut compiled = reflex::monitor::artifacts::Compiled::default();
+        // One act, one alert: a DNS query is sent and then heard by the sinkhole.
+        let mut reported = reflex::monitor::Reported::default();
         let mut record = fresh_file(&record).ok().map(std::io::BufWriter::new);
         for ev in events {
             if let Some(r) = record.as_mut()
@@ -109,7 +111,7 @@ pub fn follow(
             if let Some(kind) = analyzer.normal_activity(&ev, target_dir.as_deref()) {
                 *out.summary.normal.entry(kind.to_string()).or_default() += 1;
             }
-            out.publish(analyzer.alerts_in(&ev, now_ns(), target_dir.as_deref()));
+            out.publish(analyzer.alerts_once(&ev, now_ns(), target_dir.as_deref(), &mut reported));
         }
         if let Some(mut r) = record {
             let _ = r.flush();

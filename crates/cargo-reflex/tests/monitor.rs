@@ -225,11 +225,18 @@ fn monitored_build_attributes_every_attempt_and_decodes_the_canary() {
             .iter()
             .all(|a| a["ecs"]["version"] == "8.11.0" && a["@timestamp"].is_string())
     );
-    let worst = alerts
+    let slowest = alerts
         .iter()
-        .map(|a| a["cargo_reflex"]["time_to_detect_ms"].as_f64().unwrap())
-        .fold(0.0, f64::max);
-    assert!(worst < 100.0, "time to detect {worst} ms");
+        .max_by(|a, b| {
+            let t =
+                |x: &serde_json::Value| x["cargo_reflex"]["time_to_detect_ms"].as_f64().unwrap();
+            t(a).total_cmp(&t(b))
+        })
+        .unwrap();
+    let worst = slowest["cargo_reflex"]["time_to_detect_ms"]
+        .as_f64()
+        .unwrap();
+    assert!(worst < 100.0, "time to detect {worst} ms: {slowest:#}");
     std::fs::write(s.ws.join("target/build-finished"), "").unwrap();
     assert!(hits.lock().unwrap().is_empty(), "nothing left the sandbox");
     // The same alerts as SARIF, located at the crates' lockfile entries, and on the webhook.

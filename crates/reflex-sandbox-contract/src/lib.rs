@@ -197,7 +197,8 @@ pub struct MonitorEvent {
     /// The file acted on (for exec: the resolved executable; for rename and link: the source).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    /// The second path of a rename, link or symlink (where it goes).
+    /// The second path of a rename, link or symlink (where it goes); for `open-write` and
+    /// `truncate` through a hard link, the file's other name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path2: Option<String>,
     /// An exec of a path that does not exist (one step of a PATH lookup).

@@ -31,7 +31,8 @@ const WATCHED: &[(i64, &str)] = &[
 ];
 
 /// Environment variables that make a program load code it was not built with (the dynamic
-/// loader's preload, audit and library path; glibc's iconv modules; the programs gcc runs).
+/// loader's preload, audit and library path; glibc's iconv modules; where gcc looks for the
+/// programs it runs). `COMPILER_PATH` is not one: gcc sets it for collect2 itself.
 const LOADER_VARS: &[&str] = &[
     "LD_PRELOAD",
     "LD_AUDIT",
@@ -39,7 +40,6 @@ const LOADER_VARS: &[&str] = &[
     "LD_ORIGIN_PATH",
     "GCONV_PATH",
     "GCC_EXEC_PREFIX",
-    "COMPILER_PATH",
 ];
 
 /// Open flags that mean writing.
@@ -301,6 +301,9 @@ pub(super) fn supervise(listener: OwnedFd, sup: Supervision) {
             }
         }
         let time_ns = now_ns();
+        // A socket that reaches the DNS sinkhole is registered before anything is sent on it
+        // (the gate may send it itself).
+        s.register_resolver(&req);
         // The event is read before the gate acts (the same memory the gate copies).
         let gate = s.gate(&req);
         let refused = matches!(gate, super::unix_gate::Gate::Refuse(_));
@@ -632,7 +635,7 @@ impl Supervisor {
                 if md.is_dir() {
                     return None;
                 }
-                let known = md.is_file() && self.secrets.files.contains(&(md.dev(), md.ino()));
+                let known = self.secrets.knows(&md);
                 let odd = md.dev() == self.secrets.proc_dev || !md.is_file();
                 if !(known || odd || named) {
                     return None;
@@ -706,7 +709,10 @@ impl Supervisor {
             if path == t {
                 return Some(Area::Final);
             }
-            if path.parent().and_then(Path::file_name).is_some_and(|n| n == "build")
+            if path
+                .parent()
+                .and_then(Path::file_name)
+                .is_some_and(|n| n == "build")
                 && let Some(Area::BuildOutput { krate, dir }) = area(t, &path.join("output"))
                 && dir == path
             {
@@ -787,10 +793,8 @@ impl Supervisor {
 
     /// Whether `path` is one of the sensitive files (by name or by identity).
     fn secret(&self, path: &Path) -> bool {
-        use std::os::unix::fs::MetadataExt;
         crate::is_sensitive(path, &self.secrets.extra)
-            || std::fs::metadata(path)
-                .is_ok_and(|m| m.is_file() && self.secrets.files.contains(&(m.dev(), m.ino())))
+            || std::fs::metadata(path).is_ok_and(|m| self.secrets.knows(&m))
     }
 
     /// rename, link, symlink, truncate: recorded when the place written is (see
@@ -1013,31 +1017,44 @@ impl Supervisor {
             }
             _ => {}
         }
-        if matches!(name, "connect" | "sendto" | "sendmsg" | "sendmmsg") {
-            self.register_resolver(tid, a[0] as RawFd, &mut ev);
-        }
         ev
     }
 
     /// A connect or send to the DNS sinkhole: the caller's socket and ancestry are registered
-    /// (before the call goes on, so before any query it carries can arrive), for the sinkhole
-    /// to name who sent each query it hears (see [`super::resolvers`]).
-    fn register_resolver(&mut self, tid: u32, fd: RawFd, ev: &mut MonitorEvent) {
+    /// before the call goes on (so before any query it carries can arrive), for the sinkhole
+    /// to name who sent each query it hears (see [`super::resolvers`]). A send without an
+    /// address goes where the socket was connected (registered then).
+    fn register_resolver(&mut self, req: &libc::seccomp_notif) {
+        let (tid, a, nr) = (req.pid, req.data.args, req.data.nr as i64);
+        if !SENDS.contains(&nr) {
+            return;
+        }
         let Some(shared) = self.sup.resolvers.clone() else {
             return;
         };
-        if !ev
-            .dest
-            .as_deref()
-            .is_some_and(super::resolvers::is_sinkhole)
-        {
+        let dest = match nr {
+            n if n == libc::SYS_connect => {
+                sockaddr(&self.mem.read(tid, a[1], (a[2] as usize).min(128)))
+            }
+            n if n == libc::SYS_sendto && a[4] != 0 => {
+                sockaddr(&self.mem.read(tid, a[4], (a[5] as usize).min(128)))
+            }
+            n if n == libc::SYS_sendmsg || n == libc::SYS_sendmmsg => {
+                let name = self.mem.u64_at(tid, a[1]);
+                let len = self.mem.u64_at(tid, a[1] + 8) & 0xffff_ffff;
+                (name != 0)
+                    .then(|| sockaddr(&self.mem.read(tid, name, (len as usize).min(128))))
+                    .flatten()
+            }
+            _ => None,
+        };
+        if !dest.as_deref().is_some_and(super::resolvers::is_sinkhole) {
             return;
         }
-        let Some(socket) = super::resolvers::take_socket(self.tgid_of(tid), fd) else {
+        let Some(socket) = super::resolvers::take_socket(self.tgid_of(tid), a[0] as RawFd) else {
             return;
         };
         let chain = self.procs.chain(tid);
-        ev.chain = chain.clone();
         shared
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -1077,7 +1094,7 @@ impl Supervisor {
                 continue;
             };
             let full = self.mem.string(tid, *p);
-            if *var == "LD_LIBRARY_PATH" && !self.into_target(tid, &full[var.len() + 1..]) {
+            if *var == "LD_LIBRARY_PATH" && !self.reaches_target(tid, &full[var.len() + 1..]) {
                 continue;
             }
             out.push(full);
@@ -1087,7 +1104,7 @@ impl Supervisor {
 
     /// Whether a library path (`:` or `;` separated, relative entries from the caller's
     /// working directory) names a directory in a target directory other than a `deps/`.
-    fn into_target(&self, tid: u32, list: &str) -> bool {
+    fn reaches_target(&self, tid: u32, list: &str) -> bool {
         list.split([':', ';']).any(|entry| {
             let entry = if entry.is_empty() { "." } else { entry };
             let Some(abs) = self.absolute(tid, libc::AT_FDCWD, entry) else {
@@ -1177,7 +1194,11 @@ fn other_names(t: &Path, id: (u64, u64), except: &Path) -> Vec<PathBuf> {
         dirs.push((p.clone(), 0));
         dirs.push((p.join("deps"), 0));
         dirs.push((p.join("examples"), 0));
-        for e in std::fs::read_dir(p.join("build")).into_iter().flatten().flatten() {
+        for e in std::fs::read_dir(p.join("build"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             dirs.push((e.path(), 4));
         }
     }
@@ -1489,7 +1510,9 @@ fn sockaddr(b: &[u8]) -> Option<String> {
 /// home directories (`/root`, `/home/*`, and those of the decoys) and in `/etc`.
 #[derive(Default)]
 struct Secrets {
-    files: std::collections::HashSet<(u64, u64)>,
+    /// By device and inode, with the file's birth time where the file system keeps one (an
+    /// inode freed by deleting the file and reused for another is not the secret).
+    files: HashMap<(u64, u64), Option<std::time::SystemTime>>,
     /// The device of `/proc`.
     proc_dev: u64,
     /// The device number of `/dev/null` (mounted over the files the sandbox hides).
@@ -1502,6 +1525,16 @@ struct Secrets {
 const SECRET_SCAN: usize = 500;
 
 impl Secrets {
+    /// Whether `m` is one of the sensitive files found at start (the same inode, born then).
+    fn knows(&self, m: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        m.is_file()
+            && self
+                .files
+                .get(&(m.dev(), m.ino()))
+                .is_some_and(|born| born.is_none() || *born == m.created().ok())
+    }
+
     fn new(config: &crate::MonitorConfig) -> Secrets {
         use std::os::unix::fs::MetadataExt;
         let extra = with_canonical(&config.sensitive_reads);
@@ -1514,7 +1547,7 @@ impl Secrets {
             if let Ok(m) = std::fs::metadata(p)
                 && m.is_file()
             {
-                s.files.insert((m.dev(), m.ino()));
+                s.files.insert((m.dev(), m.ino()), m.created().ok());
             }
         };
         for p in &extra {
@@ -1690,7 +1723,11 @@ impl Procs {
             exe: Some(exe.to_string()),
             argv: argv.clone(),
         };
-        Some(std::iter::once(script).chain(above.iter().cloned()).collect())
+        Some(
+            std::iter::once(script)
+                .chain(above.iter().cloned())
+                .collect(),
+        )
     }
 
     fn above(&mut self, pid: u32, start: u64, ppid: u32) -> Chain {
@@ -1779,6 +1816,8 @@ pub(super) fn sinkhole(socket: std::net::UdpSocket, log: Log, resolvers: super::
                     syscall: "dns-query".into(),
                     dest: Some(from.to_string()),
                     payloads: vec![hex(&buf[..n])],
+                    // The sinkhole answered: nothing left the sandbox.
+                    outcome: CallOutcome::Denied,
                     chain,
                     ..MonitorEvent::default()
                 },
@@ -1879,5 +1918,51 @@ mod tests {
         assert_eq!(interpreter(&s), None);
         assert!(fileless("/memfd:x (deleted)") && fileless("/tmp/a (deleted)"));
         assert!(!fileless("/usr/bin/sh"));
+        // A FIFO is never opened (an open of it blocks until a writer comes), nor a link.
+        let fifo = dir.path().join("stall");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).unwrap();
+        // SAFETY: a NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o755) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let f = fifo.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(interpreter(&f));
+        });
+        assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(5)), Ok(None));
+        std::os::unix::fs::symlink(&s, dir.path().join("link")).unwrap();
+        std::fs::write(&s, "#!/bin/sh\n").unwrap();
+        assert_eq!(interpreter(&dir.path().join("link")), None);
+    }
+
+    #[test]
+    fn other_names_of_a_file_in_the_build_outputs() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("target");
+        let victim = t.join("debug/build/victim-1111111111111111/build-script-build");
+        let own = t.join("debug/build/evil-2222222222222222/out");
+        std::fs::create_dir_all(victim.parent().unwrap()).unwrap();
+        std::fs::create_dir_all(&own).unwrap();
+        std::fs::create_dir_all(t.join("debug/deps")).unwrap();
+        std::fs::write(&victim, "elf").unwrap();
+        std::fs::hard_link(&victim, own.join("alias")).unwrap();
+        std::fs::write(t.join("debug/deps/app-3333333333333333"), "app").unwrap();
+        std::fs::hard_link(
+            t.join("debug/deps/app-3333333333333333"),
+            t.join("debug/app"),
+        )
+        .unwrap();
+        let id = |p: &Path| {
+            let m = std::fs::metadata(p).unwrap();
+            (m.dev(), m.ino())
+        };
+        assert_eq!(
+            other_names(&t, id(&own.join("alias")), &own.join("alias")),
+            vec![victim.clone()]
+        );
+        assert_eq!(
+            other_names(&t, id(&t.join("debug/app")), &t.join("debug/app")),
+            vec![t.join("debug/deps/app-3333333333333333")]
+        );
     }
 }

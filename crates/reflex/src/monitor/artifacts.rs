@@ -72,13 +72,15 @@ impl Compiled {
     }
 }
 
-/// The profile directories of a target directory: `debug`, `release`, `<triple>/<profile>`.
+/// The profile directories of a target directory: `debug`, `release`, `<triple>/<profile>`
+/// (directories, never through a symlink: the build wrote the target directory).
 fn profiles(target: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let is_profile = |p: &Path| p.join("deps").is_dir() || p.join("build").is_dir();
+    let dir = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+    let is_profile = |p: &Path| dir(&p.join("deps")) || dir(&p.join("build"));
     for e in std::fs::read_dir(target).into_iter().flatten().flatten() {
         let p = e.path();
-        if !p.is_dir() {
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
         if is_profile(&p) {
@@ -86,12 +88,49 @@ fn profiles(target: &Path) -> Vec<PathBuf> {
         }
         for e in std::fs::read_dir(&p).into_iter().flatten().flatten() {
             let q = e.path();
-            if q.is_dir() && is_profile(&q) && e.file_name() != "build" {
+            if e.file_type().is_ok_and(|t| t.is_dir()) && is_profile(&q) && e.file_name() != "build"
+            {
                 out.push(q);
             }
         }
     }
     out
+}
+
+/// At most this much of one file is searched (artifacts are rarely larger; a build can make
+/// a file of any size).
+const MAX_READ: u64 = 1 << 30;
+/// At most this much of a build script's `output` is read as text.
+const MAX_OUTPUT: u64 = 16 << 20;
+
+/// Opens `path` for reading only when it is a regular file: never through a symlink, and
+/// without blocking (a FIFO or a device the build left in the target directory, or swapped in
+/// after a look, is refused instead of hanging the scan after the build).
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    if !std::fs::symlink_metadata(path)?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW | libc::O_NOCTTY);
+    }
+    let f = options.open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(f)
+}
+
+/// A build script's `output`, at most [`MAX_OUTPUT`] bytes of it, as text.
+fn read_output(path: &Path) -> String {
+    let mut text = Vec::new();
+    if let Ok(f) = open_regular(path) {
+        let _ = f.take(MAX_OUTPUT).read_to_end(&mut text);
+    }
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// The crate an artifact file is named after: `libfoo_bar-1a2b.rlib` -> `foo_bar`, `app` ->
@@ -113,7 +152,7 @@ fn search(path: &Path, finders: &[Finder<'_>]) -> std::io::Result<HashSet<usize>
     const CHUNK: usize = 256 << 10;
     let overlap = finders.iter().map(|f| f.needle().len()).max().unwrap_or(1) - 1;
     let mut found = HashSet::new();
-    let mut f = std::fs::File::open(path)?;
+    let mut f = open_regular(path)?.take(MAX_READ);
     let mut buf = vec![0u8; CHUNK + overlap];
     let mut kept = 0;
     loop {
@@ -228,14 +267,14 @@ pub fn scan(
         {
             let dir = e.file_name().to_string_lossy().into_owned();
             let output = e.path().join("output");
-            let Ok(m) = std::fs::metadata(&output) else {
+            let Ok(m) = std::fs::symlink_metadata(&output) else {
                 continue;
             };
-            if !fresh(&m) {
+            if !m.is_file() || !fresh(&m) {
                 continue;
             }
             let krate = lock_name(unit_name(&dir).unwrap_or(&dir));
-            let text = std::fs::read_to_string(&output).unwrap_or_default();
+            let text = read_output(&output);
             for f in finds(&output, &forms) {
                 // The instruction that carried it, without the value.
                 let said: Vec<String> = text
@@ -401,7 +440,7 @@ pub fn scan(
             Actor::ProcMacro {
                 version: version(&mk),
                 krate: mk,
-                also_loaded: macros[1..].to_vec(),
+                also_loaded: macros[1..].iter().map(|m| lock_name(m)).collect(),
                 compiling: krate.clone(),
             }
         } else {
@@ -559,6 +598,31 @@ mod tests {
                 1
             )
             .is_empty()
+        );
+        // FIFOs and links the build left behind are skipped, never opened (an open of a FIFO
+        // blocks until someone writes).
+        let fifo = |p: &Path| {
+            let made = std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap();
+            assert!(made.success());
+        };
+        let trap = t.join("debug/build/trap-00000000deadbeef");
+        std::fs::create_dir_all(&trap).unwrap();
+        fifo(&trap.join("output"));
+        fifo(&deps.join("libtrap-00000000deadbeef.rlib"));
+        std::os::unix::fs::symlink("/dev/zero", t.join("debug/zero")).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (t2, c2, compiled2, versions2) =
+            (t.clone(), c.clone(), compiled.clone(), versions.clone());
+        std::thread::spawn(move || {
+            let _ = tx.send(scan(&t2, since, &c2, &compiled2, &versions2, 1).len());
+        });
+        assert_eq!(
+            rx.recv_timeout(std::time::Duration::from_secs(20)),
+            Ok(4),
+            "the scan returns, with the same finds"
         );
         assert_eq!(crate_of("libfoo_bar-0123456789abcdef.rlib"), "foo_bar");
         assert_eq!(crate_of("app"), "app");

@@ -102,13 +102,24 @@ impl Actor {
                 krate,
                 version,
                 compiling,
-                ..
-            } => {
+                also_loaded,
+            } if also_loaded.is_empty() => {
                 format!(
                     "proc-macro {} (expanding in {compiling})",
                     v(krate, version)
                 )
             }
+            // One rustc process runs every proc-macro it loads: which one acted cannot be told.
+            Actor::ProcMacro {
+                krate,
+                version,
+                compiling,
+                also_loaded,
+            } => format!(
+                "proc-macro {} or {} (loaded together by the rustc expanding in {compiling}; which one acted cannot be told)",
+                v(krate, version),
+                also_loaded.join(" or ")
+            ),
             Actor::CrateCode { krate, version } => format!("the code of {}", v(krate, version)),
             Actor::Rustc { compiling } => format!("rustc compiling {compiling}"),
             Actor::Cargo => "cargo".into(),
@@ -274,11 +285,30 @@ fn macros(argv: &[String]) -> Vec<String> {
 }
 
 /// Version lookups tolerate `-` and `_`.
-fn version_of(versions: &HashMap<String, String>, name: &str) -> Option<String> {
+pub(crate) fn version_of(versions: &HashMap<String, String>, name: &str) -> Option<String> {
     versions
         .get(name)
         .or_else(|| versions.get(&name.replace('_', "-")))
         .cloned()
+}
+
+/// The crate a rustc invocation compiles, as the lockfile spells it: `--crate-name`, or for a
+/// build script (`build_script_build`) the crate whose `build/<crate>-<hash>` it goes to.
+pub(crate) fn compiled_crate(argv: &[String], versions: &HashMap<String, String>) -> String {
+    let name = rustc_crate(argv).unwrap_or("?");
+    if name.starts_with("build_script_") {
+        let unit = argv
+            .windows(2)
+            .find(|w| w[0] == "--out-dir")
+            .map(|w| w[1].as_str())
+            .or_else(|| argv.iter().find_map(|a| a.strip_prefix("--out-dir=")))
+            .and_then(|d| Path::new(d).file_name()?.to_str())
+            .and_then(unit_name);
+        if let Some(k) = unit {
+            return lock_name(versions, k);
+        }
+    }
+    lock_name(versions, name)
 }
 
 /// The crate's name as the lockfile spells it (rustc uses `_`).
@@ -294,7 +324,7 @@ fn lock_name(versions: &HashMap<String, String>, name: &str) -> String {
 /// The proc-macros a rustc loads, as the actor of what happens inside it; rustc itself when
 /// it loads none.
 fn rustc_actor(argv: &[String], versions: &HashMap<String, String>, baseline: bool) -> Actor {
-    let compiling = lock_name(versions, rustc_crate(argv).unwrap_or("?"));
+    let compiling = compiled_crate(argv, versions);
     let m = macros(argv);
     if m.is_empty() {
         return if baseline {
@@ -307,7 +337,7 @@ fn rustc_actor(argv: &[String], versions: &HashMap<String, String>, baseline: bo
     Actor::ProcMacro {
         version: version_of(versions, &krate),
         krate,
-        also_loaded: m[1..].to_vec(),
+        also_loaded: m[1..].iter().map(|n| lock_name(versions, n)).collect(),
         compiling,
     }
 }
@@ -348,7 +378,7 @@ pub fn attribute_exec(
 ) -> Actor {
     match role(chain) {
         Role::Rustc(argv) | Role::Linker(argv) if is_toolchain(target, argv) => Actor::Rustc {
-            compiling: lock_name(versions, rustc_crate(argv).unwrap_or("?")),
+            compiling: compiled_crate(argv, versions),
         },
         _ => attribute(chain, versions),
     }
@@ -426,6 +456,24 @@ mod tests {
             .describe(),
             "the code of app",
             "a test or program cargo runs"
+        );
+    }
+
+    #[test]
+    fn two_macros_in_one_rustc_are_both_named() {
+        let v = versions();
+        let mut two: Vec<&str> = RUSTC.to_vec();
+        two.extend([
+            "--extern",
+            "url_parse=/w/target/debug/deps/liburl_parse-3c4d.so",
+        ]);
+        let a = attribute(&chain(&[&["/usr/bin/curl", "curl", "x"], &two, CARGO]), &v);
+        assert_eq!(
+            a.describe(),
+            "proc-macro hostile-macro 0.2.0 or url-parse (loaded together by the rustc expanding in app; which one acted cannot be told)"
+        );
+        assert!(
+            matches!(a, Actor::ProcMacro { ref also_loaded, .. } if also_loaded == &["url-parse"])
         );
     }
 

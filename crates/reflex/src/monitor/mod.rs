@@ -150,9 +150,21 @@ pub struct Analyzer {
 fn target_area(target_dir: Option<&std::path::Path>, path: &str) -> Option<Area> {
     let p = std::path::Path::new(path);
     if let Some(t) = target_dir {
-        return target::area(t, p).filter(Area::is_guarded);
+        return target::area(t, p)
+            .filter(Area::is_guarded)
+            .or_else(|| holder_area(t, p));
     }
     let parts: Vec<&str> = path.split('/').collect();
+    // A unit's directory itself (renaming it replaces all it holds).
+    if let [.., build, unit] = parts.as_slice()
+        && *build == "build"
+        && let Some(k) = target::unit_name(unit)
+    {
+        return Some(Area::BuildOutput {
+            krate: k.to_string(),
+            dir: path.into(),
+        });
+    }
     for (i, w) in parts.windows(3).enumerate() {
         if w[0] == "build"
             && let Some(k) = target::unit_name(w[1])
@@ -164,6 +176,25 @@ fn target_area(target_dir: Option<&std::path::Path>, path: &str) -> Option<Area>
         }
     }
     (parts.len() > 1 && parts[parts.len() - 2] == "deps").then_some(Area::Deps)
+}
+
+/// A directory of target directory `t` that holds build outputs or artifacts: a unit's
+/// `build/<crate>-<hash>` (its crate's build output), a profile directory or the target
+/// directory itself (the artifacts). Renaming one away, or another directory into its place,
+/// replaces all it holds.
+fn holder_area(t: &std::path::Path, p: &std::path::Path) -> Option<Area> {
+    if p == t {
+        return Some(Area::Final);
+    }
+    if p.parent().and_then(std::path::Path::file_name) == Some(std::ffi::OsStr::new("build"))
+        && let Some(Area::BuildOutput { krate, dir }) = target::area(t, &p.join("output"))
+        && dir == p
+    {
+        return Some(Area::BuildOutput { krate, dir });
+    }
+    let depth = p.strip_prefix(t).map_or(0, |r| r.components().count());
+    (depth > 0 && depth <= 2 && target::area(t, &p.join("deps/x.rlib")) == Some(Area::Deps))
+        .then_some(Area::Final)
 }
 
 impl Analyzer {
@@ -205,12 +236,63 @@ impl Analyzer {
     }
 
     /// The alerts an event raises. `target_dir`: the build's target directory, where writes
-    /// into another crate's build output or into the artifacts are `target-tamper`.
+    /// into another crate's build output or into the artifacts are `target-tamper`. Each
+    /// event on its own: a query the sinkhole heard and the send that carried it are two
+    /// alerts here (see [`Analyzer::alerts_once`]).
     pub fn alerts_in(
         &self,
         ev: &MonitorEvent,
         now_ns: u64,
         target_dir: Option<&std::path::Path>,
+    ) -> Vec<Alert> {
+        self.judge(ev, now_ns, target_dir, &mut Reported::default())
+    }
+
+    /// The alerts an event raises in the stream of a build's events: what `reported`
+    /// remembers is not alerted again (a DNS query heard by the sinkhole after the send that
+    /// carried it, or before it; a loader variable of a crate's compilation seen in rustc and
+    /// again in its linker), and loader variables the build itself was started with are the
+    /// user's.
+    pub fn alerts_once(
+        &self,
+        ev: &MonitorEvent,
+        now_ns: u64,
+        target_dir: Option<&std::path::Path>,
+        reported: &mut Reported,
+    ) -> Vec<Alert> {
+        self.judge(ev, now_ns, target_dir, reported)
+    }
+
+    fn judge(
+        &self,
+        ev: &MonitorEvent,
+        now_ns: u64,
+        target_dir: Option<&std::path::Path>,
+        reported: &mut Reported,
+    ) -> Vec<Alert> {
+        let mut out = self.judge_event(ev, now_ns, target_dir, reported);
+        // rustc (and its linker) never reads secrets, connects, sends or writes outside the
+        // build's places: code in it that does was put there (`cargo:rustc-env=LD_PRELOAD`).
+        if let Actor::Rustc { compiling } = attribution::attribute(&ev.chain, &self.versions)
+            && !ev.syscall.starts_with("exec")
+        {
+            for a in &mut out {
+                a.severity = a.severity.max(AlertSeverity::High);
+                a.message.push_str(&injected(&compiling));
+                a.evidence.push(format!(
+                    "rustc and its linker never do this: code running inside them may have been injected by the build script of {compiling} (cargo:rustc-env=LD_PRELOAD or a library path into the target directory)"
+                ));
+            }
+        }
+        out
+    }
+
+    fn judge_event(
+        &self,
+        ev: &MonitorEvent,
+        now_ns: u64,
+        target_dir: Option<&std::path::Path>,
+        reported: &mut Reported,
     ) -> Vec<Alert> {
         let exec = ev.syscall.starts_with("exec");
         let actor = if exec {
@@ -242,9 +324,13 @@ impl Analyzer {
         let mut out = Vec::new();
         match ev.syscall.as_str() {
             "execve" | "execveat" => {
-                if actor.is_baseline() || ev.missing {
+                if !ev.missing && !ev.env.is_empty() {
+                    out.extend(self.loader_alerts(ev, &actor, now_ns, target_dir, reported));
+                }
+                if matches!(actor, Actor::Cargo) || ev.missing {
                     return out;
                 }
+                let by_rustc = matches!(actor, Actor::Rustc { .. });
                 let program = ev
                     .path
                     .clone()
@@ -261,11 +347,24 @@ impl Analyzer {
                     matches!(actor, Actor::Rustc { .. }),
                     target_dir,
                 );
+                // rustc starting its linker (or a tool) is the baseline; a download tool, a shell
+                // running a command line, a program from a temporary directory is not.
+                let alarming = !leaks.is_empty()
+                    || ev.fileless
+                    || (!attribution::is_toolchain_name(&normal::tool(&program))
+                        && matches!(&verdict, normal::ExecVerdict::Alert { severity, .. } if *severity >= AlertSeverity::High));
+                if by_rustc && !alarming {
+                    return out;
+                }
+                let who = match &actor {
+                    Actor::Rustc { compiling } => format!("{who}{}", injected(compiling)),
+                    _ => who.clone(),
+                };
                 let (judged, why) = match &verdict {
                     normal::ExecVerdict::Normal(_) if leaks.is_empty() && !ev.fileless => {
                         return out;
                     }
-                    normal::ExecVerdict::Normal(kind) => (AlertSeverity::Low, format!("{kind}")),
+                    normal::ExecVerdict::Normal(kind) => (AlertSeverity::Low, kind.to_string()),
                     normal::ExecVerdict::Alert { severity, reason } => (*severity, reason.clone()),
                 };
                 let severity = if !leaks.is_empty() {
@@ -329,7 +428,16 @@ impl Analyzer {
                     "link" | "symlink" => "link",
                     _ => "write",
                 };
+                // A write whose second path is another name of the same file (a hard link).
+                let aliased =
+                    matches!(ev.syscall.as_str(), "open-write" | "truncate") && ev.path2.is_some();
                 let how = match ev.syscall.as_str() {
+                    "open-write" if aliased => {
+                        format!("opened {path} for writing: the same file as {dest} (a hard link)")
+                    }
+                    "truncate" if aliased => {
+                        format!("truncated {path}: the same file as {dest} (a hard link)")
+                    }
                     "open-write" => format!("opened {dest} for writing"),
                     "truncate" => format!("truncated {dest}"),
                     "rename" => format!("renamed {path} to {dest}"),
@@ -342,8 +450,16 @@ impl Analyzer {
                     target_area(target_dir, p)
                         .filter(|a| !target::makes(&ev.chain, a, std::path::Path::new(p)))
                 };
-                let area = tampered(&dest)
-                    .or_else(|| (ev.syscall == "rename").then(|| tampered(&path)).flatten());
+                // A rename moving a file out of another crate's build output, and a hard link
+                // giving one a second name (writing that name writes it), tamper at the source.
+                let from_source = matches!(ev.syscall.as_str(), "rename" | "link");
+                let (area, at) = match tampered(&dest) {
+                    Some(a) => (Some(a), dest.clone()),
+                    None => match from_source.then(|| tampered(&path)).flatten() {
+                        Some(a) => (Some(a), path.clone()),
+                        None => (None, dest.clone()),
+                    },
+                };
                 // Anything else in the target directory is the build's own business.
                 let in_target = |p: &str| match target_dir {
                     Some(t) => std::path::Path::new(p).starts_with(t),
@@ -359,13 +475,22 @@ impl Analyzer {
                                 .to_string()
                         }
                     };
+                    let message = if at == dest {
+                        format!("{who} wrote into {into}: {dest}")
+                    } else if ev.syscall == "link" {
+                        format!(
+                            "{who} made a second name for a file of {into}: {at} (as {dest}; writing one writes the other)"
+                        )
+                    } else {
+                        format!("{who} moved a file out of {into}: {at}")
+                    };
                     out.push(alert(
                         AlertSeverity::Critical,
                         "target-tamper",
                         action,
-                        dest.clone(),
+                        at.clone(),
                         vec![how, format!("into {into}")],
-                        format!("{who} wrote into {into}: {dest}"),
+                        message,
                     ));
                     return out;
                 }
@@ -380,9 +505,6 @@ impl Analyzer {
                 let secret_source = matches!(ev.syscall.as_str(), "rename" | "link" | "symlink")
                     && reflex_sandbox_contract::is_sensitive(std::path::Path::new(&path), &[]);
                 if secret_source {
-                    if actor.is_baseline() {
-                        return out;
-                    }
                     out.push(alert(
                         AlertSeverity::High,
                         "sensitive-read",
@@ -396,7 +518,8 @@ impl Analyzer {
                     ));
                     return out;
                 }
-                if actor.is_baseline() {
+                // cargo keeps its locks and caches in its home.
+                if matches!(actor, Actor::Cargo) {
                     return out;
                 }
                 out.push(alert(
@@ -409,9 +532,7 @@ impl Analyzer {
                 ));
             }
             "open-read" => {
-                if actor.is_baseline() {
-                    return out;
-                }
+                // Not even cargo's or rustc's: an offline build never needs a credential.
                 let path = ev.path.clone().unwrap_or_default();
                 let what = if path.starts_with("/proc/") {
                     "a process's environment or memory"
@@ -437,18 +558,28 @@ impl Analyzer {
                 ));
             }
             "connect" | "sendto" | "sendmsg" | "sendmmsg" | "dns-query" => {
+                // `dns-query`: a packet the DNS sinkhole heard (with the sender the supervisor
+                // registered when it connected or sent to the resolver, if any).
+                let heard = ev.syscall == "dns-query";
                 let target = ev.dest.clone().unwrap_or_else(|| "unknown".into());
                 let bytes: Vec<Vec<u8>> = ev.payloads.iter().map(|h| dns::unhex(h)).collect();
-                let names: Vec<String> = bytes.iter().filter_map(|b| dns::query_name(b)).collect();
+                // A packet to the resolver is seen twice (the send, the sinkhole hearing it; a
+                // `write` on a connected socket only the second time): reported once.
+                let to_resolver = heard || dns::is_resolver(&target);
+                let fresh: Vec<bool> = bytes
+                    .iter()
+                    .map(|b| !to_resolver || reported.first_packet(b))
+                    .collect();
+                let names: Vec<(usize, String)> = bytes
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, b)| dns::query_name(b).map(|n| (i, n)))
+                    .collect();
                 let is_dns = !names.is_empty();
-                if ev.syscall == "dns-query" {
-                    // The sinkhole's own log: the send that carried it is the attributed alert.
-                    return out;
-                }
-                if actor.is_baseline() && !is_dns {
-                    return out;
-                }
-                for name in &names {
+                for (i, name) in &names {
+                    if !fresh[*i] {
+                        continue;
+                    }
                     let decoded = dns::decode_labels(name);
                     let mut leaks = self.canaries.find_in(name);
                     for d in &decoded {
@@ -468,7 +599,11 @@ impl Analyzer {
                     } else {
                         (AlertSeverity::Medium, "dns-query")
                     };
-                    let mut evidence = vec![format!("query {name} via {target}")];
+                    let mut evidence = vec![if heard {
+                        format!("query {name} heard by the DNS sinkhole (sent from {target})")
+                    } else {
+                        format!("query {name} via {target}")
+                    }];
                     if let Some(why) = suspicious {
                         evidence.push(why);
                     }
@@ -497,6 +632,10 @@ impl Analyzer {
                 if is_dns {
                     return out;
                 }
+                // Already reported (heard before the send was, or sent before it was heard).
+                if to_resolver && !bytes.is_empty() && !fresh.iter().any(|f| *f) {
+                    return out;
+                }
                 let mut leaks = Vec::new();
                 for b in &bytes {
                     leaks.extend(self.canaries.find_in(&String::from_utf8_lossy(b)));
@@ -510,7 +649,13 @@ impl Analyzer {
                 } else {
                     "send"
                 };
-                let mut evidence = vec![format!("{} to {target}", ev.syscall)];
+                let mut evidence = vec![if heard {
+                    format!(
+                        "a datagram that is no DNS query, heard by the DNS sinkhole (sent from {target})"
+                    )
+                } else {
+                    format!("{} to {target}", ev.syscall)
+                }];
                 for l in &leaks {
                     evidence.push(format!("canary {} in the payload ({})", l.name, l.encoding));
                 }
@@ -531,6 +676,11 @@ impl Analyzer {
                             ),
                         )
                     }
+                    None if heard => (
+                        AlertSeverity::High,
+                        "network-connect",
+                        format!("{who} sent the DNS sinkhole a datagram that is no DNS query"),
+                    ),
                     None => (
                         AlertSeverity::High,
                         "network-connect",
@@ -543,6 +693,153 @@ impl Analyzer {
         }
         out
     }
+}
+
+impl Analyzer {
+    /// An exec that hands rustc (started by cargo) or the linker (started by rustc) a
+    /// dangerous loader variable: the compiler would run a library's code as its own, so what
+    /// that code does reads as the compiler's. Cargo sets none of these for rustc; a build
+    /// script can (`cargo:rustc-env=LD_PRELOAD=<a library it or cargo built>`): critical,
+    /// attributed to the build script of the crate being compiled. Variables the build was
+    /// started with are the user's (the command's own exec records them).
+    fn loader_alerts(
+        &self,
+        ev: &MonitorEvent,
+        actor: &Actor,
+        now_ns: u64,
+        target_dir: Option<&std::path::Path>,
+        reported: &mut Reported,
+    ) -> Vec<Alert> {
+        let command = ev.chain.len() == 1 && ev.chain[0].pid != 0;
+        if command {
+            reported.inherited.extend(ev.env.iter().cloned());
+            return Vec::new();
+        }
+        let program = ev.path.clone().unwrap_or_default();
+        let started = ChainLink {
+            pid: ev.pid,
+            exe: Some(program.clone()),
+            argv: ev.argv.clone(),
+        };
+        let compiling = match actor {
+            Actor::Cargo if target::runs_rustc(&started) => {
+                attribution::compiled_crate(&ev.argv, &self.versions)
+            }
+            Actor::Rustc { compiling } => compiling.clone(),
+            _ => return Vec::new(),
+        };
+        // For `rustdoc --test`, cargo puts the directories build scripts named with
+        // `cargo:rustc-link-search` (`-L native=<dir>` on its command line) on the library
+        // path itself, so that doctests find their native libraries.
+        let rustdoc = program.rsplit('/').next() == Some("rustdoc")
+            || ev
+                .argv
+                .first()
+                .is_some_and(|a| a.rsplit('/').next() == Some("rustdoc"));
+        let searched: Vec<&str> = ev
+            .argv
+            .windows(2)
+            .filter(|w| w[0] == "-L")
+            .map(|w| w[1].split_once('=').map_or(w[1].as_str(), |(_, d)| d))
+            .collect();
+        let cargo_made = |var: &str| {
+            let Some(list) = var.strip_prefix("LD_LIBRARY_PATH=") else {
+                return false;
+            };
+            rustdoc
+                && list.split([':', ';']).all(|e| {
+                    searched.contains(&e)
+                        || e.ends_with("/deps")
+                        || match target_dir {
+                            Some(t) => !std::path::Path::new(e).starts_with(t),
+                            None => !e.contains("/build/"),
+                        }
+                })
+        };
+        let vars: Vec<&String> = ev
+            .env
+            .iter()
+            .filter(|v| !reported.inherited.contains(*v) && !cargo_made(v))
+            .filter(|v| reported.loader.insert((compiling.clone(), (*v).clone())))
+            .collect();
+        if vars.is_empty() {
+            return Vec::new();
+        }
+        let base = program.rsplit('/').next().unwrap_or(&program).to_string();
+        let blamed = Actor::BuildScript {
+            version: attribution::version_of(&self.versions, &compiling),
+            krate: compiling.clone(),
+            script: String::new(),
+        };
+        let names: Vec<&str> = vars
+            .iter()
+            .map(|v| v.split_once('=').map_or(v.as_str(), |(k, _)| k))
+            .collect();
+        let mut evidence: Vec<String> = vars.iter().map(|v| format!("environment: {v}")).collect();
+        evidence.push(format!("argv: {}", ev.argv.join(" ")));
+        evidence.push(format!(
+            "cargo sets none of these for rustc: the build script of {compiling} can (cargo:rustc-env), as can the project's [env] configuration; {base} runs the library's code as its own, and what it does reads as the compiler's"
+        ));
+        vec![Alert {
+            time_ns: ev.time_ns,
+            alerted_ns: now_ns,
+            severity: AlertSeverity::Critical,
+            code: "loader-injection",
+            actor: blamed.clone(),
+            pid: ev.pid,
+            process: ev.argv.clone(),
+            action: "exec".into(),
+            target: program.clone(),
+            outcome: ev.outcome,
+            evidence,
+            message: format!(
+                "{} made {base} (compiling {compiling}) load code with {}",
+                blamed.describe(),
+                names.join(", ")
+            ),
+        }]
+    }
+}
+
+/// What a build's alerts already said, so that one act is one alert (see
+/// [`Analyzer::alerts_once`]).
+#[derive(Debug, Default)]
+pub struct Reported {
+    /// Packets to the resolver already judged (their first 512 bytes), oldest first.
+    packets: std::collections::HashSet<Vec<u8>>,
+    order: std::collections::VecDeque<Vec<u8>>,
+    /// `(crate compiled, NAME=value)` loader variables already alerted.
+    loader: std::collections::HashSet<(String, String)>,
+    /// Loader variables the build was started with (the user's environment).
+    inherited: std::collections::HashSet<String>,
+}
+
+/// Packets remembered (a build makes few queries).
+const PACKETS: usize = 4096;
+
+impl Reported {
+    /// Whether this packet to the resolver is new (and remembers it).
+    fn first_packet(&mut self, b: &[u8]) -> bool {
+        let key = b[..b.len().min(512)].to_vec();
+        if self.packets.contains(&key) {
+            return false;
+        }
+        if self.order.len() >= PACKETS
+            && let Some(old) = self.order.pop_front()
+        {
+            self.packets.remove(&old);
+        }
+        self.order.push_back(key.clone());
+        self.packets.insert(key);
+        true
+    }
+}
+
+/// What an alert about rustc (or its linker) adds: the compiler never does this itself.
+fn injected(compiling: &str) -> String {
+    format!(
+        " (rustc never does this: the code may have been injected by the build script of {compiling})"
+    )
 }
 
 /// How an alert's outcome reads for people: `allowed`, `denied by the sandbox`, `failed`.
@@ -684,6 +981,10 @@ pub const ALERT_CODES: &[(&str, &str)] = &[
     (
         "sensitive-read",
         "build-time code opened a credential file, a private key or a process's environment or memory",
+    ),
+    (
+        "loader-injection",
+        "rustc or its linker started with a dangerous loader variable (LD_PRELOAD, LD_AUDIT, GCONV_PATH, a library path into the target directory): a build script made the compiler run its code",
     ),
     (
         "baseline-deviation",
@@ -931,5 +1232,369 @@ mod tests {
         let mut summary = Summary::default();
         summary.add(&got);
         assert_eq!(summary.by_outcome.get("denied"), Some(&1));
+    }
+
+    /// A DNS query packet for `name` with transaction id `id`, as hex.
+    fn query(id: u16, name: &str) -> String {
+        let mut p = id.to_be_bytes().to_vec();
+        p.extend([1, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+        for label in name.split('.') {
+            p.push(label.len() as u8);
+            p.extend(label.bytes());
+        }
+        p.extend([0, 0, 1, 0, 1]);
+        p.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn exfil_name() -> String {
+        let hexed: String = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+            .bytes()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!(
+            "{}.{}.{}.x.invalid",
+            &hexed[..30],
+            &hexed[30..60],
+            &hexed[60..]
+        )
+    }
+
+    #[test]
+    fn queries_the_sinkhole_hears_are_alerted_once_and_attributed() {
+        let a = analyzer();
+        let name = exfil_name();
+        let heard = MonitorEvent {
+            syscall: "dns-query".into(),
+            dest: Some("127.0.0.1:40000".into()),
+            payloads: vec![query(7, &name)],
+            chain: script_chain(),
+            ..MonitorEvent::default()
+        };
+        let sent = MonitorEvent {
+            syscall: "sendto".into(),
+            dest: Some("127.0.0.1:53".into()),
+            ..heard.clone()
+        };
+        // A query written on a connected socket: only the sinkhole hears it.
+        let mut reported = Reported::default();
+        let got = a.alerts_once(&heard, 1, None, &mut reported);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].code, "secret-exfiltration");
+        assert_eq!(got[0].target, name);
+        assert_eq!(
+            got[0].actor.describe(),
+            "build script of evasion-build 0.1.0"
+        );
+        assert!(got[0].evidence[0].contains("heard by the DNS sinkhole"));
+        // The send of the same packet, after or before: one alert in all.
+        assert!(a.alerts_once(&sent, 2, None, &mut reported).is_empty());
+        let mut reported = Reported::default();
+        assert_eq!(a.alerts_once(&sent, 1, None, &mut reported).len(), 1);
+        assert!(a.alerts_once(&heard, 2, None, &mut reported).is_empty());
+        // Another query (another id) is another alert; nobody's is "an unattributed process".
+        let orphan = MonitorEvent {
+            payloads: vec![query(8, &name)],
+            chain: Vec::new(),
+            ..heard.clone()
+        };
+        let got = a.alerts_once(&orphan, 3, None, &mut reported);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].actor, Actor::Unknown);
+        assert_eq!(got[0].actor.describe(), "an unattributed process");
+        // Stateless judging still sees each event.
+        assert_eq!(a.alerts(&heard, 1).len(), 1);
+    }
+
+    const RUSTC_PRELOAD: &[&str] = &[
+        "rustc",
+        "--crate-name",
+        "evasion_build",
+        "--edition=2021",
+        "-C",
+        "extra-filename=-0123456789abcdef",
+        "--out-dir",
+        "/w/target/debug/deps",
+    ];
+
+    fn rustc_chain() -> Vec<ChainLink> {
+        vec![
+            link(20, "/t/bin/rustc", RUSTC_PRELOAD),
+            link(2, "/t/bin/cargo", &["cargo", "build"]),
+        ]
+    }
+
+    #[test]
+    fn rustc_reading_secrets_connecting_or_writing_is_alerted() {
+        let a = analyzer();
+        let on = |syscall: &str, path: Option<&str>, dest: Option<&str>, chain: Vec<ChainLink>| {
+            MonitorEvent {
+                syscall: syscall.into(),
+                path: path.map(str::to_string),
+                dest: dest.map(str::to_string),
+                chain,
+                ..MonitorEvent::default()
+            }
+        };
+        for (ev, code) in [
+            (
+                on(
+                    "open-read",
+                    Some("/home/u/.aws/credentials"),
+                    None,
+                    rustc_chain(),
+                ),
+                "sensitive-read",
+            ),
+            (
+                on("connect", None, Some("127.0.0.1:8080"), rustc_chain()),
+                "network-connect",
+            ),
+            (
+                on("open-write", Some("/home/u/.bashrc"), None, rustc_chain()),
+                "file-write",
+            ),
+        ] {
+            let got = a.alerts(&ev, 1);
+            assert_eq!(got.len(), 1, "{ev:?}");
+            assert_eq!(got[0].code, code);
+            assert!(got[0].severity >= AlertSeverity::High);
+            assert_eq!(got[0].actor.describe(), "rustc compiling evasion-build");
+            assert!(
+                got[0]
+                    .message
+                    .contains("injected by the build script of evasion-build"),
+                "{}",
+                got[0].message
+            );
+        }
+        // Its own outputs and its resolver's connection stay quiet; cargo's locks too.
+        let cargo = vec![link(2, "/t/bin/cargo", &["cargo", "build"])];
+        assert!(
+            a.alerts(&on("connect", None, Some("127.0.0.1:53"), rustc_chain()), 1)
+                .is_empty()
+        );
+        assert!(
+            a.alerts_in(
+                &on(
+                    "open-write",
+                    Some("/w/target/debug/deps/libevasion_build-0123456789abcdef.rlib"),
+                    None,
+                    rustc_chain()
+                ),
+                1,
+                Some(std::path::Path::new("/w/target"))
+            )
+            .is_empty()
+        );
+        assert!(
+            a.alerts(
+                &on(
+                    "open-write",
+                    Some("/home/u/.cargo/.package-cache"),
+                    None,
+                    cargo.clone()
+                ),
+                1
+            )
+            .is_empty(),
+            "cargo's own locks"
+        );
+        assert_eq!(
+            a.alerts(
+                &on(
+                    "open-read",
+                    Some("/home/u/.cargo/credentials.toml"),
+                    None,
+                    cargo
+                ),
+                1
+            )[0]
+            .code,
+            "sensitive-read",
+            "an offline build never needs a credential, not even cargo"
+        );
+        // rustc running its linker is the baseline; rustc running curl is not.
+        let exec = |path: &str, argv: &[&str]| MonitorEvent {
+            syscall: "execve".into(),
+            path: Some(path.into()),
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            chain: rustc_chain(),
+            ..MonitorEvent::default()
+        };
+        assert!(
+            a.alerts(
+                &exec("/usr/bin/x86_64-linux-gnu-gcc-12", &["cc", "-o", "x"]),
+                1
+            )
+            .is_empty()
+        );
+        let curl = a.alerts(&exec("/usr/bin/curl", &["curl", "http://x"]), 1);
+        assert_eq!(curl.len(), 1);
+        assert!(curl[0].message.contains("rustc compiling evasion-build"));
+    }
+
+    #[test]
+    fn loader_variables_for_rustc_blame_the_build_script() {
+        let a = analyzer();
+        let cargo = link(2, "/t/bin/cargo", &["cargo", "build"]);
+        let start_rustc = |env: &[&str]| MonitorEvent {
+            syscall: "execve".into(),
+            pid: 20,
+            path: Some("/t/bin/rustc".into()),
+            argv: RUSTC_PRELOAD.iter().map(|s| s.to_string()).collect(),
+            chain: vec![link(20, "/t/bin/cargo", &[]), cargo.clone()],
+            env: env.iter().map(|s| s.to_string()).collect(),
+            ..MonitorEvent::default()
+        };
+        let preload = "LD_PRELOAD=/w/target/debug/deps/librt_ctor-1111111111111111.so";
+        let mut reported = Reported::default();
+        let got = a.alerts_once(&start_rustc(&[preload]), 1, None, &mut reported);
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(got[0].code, "loader-injection");
+        assert_eq!(got[0].severity, AlertSeverity::Critical);
+        assert_eq!(
+            got[0].actor.describe(),
+            "build script of evasion-build 0.1.0"
+        );
+        assert!(got[0].evidence.iter().any(|e| e.contains(preload)));
+        // The linker rustc starts inherits it: the same variable for the same crate, once.
+        let linker = MonitorEvent {
+            syscall: "execve".into(),
+            path: Some("/usr/bin/x86_64-linux-gnu-gcc-12".into()),
+            argv: vec!["cc".into()],
+            chain: rustc_chain(),
+            env: vec![preload.into()],
+            ..MonitorEvent::default()
+        };
+        assert!(a.alerts_once(&linker, 2, None, &mut reported).is_empty());
+        let mut fresh = Reported::default();
+        let got = a.alerts_once(&linker, 2, None, &mut fresh);
+        assert_eq!(got.len(), 1);
+        assert_eq!(
+            got[0].actor.describe(),
+            "build script of evasion-build 0.1.0"
+        );
+        // What the build itself was started with is the user's.
+        let mut user = Reported::default();
+        let command = MonitorEvent {
+            syscall: "execve".into(),
+            path: Some("/t/bin/cargo".into()),
+            argv: vec!["cargo".into(), "build".into()],
+            chain: vec![link(2, "/s/init", &["init"])],
+            env: vec![preload.into()],
+            ..MonitorEvent::default()
+        };
+        assert!(a.alerts_once(&command, 1, None, &mut user).is_empty());
+        assert!(
+            a.alerts_once(&start_rustc(&[preload]), 1, None, &mut user)
+                .is_empty()
+        );
+        // A build script's compilation names the crate, not `build_script_build`.
+        let script = MonitorEvent {
+            argv: [
+                "rustc",
+                "--crate-name",
+                "build_script_build",
+                "--out-dir",
+                "/w/target/debug/build/evasion-build-2222222222222222",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..start_rustc(&["GCONV_PATH=/w/target/debug/build/x-3333333333333333/out"])
+        };
+        let got = a.alerts(&script, 1);
+        assert_eq!(
+            got[0].actor.describe(),
+            "build script of evasion-build 0.1.0"
+        );
+        // rustdoc running doctests gets the link-search directories from cargo itself; rustc
+        // never does.
+        let native = "/w/target/debug/build/x-3333333333333333/out";
+        let doc = |program: &str| MonitorEvent {
+            path: Some(program.into()),
+            argv: [program, "--test", "--crate-name", "evasion_build", "-L"]
+                .map(String::from)
+                .into_iter()
+                .chain([format!("native={native}")])
+                .collect(),
+            ..start_rustc(&[&format!(
+                "LD_LIBRARY_PATH={native}:/w/target/debug/deps:/t/lib"
+            )])
+        };
+        let t = Some(std::path::Path::new("/w/target"));
+        assert!(a.alerts_in(&doc("/t/bin/rustdoc"), 1, t).is_empty());
+        assert_eq!(
+            a.alerts_in(&doc("/t/bin/rustc"), 1, t)[0].code,
+            "loader-injection"
+        );
+    }
+
+    #[test]
+    fn links_to_and_writes_through_other_names_of_guarded_files_tamper() {
+        let a = analyzer();
+        let t = std::path::Path::new("/w/target");
+        let victim = "/w/target/debug/build/victim-1111111111111111/build-script-build";
+        let alias = "/w/target/debug/build/evasion-build-2222222222222222/out/alias";
+        let ev = |syscall: &str, path: &str, path2: Option<&str>| MonitorEvent {
+            syscall: syscall.into(),
+            path: Some(path.into()),
+            path2: path2.map(str::to_string),
+            chain: script_chain(),
+            ..MonitorEvent::default()
+        };
+        // The link lands in its own OUT_DIR: its source decides.
+        let got = a.alerts_in(&ev("link", victim, Some(alias)), 1, Some(t));
+        assert_eq!(got.len(), 1, "{got:#?}");
+        assert_eq!(
+            (got[0].code, got[0].action.as_str()),
+            ("target-tamper", "link")
+        );
+        assert_eq!(got[0].target, victim);
+        assert!(got[0].message.contains("second name"), "{}", got[0].message);
+        // A write through that name: the supervisor gives the other name as the second path.
+        let got = a.alerts_in(&ev("open-write", alias, Some(victim)), 1, Some(t));
+        assert_eq!(got[0].code, "target-tamper");
+        assert_eq!(got[0].target, victim);
+        assert!(
+            got[0].evidence[0].contains("the same file as"),
+            "{:?}",
+            got[0].evidence
+        );
+        let got = a.alerts_in(&ev("link", "/w/target/debug/app", Some(alias)), 1, Some(t));
+        assert_eq!(got[0].code, "target-tamper");
+        // Whole unit directories and profile directories are guarded.
+        for (from, to) in [
+            (
+                "/w/target/debug/build/victim-1111111111111111",
+                "/w/target/debug/build/evasion-build-2222222222222222/out/v",
+            ),
+            (
+                "/w/target/debug/build/evasion-build-2222222222222222/out/fake",
+                "/w/target/debug/build/victim-1111111111111111",
+            ),
+            ("/w/target/debug", "/w/target/old"),
+        ] {
+            let got = a.alerts_in(&ev("rename", from, Some(to)), 1, Some(t));
+            assert_eq!(got.len(), 1, "{from} -> {to}");
+            assert_eq!(got[0].code, "target-tamper", "{from} -> {to}");
+        }
+        // Its own unit directory, and links within its own OUT_DIR, are its own.
+        let own = "/w/target/debug/build/evasion-build-2222222222222222";
+        assert!(
+            a.alerts_in(
+                &ev("rename", own, Some("/w/target/debug/build/x")),
+                1,
+                Some(t)
+            )
+            .is_empty()
+        );
+        assert!(
+            a.alerts_in(
+                &ev("link", &format!("{own}/out/a"), Some(alias)),
+                1,
+                Some(t)
+            )
+            .is_empty()
+        );
     }
 }
