@@ -8,7 +8,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 const NOW: &str = "2026-11-25T12:00:00Z";
 
@@ -61,20 +60,7 @@ fn expander(name: &str, n: usize, extra: &str) -> reflex::drill::registry::Publi
 }
 
 fn cargo(ws: &Path, registry: &str, args: &[&str]) {
-    let home = ws.join("__cargo-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!("[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{registry}\"\n"),
-    )
-    .unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(ws)
-        .env("CARGO_HOME", &home)
-        .env_remove("CARGO_TARGET_DIR")
-        .output()
-        .unwrap();
+    let out = cargo_against(ws, &ws.join("__cargo-home"), registry, args);
     assert!(
         out.status.success(),
         "{}",

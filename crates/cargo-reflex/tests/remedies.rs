@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 const NOW: &str = "2026-11-25T12:00:00Z";
 
@@ -31,25 +30,8 @@ fn publish(name: &str, version: &str) -> reflex::drill::registry::Publish {
     }
 }
 
-/// Real cargo with its own CARGO_HOME, the loopback registry replacing crates.io.
 fn cargo(ws: &Path, registry: &str, args: &[&str]) -> (bool, String) {
-    let home = ws.join("__cargo-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{registry}\"\n"
-        ),
-    )
-    .unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(ws)
-        .env("CARGO_HOME", &home)
-        .env_remove("CARGO_TARGET_DIR")
-        .env("CARGO_NET_RETRY", "0")
-        .output()
-        .unwrap();
+    let out = cargo_against(ws, &ws.join("__cargo-home"), registry, args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),

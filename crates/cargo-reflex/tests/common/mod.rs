@@ -229,3 +229,24 @@ pub fn assert_valid_sarif(text: &str) {
         .collect();
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 }
+
+/// Real cargo in `ws` with its own CARGO_HOME `home`, the sparse registry at `registry`
+/// (a loopback server the test started) replacing crates.io.
+pub fn cargo_against(ws: &Path, home: &Path, registry: &str, args: &[&str]) -> Output {
+    std::fs::create_dir_all(home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{registry}\"\n"
+        ),
+    )
+    .unwrap();
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(args)
+        .current_dir(ws)
+        .env("CARGO_HOME", home)
+        .env_remove("CARGO_TARGET_DIR")
+        .env("CARGO_NET_RETRY", "0")
+        .output()
+        .unwrap()
+}
