@@ -161,7 +161,7 @@ pub struct CommonArgs {
 }
 
 #[derive(Clone, Copy, Debug)]
-pub struct DenyLevel(pub Option<reflex::report::Severity>);
+pub struct DenyLevel(pub Option<reflex::finding::Severity>);
 
 fn parse_deny(s: &str) -> Result<DenyLevel, String> {
     if s.eq_ignore_ascii_case("none") || s.eq_ignore_ascii_case("never") {
@@ -169,9 +169,9 @@ fn parse_deny(s: &str) -> Result<DenyLevel, String> {
     }
     // cargo-audit's spelling: `--deny warnings` fails on any warning.
     if s.eq_ignore_ascii_case("warnings") {
-        return Ok(DenyLevel(Some(reflex::report::Severity::Low)));
+        return Ok(DenyLevel(Some(reflex::finding::Severity::Low)));
     }
-    reflex::report::Severity::parse(s)
+    reflex::finding::Severity::parse(s)
         .map(|s| DenyLevel(Some(s)))
         .ok_or_else(|| {
             format!("`{s}` is not a level: use critical, high, medium, low, info or none")

@@ -4,10 +4,11 @@
 use crate::analysis::crate_analysis::analyze_graph;
 use crate::checks::{self, Context, Sink};
 use crate::error::Result;
+use crate::finding::{CheckRun, Severity};
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
 use crate::policy::Policy;
-use crate::report::{CheckRun, Report, Severity, Target};
+use crate::report::{Report, Target};
 use crate::review::{LockInput, LockfileDelta, ReviewInputs};
 use crate::sources::advisory_db::{self, Scope};
 use crate::sources::cargo_config;
@@ -511,9 +512,9 @@ fn workers(store: &CrateStore) -> usize {
 
 /// Puts each finding's code on its crate's row and counts suspects for the metrics.
 fn annotate(
-    rows: &mut [crate::report::CrateRow],
-    findings: &[crate::report::Finding],
-    m: &mut crate::report::ReconMetrics,
+    rows: &mut [crate::checks::recon_table::CrateRow],
+    findings: &[crate::finding::Finding],
+    m: &mut crate::checks::recon_table::ReconMetrics,
 ) {
     let distinct = |codes: &[&str]| -> usize {
         let set: BTreeSet<(String, String)> = findings
@@ -596,7 +597,7 @@ fn repository_root(dir: &Path) -> PathBuf {
 /// lockfile builds on the team's other platforms, and an attack aimed at Windows developers
 /// must not pass a Linux CI gate.
 fn mark_not_built(
-    findings: &mut [crate::report::Finding],
+    findings: &mut [crate::finding::Finding],
     graph: &Graph,
     workspace: Option<&crate::graph::workspace::Workspace>,
     analyses: &std::collections::HashMap<

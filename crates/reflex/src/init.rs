@@ -5,8 +5,9 @@
 
 use crate::audit::{AuditOptions, Progress};
 use crate::error::Result;
+use crate::finding::Finding;
 use crate::policy::Policy;
-use crate::report::{Finding, Report};
+use crate::report::Report;
 use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::Path;

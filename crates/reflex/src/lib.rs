@@ -13,6 +13,7 @@ pub mod build_secrets;
 pub mod checks;
 pub mod drill;
 pub mod error;
+pub mod finding;
 pub mod graph;
 pub mod init;
 pub mod monitor;

@@ -3,8 +3,8 @@
 //! warnings. Malicious-crate advisories rank above everything else.
 
 use super::{Check, Context, Sink};
+use crate::finding::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::{Graph, Origin};
-use crate::report::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::registry_index::Lookup;
 use rustsec::advisory::{Advisory, Category, Informational};
 use rustsec::{SourceId, Version};
@@ -13,46 +13,46 @@ pub struct Advisories;
 
 const NAME: &str = "advisories";
 
-pub const MALICIOUS: CodeSpec = CodeSpec {
-    code: "advisory-malicious",
-    severity: Severity::Critical,
-    summary: "the locked package is malicious according to an advisory: remove it and rotate every secret the build could see",
-};
-pub const VULNERABILITY: CodeSpec = CodeSpec {
-    code: "advisory-vulnerability",
-    severity: Severity::High,
-    summary: "the locked version has a known vulnerability",
-};
-pub const UNSOUND: CodeSpec = CodeSpec {
-    code: "advisory-unsound",
-    severity: Severity::Low,
-    summary: "informational advisory: the locked version has an unsound API",
-};
-pub const UNMAINTAINED: CodeSpec = CodeSpec {
-    code: "advisory-unmaintained",
-    severity: Severity::Low,
-    summary: "informational advisory: the crate is unmaintained",
-};
-pub const NOTICE: CodeSpec = CodeSpec {
-    code: "advisory-notice",
-    severity: Severity::Low,
-    summary: "informational advisory: a notice about the crate",
-};
-pub const DB_STALE: CodeSpec = CodeSpec {
-    code: "advisory-db-stale",
-    severity: Severity::Medium,
-    summary: "the advisory database is old, so recent advisories are missing",
-};
-pub const DB_REFRESH_FAILED: CodeSpec = CodeSpec {
-    code: "advisory-db-refresh-failed",
-    severity: Severity::Low,
-    summary: "the advisory database could not be refreshed, so an older copy was used",
-};
-pub const DB_INVALID_ENTRY: CodeSpec = CodeSpec {
-    code: "advisory-db-invalid-entry",
-    severity: Severity::Low,
-    summary: "an advisory file could not be parsed and was skipped",
-};
+pub const MALICIOUS: CodeSpec = CodeSpec::new(
+    "advisory-malicious",
+    Severity::Critical,
+    "the locked package is malicious according to an advisory: remove it and rotate every secret the build could see",
+);
+pub const VULNERABILITY: CodeSpec = CodeSpec::new(
+    "advisory-vulnerability",
+    Severity::High,
+    "the locked version has a known vulnerability",
+);
+pub const UNSOUND: CodeSpec = CodeSpec::new(
+    "advisory-unsound",
+    Severity::Low,
+    "informational advisory: the locked version has an unsound API",
+);
+pub const UNMAINTAINED: CodeSpec = CodeSpec::new(
+    "advisory-unmaintained",
+    Severity::Low,
+    "informational advisory: the crate is unmaintained",
+);
+pub const NOTICE: CodeSpec = CodeSpec::new(
+    "advisory-notice",
+    Severity::Low,
+    "informational advisory: a notice about the crate",
+);
+pub const DB_STALE: CodeSpec = CodeSpec::new(
+    "advisory-db-stale",
+    Severity::Medium,
+    "the advisory database is old, so recent advisories are missing",
+);
+pub const DB_REFRESH_FAILED: CodeSpec = CodeSpec::new(
+    "advisory-db-refresh-failed",
+    Severity::Low,
+    "the advisory database could not be refreshed, so an older copy was used",
+);
+pub const DB_INVALID_ENTRY: CodeSpec = CodeSpec::new(
+    "advisory-db-invalid-entry",
+    Severity::Low,
+    "an advisory file could not be parsed and was skipped",
+);
 
 static CODES: [CodeSpec; 8] = [
     DB_REFRESH_FAILED,

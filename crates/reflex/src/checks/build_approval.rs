@@ -3,28 +3,28 @@
 //! Crates whose archives could not be read are reported: their build-time code is unknown.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::policy::{BuildTimeKind, approve};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct BuildApproval;
 
 const NAME: &str = "build-approval";
 
-pub const BUILD_SCRIPT: CodeSpec = CodeSpec {
-    code: "build-script-not-approved",
-    severity: Severity::High,
-    summary: "a crate runs a build script but is not on the policy's build-time allowlist",
-};
-pub const PROC_MACRO: CodeSpec = CodeSpec {
-    code: "proc-macro-not-approved",
-    severity: Severity::High,
-    summary: "a proc-macro crate is not on the policy's build-time allowlist",
-};
-pub const UNKNOWN: CodeSpec = CodeSpec {
-    code: "build-time-unknown",
-    severity: Severity::Medium,
-    summary: "whether a crate runs code at build time is unknown (its archive could not be read)",
-};
+pub const BUILD_SCRIPT: CodeSpec = CodeSpec::new(
+    "build-script-not-approved",
+    Severity::High,
+    "a crate runs a build script but is not on the policy's build-time allowlist",
+);
+pub const PROC_MACRO: CodeSpec = CodeSpec::new(
+    "proc-macro-not-approved",
+    Severity::High,
+    "a proc-macro crate is not on the policy's build-time allowlist",
+);
+pub const UNKNOWN: CodeSpec = CodeSpec::new(
+    "build-time-unknown",
+    Severity::Medium,
+    "whether a crate runs code at build time is unknown (its archive could not be read)",
+);
 
 static CODES: [CodeSpec; 3] = [BUILD_SCRIPT, PROC_MACRO, UNKNOWN];
 

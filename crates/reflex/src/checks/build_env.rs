@@ -4,27 +4,27 @@
 
 use super::ci::credential_shape;
 use super::{Check, Context, Sink};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct BuildEnv;
 
 const NAME: &str = "build-env";
 
-pub const SECRET_VAR: CodeSpec = CodeSpec {
-    code: "env-secret-visible",
-    severity: Severity::Medium,
-    summary: "an environment variable that looks like a secret is visible to every build script and proc-macro",
-};
-pub const CREDENTIAL_FILE: CodeSpec = CodeSpec {
-    code: "env-credential-file",
-    severity: Severity::Low,
-    summary: "a credential file in the home directory is readable by build scripts and proc-macros",
-};
-pub const NETWORK: CodeSpec = CodeSpec {
-    code: "env-network-reachable",
-    severity: Severity::Low,
-    summary: "the build environment has a route to the network, so build-time code can send data out",
-};
+pub const SECRET_VAR: CodeSpec = CodeSpec::new(
+    "env-secret-visible",
+    Severity::Medium,
+    "an environment variable that looks like a secret is visible to every build script and proc-macro",
+);
+pub const CREDENTIAL_FILE: CodeSpec = CodeSpec::new(
+    "env-credential-file",
+    Severity::Low,
+    "a credential file in the home directory is readable by build scripts and proc-macros",
+);
+pub const NETWORK: CodeSpec = CodeSpec::new(
+    "env-network-reachable",
+    Severity::Low,
+    "the build environment has a route to the network, so build-time code can send data out",
+);
 
 static CODES: [CodeSpec; 3] = [SECRET_VAR, CREDENTIAL_FILE, NETWORK];
 

@@ -4,58 +4,58 @@
 
 use super::{Check, Context, Sink};
 use crate::analysis::crate_analysis::CrateAnalysis;
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::crate_archive::Problem;
 
 pub struct BuildTime;
 
 const NAME: &str = "build-time";
 
-pub const CHECKSUM: CodeSpec = CodeSpec {
-    code: "archive-checksum-mismatch",
-    severity: Severity::Critical,
-    summary: "the crate archive does not match the checksum in Cargo.lock: it was tampered with or substituted",
-};
-pub const HOSTILE: CodeSpec = CodeSpec {
-    code: "archive-hostile",
-    severity: Severity::High,
-    summary: "the crate archive is malformed or hostile (path traversal, links, absurd size or compression, truncation)",
-};
-pub const NATIVE_BINARY: CodeSpec = CodeSpec {
-    code: "native-binary",
-    severity: Severity::Low,
-    summary: "the crate ships precompiled binaries or executable scripts, which no review of its source covers",
-};
-pub const SECRET_READ: CodeSpec = CodeSpec {
-    code: "build-time-secret-read",
-    severity: Severity::High,
-    summary: "build-time code reads secret-looking environment variables or credential files",
-};
-pub const NETWORK: CodeSpec = CodeSpec {
-    code: "build-time-network",
-    severity: Severity::Medium,
-    summary: "build-time code uses the network (sockets, DNS, HTTP crates)",
-};
-pub const PROCESS: CodeSpec = CodeSpec {
-    code: "build-time-process",
-    severity: Severity::Low,
-    summary: "build-time code spawns processes",
-};
-pub const FILE_WRITE: CodeSpec = CodeSpec {
-    code: "build-time-file-write",
-    severity: Severity::Low,
-    summary: "build-time code writes files, and not visibly only into OUT_DIR",
-};
-pub const OBFUSCATION: CodeSpec = CodeSpec {
-    code: "build-time-obfuscation",
-    severity: Severity::Medium,
-    summary: "build-time code embeds long encoded literals or binary blobs",
-};
-pub const ARCHIVE_UNAVAILABLE: CodeSpec = CodeSpec {
-    code: "archive-unavailable",
-    severity: Severity::Low,
-    summary: "some crate archives could not be read, so their build-time code and unsafe are unknown",
-};
+pub const CHECKSUM: CodeSpec = CodeSpec::new(
+    "archive-checksum-mismatch",
+    Severity::Critical,
+    "the crate archive does not match the checksum in Cargo.lock: it was tampered with or substituted",
+);
+pub const HOSTILE: CodeSpec = CodeSpec::new(
+    "archive-hostile",
+    Severity::High,
+    "the crate archive is malformed or hostile (path traversal, links, absurd size or compression, truncation)",
+);
+pub const NATIVE_BINARY: CodeSpec = CodeSpec::new(
+    "native-binary",
+    Severity::Low,
+    "the crate ships precompiled binaries or executable scripts, which no review of its source covers",
+);
+pub const SECRET_READ: CodeSpec = CodeSpec::new(
+    "build-time-secret-read",
+    Severity::High,
+    "build-time code reads secret-looking environment variables or credential files",
+);
+pub const NETWORK: CodeSpec = CodeSpec::new(
+    "build-time-network",
+    Severity::Medium,
+    "build-time code uses the network (sockets, DNS, HTTP crates)",
+);
+pub const PROCESS: CodeSpec = CodeSpec::new(
+    "build-time-process",
+    Severity::Low,
+    "build-time code spawns processes",
+);
+pub const FILE_WRITE: CodeSpec = CodeSpec::new(
+    "build-time-file-write",
+    Severity::Low,
+    "build-time code writes files, and not visibly only into OUT_DIR",
+);
+pub const OBFUSCATION: CodeSpec = CodeSpec::new(
+    "build-time-obfuscation",
+    Severity::Medium,
+    "build-time code embeds long encoded literals or binary blobs",
+);
+pub const ARCHIVE_UNAVAILABLE: CodeSpec = CodeSpec::new(
+    "archive-unavailable",
+    Severity::Low,
+    "some crate archives could not be read, so their build-time code and unsafe are unknown",
+);
 
 static CODES: [CodeSpec; 9] = [
     CHECKSUM,

@@ -3,8 +3,8 @@
 //! dependencies are pinned, and credentials written into committed files.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::workspace::{DepSource, Manifest};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::cargo_config::ConfigFile;
 use toml::Value;
 
@@ -12,36 +12,36 @@ pub struct CargoConfig;
 
 const NAME: &str = "cargo-config";
 
-pub const INSECURE_URL: CodeSpec = CodeSpec {
-    code: "cargo-config-insecure-url",
-    severity: Severity::Medium,
-    summary: "a registry, source or git dependency is fetched over plain http or git://, open to tampering in transit",
-};
-pub const SOURCE_REPLACED: CodeSpec = CodeSpec {
-    code: "cargo-config-source-replacement",
-    severity: Severity::Low,
-    summary: "crates.io is replaced by another source: every crate comes from there",
-};
-pub const PLAINTEXT_TOKEN: CodeSpec = CodeSpec {
-    code: "cargo-config-plaintext-token",
-    severity: Severity::Medium,
-    summary: "a registry token is written in a cargo config file (use a credential provider or CARGO_REGISTRY_TOKEN)",
-};
-pub const PATCH_REDIRECT: CodeSpec = CodeSpec {
-    code: "cargo-patch-redirect",
-    severity: Severity::Low,
-    summary: "a [patch] or [replace] entry redirects a crate to another source",
-};
-pub const GIT_UNPINNED: CodeSpec = CodeSpec {
-    code: "git-dependency-unpinned",
-    severity: Severity::Medium,
-    summary: "a git dependency follows a branch or tag instead of a pinned `rev`, so its code can change under the same manifest",
-};
-pub const BUILD_PROGRAM: CodeSpec = CodeSpec {
-    code: "cargo-config-build-program",
-    severity: Severity::Low,
-    summary: "cargo config runs a program from the repository on every compile (rustc wrapper, linker or runner)",
-};
+pub const INSECURE_URL: CodeSpec = CodeSpec::new(
+    "cargo-config-insecure-url",
+    Severity::Medium,
+    "a registry, source or git dependency is fetched over plain http or git://, open to tampering in transit",
+);
+pub const SOURCE_REPLACED: CodeSpec = CodeSpec::new(
+    "cargo-config-source-replacement",
+    Severity::Low,
+    "crates.io is replaced by another source: every crate comes from there",
+);
+pub const PLAINTEXT_TOKEN: CodeSpec = CodeSpec::new(
+    "cargo-config-plaintext-token",
+    Severity::Medium,
+    "a registry token is written in a cargo config file (use a credential provider or CARGO_REGISTRY_TOKEN)",
+);
+pub const PATCH_REDIRECT: CodeSpec = CodeSpec::new(
+    "cargo-patch-redirect",
+    Severity::Low,
+    "a [patch] or [replace] entry redirects a crate to another source",
+);
+pub const GIT_UNPINNED: CodeSpec = CodeSpec::new(
+    "git-dependency-unpinned",
+    Severity::Medium,
+    "a git dependency follows a branch or tag instead of a pinned `rev`, so its code can change under the same manifest",
+);
+pub const BUILD_PROGRAM: CodeSpec = CodeSpec::new(
+    "cargo-config-build-program",
+    Severity::Low,
+    "cargo config runs a program from the repository on every compile (rustc wrapper, linker or runner)",
+);
 
 static CODES: [CodeSpec; 6] = [
     INSECURE_URL,

@@ -3,8 +3,8 @@
 //! crates.io, where a dependency declared without its `registry`/`path` would resolve instead.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Origin;
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::registry_index::Lookup;
 use rustsec::Version;
 use toml::Value;
@@ -13,21 +13,21 @@ pub struct Confusion;
 
 const NAME: &str = "confusion";
 
-pub const PUBLIC_TWIN: CodeSpec = CodeSpec {
-    code: "dependency-confusion",
-    severity: Severity::Medium,
-    summary: "an internal crate's name also exists on crates.io, so a dependency declared without its source resolves to the public one",
-};
-pub const INTERNAL_FROM_PUBLIC: CodeSpec = CodeSpec {
-    code: "internal-name-from-public-registry",
-    severity: Severity::High,
-    summary: "a crate with an internal name prefix is locked from crates.io instead of the internal source",
-};
-pub const NO_PREFIX: CodeSpec = CodeSpec {
-    code: "internal-crate-without-prefix",
-    severity: Severity::Low,
-    summary: "an internal crate's name lacks the organisation's internal prefix, so it is easy to squat publicly",
-};
+pub const PUBLIC_TWIN: CodeSpec = CodeSpec::new(
+    "dependency-confusion",
+    Severity::Medium,
+    "an internal crate's name also exists on crates.io, so a dependency declared without its source resolves to the public one",
+);
+pub const INTERNAL_FROM_PUBLIC: CodeSpec = CodeSpec::new(
+    "internal-name-from-public-registry",
+    Severity::High,
+    "a crate with an internal name prefix is locked from crates.io instead of the internal source",
+);
+pub const NO_PREFIX: CodeSpec = CodeSpec::new(
+    "internal-crate-without-prefix",
+    Severity::Low,
+    "an internal crate's name lacks the organisation's internal prefix, so it is easy to squat publicly",
+);
 
 static CODES: [CodeSpec; 3] = [PUBLIC_TWIN, INTERNAL_FROM_PUBLIC, NO_PREFIX];
 

@@ -3,24 +3,24 @@
 //! An unknown publish time fails closed unless the policy says otherwise.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::policy::approve;
-use crate::report::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::sources::registry_index::Lookup;
 
 pub struct Cooldown;
 
 const NAME: &str = "cooldown";
 
-pub const TOO_YOUNG: CodeSpec = CodeSpec {
-    code: "cooldown-too-young",
-    severity: Severity::High,
-    summary: "a version was published more recently than the policy's cooldown allows",
-};
-pub const PUBTIME_UNKNOWN: CodeSpec = CodeSpec {
-    code: "cooldown-publish-time-unknown",
-    severity: Severity::High,
-    summary: "the publish time of a version under cooldown is unknown (fails closed)",
-};
+pub const TOO_YOUNG: CodeSpec = CodeSpec::new(
+    "cooldown-too-young",
+    Severity::High,
+    "a version was published more recently than the policy's cooldown allows",
+);
+pub const PUBTIME_UNKNOWN: CodeSpec = CodeSpec::new(
+    "cooldown-publish-time-unknown",
+    Severity::High,
+    "the publish time of a version under cooldown is unknown (fails closed)",
+);
 
 static CODES: [CodeSpec; 2] = [TOO_YOUNG, PUBTIME_UNKNOWN];
 

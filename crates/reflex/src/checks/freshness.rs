@@ -4,8 +4,9 @@
 //! much of the ecosystem) depends on them.
 
 use super::{Check, Context, Sink};
+use crate::checks::recon_table::{CrateRow, ReconMetrics};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::{Graph, Origin};
-use crate::report::{CheckStatus, CodeSpec, CrateRow, Finding, ReconMetrics, Severity};
 use crate::sources::registry_index::{IndexedVersion, Lookup};
 use rustsec::Version;
 
@@ -13,26 +14,26 @@ pub struct Freshness;
 
 const NAME: &str = "freshness";
 
-pub const STALE: CodeSpec = CodeSpec {
-    code: "stale-crate",
-    severity: Severity::Info,
-    summary: "the crate has had no release for longer than the stale period (default 24 months)",
-};
-pub const UNMAINTAINED_SUSPECT: CodeSpec = CodeSpec {
-    code: "unmaintained-suspect",
-    severity: Severity::Low,
-    summary: "the registry history suggests the crate is abandoned (every release yanked, or stale with every newer release yanked)",
-};
-pub const TAKEOVER_TARGET: CodeSpec = CodeSpec {
-    code: "takeover-target",
-    severity: Severity::Low,
-    summary: "a stale crate much of the graph depends on: where an account takeover would hurt most",
-};
-pub const DATA_MISSING: CodeSpec = CodeSpec {
-    code: "registry-data-missing",
-    severity: Severity::Low,
-    summary: "release dates are unknown for some crates (offline and not in cargo's index cache)",
-};
+pub const STALE: CodeSpec = CodeSpec::new(
+    "stale-crate",
+    Severity::Info,
+    "the crate has had no release for longer than the stale period (default 24 months)",
+);
+pub const UNMAINTAINED_SUSPECT: CodeSpec = CodeSpec::new(
+    "unmaintained-suspect",
+    Severity::Low,
+    "the registry history suggests the crate is abandoned (every release yanked, or stale with every newer release yanked)",
+);
+pub const TAKEOVER_TARGET: CodeSpec = CodeSpec::new(
+    "takeover-target",
+    Severity::Low,
+    "a stale crate much of the graph depends on: where an account takeover would hurt most",
+);
+pub const DATA_MISSING: CodeSpec = CodeSpec::new(
+    "registry-data-missing",
+    Severity::Low,
+    "release dates are unknown for some crates (offline and not in cargo's index cache)",
+);
 
 static CODES: [CodeSpec; 4] = [STALE, UNMAINTAINED_SUSPECT, TAKEOVER_TARGET, DATA_MISSING];
 

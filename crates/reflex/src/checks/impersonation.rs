@@ -4,28 +4,28 @@
 //! from a popular crate in the same graph.
 
 use super::{Check, Context, Sink};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use std::collections::HashMap;
 
 pub struct Impersonation;
 
 const NAME: &str = "impersonation";
 
-pub const CLAIMS_REPOSITORY: CodeSpec = CodeSpec {
-    code: "impersonation-repository",
-    severity: Severity::Medium,
-    summary: "a little-known crate claims the repository of a different, popular crate (copycats point at the original)",
-};
-pub const COPIED_DESCRIPTION: CodeSpec = CodeSpec {
-    code: "impersonation-description",
-    severity: Severity::Low,
-    summary: "a little-known crate has the same description as a popular crate in the graph",
-};
-pub const LINK: CodeSpec = CodeSpec {
-    code: "repository-link-suspicious",
-    severity: Severity::Low,
-    summary: "the crate's repository link is malformed, not https, or on an unusual host (info: missing)",
-};
+pub const CLAIMS_REPOSITORY: CodeSpec = CodeSpec::new(
+    "impersonation-repository",
+    Severity::Medium,
+    "a little-known crate claims the repository of a different, popular crate (copycats point at the original)",
+);
+pub const COPIED_DESCRIPTION: CodeSpec = CodeSpec::new(
+    "impersonation-description",
+    Severity::Low,
+    "a little-known crate has the same description as a popular crate in the graph",
+);
+pub const LINK: CodeSpec = CodeSpec::new(
+    "repository-link-suspicious",
+    Severity::Low,
+    "the crate's repository link is malformed, not https, or on an unusual host (info: missing)",
+);
 
 static CODES: [CodeSpec; 3] = [CLAIMS_REPOSITORY, COPIED_DESCRIPTION, LINK];
 

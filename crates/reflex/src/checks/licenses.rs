@@ -2,22 +2,22 @@
 //! with the licenses the policy allows.
 
 use super::{Check, Context, Sink};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct Licenses;
 
 const NAME: &str = "licenses";
 
-pub const NOT_ALLOWED: CodeSpec = CodeSpec {
-    code: "license-not-allowed",
-    severity: Severity::High,
-    summary: "a crate's license expression is not satisfied by the policy's allowed licenses",
-};
-pub const UNKNOWN: CodeSpec = CodeSpec {
-    code: "license-unknown",
-    severity: Severity::Medium,
-    summary: "a crate declares no license, or one that is not a valid SPDX expression",
-};
+pub const NOT_ALLOWED: CodeSpec = CodeSpec::new(
+    "license-not-allowed",
+    Severity::High,
+    "a crate's license expression is not satisfied by the policy's allowed licenses",
+);
+pub const UNKNOWN: CodeSpec = CodeSpec::new(
+    "license-unknown",
+    Severity::Medium,
+    "a crate declares no license, or one that is not a valid SPDX expression",
+);
 
 static CODES: [CodeSpec; 2] = [NOT_ALLOWED, UNKNOWN];
 

@@ -3,9 +3,9 @@
 //! is never run.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Graph;
 use crate::graph::workspace::{DepKind, DepSource, Workspace};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use rustsec::VersionReq;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -15,31 +15,31 @@ pub struct LockfileHygiene;
 
 const NAME: &str = "lockfile";
 
-pub const MISSING: CodeSpec = CodeSpec {
-    code: "lockfile-missing",
-    severity: Severity::High,
-    summary: "the workspace has no Cargo.lock: advisories, yanks and reviews cannot be checked, and every build resolves whatever the registry serves that day",
-};
-pub const UNTRACKED: CodeSpec = CodeSpec {
-    code: "lockfile-untracked",
-    severity: Severity::Medium,
-    summary: "Cargo.lock is not committed to git, so CI and teammates resolve their own versions",
-};
-pub const IGNORED: CodeSpec = CodeSpec {
-    code: "lockfile-gitignored",
-    severity: Severity::Medium,
-    summary: "Cargo.lock is matched by a .gitignore rule",
-};
-pub const OUT_OF_SYNC: CodeSpec = CodeSpec {
-    code: "lockfile-out-of-sync",
-    severity: Severity::Medium,
-    summary: "Cargo.lock does not match the manifests: `cargo build --locked` would fail and a plain build would re-resolve",
-};
-pub const UNVERIFIABLE: CodeSpec = CodeSpec {
-    code: "lockfile-unverifiable",
-    severity: Severity::Low,
-    summary: "part of the lockfile hygiene check could not run",
-};
+pub const MISSING: CodeSpec = CodeSpec::new(
+    "lockfile-missing",
+    Severity::High,
+    "the workspace has no Cargo.lock: advisories, yanks and reviews cannot be checked, and every build resolves whatever the registry serves that day",
+);
+pub const UNTRACKED: CodeSpec = CodeSpec::new(
+    "lockfile-untracked",
+    Severity::Medium,
+    "Cargo.lock is not committed to git, so CI and teammates resolve their own versions",
+);
+pub const IGNORED: CodeSpec = CodeSpec::new(
+    "lockfile-gitignored",
+    Severity::Medium,
+    "Cargo.lock is matched by a .gitignore rule",
+);
+pub const OUT_OF_SYNC: CodeSpec = CodeSpec::new(
+    "lockfile-out-of-sync",
+    Severity::Medium,
+    "Cargo.lock does not match the manifests: `cargo build --locked` would fail and a plain build would re-resolve",
+);
+pub const UNVERIFIABLE: CodeSpec = CodeSpec::new(
+    "lockfile-unverifiable",
+    Severity::Low,
+    "part of the lockfile hygiene check could not run",
+);
 
 static CODES: [CodeSpec; 5] = [MISSING, UNTRACKED, IGNORED, OUT_OF_SYNC, UNVERIFIABLE];
 

@@ -14,14 +14,16 @@ pub mod impersonation;
 pub mod licenses;
 pub mod lockfile_hygiene;
 pub mod policy_meta;
+pub mod recon_table;
 pub mod review;
 pub mod source_policy;
 pub mod typosquat;
 pub mod yanked;
 
+use crate::checks::ci::CiStats;
+use crate::finding::{CheckStatus, CodeSpec, Finding};
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
-use crate::report::{CheckStatus, CiStats, CodeSpec, Finding};
 use crate::sources::advisory_db::AdvisoryDb;
 use crate::sources::cargo_config::ConfigFile;
 use crate::sources::registry_index::IndexAnswers;
@@ -87,9 +89,9 @@ pub struct Sink {
     pub findings: Vec<Finding>,
     pub ci: Option<CiStats>,
     /// `recon`: one row per crate.
-    pub crates: Vec<crate::report::CrateRow>,
-    pub metrics: Option<crate::report::ReconMetrics>,
-    pub review: Option<crate::report::ReviewSection>,
+    pub crates: Vec<crate::checks::recon_table::CrateRow>,
+    pub metrics: Option<crate::checks::recon_table::ReconMetrics>,
+    pub review: Option<crate::review::ReviewSection>,
 }
 
 impl Sink {

@@ -2,39 +2,39 @@
 //! longer match anything (added when the policy is applied), allowlist entries gone stale.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::policy::BuildTimeKind;
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct PolicyMeta;
 
 const NAME: &str = "policy";
 
-pub const DEFAULT: CodeSpec = CodeSpec {
-    code: "policy-default",
-    severity: Severity::Info,
-    summary: "no reflex.toml: the default policy applies (malicious and vulnerable crates denied)",
-};
-pub const EXCEPTION_EXPIRED: CodeSpec = CodeSpec {
-    code: "policy-exception-expired",
-    severity: Severity::Medium,
-    summary: "a policy exception passed its expiry date and no longer applies",
-};
-pub const EXCEPTION_UNUSED: CodeSpec = CodeSpec {
-    code: "policy-exception-unused",
-    severity: Severity::Low,
-    summary: "a policy exception matches no finding",
-};
-pub const ALLOW_UNUSED: CodeSpec = CodeSpec {
-    code: "policy-allow-unused",
-    severity: Severity::Low,
-    summary: "a build-time allowlist entry names a crate that runs no such code in the graph",
-};
+pub const DEFAULT: CodeSpec = CodeSpec::new(
+    "policy-default",
+    Severity::Info,
+    "no reflex.toml: the default policy applies (malicious and vulnerable crates denied)",
+);
+pub const EXCEPTION_EXPIRED: CodeSpec = CodeSpec::new(
+    "policy-exception-expired",
+    Severity::Medium,
+    "a policy exception passed its expiry date and no longer applies",
+);
+pub const EXCEPTION_UNUSED: CodeSpec = CodeSpec::new(
+    "policy-exception-unused",
+    Severity::Low,
+    "a policy exception matches no finding",
+);
+pub const ALLOW_UNUSED: CodeSpec = CodeSpec::new(
+    "policy-allow-unused",
+    Severity::Low,
+    "a build-time allowlist entry names a crate that runs no such code in the graph",
+);
 
-pub const LOOSENED: CodeSpec = CodeSpec {
-    code: "policy-loosened",
-    severity: Severity::High,
-    summary: "the change loosens the policy that judges it; the loosening does not apply to the change itself",
-};
+pub const LOOSENED: CodeSpec = CodeSpec::new(
+    "policy-loosened",
+    Severity::High,
+    "the change loosens the policy that judges it; the loosening does not apply to the change itself",
+);
 
 static CODES: [CodeSpec; 5] = [
     DEFAULT,

@@ -4,86 +4,85 @@
 
 use super::{Check, Context, Sink};
 use crate::analysis::capabilities::Capabilities;
-use crate::report::{
-    ChangeRow, CheckStatus, CodeSpec, Finding, PackageRef, ReviewSection, Severity,
-};
+use crate::finding::{CheckStatus, CodeSpec, Finding, PackageRef, Severity};
 use crate::review::{ChangeCode, ChangeKind};
+use crate::review::{ChangeRow, ReviewSection};
 use std::collections::BTreeSet;
 
 pub struct Review;
 
 const NAME: &str = "review";
 
-pub const NEW_CRATE: CodeSpec = CodeSpec {
-    code: "review-new-crate",
-    severity: Severity::Low,
-    summary: "a crate enters the dependency graph",
-};
-pub const YOUNG: CodeSpec = CodeSpec {
-    code: "review-version-young",
-    severity: Severity::Medium,
-    summary: "an incoming version was published only days ago (hijacked releases are young)",
-};
-pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec {
-    code: "review-build-script-added",
-    severity: Severity::Low,
-    summary: "an incoming version has a build script its predecessor did not have (or a new crate has one); what the script does decides the risk",
-};
-pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec {
-    code: "review-build-script-changed",
-    severity: Severity::Low,
-    summary: "an incoming version changes its build script",
-};
-pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec {
-    code: "review-proc-macro-added",
-    severity: Severity::Low,
-    summary: "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate); what its code does decides the risk",
-};
-pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec {
-    code: "review-proc-macro-changed",
-    severity: Severity::Low,
-    summary: "an incoming version changes proc-macro code that runs inside rustc",
-};
-pub const CAPABILITY_ADDED: CodeSpec = CodeSpec {
-    code: "review-capability-added",
-    severity: Severity::High,
-    summary: "build-time code newly reads secrets or the environment, uses the network or spawns processes",
-};
-pub const NATIVE_ADDED: CodeSpec = CodeSpec {
-    code: "review-native-binary-added",
-    severity: Severity::High,
-    summary: "an incoming version ships native binaries or scripts its predecessor did not",
-};
-pub const UNSAFE_UP: CodeSpec = CodeSpec {
-    code: "review-unsafe-increased",
-    severity: Severity::Low,
-    summary: "an incoming version has more unsafe code than its predecessor",
-};
-pub const SOURCE_CHANGED: CodeSpec = CodeSpec {
-    code: "review-source-changed",
-    severity: Severity::Medium,
-    summary: "a package moves to another source (registry to git, one registry to another)",
-};
-pub const DOWNGRADE: CodeSpec = CodeSpec {
-    code: "review-downgrade",
-    severity: Severity::Low,
-    summary: "a package goes back to an older version",
-};
-pub const CODE_UNAVAILABLE: CodeSpec = CodeSpec {
-    code: "review-code-unavailable",
-    severity: Severity::Medium,
-    summary: "the archive of a changed package could not be read, so its code changes are unknown",
-};
-pub const ADVISORY_FIXED: CodeSpec = CodeSpec {
-    code: "review-advisory-fixed",
-    severity: Severity::Info,
-    summary: "the change leaves a version with a known advisory behind",
-};
-pub const NO_BASE: CodeSpec = CodeSpec {
-    code: "review-no-base",
-    severity: Severity::Medium,
-    summary: "the base has no lockfile, so every package is new",
-};
+pub const NEW_CRATE: CodeSpec = CodeSpec::new(
+    "review-new-crate",
+    Severity::Low,
+    "a crate enters the dependency graph",
+);
+pub const YOUNG: CodeSpec = CodeSpec::new(
+    "review-version-young",
+    Severity::Medium,
+    "an incoming version was published only days ago (hijacked releases are young)",
+);
+pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec::new(
+    "review-build-script-added",
+    Severity::Low,
+    "an incoming version has a build script its predecessor did not have (or a new crate has one); what the script does decides the risk",
+);
+pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec::new(
+    "review-build-script-changed",
+    Severity::Low,
+    "an incoming version changes its build script",
+);
+pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec::new(
+    "review-proc-macro-added",
+    Severity::Low,
+    "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate); what its code does decides the risk",
+);
+pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec::new(
+    "review-proc-macro-changed",
+    Severity::Low,
+    "an incoming version changes proc-macro code that runs inside rustc",
+);
+pub const CAPABILITY_ADDED: CodeSpec = CodeSpec::new(
+    "review-capability-added",
+    Severity::High,
+    "build-time code newly reads secrets or the environment, uses the network or spawns processes",
+);
+pub const NATIVE_ADDED: CodeSpec = CodeSpec::new(
+    "review-native-binary-added",
+    Severity::High,
+    "an incoming version ships native binaries or scripts its predecessor did not",
+);
+pub const UNSAFE_UP: CodeSpec = CodeSpec::new(
+    "review-unsafe-increased",
+    Severity::Low,
+    "an incoming version has more unsafe code than its predecessor",
+);
+pub const SOURCE_CHANGED: CodeSpec = CodeSpec::new(
+    "review-source-changed",
+    Severity::Medium,
+    "a package moves to another source (registry to git, one registry to another)",
+);
+pub const DOWNGRADE: CodeSpec = CodeSpec::new(
+    "review-downgrade",
+    Severity::Low,
+    "a package goes back to an older version",
+);
+pub const CODE_UNAVAILABLE: CodeSpec = CodeSpec::new(
+    "review-code-unavailable",
+    Severity::Medium,
+    "the archive of a changed package could not be read, so its code changes are unknown",
+);
+pub const ADVISORY_FIXED: CodeSpec = CodeSpec::new(
+    "review-advisory-fixed",
+    Severity::Info,
+    "the change leaves a version with a known advisory behind",
+);
+pub const NO_BASE: CodeSpec = CodeSpec::new(
+    "review-no-base",
+    Severity::Medium,
+    "the base has no lockfile, so every package is new",
+);
 
 static CODES: [CodeSpec; 14] = [
     NEW_CRATE,

@@ -2,19 +2,19 @@
 //! is reported by the cargo-config check; the policy's `git = "pinned"` denies it.
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Origin;
 use crate::policy::GitRule;
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct SourcePolicy;
 
 const NAME: &str = "sources";
 
-pub const NOT_ALLOWED: CodeSpec = CodeSpec {
-    code: "source-not-allowed",
-    severity: Severity::High,
-    summary: "a package comes from a registry or git host the policy does not allow",
-};
+pub const NOT_ALLOWED: CodeSpec = CodeSpec::new(
+    "source-not-allowed",
+    Severity::High,
+    "a package comes from a registry or git host the policy does not allow",
+);
 static CODES: [CodeSpec; 1] = [NOT_ALLOWED];
 
 const CRATES_IO_NAMES: &[&str] = &[

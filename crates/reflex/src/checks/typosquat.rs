@@ -19,8 +19,8 @@
 mod shape;
 
 use super::{Check, Context, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::{Graph, Origin};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::popularity::{Popular, Popularity, canonical};
 pub use shape::Shape;
 use std::collections::HashMap;
@@ -30,11 +30,11 @@ pub struct Typosquat;
 
 const NAME: &str = "typosquat";
 
-pub const SUSPECT: CodeSpec = CodeSpec {
-    code: "typosquat-suspect",
-    severity: Severity::Medium,
-    summary: "the crate's name imitates a far more popular crate (typosquatting): check that it is the crate you meant",
-};
+pub const SUSPECT: CodeSpec = CodeSpec::new(
+    "typosquat-suspect",
+    Severity::Medium,
+    "the crate's name imitates a far more popular crate (typosquatting): check that it is the crate you meant",
+);
 
 static CODES: [CodeSpec; 1] = [SUSPECT];
 

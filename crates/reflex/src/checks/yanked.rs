@@ -2,33 +2,33 @@
 //! sparse index online. What could not be checked is reported, never assumed fine.
 
 use super::{Check, Context, Sink};
-use crate::report::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::registry_index::Lookup;
 
 pub struct Yanked;
 
 const NAME: &str = "yanked";
 
-pub const YANKED: CodeSpec = CodeSpec {
-    code: "yanked",
-    severity: Severity::Low,
-    summary: "the locked version was yanked from the registry",
-};
-pub const VERSION_MISSING: CodeSpec = CodeSpec {
-    code: "registry-version-missing",
-    severity: Severity::Medium,
-    summary: "the registry index does not list the locked version (deleted, or never published there)",
-};
-pub const CRATE_MISSING: CodeSpec = CodeSpec {
-    code: "registry-crate-missing",
-    severity: Severity::Medium,
-    summary: "the registry has no crate of this name any more (crates are deleted after malware reports)",
-};
-pub const UNCHECKED: CodeSpec = CodeSpec {
-    code: "yanked-unchecked",
-    severity: Severity::Low,
-    summary: "yanked status could not be checked for some packages",
-};
+pub const YANKED: CodeSpec = CodeSpec::new(
+    "yanked",
+    Severity::Low,
+    "the locked version was yanked from the registry",
+);
+pub const VERSION_MISSING: CodeSpec = CodeSpec::new(
+    "registry-version-missing",
+    Severity::Medium,
+    "the registry index does not list the locked version (deleted, or never published there)",
+);
+pub const CRATE_MISSING: CodeSpec = CodeSpec::new(
+    "registry-crate-missing",
+    Severity::Medium,
+    "the registry has no crate of this name any more (crates are deleted after malware reports)",
+);
+pub const UNCHECKED: CodeSpec = CodeSpec::new(
+    "yanked-unchecked",
+    Severity::Low,
+    "yanked status could not be checked for some packages",
+);
 
 static CODES: [CodeSpec; 4] = [YANKED, VERSION_MISSING, CRATE_MISSING, UNCHECKED];
 

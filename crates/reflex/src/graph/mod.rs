@@ -6,7 +6,7 @@ pub mod platform;
 pub mod workspace;
 
 use crate::error::{Error, Result};
-use crate::report::PackageRef;
+use crate::finding::PackageRef;
 use rustsec::cargo_lock::{Lockfile, Package, ResolveVersion, SourceId};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};

@@ -341,7 +341,8 @@ pub fn git_identity(dir: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Finding, PackageRef, Report};
+    use crate::finding::{Finding, PackageRef};
+    use crate::report::Report;
 
     const POLICY: &str = r#"# Our supply-chain policy: reviewed by the platform team.
 version = 1

@@ -5,7 +5,7 @@
 //! field by field, each time keeping the stricter side.
 
 use super::{Exception, GitRule, Policy, SandboxAllow, TrustRecord};
-use crate::report::{Level, Severity};
+use crate::finding::{Level, Severity};
 use std::collections::BTreeMap;
 
 /// The policy that judges a change from `base` to `head`, and what `head` tried to loosen

@@ -11,7 +11,8 @@ mod parse;
 pub mod vet;
 
 use crate::error::{Error, Result};
-use crate::report::{Finding, Level, PackageRef, Report, Severity};
+use crate::finding::{Finding, Level, PackageRef, Severity};
+use crate::report::Report;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -430,7 +431,8 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{AdvisoryRef, Report};
+    use crate::finding::AdvisoryRef;
+    use crate::report::Report;
 
     fn finding(code: &'static str, check: &'static str, name: &str, version: &str) -> Finding {
         let spec = crate::checks::all_codes()

@@ -1,7 +1,8 @@
 //! GitHub Actions workflow commands: one annotation per finding (`::error` for findings that
 //! fail the run, `::warning` for the rest, `::notice` for info), pinned to file and line.
 
-use super::{Report, Severity};
+use super::Report;
+use crate::finding::Severity;
 use std::fmt::Write;
 
 /// Escapes a message: GitHub reads `%`, CR and LF specially.

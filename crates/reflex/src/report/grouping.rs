@@ -1,7 +1,7 @@
 //! Findings with the same cause, said once: the eight `windows_*` crates that each ship one
 //! native binary are one line naming the eight, not eight findings with eight paths.
 
-use super::Finding;
+use crate::finding::Finding;
 
 /// A finding, or several with the same code and the same title apart from the package.
 pub struct Group<'a> {
@@ -130,13 +130,9 @@ pub fn group<'a>(findings: &[&'a Finding]) -> Vec<Group<'a>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{CodeSpec, PackageRef, Severity};
+    use crate::finding::{CodeSpec, PackageRef, Severity};
 
-    const NATIVE: CodeSpec = CodeSpec {
-        code: "native-binary",
-        severity: Severity::Low,
-        summary: "",
-    };
+    const NATIVE: CodeSpec = CodeSpec::new("native-binary", Severity::Low, "");
 
     fn native(name: &str) -> Finding {
         Finding::new(

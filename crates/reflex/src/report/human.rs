@@ -1,7 +1,8 @@
 //! Human output for a terminal: findings grouped by check, worst first, colored by severity,
 //! and a one-line summary. Styling uses ANSI codes; the binary strips them when color is off.
 
-use super::{CheckStatus, Finding, Report, Severity};
+use super::Report;
+use crate::finding::{CheckStatus, Finding, Severity};
 use anstyle::{AnsiColor, Style};
 use std::fmt::Write;
 
@@ -120,7 +121,7 @@ pub fn render(report: &Report, opts: HumanOptions) -> String {
 }
 
 /// `build.rs`, `proc-macro`, `links=z`, `binaries`: what runs or links at build time.
-fn build_time(r: &crate::report::CrateRow) -> String {
+fn build_time(r: &crate::checks::recon_table::CrateRow) -> String {
     let mut parts = Vec::new();
     if r.build_script == Some(true) {
         parts.push("build.rs".to_string());
@@ -142,7 +143,7 @@ fn build_time(r: &crate::report::CrateRow) -> String {
 }
 
 fn changes(
-    review: &crate::report::ReviewSection,
+    review: &crate::review::ReviewSection,
     findings: &[Finding],
     opts: HumanOptions,
     s: &mut String,

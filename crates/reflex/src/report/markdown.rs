@@ -1,6 +1,7 @@
 //! Markdown for a GitHub job summary or a pull-request comment.
 
-use super::{CheckStatus, Report, Severity};
+use super::Report;
+use crate::finding::{CheckStatus, Severity};
 use std::fmt::Write;
 
 fn icon(sev: Severity) -> &'static str {
@@ -158,7 +159,7 @@ fn findings(report: &Report, s: &mut String) {
         s,
         "\n| severity | finding | package | where | fix |\n|---|---|---|---|---|"
     );
-    let all: Vec<&crate::report::Finding> = report.findings.iter().collect();
+    let all: Vec<&crate::finding::Finding> = report.findings.iter().collect();
     let groups = super::grouping::group(&all);
     // Rows first (the verdict), details after, each only while the budget lasts.
     let reserve = 2_000;

@@ -1,7 +1,8 @@
 //! The change table of a review, for the human and Markdown renderers.
 
-use super::{ChangeRow, ReviewSection, Severity};
+use crate::finding::Severity;
 use crate::review::ChangeKind;
+use crate::review::{ChangeRow, ReviewSection};
 use std::fmt::Write;
 
 /// `upgraded (patch)`, `added`, ...
@@ -81,7 +82,7 @@ pub fn shows_code(row: &ChangeRow) -> bool {
 
 /// What the findings about a change point at in its code (`AWS_SECRET_ACCESS_KEY`,
 /// `TcpStream::connect`): the diffs that contain them come first.
-pub fn needles(findings: &[super::Finding], row: &ChangeRow) -> Vec<String> {
+pub fn needles(findings: &[crate::finding::Finding], row: &ChangeRow) -> Vec<String> {
     let name = row.change.name.as_str();
     let version = row.change.to.as_ref().map(|t| t.version.as_str());
     let mut out = Vec::new();
@@ -129,7 +130,7 @@ pub const MARKDOWN_BUDGET: usize = 60_000;
 
 pub fn markdown(
     review: &ReviewSection,
-    findings: &[super::Finding],
+    findings: &[crate::finding::Finding],
     all_diffs: bool,
     s: &mut String,
     icon: fn(Severity) -> &'static str,

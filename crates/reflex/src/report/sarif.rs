@@ -1,7 +1,8 @@
 //! SARIF 2.1.0 output for GitHub code scanning and other SARIF consumers.
 
-use super::{Finding, Report, Severity};
+use super::Report;
 use crate::checks;
+use crate::finding::{Finding, Severity};
 use serde_json::{Value, json};
 
 const INFO_URI: &str = "https://github.com/cargo-reflex/cargo-reflex";
@@ -69,7 +70,7 @@ pub fn render(report: &Report) -> String {
     s
 }
 
-fn result(f: &Finding, codes: &[(&str, &crate::report::CodeSpec)]) -> Value {
+fn result(f: &Finding, codes: &[(&str, &crate::finding::CodeSpec)]) -> Value {
     let mut text = f.title.clone();
     if let Some(p) = &f.package {
         text.push_str(&format!(" [{} {}]", p.name, p.version));

@@ -12,6 +12,7 @@ use crate::sources::crate_archive::{self, Limits};
 use crate::sources::crate_store::{CrateStore, Fetched};
 use code_diff::{BuildTimeFiles, CodeChanges};
 pub use delta::{Change, ChangeKind, LockfileDelta};
+use serde::Serialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -314,4 +315,30 @@ pub fn head_analyses(inputs: &ReviewInputs) -> HashMap<usize, Result<CrateAnalys
         .zip(&inputs.code)
         .filter_map(|(c, code)| Some((c.to.as_ref()?.index, code.new.clone()?)))
         .collect()
+}
+
+/// The lockfile changes a review looked at.
+#[derive(Clone, Debug, Serialize)]
+pub struct ReviewSection {
+    pub base: String,
+    pub head: String,
+    pub changes: Vec<ChangeRow>,
+}
+
+/// One change with what was learnt about it.
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeRow {
+    #[serde(flatten)]
+    pub change: crate::review::Change,
+    /// Days since the incoming version was published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_days: Option<i64>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub advisories_fixed: Vec<String>,
+    /// Highest severity among the findings about this change.
+    pub risk: Option<crate::finding::Severity>,
+    /// Codes of the findings about this change, worst first.
+    pub signals: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<crate::review::code_diff::CodeChanges>,
 }

@@ -15,7 +15,7 @@ pub mod vex;
 use crate::error::{Error, Result};
 use crate::graph::workspace::Workspace;
 use crate::graph::{Graph, Origin};
-use crate::report::DatabaseInfo;
+use crate::sources::advisory_db::DatabaseInfo;
 use crate::sources::advisory_db::{self, Scope};
 use manifests::{ManifestReader, MetaFrom, PackageMeta};
 use sha2::{Digest, Sha256};

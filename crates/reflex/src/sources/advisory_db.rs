@@ -4,9 +4,9 @@
 //! Entries are parsed one by one so a corrupt advisory is reported and skipped, never fatal.
 
 use crate::error::{Error, Result};
-use crate::report::DatabaseInfo;
 use rustsec::Collection;
 use rustsec::advisory::Advisory;
+use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -460,4 +460,20 @@ pub fn fetch(url: &str, cache_dir: &Path) -> Result<FetchOutcome> {
         cloned,
         db,
     })
+}
+
+/// Where the advisories came from.
+#[derive(Clone, Debug, Serialize)]
+pub struct DatabaseInfo {
+    /// `embedded`, `cache` or `directory`.
+    pub origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_updated: Option<String>,
+    /// Number of advisories; absent when only the graph's crates were loaded from a directory.
+    pub advisory_count: Option<usize>,
+    pub invalid_entries: usize,
 }

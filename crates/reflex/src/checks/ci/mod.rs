@@ -16,99 +16,100 @@ pub mod tools;
 pub mod yaml;
 
 use super::{Check, Context, Sink};
-use crate::report::{CheckStatus, CiStats, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::cargo_config;
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 pub struct CiHardening;
 
 const NAME: &str = "ci";
 
-pub const UNLOCKED: CodeSpec = CodeSpec {
-    code: "ci-cargo-unlocked",
-    severity: Severity::Medium,
-    summary: "a CI cargo invocation does not use --locked or --frozen, so CI may build a graph nobody reviewed",
-};
-pub const SECRET_IN_BUILD: CodeSpec = CodeSpec {
-    code: "ci-secret-exposed-to-build",
-    severity: Severity::Medium,
-    summary: "a secret is in the environment of a CI step that compiles or runs dependency code",
-};
-pub const SECRET_AFTER_BUILD: CodeSpec = CodeSpec {
-    code: "ci-secret-after-build",
-    severity: Severity::Low,
-    summary: "a secret is used later in a job whose earlier steps ran dependency code (which can persist via $GITHUB_ENV, $GITHUB_PATH or ~/.cargo)",
-};
-pub const STATIC_CLOUD_KEYS: CodeSpec = CodeSpec {
-    code: "ci-static-cloud-credentials",
-    severity: Severity::Medium,
-    summary: "CI uses long-lived cloud keys where OIDC federation (id-token: write with a role) would give short-lived ones",
-};
-pub const LONG_SESSION: CodeSpec = CodeSpec {
-    code: "ci-long-role-session",
-    severity: Severity::Low,
-    summary: "an assumed cloud role session lasts longer than one hour",
-};
-pub const PERMISSIONS_MISSING: CodeSpec = CodeSpec {
-    code: "ci-permissions-missing",
-    severity: Severity::Low,
-    summary: "a workflow does not set `permissions`, so its token gets the repository default (read-write on older repositories)",
-};
-pub const PERMISSIONS_BROAD: CodeSpec = CodeSpec {
-    code: "ci-permissions-broad",
-    severity: Severity::Medium,
-    summary: "a workflow grants write-all, or write scopes to every job at the workflow level",
-};
-pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec {
-    code: "ci-hardcoded-credential",
-    severity: Severity::Medium,
-    summary: "a CI file contains what looks like a literal credential",
-};
-pub const UNTRUSTED_CHECKOUT: CodeSpec = CodeSpec {
-    code: "ci-pull-request-target-checkout",
-    severity: Severity::Medium,
-    summary: "a pull_request_target, workflow_run or issue_comment workflow checks out and builds untrusted code with the base repository's secrets",
-};
-pub const ACTION_UNPINNED: CodeSpec = CodeSpec {
-    code: "ci-action-unpinned",
-    severity: Severity::Medium,
-    summary: "a `uses:` action or reusable workflow is not pinned to a full commit SHA (tags and branches can be moved to other code)",
-};
-pub const ACTION_ARCHIVED: CodeSpec = CodeSpec {
-    code: "ci-action-archived",
-    severity: Severity::Low,
-    summary: "CI uses an action whose repository is archived: it gets no fixes and nobody watches its owner account",
-};
-pub const INSTALL_UNPINNED: CodeSpec = CodeSpec {
-    code: "ci-cargo-install-unpinned",
-    severity: Severity::Medium,
-    summary: "`cargo install` or `cargo binstall` without an exact version (or from git without --rev/--tag) installs whatever is newest that day",
-};
-pub const DOWNLOAD_UNVERIFIED: CodeSpec = CodeSpec {
-    code: "ci-download-exec-unverified",
-    severity: Severity::Medium,
-    summary: "CI runs code straight from the network without a checksum (`curl ... | sh`, a downloaded rustup-init or script executed)",
-};
-pub const CACHE_IN_RELEASE: CodeSpec = CodeSpec {
-    code: "ci-cache-in-release",
-    severity: Severity::Medium,
-    summary: "a release or publish job restores a build cache that other workflows can write (cache poisoning)",
-};
-pub const STATIC_REGISTRY_TOKEN: CodeSpec = CodeSpec {
-    code: "ci-static-registry-token",
-    severity: Severity::Medium,
-    summary: "CI publishes to crates.io with a long-lived token secret where trusted publishing (rust-lang/crates-io-auth-action) gives a short-lived one",
-};
-pub const TEMPLATE_INJECTION: CodeSpec = CodeSpec {
-    code: "ci-template-injection",
-    severity: Severity::Medium,
-    summary: "an attacker-controlled `${{ }}` expression (pull request title, branch name, comment, commit message...) is pasted into a script as code",
-};
-pub const UNPARSABLE: CodeSpec = CodeSpec {
-    code: "ci-file-unparsable",
-    severity: Severity::Low,
-    summary: "a CI file could not be parsed, so it was not checked",
-};
+pub const UNLOCKED: CodeSpec = CodeSpec::new(
+    "ci-cargo-unlocked",
+    Severity::Medium,
+    "a CI cargo invocation does not use --locked or --frozen, so CI may build a graph nobody reviewed",
+);
+pub const SECRET_IN_BUILD: CodeSpec = CodeSpec::new(
+    "ci-secret-exposed-to-build",
+    Severity::Medium,
+    "a secret is in the environment of a CI step that compiles or runs dependency code",
+);
+pub const SECRET_AFTER_BUILD: CodeSpec = CodeSpec::new(
+    "ci-secret-after-build",
+    Severity::Low,
+    "a secret is used later in a job whose earlier steps ran dependency code (which can persist via $GITHUB_ENV, $GITHUB_PATH or ~/.cargo)",
+);
+pub const STATIC_CLOUD_KEYS: CodeSpec = CodeSpec::new(
+    "ci-static-cloud-credentials",
+    Severity::Medium,
+    "CI uses long-lived cloud keys where OIDC federation (id-token: write with a role) would give short-lived ones",
+);
+pub const LONG_SESSION: CodeSpec = CodeSpec::new(
+    "ci-long-role-session",
+    Severity::Low,
+    "an assumed cloud role session lasts longer than one hour",
+);
+pub const PERMISSIONS_MISSING: CodeSpec = CodeSpec::new(
+    "ci-permissions-missing",
+    Severity::Low,
+    "a workflow does not set `permissions`, so its token gets the repository default (read-write on older repositories)",
+);
+pub const PERMISSIONS_BROAD: CodeSpec = CodeSpec::new(
+    "ci-permissions-broad",
+    Severity::Medium,
+    "a workflow grants write-all, or write scopes to every job at the workflow level",
+);
+pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec::new(
+    "ci-hardcoded-credential",
+    Severity::Medium,
+    "a CI file contains what looks like a literal credential",
+);
+pub const UNTRUSTED_CHECKOUT: CodeSpec = CodeSpec::new(
+    "ci-pull-request-target-checkout",
+    Severity::Medium,
+    "a pull_request_target, workflow_run or issue_comment workflow checks out and builds untrusted code with the base repository's secrets",
+);
+pub const ACTION_UNPINNED: CodeSpec = CodeSpec::new(
+    "ci-action-unpinned",
+    Severity::Medium,
+    "a `uses:` action or reusable workflow is not pinned to a full commit SHA (tags and branches can be moved to other code)",
+);
+pub const ACTION_ARCHIVED: CodeSpec = CodeSpec::new(
+    "ci-action-archived",
+    Severity::Low,
+    "CI uses an action whose repository is archived: it gets no fixes and nobody watches its owner account",
+);
+pub const INSTALL_UNPINNED: CodeSpec = CodeSpec::new(
+    "ci-cargo-install-unpinned",
+    Severity::Medium,
+    "`cargo install` or `cargo binstall` without an exact version (or from git without --rev/--tag) installs whatever is newest that day",
+);
+pub const DOWNLOAD_UNVERIFIED: CodeSpec = CodeSpec::new(
+    "ci-download-exec-unverified",
+    Severity::Medium,
+    "CI runs code straight from the network without a checksum (`curl ... | sh`, a downloaded rustup-init or script executed)",
+);
+pub const CACHE_IN_RELEASE: CodeSpec = CodeSpec::new(
+    "ci-cache-in-release",
+    Severity::Medium,
+    "a release or publish job restores a build cache that other workflows can write (cache poisoning)",
+);
+pub const STATIC_REGISTRY_TOKEN: CodeSpec = CodeSpec::new(
+    "ci-static-registry-token",
+    Severity::Medium,
+    "CI publishes to crates.io with a long-lived token secret where trusted publishing (rust-lang/crates-io-auth-action) gives a short-lived one",
+);
+pub const TEMPLATE_INJECTION: CodeSpec = CodeSpec::new(
+    "ci-template-injection",
+    Severity::Medium,
+    "an attacker-controlled `${{ }}` expression (pull request title, branch name, comment, commit message...) is pasted into a script as code",
+);
+pub const UNPARSABLE: CodeSpec = CodeSpec::new(
+    "ci-file-unparsable",
+    Severity::Low,
+    "a CI file could not be parsed, so it was not checked",
+);
 
 static CODES: [CodeSpec; 17] = [
     UNLOCKED,
@@ -483,4 +484,14 @@ mod tests {
         assert_eq!(credential_shape("run: cargo build --locked"), None);
         assert_eq!(credential_shape("AKIA is a prefix"), None);
     }
+}
+
+/// CI figures worth a headline: how many cargo invocations are pinned to the lockfile.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct CiStats {
+    pub files: usize,
+    pub cargo_invocations: usize,
+    pub locked_invocations: usize,
+    /// Share of cargo invocations that use `--locked` or `--frozen`, in percent.
+    pub locked_percent: Option<f64>,
 }
