@@ -73,7 +73,7 @@ pub fn run(args: ApproveArgs) -> Result<u8, reflex::Error> {
         Some(p) => cwd.join(p),
         None => ws.root.join(reflex::policy::FILE_NAME),
     };
-    let done = approve::approve(&path, &entry)?;
+    let done = approve::approve(&path, &entry, reflex::checks::catalog())?;
     let shown = shown(&done.path, &cwd);
     let mut err = std::io::stderr().lock();
     if !done.changed {

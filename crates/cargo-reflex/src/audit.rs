@@ -3,8 +3,8 @@
 use crate::cli::CommonArgs;
 use crate::output;
 use clap::Args;
-use reflex::audit::{AuditOptions, DbRefresh, audit};
-use reflex::sources::registry_index::cargo_home;
+use reflex::commands::{CommandOptions, DbRefresh, audit};
+use reflex::knowledge::paths::cargo_home;
 use reflex::time::Clock;
 
 #[derive(Args, Debug)]
@@ -46,9 +46,9 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
 }
 
 /// Library options from the common flags.
-pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
+pub fn options(c: &CommonArgs) -> Result<CommandOptions, reflex::Error> {
     let cwd = std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?;
-    let mut opts = AuditOptions::new(cwd);
+    let mut opts = CommandOptions::new(cwd);
     opts.manifest_path = c.manifest_path.clone();
     opts.lockfile = c.file.clone();
     opts.advisory_db = c.advisory_db.clone();
@@ -88,7 +88,9 @@ pub fn options(c: &CommonArgs) -> Result<AuditOptions, reflex::Error> {
 /// Runs a command with a progress bar, renders the report and maps it to the exit code.
 pub fn execute(
     c: &CommonArgs,
-    command: impl FnOnce(reflex::audit::Progress<'_>) -> Result<reflex::report::Report, reflex::Error>,
+    command: impl FnOnce(
+        reflex::commands::Progress<'_>,
+    ) -> Result<reflex::report::Report, reflex::Error>,
 ) -> Result<u8, reflex::Error> {
     let report = with_progress(c, command)?;
     output::emit(&output::render(&report, c), c)?;
@@ -98,7 +100,9 @@ pub fn execute(
 /// Runs a command while a progress bar (on a terminal) shows its long steps.
 pub fn with_progress(
     c: &CommonArgs,
-    command: impl FnOnce(reflex::audit::Progress<'_>) -> Result<reflex::report::Report, reflex::Error>,
+    command: impl FnOnce(
+        reflex::commands::Progress<'_>,
+    ) -> Result<reflex::report::Report, reflex::Error>,
 ) -> Result<reflex::report::Report, reflex::Error> {
     let bar = output::progress(c);
     let on_progress = |what: &str, done: usize, total: usize| {

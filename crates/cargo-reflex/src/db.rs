@@ -1,6 +1,7 @@
 //! `cargo reflex db`: the advisory database.
 
 use clap::{Args, Subcommand};
+use reflex::knowledge::paths;
 use reflex::sources::advisory_db;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,7 +34,7 @@ pub enum DbCommand {
 }
 
 fn cache(dir: Option<PathBuf>) -> Result<PathBuf, reflex::Error> {
-    dir.or_else(advisory_db::default_cache_dir).ok_or_else(|| {
+    dir.or_else(paths::cache_dir).ok_or_else(|| {
         reflex::Error::Usage("no cache directory: set HOME, XDG_CACHE_HOME or CARGO_REFLEX_CACHE, or pass --cache-dir".into(), None)
     })
 }
@@ -68,7 +69,7 @@ pub fn run(args: DbArgs) -> Result<u8, reflex::Error> {
         } => {
             let db = advisory_db::select(
                 dir.as_deref(),
-                cache_dir.or_else(advisory_db::default_cache_dir).as_deref(),
+                cache_dir.or_else(paths::cache_dir).as_deref(),
                 advisory_db::Scope::All,
             )?;
             let info = db.info();

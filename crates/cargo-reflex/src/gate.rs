@@ -4,7 +4,7 @@ use crate::audit::options;
 use crate::cli::CommonArgs;
 use crate::output;
 use clap::Args;
-use reflex::audit::gate;
+use reflex::commands::gate;
 use std::io::Write;
 use std::path::PathBuf;
 

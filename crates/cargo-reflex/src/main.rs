@@ -13,7 +13,6 @@ mod drill;
 mod gate;
 mod init;
 mod man;
-mod monitor;
 mod output;
 mod recon;
 mod respond;

@@ -23,7 +23,7 @@ pub fn render(report: &Report, args: &CommonArgs) -> String {
             },
         ),
         Format::Json => report::json::render(report),
-        Format::Sarif => report::sarif::render(report),
+        Format::Sarif => report::sarif::render(report, reflex::checks::catalog()),
         Format::Markdown => report::markdown::render(report),
         Format::Github => report::github::render(report),
     }

@@ -3,7 +3,7 @@
 use crate::audit::{execute, options};
 use crate::cli::CommonArgs;
 use clap::Args;
-use reflex::audit::recon;
+use reflex::commands::recon;
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]

@@ -1,9 +1,10 @@
 //! `cargo reflex respond`.
 
 use clap::{Args, ValueEnum};
+use reflex::knowledge::paths::{cache_dir, cargo_home};
 use reflex::respond::{Options, Query, render_human, respond};
 use reflex::sources::advisory_db::{self, Scope};
-use reflex::sources::registry_index::{IndexConfig, RegistryIndex, cargo_home};
+use reflex::sources::registry_index::{IndexConfig, RegistryIndex};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -50,10 +51,7 @@ pub struct RespondArgs {
 
 pub fn run(args: RespondArgs) -> Result<u8, reflex::Error> {
     let query = Query::parse(&args.query)?;
-    let cache = args
-        .cache_dir
-        .clone()
-        .or_else(advisory_db::default_cache_dir);
+    let cache = args.cache_dir.clone().or_else(cache_dir);
     let db = advisory_db::select(args.advisory_db.as_deref(), cache.as_deref(), Scope::All)?;
     let mut config = IndexConfig {
         cargo_home: cargo_home(),

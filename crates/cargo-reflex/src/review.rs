@@ -3,7 +3,7 @@
 use crate::audit::{execute, options};
 use crate::cli::CommonArgs;
 use clap::Args;
-use reflex::audit::review;
+use reflex::commands::review;
 use reflex::review::{LockInput, parse_range};
 use std::path::PathBuf;
 
@@ -52,7 +52,7 @@ pub fn comparison(
     range: Option<&str>,
     base_file: Option<&PathBuf>,
     head_file: Option<&PathBuf>,
-    opts: &mut reflex::audit::AuditOptions,
+    opts: &mut reflex::commands::CommandOptions,
 ) -> Result<(LockInput, LockInput), reflex::Error> {
     if let Some(h) = head_file {
         if opts.lockfile.is_some() {

@@ -1,8 +1,8 @@
 //! `cargo reflex sbom`: a software bill of materials of the locked graph.
 
 use clap::{Args, ValueEnum};
+use reflex::knowledge::paths::{cache_dir, cargo_home};
 use reflex::sbom::{self, SbomOptions};
-use reflex::sources::{advisory_db, registry_index::cargo_home};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -72,10 +72,7 @@ pub fn run(args: SbomArgs) -> Result<u8, reflex::Error> {
         manifest_path: args.manifest_path.clone(),
         lockfile: args.file.clone(),
         cargo_home: args.cargo_home.clone().or_else(cargo_home),
-        cache_dir: args
-            .cache_dir
-            .clone()
-            .or_else(advisory_db::default_cache_dir),
+        cache_dir: args.cache_dir.clone().or_else(cache_dir),
         vex: args.vex,
         advisory_db: args.advisory_db.clone(),
         created: created(args.now.as_deref())?,

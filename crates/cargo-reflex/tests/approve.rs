@@ -7,7 +7,6 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
 
 const NOW: &str = "2026-11-25T12:00:00Z";
 
@@ -53,30 +52,6 @@ fn registry() -> String {
         }])
         .unwrap();
     url
-}
-
-fn cargo(ws: &Path, home: &Path, registry: &str, args: &[&str]) {
-    std::fs::create_dir_all(home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\nregistry = \"sparse+{registry}\"\n"
-        ),
-    )
-    .unwrap();
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(args)
-        .current_dir(ws)
-        .env("CARGO_HOME", home)
-        .env_remove("CARGO_TARGET_DIR")
-        .env("CARGO_NET_RETRY", "0")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cargo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 fn gate(ws: &Path, registry: &str, extra: &[&str]) -> (Run, serde_json::Value) {
@@ -162,7 +137,7 @@ fn the_printed_remedy_records_the_approval_and_the_gate_then_passes() {
     .unwrap();
     std::fs::write(ws.join("reflex.toml"), POLICY).unwrap();
     let registry = registry();
-    cargo(
+    cargo_ok(
         &ws,
         &tmp.path().join("home"),
         &registry,

@@ -176,8 +176,6 @@ fn control_run(tmp: &Path, observe: bool) -> Observed {
     } else {
         block_device(tmp, &mut block)
     };
-    let resolv = tmp.join("resolv.conf");
-    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
     let mut env = env(&s);
     env.push(("ESCAPE_INSIDE".into(), tmp.display().to_string()));
     if observe {
@@ -189,30 +187,7 @@ fn control_run(tmp: &Path, observe: bool) -> Observed {
     if let Some(dev) = block.get("block_device") {
         env.push(("ESCAPE_BLOCK_DEVICE".into(), dev.clone()));
     }
-    let profile = reflex_sandbox::Profile {
-        program: std::env::current_exe().unwrap(),
-        args: [
-            "escape_control_inside",
-            "--exact",
-            "--ignored",
-            "--nocapture",
-        ]
-        .map(String::from)
-        .to_vec(),
-        cwd: tmp.to_path_buf(),
-        env,
-        isolation: reflex_sandbox::Isolation::NetworkOnly {
-            resolv_conf: Some(resolv),
-        },
-        ..Default::default()
-    };
-    let outcome = reflex_sandbox::run(
-        &profile,
-        Path::new(env!("CARGO_BIN_EXE_cargo-reflex")),
-        None,
-    )
-    .unwrap();
-    assert_eq!(outcome, reflex_sandbox::Outcome::Exited(0));
+    run_inside_namespace(tmp, "escape_control_inside", env);
     let mut text = String::new();
     std::fs::File::open(tmp.join("control.json"))
         .unwrap()

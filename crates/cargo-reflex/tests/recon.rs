@@ -3,6 +3,7 @@
 
 mod common;
 use common::*;
+use std::path::Path;
 
 /// `<tmp>/ws` (the squat scenario) and `<tmp>/advisory-db`.
 fn squat() -> tempfile::TempDir {
@@ -98,6 +99,72 @@ fn offline_recon_names_typosquats_and_says_what_it_cannot_date() {
 #[test]
 fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     let tmp = squat();
+    let (url, _server) = online_registry(tmp.path());
+    let extra = [
+        "--crates-io-index",
+        url.as_str(),
+        "--cargo-home",
+        "no-cargo-home",
+        "--no-fetch",
+        "--internal-prefix",
+        "acme-",
+    ];
+    let run = run(
+        tmp.path(),
+        &args(RECON, &[&["--format", "json"][..], &extra[..]].concat()),
+    );
+    let report = json(&run);
+
+    takeover_targets_ranked(&report);
+    dependency_confusion_found(&report);
+    assert_eq!(
+        run.code, 1,
+        "the high confusion finding and the malicious advisory fail the run"
+    );
+
+    build_time_code_read_from_the_archives(&report, tmp.path());
+
+    // What users see.
+    let human = common::run(tmp.path(), &args(RECON, &extra));
+    insta::assert_snapshot!(
+        "squat_recon_human",
+        human.stdout.replace(&url, "http://127.0.0.1:PORT/")
+    );
+    // SARIF of a recon run is valid too (schema quirk as in the audit test).
+    let sarif_run = common::run(
+        tmp.path(),
+        &args(RECON, &[&["--format", "sarif"][..], &extra[..]].concat()),
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&sarif_run.stdout).unwrap();
+    let sarif_schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
+        .unwrap()
+        .replace(
+            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
+        );
+    let sarif_validator =
+        jsonschema::validator_for(&serde_json::from_str(&sarif_schema_text).unwrap()).unwrap();
+    assert!(sarif_validator.is_valid(&sarif));
+    assert_eq!(
+        sarif["runs"][0]["results"].as_array().unwrap().len(),
+        report["findings"].as_array().unwrap().len()
+    );
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+/// The registry recon asks: a sparse index (crates.io's, and the private registry's under
+/// `alt/`, which the lockfile in `dir` is pointed at), and the archives of three crates. Its
+/// URL and the server.
+fn online_registry(dir: &Path) -> (String, reflex::drill::registry::Registry) {
     let crate_file = |name: &str| std::fs::read(fixture(&format!("crates/{name}"))).unwrap();
     let (url, server) = server();
     let index: Vec<(&str, String)> = vec![
@@ -154,28 +221,18 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
         ));
     }
     server.serve_files(entries.into_iter().collect());
-    let lock = tmp.path().join("ws/Cargo.lock");
+    let lock = dir.join("ws/Cargo.lock");
     let text = std::fs::read_to_string(&lock).unwrap().replace(
         "sparse+http://127.0.0.1:9/index/",
         &format!("sparse+{url}alt/"),
     );
     std::fs::write(&lock, text).unwrap();
-    let extra = [
-        "--crates-io-index",
-        url.as_str(),
-        "--cargo-home",
-        "no-cargo-home",
-        "--no-fetch",
-        "--internal-prefix",
-        "acme-",
-    ];
-    let run = run(
-        tmp.path(),
-        &args(RECON, &[&["--format", "json"][..], &extra[..]].concat()),
-    );
-    let report = json(&run);
+    (url, server)
+}
 
-    // Freshness and takeover: old-but-gold is old, stale and everything depends on it.
+/// Freshness and takeover targets.
+fn takeover_targets_ranked(report: &serde_json::Value) {
+    // old-but-gold is old, stale and everything depends on it.
     let rows = report["crates"].as_array().unwrap();
     let gold = &rows[0];
     assert_eq!(
@@ -187,27 +244,30 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     assert_eq!(gold["dependents"], 5);
     assert!(gold["takeover_score"].as_f64().unwrap() > 0.0);
     assert!(
-        findings(&report, "takeover-target")
+        findings(report, "takeover-target")
             .iter()
             .any(|f| f["package"]["name"] == "old-but-gold")
     );
     assert!(
-        findings(&report, "stale-crate")
+        findings(report, "stale-crate")
             .iter()
             .any(|f| f["package"]["name"] == "old-but-gold")
     );
     assert_eq!(
-        findings(&report, "unmaintained-suspect")[0]["package"]["name"],
+        findings(report, "unmaintained-suspect")[0]["package"]["name"],
         "abandoned"
     );
     let serd = rows.iter().find(|r| r["name"] == "serd").unwrap();
     assert_eq!(serd["age_days"], 24);
     assert_eq!(serd["stale"], false);
     assert_eq!(report["metrics"]["stale"], 2);
+}
 
+/// Dependency confusion and internal names.
+fn dependency_confusion_found(report: &serde_json::Value) {
     // Dependency confusion: the private registry's crate and the unpublishable workspace crate
     // exist on crates.io; an internal-prefixed crate comes from crates.io.
-    let confusion: Vec<&str> = findings(&report, "dependency-confusion")
+    let confusion: Vec<&str> = findings(report, "dependency-confusion")
         .iter()
         .map(|f| f["package"]["name"].as_str().unwrap())
         .collect();
@@ -215,7 +275,7 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
         confusion.contains(&"internal-utils") && confusion.contains(&"billing"),
         "{confusion:?}"
     );
-    let utils = findings(&report, "dependency-confusion")
+    let utils = findings(report, "dependency-confusion")
         .into_iter()
         .find(|f| f["package"]["name"] == "internal-utils")
         .unwrap();
@@ -225,30 +285,31 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
             .contains("public 9.9.9 is newer than the internal 1.4.0")
     );
     assert_eq!(
-        findings(&report, "internal-name-from-public-registry")[0]["package"]["name"],
+        findings(report, "internal-name-from-public-registry")[0]["package"]["name"],
         "acme-auth"
     );
     assert!(
-        findings(&report, "internal-crate-without-prefix")
+        findings(report, "internal-crate-without-prefix")
             .iter()
             .any(|f| f["package"]["name"] == "billing")
     );
-    assert_eq!(
-        run.code, 1,
-        "the high confusion finding and the malicious advisory fail the run"
-    );
+}
 
+/// Build-time code and repository claims, read from the archives; only verified archives are
+/// cached.
+fn build_time_code_read_from_the_archives(report: &serde_json::Value, dir: &Path) {
+    let rows = report["crates"].as_array().unwrap();
     // Build-time code, read from the archives the registry serves.
     assert_eq!(
-        findings(&report, "archive-checksum-mismatch")[0]["package"]["name"],
+        findings(report, "archive-checksum-mismatch")[0]["package"]["name"],
         "rustdecimal"
     );
     assert!(
-        findings(&report, "archive-hostile")
+        findings(report, "archive-hostile")
             .iter()
             .any(|f| f["evidence"].to_string().contains("path escapes"))
     );
-    let secret = findings(&report, "build-time-secret-read");
+    let secret = findings(report, "build-time-secret-read");
     assert_eq!(secret[0]["package"]["name"], "url-parse");
     assert!(
         secret[0]["evidence"]
@@ -256,17 +317,17 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
             .contains("AWS_SECRET_ACCESS_KEY, GITHUB_TOKEN")
     );
     assert!(
-        findings(&report, "build-time-network")
+        findings(report, "build-time-network")
             .iter()
             .any(|f| f["package"]["name"] == "url-parse")
     );
     assert!(
-        findings(&report, "build-time-process")
+        findings(report, "build-time-process")
             .iter()
             .any(|f| f["package"]["name"] == "serd" && f["evidence"].to_string().contains("sh"))
     );
     assert!(
-        findings(&report, "native-binary")
+        findings(report, "native-binary")
             .iter()
             .any(|f| f["package"]["name"] == "serd")
     );
@@ -279,7 +340,7 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
     assert_eq!(parse["build_script"], true);
     assert_eq!(report["metrics"]["build_time_code"], 2);
     // serd points at serde's repository: a copycat.
-    let claims = findings(&report, "impersonation-repository");
+    let claims = findings(report, "impersonation-repository");
     assert!(
         claims
             .iter()
@@ -287,58 +348,18 @@ fn online_recon_dates_crates_ranks_takeover_targets_and_finds_confusion() {
         "{claims:?}"
     );
     assert!(
-        findings(&report, "repository-link-suspicious")
+        findings(report, "repository-link-suspicious")
             .iter()
             .any(|f| f["package"]["name"] == "url-parse")
     );
     assert!(
-        tmp.path()
-            .join("__cache/crates/url-parse-0.1.0.crate")
-            .is_file(),
+        dir.join("__cache/crates/url-parse-0.1.0.crate").is_file(),
         "verified archives are cached"
     );
     assert!(
-        !tmp.path()
-            .join("__cache/crates/rustdecimal-1.23.1.crate")
-            .exists(),
+        !dir.join("__cache/crates/rustdecimal-1.23.1.crate").exists(),
         "a tampered archive is never cached"
     );
-
-    // What users see.
-    let human = common::run(tmp.path(), &args(RECON, &extra));
-    insta::assert_snapshot!(
-        "squat_recon_human",
-        human.stdout.replace(&url, "http://127.0.0.1:PORT/")
-    );
-    // SARIF of a recon run is valid too (schema quirk as in the audit test).
-    let sarif_run = common::run(
-        tmp.path(),
-        &args(RECON, &[&["--format", "sarif"][..], &extra[..]].concat()),
-    );
-    let sarif: serde_json::Value = serde_json::from_str(&sarif_run.stdout).unwrap();
-    let sarif_schema_text = std::fs::read_to_string(fixture("sarif/sarif-schema-2.1.0.json"))
-        .unwrap()
-        .replace(
-            "^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
-            "^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
-        );
-    let sarif_validator =
-        jsonschema::validator_for(&serde_json::from_str(&sarif_schema_text).unwrap()).unwrap();
-    assert!(sarif_validator.is_valid(&sarif));
-    assert_eq!(
-        sarif["runs"][0]["results"].as_array().unwrap().len(),
-        report["findings"].as_array().unwrap().len()
-    );
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(repo().join("docs/report.schema.json")).unwrap(),
-    )
-    .unwrap();
-    let validator = jsonschema::validator_for(&schema).unwrap();
-    let errors: Vec<String> = validator
-        .iter_errors(&report)
-        .map(|e| format!("{e} at {}", e.instance_path()))
-        .collect();
-    assert!(errors.is_empty(), "{errors:#?}");
 }
 
 /// Every typosquat suspicion on the real corpus lockfiles, reviewed by hand: an `-rs` affix on a

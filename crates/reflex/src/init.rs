@@ -3,9 +3,9 @@
 //! configuration: cargo config with a private registry, a CI workflow that gates the change and
 //! builds and tests in the monitored sandbox, and a Kubernetes NetworkPolicy for build pods.
 
-use crate::audit::{AuditOptions, Progress};
+use crate::commands::{CommandOptions, Progress};
 use crate::error::Result;
-use crate::finding::Finding;
+use crate::finding::{Approval, Baseline, Finding};
 use crate::policy::Policy;
 use crate::report::Report;
 use std::collections::BTreeSet;
@@ -30,14 +30,6 @@ pub const STARTER_LICENSES: &[&str] = &[
     "CC0-1.0",
     "BSL-1.0",
     "Unlicense",
-];
-
-/// Codes never recorded as baseline: they must be fixed, not accepted.
-const NEVER_BASELINE: &[&str] = &[
-    "advisory-malicious",
-    "archive-checksum-mismatch",
-    "archive-hostile",
-    "policy-default",
 ];
 
 /// Advisory baselines expire after this many days, so accepted vulnerabilities come back.
@@ -116,15 +108,16 @@ pub struct Starter {
 }
 
 /// Runs the gate with the starter rules and records what fails today as the baseline.
-pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Starter> {
+pub fn starter_policy(opts: &CommandOptions, progress: Progress<'_>) -> Result<Starter> {
     let rules_text = rules(&opts.internal_prefixes);
     let mut o = opts.clone();
     o.policy_rules = Some(Policy::parse(
         Path::new(crate::policy::FILE_NAME),
         &rules_text,
+        crate::checks::catalog(),
     )?);
     o.deny_from_cli = false;
-    let report = crate::audit::gate(&o, progress)?;
+    let report = crate::commands::gate(&o, progress)?;
     let mut text = rules_text;
     let (approvals, exceptions, cooldown_exempt, not_baselined) =
         baseline(&report, opts, &mut text);
@@ -132,7 +125,7 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     let mut baselined_advisories: Vec<String> = report
         .findings
         .iter()
-        .filter(|f| f.denied && !NEVER_BASELINE.contains(&f.code))
+        .filter(|f| f.denied && crate::checks::catalog().baseline(f.code) != Baseline::Never)
         .filter_map(|f| {
             let a = f.advisory.as_ref()?;
             let pkg = f
@@ -150,7 +143,7 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
     baselined_advisories.sort();
     baselined_advisories.dedup();
     // What we write must be what we read.
-    Policy::parse(Path::new(crate::policy::FILE_NAME), &text)?;
+    Policy::parse(Path::new(crate::policy::FILE_NAME), &text, crate::checks::catalog())?;
     Ok(Starter {
         policy_text: text,
         exceptions,
@@ -162,7 +155,7 @@ pub fn starter_policy(opts: &AuditOptions, progress: Progress<'_>) -> Result<Sta
 }
 
 /// When advisories accepted today come back.
-fn advisory_expiry(opts: &AuditOptions) -> jiff::civil::Date {
+fn advisory_expiry(opts: &CommandOptions) -> jiff::civil::Date {
     let today = opts.clock.today();
     today
         .checked_add(jiff::Span::new().days(ADVISORY_BASELINE_DAYS))
@@ -173,15 +166,15 @@ fn advisory_expiry(opts: &AuditOptions) -> jiff::civil::Date {
 /// findings refused).
 fn baseline(
     report: &Report,
-    opts: &AuditOptions,
+    opts: &CommandOptions,
     text: &mut String,
 ) -> (usize, usize, usize, Vec<String>) {
     let mut approvals: BTreeSet<(String, &'static str)> = BTreeSet::new();
+    let catalog = crate::checks::catalog();
+    let spec = |f: &Finding| catalog.get(f.code);
     for f in &report.findings {
-        let kind = match f.code {
-            "build-script-not-approved" => "build-script",
-            "proc-macro-not-approved" => "proc-macro",
-            _ => continue,
+        let Some(Approval::BuildTime(kind)) = spec(f).map(|s| s.approval) else {
+            continue;
         };
         if let Some(p) = &f.package {
             approvals.insert((p.name.clone(), kind));
@@ -205,7 +198,7 @@ fn baseline(
     let cooled: BTreeSet<String> = report
         .findings
         .iter()
-        .filter(|f| f.denied && f.code.starts_with("cooldown-"))
+        .filter(|f| f.denied && catalog.baseline(f.code) == Baseline::CooldownExempt)
         .filter_map(|f| {
             f.package
                 .as_ref()
@@ -231,10 +224,9 @@ fn baseline(
         .iter()
         .filter(|f| {
             f.denied
-                && !f.code.starts_with("cooldown-")
                 && !matches!(
-                    f.code,
-                    "build-script-not-approved" | "proc-macro-not-approved"
+                    catalog.baseline(f.code),
+                    Baseline::CooldownExempt | Baseline::BuildTimeAllow
                 )
         })
         .collect();
@@ -245,7 +237,7 @@ fn baseline(
         );
     }
     for f in denied {
-        if NEVER_BASELINE.contains(&f.code) {
+        if catalog.baseline(f.code) == Baseline::Never {
             refused.push(format!("{}: {}", f.code, f.title));
             continue;
         }
@@ -581,7 +573,7 @@ mod tests {
     #[test]
     fn internal_prefixes_are_a_top_level_key_of_the_policy() {
         let text = rules(&["acme-".into()]);
-        let policy = Policy::parse(Path::new("reflex.toml"), &text).unwrap();
+        let policy = Policy::parse(Path::new("reflex.toml"), &text, crate::checks::catalog()).unwrap();
         assert_eq!(policy.internal_prefixes, vec!["acme-".to_string()]);
     }
 

@@ -7,15 +7,15 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
-pub mod audit;
-pub mod build_plan;
-pub mod build_secrets;
+pub mod commands;
+pub mod build;
 pub mod checks;
 pub mod drill;
 pub mod error;
 pub mod finding;
 pub mod graph;
 pub mod init;
+pub mod knowledge;
 pub mod monitor;
 pub mod parallel;
 pub mod policy;

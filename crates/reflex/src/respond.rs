@@ -6,6 +6,9 @@
 
 use crate::error::{Error, Result};
 use crate::graph::Graph;
+use crate::knowledge::versions::{
+    nearest_safe_version, precise_update, semver_compatible, upgrade_command, upgrade_remedy,
+};
 use crate::sources::advisory_db::AdvisoryDb;
 use crate::sources::registry_index::{IndexedVersion, Lookup, RegistryIndex};
 use serde::Serialize;
@@ -356,12 +359,13 @@ fn remedy(
             .collect();
         let lookup = lookups.get(p.name.as_str());
         // Outside every fixable advisory of the crate, not only the one asked about.
-        let all = crate::checks::advisories::fixable_advisories(db, p.name.as_str());
+        let all = db.fixable_for_crate(p.name.as_str());
         let set = if all.is_empty() { advs.clone() } else { all };
-        if let Some(v) =
-            crate::checks::advisories::nearest_safe_version(&set, &p.version, lookup.as_deref())
-        {
-            use crate::checks::advisories::{upgrade_command, upgrade_remedy};
+        let published = lookup
+            .as_deref()
+            .map(Lookup::unyanked_versions)
+            .unwrap_or_default();
+        if let Some(v) = nearest_safe_version(&set, &p.version, &published) {
             return upgrade_command(p.name.as_str(), &p.version, &v)
                 .unwrap_or_else(|| upgrade_remedy(p.name.as_str(), &p.version, &v, &via));
         }
@@ -372,7 +376,7 @@ fn remedy(
             !req.matches(parsed)
         })
     {
-        return format!("cargo update -p {}@{} --precise {good}", p.name, p.version);
+        return precise_update(p.name.as_str(), &p.version, good);
     }
     // Brought in by a dependent's new release: its newest earlier release without the crate.
     if via.len() > 2
@@ -386,7 +390,7 @@ fn remedy(
             })
         })
     {
-        return format!("cargo update -p {pname}@{pver} --precise {good}");
+        return precise_update(pname, pver, good);
     }
     match via.get(1) {
         Some(_) if via.len() == 2 => format!(
@@ -413,17 +417,15 @@ fn earlier_release(
     let Lookup::Found { versions, .. } = &*lookup else {
         return None;
     };
-    let compatible = |v: &semver::Version| match (current.major, current.minor) {
-        (0, 0) => v.major == 0 && v.minor == 0 && v.patch == current.patch,
-        (0, m) => v.major == 0 && v.minor == m,
-        (major, _) => v.major == major,
-    };
     versions
         .iter()
         .filter(|v| !v.yanked)
         .filter_map(|v| Some((v, semver::Version::parse(&v.version).ok()?)))
         .filter(|(v, parsed)| {
-            parsed < current && parsed.pre.is_empty() && compatible(parsed) && keep(v, parsed)
+            parsed < current
+                && parsed.pre.is_empty()
+                && semver_compatible(current, parsed)
+                && keep(v, parsed)
         })
         .map(|(_, parsed)| parsed)
         .max()

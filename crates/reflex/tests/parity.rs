@@ -2,7 +2,7 @@
 //! package versions, with the same database. Expected results were generated once by
 //! `scripts/gen-parity-fixtures.sh` with cargo-audit and are committed under fixtures/parity.
 
-use reflex::audit::{AuditOptions, audit};
+use reflex::commands::{CommandOptions, audit};
 use reflex::time::Clock;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -22,7 +22,7 @@ fn kind(code: &str) -> Option<&'static str> {
 }
 
 fn ours(lockfile: &Path) -> BTreeSet<String> {
-    let mut opts = AuditOptions::new(root());
+    let mut opts = CommandOptions::new(root());
     opts.lockfile = Some(lockfile.to_path_buf());
     opts.advisory_db = Some(root().join("data/advisory-db"));
     opts.check_yanked = false;

@@ -20,11 +20,19 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// Copies a directory tree (fixtures are small).
 pub fn copy_dir(from: &Path, to: &Path) {
+    copy_dir_except(from, to, &[]);
+}
+
+/// Copies a directory tree without the entries named in `skip`, at any depth.
+pub fn copy_dir_except(from: &Path, to: &Path, skip: &[&str]) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap().flatten() {
+        if skip.iter().any(|s| entry.file_name() == *s) {
+            continue;
+        }
         let dest = to.join(entry.file_name());
         if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &dest);
+            copy_dir_except(&entry.path(), &dest, skip);
         } else {
             std::fs::copy(entry.path(), dest).unwrap();
         }
@@ -230,9 +238,14 @@ pub fn assert_valid_sarif(text: &str) {
     assert!(errors.is_empty(), "SARIF schema violations: {errors:#?}");
 }
 
-/// Real cargo in `ws` with its own CARGO_HOME `home`, the sparse registry at `registry`
-/// (a loopback server the test started) replacing crates.io.
-pub fn cargo_against(ws: &Path, home: &Path, registry: &str, args: &[&str]) -> Output {
+/// The cargo this test runs under (real cargo, not the binary under test).
+pub fn cargo_program() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())
+}
+
+/// Makes `home` a cargo home whose crates.io is the sparse registry at `registry` (a
+/// loopback server the test started); returns it.
+pub fn registry_home(home: &Path, registry: &str) -> PathBuf {
     std::fs::create_dir_all(home).unwrap();
     std::fs::write(
         home.join("config.toml"),
@@ -241,12 +254,118 @@ pub fn cargo_against(ws: &Path, home: &Path, registry: &str, args: &[&str]) -> O
         ),
     )
     .unwrap();
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    home.to_path_buf()
+}
+
+/// Real cargo in `ws` with the CARGO_HOME `home` as it is (its crates.io is whatever its
+/// configuration and the project's say), none of the caller's target directory or default
+/// registry, no retries.
+pub fn cargo_in(ws: &Path, home: &Path, args: &[&str]) -> Output {
+    Command::new(cargo_program())
         .args(args)
         .current_dir(ws)
         .env("CARGO_HOME", home)
         .env_remove("CARGO_TARGET_DIR")
+        .env_remove("CARGO_REGISTRY_DEFAULT")
         .env("CARGO_NET_RETRY", "0")
         .output()
         .unwrap()
+}
+
+/// Real cargo in `ws` with its own CARGO_HOME `home`, the sparse registry at `registry`
+/// (a loopback server the test started) replacing crates.io.
+pub fn cargo_against(ws: &Path, home: &Path, registry: &str, args: &[&str]) -> Output {
+    registry_home(home, registry);
+    cargo_in(ws, home, args)
+}
+
+/// `cargo_against`, which must succeed; its standard output.
+pub fn cargo_ok(ws: &Path, home: &Path, registry: &str, args: &[&str]) -> String {
+    succeeded(
+        cargo_against(ws, home, registry, args),
+        &format!("cargo {args:?}"),
+    )
+}
+
+/// The standard output of a command that must have succeeded (`what` names it if not).
+pub fn succeeded(out: Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A release for the drill's registry: a manifest (`deps` appended to its `[package]`) and
+/// `files`.
+pub fn release(
+    name: &str,
+    version: &str,
+    pubtime: &str,
+    deps: &str,
+    files: &[(&str, &str)],
+) -> reflex::drill::registry::Publish {
+    let mut all = std::collections::BTreeMap::new();
+    all.insert(
+        "Cargo.toml".to_string(),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"{version}\"\nedition = \"2021\"\nlicense = \"MIT\"\ndescription = \"utilities\"\n{deps}"
+        ),
+    );
+    all.extend(files.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+    reflex::drill::registry::Publish {
+        name: name.into(),
+        version: version.into(),
+        registry: None,
+        files: all,
+        pubtime: pubtime.into(),
+    }
+}
+
+/// A sparse registry on loopback holding `releases`: its URL and the server (serving until
+/// dropped).
+pub fn registry_of(
+    releases: &[reflex::drill::registry::Publish],
+) -> (String, reflex::drill::registry::Registry) {
+    let (url, server) = server();
+    server.publish(releases).unwrap();
+    (url, server)
+}
+
+/// The first YAML document of `text`.
+pub fn yaml(text: &str) -> saphyr::YamlOwned {
+    use saphyr::LoadableYamlNode;
+    saphyr::YamlOwned::load_from_str(text)
+        .unwrap()
+        .into_iter()
+        .next()
+        .unwrap()
+}
+
+/// Runs zizmor (offline, the auditor persona: everything it can find) on a workflow or an
+/// action; None when zizmor is not installed.
+pub fn zizmor(path: &Path) -> Option<(i32, String)> {
+    let out = Command::new("zizmor")
+        .args(["--offline", "--persona=auditor", "--no-progress"])
+        .arg(path)
+        .output()
+        .ok()?;
+    Some((
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+/// Says on the test's standard error (not captured) that zizmor is missing and what it
+/// would have checked.
+pub fn skip_zizmor(unchecked: &str) {
+    let _ = std::io::Write::write_all(
+        &mut std::io::stderr(),
+        format!("SKIPPED: zizmor is not installed (pip install zizmor); {unchecked}\n").as_bytes(),
+    );
 }

@@ -2,7 +2,7 @@
 //! network use, process spawning, file writes, and obfuscation hints. Static and therefore
 //! approximate: it sees what the code names, not what it computes at run time.
 
-use crate::checks::build_env::secret_reason;
+use crate::knowledge::secrets::{SENSITIVE_PATH_FRAGMENTS, secret_reason};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use syn::visit::Visit;
@@ -107,28 +107,6 @@ const NET_TYPES: &[&str] = &[
     "ToSocketAddrs",
     "lookup_host",
     "UnixStream",
-];
-const SENSITIVE: &[&str] = &[
-    ".ssh",
-    ".aws",
-    "credentials",
-    ".netrc",
-    ".git-credentials",
-    ".bashrc",
-    ".zshrc",
-    ".profile",
-    ".bash_profile",
-    ".git/hooks",
-    "/etc/passwd",
-    "/etc/shadow",
-    ".docker/config",
-    ".kube/config",
-    ".cargo/registry",
-    ".cargo/bin",
-    ".gnupg",
-    "id_rsa",
-    "id_ed25519",
-    "/environ",
 ];
 
 /// Variables cargo sets for build scripts, and the usual toolchain knobs.
@@ -275,7 +253,7 @@ impl Scan {
         // Only path-like literals: no spaces, and a separator or a leading dot or tilde.
         let path_like = !s.contains(char::is_whitespace)
             && (s.contains('/') || s.starts_with('.') || s.starts_with('~'));
-        if path_like && s.len() < 200 && SENSITIVE.iter().any(|p| s.contains(p)) {
+        if path_like && s.len() < 200 && SENSITIVE_PATH_FRAGMENTS.iter().any(|p| s.contains(p)) {
             self.caps.sensitive_paths.insert(s.to_string());
         }
         if (s.starts_with("http://") || s.starts_with("https://")) && s.len() < 300 {

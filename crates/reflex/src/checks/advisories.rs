@@ -2,12 +2,13 @@
 //! only, patched and unaffected ranges, withdrawn advisories skipped, informational kinds as
 //! warnings. Malicious-crate advisories rank above everything else.
 
-use super::{Check, Context, Sink};
-use crate::finding::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Severity};
+use super::{Check, Context, Sink, Needs};
+use crate::finding::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
+use crate::knowledge::versions::{nearest_safe_version, upgrade_remedy};
 use crate::sources::registry_index::Lookup;
+use rustsec::SourceId;
 use rustsec::advisory::{Advisory, Category, Informational};
-use rustsec::{SourceId, Version};
 
 pub struct Advisories;
 
@@ -17,12 +18,12 @@ pub const MALICIOUS: CodeSpec = CodeSpec::new(
     "advisory-malicious",
     Severity::Critical,
     "the locked package is malicious according to an advisory: remove it and rotate every secret the build could see",
-);
+).never_baseline().feeds(Metric::Vulnerable);
 pub const VULNERABILITY: CodeSpec = CodeSpec::new(
     "advisory-vulnerability",
     Severity::High,
     "the locked version has a known vulnerability",
-);
+).feeds(Metric::Vulnerable);
 pub const UNSOUND: CodeSpec = CodeSpec::new(
     "advisory-unsound",
     Severity::Low,
@@ -32,7 +33,7 @@ pub const UNMAINTAINED: CodeSpec = CodeSpec::new(
     "advisory-unmaintained",
     Severity::Low,
     "informational advisory: the crate is unmaintained",
-);
+).feeds(Metric::Unmaintained);
 pub const NOTICE: CodeSpec = CodeSpec::new(
     "advisory-notice",
     Severity::Low,
@@ -72,6 +73,10 @@ impl Check for Advisories {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::ADVISORIES).with(Needs::INDEX)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
@@ -283,7 +288,12 @@ fn finding(
             s.push(adv);
             s
         };
-        match nearest_safe_version(&set, current, cx.index.and_then(|m| m.get(None, name))) {
+        let published = cx
+            .index
+            .and_then(|m| m.get(None, name))
+            .map(Lookup::unyanked_versions)
+            .unwrap_or_default();
+        match nearest_safe_version(&set, current, &published) {
             Some(safe) => {
                 let mut r = upgrade_remedy(name, current, &safe, &via);
                 if set.len() > 1 {
@@ -335,105 +345,9 @@ fn finding(
     f
 }
 
-/// How to move `name` from `current` to `to`: one `cargo update --precise` when the lockfile
-/// alone can change, else the manifest change it needs first (cargo refuses a semver-incompatible
-/// `--precise`), named with the crate whose requirement holds it back.
-pub fn upgrade_remedy(name: &str, current: &Version, to: &Version, via: &[String]) -> String {
-    if let Some(command) = upgrade_command(name, current, to) {
-        return format!("upgrade to {to}: `{command}`");
-    }
-    let holder = match via.len() {
-        0 | 1 => "your Cargo.toml".to_string(),
-        2 => format!("the Cargo.toml of {}", via[0]),
-        n => format!(
-            "{} (it requires an older {name}: upgrade it to a release that accepts {name} {to}, or replace it)",
-            via[n - 2]
-        ),
-    };
-    format!(
-        "upgrade to {to}, which is semver-incompatible with {current} (the lockfile alone cannot move there): change the requirement on `{name}` to \"{to}\" in {holder}, then run `cargo update -p {name}@{current}`"
-    )
-}
-
-/// The one command that moves the lockfile from `current` to `to`, when no manifest change is
-/// needed.
-pub fn upgrade_command(name: &str, current: &Version, to: &Version) -> Option<String> {
-    semver_compatible(current, to)
-        .then(|| format!("cargo update -p {name}@{current} --precise {to}"))
-}
-
-/// Advisories of `name` that a version upgrade can fix (withdrawn and informational ones
-/// apart): a suggested version must be outside all of them.
-pub fn fixable_advisories<'a>(
-    db: &'a crate::sources::advisory_db::AdvisoryDb,
-    name: &str,
-) -> Vec<&'a Advisory> {
-    db.for_crate(name)
-        .filter(|a| a.metadata.withdrawn.is_none() && a.metadata.informational.is_none())
-        .collect()
-}
-
 fn parent_hint(via: &[String]) -> String {
     match via.len() {
         0 | 1 => String::new(),
         n => format!(" (pulled in by {})", via[n - 2]),
-    }
-}
-
-/// The smallest version above `current` that none of `advisories` affects: from the registry
-/// index when known (so it exists and is not yanked), else from the patched ranges.
-pub fn nearest_safe_version(
-    advisories: &[&Advisory],
-    current: &Version,
-    index: Option<&Lookup>,
-) -> Option<Version> {
-    let safe = |v: &Version| v > current && advisories.iter().all(|a| !a.versions.is_vulnerable(v));
-    if let Some(Lookup::Found { versions, .. }) = index {
-        let best = versions
-            .iter()
-            .filter(|v| !v.yanked)
-            .filter_map(|v| Version::parse(&v.version).ok())
-            .filter(|v| v.pre.is_empty() && safe(v))
-            .min();
-        if best.is_some() {
-            return best;
-        }
-    }
-    advisories
-        .iter()
-        .flat_map(|a| a.versions.patched().iter())
-        .flat_map(|req| req.comparators.iter())
-        .filter(|c| {
-            !matches!(
-                c.op,
-                rustsec::semver::Op::Less | rustsec::semver::Op::LessEq
-            )
-        })
-        .map(|c| Version::new(c.major, c.minor.unwrap_or(0), c.patch.unwrap_or(0)))
-        .filter(safe)
-        .min()
-}
-
-/// Whether `cargo update --precise` can move from `a` to `b` without a manifest change.
-pub fn semver_compatible(a: &Version, b: &Version) -> bool {
-    match (a.major, b.major) {
-        (0, 0) if a.minor == 0 && b.minor == 0 => a.patch == b.patch,
-        (0, 0) => a.minor == b.minor,
-        (x, y) => x == y,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn semver_compatibility_follows_cargo_rules() {
-        let v = |s: &str| Version::parse(s).unwrap();
-        assert!(semver_compatible(&v("1.2.3"), &v("1.9.0")));
-        assert!(!semver_compatible(&v("1.2.3"), &v("2.0.0")));
-        assert!(semver_compatible(&v("0.3.1"), &v("0.3.9")));
-        assert!(!semver_compatible(&v("0.3.1"), &v("0.4.0")));
-        assert!(!semver_compatible(&v("0.0.1"), &v("0.0.2")));
     }
 }

@@ -2,7 +2,7 @@
 //! script or that is a proc-macro needs an `allow` entry. A new one fails until approved.
 //! Crates whose archives could not be read are reported: their build-time code is unknown.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::policy::{BuildTimeKind, approve};
 
@@ -14,12 +14,12 @@ pub const BUILD_SCRIPT: CodeSpec = CodeSpec::new(
     "build-script-not-approved",
     Severity::High,
     "a crate runs a build script but is not on the policy's build-time allowlist",
-);
+).build_time_approval("build-script");
 pub const PROC_MACRO: CodeSpec = CodeSpec::new(
     "proc-macro-not-approved",
     Severity::High,
     "a proc-macro crate is not on the policy's build-time allowlist",
-);
+).build_time_approval("proc-macro");
 pub const UNKNOWN: CodeSpec = CodeSpec::new(
     "build-time-unknown",
     Severity::Medium,
@@ -35,6 +35,10 @@ impl Check for BuildApproval {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::ARCHIVES).with(Needs::POLICY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
@@ -107,7 +111,7 @@ impl Check for BuildApproval {
                         BuildTimeKind::ProcMacro => "macro code",
                         _ => "build script",
                     },
-                    approve::command_for(spec.code, pkg.name.as_str(), &pkg.version.to_string())
+                    approve::command_for(spec, pkg.name.as_str(), &pkg.version.to_string())
                 ));
                 if let Some(c) = &caps {
                     f = f.evidence(format!("build-time code can: {c}"));

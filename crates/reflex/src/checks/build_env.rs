@@ -2,8 +2,7 @@
 //! secret-looking environment variables (names only, never values), credential files in the
 //! home directory, and a network route out.
 
-use super::ci::credential_shape;
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct BuildEnv;
@@ -28,60 +27,9 @@ pub const NETWORK: CodeSpec = CodeSpec::new(
 
 static CODES: [CodeSpec; 3] = [SECRET_VAR, CREDENTIAL_FILE, NETWORK];
 
-/// Name fragments that mark a secret.
-const SECRET_WORDS: &[&str] = &[
-    "TOKEN",
-    "SECRET",
-    "PASSWORD",
-    "PASSWD",
-    "PASSPHRASE",
-    "API_KEY",
-    "APIKEY",
-    "ACCESS_KEY",
-    "PRIVATE_KEY",
-    "CREDENTIAL",
-    "CLIENT_SECRET",
-    "SESSION_KEY",
-    "SIGNING_KEY",
-    "AUTH_KEY",
-    "WEBHOOK",
-    "_PAT",
-    "DSN",
-];
-
-/// Well-known secret variables whose names do not contain one of the words above.
-const SECRET_NAMES: &[&str] = &[
-    "SSH_AUTH_SOCK",
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "KUBECONFIG",
-    "DOCKER_AUTH_CONFIG",
-    "VAULT_ADDR",
-    "NPM_CONFIG__AUTH",
-];
-
-/// Names that contain a secret word but are not secrets.
-const NOT_SECRET: &[&str] = &[
-    "TOKENIZERS_PARALLELISM",
-    "ACTIONS_ID_TOKEN_REQUEST_URL",
-    "CARGO_REGISTRY_TOKEN_PROVIDER",
-];
-
-/// Files under `$HOME` that hold credentials.
-pub const CREDENTIAL_FILES: &[(&str, &str)] = &[
-    (".cargo/credentials.toml", "crates.io publish token"),
-    (".cargo/credentials", "crates.io publish token"),
-    (".ssh", "SSH keys"),
-    (".aws/credentials", "AWS keys"),
-    (".config/gcloud", "Google Cloud credentials"),
-    (".azure", "Azure CLI tokens"),
-    (".docker/config.json", "container registry logins"),
-    (".kube/config", "Kubernetes credentials"),
-    (".netrc", "HTTP logins"),
-    (".git-credentials", "git logins"),
-    (".config/gh/hosts.yml", "GitHub CLI token"),
-    (".npmrc", "npm token"),
-    (".pypirc", "PyPI token"),
-];
+/// The secret rule and the credential files, moved to [`crate::knowledge::secrets`]; these
+/// names stay for callers not yet switched (`build_plan.rs`, cargo-reflex's `drill.rs`).
+pub use crate::knowledge::secrets::{CREDENTIAL_FILES, secret_reason};
 
 impl Check for BuildEnv {
     fn name(&self) -> &'static str {
@@ -90,6 +38,10 @@ impl Check for BuildEnv {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::ENV
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
@@ -151,41 +103,6 @@ impl Check for BuildEnv {
     }
 }
 
-/// Why a variable looks like a secret, if it does. Never includes the value.
-pub fn secret_reason(name: &str, value: &str) -> Option<String> {
-    let upper = name.to_ascii_uppercase();
-    if NOT_SECRET.contains(&upper.as_str()) || value.is_empty() {
-        return None;
-    }
-    if let Some(kind) = credential_shape(value) {
-        return Some(format!("its value has the shape of {kind}"));
-    }
-    if SECRET_NAMES.contains(&upper.as_str()) {
-        return Some("a well-known credential variable".into());
-    }
-    if let Some(w) = SECRET_WORDS.iter().find(|w| upper.contains(*w)) {
-        let pointer = ["_URL", "_PATH", "_FILE", "_DIR", "_PROVIDER"]
-            .iter()
-            .any(|s| upper.ends_with(s));
-        if !pointer || has_userinfo(value) {
-            return Some(format!("its name contains `{w}`"));
-        }
-    }
-    if has_userinfo(value) {
-        return Some("its value is a URL with a password".into());
-    }
-    None
-}
-
-fn has_userinfo(value: &str) -> bool {
-    value.split_once("://").is_some_and(|(_, rest)| {
-        let authority = rest.split('/').next().unwrap_or("");
-        authority
-            .split_once('@')
-            .is_some_and(|(user, _)| user.contains(':'))
-    })
-}
-
 /// Default routes in `<proc>/net/route` and `<proc>/net/ipv6_route`, as evidence lines.
 fn default_routes(proc_root: &std::path::Path) -> Vec<String> {
     let mut out = Vec::new();
@@ -211,22 +128,4 @@ fn default_routes(proc_root: &std::path::Path) -> Vec<String> {
     }
     out.dedup();
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_names_and_values() {
-        assert!(secret_reason("GITHUB_TOKEN", "x").is_some());
-        assert!(secret_reason("AWS_SECRET_ACCESS_KEY", "x").is_some());
-        assert!(secret_reason("CARGO_REGISTRIES_MY_TOKEN", "x").is_some());
-        assert!(secret_reason("MY_VAR", "ghp_0123456789abcdefghijABCDEFGHIJ0123").is_some());
-        assert!(secret_reason("DATABASE_URL", "postgres://u:p@db/x").is_some());
-        assert!(secret_reason("PATH", "/usr/bin").is_none());
-        assert!(secret_reason("TOKENIZERS_PARALLELISM", "false").is_none());
-        assert!(secret_reason("ACTIONS_ID_TOKEN_REQUEST_URL", "https://x").is_none());
-        assert!(secret_reason("GIT_AUTHOR_NAME", "me").is_none());
-    }
 }

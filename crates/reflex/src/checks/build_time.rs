@@ -2,7 +2,7 @@
 //! proc-macros, native links and shipped binaries, what that code can do (environment,
 //! network, processes, file writes, obfuscation), unsafe counts, and hostile archives.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::analysis::crate_analysis::CrateAnalysis;
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::crate_archive::Problem;
@@ -15,42 +15,42 @@ pub const CHECKSUM: CodeSpec = CodeSpec::new(
     "archive-checksum-mismatch",
     Severity::Critical,
     "the crate archive does not match the checksum in Cargo.lock: it was tampered with or substituted",
-);
+).never_baseline();
 pub const HOSTILE: CodeSpec = CodeSpec::new(
     "archive-hostile",
     Severity::High,
     "the crate archive is malformed or hostile (path traversal, links, absurd size or compression, truncation)",
-);
+).never_baseline();
 pub const NATIVE_BINARY: CodeSpec = CodeSpec::new(
     "native-binary",
     Severity::Low,
     "the crate ships precompiled binaries or executable scripts, which no review of its source covers",
-);
+).varies(&[Severity::Info]).trust_covers();
 pub const SECRET_READ: CodeSpec = CodeSpec::new(
     "build-time-secret-read",
     Severity::High,
     "build-time code reads secret-looking environment variables or credential files",
-);
+).trust_covers();
 pub const NETWORK: CodeSpec = CodeSpec::new(
     "build-time-network",
     Severity::Medium,
     "build-time code uses the network (sockets, DNS, HTTP crates)",
-);
+).trust_covers();
 pub const PROCESS: CodeSpec = CodeSpec::new(
     "build-time-process",
     Severity::Low,
     "build-time code spawns processes",
-);
+).varies(&[Severity::Info]).trust_covers();
 pub const FILE_WRITE: CodeSpec = CodeSpec::new(
     "build-time-file-write",
     Severity::Low,
     "build-time code writes files, and not visibly only into OUT_DIR",
-);
+).varies(&[Severity::Medium]).trust_covers();
 pub const OBFUSCATION: CodeSpec = CodeSpec::new(
     "build-time-obfuscation",
     Severity::Medium,
     "build-time code embeds long encoded literals or binary blobs",
-);
+).trust_covers();
 pub const ARCHIVE_UNAVAILABLE: CodeSpec = CodeSpec::new(
     "archive-unavailable",
     Severity::Low,
@@ -76,6 +76,10 @@ impl Check for BuildTime {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::ARCHIVES)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

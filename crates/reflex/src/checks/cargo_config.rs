@@ -2,8 +2,8 @@
 //! `[patch]`/`[replace]`), whether those channels are authenticated and encrypted, whether git
 //! dependencies are pinned, and credentials written into committed files.
 
-use super::{Check, Context, Sink};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use super::{Check, Context, Sink, Needs};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity, Level};
 use crate::graph::workspace::{DepSource, Manifest};
 use crate::sources::cargo_config::ConfigFile;
 use toml::Value;
@@ -36,7 +36,7 @@ pub const GIT_UNPINNED: CodeSpec = CodeSpec::new(
     "git-dependency-unpinned",
     Severity::Medium,
     "a git dependency follows a branch or tag instead of a pinned `rev`, so its code can change under the same manifest",
-);
+).varies(&[Severity::Low, Severity::Medium]);
 pub const BUILD_PROGRAM: CodeSpec = CodeSpec::new(
     "cargo-config-build-program",
     Severity::Low,
@@ -61,31 +61,57 @@ impl Check for CargoConfig {
         &CODES
     }
 
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::WORKSPACE).with(Needs::CARGO_CONFIG)
+    }
+
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
-        for file in cx.cargo_configs {
-            review_config(file, out);
+        let first = out.findings.len();
+        let status = review_configs_and_manifests(cx, out);
+        if let Some(policy) = cx.policy {
+            level_by_policy(&mut out.findings[first..], policy);
         }
-        match cx.workspace {
-            Some(ws) => {
-                for m in &ws.packages {
-                    review_manifest_deps(m, out);
-                }
-                if ws.root_manifest.name.is_none() {
-                    review_manifest_deps(&ws.root_manifest, out);
-                }
-                review_patches(&ws.root_manifest, out);
-                CheckStatus::Ran
+        status
+    }
+}
+
+fn review_configs_and_manifests(cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+    for file in cx.cargo_configs {
+        review_config(file, out);
+    }
+    match cx.workspace {
+        Some(ws) => {
+            for m in &ws.packages {
+                review_manifest_deps(m, out);
             }
-            None => {
-                // Without manifests, the lockfile still records how git sources were declared.
-                if let Some(graph) = cx.graph {
-                    review_locked_git_sources(graph, out);
-                }
-                CheckStatus::Partial {
-                    reason: "lockfile-only mode (--file): manifests and cargo config not reviewed; git sources read from Cargo.lock".into(),
-                }
+            if ws.root_manifest.name.is_none() {
+                review_manifest_deps(&ws.root_manifest, out);
+            }
+            review_patches(&ws.root_manifest, out);
+            CheckStatus::Ran
+        }
+        None => {
+            // Without manifests, the lockfile still records how git sources were declared.
+            if let Some(graph) = cx.graph {
+                review_locked_git_sources(graph, out);
+            }
+            CheckStatus::Partial {
+                reason: "lockfile-only mode (--file): manifests and cargo config not reviewed; git sources read from Cargo.lock".into(),
             }
         }
+    }
+}
+
+/// `[sources] git` decides how much an unpinned git dependency matters.
+fn level_by_policy(findings: &mut [Finding], policy: &crate::policy::Policy) {
+    use crate::policy::GitRule;
+    for f in findings.iter_mut().filter(|f| f.code == GIT_UNPINNED.code) {
+        f.level = Some(match policy.sources.git {
+            GitRule::Pinned => Level::Deny,
+            GitRule::Any => Level::Warn,
+            // Every git source is then `source-not-allowed`; this one adds nothing.
+            GitRule::Deny => Level::Allow,
+        });
     }
 }
 

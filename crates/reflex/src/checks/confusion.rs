@@ -2,8 +2,8 @@
 //! private registry, names with the organisation's internal prefixes) whose names also exist on
 //! crates.io, where a dependency declared without its `registry`/`path` would resolve instead.
 
-use super::{Check, Context, Sink};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use super::{Check, Context, Sink, Needs};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::Origin;
 use crate::sources::registry_index::Lookup;
 use rustsec::Version;
@@ -17,12 +17,12 @@ pub const PUBLIC_TWIN: CodeSpec = CodeSpec::new(
     "dependency-confusion",
     Severity::Medium,
     "an internal crate's name also exists on crates.io, so a dependency declared without its source resolves to the public one",
-);
+).feeds(Metric::ConfusionSuspects);
 pub const INTERNAL_FROM_PUBLIC: CodeSpec = CodeSpec::new(
     "internal-name-from-public-registry",
     Severity::High,
     "a crate with an internal name prefix is locked from crates.io instead of the internal source",
-);
+).feeds(Metric::ConfusionSuspects);
 pub const NO_PREFIX: CodeSpec = CodeSpec::new(
     "internal-crate-without-prefix",
     Severity::Low,
@@ -38,6 +38,10 @@ impl Check for Confusion {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::PUBLIC_INDEX)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

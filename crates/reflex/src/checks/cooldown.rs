@@ -2,7 +2,7 @@
 //! releases are found and removed within days; waiting them out is the cheapest defence.
 //! An unknown publish time fails closed unless the policy says otherwise.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::policy::approve;
 use crate::sources::registry_index::Lookup;
@@ -15,12 +15,12 @@ pub const TOO_YOUNG: CodeSpec = CodeSpec::new(
     "cooldown-too-young",
     Severity::High,
     "a version was published more recently than the policy's cooldown allows",
-);
+).trust_covers().cooldown();
 pub const PUBTIME_UNKNOWN: CodeSpec = CodeSpec::new(
     "cooldown-publish-time-unknown",
     Severity::High,
     "the publish time of a version under cooldown is unknown (fails closed)",
-);
+).trust_covers().cooldown();
 
 static CODES: [CodeSpec; 2] = [TOO_YOUNG, PUBTIME_UNKNOWN];
 
@@ -31,6 +31,10 @@ impl Check for Cooldown {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::INDEX_DETAILED).with(Needs::POLICY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
@@ -92,7 +96,7 @@ impl Check for Cooldown {
                         .evidence(format!("published {ts}"))
                         .remedy(format!(
                             "keep the previous version until {ready}, or read this version and approve it: `{}`",
-                            approve::command_for(TOO_YOUNG.code, pkg.name.as_str(), &version)
+                            approve::command_for(&TOO_YOUNG, pkg.name.as_str(), &version)
                         ))));
                     }
                 }
@@ -124,7 +128,7 @@ impl Check for Cooldown {
                     .evidence(why)
                     .remedy(format!(
                         "run online (without --offline) so the index can be read, or read this version and approve it: `{}`",
-                        approve::command_for(PUBTIME_UNKNOWN.code, pkg.name.as_str(), &version)
+                        approve::command_for(&PUBTIME_UNKNOWN, pkg.name.as_str(), &version)
                     )));
                     f.level = Some(rule.unknown_publish_time);
                     out.push(f);

@@ -3,9 +3,9 @@
 //! and which stale crates an attacker would take over first because much of the graph (and
 //! much of the ecosystem) depends on them.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::checks::recon_table::{CrateRow, ReconMetrics};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
 use crate::sources::registry_index::{IndexedVersion, Lookup};
 use rustsec::Version;
@@ -18,17 +18,17 @@ pub const STALE: CodeSpec = CodeSpec::new(
     "stale-crate",
     Severity::Info,
     "the crate has had no release for longer than the stale period (default 24 months)",
-);
+).trust_covers();
 pub const UNMAINTAINED_SUSPECT: CodeSpec = CodeSpec::new(
     "unmaintained-suspect",
     Severity::Low,
     "the registry history suggests the crate is abandoned (every release yanked, or stale with every newer release yanked)",
-);
+).trust_covers().feeds(Metric::Unmaintained);
 pub const TAKEOVER_TARGET: CodeSpec = CodeSpec::new(
     "takeover-target",
     Severity::Low,
     "a stale crate much of the graph depends on: where an account takeover would hurt most",
-);
+).trust_covers();
 pub const DATA_MISSING: CodeSpec = CodeSpec::new(
     "registry-data-missing",
     Severity::Low,
@@ -47,6 +47,10 @@ impl Check for Freshness {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::INDEX_DETAILED)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

@@ -3,7 +3,7 @@
 //! repository links that are missing, malformed or on unusual hosts, and descriptions copied
 //! from a popular crate in the same graph.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use std::collections::HashMap;
 
@@ -25,7 +25,7 @@ pub const LINK: CodeSpec = CodeSpec::new(
     "repository-link-suspicious",
     Severity::Low,
     "the crate's repository link is malformed, not https, or on an unusual host (info: missing)",
-);
+).varies(&[Severity::Info]);
 
 static CODES: [CodeSpec; 3] = [CLAIMS_REPOSITORY, COPIED_DESCRIPTION, LINK];
 
@@ -117,6 +117,10 @@ impl Check for Impersonation {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::ARCHIVES).with(Needs::POPULARITY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

@@ -1,7 +1,7 @@
 //! Licenses: each crate's SPDX expression (from its packaged Cargo.toml) must be satisfiable
 //! with the licenses the policy allows.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct Licenses;
@@ -28,6 +28,10 @@ impl Check for Licenses {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::ARCHIVES).with(Needs::POLICY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

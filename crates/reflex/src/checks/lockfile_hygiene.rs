@@ -2,7 +2,7 @@
 //! match the manifests (what `cargo build --locked` enforces). Read from files and git; cargo
 //! is never run.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Graph;
 use crate::graph::workspace::{DepKind, DepSource, Workspace};
@@ -50,6 +50,10 @@ impl Check for LockfileHygiene {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::WORKSPACE)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

@@ -1,5 +1,5 @@
-//! One module per check: its finding codes, its logic. Adding a check is one new module plus
-//! one line in [`audit_checks`].
+//! One module per check: its finding codes, what it needs, its logic. Adding a check is one
+//! new module plus one line in [`REGISTRY`].
 
 pub mod advisories;
 pub mod build_approval;
@@ -12,6 +12,7 @@ pub mod cooldown;
 pub mod freshness;
 pub mod impersonation;
 pub mod licenses;
+mod needs;
 pub mod lockfile_hygiene;
 pub mod policy_meta;
 pub mod recon_table;
@@ -20,8 +21,12 @@ pub mod source_policy;
 pub mod typosquat;
 pub mod yanked;
 
+#[cfg(test)]
+mod tests;
+
 use crate::checks::ci::CiStats;
-use crate::finding::{CheckStatus, CodeSpec, Finding};
+use crate::finding::{Catalog, CheckStatus, CodeSpec, Finding};
+pub use needs::Needs;
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
 use crate::sources::advisory_db::AdvisoryDb;
@@ -83,6 +88,38 @@ pub struct Context<'a> {
     pub policy_loosened: &'a [String],
 }
 
+impl<'a> Context<'a> {
+    /// A context with no inputs at all: set the fields a check needs with struct update
+    /// syntax (`Context { graph: Some(&g), ..Context::new(clock) }`).
+    pub fn new(clock: Clock) -> Context<'a> {
+        Context {
+            clock,
+            graph: None,
+            workspace: None,
+            db: None,
+            index: None,
+            index_unavailable: None,
+            db_refresh_error: None,
+            cargo_configs: &[],
+            ci_root: None,
+            env: None,
+            home: None,
+            db_stale_days: 90,
+            proc_root: PathBuf::from("/proc"),
+            popularity: None,
+            typosquat_target_rank: typosquat::DEFAULT_TARGET_RANK,
+            stale_after_days: 730,
+            internal_prefixes: &[],
+            analyses: None,
+            policy: None,
+            incoming: None,
+            scope: None,
+            review: None,
+            policy_loosened: &[],
+        }
+    }
+}
+
 /// Where checks put what they find.
 #[derive(Debug, Default)]
 pub struct Sink {
@@ -103,80 +140,66 @@ impl Sink {
 pub trait Check: Sync {
     fn name(&self) -> &'static str;
     fn codes(&self) -> &'static [CodeSpec];
+    /// The inputs the check reads; the loader builds only what the selected checks need.
+    fn needs(&self) -> Needs;
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus;
 }
 
-/// The checks `audit` runs, in order.
-pub fn audit_checks() -> Vec<&'static dyn Check> {
-    vec![
-        &advisories::Advisories,
-        &yanked::Yanked,
-        &lockfile_hygiene::LockfileHygiene,
-        &cargo_config::CargoConfig,
-        &ci::CiHardening,
-        &build_env::BuildEnv,
-    ]
+/// The commands that run checks. A check names the ones it belongs to where it is registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommandId {
+    Audit,
+    Recon,
+    Review,
+    Gate,
 }
 
-/// The checks `recon` runs, in order.
-pub fn recon_checks() -> Vec<&'static dyn Check> {
-    vec![
-        &advisories::Advisories,
-        &yanked::Yanked,
-        &freshness::Freshness,
-        &typosquat::Typosquat,
-        &confusion::Confusion,
-        &build_time::BuildTime,
-        &impersonation::Impersonation,
-    ]
+use CommandId::{Audit, Gate, Recon, Review};
+
+/// Every check, once, with the commands that run it: adding a check is its module and one
+/// line here. The order is the catalog's (SARIF rules, `--help` listings); a command runs its
+/// checks in this order, those about the change first.
+static REGISTRY: &[(&dyn Check, &[CommandId])] = &[
+    (&advisories::Advisories, &[Audit, Recon, Review, Gate]),
+    (&yanked::Yanked, &[Audit, Recon, Review, Gate]),
+    (&lockfile_hygiene::LockfileHygiene, &[Audit, Gate]),
+    (&cargo_config::CargoConfig, &[Audit, Gate]),
+    (&ci::CiHardening, &[Audit, Gate]),
+    (&build_env::BuildEnv, &[Audit, Gate]),
+    (&freshness::Freshness, &[Recon, Gate]),
+    (&typosquat::Typosquat, &[Recon, Review, Gate]),
+    (&confusion::Confusion, &[Recon, Review, Gate]),
+    (&build_time::BuildTime, &[Recon, Review, Gate]),
+    (&impersonation::Impersonation, &[Recon, Gate]),
+    (&review::Review, &[Review, Gate]),
+    (&cooldown::Cooldown, &[Gate]),
+    (&source_policy::SourcePolicy, &[Gate]),
+    (&build_approval::BuildApproval, &[Gate]),
+    (&licenses::Licenses, &[Gate]),
+    (&policy_meta::PolicyMeta, &[Gate]),
+];
+
+/// The checks `command` runs, in order: those about the change first (only when there is a
+/// change: a check that needs the base is left out without one), then the rest.
+pub fn for_command(command: CommandId, with_base: bool) -> Vec<&'static dyn Check> {
+    let mine = REGISTRY
+        .iter()
+        .filter(|(_, commands)| commands.contains(&command))
+        .map(|(check, _)| *check);
+    let (change, rest): (Vec<_>, Vec<_>) = mine.partition(|c| c.needs().contains(Needs::BASE));
+    let change = change.into_iter().filter(|_| with_base);
+    change.chain(rest).collect()
 }
 
-/// The checks `review` runs on the incoming packages, in order.
-pub fn review_checks() -> Vec<&'static dyn Check> {
-    vec![
-        &review::Review,
-        &advisories::Advisories,
-        &yanked::Yanked,
-        &typosquat::Typosquat,
-        &confusion::Confusion,
-        &build_time::BuildTime,
-    ]
-}
-
-/// The checks `gate` runs under the policy: audit's and recon's, the policy rules, and (with a
-/// base revision) review's.
-pub fn gate_checks(with_review: bool) -> Vec<&'static dyn Check> {
-    let mut checks = audit_checks();
-    for c in recon_checks() {
-        if !checks.iter().any(|k| k.name() == c.name()) {
-            checks.push(c);
-        }
-    }
-    checks.extend([
-        &cooldown::Cooldown as &'static dyn Check,
-        &source_policy::SourcePolicy,
-        &build_approval::BuildApproval,
-        &licenses::Licenses,
-        &policy_meta::PolicyMeta,
-    ]);
-    if with_review {
-        checks.insert(0, &review::Review);
-    }
-    checks
+/// Every registered check, in registration order.
+pub fn all() -> impl Iterator<Item = &'static dyn Check> {
+    REGISTRY.iter().map(|(check, _)| *check)
 }
 
 /// Every finding code of every check.
-pub fn all_codes() -> Vec<(&'static str, &'static CodeSpec)> {
-    let mut checks = audit_checks();
-    for c in recon_checks().into_iter().chain(gate_checks(true)) {
-        if !checks.iter().any(|k| k.name() == c.name()) {
-            checks.push(c);
-        }
-    }
-    checks
-        .into_iter()
-        .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
-        .collect()
+pub fn catalog() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::new(all().map(|c| (c.name(), c.codes()))))
 }
 
 /// The remedy `first`, then `then` and the command recording the approval that clears `f`
@@ -185,7 +208,8 @@ pub(crate) fn remedy_with_approval(f: Finding, first: &str, then: &str) -> Findi
     let command = f
         .package
         .as_ref()
-        .map(|p| crate::policy::approve::command_for(f.code, &p.name, &p.version));
+        .zip(catalog().get(f.code))
+        .map(|(p, spec)| crate::policy::approve::command_for(spec, &p.name, &p.version));
     match command {
         Some(c) => f.remedy(format!("{first}{then}: `{c}`")),
         None => f.remedy(first),
@@ -198,7 +222,9 @@ mod tests {
 
     #[test]
     fn codes_are_unique_and_kebab_case() {
-        let codes = all_codes();
+        let codes: Vec<_> = all()
+            .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
+            .collect();
         let mut seen = std::collections::HashSet::new();
         for (check, spec) in &codes {
             assert!(
@@ -224,7 +250,7 @@ mod tests {
 
     #[test]
     fn check_names_are_unique() {
-        let mut names: Vec<_> = gate_checks(true).iter().map(|c| c.name()).collect();
+        let mut names: Vec<_> = all().map(|c| c.name()).collect();
         let n = names.len();
         names.sort();
         names.dedup();

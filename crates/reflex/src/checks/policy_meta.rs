@@ -1,9 +1,9 @@
 //! Findings about the policy itself: which policy applies, exceptions that expired or no
 //! longer match anything (added when the policy is applied), allowlist entries gone stale.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
-use crate::policy::BuildTimeKind;
+use crate::policy::{BuildTimeKind, EXCEPTION_EXPIRED, EXCEPTION_UNUSED};
 
 pub struct PolicyMeta;
 
@@ -13,17 +13,7 @@ pub const DEFAULT: CodeSpec = CodeSpec::new(
     "policy-default",
     Severity::Info,
     "no reflex.toml: the default policy applies (malicious and vulnerable crates denied)",
-);
-pub const EXCEPTION_EXPIRED: CodeSpec = CodeSpec::new(
-    "policy-exception-expired",
-    Severity::Medium,
-    "a policy exception passed its expiry date and no longer applies",
-);
-pub const EXCEPTION_UNUSED: CodeSpec = CodeSpec::new(
-    "policy-exception-unused",
-    Severity::Low,
-    "a policy exception matches no finding",
-);
+).never_baseline();
 pub const ALLOW_UNUSED: CodeSpec = CodeSpec::new(
     "policy-allow-unused",
     Severity::Low,
@@ -51,6 +41,10 @@ impl Check for PolicyMeta {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::POLICY.with(Needs::ARCHIVES)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

@@ -2,7 +2,7 @@
 //! versions, new or changed build-time code and what it newly can do, native binaries, unsafe
 //! growth, source moves, downgrades, advisories fixed. Also fills the report's change table.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::analysis::capabilities::Capabilities;
 use crate::finding::{CheckStatus, CodeSpec, Finding, PackageRef, Severity};
 use crate::review::{ChangeCode, ChangeKind};
@@ -22,42 +22,42 @@ pub const YOUNG: CodeSpec = CodeSpec::new(
     "review-version-young",
     Severity::Medium,
     "an incoming version was published only days ago (hijacked releases are young)",
-);
+).trust_covers();
 pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec::new(
     "review-build-script-added",
     Severity::Low,
     "an incoming version has a build script its predecessor did not have (or a new crate has one); what the script does decides the risk",
-);
+).varies(&[Severity::Critical]).trust_covers();
 pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec::new(
     "review-build-script-changed",
     Severity::Low,
     "an incoming version changes its build script",
-);
+).trust_covers();
 pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec::new(
     "review-proc-macro-added",
     Severity::Low,
     "an incoming version is a proc-macro its predecessor was not (or a new proc-macro crate); what its code does decides the risk",
-);
+).trust_covers();
 pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec::new(
     "review-proc-macro-changed",
     Severity::Low,
     "an incoming version changes proc-macro code that runs inside rustc",
-);
+).trust_covers();
 pub const CAPABILITY_ADDED: CodeSpec = CodeSpec::new(
     "review-capability-added",
     Severity::High,
     "build-time code newly reads secrets or the environment, uses the network or spawns processes",
-);
+).varies(&[Severity::Critical]).trust_covers();
 pub const NATIVE_ADDED: CodeSpec = CodeSpec::new(
     "review-native-binary-added",
     Severity::High,
     "an incoming version ships native binaries or scripts its predecessor did not",
-);
+).trust_covers();
 pub const UNSAFE_UP: CodeSpec = CodeSpec::new(
     "review-unsafe-increased",
     Severity::Low,
     "an incoming version has more unsafe code than its predecessor",
-);
+).trust_covers();
 pub const SOURCE_CHANGED: CodeSpec = CodeSpec::new(
     "review-source-changed",
     Severity::Medium,
@@ -108,6 +108,10 @@ impl Check for Review {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::BASE).with(Needs::ADVISORIES).with(Needs::INDEX_DETAILED)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

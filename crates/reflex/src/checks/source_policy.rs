@@ -1,7 +1,7 @@
 //! Allowed sources: registries by name or index URL, git hosts by URL prefix. Unpinned git
 //! is reported by the cargo-config check; the policy's `git = "pinned"` denies it.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Origin;
 use crate::policy::GitRule;
@@ -31,6 +31,10 @@ impl Check for SourcePolicy {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::POLICY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

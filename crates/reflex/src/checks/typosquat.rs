@@ -18,8 +18,8 @@
 
 mod shape;
 
-use super::{Check, Context, Sink};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use super::{Check, Context, Sink, Needs};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
 use crate::sources::popularity::{Popular, Popularity, canonical};
 pub use shape::Shape;
@@ -34,7 +34,7 @@ pub const SUSPECT: CodeSpec = CodeSpec::new(
     "typosquat-suspect",
     Severity::Medium,
     "the crate's name imitates a far more popular crate (typosquatting): check that it is the crate you meant",
-);
+).trust_covers().feeds(Metric::TyposquatSuspects);
 
 static CODES: [CodeSpec; 1] = [SUSPECT];
 
@@ -244,6 +244,10 @@ impl Check for Typosquat {
 
     fn codes(&self) -> &'static [CodeSpec] {
         &CODES
+    }
+
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::POPULARITY)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

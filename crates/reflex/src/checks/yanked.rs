@@ -1,8 +1,9 @@
 //! Yanked and vanished versions, from the registry index: cargo's local cache offline, the
 //! sparse index online. What could not be checked is reported, never assumed fine.
 
-use super::{Check, Context, Sink};
+use super::{Check, Context, Sink, Needs};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::knowledge::versions::{precise_update, semver_compatible, upgrade_remedy};
 use crate::sources::registry_index::Lookup;
 
 pub struct Yanked;
@@ -41,6 +42,10 @@ impl Check for Yanked {
         &CODES
     }
 
+    fn needs(&self) -> Needs {
+        Needs::GRAPH.with(Needs::INDEX)
+    }
+
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
         let Some(graph) = cx.graph else {
             return CheckStatus::Skipped {
@@ -77,11 +82,11 @@ impl Check for Yanked {
                                 .collect();
                             // Never a release that a known advisory still affects: the
                             // same target the advisory finding names.
-                            let advisories = cx.db.map(|db| super::advisories::fixable_advisories(db, pkg.name.as_str())).unwrap_or_default();
+                            let advisories = cx.db.map(|db| db.fixable_for_crate(pkg.name.as_str())).unwrap_or_default();
                             let unaffected = |x: &rustsec::Version| advisories.iter().all(|a| !a.versions.is_vulnerable(x));
                             let compatible = unyanked
                                 .iter()
-                                .filter(|x| **x > pkg.version && super::advisories::semver_compatible(&pkg.version, x) && unaffected(x))
+                                .filter(|x| **x > pkg.version && semver_compatible(&pkg.version, x) && unaffected(x))
                                 .min();
                             let mut f = Finding::new(NAME, &YANKED, format!("{} {version} is yanked", pkg.name))
                                 .package(graph.package_ref(i))
@@ -89,11 +94,11 @@ impl Check for Yanked {
                                 .evidence(format!("marked yanked in {source}"));
                             f = match (compatible, unyanked.iter().max()) {
                                 (Some(next), _) => f.remedy(format!(
-                                    "move to the next unyanked compatible release: `cargo update -p {}@{version} --precise {next}`",
-                                    pkg.name
+                                    "move to the next unyanked compatible release: `{}`",
+                                    precise_update(pkg.name.as_str(), &version, next)
                                 )),
                                 (None, Some(_)) => match unyanked.iter().filter(|x| **x > pkg.version && unaffected(x)).min() {
-                                    Some(to) => f.remedy(super::advisories::upgrade_remedy(pkg.name.as_str(), &pkg.version, to, &graph.via(i))),
+                                    Some(to) => f.remedy(upgrade_remedy(pkg.name.as_str(), &pkg.version, to, &graph.via(i))),
                                     None => f.remedy(format!("no later unyanked release of `{}` is free of known advisories: replace it", pkg.name)),
                                 },
                                 (None, None) => f.remedy(format!("every release of `{}` is yanked: replace it", pkg.name)),

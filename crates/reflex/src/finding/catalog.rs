@@ -2,7 +2,7 @@
 //! (`checks::catalog()`); policy parsing, `init`, `approve` and the renderers take `&Catalog`
 //! instead of lists of codes of their own.
 
-use super::{CodeSpec, Finding, Metric};
+use super::{Baseline, CodeSpec, Finding, Metric};
 
 #[derive(Debug, Default)]
 pub struct Catalog {
@@ -59,9 +59,9 @@ impl Catalog {
         self.get(code).is_some_and(|s| s.trust_covers)
     }
 
-    /// Whether `init` may record it in the baseline.
-    pub fn may_baseline(&self, code: &str) -> bool {
-        self.get(code).is_some_and(|s| s.baseline)
+    /// How `init` records it in the baseline (`Never` for an unknown code).
+    pub fn baseline(&self, code: &str) -> Baseline {
+        self.get(code).map_or(Baseline::Never, |s| s.baseline)
     }
 
     /// The codes that feed `metric`.

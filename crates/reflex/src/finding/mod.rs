@@ -64,9 +64,9 @@ pub struct CodeSpec {
     /// A trust record (a human review of that exact version) clears it.
     #[serde(skip)]
     pub trust_covers: bool,
-    /// `init` may record it in the baseline; `false` means it must be fixed, not accepted.
+    /// How `init` records it when the policy is adopted.
     #[serde(skip)]
-    pub baseline: bool,
+    pub baseline: Baseline,
     /// What `cargo reflex approve` records to clear it.
     #[serde(skip)]
     pub approval: Approval,
@@ -84,6 +84,19 @@ pub enum Approval {
     BuildTime(&'static str),
     /// Nothing: the finding is a fact to fix.
     None,
+}
+
+/// How `init` records a denied finding of a code in the starter policy's baseline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Baseline {
+    /// An exception for the package (advisories expire after 90 days).
+    Exception,
+    /// An exemption of the exact version from the cooldown.
+    CooldownExempt,
+    /// A `[[build-time.allow]]` entry of the approval's kind.
+    BuildTimeAllow,
+    /// Never: it must be fixed, not accepted.
+    Never,
 }
 
 /// Recon figures that count the packages with findings of a code.
@@ -104,7 +117,7 @@ impl CodeSpec {
             summary,
             varies: &[],
             trust_covers: false,
-            baseline: true,
+            baseline: Baseline::Exception,
             approval: Approval::None,
             metric: None,
         }
@@ -123,16 +136,24 @@ impl CodeSpec {
         self
     }
 
-    /// Cleared by a build-time allow of `kind` (and by a trust record).
+    /// Cleared by a build-time allow of `kind` (and by a trust record); `init` records an
+    /// allow for what is present when the policy is adopted.
     pub const fn build_time_approval(mut self, kind: &'static str) -> CodeSpec {
         self.trust_covers = true;
         self.approval = Approval::BuildTime(kind);
+        self.baseline = Baseline::BuildTimeAllow;
         self
     }
 
-    /// `init` never baselines it.
+    /// `init` exempts the exact locked version from the cooldown.
+    pub const fn cooldown(mut self) -> CodeSpec {
+        self.baseline = Baseline::CooldownExempt;
+        self
+    }
+
+    /// `init` never baselines it: it must be fixed.
     pub const fn never_baseline(mut self) -> CodeSpec {
-        self.baseline = false;
+        self.baseline = Baseline::Never;
         self
     }
 
@@ -308,4 +329,19 @@ pub struct CheckRun {
     pub name: &'static str,
     #[serde(flatten)]
     pub status: CheckStatus,
+}
+
+/// Sets each finding's level from `decide`, or keeps the level its check set from the policy;
+/// drops the allowed ones and returns how many.
+pub fn set_levels(findings: &mut Vec<Finding>, decide: impl Fn(&Finding) -> Option<Level>) -> usize {
+    let before = findings.len();
+    findings.retain_mut(|f| match decide(f).or(f.level) {
+        Some(Level::Allow) => false,
+        Some(l) => {
+            f.level = Some(l);
+            true
+        }
+        None => true,
+    });
+    before - findings.len()
 }

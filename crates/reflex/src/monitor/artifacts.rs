@@ -15,7 +15,8 @@
 
 use super::attribution::Actor;
 use super::canary::{Canaries, Canary};
-use super::{Alert, AlertSeverity, CallOutcome, MonitorEvent};
+use super::{Alert, CallOutcome, MonitorEvent, codes};
+use crate::finding::Severity;
 use memchr::memmem::Finder;
 use reflex_sandbox_contract::target::{rustc_crate, rustc_stem, unit_name};
 use std::collections::{HashMap, HashSet};
@@ -235,8 +236,8 @@ pub fn scan(
         |actor: Actor, target: &Path, evidence: Vec<String>, message: String, t: u64| Alert {
             time_ns: t,
             alerted_ns: now_ns,
-            severity: AlertSeverity::Critical,
-            code: "secret-exfiltration",
+            severity: Severity::Critical,
+            code: codes::SECRET_EXFILTRATION.code,
             actor,
             pid: 0,
             process: Vec::new(),
@@ -584,8 +585,8 @@ mod tests {
             4,
             "one file per hard link, nothing in clean files"
         );
-        assert!(alerts.iter().all(|a| a.severity == AlertSeverity::Critical
-            && a.code == "secret-exfiltration"
+        assert!(alerts.iter().all(|a| a.severity == Severity::Critical
+            && a.code == codes::SECRET_EXFILTRATION.code
             && !a.evidence.join(" ").contains(aws.as_str())));
         // Nothing changed since: nothing read.
         assert!(

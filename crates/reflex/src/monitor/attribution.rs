@@ -15,11 +15,11 @@ use reflex_sandbox_contract::ChainLink;
 use reflex_sandbox_contract::target::{
     build_script_crate, is_fork, runs_rustc, rustc_crate, unit_name,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::Path;
 
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Actor {
     BuildScript {

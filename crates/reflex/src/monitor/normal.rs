@@ -10,7 +10,7 @@
 //! run a command line, an interpreter running a file the build wrote or fetched, or any
 //! program living in a temporary directory or written by the build is high.
 
-use super::AlertSeverity;
+use crate::finding::Severity;
 use reflex_sandbox_contract::ChainLink;
 
 /// What an exec is.
@@ -21,7 +21,7 @@ pub enum ExecVerdict {
     Normal(&'static str),
     /// Worth a person's minute.
     Alert {
-        severity: AlertSeverity,
+        severity: Severity,
         reason: String,
     },
 }
@@ -243,7 +243,7 @@ pub fn judge_exec(
 ) -> ExecVerdict {
     let t = tool(exe);
     let high = |reason: String| ExecVerdict::Alert {
-        severity: AlertSeverity::High,
+        severity: Severity::High,
         reason,
     };
     let written = |p: &str| target.is_some_and(|t| std::path::Path::new(p).starts_with(t));
@@ -301,11 +301,11 @@ pub fn judge_exec(
             // A copy of the crate's own sources (openssl-src runs `perl ./Configure` in its
             // build directory), or a payload it wrote there: said, at low severity.
             Some(s) if !s.starts_with('/') || written(s) => ExecVerdict::Alert {
-                severity: AlertSeverity::Low,
+                severity: Severity::Low,
                 reason: format!("{t} runs {s}, a script in the build's own directory"),
             },
             Some(s) => ExecVerdict::Alert {
-                severity: AlertSeverity::Medium,
+                severity: Severity::Medium,
                 reason: format!("{t} runs {s}"),
             },
             None => high(format!("{t} reads its commands from its input")),
@@ -316,7 +316,7 @@ pub fn judge_exec(
             ExecVerdict::Normal("build system test program")
         } else {
             ExecVerdict::Alert {
-                severity: AlertSeverity::Medium,
+                severity: Severity::Medium,
                 reason: format!("runs {exe}, a program the build itself produced"),
             }
         };
@@ -375,16 +375,16 @@ pub fn judge_exec(
             ExecVerdict::Normal("build recipe")
         } else {
             ExecVerdict::Alert {
-                severity: AlertSeverity::Low,
+                severity: Severity::Low,
                 reason: format!("runs {t}"),
             }
         };
     }
     ExecVerdict::Alert {
         severity: if under_build_system {
-            AlertSeverity::Low
+            Severity::Low
         } else {
-            AlertSeverity::Medium
+            Severity::Medium
         },
         reason: format!("runs {exe}, a program no build step is known to need"),
     }
@@ -501,7 +501,7 @@ mod tests {
             matches!(
                 v,
                 ExecVerdict::Alert {
-                    severity: AlertSeverity::High,
+                    severity: Severity::High,
                     ..
                 }
             )

@@ -3,12 +3,13 @@
 //! policy parser before it is written.
 //!
 //! Two kinds of approval clear different findings: a `[[trust]]` record for one exact version
-//! covers what a review of that version settles ([`super::TRUST_COVERS`]); a
+//! covers what a review of that version settles (the catalog's `trust_covers`); a
 //! `[[build-time.allow]]` entry lets a crate (every version) run a build script or be a
 //! proc-macro (`build-script-not-approved`, `proc-macro-not-approved`). [`command_for`] names
 //! the one that clears a finding, for remedies.
 
-use super::{BuildTimeKind, FILE_NAME, Policy, SCHEMA_VERSION, TRUST_COVERS};
+use super::{BuildTimeKind, FILE_NAME, Policy, SCHEMA_VERSION};
+use crate::finding::{Approval, Catalog, CodeSpec};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use std::path::{Path, PathBuf};
@@ -27,17 +28,18 @@ pub fn allow_command(name: &str, kind: BuildTimeKind) -> String {
     )
 }
 
-/// The command recording the approval that clears a finding of `code` about `name@version`:
-/// a build-time allow for the two allowlist codes, a trust record for what a review covers.
+/// The command recording the approval that clears a finding of `spec` about `name@version`:
+/// a build-time allow for the allowlist codes, a trust record for what a review covers.
 /// Remedies call this only for codes an approval clears.
-pub fn command_for(code: &str, name: &str, version: &str) -> String {
-    match code {
-        "build-script-not-approved" => allow_command(name, BuildTimeKind::BuildScript),
-        "proc-macro-not-approved" => allow_command(name, BuildTimeKind::ProcMacro),
-        _ => {
+pub fn command_for(spec: &CodeSpec, name: &str, version: &str) -> String {
+    match spec.approval {
+        Approval::BuildTime(kind) => allow_command(name, BuildTimeKind::parse(kind)),
+        Approval::Trust => trust_command(name, version),
+        Approval::None => {
             debug_assert!(
-                TRUST_COVERS.contains(&code),
-                "no approval clears `{code}`: its remedy must not suggest one"
+                false,
+                "no approval clears `{}`: its remedy must not suggest one",
+                spec.code
             );
             trust_command(name, version)
         }
@@ -227,7 +229,7 @@ pub struct Approved {
 
 /// Adds `entry` to the policy file at `path` (created with `version = 1` when missing),
 /// keeping everything else as it was. Refuses a policy that does not parse.
-pub fn approve(path: &Path, entry: &Entry) -> Result<Approved> {
+pub fn approve(path: &Path, entry: &Entry, catalog: &Catalog) -> Result<Approved> {
     let (text, created) = match std::fs::read_to_string(path) {
         Ok(t) => (t, false),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -235,7 +237,7 @@ pub fn approve(path: &Path, entry: &Entry) -> Result<Approved> {
         }
         Err(e) => return Err(Error::io(path, e)),
     };
-    let new = edit(path, &text, entry)?;
+    let new = edit(path, &text, entry, catalog)?;
     let changed = new.is_some() || created;
     if let Some(new) = new.or_else(|| created.then_some(text)) {
         std::fs::write(path, new).map_err(|e| Error::io(path, e))?;
@@ -250,8 +252,8 @@ pub fn approve(path: &Path, entry: &Entry) -> Result<Approved> {
 
 /// The policy text with `entry` added, or `None` when it already holds an equivalent one.
 /// Both the old and the new text must pass the policy parser.
-pub fn edit(path: &Path, text: &str, entry: &Entry) -> Result<Option<String>> {
-    let before = Policy::parse(path, text)?;
+pub fn edit(path: &Path, text: &str, entry: &Entry, catalog: &Catalog) -> Result<Option<String>> {
+    let before = Policy::parse(path, text, catalog)?;
     let present = match entry {
         Entry::Trust { krate, version, .. } => before.trusted(krate, version).is_some(),
         Entry::BuildTime { krate, kind, .. } => before.build_time.allows(krate, *kind),
@@ -268,7 +270,7 @@ pub fn edit(path: &Path, text: &str, entry: &Entry) -> Result<Option<String>> {
         new.push('\n');
     }
     // A bug here must not leave a policy the gate cannot read.
-    Policy::parse(path, &new).map_err(|e| {
+    Policy::parse(path, &new, catalog).map_err(|e| {
         Error::Usage(
             format!("the edited {FILE_NAME} would not parse ({e}); nothing was written"),
             Some(format!("add this by hand:\n{}", entry.to_toml())),
@@ -388,7 +390,7 @@ require-locked = true
     }
 
     fn edited(text: &str, entry: &Entry) -> String {
-        edit(Path::new("reflex.toml"), text, entry)
+        edit(Path::new("reflex.toml"), text, entry, crate::checks::catalog())
             .unwrap()
             .expect("changed")
     }
@@ -421,7 +423,7 @@ require-locked = true
             "by = \"alice@acme.example\"\n\n[[trust]]\ncrate = \"url-parse\"\nversion = \"0.1.0\"\nby = \"bob@acme.example\"\nnote = \"read it all\"\n",
         );
         assert_eq!(new, expect);
-        let policy = Policy::parse(Path::new("reflex.toml"), &new).unwrap();
+        let policy = Policy::parse(Path::new("reflex.toml"), &new, crate::checks::catalog()).unwrap();
         assert_eq!(policy.trust.len(), 2);
         assert_eq!(
             policy.trusted("url-parse", "0.1.0").unwrap().by,
@@ -437,7 +439,7 @@ require-locked = true
             "reason = \"compiler driver\"\n\n# approved by bob@acme.example\n[[build-time.allow]]\ncrate = \"openssl-sys\"\nkind = \"build-script\"\nreason = \"links libfoo\"\n",
         );
         assert_eq!(new, expect);
-        let policy = Policy::parse(Path::new("reflex.toml"), &new).unwrap();
+        let policy = Policy::parse(Path::new("reflex.toml"), &new, crate::checks::catalog()).unwrap();
         assert!(
             policy
                 .build_time
@@ -463,7 +465,7 @@ require-locked = true
         let new = edited(&new, &trust("syn", "2.0.1"));
         assert!(new.starts_with(text), "{new}");
         assert!(new.ends_with("[[trust]]\ncrate = \"syn\"\nversion = \"2.0.1\"\nby = \"bob@acme.example\"\nnote = \"read it all\"\n"), "{new}");
-        Policy::parse(Path::new("reflex.toml"), &new).unwrap();
+        Policy::parse(Path::new("reflex.toml"), &new, crate::checks::catalog()).unwrap();
     }
 
     #[test]
@@ -471,7 +473,7 @@ require-locked = true
         let text = "version = 1\ntrust = [{ crate = \"a\", version = \"1.0.0\", by = \"x\" }]\n[build-time]\nallow = [{ crate = \"b\", reason = \"r\" }]\n";
         let new = edited(text, &trust("c", "1.0.0"));
         let new = edited(&new, &allow("d", BuildTimeKind::BuildScript));
-        let policy = Policy::parse(Path::new("reflex.toml"), &new).unwrap();
+        let policy = Policy::parse(Path::new("reflex.toml"), &new, crate::checks::catalog()).unwrap();
         assert!(policy.trusted("c", "1.0.0").is_some());
         assert!(policy.build_time.allows("d", BuildTimeKind::BuildScript));
         assert!(!new.contains("[["), "{new}");
@@ -614,7 +616,7 @@ require-locked = true
     fn shown_entries_are_valid_toml_as_shown() {
         for e in [trust("a", "1.0.0"), allow("b", BuildTimeKind::BuildScript)] {
             let text = format!("version = 1\n{}", e.to_toml());
-            Policy::parse(Path::new("reflex.toml"), &text).unwrap();
+            Policy::parse(Path::new("reflex.toml"), &text, crate::checks::catalog()).unwrap();
         }
         assert_eq!(
             allow("b", BuildTimeKind::BuildScript).to_toml(),
@@ -626,19 +628,14 @@ require-locked = true
     /// command writes drops the finding.
     #[test]
     fn each_suggested_approval_clears_its_finding() {
-        let codes = crate::checks::all_codes();
         let lockfile = lock(&[("foo", "1.2.3")]);
-        let approvable = TRUST_COVERS
+        let approvable = crate::checks::catalog()
             .iter()
-            .copied()
-            .chain(["build-script-not-approved", "proc-macro-not-approved"]);
-        for code in approvable {
-            let spec = codes
-                .iter()
-                .find(|(_, s)| s.code == code)
-                .unwrap_or_else(|| panic!("{code} is not a finding code"))
-                .1;
-            let command = command_for(code, "foo", "1.2.3");
+            .map(|(_, s)| s)
+            .filter(|s| s.approval != Approval::None);
+        for spec in approvable {
+            let code = spec.code;
+            let command = command_for(spec, "foo", "1.2.3");
             let args: Vec<&str> = command.split_whitespace().collect();
             let kind = args
                 .iter()
@@ -657,19 +654,22 @@ require-locked = true
                 Some(&lockfile),
             );
             let text = edited("version = 1\n", &entry.unwrap());
-            let policy = Policy::parse(Path::new("reflex.toml"), &text).unwrap();
+            let policy = Policy::parse(Path::new("reflex.toml"), &text, crate::checks::catalog()).unwrap();
             match kind {
                 // The allowlist check consults the entries itself.
                 Some(k) => assert!(policy.build_time.allows("foo", k), "{code}: {command}"),
                 None => {
-                    let mut report = Report::new("gate", String::new());
-                    report.findings = vec![Finding::new("x", spec, "t").package(PackageRef {
+                    let mut findings = vec![Finding::new("x", spec, "t").package(PackageRef {
                         name: "foo".into(),
                         version: "1.2.3".into(),
                         source: String::new(),
                     })];
-                    policy.apply(&mut report, jiff::civil::date(2026, 1, 1));
-                    assert!(report.findings.is_empty(), "{code}: {command}");
+                    policy.apply(
+                        &mut findings,
+                        crate::checks::catalog(),
+                        jiff::civil::date(2026, 1, 1),
+                    );
+                    assert!(findings.is_empty(), "{code}: {command}");
                 }
             }
         }

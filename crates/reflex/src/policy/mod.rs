@@ -12,7 +12,7 @@ pub mod vet;
 
 use crate::error::{Error, Result};
 use crate::finding::{Finding, Level, PackageRef, Severity};
-use crate::report::Report;
+use crate::finding::{Catalog, CodeSpec};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -20,6 +20,19 @@ use std::path::{Path, PathBuf};
 pub const SCHEMA_VERSION: u32 = 1;
 /// The policy file's name at the workspace root.
 pub const FILE_NAME: &str = "reflex.toml";
+
+/// The policy's own codes (listed by the `policy` check, emitted by [`Policy::apply`]).
+pub const EXCEPTION_EXPIRED: CodeSpec = CodeSpec::new(
+    "policy-exception-expired",
+    Severity::Medium,
+    "a policy exception passed its expiry date and no longer applies",
+);
+pub const EXCEPTION_UNUSED: CodeSpec = CodeSpec::new(
+    "policy-exception-unused",
+    Severity::Low,
+    "a policy exception matches no finding",
+);
+
 
 #[derive(Clone, Debug)]
 pub struct Policy {
@@ -204,6 +217,15 @@ impl BuildTimeKind {
             BuildTimeKind::Any => "any",
         }
     }
+
+    /// The kind an allow entry names (`any` for anything else).
+    pub fn parse(s: &str) -> BuildTimeKind {
+        match s {
+            "build-script" => BuildTimeKind::BuildScript,
+            "proc-macro" => BuildTimeKind::ProcMacro,
+            _ => BuildTimeKind::Any,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Default)]
@@ -263,48 +285,21 @@ impl Default for Licenses {
     }
 }
 
-/// Codes a trust record covers: what a human review of that exact version settles. Known
-/// advisories, yanks and tampered archives are facts a review does not change.
-const TRUST_COVERS: &[&str] = &[
-    "cooldown-too-young",
-    "cooldown-publish-time-unknown",
-    "build-script-not-approved",
-    "proc-macro-not-approved",
-    "build-time-secret-read",
-    "build-time-network",
-    "build-time-process",
-    "build-time-file-write",
-    "build-time-obfuscation",
-    "native-binary",
-    "typosquat-suspect",
-    "stale-crate",
-    "unmaintained-suspect",
-    "takeover-target",
-    "review-build-script-added",
-    "review-build-script-changed",
-    "review-proc-macro-added",
-    "review-proc-macro-changed",
-    "review-capability-added",
-    "review-native-binary-added",
-    "review-unsafe-increased",
-    "review-version-young",
-];
-
 impl Policy {
     /// `reflex.toml` at `root`, if there is one.
-    pub fn discover(root: &Path) -> Result<Option<Policy>> {
+    pub fn discover(root: &Path, catalog: &Catalog) -> Result<Option<Policy>> {
         let path = root.join(FILE_NAME);
         if path.is_file() {
-            Policy::load(&path).map(Some)
+            Policy::load(&path, catalog).map(Some)
         } else {
             Ok(None)
         }
     }
 
     /// Reads and validates a policy file, then its cargo-vet imports (relative to the file).
-    pub fn load(path: &Path) -> Result<Policy> {
+    pub fn load(path: &Path, catalog: &Catalog) -> Result<Policy> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let mut policy = Policy::parse(path, &text)?;
+        let mut policy = Policy::parse(path, &text, catalog)?;
         let base = path.parent().unwrap_or(Path::new("."));
         for import in policy.trust_imports.clone() {
             let file = base.join(&import);
@@ -315,8 +310,8 @@ impl Policy {
     }
 
     /// Validates `text` as the policy file at `path`; every problem is reported at once.
-    pub fn parse(path: &Path, text: &str) -> Result<Policy> {
-        parse::parse(path, text)
+    pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Policy> {
+        parse::parse(path, text, catalog)
     }
 
     pub fn is_default(&self) -> bool {
@@ -331,7 +326,8 @@ impl Policy {
     }
 
     /// The level the policy gives a finding: `[codes]` first, then `[checks]`, then the
-    /// `[ci] require-locked` and `[sources] git` rules.
+    /// level the check itself set from the policy's rules (`[ci] require-locked`,
+    /// `[sources] git`).
     pub fn level(&self, f: &Finding) -> Option<Level> {
         if let Some(l) = self.codes.get(f.code) {
             return Some(*l);
@@ -339,26 +335,22 @@ impl Policy {
         if let Some(l) = self.checks.get(f.check) {
             return Some(*l);
         }
-        match f.code {
-            "ci-cargo-unlocked" if self.ci.require_locked => Some(Level::Deny),
-            "git-dependency-unpinned" => match self.sources.git {
-                GitRule::Pinned => Some(Level::Deny),
-                GitRule::Any => Some(Level::Warn),
-                // Every git source is then `source-not-allowed`; this one adds nothing.
-                GitRule::Deny => Some(Level::Allow),
-            },
-            _ => None,
-        }
+        f.level
     }
 
-    /// Applies levels, exceptions and trust to a report's findings, then adds findings about
-    /// the policy itself (expired and unused exceptions). Call before [`Report::finish`].
-    pub fn apply(&self, report: &mut Report, today: jiff::civil::Date) {
-        report.set_levels(|f| self.level(f));
+    /// Applies levels, exceptions and trust to the findings, then adds findings about the
+    /// policy itself (expired and unused exceptions). Call before `Report::finish`.
+    pub fn apply(
+        &self,
+        findings: &mut Vec<Finding>,
+        catalog: &Catalog,
+        today: jiff::civil::Date,
+    ) -> Applied {
+        let allowed = crate::finding::set_levels(findings, |f| self.level(f));
         let mut used = vec![false; self.exceptions.len()];
-        let mut kept = Vec::with_capacity(report.findings.len());
+        let mut kept = Vec::with_capacity(findings.len());
         let mut excepted = 0;
-        for f in std::mem::take(&mut report.findings) {
+        for f in std::mem::take(findings) {
             let exception = self
                 .exceptions
                 .iter()
@@ -373,15 +365,14 @@ impl Policy {
                 .package
                 .as_ref()
                 .and_then(|p| self.trusted(&p.name, &p.version))
-                .filter(|_| TRUST_COVERS.contains(&f.code));
+                .filter(|_| catalog.trust_covers(f.code));
             if trusted.is_some() {
                 excepted += 1;
                 continue;
             }
             kept.push(f);
         }
-        report.findings = kept;
-        report.summary.excepted += excepted;
+        *findings = kept;
         let file = self
             .path
             .as_ref()
@@ -390,9 +381,9 @@ impl Policy {
         for (e, used) in self.exceptions.iter().zip(used) {
             let expired = e.expires.is_some_and(|d| d < today);
             let spec = if expired {
-                &crate::checks::policy_meta::EXCEPTION_EXPIRED
+                &EXCEPTION_EXPIRED
             } else if !used {
-                &crate::checks::policy_meta::EXCEPTION_UNUSED
+                &EXCEPTION_UNUSED
             } else {
                 continue;
             };
@@ -423,16 +414,24 @@ impl Policy {
             if let Some(l) = self.level(&f) {
                 f.level = Some(l);
             }
-            report.findings.push(f);
+            findings.push(f);
         }
+        Applied { allowed, excepted }
     }
+}
+
+/// What applying the policy dropped: findings allowed, and findings excepted or trusted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub allowed: usize,
+    pub excepted: usize,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::finding::AdvisoryRef;
-    use crate::report::Report;
+    use crate::finding::{Catalog, CodeSpec};
 
     fn finding(code: &'static str, check: &'static str, name: &str, version: &str) -> Finding {
         let spec = crate::checks::all_codes()

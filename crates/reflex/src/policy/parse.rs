@@ -2,6 +2,7 @@
 //! every problem collected, so a user fixes all mistakes in one round.
 
 use super::*;
+use crate::finding::Catalog;
 use crate::error::{Error, ParseError};
 use std::borrow::Cow;
 use std::ops::Range;
@@ -14,6 +15,7 @@ type Table<'i> = DeTable<'i>;
 struct Problems<'t> {
     path: &'t Path,
     text: &'t str,
+    catalog: &'t Catalog,
     found: Vec<ParseError>,
 }
 
@@ -32,7 +34,7 @@ impl Problems<'_> {
     }
 }
 
-pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
+pub(super) fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Policy> {
     let root = DeTable::parse(text).map_err(|e| {
         Error::toml(path, text, &e)
             .with_help("reflex.toml is TOML; see the README's policy section")
@@ -40,6 +42,7 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<Policy> {
     let mut p = Problems {
         path,
         text,
+        catalog,
         found: Vec::new(),
     };
     let mut policy = Policy {
@@ -172,7 +175,7 @@ fn levels(
     kind: Kind,
 ) {
     let Some(t) = table(p, value) else { return };
-    let codes = crate::checks::all_codes();
+    let codes: Vec<_> = p.catalog.iter().collect();
     for (k, v) in t {
         let name = k.get_ref().as_ref();
         let known = match kind {
@@ -231,14 +234,8 @@ fn exception(p: &mut Problems<'_>, item: &Spanned<DeValue<'_>>) -> Option<Except
         match k.get_ref().as_ref() {
             "code" => {
                 if let Some(code) = string(p, v) {
-                    if !crate::checks::all_codes()
-                        .iter()
-                        .any(|(_, s)| s.code == code)
-                    {
-                        let all: Vec<&str> = crate::checks::all_codes()
-                            .iter()
-                            .map(|(_, s)| s.code)
-                            .collect();
+                    if !p.catalog.contains(&code) {
+                        let all = p.catalog.codes();
                         p.at(
                             v.span(),
                             format!("unknown finding code `{code}`"),

@@ -182,16 +182,7 @@ impl Report {
 
     /// Sets each finding's level from `decide` (when it says something) and drops the allowed.
     pub fn set_levels(&mut self, decide: impl Fn(&Finding) -> Option<Level>) {
-        let before = self.findings.len();
-        self.findings.retain_mut(|f| match decide(f) {
-            Some(Level::Allow) => false,
-            Some(l) => {
-                f.level = Some(l);
-                true
-            }
-            None => true,
-        });
-        self.summary.allowed += before - self.findings.len();
+        self.summary.allowed += crate::finding::set_levels(&mut self.findings, decide);
     }
 
     /// Sorts findings worst first and computes the summary against `deny_level`.

@@ -1,8 +1,8 @@
 //! SARIF 2.1.0 output for GitHub code scanning and other SARIF consumers.
 
 use super::Report;
-use crate::checks;
-use crate::finding::{Finding, Severity};
+
+use crate::finding::{Catalog, Finding, Severity};
 use serde_json::{Value, json};
 
 const INFO_URI: &str = "https://github.com/cargo-reflex/cargo-reflex";
@@ -26,8 +26,9 @@ fn security_severity(sev: Severity) -> &'static str {
     }
 }
 
-pub fn render(report: &Report) -> String {
-    let codes = checks::all_codes();
+/// The report as SARIF 2.1.0, with a rule for every code of `catalog`.
+pub fn render(report: &Report, catalog: &Catalog) -> String {
+    let codes: Vec<_> = catalog.iter().collect();
     let rules: Vec<Value> = codes
         .iter()
         .map(|(check, spec)| {

@@ -2,6 +2,7 @@
 //! moved to another source, and why it moved (the changed package that pulled it in).
 
 use crate::graph::Graph;
+use crate::knowledge::versions::semver_compatible;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -166,9 +167,10 @@ impl LockfileDelta {
             let mut unpaired = Vec::new();
             for j in h {
                 let hv = &head.packages()[j].version;
-                match b.iter().position(|&i| {
-                    crate::checks::advisories::semver_compatible(&base.packages()[i].version, hv)
-                }) {
+                match b
+                    .iter()
+                    .position(|&i| semver_compatible(&base.packages()[i].version, hv))
+                {
                     Some(pos) => pairs.push((b.remove(pos), j)),
                     None => unpaired.push(j),
                 }
@@ -243,10 +245,7 @@ fn bump(a: &semver::Version, b: &semver::Version) -> Option<Bump> {
     let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
     if lo == hi {
         None
-    } else if lo.major != hi.major
-        || (lo.major == 0 && lo.minor != hi.minor)
-        || (lo.major == 0 && lo.minor == 0 && lo.patch != hi.patch)
-    {
+    } else if !semver_compatible(lo, hi) {
         // Before 1.0 the leftmost non-zero part is the breaking one, as cargo treats it.
         Some(Bump::Major)
     } else if lo.minor != hi.minor {

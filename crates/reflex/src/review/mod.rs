@@ -107,13 +107,15 @@ pub fn load(input: &LockInput, lockfile: &Path, cwd: &Path) -> Result<Option<Gra
     }
 }
 
-/// The policy file at `policy` as it was at the revision `input` (`Ok(None)`: no policy file
-/// there, or `input` is not a revision).
-pub fn policy_at(
+/// The file at `policy` as it was at the revision `input`, with the name to show for it
+/// (`Ok(None)`: no such file there, or `input` is not a revision). `fallback` is its path
+/// in the repository when `policy` is outside it.
+pub fn file_at(
     input: &LockInput,
     policy: &Path,
+    fallback: &str,
     cwd: &Path,
-) -> Result<Option<crate::policy::Policy>> {
+) -> Result<Option<(PathBuf, String)>> {
     let LockInput::Revision(rev) = input else {
         return Ok(None);
     };
@@ -129,14 +131,14 @@ pub fn policy_at(
         .unwrap_or_else(|| policy.to_path_buf());
     let rel = abs
         .strip_prefix(top.canonicalize().unwrap_or(top.clone()))
-        .unwrap_or(Path::new(crate::policy::FILE_NAME))
+        .unwrap_or(Path::new(fallback))
         .to_string_lossy()
         .replace('\\', "/");
     let commit = resolve(dir, rev)?;
     match git(dir, &["show", &format!("{commit}:{rel}")]) {
         Ok(text) => {
             let display = PathBuf::from(format!("{rev}:{rel}"));
-            crate::policy::Policy::parse(&display, &text).map(Some)
+            Ok(Some((display, text)))
         }
         Err(_) => Ok(None),
     }

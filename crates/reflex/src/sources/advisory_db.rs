@@ -235,6 +235,15 @@ impl AdvisoryDb {
             .map(|&i| &self.advisories[i])
     }
 
+    /// Advisories about `name` that a version upgrade can fix
+    /// ([`crate::knowledge::versions::is_fixable`]): a suggested version must be outside all
+    /// of them.
+    pub fn fixable_for_crate(&self, name: &str) -> Vec<&Advisory> {
+        self.for_crate(name)
+            .filter(|a| crate::knowledge::versions::is_fixable(a))
+            .collect()
+    }
+
     pub fn info(&self) -> DatabaseInfo {
         let (origin, path) = match &self.origin {
             DbOrigin::Embedded => ("embedded", None),
@@ -337,16 +346,9 @@ fn git(dir: &Path) -> Command {
     cmd
 }
 
-/// `$CARGO_REFLEX_CACHE`, else `$XDG_CACHE_HOME/cargo-reflex`, else `~/.cache/cargo-reflex`.
-pub fn default_cache_dir() -> Option<PathBuf> {
-    if let Some(dir) = std::env::var_os("CARGO_REFLEX_CACHE") {
-        return Some(PathBuf::from(dir));
-    }
-    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("cargo-reflex"));
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache").join("cargo-reflex"))
-}
+/// cargo-reflex's cache directory. Moved to [`crate::knowledge::paths::cache_dir`]; this name
+/// stays for callers not yet switched (`audit.rs`, `state.rs`).
+pub use crate::knowledge::paths::cache_dir as default_cache_dir;
 
 /// Picks the database: `explicit` if given; else the fetched clone in `cache_dir` when it is
 /// at least as new as the embedded snapshot; else the embedded snapshot.

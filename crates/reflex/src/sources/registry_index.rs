@@ -70,6 +70,19 @@ impl Lookup {
             _ => None,
         }
     }
+
+    /// The unyanked releases that parse as versions (empty unless the crate was found): the
+    /// candidates for [`crate::knowledge::versions::nearest_safe_version`].
+    pub fn unyanked_versions(&self) -> Vec<semver::Version> {
+        match self {
+            Lookup::Found { versions, .. } => versions
+                .iter()
+                .filter(|v| !v.yanked)
+                .filter_map(|v| semver::Version::parse(&v.version).ok())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 impl IndexedVersion {
@@ -114,7 +127,7 @@ pub struct IndexConfig {
 impl Default for IndexConfig {
     fn default() -> Self {
         IndexConfig {
-            cargo_home: cargo_home(),
+            cargo_home: crate::knowledge::paths::cargo_home(),
             online: true,
             crates_io_url: None,
             concurrency: 16,
@@ -124,14 +137,6 @@ impl Default for IndexConfig {
             detailed: false,
         }
     }
-}
-
-/// `$CARGO_HOME`, else `~/.cargo`.
-pub fn cargo_home() -> Option<PathBuf> {
-    std::env::var_os("CARGO_HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
 }
 
 /// Failed requests in a row after which the registry counts as unreachable.

@@ -401,7 +401,7 @@ fn static_token_finding(f: &FileCtx<'_>, title: &str, line: u32) -> Finding {
 /// `CARGO_REGISTRY_TOKEN: ${{ secrets.X }}` in an `env:` block.
 fn registry_tokens(f: &FileCtx<'_>, scope: &str, env: Option<&Node>, out: &mut Sink) {
     for (key, value) in env.map(Node::entries).unwrap_or(&[]) {
-        if release::is_crates_io_token_key(key)
+        if crate::knowledge::secrets::is_crates_io_token_key(key)
             && value.str().is_some_and(|v| v.contains("secrets."))
         {
             out.push(static_token_finding(

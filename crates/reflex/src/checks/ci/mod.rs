@@ -15,8 +15,9 @@ pub mod shell;
 pub mod tools;
 pub mod yaml;
 
-use super::{Check, Context, Sink};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use super::{Check, Context, Sink, Needs};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Severity, Level};
+use crate::knowledge::secrets::{credential_shape, is_cloud_key_name};
 use crate::sources::cargo_config;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -59,7 +60,7 @@ pub const PERMISSIONS_BROAD: CodeSpec = CodeSpec::new(
     "ci-permissions-broad",
     Severity::Medium,
     "a workflow grants write-all, or write scopes to every job at the workflow level",
-);
+).varies(&[Severity::Low]);
 pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec::new(
     "ci-hardcoded-credential",
     Severity::Medium,
@@ -74,7 +75,7 @@ pub const ACTION_UNPINNED: CodeSpec = CodeSpec::new(
     "ci-action-unpinned",
     Severity::Medium,
     "a `uses:` action or reusable workflow is not pinned to a full commit SHA (tags and branches can be moved to other code)",
-);
+).varies(&[Severity::Low]);
 pub const ACTION_ARCHIVED: CodeSpec = CodeSpec::new(
     "ci-action-archived",
     Severity::Low,
@@ -89,7 +90,7 @@ pub const DOWNLOAD_UNVERIFIED: CodeSpec = CodeSpec::new(
     "ci-download-exec-unverified",
     Severity::Medium,
     "CI runs code straight from the network without a checksum (`curl ... | sh`, a downloaded rustup-init or script executed)",
-);
+).varies(&[Severity::Low]);
 pub const CACHE_IN_RELEASE: CodeSpec = CodeSpec::new(
     "ci-cache-in-release",
     Severity::Medium,
@@ -104,7 +105,7 @@ pub const TEMPLATE_INJECTION: CodeSpec = CodeSpec::new(
     "ci-template-injection",
     Severity::Medium,
     "an attacker-controlled `${{ }}` expression (pull request title, branch name, comment, commit message...) is pasted into a script as code",
-);
+).varies(&[Severity::High, Severity::Medium, Severity::Low]);
 pub const UNPARSABLE: CodeSpec = CodeSpec::new(
     "ci-file-unparsable",
     Severity::Low,
@@ -140,76 +141,98 @@ impl Check for CiHardening {
         &CODES
     }
 
+    fn needs(&self) -> Needs {
+        Needs::CI_FILES.with(Needs::CARGO_CONFIG)
+    }
+
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
-        let Some(root) = &cx.ci_root else {
-            return CheckStatus::Skipped {
-                reason: "lockfile-only mode (--file): no repository to look for CI files".into(),
-            };
-        };
-        let files = ci_files(root);
-        let aliases = cargo_config::aliases(cx.cargo_configs);
-        let mut stats = CiStats {
-            files: files.len(),
-            ..CiStats::default()
-        };
-        for file in &files {
-            let display = file.display().to_string();
-            let short = file
-                .strip_prefix(root)
-                .unwrap_or(file)
-                .display()
-                .to_string();
-            let text = match std::fs::read_to_string(file) {
-                Ok(t) => t,
-                Err(e) => {
-                    out.push(
-                        Finding::new(NAME, &UNPARSABLE, format!("cannot read {short}"))
-                            .evidence(e.to_string())
-                            .at(display, None),
-                    );
-                    continue;
-                }
-            };
-            hardcoded_credentials(&display, &short, &text, out);
-            let doc = match yaml::parse(&text) {
-                Ok(doc) => doc,
-                Err((line, msg)) => {
-                    out.push(
-                        Finding::new(NAME, &UNPARSABLE, format!("{short} is not valid YAML"))
-                            .evidence(msg)
-                            .at(display, Some(line))
-                            .remedy("fix the syntax; GitHub and GitLab reject this file too"),
-                    );
-                    continue;
-                }
-            };
-            let file_ctx = FileCtx {
-                path: display,
-                text: &text,
-                aliases: &aliases,
-            };
-            if file.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
-                gitlab::analyse(&file_ctx, &doc, out, &mut stats);
-            } else {
-                github::analyse(&file_ctx, &doc, out, &mut stats);
-            }
+        let first = out.findings.len();
+        let status = review_ci(cx, out);
+        if let Some(policy) = cx.policy {
+            level_by_policy(&mut out.findings[first..], policy);
         }
-        if stats.cargo_invocations > 0 {
-            stats.locked_percent = Some(
-                (stats.locked_invocations as f64 * 1000.0 / stats.cargo_invocations as f64).round()
-                    / 10.0,
-            );
-        }
-        out.ci = Some(stats);
-        if files.is_empty() {
-            CheckStatus::Skipped {
-                reason: format!(
-                    "no GitHub Actions workflows or .gitlab-ci.yml under {}",
-                    root.display()
-                ),
+        status
+    }
+}
+
+fn review_ci(cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
+    let Some(root) = &cx.ci_root else {
+        return CheckStatus::Skipped {
+            reason: "lockfile-only mode (--file): no repository to look for CI files".into(),
+        };
+    };
+    let files = ci_files(root);
+    let aliases = cargo_config::aliases(cx.cargo_configs);
+    let mut stats = CiStats {
+        files: files.len(),
+        ..CiStats::default()
+    };
+    for file in &files {
+        let display = file.display().to_string();
+        let short = file
+            .strip_prefix(root)
+            .unwrap_or(file)
+            .display()
+            .to_string();
+        let text = match std::fs::read_to_string(file) {
+            Ok(t) => t,
+            Err(e) => {
+                out.push(
+                    Finding::new(NAME, &UNPARSABLE, format!("cannot read {short}"))
+                        .evidence(e.to_string())
+                        .at(display, None),
+                );
+                continue;
             }
+        };
+        hardcoded_credentials(&display, &short, &text, out);
+        let doc = match yaml::parse(&text) {
+            Ok(doc) => doc,
+            Err((line, msg)) => {
+                out.push(
+                    Finding::new(NAME, &UNPARSABLE, format!("{short} is not valid YAML"))
+                        .evidence(msg)
+                        .at(display, Some(line))
+                        .remedy("fix the syntax; GitHub and GitLab reject this file too"),
+                );
+                continue;
+            }
+        };
+        let file_ctx = FileCtx {
+            path: display,
+            text: &text,
+            aliases: &aliases,
+        };
+        if file.file_name().is_some_and(|n| n == ".gitlab-ci.yml") {
+            gitlab::analyse(&file_ctx, &doc, out, &mut stats);
         } else {
-            CheckStatus::Ran
+            github::analyse(&file_ctx, &doc, out, &mut stats);
+        }
+    }
+    if stats.cargo_invocations > 0 {
+        stats.locked_percent = Some(
+            (stats.locked_invocations as f64 * 1000.0 / stats.cargo_invocations as f64).round()
+                / 10.0,
+        );
+    }
+    out.ci = Some(stats);
+    if files.is_empty() {
+        CheckStatus::Skipped {
+            reason: format!(
+                "no GitHub Actions workflows or .gitlab-ci.yml under {}",
+                root.display()
+            ),
+        }
+    } else {
+        CheckStatus::Ran
+    }
+}
+
+/// `[ci] require-locked` makes an unlocked cargo call fail the gate.
+fn level_by_policy(findings: &mut [Finding], policy: &crate::policy::Policy) {
+    if policy.ci.require_locked {
+        for f in findings.iter_mut().filter(|f| f.code == UNLOCKED.code) {
+            f.level = Some(Level::Deny);
         }
     }
 }
@@ -390,20 +413,6 @@ pub(crate) fn secret_refs(text: &str) -> Vec<String> {
     out
 }
 
-/// Looks like a cloud credential that should come from OIDC instead.
-pub(crate) fn is_cloud_key_name(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    n.contains("AWS_ACCESS_KEY")
-        || n.contains("AWS_SECRET")
-        || n.contains("GCP_SA_KEY")
-        || n.contains("GCP_CREDENTIALS")
-        || n.contains("GOOGLE_CREDENTIALS")
-        || n.contains("SERVICE_ACCOUNT_KEY")
-        || n.contains("AZURE_CREDENTIALS")
-        || n.contains("AZURE_CLIENT_SECRET")
-        || n.contains("ARM_CLIENT_SECRET")
-}
-
 /// Literal tokens with well-known prefixes.
 fn hardcoded_credentials(path: &str, short: &str, text: &str, out: &mut Sink) {
     for (n, line) in text.lines().enumerate() {
@@ -421,43 +430,6 @@ fn hardcoded_credentials(path: &str, short: &str, text: &str, out: &mut Sink) {
     }
 }
 
-/// The kind of credential a string contains, judged by well-known token shapes.
-pub fn credential_shape(s: &str) -> Option<&'static str> {
-    let words = s.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'));
-    for w in words {
-        let alnum_upper = |t: &str| {
-            t.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
-        };
-        if w.len() == 20 && (w.starts_with("AKIA") || w.starts_with("ASIA")) && alnum_upper(w) {
-            return Some("an AWS access key ID");
-        }
-        let tail_ok = |p: &str, min: usize| {
-            w.strip_prefix(p).is_some_and(|t| {
-                t.len() >= min && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-            })
-        };
-        if tail_ok("ghp_", 30)
-            || tail_ok("gho_", 30)
-            || tail_ok("ghs_", 30)
-            || tail_ok("ghu_", 30)
-            || tail_ok("github_pat_", 40)
-        {
-            return Some("a GitHub token");
-        }
-        if tail_ok("glpat-", 20) {
-            return Some("a GitLab token");
-        }
-        if w.starts_with("xoxb-") || w.starts_with("xoxp-") {
-            return Some("a Slack token");
-        }
-        if tail_ok("cio", 32) && w.len() == 35 {
-            return Some("a crates.io token");
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,20 +441,6 @@ mod tests {
             vec!["A", "B_2", "GITHUB_TOKEN"]
         );
         assert!(secret_refs("${{ matrix.os }}").is_empty());
-    }
-
-    #[test]
-    fn credential_shapes() {
-        assert_eq!(
-            credential_shape("key: AKIAIOSFODNN7EXAMPLE"),
-            Some("an AWS access key ID")
-        );
-        assert_eq!(
-            credential_shape("token: ghp_0123456789abcdefghijABCDEFGHIJ0123"),
-            Some("a GitHub token")
-        );
-        assert_eq!(credential_shape("run: cargo build --locked"), None);
-        assert_eq!(credential_shape("AKIA is a prefix"), None);
     }
 }
 

@@ -228,14 +228,6 @@ pub fn triggers(doc: &Node) -> Triggers {
     }
 }
 
-/// Environment keys that hold a crates.io token for cargo.
-pub fn is_crates_io_token_key(key: &str) -> bool {
-    matches!(
-        key.to_ascii_uppercase().as_str(),
-        "CARGO_REGISTRY_TOKEN" | "CARGO_REGISTRIES_CRATES_IO_TOKEN"
-    )
-}
-
 /// A cargo command that hands a stored secret to crates.io (`cargo publish --token
 /// ${{ secrets.X }}`, `cargo login ${{ secrets.X }}`).
 pub fn token_on_command_line(call: &shell::CargoCommand) -> bool {

@@ -5,6 +5,7 @@
 //! Files are hidden (an empty file mounted over them) or, where the build needs the rest of
 //! the file, replaced by a copy without the secret. Pure data: the sandbox does the mounting.
 
+use crate::knowledge::secrets::{SYSTEM_SECRET_FILES, is_project_secret_file};
 use std::path::{Path, PathBuf};
 
 /// What the sandbox hides and what it shows cleaned.
@@ -12,26 +13,6 @@ use std::path::{Path, PathBuf};
 pub struct SecretFiles {
     pub hide: Vec<PathBuf>,
     pub replace: Vec<(PathBuf, String)>,
-}
-
-/// System files that hold secrets (absent ones are skipped by the sandbox).
-const SYSTEM: &[&str] = &[
-    "/etc/shadow",
-    "/etc/gshadow",
-    "/etc/shadow-",
-    "/etc/gshadow-",
-    "/etc/security/opasswd",
-];
-
-/// Names of files that are secrets wherever they sit in the project.
-fn is_project_secret(name: &str) -> bool {
-    name == ".env"
-        || (name.starts_with(".env.") && !name.ends_with(".example") && !name.ends_with(".sample"))
-        || (name.starts_with("gha-creds-") && name.ends_with(".json"))
-        || matches!(
-            name,
-            ".git-credentials" | ".netrc" | ".npmrc" | ".pypirc" | ".vault-token"
-        )
 }
 
 /// Directories not searched for project secrets.
@@ -54,7 +35,8 @@ pub fn find(root: &Path, cargo_configs: &[PathBuf], expose: &[PathBuf]) -> Secre
         })
     };
     let mut out = SecretFiles::default();
-    for s in SYSTEM {
+    // Absent ones are skipped by the sandbox.
+    for s in SYSTEM_SECRET_FILES {
         out.hide.push(PathBuf::from(s));
     }
     if let Ok(dir) = std::fs::read_dir("/etc/ssh") {
@@ -100,7 +82,7 @@ fn walk(dir: &Path, depth: usize, found: &mut dyn FnMut(&Path)) {
             if depth < DEPTH && !SKIP.contains(&name.as_str()) {
                 walk(&e.path(), depth + 1, found);
             }
-        } else if kind.is_file() && is_project_secret(&name) {
+        } else if kind.is_file() && is_project_secret_file(&name) {
             found(&e.path());
         }
     }

@@ -1,14 +1,21 @@
 //! The escape suite's scene: the hostile workspace copied with its targets, a home full of
 //! fake credentials, secret files in the project and cargo's configuration, loopback
 //! listeners, descriptors and devices handed to the build, and what the probes and the
-//! listeners observed.
+//! listeners observed. The listeners are in `net.rs`, the devices in `devices.rs`.
+
+mod devices;
+mod net;
+
+// Each test binary uses a part of the scene (as of `common`, see its `allow(dead_code)`).
+#[allow(unused_imports)]
+pub use devices::*;
+#[allow(unused_imports)]
+pub use net::*;
 
 use super::*;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,105 +82,6 @@ pub const FD_DIR: i32 = 9;
 /// the build inherits, `fdsock`).
 pub type Hits = Arc<Mutex<Vec<String>>>;
 
-/// Loopback listeners for every network channel; `dns` answers NXDOMAIN.
-pub fn listen(dir: &Path, dns: &str) -> (Hits, BTreeMap<&'static str, String>) {
-    let hits: Hits = Arc::default();
-    let mut targets = BTreeMap::new();
-    for (key, addr) in [("tcp4", "127.0.0.1:0"), ("tcp6", "[::1]:0")] {
-        let l = std::net::TcpListener::bind(addr).unwrap();
-        let (h, url) = (hits.clone(), l.local_addr().unwrap());
-        targets.insert(key, url.to_string());
-        if key == "tcp4" {
-            targets.insert("http", format!("http://{url}/"));
-        }
-        std::thread::spawn(move || {
-            for s in l.incoming().flatten() {
-                let mut line = String::new();
-                let mut r = BufReader::new(s.try_clone().unwrap());
-                let _ = r.read_line(&mut line);
-                h.lock().unwrap().push(format!("{key} {}", line.trim()));
-                let mut s = s;
-                let _ = s.write_all(
-                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                );
-            }
-        });
-    }
-    // The connection the build inherits as a descriptor: every line is a hit.
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    targets.insert("fdsock", l.local_addr().unwrap().to_string());
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for s in l.incoming().flatten() {
-            let h = h.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(s).lines() {
-                    let Ok(line) = line else { break };
-                    h.lock().unwrap().push(format!("fdsock {}", line.trim()));
-                }
-            });
-        }
-    });
-    let udp = std::net::UdpSocket::bind(dns).unwrap();
-    targets.insert("dns", udp.local_addr().unwrap().to_string());
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 512];
-        while let Ok((n, from)) = udp.recv_from(&mut buf) {
-            let name = query_name(&buf[..n]);
-            h.lock().unwrap().push(format!("dns {name}"));
-            // NXDOMAIN: the question echoed with the response and rcode bits set.
-            let mut reply = buf[..n].to_vec();
-            if reply.len() > 3 {
-                reply[2] |= 0x80;
-                reply[3] = (reply[3] & 0xf0) | 3;
-            }
-            let _ = udp.send_to(&reply, from);
-        }
-    });
-    let sock = dir.join("daemon.sock");
-    let unix = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-    targets.insert("unix", sock.display().to_string());
-    let h = hits.clone();
-    std::thread::spawn(move || {
-        for s in unix.incoming().flatten() {
-            let mut text = String::new();
-            let _ = BufReader::new(s).read_line(&mut text);
-            h.lock().unwrap().push(format!("unix {}", text.trim()));
-        }
-    });
-    // A daemon's socket inside the project tree (not under /tmp, which the sandbox covers).
-    let ws = dir.join("ws");
-    if ws.is_dir() {
-        let sock = ws.join("project.sock");
-        let unix = std::os::unix::net::UnixListener::bind(&sock).unwrap();
-        targets.insert("unix_project", sock.display().to_string());
-        let h = hits.clone();
-        std::thread::spawn(move || {
-            for s in unix.incoming().flatten() {
-                let mut text = String::new();
-                let _ = BufReader::new(s).read_line(&mut text);
-                h.lock().unwrap().push(format!("unixp {}", text.trim()));
-            }
-        });
-    }
-    (hits, targets)
-}
-
-pub fn query_name(packet: &[u8]) -> String {
-    let mut i = 12;
-    let mut labels = Vec::new();
-    while i < packet.len() && packet[i] != 0 {
-        let n = packet[i] as usize;
-        labels.push(
-            String::from_utf8_lossy(&packet[i + 1..(i + 1 + n).min(packet.len())]).into_owned(),
-        );
-        i += n + 1;
-    }
-    labels.join(".")
-}
-
-/// FNV-1a, as the probe computes it, of this machine's init environment.
 /// The outcome the probe of `role` reported for `channel`: (role, channel, verdict, detail).
 pub fn probe_outcome<'a>(
     seen: &'a Observed,
@@ -186,6 +94,7 @@ pub fn probe_outcome<'a>(
         .unwrap_or_else(|| panic!("{role} did not try {channel}: {:#?}", seen.outcomes))
 }
 
+/// FNV-1a, as the probe computes it, of this machine's init environment.
 pub fn proc1_hash() -> Option<String> {
     let b = std::fs::read("/proc/1/environ").ok()?;
     Some(
@@ -221,41 +130,19 @@ impl Scene {
     }
 }
 
-/// A copy of the hostile workspace (a git repository), a home directory full of fake
-/// credentials, a cargo home with a registry source to poison, secrets in the project
-/// (`.env`, a CI cloud credential file, the CI token in `.git/config`) and registry tokens in
-/// cargo's configuration files.
-pub fn scene(dir: &Path) -> Scene {
-    let ws = dir.join("ws");
-    copy_dir(&fixture("escape"), &ws);
-    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
-    for (path, text) in [
-        (".env", format!("API_TOKEN={CANARY}\n")),
-        (
-            // As google-github-actions/auth writes it into the workspace.
-            "gha-creds-0123abcd.json",
-            format!(
-                "{{\"type\":\"external_account\",\"credential_source\":{{\"headers\":{{\"Authorization\":\"Bearer {CANARY}\"}}}}}}\n"
-            ),
-        ),
-        (
-            // As actions/checkout leaves it with persist-credentials (the default).
-            ".git/config",
-            format!(
-                "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_{CANARY}@github.com/o/r\n[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic {CANARY}\n"
-            ),
-        ),
-        (
-            ".cargo/config.toml",
-            format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
-        ),
-    ] {
-        let p = ws.join(path);
+/// Writes each `(path, text)` under `root`, making the directories.
+pub fn plant(root: &Path, files: &[(&str, String)]) {
+    for (path, text) in files {
+        let p = root.join(path);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let home = dir.join("home");
-    for (path, text) in [
+}
+
+/// The decoys every scene's home holds: an ssh key and AWS credentials holding the canary,
+/// and a `.bashrc` to poison.
+pub fn home_decoys() -> [(&'static str, String); 3] {
+    [
         (
             ".ssh/id_ed25519",
             format!("-----BEGIN OPENSSH PRIVATE KEY-----\n{CANARY}\n"),
@@ -265,19 +152,83 @@ pub fn scene(dir: &Path) -> Scene {
             format!("[default]\naws_secret_access_key = {CANARY}\n"),
         ),
         (".bashrc", "# original\n".to_string()),
-        (
-            ".docker/config.json",
-            format!("{{\"auths\":{{\"x\":{{\"auth\":\"{CANARY}\"}}}}}}"),
-        ),
-        (
-            ".netrc",
-            format!("machine example.invalid login u password {CANARY}\n"),
-        ),
-    ] {
-        let p = home.join(path);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
+    ]
+}
+
+/// Runs this test binary's ignored test `test` (the control run's inside) in `dir`, in a
+/// network namespace of its own: loopback only, with `<dir>/resolv.conf` naming a resolver
+/// on 127.0.0.1:53 as the system's. It must exit 0.
+pub fn run_inside_namespace(dir: &Path, test: &str, env: Vec<(String, String)>) {
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    let profile = reflex_sandbox::Profile {
+        program: std::env::current_exe().unwrap(),
+        args: [test, "--exact", "--ignored", "--nocapture"]
+            .map(String::from)
+            .to_vec(),
+        cwd: dir.to_path_buf(),
+        env,
+        isolation: reflex_sandbox::Isolation::NetworkOnly {
+            resolv_conf: Some(resolv),
+        },
+        ..Default::default()
+    };
+    let outcome = reflex_sandbox::run(
+        &profile,
+        Path::new(env!("CARGO_BIN_EXE_cargo-reflex")),
+        None,
+    )
+    .unwrap();
+    assert_eq!(outcome, reflex_sandbox::Outcome::Exited(0));
+}
+
+/// A copy of the hostile workspace (a git repository), a home directory full of fake
+/// credentials, a cargo home with a registry source to poison, secrets in the project
+/// (`.env`, a CI cloud credential file, the CI token in `.git/config`) and registry tokens in
+/// cargo's configuration files.
+pub fn scene(dir: &Path) -> Scene {
+    let ws = dir.join("ws");
+    copy_dir(&fixture("escape"), &ws);
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    plant(
+        &ws,
+        &[
+            (".env", format!("API_TOKEN={CANARY}\n")),
+            (
+                // As google-github-actions/auth writes it into the workspace.
+                "gha-creds-0123abcd.json",
+                format!(
+                    "{{\"type\":\"external_account\",\"credential_source\":{{\"headers\":{{\"Authorization\":\"Bearer {CANARY}\"}}}}}}\n"
+                ),
+            ),
+            (
+                // As actions/checkout leaves it with persist-credentials (the default).
+                ".git/config",
+                format!(
+                    "[core]\n\trepositoryformatversion = 0\n\tbare = false\n[remote \"origin\"]\n\turl = https://x-access-token:ghs_{CANARY}@github.com/o/r\n[http \"https://github.com/\"]\n\textraheader = AUTHORIZATION: basic {CANARY}\n"
+                ),
+            ),
+            (
+                ".cargo/config.toml",
+                format!("[registry]\ntoken = \"cio{CANARY}\"\n"),
+            ),
+        ],
+    );
+    let home = dir.join("home");
+    plant(&home, &home_decoys());
+    plant(
+        &home,
+        &[
+            (
+                ".docker/config.json",
+                format!("{{\"auths\":{{\"x\":{{\"auth\":\"{CANARY}\"}}}}}}"),
+            ),
+            (
+                ".netrc",
+                format!("machine example.invalid login u password {CANARY}\n"),
+            ),
+        ],
+    );
     let cargo_home = dir.join("cargo-home");
     std::fs::create_dir_all(&cargo_home).unwrap();
     std::fs::write(
@@ -417,94 +368,10 @@ pub fn damage(s: &Scene) -> Vec<String> {
     d
 }
 
-/// `program` started through bash with three more descriptors open and inheritable, as a
-/// careless caller might hold them: `FD_FILE` appends to `s.outside`, `FD_SOCKET` is a TCP
-/// connection to `peer` made here (in the caller's network namespace), `FD_DIR` is the
-/// home directory.
-pub fn with_inherited_fds(s: &Scene, peer: &str, program: impl AsRef<std::ffi::OsStr>) -> Command {
-    let (host, port) = peer.rsplit_once(':').unwrap();
-    let mut c = Command::new("bash");
-    c.arg("-c")
-        .arg(format!(
-            "exec {FD_FILE}>>\"$1\" {FD_SOCKET}<>\"/dev/tcp/$2/$3\" {FD_DIR}<\"$4\" || exit 97; shift 4; exec \"$@\""
-        ))
-        .arg("inherited-fds")
-        .arg(&s.outside)
-        .arg(host)
-        .arg(port)
-        .arg(&s.home)
-        .arg(program);
-    c
-}
-
 /// A line on the test's standard error that the test harness does not capture: skips and
 /// machine facts stay visible.
 pub fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "note: {text}");
-}
-
-/// Whether this process runs as root (the owner of /proc/self is its effective user).
-pub fn is_root() -> bool {
-    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
-}
-
-/// A loop device over a file holding the canary; detached when dropped.
-pub struct LoopDevice(pub String);
-
-impl Drop for LoopDevice {
-    fn drop(&mut self) {
-        let _ = Command::new("losetup").arg("-d").arg(&self.0).status();
-    }
-}
-
-/// As root, a loop device over `<dir>/block.img` (the canary, then zeros); otherwise why not.
-pub fn loop_device(dir: &Path) -> Result<LoopDevice, String> {
-    if !is_root() {
-        return Err("not root: only root can attach a loop device".into());
-    }
-    let image = dir.join("block.img");
-    let mut data = format!("reflex block device {CANARY}\n").into_bytes();
-    data.resize(64 * 1024, 0);
-    std::fs::write(&image, data).map_err(|e| e.to_string())?;
-    let mut why = String::new();
-    // Parallel tests may race for the same free device.
-    for _ in 0..5 {
-        let out = Command::new("losetup")
-            .args(["-f", "--show"])
-            .arg(&image)
-            .output()
-            .map_err(|e| format!("losetup: {e}"))?;
-        let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if out.status.success() && dev.starts_with("/dev/") {
-            return Ok(LoopDevice(dev));
-        }
-        why = String::from_utf8_lossy(&out.stderr).trim().to_string();
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    Err(format!("losetup -f --show: {why}"))
-}
-
-/// Files under `dir` with a set-uid or set-gid bit.
-pub fn set_id_files(dir: &Path) -> Vec<String> {
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return found;
-    };
-    for e in entries.flatten() {
-        let Ok(m) = std::fs::symlink_metadata(e.path()) else {
-            continue;
-        };
-        if m.is_dir() {
-            found.extend(set_id_files(&e.path()));
-        } else if m.permissions().mode() & 0o6000 != 0 {
-            found.push(format!(
-                "{} {:o}",
-                e.path().display(),
-                m.permissions().mode()
-            ));
-        }
-    }
-    found
 }
 
 /// Channels the control run cannot show on this machine, and why: devices and files root
@@ -587,24 +454,6 @@ where
         .envs(env(s))
         .output()
         .unwrap()
-}
-
-/// A loop device for the `device-block` channel, named in `targets`; when there can be none
-/// (not root, no loop support) the channel is skipped and the test says why.
-pub fn block_device(
-    dir: &Path,
-    targets: &mut BTreeMap<&'static str, String>,
-) -> Option<LoopDevice> {
-    match loop_device(dir) {
-        Ok(dev) => {
-            targets.insert("block_device", dev.0.clone());
-            Some(dev)
-        }
-        Err(why) => {
-            note(&format!("device-block not tried: {why}"));
-            None
-        }
-    }
 }
 
 /// The alerts of a monitored build (JSON Lines).

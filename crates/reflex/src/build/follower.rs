@@ -1,10 +1,13 @@
-//! `build --monitor`: takes the sandbox's events as they arrive (on a channel build code cannot
-//! reach), turns them into alerts at once (JSON Lines, Elastic Common Schema), scans what the
-//! build produced for the canaries once it has ended, and summarises at the end. The events
-//! are also written to `events.jsonl` as a record for people; no decision is taken from that
-//! file.
+//! The event follower of `build --monitor`: takes the sandbox's events as they arrive (on a
+//! channel build code cannot reach), turns them into alerts at once (JSON Lines, Elastic
+//! Common Schema), scans what the build produced for the canaries once it has ended, and
+//! sums up. The events are also written to `events.jsonl` as a record for people; no decision
+//! is taken from that file.
 
-use reflex::monitor::{Alert, AlertSeverity, Analyzer, MonitorEvent, Summary};
+use crate::finding::Severity;
+use crate::monitor::baseline::Baseline;
+use crate::monitor::{self, Alert, Analyzer, MonitorEvent, Reported, Summary, artifacts};
+use crate::state::StateStore;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -20,17 +23,12 @@ fn now_ns() -> u64 {
 
 /// What else judges each alert: the behaviour baseline and the first-seen store.
 pub struct Judges {
-    pub baseline: Option<reflex::monitor::baseline::Baseline>,
-    pub store: Option<reflex::state::StateStore>,
+    pub baseline: Option<Baseline>,
+    pub store: Option<StateStore>,
     /// Alerts are also posted here as they happen (from a thread of their own).
     pub webhook: Option<String>,
 }
 
-/// Starts taking `events`, recording them in `record` and writing alerts to `alerts` (`-` for
-/// standard output). The follower ends when the sender is dropped (the sandbox has exited):
-/// it then scans the target directory's build outputs and artifacts for the canaries. `record`
-/// lies in the target directory (`<target>/reflex-monitor/events.jsonl`), which is how the
-/// follower knows it.
 /// A new, empty file at `path`, never through a link: the target directory is writable by the
 /// build code that ran before, which may have left a symlink there (at the file, or at its
 /// directory) pointing at `~/.bashrc`.
@@ -51,25 +49,25 @@ pub fn fresh_file(path: &Path) -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Starts taking `events`, recording them in `record` and writing alerts to `sink` as they
+/// are raised. The follower ends when the sender is dropped (the sandbox has exited): it then
+/// scans the target directory's build outputs and artifacts for the canaries. `record` lies
+/// in the target directory (`<target>/reflex-monitor/events.jsonl`), which is how the
+/// follower knows it.
 pub fn follow(
     events: std::sync::mpsc::Receiver<MonitorEvent>,
     record: PathBuf,
-    alerts: PathBuf,
+    sink: Box<dyn Write + Send>,
     analyzer: Analyzer,
     judges: Judges,
-) -> std::io::Result<Follower> {
-    let sink: Box<dyn Write + Send> = if alerts == Path::new("-") {
-        Box::new(std::io::stdout())
-    } else {
-        Box::new(fresh_file(&alerts)?)
-    };
+) -> Follower {
     let hook = judges.webhook.clone().map(|url| {
         let (tx, rx) = std::sync::mpsc::channel::<Alert>();
         let poster = std::thread::spawn(move || {
-            let agent = reflex::monitor::webhook_agent();
+            let agent = monitor::webhook_agent();
             let mut failures = 0usize;
             for a in rx {
-                if reflex::monitor::post_webhook(&agent, &url, &a).is_err() {
+                if monitor::post_webhook(&agent, &url, &a).is_err() {
                     failures += 1;
                 }
             }
@@ -96,9 +94,9 @@ pub fn follow(
             kept: Vec::new(),
             latencies: Vec::new(),
         };
-        let mut compiled = reflex::monitor::artifacts::Compiled::default();
+        let mut compiled = artifacts::Compiled::default();
         // One act, one alert: a DNS query is sent and then heard by the sinkhole.
-        let mut reported = reflex::monitor::Reported::default();
+        let mut reported = Reported::default();
         let mut record = fresh_file(&record).ok().map(std::io::BufWriter::new);
         for ev in events {
             if let Some(r) = record.as_mut()
@@ -118,7 +116,7 @@ pub fn follow(
         }
         // The build has ended: what it produced.
         if let Some(t) = &target_dir {
-            out.publish(reflex::monitor::artifacts::scan(
+            out.publish(artifacts::scan(
                 t,
                 started,
                 &analyzer.canaries,
@@ -141,7 +139,7 @@ pub fn follow(
         }
         (summary, kept)
     });
-    Ok(Follower { handle })
+    Follower { handle }
 }
 
 /// Where alerts go as they are made: the sink, the webhook, the summary.
@@ -160,7 +158,7 @@ impl Out {
         let extra: Vec<Alert> = found
             .iter()
             .flat_map(|a| {
-                reflex::monitor::follow_up(
+                monitor::follow_up(
                     a,
                     self.judges.baseline.as_ref(),
                     self.judges.store.as_ref(),
@@ -175,7 +173,7 @@ impl Out {
                 self.latencies.push(a.time_to_detect_ms());
             }
             if let Some(tx) = &self.hook
-                && a.severity >= AlertSeverity::Medium
+                && a.severity >= Severity::Medium
             {
                 let _ = tx.send(a.clone());
             }
@@ -190,65 +188,5 @@ impl Follower {
     /// Takes what is left after the build and returns the summary and the alerts.
     pub fn finish(self) -> (Summary, Vec<Alert>) {
         self.handle.join().unwrap_or_default()
-    }
-}
-
-/// The human summary at the end of a monitored build (stderr).
-pub fn report(summary: &Summary, alerts: &[Alert], alerts_path: &Path, out: &mut dyn Write) {
-    let counts: Vec<String> = ["critical", "high", "medium", "low"]
-        .iter()
-        .filter_map(|k| summary.by_severity.get(*k).map(|v| format!("{v} {k}")))
-        .collect();
-    let outcomes: Vec<String> = ["allowed", "denied", "failed"]
-        .iter()
-        .filter_map(|k| summary.by_outcome.get(*k).map(|v| format!("{v} {k}")))
-        .collect();
-    let counts = match (counts.is_empty(), outcomes.is_empty()) {
-        (true, _) => String::new(),
-        (false, true) => format!(" ({})", counts.join(", ")),
-        (false, false) => format!(" ({}; {})", counts.join(", "), outcomes.join(", ")),
-    };
-    let _ = writeln!(
-        out,
-        "cargo-reflex monitor: {} events, {} alerts{counts} -> {}",
-        summary.events,
-        summary.alerts,
-        alerts_path.display()
-    );
-    if !summary.normal.is_empty() {
-        let kinds: Vec<String> = summary
-            .normal
-            .iter()
-            .map(|(k, n)| format!("{n} {k}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "  normal build activity, not alerted (recorded in events.jsonl): {}",
-            kinds.join(", ")
-        );
-    }
-    for (who, n) in &summary.by_crate {
-        let _ = writeln!(out, "  {n:>4}  {who}");
-    }
-    let mut worst: Vec<&Alert> = alerts
-        .iter()
-        .filter(|a| a.severity >= AlertSeverity::High)
-        .collect();
-    worst.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.time_ns.cmp(&b.time_ns)));
-    worst.dedup_by(|a, b| a.message == b.message);
-    for a in worst.iter().take(15) {
-        let _ = writeln!(
-            out,
-            "  {:?}: {} [{}]",
-            a.severity,
-            a.message,
-            reflex::monitor::outcome_text(a.outcome)
-        );
-    }
-    if let (Some(m), Some(x)) = (
-        summary.median_time_to_detect_ms,
-        summary.max_time_to_detect_ms,
-    ) {
-        let _ = writeln!(out, "  time to detect: median {m:.1} ms, max {x:.1} ms");
     }
 }

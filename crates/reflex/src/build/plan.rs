@@ -1,13 +1,16 @@
 //! `build`: what the two stages run with. Stage 1 (`cargo fetch --locked`) gets the network and
 //! the caller's environment minus every secret-looking variable; stage 2 (the cargo command
 //! with `--offline --locked`) gets an allowlisted environment and a sandbox whose paths are
-//! computed here. Pure data: the binary hands it to the sandbox crate.
+//! computed here. Pure data: [`super::run`] hands it to the sandbox crate.
 
-use crate::checks::build_env::secret_reason;
+use super::secrets;
 use crate::error::{Error, Result};
 use crate::graph::workspace::Workspace;
-use crate::policy::Policy;
+use crate::knowledge::paths;
+use crate::knowledge::secrets::secret_reason;
+use crate::policy::{Policy, SandboxAllow, SandboxRules};
 use reflex_sandbox_contract::Profile;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 /// Cargo commands that `build` runs in the sandbox.
@@ -83,7 +86,7 @@ pub struct BuildPlan {
     /// environment; `$HOME`, `/root`, `/home` replaced by empty read-only directories; the
     /// workspace, cargo's caches and config and the toolchain put back read-only; the target
     /// directory and the policy's `write` paths writable; cargo's home a throw-away tmpfs;
-    /// secret files hidden or cleaned ([`crate::build_secrets`]).
+    /// secret files hidden or cleaned ([`super::secrets`]).
     pub sandbox: Profile,
     /// Names of the caller's variables stage 2 does not get.
     pub build_dropped: Vec<String>,
@@ -104,6 +107,7 @@ pub struct BuildRequest<'a> {
     pub policy: Option<&'a Policy>,
 }
 
+/// Plans both stages of a build of the workspace `req` names.
 pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
     if !CARGO_COMMANDS.contains(&req.command) {
         return Err(Error::Usage(
@@ -112,15 +116,12 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         ));
     }
     let ws = Workspace::discover(req.manifest_path, req.cwd)?;
-    let get = |k: &str| req.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let home = get("HOME").map(PathBuf::from);
-    let cargo_home = get("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".cargo")));
-    let rustup_home = get("RUSTUP_HOME")
-        .map(PathBuf::from)
-        .or_else(|| home.as_ref().map(|h| h.join(".rustup")));
-    let target_dir = get("CARGO_TARGET_DIR")
+    let var = |k: &str| req.var(k).map(OsString::from);
+    let home = req.var("HOME").map(PathBuf::from);
+    let cargo_home = paths::cargo_home_from(var);
+    let rustup_home = paths::rustup_home_from(var);
+    let target_dir = req
+        .var("CARGO_TARGET_DIR")
         .map(|t| absolute(req.cwd, Path::new(&t)))
         .unwrap_or_else(|| ws.root.join("target"));
     let cargo = find_cargo(&req.env, cargo_home.as_deref()).ok_or_else(|| {
@@ -130,146 +131,41 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         )
     })?;
     let sandbox = req.policy.map(|p| &p.sandbox);
-    let pass_env: Vec<&str> = sandbox
-        .map(|s| {
-            s.pass_env
-                .iter()
-                .map(String::as_str)
-                .chain(
-                    s.allow
-                        .iter()
-                        .flat_map(|a| a.env.iter().map(String::as_str)),
-                )
-                .collect()
-        })
-        .unwrap_or_default();
-
-    let mut fetch_env = Vec::new();
-    let mut fetch_dropped = Vec::new();
-    for (k, v) in &req.env {
-        // Registry tokens too: cargo's credential providers still serve private registries.
-        if secret_reason(k, v).is_some() {
-            fetch_dropped.push(k.clone());
-        } else {
-            fetch_env.push((k.clone(), v.clone()));
-        }
-    }
-    let mut build_env = Vec::new();
-    let mut build_dropped = Vec::new();
-    for (k, v) in &req.env {
-        let allowed = KEEP.contains(&k.as_str())
-            || KEEP_PREFIX.iter().any(|p| k.starts_with(p))
-            || pass_env.contains(&k.as_str());
-        // An allowlisted name never carries a secret in: token-shaped values stay out.
-        let secret = secret_reason(k, v).is_some() && !pass_env.contains(&k.as_str());
-        if allowed && !secret {
-            build_env.push((k.clone(), v.clone()));
-        } else {
-            build_dropped.push(k.clone());
-        }
-    }
-    if let Some(h) = &home {
-        build_env.push(("HOME".into(), h.display().to_string()));
-    }
-    build_env.push(("TMPDIR".into(), "/tmp".into()));
-    build_env.push(("CARGO_NET_OFFLINE".into(), "true".into()));
-    build_env.sort();
-    build_env.dedup_by(|a, b| a.0 == b.0);
-
-    let mut read_only = vec![ws.root.clone()];
-    let mut scratch = Vec::new();
-    if let Some(ch) = &cargo_home {
-        scratch.push(ch.clone());
-        for keep in ["registry", "git", "bin", "config.toml", "config"] {
-            read_only.push(ch.join(keep));
-        }
-    }
-    if let Some(rh) = &rustup_home {
-        read_only.push(rh.clone());
-    }
-    // The cargo binary (a rustup proxy, often under the home directory) and what it links to.
-    for c in [Some(cargo.clone()), cargo.canonicalize().ok()]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(dir) = c.parent() {
-            read_only.push(dir.to_path_buf());
-        }
-    }
-    // The rustc cargo will run (RUSTC, or the first on PATH: often a rustup proxy under the
-    // home directory, elsewhere than a toolchain's cargo named by CARGO).
-    let get = |k: &str| req.env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    let rustc = get("RUSTC").map(PathBuf::from).or_else(|| {
-        std::env::split_paths(&get("PATH").unwrap_or_default())
-            .map(|d| d.join("rustc"))
-            .find(|c| c.is_file())
-    });
-    for c in [rustc.clone(), rustc.and_then(|r| r.canonicalize().ok())]
-        .into_iter()
-        .flatten()
-    {
-        if let Some(dir) = c.parent() {
-            read_only.push(dir.to_path_buf());
-        }
-    }
-    read_only.sort();
-    read_only.dedup();
-    let mut homes: Vec<PathBuf> = home.iter().cloned().collect();
-    // A CI runner's temporary directory holds the job's credential files (actions/checkout's
-    // git credentials, cloud logins) outside any home in container and self-hosted jobs.
-    if let Some(t) = get("RUNNER_TEMP").map(PathBuf::from).filter(|t| t.is_dir()) {
-        homes.push(t);
-    }
-    for h in ["/root", "/home"] {
-        if Path::new(h).is_dir() && !homes.iter().any(|x| x == Path::new(h)) {
-            homes.push(PathBuf::from(h));
-        }
-    }
+    let env = Environments::split(req, home.as_deref(), sandbox);
+    let mut read_only = toolchain_paths(req, &ws.root, &cargo, cargo_home.as_deref(), rustup_home.as_deref());
+    let scratch: Vec<PathBuf> = cargo_home.iter().cloned().collect();
+    let homes = replaced_homes(req, home.as_ref());
     let mut writable = vec![target_dir.clone()];
     let mut granted = Vec::new();
     for a in sandbox.map(|s| s.allow.as_slice()).unwrap_or_default() {
         read_only.extend(a.read.iter().map(|p| absolute(&ws.root, p)));
         writable.extend(a.write.iter().map(|p| absolute(&ws.root, p)));
-        let mut what = Vec::new();
-        if !a.env.is_empty() {
-            what.push(format!("env {}", a.env.join(", ")));
-        }
-        for r in &a.read {
-            what.push(format!("read {}", r.display()));
-        }
-        for w in &a.write {
-            what.push(format!("write {}", w.display()));
-        }
-        granted.push(format!("{}: {} ({})", a.krate, what.join("; "), a.reason));
+        granted.push(grant_text(a));
     }
-    // Secret files outside the replaced directories (cargo's own credentials are gone with
-    // the rest of its home: a fresh tmpfs; its config.toml comes back without tokens).
-    let mut cargo_configs = Vec::new();
-    if let Some(ch) = &cargo_home {
-        cargo_configs.extend(["config.toml", "config"].map(|c| ch.join(c)));
-    }
-    for dir in req.cwd.ancestors().chain(ws.root.ancestors()) {
-        cargo_configs.extend(["config.toml", "config"].map(|c| dir.join(".cargo").join(c)));
-    }
-    cargo_configs.sort();
-    cargo_configs.dedup();
     let expose = sandbox.map(|s| s.expose.as_slice()).unwrap_or_default();
-    let secrets = crate::build_secrets::find(&ws.root, &cargo_configs, expose);
+    let secrets = secrets::find(
+        &ws.root,
+        &cargo_configs(req.cwd, &ws.root, cargo_home.as_deref()),
+        expose,
+    );
+    let manifest_args: Vec<String> = req
+        .manifest_path
+        .map(|m| {
+            vec![
+                "--manifest-path".to_string(),
+                absolute(req.cwd, m).display().to_string(),
+            ]
+        })
+        .unwrap_or_default();
     let mut build_args = vec![
         req.command.to_string(),
         "--offline".into(),
         "--locked".into(),
     ];
-    if let Some(m) = req.manifest_path {
-        build_args.push("--manifest-path".into());
-        build_args.push(absolute(req.cwd, m).display().to_string());
-    }
+    build_args.extend(manifest_args.iter().cloned());
     build_args.extend(req.args.iter().cloned());
     let mut fetch_args = vec!["fetch".to_string(), "--locked".into()];
-    if let Some(m) = req.manifest_path {
-        fetch_args.push("--manifest-path".into());
-        fetch_args.push(absolute(req.cwd, m).display().to_string());
-    }
+    fetch_args.extend(manifest_args);
     let unix_sockets = sandbox
         .map(|s| {
             s.unix_sockets
@@ -283,7 +179,7 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
             program: cargo.clone(),
             args: build_args,
             cwd: req.cwd.to_path_buf(),
-            env: build_env,
+            env: env.build,
             read_only,
             writable,
             homes,
@@ -297,12 +193,182 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
         workspace_root: ws.root.clone(),
         target_dir,
         fetch_args,
-        fetch_env,
-        fetch_dropped,
-        build_dropped,
+        fetch_env: env.fetch,
+        fetch_dropped: env.fetch_dropped,
+        build_dropped: env.build_dropped,
         granted,
         cargo_home,
     })
+}
+
+impl BuildRequest<'_> {
+    /// The caller's variable `name`.
+    fn var(&self, name: &str) -> Option<String> {
+        self.env
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// The environments of the two stages, from the caller's.
+struct Environments {
+    fetch: Vec<(String, String)>,
+    /// Names removed from stage 1's environment.
+    fetch_dropped: Vec<String>,
+    build: Vec<(String, String)>,
+    /// Names stage 2 does not get.
+    build_dropped: Vec<String>,
+}
+
+impl Environments {
+    /// Stage 1 gets everything but secret-looking variables; stage 2 the allowlist (and the
+    /// policy's `pass-env` and exceptions), never a token-shaped value under an allowlisted
+    /// name, and a fixed `HOME`, `TMPDIR` and `CARGO_NET_OFFLINE`.
+    fn split(
+        req: &BuildRequest<'_>,
+        home: Option<&Path>,
+        sandbox: Option<&SandboxRules>,
+    ) -> Environments {
+        let pass_env: Vec<&str> = sandbox
+            .map(|s| {
+                s.pass_env
+                    .iter()
+                    .map(String::as_str)
+                    .chain(
+                        s.allow
+                            .iter()
+                            .flat_map(|a| a.env.iter().map(String::as_str)),
+                    )
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut env = Environments {
+            fetch: Vec::new(),
+            fetch_dropped: Vec::new(),
+            build: Vec::new(),
+            build_dropped: Vec::new(),
+        };
+        for (k, v) in &req.env {
+            // Registry tokens too: cargo's credential providers still serve private registries.
+            if secret_reason(k, v).is_some() {
+                env.fetch_dropped.push(k.clone());
+            } else {
+                env.fetch.push((k.clone(), v.clone()));
+            }
+        }
+        for (k, v) in &req.env {
+            let allowed = KEEP.contains(&k.as_str())
+                || KEEP_PREFIX.iter().any(|p| k.starts_with(p))
+                || pass_env.contains(&k.as_str());
+            // An allowlisted name never carries a secret in: token-shaped values stay out.
+            let secret = secret_reason(k, v).is_some() && !pass_env.contains(&k.as_str());
+            if allowed && !secret {
+                env.build.push((k.clone(), v.clone()));
+            } else {
+                env.build_dropped.push(k.clone());
+            }
+        }
+        if let Some(h) = home {
+            env.build.push(("HOME".into(), h.display().to_string()));
+        }
+        env.build.push(("TMPDIR".into(), "/tmp".into()));
+        env.build.push(("CARGO_NET_OFFLINE".into(), "true".into()));
+        env.build.sort();
+        env.build.dedup_by(|a, b| a.0 == b.0);
+        env
+    }
+}
+
+/// What stage 2 reads: the workspace, cargo's caches and configuration, the toolchain, and
+/// the directories of the cargo and rustc binaries (rustup proxies, often in the home).
+fn toolchain_paths(
+    req: &BuildRequest<'_>,
+    root: &Path,
+    cargo: &Path,
+    cargo_home: Option<&Path>,
+    rustup_home: Option<&Path>,
+) -> Vec<PathBuf> {
+    let mut read_only = vec![root.to_path_buf()];
+    if let Some(ch) = cargo_home {
+        for keep in ["registry", "git", "bin", "config.toml", "config"] {
+            read_only.push(ch.join(keep));
+        }
+    }
+    if let Some(rh) = rustup_home {
+        read_only.push(rh.to_path_buf());
+    }
+    // The cargo binary (a rustup proxy, often under the home directory) and what it links to.
+    let binary_dirs = |b: PathBuf, out: &mut Vec<PathBuf>| {
+        for c in [Some(b.clone()), b.canonicalize().ok()].into_iter().flatten() {
+            if let Some(dir) = c.parent() {
+                out.push(dir.to_path_buf());
+            }
+        }
+    };
+    binary_dirs(cargo.to_path_buf(), &mut read_only);
+    // The rustc cargo will run (RUSTC, or the first on PATH: often a rustup proxy under the
+    // home directory, elsewhere than a toolchain's cargo named by CARGO).
+    let rustc = req.var("RUSTC").map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&req.var("PATH").unwrap_or_default())
+            .map(|d| d.join("rustc"))
+            .find(|c| c.is_file())
+    });
+    if let Some(r) = rustc {
+        binary_dirs(r, &mut read_only);
+    }
+    read_only.sort();
+    read_only.dedup();
+    read_only
+}
+
+/// The directories stage 2 sees as empty: the caller's home, a CI runner's temporary
+/// directory, `/root` and `/home`.
+fn replaced_homes(req: &BuildRequest<'_>, home: Option<&PathBuf>) -> Vec<PathBuf> {
+    let mut homes: Vec<PathBuf> = home.into_iter().cloned().collect();
+    // A CI runner's temporary directory holds the job's credential files (actions/checkout's
+    // git credentials, cloud logins) outside any home in container and self-hosted jobs.
+    if let Some(t) = req.var("RUNNER_TEMP").map(PathBuf::from).filter(|t| t.is_dir()) {
+        homes.push(t);
+    }
+    for h in ["/root", "/home"] {
+        if Path::new(h).is_dir() && !homes.iter().any(|x| x == Path::new(h)) {
+            homes.push(PathBuf::from(h));
+        }
+    }
+    homes
+}
+
+/// A policy exception as the user sees it: "openssl-sys: env OPENSSL_DIR (reason)".
+fn grant_text(a: &SandboxAllow) -> String {
+    let mut what = Vec::new();
+    if !a.env.is_empty() {
+        what.push(format!("env {}", a.env.join(", ")));
+    }
+    for r in &a.read {
+        what.push(format!("read {}", r.display()));
+    }
+    for w in &a.write {
+        what.push(format!("write {}", w.display()));
+    }
+    format!("{}: {} ({})", a.krate, what.join("; "), a.reason)
+}
+
+/// Cargo's configuration files in use: its home's, and those of every directory above the
+/// working directory and the workspace (secret files outside the replaced directories;
+/// cargo's own credentials are gone with the rest of its home, a fresh tmpfs, and its
+/// config.toml comes back without tokens).
+fn cargo_configs(cwd: &Path, root: &Path, cargo_home: Option<&Path>) -> Vec<PathBuf> {
+    let mut configs = Vec::new();
+    if let Some(ch) = cargo_home {
+        configs.extend(["config.toml", "config"].map(|c| ch.join(c)));
+    }
+    for dir in cwd.ancestors().chain(root.ancestors()) {
+        configs.extend(["config.toml", "config"].map(|c| dir.join(".cargo").join(c)));
+    }
+    configs.sort();
+    configs.dedup();
+    configs
 }
 
 fn absolute(base: &Path, p: &Path) -> PathBuf {
@@ -423,53 +489,5 @@ mod tests {
             })
             .is_err()
         );
-    }
-}
-
-/// Clears the set-user-ID and set-group-ID bits of every file under `dir` (symlinks are not
-/// followed) and returns the files that had one: build code may have left a set-uid program
-/// in `target/` for someone to run on the host.
-pub fn clear_set_id_bits(dir: &Path) -> Vec<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let Ok(meta) = e.metadata() else { continue };
-            if meta.is_dir() {
-                stack.push(e.path());
-            } else if meta.is_file() && meta.permissions().mode() & 0o6000 != 0 {
-                let mode = meta.permissions().mode() & !0o6000;
-                let _ = std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(mode));
-                found.push(e.path());
-            }
-        }
-    }
-    found.sort();
-    found
-}
-
-#[cfg(test)]
-mod set_id_tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    #[test]
-    fn set_id_bits_are_found_and_cleared() {
-        let dir = tempfile::tempdir().unwrap();
-        let bad = dir.path().join("debug/build/x-1/out/su");
-        std::fs::create_dir_all(bad.parent().unwrap()).unwrap();
-        std::fs::write(&bad, "x").unwrap();
-        std::fs::set_permissions(&bad, std::fs::Permissions::from_mode(0o4755)).unwrap();
-        let fine = dir.path().join("debug/app");
-        std::fs::write(&fine, "x").unwrap();
-        std::fs::set_permissions(&fine, std::fs::Permissions::from_mode(0o755)).unwrap();
-        assert_eq!(clear_set_id_bits(dir.path()), vec![bad.clone()]);
-        let mode = std::fs::metadata(&bad).unwrap().permissions().mode();
-        assert_eq!(mode & 0o7777, 0o755);
-        assert!(clear_set_id_bits(dir.path()).is_empty());
     }
 }
