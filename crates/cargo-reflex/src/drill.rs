@@ -223,7 +223,7 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
     let card = result?;
     if !args.no_record {
         let store = open_state(&args)?;
-        store.record_drill(&card)?;
+        store.record_drill(&card.records())?;
     }
     let text = match args.format {
         DrillFormat::Human => render::human(&card),
@@ -263,66 +263,14 @@ fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, re
             Some(format!("scenarios: {}", names.join(", "))),
         ));
     };
-    // What a build on this machine would see: secret-looking variables (names only) and
-    // credential files in the home directory.
-    let mut secrets = Vec::new();
-    for (k, v) in std::env::vars() {
-        if let Some(why) = reflex::checks::build_env::secret_reason(&k, &v) {
-            secrets.push((k, why));
-        }
-    }
-    secrets.sort();
-    let mut credential_files = Vec::new();
-    if let Some(home) = std::env::var_os("HOME") {
-        for (rel, what) in reflex::checks::build_env::CREDENTIAL_FILES {
-            let p = Path::new(&home).join(rel);
-            if p.exists() {
-                credential_files.push((p.display().to_string(), what.to_string()));
-            }
-        }
-    }
     let roots = if args.paths.is_empty() {
         vec![std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?]
     } else {
         args.paths.clone()
     };
-    let db = reflex::sources::advisory_db::AdvisoryDb::embedded(
-        reflex::sources::advisory_db::Scope::All,
-    );
-    let mut lockfiles: Vec<(String, Vec<String>)> = Vec::new();
-    let mut scanned = 0;
-    for krate in &s.attack {
-        let r = reflex::respond::respond(
-            &reflex::respond::Query::Crate {
-                name: krate.clone(),
-                req: None,
-            },
-            krate,
-            &reflex::respond::Options {
-                roots: roots.clone(),
-                db: &db,
-                index: None,
-                threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            },
-        )?;
-        scanned = scanned.max(r.lockfiles_scanned);
-        for p in r.projects {
-            let versions = p
-                .matches
-                .iter()
-                .map(|m| format!("{} {}", m.name, m.version))
-                .collect();
-            lockfiles.push((p.lockfile.clone(), versions));
-        }
-    }
-    let cx = tabletop::Context {
-        secrets,
-        credential_files,
-        lockfiles,
-        lockfiles_scanned: scanned,
-        contacts: args.contacts.clone(),
-        roots: roots.iter().map(|r| r.display().to_string()).collect(),
-    };
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let cx = tabletop::Context::gather(s, &env, home.as_deref(), roots, args.contacts.clone())?;
     let t = tabletop::tabletop(s, &cx);
     let text = match args.format {
         DrillFormat::Json => serde_json::to_string_pretty(&t).unwrap_or_default() + "\n",

@@ -143,7 +143,11 @@ pub fn starter_policy(opts: &CommandOptions, progress: Progress<'_>) -> Result<S
     baselined_advisories.sort();
     baselined_advisories.dedup();
     // What we write must be what we read.
-    Policy::parse(Path::new(crate::policy::FILE_NAME), &text, crate::checks::catalog())?;
+    Policy::parse(
+        Path::new(crate::policy::FILE_NAME),
+        &text,
+        crate::checks::catalog(),
+    )?;
     Ok(Starter {
         policy_text: text,
         exceptions,
@@ -573,7 +577,8 @@ mod tests {
     #[test]
     fn internal_prefixes_are_a_top_level_key_of_the_policy() {
         let text = rules(&["acme-".into()]);
-        let policy = Policy::parse(Path::new("reflex.toml"), &text, crate::checks::catalog()).unwrap();
+        let policy =
+            Policy::parse(Path::new("reflex.toml"), &text, crate::checks::catalog()).unwrap();
         assert_eq!(policy.internal_prefixes, vec!["acme-".to_string()]);
     }
 

@@ -7,9 +7,9 @@
 #![forbid(unsafe_code)]
 
 pub mod analysis;
-pub mod commands;
 pub mod build;
 pub mod checks;
+pub mod commands;
 pub mod drill;
 pub mod error;
 pub mod finding;

@@ -22,6 +22,21 @@ pub struct DrillRun {
     pub failed: Vec<String>,
 }
 
+/// One scenario of one drill, as the state store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DrillRecord {
+    /// When the drill started (RFC 3339): the drill's key.
+    pub started: String,
+    pub scenario: String,
+    pub passed: bool,
+    /// What each layer did: `blocked`, `contained`, `detected`, `missed`, `off` or `error`.
+    pub gate: String,
+    pub sandbox: String,
+    pub monitor: String,
+    pub time_to_detect_ms: Option<f64>,
+    pub time_to_remediate_s: Option<f64>,
+}
+
 pub struct StateStore {
     conn: rusqlite::Connection,
     pub path: PathBuf,
@@ -38,7 +53,7 @@ fn external(what: &str, e: rusqlite::Error) -> Error {
 impl StateStore {
     /// `state.sqlite` in cargo-reflex's cache directory.
     pub fn default_path() -> Option<PathBuf> {
-        crate::sources::advisory_db::default_cache_dir().map(|d| d.join("state.sqlite"))
+        crate::knowledge::paths::state_file()
     }
 
     pub fn open(path: &Path) -> Result<StateStore> {
@@ -101,25 +116,21 @@ impl StateStore {
         Ok(sightings == 1)
     }
 
-    /// Records one drill's scorecard (one row per scenario).
-    pub fn record_drill(&self, card: &crate::drill::Scorecard) -> Result<()> {
-        use crate::drill::Layer;
-        let status = |r: &crate::drill::ScenarioResult, l: Layer| {
-            r.layer(l).map_or("error", |x| x.status).to_string()
-        };
-        for r in &card.scenarios {
+    /// Records one drill: one row per scenario it played.
+    pub fn record_drill(&self, rows: &[DrillRecord]) -> Result<()> {
+        for r in rows {
             self.conn
                 .execute(
                     "INSERT OR REPLACE INTO drills VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     rusqlite::params![
-                        card.started,
-                        r.name,
+                        r.started,
+                        r.scenario,
                         r.passed,
-                        status(r, Layer::Gate),
-                        status(r, Layer::Sandbox),
-                        status(r, Layer::Monitor),
-                        r.time_to_detect_ms(),
-                        r.time_to_remediate_s(),
+                        r.gate,
+                        r.sandbox,
+                        r.monitor,
+                        r.time_to_detect_ms,
+                        r.time_to_remediate_s,
                     ],
                 )
                 .map_err(|e| external("recording the drill", e))?;

@@ -2,8 +2,8 @@
 //! (build script, proc-macro, native links and binaries), what that code can do, and unsafe.
 
 use super::capabilities::{self, Capabilities};
-use super::unsafe_count::{self, UnsafeCounts};
 use crate::graph::Graph;
+use crate::knowledge::unsafe_count::{self, UnsafeCounts};
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
 use crate::sources::crate_store::{CrateStore, Fetched};
 use std::collections::HashMap;

@@ -3,4 +3,3 @@
 
 pub mod capabilities;
 pub mod crate_analysis;
-pub mod unsafe_count;

@@ -158,11 +158,7 @@ impl Out {
         let extra: Vec<Alert> = found
             .iter()
             .flat_map(|a| {
-                monitor::follow_up(
-                    a,
-                    self.judges.baseline.as_ref(),
-                    self.judges.store.as_ref(),
-                )
+                monitor::follow_up(a, self.judges.baseline.as_ref(), self.judges.store.as_ref())
             })
             .collect();
         found.extend(extra);

@@ -128,7 +128,7 @@ pub enum BuildOutcome {
     /// Stage 1 failed (`cargo fetch --locked` exited with this status).
     FetchFailed { status: String },
     /// Stage 2 ran.
-    Built(Built),
+    Built(Box<Built>),
 }
 
 /// A build that ran.
@@ -157,11 +157,18 @@ pub enum Verdict {
     /// The build succeeded, but its code left set-uid or set-gid programs.
     SetIdPlanted,
     /// cargo failed; `alarmed`: critical alerts or set-id programs were reported too.
-    CargoFailed { code: i32, alarmed: bool },
+    CargoFailed {
+        code: i32,
+        alarmed: bool,
+    },
     /// cargo was killed by a signal.
-    Killed { signal: i32 },
+    Killed {
+        signal: i32,
+    },
     /// The caller was interrupted and the sandbox stopped.
-    Interrupted { signal: i32 },
+    Interrupted {
+        signal: i32,
+    },
 }
 
 impl Verdict {
@@ -296,11 +303,11 @@ pub fn run(
         SandboxFailure::Io(e) => Error::io(&plan.cargo, e),
         SandboxFailure::Error(e) => e,
     })?;
-    Ok(BuildOutcome::Built(Built {
+    Ok(BuildOutcome::Built(Box::new(Built {
         verdict: Verdict::of(ended, attack, !set_id.is_empty()),
         set_id,
         monitored,
-    }))
+    })))
 }
 
 /// Stage 1: `cargo fetch --locked` with the network and without secret-looking variables;

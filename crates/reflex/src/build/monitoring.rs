@@ -4,7 +4,7 @@
 //! baseline.
 
 use super::follower::{self, Follower, Judges, fresh_file};
-use super::{BuildPlan, Monitored, MonitorOptions};
+use super::{BuildPlan, MonitorOptions, Monitored};
 use crate::error::{Error, Result};
 use crate::finding::Severity;
 use crate::graph::Graph;
@@ -108,11 +108,7 @@ impl MonitorRun<'_> {
         } else {
             Baseline::load(&self.workspace.root.join(baseline::FILE_NAME))?
         };
-        let state_path = self
-            .options
-            .state
-            .clone()
-            .or_else(StateStore::default_path);
+        let state_path = self.options.state.clone().or_else(StateStore::default_path);
         let store = match &state_path {
             Some(p) => Some(StateStore::open(p)?),
             None => None,

@@ -132,7 +132,13 @@ pub fn plan(req: &BuildRequest<'_>) -> Result<BuildPlan> {
     })?;
     let sandbox = req.policy.map(|p| &p.sandbox);
     let env = Environments::split(req, home.as_deref(), sandbox);
-    let mut read_only = toolchain_paths(req, &ws.root, &cargo, cargo_home.as_deref(), rustup_home.as_deref());
+    let mut read_only = toolchain_paths(
+        req,
+        &ws.root,
+        &cargo,
+        cargo_home.as_deref(),
+        rustup_home.as_deref(),
+    );
     let scratch: Vec<PathBuf> = cargo_home.iter().cloned().collect();
     let homes = replaced_homes(req, home.as_ref());
     let mut writable = vec![target_dir.clone()];
@@ -300,7 +306,10 @@ fn toolchain_paths(
     }
     // The cargo binary (a rustup proxy, often under the home directory) and what it links to.
     let binary_dirs = |b: PathBuf, out: &mut Vec<PathBuf>| {
-        for c in [Some(b.clone()), b.canonicalize().ok()].into_iter().flatten() {
+        for c in [Some(b.clone()), b.canonicalize().ok()]
+            .into_iter()
+            .flatten()
+        {
             if let Some(dir) = c.parent() {
                 out.push(dir.to_path_buf());
             }
@@ -328,7 +337,11 @@ fn replaced_homes(req: &BuildRequest<'_>, home: Option<&PathBuf>) -> Vec<PathBuf
     let mut homes: Vec<PathBuf> = home.into_iter().cloned().collect();
     // A CI runner's temporary directory holds the job's credential files (actions/checkout's
     // git credentials, cloud logins) outside any home in container and self-hosted jobs.
-    if let Some(t) = req.var("RUNNER_TEMP").map(PathBuf::from).filter(|t| t.is_dir()) {
+    if let Some(t) = req
+        .var("RUNNER_TEMP")
+        .map(PathBuf::from)
+        .filter(|t| t.is_dir())
+    {
         homes.push(t);
     }
     for h in ["/root", "/home"] {

@@ -2,7 +2,7 @@
 //! only, patched and unaffected ranges, withdrawn advisories skipped, informational kinds as
 //! warnings. Malicious-crate advisories rank above everything else.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{AdvisoryRef, CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
 use crate::knowledge::versions::{nearest_safe_version, upgrade_remedy};
@@ -23,7 +23,8 @@ pub const VULNERABILITY: CodeSpec = CodeSpec::new(
     "advisory-vulnerability",
     Severity::High,
     "the locked version has a known vulnerability",
-).feeds(Metric::Vulnerable);
+)
+.feeds(Metric::Vulnerable);
 pub const UNSOUND: CodeSpec = CodeSpec::new(
     "advisory-unsound",
     Severity::Low,
@@ -33,7 +34,8 @@ pub const UNMAINTAINED: CodeSpec = CodeSpec::new(
     "advisory-unmaintained",
     Severity::Low,
     "informational advisory: the crate is unmaintained",
-).feeds(Metric::Unmaintained);
+)
+.feeds(Metric::Unmaintained);
 pub const NOTICE: CodeSpec = CodeSpec::new(
     "advisory-notice",
     Severity::Low,

@@ -2,7 +2,7 @@
 //! script or that is a proc-macro needs an `allow` entry. A new one fails until approved.
 //! Crates whose archives could not be read are reported: their build-time code is unknown.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::policy::{BuildTimeKind, approve};
 
@@ -14,12 +14,14 @@ pub const BUILD_SCRIPT: CodeSpec = CodeSpec::new(
     "build-script-not-approved",
     Severity::High,
     "a crate runs a build script but is not on the policy's build-time allowlist",
-).build_time_approval("build-script");
+)
+.build_time_approval("build-script");
 pub const PROC_MACRO: CodeSpec = CodeSpec::new(
     "proc-macro-not-approved",
     Severity::High,
     "a proc-macro crate is not on the policy's build-time allowlist",
-).build_time_approval("proc-macro");
+)
+.build_time_approval("proc-macro");
 pub const UNKNOWN: CodeSpec = CodeSpec::new(
     "build-time-unknown",
     Severity::Medium,

@@ -2,8 +2,9 @@
 //! secret-looking environment variables (names only, never values), credential files in the
 //! home directory, and a network route out.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
+use crate::knowledge::secrets::{CREDENTIAL_FILES, secret_reason};
 
 pub struct BuildEnv;
 
@@ -26,10 +27,6 @@ pub const NETWORK: CodeSpec = CodeSpec::new(
 );
 
 static CODES: [CodeSpec; 3] = [SECRET_VAR, CREDENTIAL_FILE, NETWORK];
-
-/// The secret rule and the credential files, moved to [`crate::knowledge::secrets`]; these
-/// names stay for callers not yet switched (`build_plan.rs`, cargo-reflex's `drill.rs`).
-pub use crate::knowledge::secrets::{CREDENTIAL_FILES, secret_reason};
 
 impl Check for BuildEnv {
     fn name(&self) -> &'static str {

@@ -2,7 +2,7 @@
 //! proc-macros, native links and shipped binaries, what that code can do (environment,
 //! network, processes, file writes, obfuscation), unsafe counts, and hostile archives.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::analysis::crate_analysis::CrateAnalysis;
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::crate_archive::Problem;
@@ -30,27 +30,34 @@ pub const SECRET_READ: CodeSpec = CodeSpec::new(
     "build-time-secret-read",
     Severity::High,
     "build-time code reads secret-looking environment variables or credential files",
-).trust_covers();
+)
+.trust_covers();
 pub const NETWORK: CodeSpec = CodeSpec::new(
     "build-time-network",
     Severity::Medium,
     "build-time code uses the network (sockets, DNS, HTTP crates)",
-).trust_covers();
+)
+.trust_covers();
 pub const PROCESS: CodeSpec = CodeSpec::new(
     "build-time-process",
     Severity::Low,
     "build-time code spawns processes",
-).varies(&[Severity::Info]).trust_covers();
+)
+.varies(&[Severity::Info])
+.trust_covers();
 pub const FILE_WRITE: CodeSpec = CodeSpec::new(
     "build-time-file-write",
     Severity::Low,
     "build-time code writes files, and not visibly only into OUT_DIR",
-).varies(&[Severity::Medium]).trust_covers();
+)
+.varies(&[Severity::Medium])
+.trust_covers();
 pub const OBFUSCATION: CodeSpec = CodeSpec::new(
     "build-time-obfuscation",
     Severity::Medium,
     "build-time code embeds long encoded literals or binary blobs",
-).trust_covers();
+)
+.trust_covers();
 pub const ARCHIVE_UNAVAILABLE: CodeSpec = CodeSpec::new(
     "archive-unavailable",
     Severity::Low,

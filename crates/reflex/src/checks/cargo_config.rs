@@ -2,8 +2,8 @@
 //! `[patch]`/`[replace]`), whether those channels are authenticated and encrypted, whether git
 //! dependencies are pinned, and credentials written into committed files.
 
-use super::{Check, Context, Sink, Needs};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity, Level};
+use super::{Check, Context, Needs, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::graph::workspace::{DepSource, Manifest};
 use crate::sources::cargo_config::ConfigFile;
 use toml::Value;
@@ -62,7 +62,9 @@ impl Check for CargoConfig {
     }
 
     fn needs(&self) -> Needs {
-        Needs::GRAPH.with(Needs::WORKSPACE).with(Needs::CARGO_CONFIG)
+        Needs::GRAPH
+            .with(Needs::WORKSPACE)
+            .with(Needs::CARGO_CONFIG)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {

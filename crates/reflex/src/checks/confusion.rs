@@ -2,7 +2,7 @@
 //! private registry, names with the organisation's internal prefixes) whose names also exist on
 //! crates.io, where a dependency declared without its `registry`/`path` would resolve instead.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::Origin;
 use crate::sources::registry_index::Lookup;
@@ -22,7 +22,8 @@ pub const INTERNAL_FROM_PUBLIC: CodeSpec = CodeSpec::new(
     "internal-name-from-public-registry",
     Severity::High,
     "a crate with an internal name prefix is locked from crates.io instead of the internal source",
-).feeds(Metric::ConfusionSuspects);
+)
+.feeds(Metric::ConfusionSuspects);
 pub const NO_PREFIX: CodeSpec = CodeSpec::new(
     "internal-crate-without-prefix",
     Severity::Low,

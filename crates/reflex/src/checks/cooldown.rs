@@ -2,7 +2,7 @@
 //! releases are found and removed within days; waiting them out is the cheapest defence.
 //! An unknown publish time fails closed unless the policy says otherwise.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::policy::approve;
 use crate::sources::registry_index::Lookup;
@@ -15,12 +15,16 @@ pub const TOO_YOUNG: CodeSpec = CodeSpec::new(
     "cooldown-too-young",
     Severity::High,
     "a version was published more recently than the policy's cooldown allows",
-).trust_covers().cooldown();
+)
+.trust_covers()
+.cooldown();
 pub const PUBTIME_UNKNOWN: CodeSpec = CodeSpec::new(
     "cooldown-publish-time-unknown",
     Severity::High,
     "the publish time of a version under cooldown is unknown (fails closed)",
-).trust_covers().cooldown();
+)
+.trust_covers()
+.cooldown();
 
 static CODES: [CodeSpec; 2] = [TOO_YOUNG, PUBTIME_UNKNOWN];
 

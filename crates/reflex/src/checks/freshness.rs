@@ -3,7 +3,7 @@
 //! and which stale crates an attacker would take over first because much of the graph (and
 //! much of the ecosystem) depends on them.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::checks::recon_table::{CrateRow, ReconMetrics};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
@@ -18,7 +18,8 @@ pub const STALE: CodeSpec = CodeSpec::new(
     "stale-crate",
     Severity::Info,
     "the crate has had no release for longer than the stale period (default 24 months)",
-).trust_covers();
+)
+.trust_covers();
 pub const UNMAINTAINED_SUSPECT: CodeSpec = CodeSpec::new(
     "unmaintained-suspect",
     Severity::Low,
@@ -28,7 +29,8 @@ pub const TAKEOVER_TARGET: CodeSpec = CodeSpec::new(
     "takeover-target",
     Severity::Low,
     "a stale crate much of the graph depends on: where an account takeover would hurt most",
-).trust_covers();
+)
+.trust_covers();
 pub const DATA_MISSING: CodeSpec = CodeSpec::new(
     "registry-data-missing",
     Severity::Low,

@@ -3,7 +3,7 @@
 //! repository links that are missing, malformed or on unusual hosts, and descriptions copied
 //! from a popular crate in the same graph.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use std::collections::HashMap;
 
@@ -25,7 +25,8 @@ pub const LINK: CodeSpec = CodeSpec::new(
     "repository-link-suspicious",
     Severity::Low,
     "the crate's repository link is malformed, not https, or on an unusual host (info: missing)",
-).varies(&[Severity::Info]);
+)
+.varies(&[Severity::Info]);
 
 static CODES: [CodeSpec; 3] = [CLAIMS_REPOSITORY, COPIED_DESCRIPTION, LINK];
 

@@ -1,7 +1,7 @@
 //! Licenses: each crate's SPDX expression (from its packaged Cargo.toml) must be satisfiable
 //! with the licenses the policy allows.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 
 pub struct Licenses;

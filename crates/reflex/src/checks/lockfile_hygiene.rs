@@ -2,7 +2,7 @@
 //! match the manifests (what `cargo build --locked` enforces). Read from files and git; cargo
 //! is never run.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Graph;
 use crate::graph::workspace::{DepKind, DepSource, Workspace};

@@ -12,8 +12,8 @@ pub mod cooldown;
 pub mod freshness;
 pub mod impersonation;
 pub mod licenses;
-mod needs;
 pub mod lockfile_hygiene;
+mod needs;
 pub mod policy_meta;
 pub mod recon_table;
 pub mod review;
@@ -26,13 +26,13 @@ mod tests;
 
 use crate::checks::ci::CiStats;
 use crate::finding::{Catalog, CheckStatus, CodeSpec, Finding};
-pub use needs::Needs;
 use crate::graph::Graph;
 use crate::graph::workspace::Workspace;
 use crate::sources::advisory_db::AdvisoryDb;
 use crate::sources::cargo_config::ConfigFile;
 use crate::sources::registry_index::IndexAnswers;
 use crate::time::Clock;
+pub use needs::Needs;
 use std::path::PathBuf;
 
 /// Everything a check may look at. Absent inputs are `None`; a check that needs one says so

@@ -1,7 +1,7 @@
 //! Findings about the policy itself: which policy applies, exceptions that expired or no
 //! longer match anything (added when the policy is applied), allowlist entries gone stale.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::policy::{BuildTimeKind, EXCEPTION_EXPIRED, EXCEPTION_UNUSED};
 
@@ -13,7 +13,8 @@ pub const DEFAULT: CodeSpec = CodeSpec::new(
     "policy-default",
     Severity::Info,
     "no reflex.toml: the default policy applies (malicious and vulnerable crates denied)",
-).never_baseline();
+)
+.never_baseline();
 pub const ALLOW_UNUSED: CodeSpec = CodeSpec::new(
     "policy-allow-unused",
     Severity::Low,

@@ -2,8 +2,9 @@
 //! versions, new or changed build-time code and what it newly can do, native binaries, unsafe
 //! growth, source moves, downgrades, advisories fixed. Also fills the report's change table.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::analysis::capabilities::Capabilities;
+use crate::analysis::crate_analysis::CrateAnalysis;
 use crate::finding::{CheckStatus, CodeSpec, Finding, PackageRef, Severity};
 use crate::review::{ChangeCode, ChangeKind};
 use crate::review::{ChangeRow, ReviewSection};
@@ -22,7 +23,8 @@ pub const YOUNG: CodeSpec = CodeSpec::new(
     "review-version-young",
     Severity::Medium,
     "an incoming version was published only days ago (hijacked releases are young)",
-).trust_covers();
+)
+.trust_covers();
 pub const BUILD_SCRIPT_ADDED: CodeSpec = CodeSpec::new(
     "review-build-script-added",
     Severity::Low,
@@ -32,7 +34,8 @@ pub const BUILD_SCRIPT_CHANGED: CodeSpec = CodeSpec::new(
     "review-build-script-changed",
     Severity::Low,
     "an incoming version changes its build script",
-).trust_covers();
+)
+.trust_covers();
 pub const PROC_MACRO_ADDED: CodeSpec = CodeSpec::new(
     "review-proc-macro-added",
     Severity::Low,
@@ -42,22 +45,27 @@ pub const PROC_MACRO_CHANGED: CodeSpec = CodeSpec::new(
     "review-proc-macro-changed",
     Severity::Low,
     "an incoming version changes proc-macro code that runs inside rustc",
-).trust_covers();
+)
+.trust_covers();
 pub const CAPABILITY_ADDED: CodeSpec = CodeSpec::new(
     "review-capability-added",
     Severity::High,
     "build-time code newly reads secrets or the environment, uses the network or spawns processes",
-).varies(&[Severity::Critical]).trust_covers();
+)
+.varies(&[Severity::Critical])
+.trust_covers();
 pub const NATIVE_ADDED: CodeSpec = CodeSpec::new(
     "review-native-binary-added",
     Severity::High,
     "an incoming version ships native binaries or scripts its predecessor did not",
-).trust_covers();
+)
+.trust_covers();
 pub const UNSAFE_UP: CodeSpec = CodeSpec::new(
     "review-unsafe-increased",
     Severity::Low,
     "an incoming version has more unsafe code than its predecessor",
-).trust_covers();
+)
+.trust_covers();
 pub const SOURCE_CHANGED: CodeSpec = CodeSpec::new(
     "review-source-changed",
     Severity::Medium,
@@ -111,7 +119,10 @@ impl Check for Review {
     }
 
     fn needs(&self) -> Needs {
-        Needs::GRAPH.with(Needs::BASE).with(Needs::ADVISORIES).with(Needs::INDEX_DETAILED)
+        Needs::GRAPH
+            .with(Needs::BASE)
+            .with(Needs::ADVISORIES)
+            .with(Needs::INDEX_DETAILED)
     }
 
     fn run(&self, cx: &Context<'_>, out: &mut Sink) -> CheckStatus {
@@ -257,11 +268,16 @@ impl Check for Review {
     }
 }
 
+/// Maker of one change's findings: the code and the title.
+type MakeFinding<'a> = &'a mut dyn FnMut(&'static CodeSpec, String) -> Finding;
+
+/// The signals from one change's code: build scripts and proc-macros added or changed and,
+/// for an upgrade, capabilities gained, native files added and unsafe grown.
 fn code_signals(
     kind: ChangeKind,
     label: &str,
     code: &ChangeCode,
-    finding: &mut dyn FnMut(&'static CodeSpec, String) -> Finding,
+    finding: MakeFinding<'_>,
     found: &mut Vec<Finding>,
 ) {
     let Some(Ok(new)) = &code.new else { return };
@@ -269,70 +285,104 @@ fn code_signals(
         Some(Ok(a)) => Some(a),
         _ => None,
     };
-    let upgrade = old.is_some() && kind != ChangeKind::Added;
-    let touched = |role: &str| {
-        code.code
-            .as_ref()
-            .and_then(|r| r.as_ref().ok())
-            .is_some_and(|c| c.diffs.iter().any(|d| d.role == role))
+    build_script_signals(label, code, old, new, finding, found);
+    proc_macro_signals(label, code, old, new, finding, found);
+    let Some(old) = old.filter(|_| kind != ChangeKind::Added) else {
+        return;
     };
-    if let Some(script) = &new.build_script {
-        if old.is_none_or(|o| o.build_script.is_none()) {
-            let mut f = finding(
-                &BUILD_SCRIPT_ADDED,
-                format!("{label} adds a build script ({script})"),
-            );
-            if let Some(caps) = &new.capabilities {
-                let s = caps.summary();
-                if !s.is_empty() {
-                    f = f.evidence(format!("it can: {s}"));
-                }
-                if exfiltration_shape(caps) {
-                    f = f.severity(Severity::Critical).evidence(
-                        "reads secrets and can send them out: the shape of an exfiltration",
-                    );
-                }
+    capability_signals(label, old, new, finding, found);
+    native_file_signals(label, old, new, finding, found);
+    unsafe_signals(label, old, new, finding, found);
+}
+
+/// Whether the change's code diff touches files of `role` ("build script", "proc-macro
+/// source").
+fn code_touched(code: &ChangeCode, role: &str) -> bool {
+    code.code
+        .as_ref()
+        .and_then(|r| r.as_ref().ok())
+        .is_some_and(|c| c.diffs.iter().any(|d| d.role == role))
+}
+
+/// `review-build-script-added` (graded by what the script can do) and
+/// `review-build-script-changed`.
+fn build_script_signals(
+    label: &str,
+    code: &ChangeCode,
+    old: Option<&CrateAnalysis>,
+    new: &CrateAnalysis,
+    finding: MakeFinding<'_>,
+    found: &mut Vec<Finding>,
+) {
+    let Some(script) = &new.build_script else {
+        return;
+    };
+    if old.is_none_or(|o| o.build_script.is_none()) {
+        let mut f = finding(
+            &BUILD_SCRIPT_ADDED,
+            format!("{label} adds a build script ({script})"),
+        );
+        if let Some(caps) = &new.capabilities {
+            let s = caps.summary();
+            if !s.is_empty() {
+                f = f.evidence(format!("it can: {s}"));
             }
-            found.push(approve_after(
-                f,
-                "read the build script (`cargo reflex review --diff` shows it)",
-            ));
-        } else if touched("build script") {
-            found.push(approve_after(
-                finding(
-                    &BUILD_SCRIPT_CHANGED,
-                    format!("{label} changes its build script ({script})"),
-                ),
-                "read the build script diff (`cargo reflex review --diff` shows it)",
-            ));
+            if exfiltration_shape(caps) {
+                f = f
+                    .severity(Severity::Critical)
+                    .evidence("reads secrets and can send them out: the shape of an exfiltration");
+            }
         }
+        found.push(approve_after(
+            f,
+            "read the build script (`cargo reflex review --diff` shows it)",
+        ));
+    } else if code_touched(code, "build script") {
+        found.push(approve_after(
+            finding(
+                &BUILD_SCRIPT_CHANGED,
+                format!("{label} changes its build script ({script})"),
+            ),
+            "read the build script diff (`cargo reflex review --diff` shows it)",
+        ));
     }
-    if new.proc_macro {
-        if old.is_none_or(|o| !o.proc_macro) {
-            found.push(approve_after(
-                finding(
-                    &PROC_MACRO_ADDED,
-                    format!("{label} is a proc-macro: its code runs inside rustc"),
-                ),
-                "read its macro code (`cargo reflex review --diff` shows it)",
-            ));
-        } else if touched("proc-macro source") {
-            found.push(approve_after(
-                finding(
-                    &PROC_MACRO_CHANGED,
-                    format!("{label} changes proc-macro code"),
-                ),
-                "read the proc-macro diff (`cargo reflex review --diff` shows it)",
-            ));
-        }
-    }
-    if !upgrade {
+}
+
+/// `review-proc-macro-added` and `review-proc-macro-changed`.
+fn proc_macro_signals(
+    label: &str,
+    code: &ChangeCode,
+    old: Option<&CrateAnalysis>,
+    new: &CrateAnalysis,
+    finding: MakeFinding<'_>,
+    found: &mut Vec<Finding>,
+) {
+    if !new.proc_macro {
         return;
     }
-    let old = old.expect("upgrade has an old side");
-    let before = old.capabilities.clone().unwrap_or_default();
-    let after = new.capabilities.clone().unwrap_or_default();
-    let gained = Capabilities {
+    if old.is_none_or(|o| !o.proc_macro) {
+        found.push(approve_after(
+            finding(
+                &PROC_MACRO_ADDED,
+                format!("{label} is a proc-macro: its code runs inside rustc"),
+            ),
+            "read its macro code (`cargo reflex review --diff` shows it)",
+        ));
+    } else if code_touched(code, "proc-macro source") {
+        found.push(approve_after(
+            finding(
+                &PROC_MACRO_CHANGED,
+                format!("{label} changes proc-macro code"),
+            ),
+            "read the proc-macro diff (`cargo reflex review --diff` shows it)",
+        ));
+    }
+}
+
+/// What build-time code can do `after` that it could not `before` (`uses_out_dir` not
+/// counted).
+fn gained_capabilities(before: &Capabilities, after: &Capabilities) -> Capabilities {
+    Capabilities {
         env_reads: after
             .env_reads
             .difference(&before.env_reads)
@@ -362,42 +412,67 @@ fn code_signals(
             .cloned()
             .collect(),
         urls: after.urls.difference(&before.urls).cloned().collect(),
-    };
+    }
+}
+
+/// `review-capability-added` for an upgrade whose build-time code gains capabilities.
+fn capability_signals(
+    label: &str,
+    old: &CrateAnalysis,
+    new: &CrateAnalysis,
+    finding: MakeFinding<'_>,
+    found: &mut Vec<Finding>,
+) {
+    let before = old.capabilities.clone().unwrap_or_default();
+    let after = new.capabilities.clone().unwrap_or_default();
+    let gained = gained_capabilities(&before, &after);
     let summary = gained.summary();
     let env: Vec<&String> = gained
         .env_reads
         .iter()
         .filter(|v| !v.starts_with("CARGO") && !v.starts_with("OUT_DIR"))
         .collect();
-    if !summary.is_empty() || !env.is_empty() {
-        let exfil =
-            (!gained.secret_reads().is_empty() || gained.env_dump) && exfiltration_shape(&after);
-        let mut f = finding(
-            &CAPABILITY_ADDED,
-            format!("{label}: build-time code gains new capabilities"),
-        );
-        if !summary.is_empty() {
-            f = f.evidence(summary);
-        }
-        if !env.is_empty() {
-            f = f.evidence(format!(
-                "newly reads env {}",
-                env.iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ));
-        }
-        if exfil {
-            f = f
-                .severity(Severity::Critical)
-                .evidence("reads secrets and can send them out: the shape of an exfiltration");
-        }
-        found.push(approve_after(
-            f,
-            "build inside `cargo reflex build`'s sandbox; read the build-time diff (`cargo reflex review --diff` shows it)",
+    if summary.is_empty() && env.is_empty() {
+        return;
+    }
+    let exfil =
+        (!gained.secret_reads().is_empty() || gained.env_dump) && exfiltration_shape(&after);
+    let mut f = finding(
+        &CAPABILITY_ADDED,
+        format!("{label}: build-time code gains new capabilities"),
+    );
+    if !summary.is_empty() {
+        f = f.evidence(summary);
+    }
+    if !env.is_empty() {
+        f = f.evidence(format!(
+            "newly reads env {}",
+            env.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
+    if exfil {
+        f = f
+            .severity(Severity::Critical)
+            .evidence("reads secrets and can send them out: the shape of an exfiltration");
+    }
+    found.push(approve_after(
+        f,
+        "build inside `cargo reflex build`'s sandbox; read the build-time diff (`cargo reflex review --diff` shows it)",
+    ));
+}
+
+/// `review-native-binary-added` for an upgrade that ships native files its predecessor did
+/// not.
+fn native_file_signals(
+    label: &str,
+    old: &CrateAnalysis,
+    new: &CrateAnalysis,
+    finding: MakeFinding<'_>,
+    found: &mut Vec<Finding>,
+) {
     let old_native: BTreeSet<&String> = old.native_files.iter().map(|(p, _)| p).collect();
     let added: Vec<String> = new
         .native_files
@@ -415,6 +490,16 @@ fn code_signals(
         }
         found.push(approve_after(f, "find out what builds or runs them"));
     }
+}
+
+/// `review-unsafe-increased` for an upgrade with more unsafe code.
+fn unsafe_signals(
+    label: &str,
+    old: &CrateAnalysis,
+    new: &CrateAnalysis,
+    finding: MakeFinding<'_>,
+    found: &mut Vec<Finding>,
+) {
     let (was, now) = (old.unsafe_counts.total(), new.unsafe_counts.total());
     if now > was {
         found.push(

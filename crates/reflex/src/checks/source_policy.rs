@@ -1,7 +1,7 @@
 //! Allowed sources: registries by name or index URL, git hosts by URL prefix. Unpinned git
 //! is reported by the cargo-config check; the policy's `git = "pinned"` denies it.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::graph::Origin;
 use crate::policy::GitRule;

@@ -18,7 +18,7 @@
 
 mod shape;
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Metric, Severity};
 use crate::graph::{Graph, Origin};
 use crate::sources::popularity::{Popular, Popularity, canonical};

@@ -1,7 +1,7 @@
 //! Yanked and vanished versions, from the registry index: cargo's local cache offline, the
 //! sparse index online. What could not be checked is reported, never assumed fine.
 
-use super::{Check, Context, Sink, Needs};
+use super::{Check, Context, Needs, Sink};
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::knowledge::versions::{precise_update, semver_compatible, upgrade_remedy};
 use crate::sources::registry_index::Lookup;

@@ -101,7 +101,10 @@ pub fn load(
         Some(ws) => cargo_config::load_all(&ws.root, opts.index.cargo_home.as_deref())?,
         None => Vec::new(),
     };
-    let ci_root = graphs.workspace.as_ref().map(|ws| repository_root(&ws.root));
+    let ci_root = graphs
+        .workspace
+        .as_ref()
+        .map(|ws| repository_root(&ws.root));
     let (db, db_refresh_error) = load_advisories(opts, graphs.head.as_ref(), progress)?;
     let index_config = index_config(opts, needs, &configs);
     // Review: what changed, before anything is looked up (review looks up only that).
@@ -273,12 +276,12 @@ fn load_policy(
     let base_policy = match (&opts.base_policy, &opts.compare, &opts.policy_rules) {
         (_, _, Some(_)) => None,
         (Some(file), _, _) => Some(Policy::load(&resolve(&opts.cwd, file), catalog)?),
-        (None, Some((base @ LockInput::Revision(_), _)), None) => {
-            Some(match crate::review::file_at(base, &policy_path, crate::policy::FILE_NAME, &opts.cwd)? {
+        (None, Some((base @ LockInput::Revision(_), _)), None) => Some(
+            match crate::review::file_at(base, &policy_path, crate::policy::FILE_NAME, &opts.cwd)? {
                 Some((display, text)) => Policy::parse(&display, &text, catalog)?,
                 None => Policy::default(),
-            })
-        }
+            },
+        ),
         _ => None,
     };
     Ok(match base_policy {

@@ -202,7 +202,9 @@ pub fn run(command: &Command, opts: &CommandOptions, progress: Progress<'_>) -> 
         });
     }
     debug_assert_catalog_is_the_truth(catalog, &sink);
-    Ok(assemble::report(command, &inputs, sink, runs, opts, catalog))
+    Ok(assemble::report(
+        command, &inputs, sink, runs, opts, catalog,
+    ))
 }
 
 /// A finding whose code or severity the catalog does not declare is a bug in its check.

@@ -1,7 +1,11 @@
 //! The three layers of a drill, and remediation, for one scenario.
 
+use super::pipeline::read_alerts;
 use super::{Layer, LayerResult, Play, Remediation, Remedy};
 use crate::error::{Error, Result};
+use crate::finding::Severity;
+use crate::monitor::Alert;
+use crate::monitor::codes as alert_codes;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -36,32 +40,27 @@ impl Play<'_> {
             return Ok(r);
         }
         (self.progress)(&format!("{}: review and gate", self.s.name));
-        let ran = self.reflex(&["gate", "--base", "HEAD", "--format", "json", "--no-fetch"])?;
-        let report: serde_json::Value = match serde_json::from_str(&ran.stdout) {
-            Ok(v) => v,
-            Err(_) => {
+        let report = match self.gate_report() {
+            Ok(report) => report,
+            Err(e) => {
                 let mut r = self.result(Layer::Gate, "error", start);
-                r.evidence
-                    .push(format!("gate gave no report: {}", ran.stderr.trim()));
+                r.evidence.push(format!("gate gave no report: error: {e}"));
                 return Ok(r);
             }
         };
-        let mut codes = Vec::new();
+        let mut codes: Vec<String> = Vec::new();
         let mut evidence = Vec::new();
-        for f in report["findings"].as_array().into_iter().flatten() {
-            let name = f["package"]["name"].as_str().unwrap_or_default();
-            if f["denied"] == true && self.s.attack.iter().any(|a| a == name) {
-                let code = f["code"].as_str().unwrap_or_default().to_string();
+        for f in &report.findings {
+            let name = f.package.as_ref().map_or("", |p| p.name.as_str());
+            if f.denied && self.s.attack.iter().any(|a| a == name) {
+                let code = f.code.to_string();
                 if !codes.contains(&code) {
-                    evidence.push(format!(
-                        "{code}: {}",
-                        f["title"].as_str().unwrap_or_default()
-                    ));
+                    evidence.push(format!("{code}: {}", f.title));
                     codes.push(code);
                 }
             }
         }
-        let blocked = ran.code == Some(1) && !codes.is_empty();
+        let blocked = !report.summary.passed && !codes.is_empty();
         let mut r = self.result(
             Layer::Gate,
             if blocked { "blocked" } else { "missed" },
@@ -70,7 +69,7 @@ impl Play<'_> {
         if !blocked {
             evidence.push(format!(
                 "gate exited {} with no denied finding on {}",
-                ran.code.unwrap_or(-1),
+                if report.summary.passed { 0 } else { 1 },
                 self.s.attack.join(", ")
             ));
         }
@@ -189,24 +188,18 @@ impl Play<'_> {
         sandboxed: bool,
         escaped: Vec<String>,
     ) -> Result<LayerResult> {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let alerts: Vec<serde_json::Value> = text
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect();
-        let mine: Vec<&serde_json::Value> = alerts
+        let alerts = read_alerts(path);
+        let mine: Vec<&Alert> = alerts
             .iter()
             .filter(|a| {
-                let c = a["cargo_reflex"]["crate"].as_str().unwrap_or_default();
-                let sev = a["cargo_reflex"]["severity"].as_str().unwrap_or_default();
-                self.s.attack.iter().any(|x| x == c) && matches!(sev, "high" | "critical")
+                let c = a.actor.crate_name().unwrap_or_default();
+                self.s.attack.iter().any(|x| x == c) && a.severity >= Severity::High
             })
             .collect();
         let mut codes: Vec<String> = Vec::new();
         for a in &mine {
-            let c = a["event"]["code"].as_str().unwrap_or_default().to_string();
-            if !codes.contains(&c) {
-                codes.push(c);
+            if !codes.iter().any(|c| c == a.code) {
+                codes.push(a.code.to_string());
             }
         }
         let missing: Vec<&String> = self
@@ -223,27 +216,18 @@ impl Play<'_> {
         );
         let mut seen = std::collections::BTreeSet::new();
         for a in &mine {
-            let m = a["message"].as_str().unwrap_or_default();
-            if seen.insert(m.to_string()) && seen.len() <= 6 {
-                r.evidence.push(m.to_string());
+            if seen.insert(a.message.clone()) && seen.len() <= 6 {
+                r.evidence.push(a.message.clone());
             }
         }
         // The fullest decoded text of what left (its fragments decode too).
         let decoded = mine
             .iter()
-            .filter(|a| a["event"]["code"] == "secret-exfiltration")
-            .flat_map(|a| {
-                a["cargo_reflex"]["evidence"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default()
-            })
-            .filter_map(|e| {
-                e.as_str()
-                    .filter(|e| e.starts_with("decoded: "))
-                    .map(str::to_string)
-            })
-            .max_by_key(String::len);
+            .filter(|a| a.code == alert_codes::SECRET_EXFILTRATION.code)
+            .flat_map(|a| a.evidence.iter())
+            .filter(|e| e.starts_with("decoded: "))
+            .max_by_key(|e| e.len())
+            .cloned();
         r.evidence.extend(decoded);
         if !missing.is_empty() {
             r.evidence.push(format!(
@@ -272,7 +256,11 @@ impl Play<'_> {
                 .insert(0, "observe only: the sandbox was off".into());
             r.evidence.extend(escaped);
         }
-        r.canary_decoded = Some(codes.iter().any(|c| c == "secret-exfiltration"));
+        r.canary_decoded = Some(
+            codes
+                .iter()
+                .any(|c| c == alert_codes::SECRET_EXFILTRATION.code),
+        );
         codes.sort();
         r.codes = codes;
         // Time to detect: the fastest alert on the attack; remediation starts at the first
@@ -280,9 +268,8 @@ impl Play<'_> {
         let timed: Vec<(f64, jiff::Timestamp)> = mine
             .iter()
             .filter_map(|a| {
-                let ttd = a["cargo_reflex"]["time_to_detect_ms"].as_f64()?;
-                let at: jiff::Timestamp = a["@timestamp"].as_str()?.parse().ok()?;
-                Some((ttd, at + jiff::SignedDuration::from_secs_f64(ttd / 1000.0)))
+                let alerted = jiff::Timestamp::from_nanosecond(a.alerted_ns as i128).ok()?;
+                Some((a.time_to_detect_ms(), alerted))
             })
             .collect();
         r.time_to_detect_ms = timed.iter().map(|t| t.0).min_by(f64::total_cmp);
@@ -337,14 +324,8 @@ impl Play<'_> {
             .into_iter()
             .next()
             .ok_or_else(|| Error::Usage("no attack crate".into(), None))?;
-        let project = self.project().display().to_string();
         let query = format!("{name}@={version}");
-        let ran = self.reflex(&["respond", &query, &project, "--online", "--format", "json"])?;
-        let response: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap_or_default();
-        let remedy = response["projects"][0]["matches"][0]["remedy"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let remedy = self.respond_remedy(&query);
         let (command, source) = if remedy.starts_with("cargo update ") {
             let args: Vec<&str> = remedy.split_whitespace().skip(1).collect();
             self.cargo(&args)?;

@@ -10,6 +10,7 @@
 //! loopback.
 
 mod layers;
+mod pipeline;
 pub mod registry;
 pub mod render;
 pub mod scenario;
@@ -17,12 +18,12 @@ pub mod sink;
 pub mod tabletop;
 
 use crate::error::{Error, Result};
+use crate::state::DrillRecord;
 use registry::{Publish, Registry};
 use scenario::{Remedy, Scenario, Stage};
 use serde::Serialize;
 use sink::Sink;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 /// The layers a drill exercises.
@@ -67,7 +68,7 @@ impl Layer {
 
 /// How to run the pipeline.
 pub struct Options {
-    /// cargo-reflex itself (the drill runs the real subcommands).
+    /// cargo-reflex itself (the drill runs the real builds).
     pub exe: PathBuf,
     /// Real cargo.
     pub cargo: PathBuf,
@@ -161,6 +162,27 @@ pub struct Scorecard {
     pub median_time_to_detect_ms: Option<f64>,
     pub median_time_to_remediate_s: Option<f64>,
     pub seconds: f64,
+}
+
+impl Scorecard {
+    /// The rows the state store keeps of this drill: one per scenario.
+    pub fn records(&self) -> Vec<DrillRecord> {
+        let status =
+            |r: &ScenarioResult, l: Layer| r.layer(l).map_or("error", |x| x.status).to_string();
+        self.scenarios
+            .iter()
+            .map(|r| DrillRecord {
+                started: self.started.clone(),
+                scenario: r.name.clone(),
+                passed: r.passed,
+                gate: status(r, Layer::Gate),
+                sandbox: status(r, Layer::Sandbox),
+                monitor: status(r, Layer::Monitor),
+                time_to_detect_ms: r.time_to_detect_ms(),
+                time_to_remediate_s: r.time_to_remediate_s(),
+            })
+            .collect()
+    }
 }
 
 /// Plays `scenarios`; `progress` hears what is happening.
@@ -264,13 +286,6 @@ struct Play<'a> {
     first_alert_at: Option<Instant>,
 }
 
-/// A command's outcome.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
 impl Play<'_> {
     fn project(&self) -> PathBuf {
         self.dir.join("project")
@@ -314,31 +329,15 @@ impl Play<'_> {
         env
     }
 
-    fn command(&self, program: &Path, args: &[&str]) -> Result<Ran> {
-        let out = Command::new(program)
-            .args(args)
-            .current_dir(self.project())
-            .env_clear()
-            .envs(self.env())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .map_err(|e| Error::io(program, e))?;
-        Ok(Ran {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
-    }
-
     fn cargo(&self, args: &[&str]) -> Result<()> {
-        let r = self.command(&self.opts.cargo, args)?;
-        if r.code != Some(0) {
+        let r = self.command_in_project(&self.opts.cargo, args)?;
+        if !r.status.success() {
             return Err(Error::Usage(
                 format!(
                     "{}: cargo {} failed: {}",
                     self.s.name,
                     args.join(" "),
-                    r.stderr.trim()
+                    String::from_utf8_lossy(&r.stderr).trim()
                 ),
                 None,
             ));
@@ -346,15 +345,15 @@ impl Play<'_> {
         Ok(())
     }
 
-    fn reflex(&self, args: &[&str]) -> Result<Ran> {
-        self.command(&self.opts.exe, args)
-    }
-
     fn git(&self, args: &[&str]) -> Result<()> {
-        let r = self.command(Path::new("git"), args)?;
-        if r.code != Some(0) {
+        let r = self.command_in_project(Path::new("git"), args)?;
+        if !r.status.success() {
             return Err(Error::Usage(
-                format!("git {} failed: {}", args.join(" "), r.stderr.trim()),
+                format!(
+                    "git {} failed: {}",
+                    args.join(" "),
+                    String::from_utf8_lossy(&r.stderr).trim()
+                ),
                 Some(
                     "the drill keeps the sample project in git (review compares with HEAD)".into(),
                 ),
@@ -457,15 +456,7 @@ impl Play<'_> {
             Some(p) => {
                 std::fs::copy(p, project.join("reflex.toml")).map_err(|e| Error::io(p, e))?;
             }
-            None => {
-                let init = self.reflex(&["init", "--no-fetch", "-q"])?;
-                if init.code != Some(0) {
-                    return Err(Error::Usage(
-                        format!("init failed: {}{}", init.stdout, init.stderr),
-                        None,
-                    ));
-                }
-            }
+            None => self.init_policy()?,
         }
         self.git(&["init", "-q", "-b", "main"])?;
         self.git(&["add", "-A"])?;

@@ -235,7 +235,12 @@ mod tests {
             layers: vec![
                 layer(Layer::Gate, "blocked", true, &["cooldown-too-young"]),
                 layer(Layer::Sandbox, sandbox, sandbox == "contained", &[]),
-                layer(Layer::Monitor, "detected", true, &["secret-exfiltration"]),
+                layer(
+                    Layer::Monitor,
+                    "detected",
+                    true,
+                    &[crate::monitor::codes::SECRET_EXFILTRATION.code],
+                ),
             ],
             passed: sandbox == "contained",
             remediation: Some(Remediation {

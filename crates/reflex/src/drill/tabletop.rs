@@ -2,8 +2,13 @@
 //! the builds on this machine could see and which lockfiles carry the crate.
 
 use super::scenario::Scenario;
+use crate::error::Result;
+use crate::knowledge::secrets::{CREDENTIAL_FILES, secret_reason};
+use crate::respond::{self, Query};
+use crate::sources::advisory_db::{AdvisoryDb, Scope};
 use serde::Serialize;
 use std::fmt::Write;
+use std::path::{Path, PathBuf};
 
 /// What the checklist is filled in with.
 pub struct Context {
@@ -18,6 +23,70 @@ pub struct Context {
     pub contacts: Vec<String>,
     /// Where the lockfiles were searched.
     pub roots: Vec<String>,
+}
+
+impl Context {
+    /// What a build on this machine would see (secret-looking variables of `env`, names only,
+    /// and the credential files in `home`) and the lockfiles under `roots` that carry one of
+    /// `s`'s attack crates (from the embedded advisory database, offline).
+    pub fn gather(
+        s: &Scenario,
+        env: &[(String, String)],
+        home: Option<&Path>,
+        roots: Vec<PathBuf>,
+        contacts: Vec<String>,
+    ) -> Result<Context> {
+        let mut secrets: Vec<(String, String)> = env
+            .iter()
+            .filter_map(|(k, v)| secret_reason(k, v).map(|why| (k.clone(), why)))
+            .collect();
+        secrets.sort();
+        let credential_files = home
+            .map(|home| {
+                CREDENTIAL_FILES
+                    .iter()
+                    .map(|(rel, what)| (home.join(rel), what))
+                    .filter(|(p, _)| p.exists())
+                    .map(|(p, what)| (p.display().to_string(), what.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let db = AdvisoryDb::embedded(Scope::All);
+        let mut lockfiles: Vec<(String, Vec<String>)> = Vec::new();
+        let mut scanned = 0;
+        for krate in &s.attack {
+            let r = respond::respond(
+                &Query::Crate {
+                    name: krate.clone(),
+                    req: None,
+                },
+                krate,
+                &respond::Options {
+                    roots: roots.clone(),
+                    db: &db,
+                    index: None,
+                    threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+                },
+            )?;
+            scanned = scanned.max(r.lockfiles_scanned);
+            for p in r.projects {
+                let versions = p
+                    .matches
+                    .iter()
+                    .map(|m| format!("{} {}", m.name, m.version))
+                    .collect();
+                lockfiles.push((p.lockfile.clone(), versions));
+            }
+        }
+        Ok(Context {
+            secrets,
+            credential_files,
+            lockfiles,
+            lockfiles_scanned: scanned,
+            contacts,
+            roots: roots.iter().map(|r| r.display().to_string()).collect(),
+        })
+    }
 }
 
 #[derive(Debug, Serialize)]

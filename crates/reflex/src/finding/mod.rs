@@ -333,7 +333,10 @@ pub struct CheckRun {
 
 /// Sets each finding's level from `decide`, or keeps the level its check set from the policy;
 /// drops the allowed ones and returns how many.
-pub fn set_levels(findings: &mut Vec<Finding>, decide: impl Fn(&Finding) -> Option<Level>) -> usize {
+pub fn set_levels(
+    findings: &mut Vec<Finding>,
+    decide: impl Fn(&Finding) -> Option<Level>,
+) -> usize {
     let before = findings.len();
     findings.retain_mut(|f| match decide(f).or(f.level) {
         Some(Level::Allow) => false,

@@ -1,7 +1,7 @@
 //! The resolved dependency graph, read from `Cargo.lock` as data (formats v1 to v4), with the
 //! shortest path from a workspace member to every package ("via").
 
-mod fast;
+mod lockfile_reader;
 pub mod platform;
 pub mod workspace;
 
@@ -76,7 +76,7 @@ impl Graph {
                 Some("regenerate it with `cargo generate-lockfile`".into()),
             ));
         }
-        if let Some(lockfile) = fast::read(&text) {
+        if let Some(lockfile) = lockfile_reader::read(&text) {
             let version = if lockfile.version == ResolveVersion::V4 {
                 4
             } else {

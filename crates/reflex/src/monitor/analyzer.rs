@@ -283,6 +283,7 @@ mod tests {
     use super::*;
     use crate::monitor::codes;
     use crate::monitor::test_support::*;
+    use reflex_sandbox_contract::ChainLink;
 
     #[test]
     fn rustc_reading_secrets_connecting_or_writing_is_alerted() {

@@ -97,9 +97,11 @@ mod tests {
     #[test]
     fn codes_are_unique_kebab_case_and_findable() {
         let mut names: Vec<&str> = ALL.iter().map(|c| c.code).collect();
-        assert!(names.iter().all(|n| n
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-')));
+        assert!(
+            names
+                .iter()
+                .all(|n| n.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'))
+        );
         names.sort();
         names.dedup();
         assert_eq!(names.len(), ALL.len());

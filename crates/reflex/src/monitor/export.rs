@@ -9,11 +9,7 @@ use serde_json::json;
 use std::path::Path;
 
 /// The alerts as SARIF 2.1.0: one result per alert, located at the crate's Cargo.lock entry.
-pub fn sarif(
-    alerts: &[Alert],
-    lockfile: Option<&Graph>,
-    root: &Path,
-) -> String {
+pub fn sarif(alerts: &[Alert], lockfile: Option<&Graph>, root: &Path) -> String {
     let rules: Vec<serde_json::Value> = codes::ALL
         .iter()
         .map(|spec| {

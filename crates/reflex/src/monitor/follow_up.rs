@@ -9,23 +9,18 @@ use crate::state::StateStore;
 
 /// Alerts that follow from an alert: behaviour outside the crate's baseline, and destinations
 /// never contacted by any build before (remembered in the state store).
-pub fn follow_up(
-    a: &Alert,
-    baseline: Option<&Baseline>,
-    store: Option<&StateStore>,
-) -> Vec<Alert> {
+pub fn follow_up(a: &Alert, baseline: Option<&Baseline>, store: Option<&StateStore>) -> Vec<Alert> {
     let mut out = Vec::new();
     if a.actor.is_baseline() {
         return out;
     }
-    let derived =
-        |code: &CodeSpec, severity: Severity, message: String, evidence: String| Alert {
-            code: code.code,
-            severity,
-            message,
-            evidence: vec![evidence],
-            ..a.clone()
-        };
+    let derived = |code: &CodeSpec, severity: Severity, message: String, evidence: String| Alert {
+        code: code.code,
+        severity,
+        message,
+        evidence: vec![evidence],
+        ..a.clone()
+    };
     if let Some(why) = baseline.and_then(|b| b.deviation(a)) {
         let severity = if why.contains("changed behaviour") {
             Severity::Critical

@@ -4,7 +4,7 @@
 use super::alert::Alert;
 use super::analyzer::{Analyzer, Judged, Reported, injected};
 use super::attribution::{self, Actor};
-use super::{codes, normal};
+use super::{codes, normal, toolchain};
 use crate::finding::Severity;
 use reflex_sandbox_contract::target;
 use reflex_sandbox_contract::{ChainLink, MonitorEvent};
@@ -48,7 +48,7 @@ impl Analyzer {
         // running a command line, a program from a temporary directory is not.
         let alarming = !leaks.is_empty()
             || ev.fileless
-            || (!attribution::is_toolchain_name(&normal::tool(&program))
+            || (!toolchain::is_toolchain_name(&normal::tool(&program))
                 && matches!(&verdict, normal::ExecVerdict::Alert { severity, .. } if *severity >= Severity::High));
         if by_rustc && !alarming {
             return out;
@@ -107,14 +107,7 @@ impl Analyzer {
                 format!("{who} ran a program with no file on disk ({base})"),
             ));
         }
-        out.push(j.alert(
-            severity,
-            code,
-            "exec",
-            program.clone(),
-            evidence,
-            message,
-        ));
+        out.push(j.alert(severity, code, "exec", program.clone(), evidence, message));
         out
     }
 
@@ -290,7 +283,6 @@ mod tests {
         summary.add(&got);
         assert_eq!(summary.by_outcome.get("denied"), Some(&1));
     }
-
 
     #[test]
     fn loader_variables_for_rustc_blame_the_build_script() {

@@ -24,8 +24,7 @@ pub(super) fn write_alerts(j: &Judged<'_>, target_dir: Option<&Path>) -> Vec<Ale
         _ => "write",
     };
     // A write whose second path is another name of the same file (a hard link).
-    let aliased =
-        matches!(ev.syscall.as_str(), "open-write" | "truncate") && ev.path2.is_some();
+    let aliased = matches!(ev.syscall.as_str(), "open-write" | "truncate") && ev.path2.is_some();
     let how = match ev.syscall.as_str() {
         "open-write" if aliased => {
             format!("opened {path} for writing: the same file as {dest} (a hard link)")
@@ -41,10 +40,8 @@ pub(super) fn write_alerts(j: &Judged<'_>, target_dir: Option<&Path>) -> Vec<Ale
     };
     // Where it lands in a target directory, unless the writer makes that file
     // itself; moving a file out of another crate's build output tampers too.
-    let tampered = |p: &str| {
-        target_area(target_dir, p)
-            .filter(|a| !target::makes(&ev.chain, a, Path::new(p)))
-    };
+    let tampered =
+        |p: &str| target_area(target_dir, p).filter(|a| !target::makes(&ev.chain, a, Path::new(p)));
     // A rename moving a file out of another crate's build output, and a hard link
     // giving one a second name (writing that name writes it), tamper at the source.
     let from_source = matches!(ev.syscall.as_str(), "rename" | "link");
@@ -66,8 +63,7 @@ pub(super) fn write_alerts(j: &Judged<'_>, target_dir: Option<&Path>) -> Vec<Ale
                 "the build output of {krate} (the next build or run executes what is there)"
             ),
             _ => {
-                "the build's artifacts (programs and libraries that run or link later)"
-                    .to_string()
+                "the build's artifacts (programs and libraries that run or link later)".to_string()
             }
         };
         let message = if at == dest {
@@ -91,10 +87,7 @@ pub(super) fn write_alerts(j: &Judged<'_>, target_dir: Option<&Path>) -> Vec<Ale
     }
     let links_a_secret = matches!(ev.syscall.as_str(), "link" | "symlink")
         && reflex_sandbox_contract::is_sensitive(Path::new(&path), &[]);
-    if in_target(&dest)
-        && (ev.syscall != "rename" || in_target(&path))
-        && !links_a_secret
-    {
+    if in_target(&dest) && (ev.syscall != "rename" || in_target(&path)) && !links_a_secret {
         return out;
     }
     let secret_source = matches!(ev.syscall.as_str(), "rename" | "link" | "symlink")
@@ -141,9 +134,7 @@ impl Analyzer {
         };
         let mut evidence = vec![format!("opened {path} for reading: {what}")];
         if self.sandboxed {
-            evidence.push(
-                "inside the sandbox the home directories hold only decoys".to_string(),
-            );
+            evidence.push("inside the sandbox the home directories hold only decoys".to_string());
         }
         if ev.outcome == CallOutcome::Denied {
             evidence.push("the sandbox hid the file (it reads as empty)".to_string());
@@ -226,7 +217,6 @@ mod tests {
         );
         assert_eq!(a.alerts(&other, 1)[0].code, codes::TARGET_TAMPER.code);
     }
-
 
     #[test]
     fn links_to_and_writes_through_other_names_of_guarded_files_tamper() {

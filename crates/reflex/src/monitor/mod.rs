@@ -24,6 +24,7 @@ pub mod normal;
 mod summary;
 #[cfg(test)]
 mod test_support;
+pub mod toolchain;
 
 pub use alert::{Alert, outcome_text};
 pub use analyzer::{Analyzer, Reported};

@@ -20,10 +20,7 @@ pub enum ExecVerdict {
     /// recorded in the event log, not alerted.
     Normal(&'static str),
     /// Worth a person's minute.
-    Alert {
-        severity: Severity,
-        reason: String,
-    },
+    Alert { severity: Severity, reason: String },
 }
 
 const COMPILERS: &[&str] = &[
@@ -242,23 +239,8 @@ pub fn judge_exec(
     target: Option<&std::path::Path>,
 ) -> ExecVerdict {
     let t = tool(exe);
-    let high = |reason: String| ExecVerdict::Alert {
-        severity: Severity::High,
-        reason,
-    };
     let written = |p: &str| target.is_some_and(|t| std::path::Path::new(p).starts_with(t));
-    // A build system anywhere up the chain runs its own recipes and test programs.
-    let under_build_system = chain.iter().any(|l| {
-        l.exe.as_deref().is_some_and(|e| {
-            matches!(
-                tool(e).as_str(),
-                "make" | "gmake" | "cmake" | "ninja" | "meson" | "scons"
-            )
-        }) || l
-            .argv
-            .first()
-            .is_some_and(|a| a.ends_with("/configure") || a == "./configure")
-    });
+    let under_build_system = under_build_system(chain);
     if temporary(exe) {
         return high(format!(
             "runs {exe}, a file in a temporary directory (written or downloaded by the build)"
@@ -275,41 +257,7 @@ pub fn judge_exec(
         ));
     }
     if SHELLS.contains(&t.as_str()) || INTERPRETERS.contains(&t.as_str()) {
-        let command_line = argv
-            .iter()
-            .skip(1)
-            .any(|a| a == "-c" || a == "-e" || a == "-E");
-        let script = argv
-            .iter()
-            .skip(1)
-            .find(|a| !a.starts_with('-'))
-            .map(String::as_str);
-        if under_build_system && !script.is_some_and(temporary) {
-            return ExecVerdict::Normal("build recipe");
-        }
-        if command_line {
-            return high(format!(
-                "{t} runs a command line it was given (`{}`)",
-                argv.join(" ")
-            ));
-        }
-        return match script {
-            Some(s) if temporary(s) => {
-                high(format!("{t} runs {s}, a file in a temporary directory"))
-            }
-            Some(s) if shipped(s) => ExecVerdict::Normal("script shipped with the crate"),
-            // A copy of the crate's own sources (openssl-src runs `perl ./Configure` in its
-            // build directory), or a payload it wrote there: said, at low severity.
-            Some(s) if !s.starts_with('/') || written(s) => ExecVerdict::Alert {
-                severity: Severity::Low,
-                reason: format!("{t} runs {s}, a script in the build's own directory"),
-            },
-            Some(s) => ExecVerdict::Alert {
-                severity: Severity::Medium,
-                reason: format!("{t} runs {s}"),
-            },
-            None => high(format!("{t} reads its commands from its input")),
-        };
+        return script_verdict(&t, argv, under_build_system, &written);
     }
     if written(exe) {
         return if under_build_system {
@@ -343,32 +291,7 @@ pub fn judge_exec(
         return ExecVerdict::Normal("build system");
     }
     if t == "git" {
-        let sub = argv
-            .iter()
-            .skip(1)
-            .find(|a| !a.starts_with('-') || *a == "--version")
-            .map(String::as_str);
-        let configures = argv.iter().any(|a| {
-            a == "-c"
-                || a.starts_with("--config")
-                || a.starts_with("--upload-pack")
-                || a.starts_with("--exec")
-        });
-        return match sub {
-            Some(s) if GIT_READS.contains(&s) && !configures => ExecVerdict::Normal("git metadata"),
-            Some("config")
-                if argv
-                    .iter()
-                    .any(|a| a == "--get" || a == "--get-all" || a == "-l" || a == "--list")
-                    && !configures =>
-            {
-                ExecVerdict::Normal("git metadata")
-            }
-            _ => high(format!(
-                "git {} (more than reading metadata)",
-                argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")
-            )),
-        };
+        return git_verdict(argv);
     }
     if UTILITIES.contains(&t.as_str()) {
         return if under_build_system {
@@ -387,6 +310,102 @@ pub fn judge_exec(
             Severity::Medium
         },
         reason: format!("runs {exe}, a program no build step is known to need"),
+    }
+}
+
+/// Whether a build system runs anywhere up the chain (it runs its own recipes and test
+/// programs).
+fn under_build_system(chain: &[ChainLink]) -> bool {
+    chain.iter().any(|l| {
+        l.exe.as_deref().is_some_and(|e| {
+            matches!(
+                tool(e).as_str(),
+                "make" | "gmake" | "cmake" | "ninja" | "meson" | "scons"
+            )
+        }) || l
+            .argv
+            .first()
+            .is_some_and(|a| a.ends_with("/configure") || a == "./configure")
+    })
+}
+
+fn high(reason: String) -> ExecVerdict {
+    ExecVerdict::Alert {
+        severity: Severity::High,
+        reason,
+    }
+}
+
+/// A shell or an interpreter `t`: what it runs (a command line, a script and where it lies).
+/// `written`: whether a path lies in the target directory.
+fn script_verdict(
+    t: &str,
+    argv: &[String],
+    under_build_system: bool,
+    written: &dyn Fn(&str) -> bool,
+) -> ExecVerdict {
+    let command_line = argv
+        .iter()
+        .skip(1)
+        .any(|a| a == "-c" || a == "-e" || a == "-E");
+    let script = argv
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(String::as_str);
+    if under_build_system && !script.is_some_and(temporary) {
+        return ExecVerdict::Normal("build recipe");
+    }
+    if command_line {
+        return high(format!(
+            "{t} runs a command line it was given (`{}`)",
+            argv.join(" ")
+        ));
+    }
+    match script {
+        Some(s) if temporary(s) => high(format!("{t} runs {s}, a file in a temporary directory")),
+        Some(s) if shipped(s) => ExecVerdict::Normal("script shipped with the crate"),
+        // A copy of the crate's own sources (openssl-src runs `perl ./Configure` in its
+        // build directory), or a payload it wrote there: said, at low severity.
+        Some(s) if !s.starts_with('/') || written(s) => ExecVerdict::Alert {
+            severity: Severity::Low,
+            reason: format!("{t} runs {s}, a script in the build's own directory"),
+        },
+        Some(s) => ExecVerdict::Alert {
+            severity: Severity::Medium,
+            reason: format!("{t} runs {s}"),
+        },
+        None => high(format!("{t} reads its commands from its input")),
+    }
+}
+
+/// git: reading metadata is normal; configuring it or anything else is not.
+fn git_verdict(argv: &[String]) -> ExecVerdict {
+    let sub = argv
+        .iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-') || *a == "--version")
+        .map(String::as_str);
+    let configures = argv.iter().any(|a| {
+        a == "-c"
+            || a.starts_with("--config")
+            || a.starts_with("--upload-pack")
+            || a.starts_with("--exec")
+    });
+    match sub {
+        Some(s) if GIT_READS.contains(&s) && !configures => ExecVerdict::Normal("git metadata"),
+        Some("config")
+            if argv
+                .iter()
+                .any(|a| a == "--get" || a == "--get-all" || a == "-l" || a == "--list")
+                && !configures =>
+        {
+            ExecVerdict::Normal("git metadata")
+        }
+        _ => high(format!(
+            "git {} (more than reading metadata)",
+            argv.iter().skip(1).cloned().collect::<Vec<_>>().join(" ")
+        )),
     }
 }
 

@@ -53,4 +53,3 @@ pub fn rustc_chain() -> Vec<ChainLink> {
         link(2, "/t/bin/cargo", &["cargo", "build"]),
     ]
 }
-

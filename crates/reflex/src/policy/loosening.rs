@@ -13,7 +13,16 @@ use std::collections::BTreeMap;
 pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
     let mut loose = Vec::new();
     let mut p = head.clone();
+    levels_and_records(base, head, &mut p, &mut loose);
+    cooldown_rules(base, head, &mut p, &mut loose);
+    source_rules(base, head, &mut p, &mut loose);
+    build_ci_and_licence_rules(base, head, &mut p, &mut loose);
+    sandbox_rules(base, head, &mut p, &mut loose);
+    (p, loose)
+}
 
+/// The deny level, `[checks]`, `[codes]`, exceptions and trust.
+fn levels_and_records(base: &Policy, head: &Policy, p: &mut Policy, loose: &mut Vec<String>) {
     p.deny_level = match (base.deny_level, head.deny_level) {
         (Some(b), Some(h)) if h > b => {
             loose.push(format!("deny-level raised from {b:?} to {h:?}").to_lowercase());
@@ -25,8 +34,8 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
         }
         (_, h) => h,
     };
-    p.checks = stricter_levels("[checks]", &base.checks, &head.checks, &mut loose);
-    p.codes = stricter_levels("[codes]", &base.codes, &head.codes, &mut loose);
+    p.checks = stricter_levels("[checks]", &base.checks, &head.checks, loose);
+    p.codes = stricter_levels("[codes]", &base.codes, &head.codes, loose);
 
     p.exceptions = kept(&base.exceptions, &head.exceptions, same_exception, |e| {
         loose.push(format!("new exception: {} ({})", e.describe(), e.reason))
@@ -49,7 +58,10 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
         |a, b| a == b,
         |c| loose.push(format!("new trust criteria: {c}")),
     );
+}
 
+/// `[cooldown]`.
+fn cooldown_rules(base: &Policy, head: &Policy, p: &mut Policy, loose: &mut Vec<String>) {
     if head.cooldown.min_age_days < base.cooldown.min_age_days {
         loose.push(format!(
             "cooldown shortened from {} to {} days",
@@ -61,7 +73,7 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
         "cooldown unknown-publish-time",
         base.cooldown.unknown_publish_time,
         head.cooldown.unknown_publish_time,
-        &mut loose,
+        loose,
     );
     p.cooldown.exempt = kept(
         &base.cooldown.exempt,
@@ -69,7 +81,10 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
         |a, b| a == b,
         |c| loose.push(format!("new cooldown exemption: {c}")),
     );
+}
 
+/// `[sources]`.
+fn source_rules(base: &Policy, head: &Policy, p: &mut Policy, loose: &mut Vec<String>) {
     p.sources.allow_registries = match (
         &base.sources.allow_registries,
         &head.sources.allow_registries,
@@ -115,7 +130,15 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
         ),
         (true, _) => head.sources.allow_git.clone(),
     };
+}
 
+/// `[build-time]`, `[ci]`, `[licenses]` and the internal prefixes.
+fn build_ci_and_licence_rules(
+    base: &Policy,
+    head: &Policy,
+    p: &mut Policy,
+    loose: &mut Vec<String>,
+) {
     if base.build_time.require_approval && !head.build_time.require_approval {
         loose.push("build-time require-approval turned off".into());
         p.build_time.require_approval = true;
@@ -150,7 +173,7 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
                 |a, b| a == b,
                 |x| loose.push(format!("new allowed license: {x}")),
             );
-            l.unknown = stricter("licenses unknown", b.unknown, h.unknown, &mut loose);
+            l.unknown = stricter("licenses unknown", b.unknown, h.unknown, loose);
             Some(l)
         }
         (None, h) => h.clone(),
@@ -161,6 +184,10 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
             p.internal_prefixes.push(prefix.clone());
         }
     }
+}
+
+/// `[sandbox]`.
+fn sandbox_rules(base: &Policy, head: &Policy, p: &mut Policy, loose: &mut Vec<String>) {
     p.sandbox.pass_env = kept(
         &base.sandbox.pass_env,
         &head.sandbox.pass_env,
@@ -190,7 +217,6 @@ pub fn judging_policy(base: &Policy, head: &Policy) -> (Policy, Vec<String>) {
             ))
         },
     );
-    (p, loose)
 }
 
 /// `head`'s entries that `base` has too; the others are reported through `new`.
@@ -298,53 +324,4 @@ pub fn describe_deny(level: Option<Severity>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn policy(text: &str) -> Policy {
-        Policy::parse(Path::new("reflex.toml"), &format!("version = 1\n{text}")).unwrap()
-    }
-
-    #[test]
-    fn what_the_change_grants_itself_does_not_apply() {
-        let base = policy("[gate]\ndeny-level = \"high\"\n[cooldown]\nmin-age-days = 3\n");
-        let head = policy(
-            "[gate]\ndeny-level = \"critical\"\n[cooldown]\nmin-age-days = 0\nexempt = [\"evil\"]\n[codes]\nadvisory-vulnerability = \"allow\"\n[[trust]]\ncrate = \"evil\"\nversion = \"1.0.0\"\nby = \"mallory\"\n[[exception]]\ncrate = \"evil\"\nreason = \"trust me\"\n[sandbox]\nunix-sockets = [\"/var/run/docker.sock\"]\n",
-        );
-        let (p, loose) = judging_policy(&base, &head);
-        assert_eq!(p.deny_level, Some(Severity::High));
-        assert_eq!(p.cooldown.min_age_days, 3);
-        assert!(p.cooldown.exempt.is_empty() && p.trust.is_empty() && p.exceptions.is_empty());
-        assert!(p.codes.is_empty() && p.sandbox.unix_sockets.is_empty());
-        let text = loose.join("\n");
-        for part in [
-            "deny-level raised from high to critical",
-            "cooldown shortened from 3 to 0 days",
-            "new cooldown exemption: evil",
-            "[codes] advisory-vulnerability set to \"allow\"",
-            "new trust record: evil@1.0.0 by mallory",
-            "new exception: crate evil (trust me)",
-            "sandbox unix-socket added: /var/run/docker.sock",
-        ] {
-            assert!(text.contains(part), "{part}: {text}");
-        }
-    }
-
-    #[test]
-    fn tightening_applies_at_once_and_an_unchanged_policy_loosens_nothing() {
-        let base = policy("[[trust]]\ncrate = \"a\"\nversion = \"1.0.0\"\nby = \"x\"\n");
-        let head = policy(
-            "[gate]\ndeny-level = \"medium\"\n[cooldown]\nmin-age-days = 7\n[codes]\nstale-crate = \"deny\"\n",
-        );
-        let (p, loose) = judging_policy(&base, &head);
-        assert_eq!(p.deny_level, Some(Severity::Medium));
-        assert_eq!(p.cooldown.min_age_days, 7);
-        assert_eq!(p.codes.get("stale-crate"), Some(&Level::Deny));
-        assert!(p.trust.is_empty(), "a removed trust record is gone at once");
-        assert!(loose.is_empty(), "{loose:?}");
-        let (same, loose) = judging_policy(&base, &base);
-        assert_eq!(same.trust.len(), 1);
-        assert!(loose.is_empty());
-    }
-}
+mod tests;

@@ -347,7 +347,7 @@ fn git(dir: &Path) -> Command {
 }
 
 /// cargo-reflex's cache directory. Moved to [`crate::knowledge::paths::cache_dir`]; this name
-/// stays for callers not yet switched (`audit.rs`, `state.rs`).
+/// stays for callers not yet switched (`commands/mod.rs`).
 pub use crate::knowledge::paths::cache_dir as default_cache_dir;
 
 /// Picks the database: `explicit` if given; else the fetched clone in `cache_dir` when it is

@@ -57,7 +57,7 @@ pub struct ArchiveFile {
     /// Contents of Rust sources and manifests; other files are not kept.
     pub text: Option<String>,
     /// Unsafe counted lexically while decoding, for Rust files too large to keep and parse.
-    pub large_unsafe: Option<crate::analysis::unsafe_count::UnsafeCounts>,
+    pub large_unsafe: Option<crate::knowledge::unsafe_count::UnsafeCounts>,
 }
 
 /// Rust files above this are counted lexically and not kept (generated bindings).
@@ -183,8 +183,6 @@ pub fn read(
         limit: limits.max_unpacked,
     };
     let mut tar = tar::Archive::new(capped);
-    let top = format!("{name}-{version}/");
-    let mut kept_text = 0u64;
     let entries = match tar.entries() {
         Ok(e) => e,
         Err(e) => {
@@ -192,6 +190,25 @@ pub fn read(
             return archive;
         }
     };
+    read_entries(entries, &format!("{name}-{version}/"), limits, &mut archive);
+    if archive.compressed > 0 {
+        let ratio = archive.unpacked / archive.compressed.max(1);
+        if ratio > limits.max_ratio && archive.unpacked > 16 << 20 {
+            archive.problems.push(Problem::CompressionRatio { ratio });
+        }
+    }
+    archive
+}
+
+/// Reads every entry of the tarball into `archive`, files under `top` (`<name>-<version>/`)
+/// as [`ArchiveFile`]s and the rest as problems; stops at the first unreadable entry.
+fn read_entries<R: Read>(
+    entries: tar::Entries<'_, R>,
+    top: &str,
+    limits: Limits,
+    archive: &mut CrateArchive,
+) {
+    let mut kept_text = 0u64;
     for (count, entry) in entries.enumerate() {
         if count >= limits.max_entries {
             archive.problems.push(Problem::TooLarge {
@@ -207,50 +224,13 @@ pub fn read(
                 break;
             }
         };
-        let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let kind = entry.header().entry_type();
-        if raw_path.starts_with('/')
-            || raw_path.split(['/', '\\']).any(|c| c == "..")
-            || raw_path.contains(':')
-        {
-            archive
-                .problems
-                .push(Problem::PathTraversal(raw_path.clone()));
-            continue;
-        }
-        if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry
-                .link_name_bytes()
-                .map(|t| String::from_utf8_lossy(&t).into_owned())
-                .unwrap_or_default();
-            archive.problems.push(Problem::Link {
-                path: raw_path,
-                target,
-            });
-            continue;
-        }
-        if kind.is_dir() {
-            continue;
-        }
-        if !kind.is_file() {
-            if !matches!(
-                kind,
-                tar::EntryType::XGlobalHeader
-                    | tar::EntryType::XHeader
-                    | tar::EntryType::GNULongName
-            ) {
-                archive.problems.push(Problem::UnexpectedEntry {
-                    path: raw_path,
-                    kind: format!("{kind:?}"),
-                });
+        let path = match check_entry(&entry, top) {
+            EntryCheck::File(path) => path,
+            EntryCheck::Skip => continue,
+            EntryCheck::Problem(problem) => {
+                archive.problems.push(problem);
+                continue;
             }
-            continue;
-        }
-        let Some(path) = raw_path.strip_prefix(&top).map(str::to_string) else {
-            archive
-                .problems
-                .push(Problem::OutsideTopDirectory(raw_path));
-            continue;
         };
         let size = entry.header().size().unwrap_or(0);
         if size > limits.max_file {
@@ -260,66 +240,128 @@ pub fn read(
             });
             continue;
         }
-        let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
-        let is_rust = path.ends_with(".rs");
-        let large = is_rust && (size > LARGE_RUST_FILE || kept_text + size > MAX_KEPT_TEXT);
-        let keep = is_rust || path == "Cargo.toml";
-        let mut head = [0u8; 4];
-        let mut data = Vec::new();
-        let read = if keep {
-            entry.read_to_end(&mut data).map(|_| ())
-        } else {
-            let n = read_up_to(&mut entry, &mut head);
-            let drained = std::io::copy(&mut entry, &mut std::io::sink());
-            n.and(drained.map(|_| ()))
-        };
-        if let Err(e) = read {
-            archive.problems.push(classify(e));
-            break;
-        }
-        let magic: &[u8] = if keep {
-            &data[..data.len().min(4)]
-        } else {
-            &head
-        };
-        let kind = if path.ends_with(".rs") {
-            FileKind::Rust
-        } else {
-            file_kind(magic)
-        };
-        archive.unpacked += size;
-        let (text, large_unsafe) = if large {
-            (
-                None,
-                Some(crate::analysis::unsafe_count::lex_count(
-                    &String::from_utf8_lossy(&data),
-                )),
-            )
-        } else {
-            if keep {
-                kept_text += size;
+        match read_file(&mut entry, path, size, &mut kept_text) {
+            Ok(file) => {
+                archive.unpacked += size;
+                archive.files.push(file);
             }
-            (
-                keep.then(|| String::from_utf8_lossy(&data).into_owned()),
-                None,
-            )
-        };
-        archive.files.push(ArchiveFile {
-            path,
-            size,
-            kind,
-            executable,
-            text,
-            large_unsafe,
+            Err(problem) => {
+                archive.problems.push(problem);
+                break;
+            }
+        }
+    }
+}
+
+/// What one tar entry is, judged from its header before anything is read.
+enum EntryCheck {
+    /// A regular file inside the crate directory, by its path there.
+    File(String),
+    /// A directory or an extended header: nothing to read.
+    Skip,
+    /// A hostile or unexpected entry: not read.
+    Problem(Problem),
+}
+
+/// Judges one entry: path traversal, links, and entries that are not regular files or lie
+/// outside `top`.
+fn check_entry<R: Read>(entry: &tar::Entry<'_, R>, top: &str) -> EntryCheck {
+    let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+    let kind = entry.header().entry_type();
+    if raw_path.starts_with('/')
+        || raw_path.split(['/', '\\']).any(|c| c == "..")
+        || raw_path.contains(':')
+    {
+        return EntryCheck::Problem(Problem::PathTraversal(raw_path));
+    }
+    if kind.is_symlink() || kind.is_hard_link() {
+        let target = entry
+            .link_name_bytes()
+            .map(|t| String::from_utf8_lossy(&t).into_owned())
+            .unwrap_or_default();
+        return EntryCheck::Problem(Problem::Link {
+            path: raw_path,
+            target,
         });
     }
-    if archive.compressed > 0 {
-        let ratio = archive.unpacked / archive.compressed.max(1);
-        if ratio > limits.max_ratio && archive.unpacked > 16 << 20 {
-            archive.problems.push(Problem::CompressionRatio { ratio });
-        }
+    if kind.is_dir() {
+        return EntryCheck::Skip;
     }
-    archive
+    if !kind.is_file() {
+        if matches!(
+            kind,
+            tar::EntryType::XGlobalHeader | tar::EntryType::XHeader | tar::EntryType::GNULongName
+        ) {
+            return EntryCheck::Skip;
+        }
+        return EntryCheck::Problem(Problem::UnexpectedEntry {
+            path: raw_path,
+            kind: format!("{kind:?}"),
+        });
+    }
+    match raw_path.strip_prefix(top) {
+        Some(path) => EntryCheck::File(path.to_string()),
+        None => EntryCheck::Problem(Problem::OutsideTopDirectory(raw_path)),
+    }
+}
+
+/// Reads one regular file of `size` bytes at `path`: Rust sources and the manifest are kept
+/// as text (large ones counted lexically instead, `kept_text` tracks the budget), other files
+/// only sniffed for their kind.
+fn read_file<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+    path: String,
+    size: u64,
+    kept_text: &mut u64,
+) -> Result<ArchiveFile, Problem> {
+    let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+    let is_rust = path.ends_with(".rs");
+    let large = is_rust && (size > LARGE_RUST_FILE || *kept_text + size > MAX_KEPT_TEXT);
+    let keep = is_rust || path == "Cargo.toml";
+    let mut head = [0u8; 4];
+    let mut data = Vec::new();
+    let read = if keep {
+        entry.read_to_end(&mut data).map(|_| ())
+    } else {
+        let n = read_up_to(entry, &mut head);
+        let drained = std::io::copy(entry, &mut std::io::sink());
+        n.and(drained.map(|_| ()))
+    };
+    read.map_err(classify)?;
+    let magic: &[u8] = if keep {
+        &data[..data.len().min(4)]
+    } else {
+        &head
+    };
+    let kind = if path.ends_with(".rs") {
+        FileKind::Rust
+    } else {
+        file_kind(magic)
+    };
+    let (text, large_unsafe) = if large {
+        (
+            None,
+            Some(crate::knowledge::unsafe_count::lex_count(
+                &String::from_utf8_lossy(&data),
+            )),
+        )
+    } else {
+        if keep {
+            *kept_text += size;
+        }
+        (
+            keep.then(|| String::from_utf8_lossy(&data).into_owned()),
+            None,
+        )
+    };
+    Ok(ArchiveFile {
+        path,
+        size,
+        kind,
+        executable,
+        text,
+        large_unsafe,
+    })
 }
 
 /// The packaged `Cargo.toml` of a `.crate`, read without decoding the rest of the archive.

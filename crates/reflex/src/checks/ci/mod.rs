@@ -15,8 +15,8 @@ pub mod shell;
 pub mod tools;
 pub mod yaml;
 
-use super::{Check, Context, Sink, Needs};
-use crate::finding::{CheckStatus, CodeSpec, Finding, Severity, Level};
+use super::{Check, Context, Needs, Sink};
+use crate::finding::{CheckStatus, CodeSpec, Finding, Level, Severity};
 use crate::knowledge::secrets::{credential_shape, is_cloud_key_name};
 use crate::sources::cargo_config;
 use serde::Serialize;
@@ -60,7 +60,8 @@ pub const PERMISSIONS_BROAD: CodeSpec = CodeSpec::new(
     "ci-permissions-broad",
     Severity::Medium,
     "a workflow grants write-all, or write scopes to every job at the workflow level",
-).varies(&[Severity::Low]);
+)
+.varies(&[Severity::Low]);
 pub const HARDCODED_CREDENTIAL: CodeSpec = CodeSpec::new(
     "ci-hardcoded-credential",
     Severity::Medium,

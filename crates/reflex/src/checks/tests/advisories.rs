@@ -12,7 +12,13 @@ fn demo_db(extra: &str) -> (tempfile::TempDir, AdvisoryDb) {
     advisory_db(&[(
         "demo",
         "RUSTSEC-2026-0001",
-        advisory("RUSTSEC-2026-0001", "demo", "2026-05-20", extra, DEMO_FIXED_IN_1_2),
+        advisory(
+            "RUSTSEC-2026-0001",
+            "demo",
+            "2026-05-20",
+            extra,
+            DEMO_FIXED_IN_1_2,
+        ),
     )])
 }
 
@@ -120,7 +126,12 @@ fn informational_unmaintained_is_low_and_suggests_a_replacement() {
     let (_, findings) = run(&Advisories, &cx);
     let f = one(&findings, "advisory-unmaintained");
     assert_eq!(f.severity, Severity::Low);
-    assert!(f.remedy.as_deref().unwrap().contains("maintained alternative"));
+    assert!(
+        f.remedy
+            .as_deref()
+            .unwrap()
+            .contains("maintained alternative")
+    );
 }
 
 #[test]
@@ -128,7 +139,13 @@ fn a_path_or_git_package_of_the_same_name_is_not_matched() {
     let (_dir, db) = demo_db("");
     let g = graph(&[
         ("app", "0.1.0", None),
-        ("demo", "1.0.0", Some("git+https://example.com/demo?branch=main#0123456789abcdef0123456789abcdef01234567")),
+        (
+            "demo",
+            "1.0.0",
+            Some(
+                "git+https://example.com/demo?branch=main#0123456789abcdef0123456789abcdef01234567",
+            ),
+        ),
     ]);
     let cx = Context {
         graph: Some(&g),
@@ -144,7 +161,13 @@ fn old_database_is_stale_and_a_fresh_one_is_not() {
     let (_dir, db) = advisory_db(&[(
         "demo",
         "RUSTSEC-2025-0001",
-        advisory("RUSTSEC-2025-0001", "demo", "2025-01-01", "", DEMO_FIXED_IN_1_2),
+        advisory(
+            "RUSTSEC-2025-0001",
+            "demo",
+            "2025-01-01",
+            "",
+            DEMO_FIXED_IN_1_2,
+        ),
     )]);
     let g = demo_graph("1.2.0");
     let cx = Context {
@@ -171,7 +194,13 @@ fn failed_refresh_and_invalid_entries_are_reported() {
         (
             "demo",
             "RUSTSEC-2026-0001",
-            advisory("RUSTSEC-2026-0001", "demo", "2026-05-20", "", DEMO_FIXED_IN_1_2),
+            advisory(
+                "RUSTSEC-2026-0001",
+                "demo",
+                "2026-05-20",
+                "",
+                DEMO_FIXED_IN_1_2,
+            ),
         ),
         ("broken", "RUSTSEC-2026-0003", "not an advisory".to_string()),
     ]);

@@ -23,10 +23,7 @@ fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn secret_variable_is_reported_without_its_value() {
     let proc = proc_root("");
-    let env = vars(&[
-        ("PATH", "/usr/bin"),
-        ("DEPLOY_TOKEN", "s3cr3t-value"),
-    ]);
+    let env = vars(&[("PATH", "/usr/bin"), ("DEPLOY_TOKEN", "s3cr3t-value")]);
     let cx = Context {
         env: Some(&env),
         proc_root: proc.path().to_path_buf(),
@@ -37,7 +34,10 @@ fn secret_variable_is_reported_without_its_value() {
     let f = one(&findings, "env-secret-visible");
     assert_eq!(f.severity, Severity::Medium);
     assert!(f.title.contains("DEPLOY_TOKEN"), "{}", f.title);
-    assert!(!format!("{f:?}").contains("s3cr3t-value"), "value leaked: {f:?}");
+    assert!(
+        !format!("{f:?}").contains("s3cr3t-value"),
+        "value leaked: {f:?}"
+    );
 }
 
 #[test]

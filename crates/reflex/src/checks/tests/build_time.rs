@@ -68,12 +68,18 @@ fn shipped_native_binary_is_low_and_a_script_alone_is_info() {
         native_files: vec![("lib/libx.so".into(), FileKind::Elf)],
         ..CrateAnalysis::default()
     };
-    assert_eq!(one(&findings_for(binary), "native-binary").severity, Severity::Low);
+    assert_eq!(
+        one(&findings_for(binary), "native-binary").severity,
+        Severity::Low
+    );
     let shell = CrateAnalysis {
         native_files: vec![("tools/gen.sh".into(), FileKind::Shebang)],
         ..CrateAnalysis::default()
     };
-    assert_eq!(one(&findings_for(shell), "native-binary").severity, Severity::Info);
+    assert_eq!(
+        one(&findings_for(shell), "native-binary").severity,
+        Severity::Info
+    );
 }
 
 #[test]
@@ -99,7 +105,11 @@ fn network_processes_and_obfuscation_are_each_reported() {
     let findings = findings_for(script(caps));
     assert_eq!(
         codes(&findings),
-        vec!["build-time-network", "build-time-process", "build-time-obfuscation"]
+        vec![
+            "build-time-network",
+            "build-time-process",
+            "build-time-obfuscation"
+        ]
     );
     assert_eq!(findings[0].severity, Severity::Medium);
     assert_eq!(findings[1].severity, Severity::Low);
@@ -113,7 +123,10 @@ fn rustc_version_probe_is_only_info() {
         ..Capabilities::default()
     };
     let findings = findings_for(script(caps));
-    assert_eq!(one(&findings, "build-time-process").severity, Severity::Info);
+    assert_eq!(
+        one(&findings, "build-time-process").severity,
+        Severity::Info
+    );
 }
 
 #[test]
@@ -123,7 +136,10 @@ fn file_writes_confined_to_out_dir_are_not_reported() {
         ..Capabilities::default()
     };
     let findings = findings_for(script(writes.clone()));
-    assert_eq!(one(&findings, "build-time-file-write").severity, Severity::Low);
+    assert_eq!(
+        one(&findings, "build-time-file-write").severity,
+        Severity::Low
+    );
     let confined = Capabilities {
         uses_out_dir: true,
         ..writes
@@ -165,7 +181,11 @@ fn unreadable_archive_is_reported_and_partial() {
     let (status, findings) = run(&BuildTime, &cx);
     assert!(partial_because(&status, "1 archives"), "{status:?}");
     let f = one(&findings, "archive-unavailable");
-    assert!(f.evidence.contains(&"reason: offline and not cached".to_string()), "{f:?}");
+    assert!(
+        f.evidence
+            .contains(&"reason: offline and not cached".to_string()),
+        "{f:?}"
+    );
 }
 
 #[test]

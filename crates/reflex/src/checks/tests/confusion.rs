@@ -39,7 +39,10 @@ fn private_registry_crate_with_a_public_twin_is_reported() {
         None,
         vec![(
             "acme-billing",
-            found(vec![entry("0.1.0", false, None), entry("99.0.0", false, None)]),
+            found(vec![
+                entry("0.1.0", false, None),
+                entry("99.0.0", false, None),
+            ]),
         )],
     );
     let cx = Context {
@@ -52,7 +55,9 @@ fn private_registry_crate_with_a_public_twin_is_reported() {
     let f = one(&findings, "dependency-confusion");
     assert_eq!((f.severity, package(f)), (Severity::Medium, "acme-billing"));
     assert!(
-        f.evidence.iter().any(|e| e.contains("public 99.0.0 is newer")),
+        f.evidence
+            .iter()
+            .any(|e| e.contains("public 99.0.0 is newer")),
         "{f:?}"
     );
 }
@@ -88,7 +93,10 @@ fn unpublishable_workspace_crate_with_a_public_twin_is_reported() {
         unreadable: Vec::new(),
     };
     let g = graph(&[("app", "0.1.0", None), ("billing", "0.1.0", None)]);
-    let idx = index(None, vec![("billing", found(vec![entry("0.0.1", false, None)]))]);
+    let idx = index(
+        None,
+        vec![("billing", found(vec![entry("0.0.1", false, None)]))],
+    );
     let cx = Context {
         graph: Some(&g),
         workspace: Some(&ws),

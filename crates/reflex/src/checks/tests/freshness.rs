@@ -28,7 +28,11 @@ fn crate_without_a_release_for_years_is_stale_and_a_takeover_target() {
     assert_eq!(status, CheckStatus::Ran);
     let stale = one(&findings, "stale-crate");
     assert_eq!((stale.severity, package(stale)), (Severity::Info, "demo"));
-    assert!(stale.title.contains("no release for 53 months"), "{}", stale.title);
+    assert!(
+        stale.title.contains("no release for 53 months"),
+        "{}",
+        stale.title
+    );
     let target = one(&findings, "takeover-target");
     assert_eq!((target.severity, package(target)), (Severity::Low, "demo"));
 }
@@ -67,7 +71,10 @@ fn stale_crate_whose_later_releases_were_all_yanked_is_an_unmaintained_suspect()
 #[test]
 fn the_stale_period_is_a_parameter() {
     let g = demo();
-    let idx = index(None, vec![("demo", found(vec![entry("1.0.0", false, OLD)]))]);
+    let idx = index(
+        None,
+        vec![("demo", found(vec![entry("1.0.0", false, OLD)]))],
+    );
     let cx = Context {
         graph: Some(&g),
         index: Some(&idx),
@@ -75,7 +82,10 @@ fn the_stale_period_is_a_parameter() {
         ..Context::new(clock())
     };
     let (_, findings) = run(&Freshness, &cx);
-    assert!(with_code(&findings, "stale-crate").is_empty(), "{findings:#?}");
+    assert!(
+        with_code(&findings, "stale-crate").is_empty(),
+        "{findings:#?}"
+    );
 }
 
 #[test]

@@ -63,7 +63,10 @@ fn unknown_crate_claiming_a_popular_repository_is_medium() {
 #[test]
 fn the_popular_crate_and_its_family_may_name_their_own_repository() {
     let (_, findings) = check(vec![
-        ("serde", Ok(manifest(Some("https://github.com/serde-rs/serde"), None))),
+        (
+            "serde",
+            Ok(manifest(Some("https://github.com/serde-rs/serde"), None)),
+        ),
         (
             "serde_derive",
             Ok(manifest(Some("https://github.com/serde-rs/serde"), None)),
@@ -76,7 +79,10 @@ fn the_popular_crate_and_its_family_may_name_their_own_repository() {
 fn missing_repository_is_info_and_plain_http_is_low() {
     let (_, findings) = check(vec![
         ("quiet", Ok(manifest(None, None))),
-        ("plain", Ok(manifest(Some("http://github.com/a/plain"), None))),
+        (
+            "plain",
+            Ok(manifest(Some("http://github.com/a/plain"), None)),
+        ),
     ]);
     let by = |name: &str| {
         findings
@@ -84,8 +90,14 @@ fn missing_repository_is_info_and_plain_http_is_low() {
             .find(|f| package(f) == name)
             .unwrap_or_else(|| panic!("{name}: {findings:#?}"))
     };
-    assert_eq!((by("quiet").code, by("quiet").severity), ("repository-link-suspicious", Severity::Info));
-    assert_eq!((by("plain").code, by("plain").severity), ("repository-link-suspicious", Severity::Low));
+    assert_eq!(
+        (by("quiet").code, by("quiet").severity),
+        ("repository-link-suspicious", Severity::Info)
+    );
+    assert_eq!(
+        (by("plain").code, by("plain").severity),
+        ("repository-link-suspicious", Severity::Low)
+    );
 }
 
 #[test]
@@ -95,7 +107,11 @@ fn repository_on_an_unusual_host_is_low_and_on_a_known_forge_is_not_reported() {
         Ok(manifest(Some("https://code.example.invalid/a/odd"), None)),
     )]);
     let f = one(&findings, "repository-link-suspicious");
-    assert!(f.title.contains("unusual host (code.example.invalid)"), "{}", f.title);
+    assert!(
+        f.title.contains("unusual host (code.example.invalid)"),
+        "{}",
+        f.title
+    );
     let (_, findings) = check(vec![(
         "fine",
         Ok(manifest(Some("https://codeberg.org/a/fine"), None)),
@@ -109,11 +125,17 @@ fn description_copied_from_a_popular_crate_in_the_graph_is_reported() {
     let (_, findings) = check(vec![
         (
             "serde",
-            Ok(manifest(repo("serde-rs/serde").as_deref(), Some(SERDE_DESCRIPTION))),
+            Ok(manifest(
+                repo("serde-rs/serde").as_deref(),
+                Some(SERDE_DESCRIPTION),
+            )),
         ),
         (
             "fastser",
-            Ok(manifest(repo("someone/fastser").as_deref(), Some(SERDE_DESCRIPTION))),
+            Ok(manifest(
+                repo("someone/fastser").as_deref(),
+                Some(SERDE_DESCRIPTION),
+            )),
         ),
     ]);
     let f = one(&findings, "impersonation-description");
@@ -124,10 +146,16 @@ fn description_copied_from_a_popular_crate_in_the_graph_is_reported() {
 #[test]
 fn unreadable_archives_make_the_check_partial_or_skipped() {
     let (status, _) = check(vec![
-        ("fine", Ok(manifest(Some("https://github.com/a/fine"), None))),
+        (
+            "fine",
+            Ok(manifest(Some("https://github.com/a/fine"), None)),
+        ),
         ("gone", Err("offline".into())),
     ]);
-    assert!(partial_because(&status, "1 archives unavailable"), "{status:?}");
+    assert!(
+        partial_because(&status, "1 archives unavailable"),
+        "{status:?}"
+    );
     let (status, _) = check(vec![("gone", Err("offline".into()))]);
     assert!(skipped_because(&status, "no crate archive"), "{status:?}");
 }

@@ -54,7 +54,10 @@ fn lockfile_outside_git_is_partial_without_findings() {
         ..Context::new(clock())
     };
     let (status, findings) = run(&LockfileHygiene, &cx);
-    assert!(partial_because(&status, "not a git repository"), "{status:?}");
+    assert!(
+        partial_because(&status, "not a git repository"),
+        "{status:?}"
+    );
     assert!(findings.is_empty(), "{findings:#?}");
 }
 
@@ -153,7 +156,10 @@ fn unreadable_member_manifest_is_unverifiable() {
     let root = "[workspace]\nmembers = [\"app\", \"gone\"]\n";
     let (_dir, ws) = workspace(&[
         ("Cargo.toml", root),
-        ("app/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\n"),
+        (
+            "app/Cargo.toml",
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        ),
         ("Cargo.lock", "version = 4\n"),
     ]);
     assert_eq!(ws.unreadable.len(), 1, "{:?}", ws.unreadable);
@@ -164,8 +170,14 @@ fn unreadable_member_manifest_is_unverifiable() {
         ..Context::new(clock())
     };
     let (status, findings) = run(&LockfileHygiene, &cx);
-    assert!(partial_because(&status, "manifests unreadable"), "{status:?}");
-    assert_eq!(one(&findings, "lockfile-unverifiable").severity, Severity::Low);
+    assert!(
+        partial_because(&status, "manifests unreadable"),
+        "{status:?}"
+    );
+    assert_eq!(
+        one(&findings, "lockfile-unverifiable").severity,
+        Severity::Low
+    );
 }
 
 #[test]

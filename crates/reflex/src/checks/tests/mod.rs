@@ -45,7 +45,10 @@ pub fn graph(packages: &[(&str, &str, Option<&str>)]) -> Graph {
 }
 
 /// A lockfile graph of `packages` with the dependency `edges` (from, to) by position.
-pub fn graph_with_edges(packages: &[(&str, &str, Option<&str>)], edges: &[(usize, usize)]) -> Graph {
+pub fn graph_with_edges(
+    packages: &[(&str, &str, Option<&str>)],
+    edges: &[(usize, usize)],
+) -> Graph {
     let mut text = String::from("version = 4\n");
     for (i, (name, version, source)) in packages.iter().enumerate() {
         text.push_str(&format!(

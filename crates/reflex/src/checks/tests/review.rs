@@ -106,7 +106,11 @@ fn downgrade_and_source_change_are_reported() {
     assert_eq!(one(&findings, "review-downgrade").severity, Severity::Low);
     let moved = graph(&[
         ("app", "0.1.0", None),
-        ("foo", "1.0.0", Some("registry+https://crates.acme.test/index")),
+        (
+            "foo",
+            "1.0.0",
+            Some("registry+https://crates.acme.test/index"),
+        ),
     ]);
     let inp = inputs(lock("1.0.0", &[]), &moved);
     let cx = Context {
@@ -123,8 +127,14 @@ fn downgrade_and_source_change_are_reported() {
 fn version_published_days_ago_is_young_and_an_older_one_is_not() {
     let head = lock("1.1.0", &[]);
     let inp = inputs(lock("1.0.0", &[]), &head);
-    for (pubtime, young) in [("2026-05-30T00:00:00Z", true), ("2026-01-01T00:00:00Z", false)] {
-        let idx = index(None, vec![("foo", found(vec![entry("1.1.0", false, Some(pubtime))]))]);
+    for (pubtime, young) in [
+        ("2026-05-30T00:00:00Z", true),
+        ("2026-01-01T00:00:00Z", false),
+    ] {
+        let idx = index(
+            None,
+            vec![("foo", found(vec![entry("1.1.0", false, Some(pubtime))]))],
+        );
         let cx = Context {
             graph: Some(&head),
             review: Some(&inp),
@@ -133,7 +143,12 @@ fn version_published_days_ago_is_young_and_an_older_one_is_not() {
         };
         let (_, sink) = run_sink(&Review, &cx);
         let found = with_code(&sink.findings, "review-version-young");
-        assert_eq!(found.len(), usize::from(young), "{pubtime}: {:#?}", sink.findings);
+        assert_eq!(
+            found.len(),
+            usize::from(young),
+            "{pubtime}: {:#?}",
+            sink.findings
+        );
         if young {
             assert_eq!(found[0].severity, Severity::Medium);
         }
@@ -144,20 +159,32 @@ fn version_published_days_ago_is_young_and_an_older_one_is_not() {
 
 #[test]
 fn build_script_added_is_low_and_critical_with_an_exfiltration_shape() {
-    let plain = upgrade_with(CrateAnalysis::default(), build_script(Capabilities::default()));
-    assert_eq!(one(&plain, "review-build-script-added").severity, Severity::Low);
+    let plain = upgrade_with(
+        CrateAnalysis::default(),
+        build_script(Capabilities::default()),
+    );
+    assert_eq!(
+        one(&plain, "review-build-script-added").severity,
+        Severity::Low
+    );
     let exfil = Capabilities {
         env_reads: set(&["GITHUB_TOKEN"]),
         network: set(&["reqwest"]),
         ..Capabilities::default()
     };
     let findings = upgrade_with(CrateAnalysis::default(), build_script(exfil));
-    assert_eq!(one(&findings, "review-build-script-added").severity, Severity::Critical);
+    assert_eq!(
+        one(&findings, "review-build-script-added").severity,
+        Severity::Critical
+    );
 }
 
 #[test]
 fn unchanged_build_script_is_not_reported_and_a_diff_of_it_is() {
-    let unchanged = upgrade_with(build_script(Capabilities::default()), build_script(Capabilities::default()));
+    let unchanged = upgrade_with(
+        build_script(Capabilities::default()),
+        build_script(Capabilities::default()),
+    );
     assert!(unchanged.is_empty(), "{unchanged:#?}");
     let head = lock("1.1.0", &[]);
     let mut inp = inputs(lock("1.0.0", &[]), &head);
@@ -222,7 +249,10 @@ fn added_native_file_and_more_unsafe_are_reported() {
     };
     new.unsafe_counts.blocks = 3;
     let findings = upgrade_with(CrateAnalysis::default(), new);
-    assert_eq!(one(&findings, "review-native-binary-added").severity, Severity::High);
+    assert_eq!(
+        one(&findings, "review-native-binary-added").severity,
+        Severity::High
+    );
     let f = one(&findings, "review-unsafe-increased");
     assert_eq!(f.title, "foo 1.0.0 -> 1.1.0: unsafe grows from 0 to 3");
 }
@@ -240,7 +270,10 @@ fn unreadable_archive_of_a_change_is_reported_and_partial() {
     };
     let (status, findings) = run(&Review, &cx);
     assert!(partial_because(&status, "1 changes"), "{status:?}");
-    assert_eq!(one(&findings, "review-code-unavailable").evidence, vec!["download failed"]);
+    assert_eq!(
+        one(&findings, "review-code-unavailable").evidence,
+        vec!["download failed"]
+    );
 }
 
 #[test]
@@ -248,7 +281,13 @@ fn upgrade_past_an_advisory_is_noted_as_fixed() {
     let (_dir, db) = advisory_db(&[(
         "foo",
         "RUSTSEC-2026-0009",
-        advisory("RUSTSEC-2026-0009", "foo", "2026-05-01", "", "patched = [\">= 1.1.0\"]"),
+        advisory(
+            "RUSTSEC-2026-0009",
+            "foo",
+            "2026-05-01",
+            "",
+            "patched = [\">= 1.1.0\"]",
+        ),
     )]);
     let head = lock("1.1.0", &[]);
     let inp = inputs(lock("1.0.0", &[]), &head);
@@ -261,7 +300,10 @@ fn upgrade_past_an_advisory_is_noted_as_fixed() {
     let (_, sink) = run_sink(&Review, &cx);
     let f = one(&sink.findings, "review-advisory-fixed");
     assert_eq!(f.severity, Severity::Info);
-    assert_eq!(sink.review.unwrap().changes[0].advisories_fixed, vec!["RUSTSEC-2026-0009"]);
+    assert_eq!(
+        sink.review.unwrap().changes[0].advisories_fixed,
+        vec!["RUSTSEC-2026-0009"]
+    );
 }
 
 #[test]

@@ -80,7 +80,11 @@ fn git_and_path_packages_are_not_judged_by_name() {
     let pop = corpus();
     let g = graph(&[
         ("app", "0.1.0", None),
-        ("rustdecimal", "1.0.0", Some("git+https://example.com/rustdecimal#0123456789abcdef0123456789abcdef01234567")),
+        (
+            "rustdecimal",
+            "1.0.0",
+            Some("git+https://example.com/rustdecimal#0123456789abcdef0123456789abcdef01234567"),
+        ),
         ("tokio-rs", "0.1.0", None),
     ]);
     let cx = Context {

@@ -77,7 +77,10 @@ fn the_suggested_release_skips_versions_with_advisories() {
 #[test]
 fn unyanked_version_is_not_reported() {
     let g = demo("1.0.0");
-    let idx = index(None, vec![("demo", found(vec![entry("1.0.0", false, None)]))]);
+    let idx = index(
+        None,
+        vec![("demo", found(vec![entry("1.0.0", false, None)]))],
+    );
     let cx = Context {
         graph: Some(&g),
         index: Some(&idx),
@@ -91,7 +94,10 @@ fn unyanked_version_is_not_reported() {
 #[test]
 fn version_missing_from_the_live_index_is_medium() {
     let g = demo("1.0.5");
-    let idx = index(None, vec![("demo", found(vec![entry("1.0.0", false, None)]))]);
+    let idx = index(
+        None,
+        vec![("demo", found(vec![entry("1.0.0", false, None)]))],
+    );
     let cx = Context {
         graph: Some(&g),
         index: Some(&idx),
@@ -144,7 +150,11 @@ fn a_stale_local_cache_or_an_unknown_answer_makes_the_check_partial() {
     let (status, findings) = run(&Yanked, &cx);
     assert!(partial_because(&status, "2 packages"), "{status:?}");
     assert_eq!(codes(&findings), vec!["yanked-unchecked"]);
-    assert!(findings[0].title.contains("2 of 2"), "{}", findings[0].title);
+    assert!(
+        findings[0].title.contains("2 of 2"),
+        "{}",
+        findings[0].title
+    );
 }
 
 #[test]
@@ -152,7 +162,11 @@ fn path_and_git_packages_are_not_looked_up() {
     let g = graph(&[
         ("app", "0.1.0", None),
         ("local", "0.1.0", None),
-        ("forked", "1.0.0", Some("git+https://example.com/forked#0123456789abcdef0123456789abcdef01234567")),
+        (
+            "forked",
+            "1.0.0",
+            Some("git+https://example.com/forked#0123456789abcdef0123456789abcdef01234567"),
+        ),
     ]);
     let idx = IndexAnswers::default();
     let cx = Context {
@@ -174,7 +188,10 @@ fn without_the_index_the_check_is_skipped_with_the_reason() {
         ..Context::new(clock())
     };
     let (status, findings) = run(&Yanked, &cx);
-    assert!(skipped_because(&status, "--offline and no cache"), "{status:?}");
+    assert!(
+        skipped_because(&status, "--offline and no cache"),
+        "{status:?}"
+    );
     assert!(findings.is_empty());
     let (status, _) = run(&Yanked, &Context::new(clock()));
     assert!(skipped_because(&status, "Cargo.lock"), "{status:?}");
