@@ -4,13 +4,13 @@ use super::*;
 fn sandbox_exceptions_need_a_crate_and_a_reason() {
     let ok = Policy::parse(
         Path::new("reflex.toml"),
-        "version = 1\n[sandbox]\npass-env = [\"A\"]\n[[sandbox.allow]]\ncrate = \"openssl-sys\"\nenv = [\"OPENSSL_DIR\"]\nread = [\"/opt/x\"]\nreason = \"vendored\"\n",
+        "version = 1\n[sandbox]\npass-env = [\"A\"]\n[[sandbox.allow]]\ncrate = \"openssl-sys\"\nenv = [\"OPENSSL_DIR\"]\nread = [\"/opt/x\"]\nreason = \"vendored\"\n", crate::checks::catalog()
     )
     .unwrap();
     assert_eq!(ok.sandbox.pass_env, vec!["A"]);
     let exposed = Policy::parse(
         Path::new("reflex.toml"),
-        "version = 1\n[sandbox]\nexpose = [\".env\"]\nunix-sockets = [\"/run/pcscd.sock\"]\n",
+        "version = 1\n[sandbox]\nexpose = [\".env\"]\nunix-sockets = [\"/run/pcscd.sock\"]\n", crate::checks::catalog()
     )
     .unwrap();
     assert_eq!(exposed.sandbox.expose, vec![PathBuf::from(".env")]);
@@ -22,7 +22,7 @@ fn sandbox_exceptions_need_a_crate_and_a_reason() {
     assert_eq!(ok.sandbox.allow[0].read, vec![PathBuf::from("/opt/x")]);
     let Err(crate::Error::Policy(e)) = Policy::parse(
         Path::new("reflex.toml"),
-        "version = 1\n[sandbox]\npas-env = []\n[[sandbox.allow]]\nenv = [\"X\"]\n",
+        "version = 1\n[sandbox]\npas-env = []\n[[sandbox.allow]]\nenv = [\"X\"]\n", crate::checks::catalog()
     ) else {
         panic!("accepted")
     };

@@ -222,3 +222,44 @@ fn explicit_edges_are_the_only_edges() {
     assert_eq!(g.dependents(2), &[1]);
     assert_eq!(g.via(2), vec!["app 0.1.0", "a 1.0.0", "b 1.0.0"]);
 }
+
+mod registry {
+    use super::super::*;
+
+    #[test]
+    fn codes_are_unique_and_kebab_case() {
+        let codes: Vec<_> = all()
+            .flat_map(|c| c.codes().iter().map(move |s| (c.name(), s)))
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        for (check, spec) in &codes {
+            assert!(
+                seen.insert(spec.code),
+                "duplicate code {} in {check}",
+                spec.code
+            );
+            assert!(
+                spec.code
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+                "code {} is not kebab-case",
+                spec.code
+            );
+            assert!(
+                !spec.summary.is_empty() && !spec.summary.ends_with('.'),
+                "summary of {}",
+                spec.code
+            );
+        }
+        assert!(codes.len() >= 20);
+    }
+
+    #[test]
+    fn check_names_are_unique() {
+        let mut names: Vec<_> = all().map(|c| c.name()).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n);
+    }
+}

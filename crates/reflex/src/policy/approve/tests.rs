@@ -1,6 +1,5 @@
 use super::*;
 use crate::finding::{Finding, PackageRef};
-use crate::report::Report;
 
 const POLICY: &str = r#"# Our supply-chain policy: reviewed by the platform team.
 version = 1
@@ -146,13 +145,13 @@ fn approving_twice_changes_nothing() {
     let twice = edit(
         Path::new("reflex.toml"),
         &once,
-        &trust("url-parse", "0.1.0"),
+        &trust("url-parse", "0.1.0"), crate::checks::catalog()
     )
     .unwrap();
     assert_eq!(twice, None);
     // Already trusted by someone else, or allowed with `kind = "any"`: nothing to add.
     assert_eq!(
-        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.4")).unwrap(),
+        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.4"), crate::checks::catalog()).unwrap(),
         None
     );
     let any =
@@ -161,14 +160,14 @@ fn approving_twice_changes_nothing() {
         edit(
             Path::new("reflex.toml"),
             any,
-            &allow("ring", BuildTimeKind::ProcMacro)
+            &allow("ring", BuildTimeKind::ProcMacro), crate::checks::catalog()
         )
         .unwrap(),
         None
     );
     // Another version or kind is another approval.
     assert!(
-        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.5"))
+        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.5"), crate::checks::catalog())
             .unwrap()
             .is_some()
     );
@@ -176,7 +175,7 @@ fn approving_twice_changes_nothing() {
         edit(
             Path::new("reflex.toml"),
             POLICY,
-            &allow("cc", BuildTimeKind::ProcMacro)
+            &allow("cc", BuildTimeKind::ProcMacro), crate::checks::catalog()
         )
         .unwrap()
         .is_some()
@@ -187,16 +186,16 @@ fn approving_twice_changes_nothing() {
 fn a_missing_policy_is_created_and_a_broken_one_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE_NAME);
-    let done = approve(&path, &trust("url-parse", "0.1.0")).unwrap();
+    let done = approve(&path, &trust("url-parse", "0.1.0"), crate::checks::catalog()).unwrap();
     assert!(done.created && done.changed);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("version = 1\n\n[[trust]]\n"), "{text}");
-    let again = approve(&path, &trust("url-parse", "0.1.0")).unwrap();
+    let again = approve(&path, &trust("url-parse", "0.1.0"), crate::checks::catalog()).unwrap();
     assert!(!again.created && !again.changed);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 
     std::fs::write(&path, "version = 1\n[gate]\ndeny-levle = \"high\"\n").unwrap();
-    let err = approve(&path, &trust("a", "1.0.0")).unwrap_err();
+    let err = approve(&path, &trust("a", "1.0.0"), crate::checks::catalog()).unwrap_err();
     assert!(matches!(err, Error::Policy(_)), "{err:?}");
     assert!(
         std::fs::read_to_string(&path)
