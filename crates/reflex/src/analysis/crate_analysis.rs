@@ -44,6 +44,27 @@ pub struct CrateAnalysis {
     /// tables, with those platform expressions: they are not built on other platforms.
     #[serde(default)]
     pub target_only_deps: Vec<(String, Vec<String>)>,
+    /// What the archive says it is and where it came from (impersonation checks).
+    #[serde(default)]
+    pub identity: Identity,
+}
+
+/// The packaged crate's identity: its own name and version, `.cargo_vcs_info.json`, what its
+/// README names, and a digest of every file (content cloned from another crate).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Identity {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    /// `None`: the archive has no `.cargo_vcs_info.json` (packaged outside a repository, or
+    /// the file was removed).
+    pub vcs: Option<crate_archive::VcsInfo>,
+    /// Digest of the README with whitespace and case folded, when it has one.
+    pub readme_digest: Option<String>,
+    /// Crate names the README points at (`crates.io/crates/<name>`, `docs.rs/<name>`, its
+    /// first heading), at most a few.
+    pub readme_names: Vec<String>,
+    /// (path, digest) of every file but cargo's generated ones.
+    pub files: Vec<(String, String)>,
 }
 
 /// Analyses one archive.
@@ -77,6 +98,7 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     a.license = field("license");
     a.license_file = field("license-file");
     a.target_only_deps = target_only_deps(&manifest);
+    a.identity = identity(archive, package);
     a.proc_macro = lib
         .and_then(|l| l.get("proc-macro").or_else(|| l.get("proc_macro")))
         .and_then(|v| v.as_bool())
@@ -150,6 +172,83 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         a.capabilities = Some(caps);
     }
     a
+}
+
+/// The archive's identity (see [`Identity`]).
+pub fn identity(archive: &CrateArchive, package: Option<&toml::Value>) -> Identity {
+    let text = |k: &str| {
+        package
+            .and_then(|p| p.get(k))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let readme_path = text("readme");
+    let readme = archive
+        .files
+        .iter()
+        .filter(|f| f.text.is_some())
+        .find(|f| {
+            readme_path.as_deref().map(|r| r.trim_start_matches("./")) == Some(f.path.as_str())
+                || (!f.path.contains('/') && f.path.to_ascii_lowercase().starts_with("readme"))
+        })
+        .and_then(|f| f.text.as_deref());
+    let generated = [
+        "Cargo.toml",
+        "Cargo.toml.orig",
+        ".cargo_vcs_info.json",
+        "Cargo.lock",
+    ];
+    Identity {
+        name: text("name"),
+        version: text("version"),
+        vcs: archive.vcs_info(),
+        readme_digest: readme.map(crate::sources::crate_archive::text_digest),
+        readme_names: readme.map(readme_names).unwrap_or_default(),
+        files: archive
+            .files
+            .iter()
+            .filter(|f| !generated.contains(&f.path.as_str()))
+            .map(|f| (f.path.clone(), f.digest.clone()))
+            .collect(),
+    }
+}
+
+/// Crate names a README points at: crates.io and docs.rs links, and its first heading.
+pub fn readme_names(readme: &str) -> Vec<String> {
+    let valid = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        let n = n.trim().to_ascii_lowercase();
+        let noise = ["crate", "crates", "releases", "badge", "latest", "v"];
+        if valid(&n) && !noise.contains(&n.as_str()) && !names.contains(&n) && names.len() < 8 {
+            names.push(n);
+        }
+    };
+    if let Some(h) = readme.lines().map(str::trim).find(|l| l.starts_with('#')) {
+        let h = h.trim_start_matches('#').trim().trim_matches('`');
+        add(h.split_whitespace().next().unwrap_or(""));
+    }
+    for marker in [
+        "crates.io/crates/",
+        "docs.rs/crate/",
+        "docs.rs/",
+        "lib.rs/crates/",
+        "shields.io/crates/v/",
+    ] {
+        for (at, _) in readme.match_indices(marker) {
+            let rest = &readme[at + marker.len()..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .unwrap_or(rest.len());
+            add(&rest[..end]);
+        }
+    }
+    names
 }
 
 /// Fetches and analyses the archive of every registry package of the graph on `workers`
@@ -230,7 +329,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v4-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v5-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",

@@ -74,6 +74,11 @@ pub struct Context<'a> {
             Result<crate::analysis::crate_analysis::CrateAnalysis, String>,
         >,
     >,
+    /// `inspect`: archives of other registry crates the inspected one may imitate (the
+    /// popular crate of the repository it claims, crates its README names), by name.
+    pub references: Option<
+        &'a std::collections::BTreeMap<String, crate::analysis::crate_analysis::CrateAnalysis>,
+    >,
     /// `gate`: the policy in force.
     pub policy: Option<&'a crate::policy::Policy>,
     /// With a base revision: head packages that arrive with the change (cooldown applies
@@ -111,6 +116,7 @@ impl<'a> Context<'a> {
             stale_after_days: 730,
             internal_prefixes: &[],
             analyses: None,
+            references: None,
             policy: None,
             incoming: None,
             scope: None,
@@ -152,25 +158,30 @@ pub enum CommandId {
     Recon,
     Review,
     Gate,
+    /// One crate before anyone adds it (`inspect <name> | <file.crate> | <dir>`).
+    Inspect,
 }
 
-use CommandId::{Audit, Gate, Recon, Review};
+use CommandId::{Audit, Gate, Inspect, Recon, Review};
 
 /// Every check, once, with the commands that run it: adding a check is its module and one
 /// line here. The order is the catalog's (SARIF rules, `--help` listings); a command runs its
 /// checks in this order, those about the change first.
 static REGISTRY: &[(&dyn Check, &[CommandId])] = &[
-    (&advisories::Advisories, &[Audit, Recon, Review, Gate]),
-    (&yanked::Yanked, &[Audit, Recon, Review, Gate]),
+    (
+        &advisories::Advisories,
+        &[Audit, Recon, Review, Gate, Inspect],
+    ),
+    (&yanked::Yanked, &[Audit, Recon, Review, Gate, Inspect]),
     (&lockfile_hygiene::LockfileHygiene, &[Audit, Gate]),
     (&cargo_config::CargoConfig, &[Audit, Gate]),
     (&ci::CiHardening, &[Audit, Gate]),
     (&build_env::BuildEnv, &[Audit, Gate]),
-    (&freshness::Freshness, &[Recon, Gate]),
-    (&typosquat::Typosquat, &[Recon, Review, Gate]),
+    (&freshness::Freshness, &[Recon, Gate, Inspect]),
+    (&typosquat::Typosquat, &[Recon, Review, Gate, Inspect]),
     (&confusion::Confusion, &[Recon, Review, Gate]),
-    (&build_time::BuildTime, &[Recon, Review, Gate]),
-    (&impersonation::Impersonation, &[Recon, Gate]),
+    (&build_time::BuildTime, &[Recon, Review, Gate, Inspect]),
+    (&impersonation::Impersonation, &[Recon, Gate, Inspect]),
     (&review::Review, &[Review, Gate]),
     (&cooldown::Cooldown, &[Gate]),
     (&source_policy::SourcePolicy, &[Gate]),

@@ -41,6 +41,8 @@ pub struct Inputs {
     /// `review`: only the incoming packages are judged.
     pub scoped: bool,
     pub internal_prefixes: Vec<String>,
+    /// `inspect`: archives of the crates the inspected one may imitate.
+    pub references: Option<BTreeMap<String, CrateAnalysis>>,
 }
 
 impl Inputs {
@@ -65,6 +67,7 @@ impl Inputs {
             stale_after_days: opts.stale_after_days,
             internal_prefixes: &self.internal_prefixes,
             analyses: self.analyses.as_ref(),
+            references: self.references.as_ref(),
             policy: self.policy.as_ref(),
             incoming: self.incoming.as_ref().filter(|_| !self.scoped),
             scope: self.incoming.as_ref().filter(|_| self.scoped),
@@ -90,6 +93,9 @@ pub fn load(
     catalog: &Catalog,
     progress: Progress<'_>,
 ) -> Result<Inputs> {
+    if command.id == crate::checks::CommandId::Inspect {
+        return super::inspect::load(needs, opts, progress);
+    }
     let graphs = load_graphs(opts)?;
     let (policy, policy_loosened) = if needs.contains(Needs::POLICY) {
         let (p, l) = load_policy(opts, graphs.workspace.as_ref(), catalog)?;
@@ -196,6 +202,7 @@ pub fn load(
         incoming,
         scoped,
         internal_prefixes,
+        references: None,
     })
 }
 
@@ -291,7 +298,7 @@ fn load_policy(
 }
 
 /// The advisory database (refreshed first when it is due), and why a refresh failed.
-fn load_advisories(
+pub(super) fn load_advisories(
     opts: &CommandOptions,
     graph: Option<&Graph>,
     progress: Progress<'_>,
@@ -317,7 +324,11 @@ fn load_advisories(
     Ok((db, refresh_error))
 }
 
-fn index_config(opts: &CommandOptions, needs: Needs, configs: &[ConfigFile]) -> IndexConfig {
+pub(super) fn index_config(
+    opts: &CommandOptions,
+    needs: Needs,
+    configs: &[ConfigFile],
+) -> IndexConfig {
     let mut config = opts.index.clone();
     if config.cache_dir.is_none() {
         config.cache_dir = opts.cache_dir.clone();
@@ -332,7 +343,7 @@ fn index_config(opts: &CommandOptions, needs: Needs, configs: &[ConfigFile]) -> 
 
 /// Index answers for the graph's packages (only `scope`'s, when given): one index per
 /// registry, and crates.io for the names a confusion check looks up there.
-fn load_index(
+pub(super) fn load_index(
     g: &Graph,
     scope: Option<&BTreeSet<usize>>,
     needs: Needs,
@@ -420,7 +431,7 @@ fn load_review(
     }
 }
 
-fn store(opts: &CommandOptions, index_config: &IndexConfig) -> CrateStore {
+pub(super) fn store(opts: &CommandOptions, index_config: &IndexConfig) -> CrateStore {
     let index_url = opts.index.online.then(|| {
         index_config
             .crates_io_url

@@ -4,6 +4,7 @@
 //! ([`load`]); one assembler turns what they found into the report ([`assemble`]).
 
 mod assemble;
+pub mod inspect;
 mod load;
 
 use crate::checks::{self, CommandId, Needs, Sink};
@@ -62,6 +63,15 @@ pub const GATE: Command = Command {
     crate_table: false,
 };
 
+/// One crate before anyone adds it: the checks that judge a crate by itself (advisories,
+/// yanked, freshness, look-alike names, build-time code, impersonation, behaviour).
+pub const INSPECT: Command = Command {
+    name: "inspect",
+    id: CommandId::Inspect,
+    scope: Scope::Graph,
+    crate_table: true,
+};
+
 /// Everything that varies between runs of a command is a parameter here.
 #[derive(Clone, Debug)]
 pub struct CommandOptions {
@@ -108,6 +118,8 @@ pub struct CommandOptions {
     /// `gate --base-file`: the policy the change started from (with `--base REV` it is read
     /// from that revision).
     pub base_policy: Option<PathBuf>,
+    /// `inspect`: the crate to look at.
+    pub inspect: Option<inspect::InspectTarget>,
 }
 
 /// Where and how often the advisory database is refreshed.
@@ -146,6 +158,7 @@ impl CommandOptions {
             policy: None,
             policy_rules: None,
             base_policy: None,
+            inspect: None,
         }
     }
 }
@@ -176,6 +189,11 @@ pub fn review(opts: &CommandOptions, progress: Progress<'_>) -> Result<Report> {
 /// `gate`: audit, recon, the policy's rules and (with a base) review, under the policy.
 pub fn gate(opts: &CommandOptions, progress: Progress<'_>) -> Result<Report> {
     run(&GATE, opts, progress)
+}
+
+/// `inspect`: one crate (`opts.inspect`) from the registry, a `.crate` file or a directory.
+pub fn inspect(opts: &CommandOptions, progress: Progress<'_>) -> Result<Report> {
+    run(&INSPECT, opts, progress)
 }
 
 /// Runs `command`: validates the overrides, loads what its checks need, runs them, and

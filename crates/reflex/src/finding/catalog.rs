@@ -12,9 +12,7 @@ pub struct Catalog {
 impl Catalog {
     /// The codes of `families`, each named by its owner (a check name), in order; a code
     /// declared twice is kept once.
-    pub fn new(
-        families: impl IntoIterator<Item = (&'static str, &'static [CodeSpec])>,
-    ) -> Self {
+    pub fn new(families: impl IntoIterator<Item = (&'static str, &'static [CodeSpec])>) -> Self {
         let mut entries: Vec<(&'static str, &'static CodeSpec)> = Vec::new();
         for (owner, specs) in families {
             for spec in specs {

@@ -19,6 +19,10 @@ fn ecs_severity(severity: Severity) -> u8 {
     }
 }
 
+/// The action of alerts about a DNS query, which is also the sandbox's name for the event of
+/// a query its DNS sinkhole heard (the alert code of the same name is [`codes::DNS_QUERY`]).
+pub const DNS_QUERY_ACTION: &str = "dns-query";
+
 /// How an alert's outcome reads for people: `allowed`, `denied by the sandbox`, `failed`.
 pub fn outcome_text(o: CallOutcome) -> &'static str {
     match o {
@@ -113,7 +117,7 @@ impl Alert {
         if category == "file" {
             doc["file"] = json!({"path": self.target});
         }
-        if self.action == "dns-query" {
+        if self.action == DNS_QUERY_ACTION {
             doc["dns"] = json!({"question": {"name": self.target}});
         }
         doc

@@ -3,7 +3,7 @@
 //! [`normal`]; execs, file access and the network are judged in `judge_exec`, `judge_files`
 //! and `judge_network`.
 
-use super::alert::Alert;
+use super::alert::{Alert, DNS_QUERY_ACTION};
 use super::attribution::{self, Actor};
 use super::canary::Canaries;
 use super::judge_files::write_alerts;
@@ -190,7 +190,7 @@ impl Analyzer {
                 write_alerts(&j, target_dir)
             }
             "open-read" => vec![self.read_alert(&j)],
-            "connect" | "sendto" | "sendmsg" | "sendmmsg" | "dns-query" => {
+            "connect" | "sendto" | "sendmsg" | "sendmmsg" | DNS_QUERY_ACTION => {
                 self.network_alerts(&j, reported)
             }
             _ => Vec::new(),

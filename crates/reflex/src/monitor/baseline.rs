@@ -3,7 +3,7 @@
 //! repository; later monitored builds alert on anything outside it, above all when a version
 //! bump changes a crate's behaviour.
 
-use super::Alert;
+use super::{Alert, DNS_QUERY_ACTION};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -45,7 +45,7 @@ fn behaviour(a: &Alert) -> Option<(&'static str, String)> {
             a.target.rsplit('/').next().unwrap_or(&a.target).to_string(),
         )),
         "connect" | "send" => Some(("destinations", a.target.clone())),
-        "dns-query" => Some(("domains", a.target.clone())),
+        DNS_QUERY_ACTION => Some(("domains", a.target.clone())),
         // Process ids change from build to build: `/proc/<pid>/environ`.
         "read" | "write" | "rename" | "link" => Some((
             "paths",

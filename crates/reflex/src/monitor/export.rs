@@ -3,37 +3,28 @@
 
 use super::alert::{Alert, outcome_text};
 use super::codes;
-use crate::finding::Severity;
 use crate::graph::Graph;
+use crate::report::sarif;
 use serde_json::json;
 use std::path::Path;
 
-/// The alerts as SARIF 2.1.0: one result per alert, located at the crate's Cargo.lock entry.
+/// The alerts as SARIF 2.1.0 (the same dialect as the reports'): one result per alert,
+/// located at the crate's Cargo.lock entry.
 pub fn sarif(alerts: &[Alert], lockfile: Option<&Graph>, root: &Path) -> String {
     let rules: Vec<serde_json::Value> = codes::ALL
         .iter()
-        .map(|spec| {
-            json!({
-                "id": spec.code,
-                "name": spec.code,
-                "shortDescription": {"text": spec.summary},
-                "helpUri": "https://github.com/cargo-reflex/cargo-reflex#cargo-reflex-build---monitor",
-            })
-        })
+        .map(|spec| sarif::rule("monitor", spec, "cargo-reflex-build---monitor"))
         .collect();
     let results: Vec<serde_json::Value> = alerts
         .iter()
         .map(|a| {
-            let level = match a.severity {
-                Severity::Critical | Severity::High => "error",
-                Severity::Medium => "warning",
-                Severity::Low | Severity::Info => "note",
-            };
             let mut r = json!({
                 "ruleId": a.code,
-                "level": level,
+                "ruleIndex": codes::ALL.iter().position(|s| s.code == a.code).unwrap_or(0),
+                "level": sarif::level(a.severity),
                 "message": {"text": format!("{} [{}] ({})", a.message, outcome_text(a.outcome), a.evidence.join("; "))},
                 "properties": {
+                    "severity": a.severity.as_str(),
                     "crate": a.actor.crate_name(),
                     "version": a.actor.version(),
                     "actor": a.actor.kind(),
@@ -56,20 +47,7 @@ pub fn sarif(alerts: &[Alert], lockfile: Option<&Graph>, root: &Path) -> String 
             r
         })
         .collect();
-    let doc = json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "cargo-reflex",
-                "informationUri": "https://github.com/cargo-reflex/cargo-reflex",
-                "version": env!("CARGO_PKG_VERSION"),
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    });
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    sarif::document(rules, results, None)
 }
 
 /// Posts one alert (its ECS document) to a webhook; failures are returned, not fatal.

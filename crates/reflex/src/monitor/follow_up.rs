@@ -1,7 +1,7 @@
 //! What else judges an alert once it is raised: the crate's behaviour baseline and the
 //! destinations every monitored build contacted before (the state store).
 
-use super::alert::Alert;
+use super::alert::{Alert, DNS_QUERY_ACTION};
 use super::baseline::Baseline;
 use super::codes;
 use crate::finding::{CodeSpec, Severity};
@@ -35,7 +35,7 @@ pub fn follow_up(a: &Alert, baseline: Option<&Baseline>, store: Option<&StateSto
         ));
     }
     let kind = match a.action.as_str() {
-        "dns-query" => "domain",
+        DNS_QUERY_ACTION => "domain",
         "connect" | "send" => "address",
         _ => return out,
     };

@@ -1,7 +1,7 @@
 //! Judging the network: connections, datagrams and DNS queries (sent, or heard by the DNS
 //! sinkhole), with the canaries looked for in what they carry, raw or encoded.
 
-use super::alert::Alert;
+use super::alert::{Alert, DNS_QUERY_ACTION};
 use super::analyzer::{Analyzer, Judged, Reported};
 use super::{codes, dns};
 use crate::finding::Severity;
@@ -13,7 +13,7 @@ impl Analyzer {
         let mut out = Vec::new();
         // `dns-query`: a packet the DNS sinkhole heard (with the sender the supervisor
         // registered when it connected or sent to the resolver, if any).
-        let heard = ev.syscall == "dns-query";
+        let heard = ev.syscall == DNS_QUERY_ACTION;
         let target = ev.dest.clone().unwrap_or_else(|| "unknown".into());
         let bytes: Vec<Vec<u8>> = ev.payloads.iter().map(|h| dns::unhex(h)).collect();
         // A packet to the resolver is seen twice (the send, the sinkhole hearing it; a
@@ -142,7 +142,7 @@ impl Analyzer {
         j.alert(
             severity,
             code,
-            "dns-query",
+            DNS_QUERY_ACTION,
             name.to_string(),
             evidence,
             message,

@@ -26,7 +26,7 @@ mod summary;
 mod test_support;
 pub mod toolchain;
 
-pub use alert::{Alert, outcome_text};
+pub use alert::{Alert, DNS_QUERY_ACTION, outcome_text};
 pub use analyzer::{Analyzer, Reported};
 pub use export::{post_webhook, sarif, webhook_agent};
 pub use follow_up::follow_up;

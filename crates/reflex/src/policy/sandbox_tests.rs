@@ -10,7 +10,8 @@ fn sandbox_exceptions_need_a_crate_and_a_reason() {
     assert_eq!(ok.sandbox.pass_env, vec!["A"]);
     let exposed = Policy::parse(
         Path::new("reflex.toml"),
-        "version = 1\n[sandbox]\nexpose = [\".env\"]\nunix-sockets = [\"/run/pcscd.sock\"]\n", crate::checks::catalog()
+        "version = 1\n[sandbox]\nexpose = [\".env\"]\nunix-sockets = [\"/run/pcscd.sock\"]\n",
+        crate::checks::catalog(),
     )
     .unwrap();
     assert_eq!(exposed.sandbox.expose, vec![PathBuf::from(".env")]);
@@ -22,7 +23,8 @@ fn sandbox_exceptions_need_a_crate_and_a_reason() {
     assert_eq!(ok.sandbox.allow[0].read, vec![PathBuf::from("/opt/x")]);
     let Err(crate::Error::Policy(e)) = Policy::parse(
         Path::new("reflex.toml"),
-        "version = 1\n[sandbox]\npas-env = []\n[[sandbox.allow]]\nenv = [\"X\"]\n", crate::checks::catalog()
+        "version = 1\n[sandbox]\npas-env = []\n[[sandbox.allow]]\nenv = [\"X\"]\n",
+        crate::checks::catalog(),
     ) else {
         panic!("accepted")
     };

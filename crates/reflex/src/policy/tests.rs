@@ -72,12 +72,18 @@ fn version_is_required_and_checked() {
         ("[gate]\n", "missing `version`"),
         ("version = 2\n", "unsupported policy version"),
     ] {
-        let Err(crate::Error::Policy(e)) = Policy::parse(Path::new("r.toml"), text, crate::checks::catalog()) else {
+        let Err(crate::Error::Policy(e)) =
+            Policy::parse(Path::new("r.toml"), text, crate::checks::catalog())
+        else {
             panic!("{text} parsed")
         };
         assert_eq!(e.problems[0].message, msg);
     }
-    let Err(crate::Error::Parse(e)) = Policy::parse(Path::new("r.toml"), "version = \n", crate::checks::catalog()) else {
+    let Err(crate::Error::Parse(e)) = Policy::parse(
+        Path::new("r.toml"),
+        "version = \n",
+        crate::checks::catalog(),
+    ) else {
         panic!("bad TOML parsed")
     };
     assert_eq!((e.line, e.column > 0), (1, true));

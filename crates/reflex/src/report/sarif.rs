@@ -2,12 +2,13 @@
 
 use super::Report;
 
-use crate::finding::{Catalog, Finding, Severity};
+use crate::finding::{Catalog, CodeSpec, Finding, Severity};
 use serde_json::{Value, json};
 
 const INFO_URI: &str = "https://github.com/cargo-reflex/cargo-reflex";
 
-fn level(sev: Severity) -> &'static str {
+/// The SARIF level of a severity (one mapping for findings and monitor alerts).
+pub fn level(sev: Severity) -> &'static str {
     match sev {
         Severity::Critical | Severity::High => "error",
         Severity::Medium | Severity::Low => "warning",
@@ -26,52 +27,67 @@ fn security_severity(sev: Severity) -> &'static str {
     }
 }
 
-/// The report as SARIF 2.1.0, with a rule for every code of `catalog`.
-pub fn render(report: &Report, catalog: &Catalog) -> String {
-    let codes: Vec<_> = catalog.iter().collect();
-    let rules: Vec<Value> = codes
-        .iter()
-        .map(|(check, spec)| {
-            json!({
-                "id": spec.code,
-                "name": spec.code,
-                "shortDescription": { "text": spec.summary },
-                "fullDescription": { "text": format!("{} (check: {check})", spec.summary) },
-                "helpUri": format!("{INFO_URI}#finding-codes"),
-                "help": { "text": spec.summary },
-                "defaultConfiguration": { "level": level(spec.severity) },
-                "properties": {
-                    "tags": ["security", "supply-chain", *check],
-                    "security-severity": security_severity(spec.severity),
-                },
-            })
-        })
-        .collect();
-    let results: Vec<Value> = report.findings.iter().map(|f| result(f, &codes)).collect();
+/// The SARIF rule of a code, owned by `owner` (a check, or `monitor`) and documented at
+/// `help_anchor` in the README.
+pub fn rule(owner: &str, spec: &CodeSpec, help_anchor: &str) -> Value {
+    json!({
+        "id": spec.code,
+        "name": spec.code,
+        "shortDescription": { "text": spec.summary },
+        "fullDescription": { "text": format!("{} (check: {owner})", spec.summary) },
+        "helpUri": format!("{INFO_URI}#{help_anchor}"),
+        "help": { "text": spec.summary },
+        "defaultConfiguration": { "level": level(spec.severity) },
+        "properties": {
+            "tags": ["security", "supply-chain", owner],
+            "security-severity": security_severity(spec.severity),
+        },
+    })
+}
+
+/// A SARIF 2.1.0 log of one run of cargo-reflex: its rules, its results and, when given,
+/// the invocation.
+pub fn document(rules: Vec<Value>, results: Vec<Value>, invocation: Option<Value>) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut run = json!({
+        "tool": { "driver": {
+            "name": "cargo-reflex",
+            "version": version,
+            "semanticVersion": version,
+            "informationUri": INFO_URI,
+            "rules": rules,
+        }},
+    });
+    if let Some(invocation) = invocation {
+        run["invocations"] = json!([invocation]);
+    }
+    run["results"] = Value::Array(results);
     let doc = json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": { "driver": {
-                "name": "cargo-reflex",
-                "version": report.tool.version,
-                "semanticVersion": report.tool.version,
-                "informationUri": INFO_URI,
-                "rules": rules,
-            }},
-            "invocations": [{
-                "executionSuccessful": true,
-                "properties": { "command": report.command, "passed": report.summary.passed },
-            }],
-            "results": results,
-        }],
+        "runs": [run],
     });
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
 }
 
-fn result(f: &Finding, codes: &[(&str, &crate::finding::CodeSpec)]) -> Value {
+/// The report as SARIF 2.1.0, with a rule for every code of `catalog`.
+pub fn render(report: &Report, catalog: &Catalog) -> String {
+    let codes: Vec<_> = catalog.iter().collect();
+    let rules: Vec<Value> = codes
+        .iter()
+        .map(|(check, spec)| rule(check, spec, "finding-codes"))
+        .collect();
+    let results: Vec<Value> = report.findings.iter().map(|f| result(f, &codes)).collect();
+    let invocation = json!({
+        "executionSuccessful": true,
+        "properties": { "command": report.command, "passed": report.summary.passed },
+    });
+    document(rules, results, Some(invocation))
+}
+
+fn result(f: &Finding, codes: &[(&str, &CodeSpec)]) -> Value {
     let mut text = f.title.clone();
     if let Some(p) = &f.package {
         text.push_str(&format!(" [{} {}]", p.name, p.version));

@@ -58,6 +58,8 @@ pub struct ArchiveFile {
     pub text: Option<String>,
     /// Unsafe counted lexically while decoding, for Rust files too large to keep and parse.
     pub large_unsafe: Option<crate::knowledge::unsafe_count::UnsafeCounts>,
+    /// SHA-256 of the contents (the first 16 hex digits): identical files in two crates.
+    pub digest: String,
 }
 
 /// Rust files above this are counted lexically and not kept (generated bindings).
@@ -131,6 +133,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
+/// Digest of a text with whitespace and case folded: the same README reformatted.
+pub fn text_digest(text: &str) -> String {
+    let folded: String = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    sha256_hex(folded.as_bytes())[..16].to_string()
+}
+
 /// Counts bytes and refuses to go past a limit.
 struct Capped<R> {
     inner: R,
@@ -155,6 +167,42 @@ pub fn read(
     bytes: &[u8],
     name: &str,
     version: &str,
+    expected: Option<&str>,
+    limits: Limits,
+) -> CrateArchive {
+    read_with_top(bytes, &format!("{name}-{version}"), expected, limits)
+}
+
+/// The top directory (`<name>-<version>`) of a `.crate` whose name and version are not known
+/// yet: the first component of its first entry. Errors say why the bytes are no archive.
+pub fn top_directory(bytes: &[u8]) -> Result<String, String> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Err("not a gzip stream (missing gzip magic bytes)".into());
+    }
+    let capped = Capped {
+        inner: flate2::read::GzDecoder::new(bytes),
+        read: 0,
+        limit: 64 << 20,
+    };
+    let mut tar = tar::Archive::new(capped);
+    let mut entries = tar.entries().map_err(|e| e.to_string())?;
+    for entry in entries.by_ref().take(16) {
+        let entry = entry.map_err(|e| format!("not a tar archive: {e}"))?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        if let Some((top, _)) = path.split_once('/')
+            && !top.is_empty()
+            && top != ".."
+        {
+            return Ok(top.to_string());
+        }
+    }
+    Err("the archive has no <name>-<version>/ directory".into())
+}
+
+/// Decodes a `.crate` in memory whose files lie under `top/`.
+pub fn read_with_top(
+    bytes: &[u8],
+    top: &str,
     expected: Option<&str>,
     limits: Limits,
 ) -> CrateArchive {
@@ -190,7 +238,7 @@ pub fn read(
             return archive;
         }
     };
-    read_entries(entries, &format!("{name}-{version}/"), limits, &mut archive);
+    read_entries(entries, &format!("{top}/"), limits, &mut archive);
     if archive.compressed > 0 {
         let ratio = archive.unpacked / archive.compressed.max(1);
         if ratio > limits.max_ratio && archive.unpacked > 16 << 20 {
@@ -240,7 +288,8 @@ fn read_entries<R: Read>(
             });
             continue;
         }
-        match read_file(&mut entry, path, size, &mut kept_text) {
+        let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
+        match read_file(&mut entry, path, size, executable, &mut kept_text) {
             Ok(file) => {
                 archive.unpacked += size;
                 archive.files.push(file);
@@ -305,29 +354,39 @@ fn check_entry<R: Read>(entry: &tar::Entry<'_, R>, top: &str) -> EntryCheck {
     }
 }
 
-/// Reads one regular file of `size` bytes at `path`: Rust sources and the manifest are kept
-/// as text (large ones counted lexically instead, `kept_text` tracks the budget), other files
-/// only sniffed for their kind.
-fn read_file<R: Read>(
-    entry: &mut tar::Entry<'_, R>,
+/// Reads one regular file of `size` bytes at `path`: Rust sources, the manifest, the VCS
+/// info and top-level READMEs are kept as text (large Rust files counted lexically instead,
+/// `kept_text` tracks the budget), other files only sniffed for their kind; every file is
+/// hashed.
+fn read_file(
+    entry: &mut impl Read,
     path: String,
     size: u64,
+    executable: bool,
     kept_text: &mut u64,
 ) -> Result<ArchiveFile, Problem> {
-    let executable = entry.header().mode().is_ok_and(|m| m & 0o111 != 0);
     let is_rust = path.ends_with(".rs");
     let large = is_rust && (size > LARGE_RUST_FILE || *kept_text + size > MAX_KEPT_TEXT);
-    let keep = is_rust || path == "Cargo.toml";
+    let keep = is_rust || kept_as_text(&path, size);
     let mut head = [0u8; 4];
     let mut data = Vec::new();
+    let mut hasher = Sha256::new();
     let read = if keep {
-        entry.read_to_end(&mut data).map(|_| ())
+        entry.read_to_end(&mut data).map(|_| hasher.update(&data))
     } else {
         let n = read_up_to(entry, &mut head);
-        let drained = std::io::copy(entry, &mut std::io::sink());
+        let filled = head.len().min(size as usize);
+        hasher.update(&head[..filled]);
+        let drained = std::io::copy(entry, &mut HashWriter(&mut hasher));
         n.and(drained.map(|_| ()))
     };
     read.map_err(classify)?;
+    let digest: String = hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     let magic: &[u8] = if keep {
         &data[..data.len().min(4)]
     } else {
@@ -361,7 +420,166 @@ fn read_file<R: Read>(
         executable,
         text,
         large_unsafe,
+        digest,
     })
+}
+
+/// Files kept as text besides Rust sources: the manifest, cargo's VCS info, and README files
+/// at the top of the crate (what impersonation copies).
+fn kept_as_text(path: &str, size: u64) -> bool {
+    const MAX_README: u64 = 256 << 10;
+    path == "Cargo.toml"
+        || path == ".cargo_vcs_info.json"
+        || (!path.contains('/')
+            && path.to_ascii_lowercase().starts_with("readme")
+            && size <= MAX_README)
+}
+
+/// Feeds what is written to a hasher (contents not kept are still hashed).
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Reads a crate's source directory as data, with the limits of an archive: nothing is
+/// executed, links are problems and are not followed, `target/` and VCS directories are
+/// skipped. Paths are relative to `dir`.
+pub fn read_dir(dir: &std::path::Path, limits: Limits) -> CrateArchive {
+    let mut archive = CrateArchive::default();
+    let mut kept_text = 0u64;
+    let mut count = 0usize;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<std::fs::DirEntry> = match std::fs::read_dir(&d) {
+            Ok(rd) => rd.flatten().collect(),
+            Err(e) => {
+                archive
+                    .problems
+                    .push(Problem::Truncated(format!("{}: {e}", d.display())));
+                continue;
+            }
+        };
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            count += 1;
+            if count > limits.max_entries {
+                archive.problems.push(Problem::TooLarge {
+                    what: format!("more than {} entries", limits.max_entries),
+                    limit: 0,
+                });
+                return archive;
+            }
+            let path = entry.path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .replace('\\', "/");
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let kind = meta.file_type();
+            if kind.is_symlink() {
+                let target = std::fs::read_link(&path)
+                    .map(|t| t.display().to_string())
+                    .unwrap_or_default();
+                archive.problems.push(Problem::Link { path: rel, target });
+                continue;
+            }
+            if kind.is_dir() {
+                let name = entry.file_name();
+                let skip = [".git", ".hg", ".svn", ".jj", "target"]
+                    .iter()
+                    .any(|s| name == *s);
+                if !skip {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if !kind.is_file() {
+                archive.problems.push(Problem::UnexpectedEntry {
+                    path: rel,
+                    kind: "special file".into(),
+                });
+                continue;
+            }
+            let size = meta.len();
+            if size > limits.max_file {
+                archive.problems.push(Problem::TooLarge {
+                    what: format!("file {rel} ({} MiB)", size >> 20),
+                    limit: limits.max_file,
+                });
+                continue;
+            }
+            if archive.unpacked + size > limits.max_unpacked {
+                archive.problems.push(Problem::TooLarge {
+                    what: "the directory".into(),
+                    limit: limits.max_unpacked,
+                });
+                return archive;
+            }
+            #[cfg(unix)]
+            let executable = {
+                use std::os::unix::fs::PermissionsExt;
+                meta.permissions().mode() & 0o111 != 0
+            };
+            #[cfg(not(unix))]
+            let executable = false;
+            let file = std::fs::File::open(&path).map(|f| f.take(size));
+            match file
+                .map_err(classify)
+                .and_then(|mut f| read_file(&mut f, rel, size, executable, &mut kept_text))
+            {
+                Ok(file) => {
+                    archive.unpacked += size;
+                    archive.files.push(file);
+                }
+                Err(problem) => archive.problems.push(problem),
+            }
+        }
+    }
+    archive.files.sort_by(|a, b| a.path.cmp(&b.path));
+    archive
+}
+
+/// What cargo recorded about the commit a crate was packaged from (`.cargo_vcs_info.json`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct VcsInfo {
+    /// The crate's directory inside the repository (`""` at the root); `None` when cargo did
+    /// not record it (before cargo 1.58).
+    pub path_in_vcs: Option<String>,
+    pub sha1: Option<String>,
+    pub dirty: bool,
+}
+
+impl CrateArchive {
+    /// `.cargo_vcs_info.json`, when the archive has a readable one.
+    pub fn vcs_info(&self) -> Option<VcsInfo> {
+        let text = self.file(".cargo_vcs_info.json")?.text.as_deref()?;
+        let v: serde_json::Value = serde_json::from_str(text).ok()?;
+        let git = v.get("git");
+        Some(VcsInfo {
+            path_in_vcs: v
+                .get("path_in_vcs")
+                .and_then(|p| p.as_str())
+                .map(|p| p.trim_matches('/').to_string()),
+            sha1: git
+                .and_then(|g| g.get("sha1"))
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            dirty: git
+                .and_then(|g| g.get("dirty"))
+                .and_then(|d| d.as_bool())
+                .unwrap_or(false),
+        })
+    }
 }
 
 /// The packaged `Cargo.toml` of a `.crate`, read without decoding the rest of the archive.

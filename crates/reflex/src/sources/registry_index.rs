@@ -22,6 +22,8 @@ pub struct IndexedVersion {
     pub links: Option<String>,
     /// Its dependencies as `name req` (`kind`, `optional` noted), when read in detail.
     pub deps: Option<Vec<String>>,
+    /// SHA-256 of the archive (`cksum`).
+    pub checksum: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -475,6 +477,7 @@ fn versions(
             IndexedVersion {
                 version: version.to_string(),
                 links: if detailed { text_field("links") } else { None },
+                checksum: text_field("cksum"),
                 deps: detailed.then(|| {
                     serde_json::from_slice::<LineDeps<'_>>(json)
                         .map(|l| {

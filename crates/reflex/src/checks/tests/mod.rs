@@ -127,6 +127,7 @@ pub fn entry(version: &str, yanked: bool, pubtime: Option<&str>) -> IndexedVersi
         pubtime: pubtime.map(str::to_string),
         links: None,
         deps: None,
+        checksum: None,
     }
 }
 

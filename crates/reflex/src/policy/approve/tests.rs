@@ -145,13 +145,20 @@ fn approving_twice_changes_nothing() {
     let twice = edit(
         Path::new("reflex.toml"),
         &once,
-        &trust("url-parse", "0.1.0"), crate::checks::catalog()
+        &trust("url-parse", "0.1.0"),
+        crate::checks::catalog(),
     )
     .unwrap();
     assert_eq!(twice, None);
     // Already trusted by someone else, or allowed with `kind = "any"`: nothing to add.
     assert_eq!(
-        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.4"), crate::checks::catalog()).unwrap(),
+        edit(
+            Path::new("reflex.toml"),
+            POLICY,
+            &trust("url", "2.5.4"),
+            crate::checks::catalog()
+        )
+        .unwrap(),
         None
     );
     let any =
@@ -160,22 +167,29 @@ fn approving_twice_changes_nothing() {
         edit(
             Path::new("reflex.toml"),
             any,
-            &allow("ring", BuildTimeKind::ProcMacro), crate::checks::catalog()
+            &allow("ring", BuildTimeKind::ProcMacro),
+            crate::checks::catalog()
         )
         .unwrap(),
         None
     );
     // Another version or kind is another approval.
     assert!(
-        edit(Path::new("reflex.toml"), POLICY, &trust("url", "2.5.5"), crate::checks::catalog())
-            .unwrap()
-            .is_some()
+        edit(
+            Path::new("reflex.toml"),
+            POLICY,
+            &trust("url", "2.5.5"),
+            crate::checks::catalog()
+        )
+        .unwrap()
+        .is_some()
     );
     assert!(
         edit(
             Path::new("reflex.toml"),
             POLICY,
-            &allow("cc", BuildTimeKind::ProcMacro), crate::checks::catalog()
+            &allow("cc", BuildTimeKind::ProcMacro),
+            crate::checks::catalog()
         )
         .unwrap()
         .is_some()
@@ -186,11 +200,21 @@ fn approving_twice_changes_nothing() {
 fn a_missing_policy_is_created_and_a_broken_one_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(FILE_NAME);
-    let done = approve(&path, &trust("url-parse", "0.1.0"), crate::checks::catalog()).unwrap();
+    let done = approve(
+        &path,
+        &trust("url-parse", "0.1.0"),
+        crate::checks::catalog(),
+    )
+    .unwrap();
     assert!(done.created && done.changed);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(text.starts_with("version = 1\n\n[[trust]]\n"), "{text}");
-    let again = approve(&path, &trust("url-parse", "0.1.0"), crate::checks::catalog()).unwrap();
+    let again = approve(
+        &path,
+        &trust("url-parse", "0.1.0"),
+        crate::checks::catalog(),
+    )
+    .unwrap();
     assert!(!again.created && !again.changed);
     assert_eq!(std::fs::read_to_string(&path).unwrap(), text);
 

@@ -2,7 +2,12 @@ use super::*;
 use std::path::Path;
 
 fn policy(text: &str) -> Policy {
-    Policy::parse(Path::new("reflex.toml"), &format!("version = 1\n{text}"), crate::checks::catalog()).unwrap()
+    Policy::parse(
+        Path::new("reflex.toml"),
+        &format!("version = 1\n{text}"),
+        crate::checks::catalog(),
+    )
+    .unwrap()
 }
 
 #[test]

@@ -1,0 +1,297 @@
+//! What names and literals mean: network crates and APIs, program classes, gating variables,
+//! messenger and paste endpoints, key-material searches, entropy. Data for the analyser; the
+//! verdicts are the behaviour check's.
+
+/// Crates (by path root, `-` as `_`) whose use is network use, with the kind of network.
+pub const NET_CRATES: &[(&str, &str)] = &[
+    ("reqwest", "http"),
+    ("ureq", "http"),
+    ("hyper", "http"),
+    ("hyper_util", "http"),
+    ("curl", "http"),
+    ("attohttpc", "http"),
+    ("minreq", "http"),
+    ("isahc", "http"),
+    ("surf", "http"),
+    ("ehttp", "http"),
+    ("http_req", "http"),
+    ("awc", "http"),
+    ("tokio_tungstenite", "http"),
+    ("tungstenite", "http"),
+    ("socket2", "socket"),
+    ("mio", "socket"),
+    ("trust_dns_resolver", "dns"),
+    ("hickory_resolver", "dns"),
+    ("dns_lookup", "dns"),
+    ("lettre", "smtp"),
+];
+
+/// Network types and functions of `std::net`, `tokio::net`, `async_std::net`.
+pub const NET_NAMES: &[&str] = &[
+    "TcpStream",
+    "UdpSocket",
+    "TcpListener",
+    "ToSocketAddrs",
+    "to_socket_addrs",
+    "lookup_host",
+];
+
+/// Raw socket calls through `libc` / `nix` / `windows-sys`.
+pub const RAW_NET: &[&str] = &[
+    "socket", "connect", "sendto", "getaddrinfo", "gethostbyname", "WSAStartup",
+];
+
+/// Process-spawning calls of `libc`, `nix` and friends.
+pub const RAW_EXEC: &[&str] = &[
+    "system",
+    "execv",
+    "execve",
+    "execvp",
+    "execvpe",
+    "execl",
+    "execlp",
+    "posix_spawn",
+    "posix_spawnp",
+    "CreateProcessA",
+    "CreateProcessW",
+    "ShellExecuteA",
+    "ShellExecuteW",
+    "WinExec",
+];
+
+/// The class of a program name: `shell`, `interpreter`, `download-tool`, `compiler`,
+/// `build-tool` or `other`.
+pub fn program_class(program: &str) -> &'static str {
+    let base = program
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or(program)
+        .trim_end_matches(".exe")
+        .to_ascii_lowercase();
+    match base.as_str() {
+        "sh" | "bash" | "zsh" | "dash" | "ksh" | "fish" | "cmd" | "powershell" | "pwsh"
+        | "busybox" => "shell",
+        "python" | "python3" | "python2" | "perl" | "ruby" | "node" | "nodejs" | "osascript"
+        | "wscript" | "cscript" | "mshta" | "rundll32" | "regsvr32" | "php" | "lua" => {
+            "interpreter"
+        }
+        "curl" | "wget" | "certutil" | "bitsadmin" | "invoke-webrequest" | "iwr" | "scp"
+        | "nc" | "ncat" | "netcat" | "ftp" | "tftp" => "download-tool",
+        "cc" | "gcc" | "g++" | "clang" | "clang++" | "cl" | "rustc" | "ar" | "ld" | "nasm"
+        | "as" | "windres" | "lib" | "link" | "c++" | "emcc" | "nvcc" | "ml64" | "ml" => {
+            "compiler"
+        }
+        "pkg-config" | "cmake" | "make" | "git" | "cargo" | "xcrun" | "vcvarsall.bat"
+        | "ninja" | "meson" | "autoreconf" | "protoc" | "uname" | "sw_vers" | "xcode-select"
+        | "llvm-config" | "python-config" | "ldconfig" | "which" | "where" | "rustup"
+        | "perl.exe" | "hg" | "svn" | "reg" | "wmic" | "getconf" | "sysctl" | "lsb_release" => {
+            "build-tool"
+        }
+        _ => "other",
+    }
+}
+
+/// Environment variables that tell where code runs: CI systems, the machine, the user.
+pub fn is_gate_variable(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "CI",
+        "GITLAB_CI",
+        "GITHUB_ACTIONS",
+        "TRAVIS",
+        "CIRCLECI",
+        "JENKINS_URL",
+        "JENKINS_HOME",
+        "BUILDKITE",
+        "TF_BUILD",
+        "TEAMCITY_VERSION",
+        "BITBUCKET_BUILD_NUMBER",
+        "DRONE",
+        "CODEBUILD_BUILD_ID",
+        "HOSTNAME",
+        "COMPUTERNAME",
+        "USER",
+        "USERNAME",
+        "LOGNAME",
+        "USERDOMAIN",
+    ];
+    NAMES.contains(&name) || name.starts_with("GITLAB_") || name.starts_with("GITHUB_RUN")
+}
+
+/// Calls that tell who or where code runs (host, user, date).
+pub fn is_gate_call(last: &str) -> bool {
+    matches!(
+        last,
+        "hostname"
+            | "gethostname"
+            | "get_hostname"
+            | "whoami"
+            | "username"
+            | "get_current_username"
+            | "getuid"
+            | "geteuid"
+            | "realname"
+            | "devicename"
+    )
+}
+
+/// Messenger, paste, webhook and tunnel endpoints in a literal: what kind, if any.
+pub fn endpoint_kind(s: &str) -> Option<&'static str> {
+    const HOSTS: &[(&str, &str)] = &[
+        ("discord.com/api/webhooks", "Discord webhook"),
+        ("discordapp.com/api/webhooks", "Discord webhook"),
+        ("api.telegram.org/bot", "Telegram bot API"),
+        ("hooks.slack.com/", "Slack webhook"),
+        ("pastebin.com", "paste site"),
+        ("paste.ee", "paste site"),
+        ("hastebin", "paste site"),
+        ("ghostbin", "paste site"),
+        ("rentry.co", "paste site"),
+        ("transfer.sh", "file drop"),
+        ("file.io", "file drop"),
+        ("anonfiles", "file drop"),
+        ("webhook.site", "request catcher"),
+        ("requestbin", "request catcher"),
+        ("pipedream.net", "request catcher"),
+        ("ngrok.io", "tunnel"),
+        ("ngrok-free.app", "tunnel"),
+        ("trycloudflare.com", "tunnel"),
+        ("oast.", "interaction catcher"),
+        ("interact.sh", "interaction catcher"),
+        ("burpcollaborator", "interaction catcher"),
+    ];
+    let lower = s.to_ascii_lowercase();
+    if let Some((_, k)) = HOSTS.iter().find(|(h, _)| lower.contains(h)) {
+        return Some(k);
+    }
+    let host = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))?;
+    let host = host.split(['/', ':']).next().unwrap_or("");
+    let raw_ip = host.split('.').count() == 4
+        && host
+            .split('.')
+            .all(|p| !p.is_empty() && p.parse::<u8>().is_ok());
+    let local = host.starts_with("127.") || host.starts_with("10.") || host.starts_with("192.168.");
+    (raw_ip && !local && host != "0.0.0.0").then_some("raw IP address")
+}
+
+/// Whether a literal searches for key material or names a wallet: what it looks for.
+pub fn key_search(s: &str) -> Option<&'static str> {
+    let lower = s.to_ascii_lowercase();
+    const WALLET: &[&str] = &[
+        ".solana/id.json",
+        "wallet.dat",
+        "ethereum/keystore",
+        "/keystore/utc--",
+        ".electrum",
+        "exodus/exodus.wallet",
+        "atomic/local storage",
+        "nkbihfbeogaeaoehlefnkodbefgpgknn",
+        "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+        "metamask",
+        "phantom wallet",
+        "seed phrase",
+        "mnemonic phrase",
+        "secret recovery phrase",
+    ];
+    if WALLET.iter().any(|w| lower.contains(w)) {
+        return Some("wallet files or seed phrases");
+    }
+    if s.contains("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz") {
+        return Some("base58 secrets");
+    }
+    let regex_hex = ["{64}", "{66}", "{128}"]
+        .iter()
+        .any(|n| s.contains(n) && (lower.contains("a-f") || lower.contains("[0-9a")));
+    if regex_hex {
+        return Some("hex private keys");
+    }
+    if lower.contains("private_key") && (s.contains('[') || s.contains('\\')) {
+        return Some("private keys");
+    }
+    None
+}
+
+/// Shannon entropy in bits per character.
+pub fn entropy(s: &str) -> f64 {
+    let mut counts = [0u32; 256];
+    let mut n = 0u32;
+    for b in s.bytes() {
+        counts[b as usize] += 1;
+        n += 1;
+    }
+    if n == 0 {
+        return 0.0;
+    }
+    let n = f64::from(n);
+    counts
+        .iter()
+        .filter(|&&c| c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
+}
+
+/// A long literal of encoded-looking text: its description, if it is one.
+pub fn high_entropy(s: &str) -> Option<String> {
+    if s.len() < 64 || s.contains(char::is_whitespace) || s.contains("-----BEGIN") {
+        return None;
+    }
+    let encoded = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=' | '-' | '_'));
+    let hex = s.chars().all(|c| c.is_ascii_hexdigit());
+    let e = entropy(s);
+    if encoded && ((hex && s.len() >= 96 && e > 3.5) || (!hex && e > 4.8)) {
+        let kind = if hex { "hex" } else { "base64-like" };
+        return Some(format!("{} characters of {kind} text", s.len()));
+    }
+    None
+}
+
+/// Whether a literal looks like a URL or a host name an address could be built from.
+pub fn looks_like_address(s: &str) -> bool {
+    s.starts_with("http://")
+        || s.starts_with("https://")
+        || s.starts_with("ws://")
+        || s.starts_with("wss://")
+        || s.starts_with("ftp://")
+        || (s.contains('.') && s.contains(':') && !s.contains(' ') && s.len() < 100)
+}
+
+/// The magic of an executable at the start of bytes: its format.
+pub fn executable_magic(bytes: &[u8]) -> Option<&'static str> {
+    match bytes {
+        [0x7f, b'E', b'L', b'F', ..] => Some("ELF"),
+        [b'M', b'Z', ..] if bytes.len() > 64 => Some("PE"),
+        [0xcf, 0xfa, 0xed, 0xfe, ..] | [0xfe, 0xed, 0xfa, 0xcf, ..] => Some("Mach-O"),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_and_endpoints() {
+        assert_eq!(program_class("/bin/sh"), "shell");
+        assert_eq!(program_class("CURL.EXE"), "download-tool");
+        assert_eq!(program_class("cc"), "compiler");
+        assert_eq!(program_class("my-tool"), "other");
+        assert_eq!(
+            endpoint_kind("https://discord.com/api/webhooks/1/x"),
+            Some("Discord webhook")
+        );
+        assert_eq!(endpoint_kind("http://45.9.1.2:8080/x"), Some("raw IP address"));
+        assert_eq!(endpoint_kind("http://127.0.0.1:8080/x"), None);
+        assert_eq!(endpoint_kind("https://crates.io"), None);
+        assert!(key_search("[0-9a-fA-F]{64}").is_some());
+        assert!(key_search("hello").is_none());
+        assert!(is_gate_variable("GITLAB_CI") && !is_gate_variable("HOST"));
+        assert!(high_entropy(&"ab".repeat(60)).is_none());
+        assert!(high_entropy("aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Qgb2YgYmFzZTY0IGVuY29kaW5nIG9mIGEgbG9uZyBzdHJpbmc=").is_some());
+    }
+}
