@@ -168,3 +168,346 @@ corpus, corpus_failed = ({}, []) if a.no_corpus else fetch_all(corpus_packages()
 log(f"negatives: {len(popular)} popular archives, {len(corpus)} corpus archives in {cache}/crates")
 if a.fetch_only:
     sys.exit(0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Positives: fixture directories packed into .crate archives (as the registry would serve them)
+# ---------------------------------------------------------------------------------------------
+def manifest_of(d):
+    with open(os.path.join(d, "Cargo.toml"), "rb") as f:
+        pkg = tomllib.load(f)["package"]
+    return pkg["name"], str(pkg["version"])
+
+
+def pack(d, out_dir):
+    """A .crate (gzip tar, `name-version/` prefix, fixed mtimes) of a fixture directory."""
+    name, version = manifest_of(d)
+    path = os.path.join(out_dir, f"{name}-{version}.crate")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.USTAR_FORMAT) as tar:
+        for base, dirs, files in os.walk(d):
+            dirs.sort()
+            for fn in sorted(files):
+                if fn == "LABEL.md":
+                    continue  # the label is ours, not part of the imitated crate
+                full = os.path.join(base, fn)
+                info = tar.gettarinfo(full, arcname=f"{name}-{version}/{os.path.relpath(full, d)}")
+                info.mtime, info.uid, info.gid, info.uname, info.gname = 0, 0, 0, "", ""
+                with open(full, "rb") as f:
+                    tar.addfile(info, f)
+    with open(path, "wb") as f:
+        f.write(buf.getvalue())
+    return name, version, path
+
+
+mal_dir = os.path.join(root, "fixtures", "malware")
+with open(os.path.join(mal_dir, "HELD_OUT")) as f:
+    held_out = {l.strip() for l in f if l.strip() and not l.startswith("#")}
+positives = []  # (dir name, crate name, version, archive, split)
+for d in sorted(glob.glob(os.path.join(mal_dir, "*", "LABEL.md"))):
+    d = os.path.dirname(d)
+    name, version, path = pack(d, os.path.join(cache, "positives"))
+    positives.append((os.path.basename(d), name, version, path, "held-out" if os.path.basename(d) in held_out else "tuning"))
+    shutil.rmtree(os.path.join(cache, "src", f"{name}-{version}"), ignore_errors=True)  # re-unpacked from the fixture
+missing = held_out - {p[0] for p in positives}
+if missing:
+    sys.exit(f"HELD_OUT names without a fixture: {sorted(missing)}")
+log(f"positives: {len(positives)} ({sum(p[4] == 'tuning' for p in positives)} tuning, {len(held_out)} held-out)")
+
+popular_list = [(n, v, popular[(n, v)]) for n, v, _ in popular_items if (n, v) in popular]
+corpus_list = [(n, v, p) for (n, v), p in sorted(corpus.items())]
+
+
+# ---------------------------------------------------------------------------------------------
+# cargo-reflex
+# ---------------------------------------------------------------------------------------------
+def is_flag(f):
+    return f.get("severity") in ("high", "critical") and not f.get("code", "").startswith("advisory-")
+
+
+def run(cmd, env=None, cwd=None):
+    start = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    return r, time.monotonic() - start
+
+
+results = {"positives": {}, "popular": {}, "corpus": {}, "timing": {}, "tools": {}}
+exe = os.path.join(root, "target", "release", "cargo-reflex")
+if "reflex" in tools:
+    if not a.no_build:
+        subprocess.run(["cargo", "build", "--locked", "--release", "-q", "-p", "cargo-reflex"], cwd=root, check=True)
+    help_r = subprocess.run([exe, "inspect", "--help"], capture_output=True, text=True)
+    inspect_flags = help_r.stdout if help_r.returncode == 0 else None
+    results["tools"]["reflex"] = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
+    reflex_cache = tempfile.mkdtemp(prefix="reflex-bench-detection-cache-")
+    fake_home = tempfile.mkdtemp(prefix="reflex-bench-detection-cargo-home-")
+    fake_registry = os.path.join(fake_home, "registry", "cache", "index.crates.io-0000000000000000")
+    os.makedirs(fake_registry)
+
+    def sha256(path):
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+
+    def lockfile(path, items):
+        """A lockfile whose root depends on each (name, version, archive), all from crates.io."""
+        out = ["version = 4", "", "[[package]]", 'name = "detection-bench-root"', 'version = "0.0.0"', "dependencies = ["]
+        multi = {}
+        for n, v, _ in items:
+            multi[n] = multi.get(n, 0) + 1
+        out += [f' "{n} {v}",' if multi[n] > 1 else f' "{n}",' for n, v, _ in items] + ["]"]
+        for n, v, p in items:
+            dst = os.path.join(fake_registry, os.path.basename(p))
+            if not os.path.exists(dst):
+                os.symlink(p, dst)
+            out += ["", "[[package]]", f'name = "{n}"', f'version = "{v}"',
+                    'source = "registry+https://github.com/rust-lang/crates.io-index"', f'checksum = "{sha256(p)}"']
+        with open(path, "w") as f:
+            f.write("\n".join(out) + "\n")
+
+    env = dict(os.environ, CARGO_HOME=fake_home, CARGO_REFLEX_CACHE=reflex_cache)
+
+    def reflex_one(name, version, path):
+        """Findings of one crate: `inspect <archive>` when the binary has it, else recon of a one-crate lockfile."""
+        if inspect_flags is not None:
+            cmd = [exe, "inspect", path, "--format", "json"]
+            for flag, extra in (("--offline", []), ("--deny", ["none"]), ("--color", ["never"]), ("--cache-dir", [reflex_cache])):
+                if flag in inspect_flags:
+                    cmd += [flag] + extra
+        else:
+            lock = os.path.join(fake_home, f"one-{name}-{version}.lock")
+            lockfile(lock, [(name, version, path)])
+            cmd = [exe, "recon", "--file", lock, "--offline", "--no-fetch", "--cache-dir", reflex_cache,
+                   "--format", "json", "--deny", "none", "--color", "never"]
+        r, wall = run(cmd, env=env)
+        try:
+            report = json.loads(r.stdout)
+            findings = [f for f in report.get("findings", [])
+                        if (f.get("package") or {}).get("name", name) in (name, None)]
+            err = None if r.returncode in (0, 1) else f"exit {r.returncode}: {r.stderr.strip()[:300]}"
+        except json.JSONDecodeError:
+            findings, err = [], f"exit {r.returncode}: {r.stderr.strip()[:300]}"
+        flags = sorted({f"{f['code']}:{f['severity']}" for f in findings if is_flag(f)})
+        return {"flags": flags, "codes": sorted({f"{f['code']}:{f['severity']}" for f in findings}),
+                "time": wall, "error": err}
+
+    engine = "inspect" if inspect_flags is not None else "recon (one-crate lockfile; no inspect yet)"
+    results["timing"]["reflex_engine"] = engine
+    log(f"cargo-reflex: {engine}")
+    for label, items in (("positives", [(p[1], p[2], p[3]) for p in positives]), ("popular", popular_list), ("corpus", corpus_list)):
+        t0 = time.monotonic()
+        for i, (n, v, p) in enumerate(items, 1):
+            results[label][f"{n} {v}"] = {"reflex": reflex_one(n, v, p)}
+            if i % 250 == 0:
+                log(f"  {label}: {i}/{len(items)}")
+        results["timing"][f"reflex_{label}_cold"] = time.monotonic() - t0
+    # Warm: the same crates again with the same cache (analyses cached by checksum).
+    for label, items in (("positives", [(p[1], p[2], p[3]) for p in positives]), ("popular", popular_list)):
+        t0 = time.monotonic()
+        for n, v, p in items:
+            results[label][f"{n} {v}"]["reflex_warm"] = reflex_one(n, v, p)
+        results["timing"][f"reflex_{label}_warm"] = time.monotonic() - t0
+    # Batch: one recon over a lockfile holding all popular crates, cold (new cache) then warm.
+    batch_lock = os.path.join(fake_home, "popular.lock")
+    lockfile(batch_lock, popular_list)
+    batch_cache = tempfile.mkdtemp(prefix="reflex-bench-detection-batch-")
+    for phase in ("cold", "warm"):
+        r, wall = run([exe, "recon", "--file", batch_lock, "--offline", "--no-fetch", "--cache-dir", batch_cache,
+                       "--format", "json", "--deny", "none", "--color", "never"], env=env)
+        results["timing"][f"reflex_batch_popular_{phase}"] = wall if r.returncode in (0, 1) else None
+        if r.returncode not in (0, 1):
+            log(f"  batch recon failed ({r.returncode}): {r.stderr.strip()[:300]}")
+        elif phase == "cold":
+            batch_flags = {}
+            for f in json.loads(r.stdout).get("findings", []):
+                if is_flag(f) and f.get("package"):
+                    batch_flags.setdefault(f"{f['package']['name']} {f['package'].get('version')}", set()).add(f["code"])
+            results["timing"]["reflex_batch_popular_flagged"] = {k: sorted(v) for k, v in sorted(batch_flags.items())}
+
+
+# ---------------------------------------------------------------------------------------------
+# cargo-rustinel and GuardDog (optional; never required)
+# ---------------------------------------------------------------------------------------------
+def unpack(path):
+    """Sources unpacked under cache/src/<name>-<version>/ (for tools that read directories)."""
+    base = os.path.basename(path)[: -len(".crate")]
+    target = os.path.join(cache, "src", base)
+    if not os.path.isdir(target):
+        tmp = target + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        with tarfile.open(path) as tar:
+            tar.extractall(tmp, filter="data")
+        inner = os.path.join(tmp, base)
+        os.replace(inner if os.path.isdir(inner) else tmp, target)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+others_popular = popular_list if a.others_limit is None else popular_list[: a.others_limit]
+rustinel = shutil.which("cargo-rustinel")
+if "rustinel" in tools and rustinel:
+    results["tools"]["rustinel"] = subprocess.run([rustinel, "rustinel", "--version"], capture_output=True, text=True).stdout.strip()
+    src_root = tempfile.mkdtemp(prefix="rustinel-src-")
+
+    def rustinel_batch(label, items, phase):
+        """One `check` over a lockfile of all items, sources linked under one --source-path."""
+        d = os.path.join(cache, "src")  # rustinel reads <dir>/<name>-<version>/ and does not follow links
+        out = ["version = 4", "", "[[package]]", 'name = "detection-bench-root"', 'version = "0.0.0"', "dependencies = ["]
+        multi = {}
+        for n, v, _ in items:
+            multi[n] = multi.get(n, 0) + 1
+        out += [f' "{n} {v}",' if multi[n] > 1 else f' "{n}",' for n, v, _ in items] + ["]"]
+        for n, v, p in items:
+            unpack(p)
+            out += ["", "[[package]]", f'name = "{n}"', f'version = "{v}"',
+                    'source = "registry+https://github.com/rust-lang/crates.io-index"', f'checksum = "{"0" * 64}"']
+        lock = os.path.join(src_root, f"{label}.lock")
+        with open(lock, "w") as f:
+            f.write("\n".join(out) + "\n")
+        r, wall = run([rustinel, "rustinel", "check", "--lockfile", lock, "--source-path", d, "--offline",
+                       "--advisory-db", os.path.join(root, "data", "advisory-db"), "--format", "json", "--no-timestamp"])
+        try:
+            report = json.loads(r.stdout)
+        except json.JSONDecodeError:
+            log(f"  rustinel {label} failed ({r.returncode}): {r.stderr.strip()[:300]}")
+            return
+        results["timing"][f"rustinel_{label}_{phase}"] = wall
+        if phase != "cold":
+            return
+        flagged = {}
+        for f in report.get("findings", []):
+            if f.get("severity") in ("high", "critical") and not f.get("id", "").startswith("advisory"):
+                n, _, v = f.get("package", "").rpartition("@")
+                flagged.setdefault(f"{n} {v}", set()).add(f["id"])
+        for n, v, _ in items:
+            results[label].setdefault(f"{n} {v}", {})["rustinel"] = {"flags": sorted(flagged.get(f"{n} {v}", ()))}
+
+    log("cargo-rustinel: extracting sources and checking")
+    for label, items in (("positives", [(p[1], p[2], p[3]) for p in positives]), ("popular", others_popular),
+                         ("corpus", corpus_list if a.others_limit is None else [])):
+        if items:
+            for phase in ("cold", "warm"):
+                rustinel_batch(label, items, phase)
+elif "rustinel" in tools:
+    log("cargo-rustinel not installed (cargo install --locked cargo-rustinel): skipped")
+
+guarddog = shutil.which("guarddog")
+if "guarddog" in tools and guarddog:
+    results["tools"]["guarddog"] = subprocess.run([guarddog, "--version"], capture_output=True, text=True).stdout.strip()
+    log("GuardDog: scanning (one process per crate)")
+
+    def guarddog_one(p):
+        r, wall = run([guarddog, "crates", "scan", unpack(p), "--output-format", "json", "--no-sandbox"])
+        try:
+            report = json.loads(r.stdout[r.stdout.index("{"):])
+        except ValueError:
+            return {"flags": [], "time": wall, "error": f"exit {r.returncode}: {r.stderr.strip()[-300:]}"}
+        hits = sorted(rule for rule, m in (report.get("results") or {}).items() if m and rule.startswith("threat-"))
+        hits += [f"risk:{x}" for x in sorted(str(k.get('name', k)) if isinstance(k, dict) else str(k) for k in report.get("risks") or [])]
+        return {"flags": hits, "time": wall, "error": None}
+
+    for label, items in (("positives", [(p[1], p[2], p[3]) for p in positives]), ("popular", others_popular)):
+        t0 = time.monotonic()
+        for i, (n, v, p) in enumerate(items, 1):
+            results[label].setdefault(f"{n} {v}", {})["guarddog"] = guarddog_one(p)
+            if i % 100 == 0:
+                log(f"  guarddog {label}: {i}/{len(items)}")
+        results["timing"][f"guarddog_{label}_cold"] = time.monotonic() - t0
+elif "guarddog" in tools:
+    log("GuardDog not installed (pip install guarddog): skipped")
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+def flagged(entry, tool):
+    e = entry.get(tool)
+    return None if e is None else bool(e["flags"])
+
+
+tool_names = [t for t in ("reflex", "rustinel", "guarddog") if t in tools and
+              any(tool in e for e in results["positives"].values() for tool in [t])]
+print("# Detection benchmark (scripts/bench-detection.py)")
+print(f"tools: " + ", ".join(f"{t} {results['tools'].get(t, '')}".strip() for t in tool_names))
+if "reflex" in tool_names:
+    print(f"cargo-reflex engine: {results['timing']['reflex_engine']}")
+print()
+print("## Recall at high or critical, advisories excluded")
+print("| split | crates | " + " | ".join(tool_names) + " |")
+print("|---|---|" + "---|" * len(tool_names))
+for split in ("tuning", "held-out"):
+    rows = [p for p in positives if p[4] == split]
+    cells = []
+    for t in tool_names:
+        hit = sum(1 for p in rows if flagged(results["positives"][f"{p[1]} {p[2]}"], t))
+        cells.append(f"{hit}/{len(rows)} ({100 * hit / max(1, len(rows)):.0f}%)")
+    print(f"| {split} | {len(rows)} | " + " | ".join(cells) + " |")
+print()
+print("Per positive (held-out rows shown only with --show-held-out):")
+for p in positives:
+    e = results["positives"][f"{p[1]} {p[2]}"]
+    if p[4] == "held-out" and not a.show_held_out:
+        continue
+    marks = "  ".join(f"{t}={'FLAG' if flagged(e, t) else 'miss'}" for t in tool_names)
+    detail = ", ".join(e.get("reflex", {}).get("flags", [])) or "; ".join(e.get("reflex", {}).get("codes", [])[:6]) or "-"
+    err = e.get("reflex", {}).get("error")
+    print(f"  [{p[4]}] {p[1]} {p[2]}: {marks}   reflex: {detail}" + (f"  ERROR {err}" if err else ""))
+print()
+print("## False positives (crates with a high or critical non-advisory finding)")
+for label, total in (("popular", len(popular_list)), ("corpus", len(corpus_list))):
+    if not total:
+        continue
+    for t in tool_names:
+        ran = {k: e for k, e in results[label].items() if t in e}
+        fps = sorted(k for k, e in ran.items() if e[t]["flags"])
+        if not ran:
+            continue
+        per_k = 1000 * len(fps) / len(ran)
+        print(f"- {t}, {label}: {len(fps)} of {len(ran)} ({per_k:.1f} per 1,000)")
+        for k in fps[:60]:
+            print(f"    {k}: {', '.join(results[label][k][t]['flags'])}")
+        if len(fps) > 60:
+            print(f"    ... {len(fps) - 60} more (see --json)")
+errors = [(label, k, e["reflex"]["error"]) for label in ("positives", "popular", "corpus")
+          for k, e in results[label].items() if e.get("reflex", {}).get("error")]
+if errors:
+    print(f"- cargo-reflex errors on {len(errors)} crates, e.g. " + "; ".join(f"{k}: {m}" for _, k, m in errors[:5]))
+print()
+print("## Time (wall, seconds, one crate at a time on this machine)")
+tm = results["timing"]
+
+
+def per_crate(label, key):
+    times = [e[key]["time"] for e in results[label].values() if key in e and "time" in e[key]]
+    if not times:
+        return "-"
+    return f"median {statistics.median(times):.3f}, max {max(times):.2f} ({max((e[key]['time'], k) for k, e in results[label].items() if key in e)[1]})"
+
+
+for label, n in (("positives", len(positives)), ("popular", len(popular_list)), ("corpus", len(corpus_list))):
+    if not n:
+        continue
+    line = [f"{label} ({n} crates)"]
+    if f"reflex_{label}_cold" in tm:
+        line.append(f"reflex per-crate cold {tm[f'reflex_{label}_cold']:.1f}")
+    if f"reflex_{label}_warm" in tm:
+        line.append(f"warm {tm[f'reflex_{label}_warm']:.1f}")
+    if label == "popular" and tm.get("reflex_batch_popular_cold") is not None:
+        line.append(f"reflex one recon cold {tm['reflex_batch_popular_cold']:.2f} / warm {tm.get('reflex_batch_popular_warm') or float('nan'):.2f}")
+    if f"rustinel_{label}_cold" in tm:
+        line.append(f"rustinel one check {tm[f'rustinel_{label}_cold']:.2f} / again {tm.get(f'rustinel_{label}_warm', float('nan')):.2f}")
+    if f"guarddog_{label}_cold" in tm:
+        line.append(f"guarddog per-crate {tm[f'guarddog_{label}_cold']:.1f}")
+    print("- " + "; ".join(line))
+    if "reflex" in tool_names:
+        print(f"    reflex per crate: {per_crate(label, 'reflex')}")
+if tm.get("rustinel_popular_cold"):
+    rp = tm["rustinel_popular_cold"]
+    if tm.get("reflex_batch_popular_cold") is not None:
+        print(f"- ratio reflex/rustinel, {len(popular_list)} popular, one run over one lockfile, cold: {tm['reflex_batch_popular_cold'] / rp:.2f}x"
+              f" (target <= 1.5x); warm: {(tm.get('reflex_batch_popular_warm') or float('nan')) / rp:.2f}x")
+    if tm.get("reflex_popular_cold"):
+        print(f"- ratio reflex/rustinel, per-crate processes vs one rustinel check, cold: {tm['reflex_popular_cold'] / rp:.2f}x")
+if a.json:
+    with open(a.json, "w") as f:
+        json.dump({"results": results, "positives": [list(p[:3]) + [p[4]] for p in positives]}, f, indent=1)

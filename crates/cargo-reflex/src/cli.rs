@@ -22,6 +22,8 @@ pub enum Command {
     Audit(crate::audit::AuditArgs),
     /// Reconnaissance: stale crates, takeover targets, typosquats, confusion, build-time code, unsafe
     Recon(crate::recon::ReconArgs),
+    /// Evaluation: everything known about one crate before you add it (name[@version] from the registry, a .crate file or a directory, read as data)
+    Inspect(crate::inspect::InspectArgs),
     /// Fortify: explain every change between two lockfiles (default: HEAD against the working tree)
     Review(crate::review::ReviewArgs),
     /// Fortify: run audit, recon and policy rules under reflex.toml; exit 1 on any denied finding

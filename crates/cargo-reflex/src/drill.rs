@@ -270,7 +270,7 @@ fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, re
     };
     let env: Vec<(String, String)> = std::env::vars().collect();
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let cx = tabletop::Context::gather(s, &env, home.as_deref(), roots, args.contacts.clone())?;
+    let cx = tabletop::Checklist::gather(s, &env, home.as_deref(), roots, args.contacts.clone())?;
     let t = tabletop::tabletop(s, &cx);
     let text = match args.format {
         DrillFormat::Json => serde_json::to_string_pretty(&t).unwrap_or_default() + "\n",

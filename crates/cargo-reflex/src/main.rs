@@ -12,6 +12,7 @@ mod db;
 mod drill;
 mod gate;
 mod init;
+mod inspect;
 mod man;
 mod output;
 mod recon;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         cli::Command::Recon(args) => recon::run(args),
         cli::Command::Review(args) => review::run(args),
         cli::Command::Gate(args) => gate::run(args),
+        cli::Command::Inspect(args) => inspect::run(args),
         cli::Command::Init(args) => init::run(args),
         cli::Command::Approve(args) => approve::run(args),
         cli::Command::Build(args) => build::run(args),

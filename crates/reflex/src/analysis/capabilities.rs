@@ -110,7 +110,7 @@ const NET_TYPES: &[&str] = &[
 ];
 
 /// Variables cargo sets for build scripts, and the usual toolchain knobs.
-fn is_cargo_var(name: &str) -> bool {
+pub fn is_cargo_var(name: &str) -> bool {
     const EXACT: &[&str] = &[
         "OUT_DIR",
         "TARGET",

@@ -1,6 +1,7 @@
 //! Everything recon learns from one `.crate` archive: archive problems, build-time code
 //! (build script, proc-macro, native links and binaries), what that code can do, and unsafe.
 
+use super::behaviour::{self, Behaviour, Role};
 use super::capabilities::{self, Capabilities};
 use crate::graph::Graph;
 use crate::knowledge::unsafe_count::{self, UnsafeCounts};
@@ -47,6 +48,9 @@ pub struct CrateAnalysis {
     /// What the archive says it is and where it came from (impersonation checks).
     #[serde(default)]
     pub identity: Identity,
+    /// What all of the crate's code does (build script, proc-macro, library, binaries).
+    #[serde(default)]
+    pub behaviour: Option<Behaviour>,
 }
 
 /// The packaged crate's identity: its own name and version, `.cargo_vcs_info.json`, what its
@@ -128,19 +132,10 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .unwrap_or_default();
     let mut caps = Capabilities::default();
     let mut build_time_code = false;
+    // Parsed once: unsafe counts, build-time capabilities, then the behaviour of all code.
+    let mut sources: Vec<(&str, Role, Option<&str>, Option<syn::File>)> = Vec::new();
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
-        if let Some(counts) = &f.large_unsafe {
-            if !["tests/", "benches/", "examples/"]
-                .iter()
-                .any(|d| f.path.starts_with(d))
-            {
-                a.rust_files += 1;
-                a.unsafe_counts.add(counts);
-            }
-            continue;
-        }
-        let Some(text) = &f.text else { continue };
-        let in_tests = ["tests/", "benches/", "examples/"]
+        let in_tests = ["tests/", "benches/", "examples/", "fuzz/"]
             .iter()
             .any(|d| f.path.starts_with(d));
         let is_build = a.build_script.as_deref() == Some(f.path.as_str())
@@ -148,26 +143,76 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
                 && f.path.starts_with(&build_dir)
                 && !f.path.starts_with("src/"));
         let runs_at_build_time = is_build || (a.proc_macro && f.path.starts_with("src/"));
+        let role = if is_build {
+            Role::BuildScript
+        } else if a.proc_macro && f.path.starts_with("src/") {
+            Role::ProcMacro
+        } else if f.path == "src/main.rs" || f.path.starts_with("src/bin/") {
+            Role::Binary
+        } else {
+            Role::Library
+        };
+        if let Some(counts) = &f.large_unsafe {
+            if !in_tests {
+                a.rust_files += 1;
+                a.unsafe_counts.add(counts);
+                sources.push((&f.path, role, None, None));
+            }
+            continue;
+        }
+        let Some(text) = &f.text else { continue };
         if in_tests && !runs_at_build_time {
             continue;
         }
         a.rust_files += 1;
-        match syn::parse_file(text) {
-            Ok(file) => {
+        let parsed = if behaviour::too_deep(text) {
+            None
+        } else {
+            syn::parse_file(text).ok()
+        };
+        match &parsed {
+            Some(file) => {
                 if !is_build {
-                    a.unsafe_counts.add(&unsafe_count::count(&file));
+                    a.unsafe_counts.add(&unsafe_count::count(file));
                 }
                 if f.path == lib_path || f.path == "src/main.rs" {
-                    a.forbids_unsafe |= unsafe_count::forbids_unsafe(&file);
+                    a.forbids_unsafe |= unsafe_count::forbids_unsafe(file);
                 }
                 if runs_at_build_time {
                     build_time_code = true;
-                    caps.merge(capabilities::scan(&file));
+                    caps.merge(capabilities::scan(file));
                 }
             }
-            Err(_) => a.unparsed_files += 1,
+            None => {
+                a.unparsed_files += 1;
+            }
         }
+        sources.push((&f.path, role, Some(text), parsed));
     }
+    let shipped: Vec<String> = archive
+        .files
+        .iter()
+        .filter(|f| f.kind != FileKind::Rust)
+        .map(|f| f.path.clone())
+        .collect();
+    let inputs: Vec<behaviour::Source<'_>> = sources
+        .iter()
+        .map(|(path, role, text, parsed)| behaviour::Source {
+            path,
+            role: *role,
+            text: *text,
+            parsed: parsed.as_ref(),
+        })
+        .collect();
+    a.behaviour = Some(behaviour::analyze(
+        &inputs,
+        &shipped,
+        behaviour::Budget::default(),
+    ));
+    drop(inputs);
+    drop(sources);
+    // Positions of the files just parsed are no longer needed on this thread.
+    proc_macro2::extra::invalidate_current_thread_spans();
     if build_time_code {
         a.capabilities = Some(caps);
     }
@@ -329,7 +374,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v5-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v6-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",
@@ -470,6 +515,16 @@ mod tests {
                 .processes
                 .iter()
                 .any(|p| p.contains("sh"))
+        );
+    }
+
+    #[test]
+    fn readme_names_the_crates_it_points_at() {
+        let readme = "# Serde &emsp; [![crates](https://img.shields.io/crates/v/serde.svg)](https://crates.io/crates/serde)\n\
+                      See [docs](https://docs.rs/serde_json/latest) and https://docs.rs/crate/serde_derive.\n";
+        assert_eq!(
+            readme_names(readme),
+            ["serde", "serde_derive", "serde_json"]
         );
     }
 }

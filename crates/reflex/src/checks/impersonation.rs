@@ -140,6 +140,57 @@ struct Known<'a> {
 struct KnownCrates<'a> {
     by_repo: HashMap<String, Vec<Known<'a>>>,
     with_archive: Vec<Known<'a>>,
+    /// Indexes into `with_archive` by file digest, folded description and README digest.
+    by_digest: HashMap<&'a str, Vec<usize>>,
+    by_description: HashMap<String, Vec<usize>>,
+    by_readme: HashMap<&'a str, Vec<usize>>,
+}
+
+/// A description with whitespace and case folded.
+fn fold(d: &str) -> String {
+    d.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+impl<'a> KnownCrates<'a> {
+    fn index(&mut self) {
+        for (k, known) in self.with_archive.iter().enumerate() {
+            let Some(a) = known.analysis else { continue };
+            for (_, d) in &a.identity.files {
+                let list = self.by_digest.entry(d.as_str()).or_default();
+                if list.last() != Some(&k) {
+                    list.push(k);
+                }
+            }
+            if let Some(d) = a.description.as_deref().filter(|d| d.len() >= 20) {
+                self.by_description.entry(fold(d)).or_default().push(k);
+            }
+            if let Some(r) = a.identity.readme_digest.as_deref() {
+                self.by_readme.entry(r).or_default().push(k);
+            }
+        }
+    }
+
+    /// Crates with an archive that share `a`'s description, README or at least two files.
+    fn candidates(&self, a: &CrateAnalysis) -> impl Iterator<Item = usize> + use<> {
+        let mut out: std::collections::BTreeSet<usize> = Default::default();
+        if let Some(d) = a.description.as_deref().filter(|d| d.len() >= 20) {
+            out.extend(self.by_description.get(&fold(d)).into_iter().flatten());
+        }
+        if let Some(r) = a.identity.readme_digest.as_deref() {
+            out.extend(self.by_readme.get(r).into_iter().flatten());
+        }
+        let mut counts: HashMap<usize, usize> = HashMap::new();
+        for (_, d) in a.identity.files.iter().filter(|(p, _)| telling(p)) {
+            for &k in self.by_digest.get(d.as_str()).into_iter().flatten() {
+                *counts.entry(k).or_default() += 1;
+            }
+        }
+        out.extend(counts.into_iter().filter(|&(_, n)| n >= 2).map(|(k, _)| k));
+        out.into_iter()
+    }
 }
 
 fn corpus_key(r: &str) -> Option<String> {
@@ -165,7 +216,7 @@ fn known<'a>(
                 name: p.name.as_str(),
                 rank: rank(p.name.as_str()),
                 analysis: Some(a),
-                version: None,
+                version: a.identity.version.as_deref(),
             });
         }
     }
@@ -197,14 +248,19 @@ fn known<'a>(
                 name: p.name.as_str(),
                 rank: Some(p.rank),
                 analysis: None,
-                version: None,
+                version: p.max_version.as_deref(),
             });
         }
     }
-    KnownCrates {
+    let mut known = KnownCrates {
         by_repo,
         with_archive,
-    }
+        by_digest: HashMap::new(),
+        by_description: HashMap::new(),
+        by_readme: HashMap::new(),
+    };
+    known.index();
+    known
 }
 
 /// Whether `other` (ranked `other_rank`) is more popular than a crate ranked `rank`
@@ -290,15 +346,9 @@ fn copied(a: &CrateAnalysis, version: &str, o: &Known<'_>) -> Vec<String> {
         out.push(format!("the same version number as `{}` ({v})", o.name));
     }
     let Some(oa) = o.analysis else { return out };
-    let norm = |d: &str| {
-        d.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
     if let (Some(d), Some(od)) = (a.description.as_deref(), oa.description.as_deref())
         && d.len() >= 20
-        && norm(d) == norm(od)
+        && fold(d) == fold(od)
     {
         out.push(format!("the description of `{}`: {d:?}", o.name));
     }
@@ -449,7 +499,11 @@ impl Check for Impersonation {
                 reported = Some(o.name);
             }
             // 2. Copied description, README or files of another crate with an archive.
-            for o in known.with_archive.iter().filter(|o| imitable(o)) {
+            for o in known
+                .candidates(a)
+                .map(|k| &known.with_archive[k])
+                .filter(|o| imitable(o))
+            {
                 if reported == Some(o.name) || family(o) {
                     continue;
                 }
@@ -487,15 +541,9 @@ impl Check for Impersonation {
                 }
                 let same_readme = a.identity.readme_digest.is_some()
                     && a.identity.readme_digest == oa.identity.readme_digest;
-                let norm = |d: &str| {
-                    d.split_whitespace()
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                        .to_lowercase()
-                };
                 let same_description = matches!(
                     (a.description.as_deref(), oa.description.as_deref()),
-                    (Some(d), Some(od)) if d.len() >= 20 && norm(d) == norm(od)
+                    (Some(d), Some(od)) if d.len() >= 20 && fold(d) == fold(od)
                 );
                 if !(same_readme || same_description) {
                     continue;

@@ -2,6 +2,7 @@
 //! new module plus one line in [`REGISTRY`].
 
 pub mod advisories;
+pub mod behaviour;
 pub mod build_approval;
 pub mod build_env;
 pub mod build_time;
@@ -181,6 +182,7 @@ static REGISTRY: &[(&dyn Check, &[CommandId])] = &[
     (&typosquat::Typosquat, &[Recon, Review, Gate, Inspect]),
     (&confusion::Confusion, &[Recon, Review, Gate]),
     (&build_time::BuildTime, &[Recon, Review, Gate, Inspect]),
+    (&behaviour::Behaviours, &[Recon, Review, Gate, Inspect]),
     (&impersonation::Impersonation, &[Recon, Gate, Inspect]),
     (&review::Review, &[Review, Gate]),
     (&cooldown::Cooldown, &[Gate]),

@@ -46,6 +46,14 @@ pub fn report(
     }
     report.checks = runs;
     report.findings = sink.findings;
+    if command.id == crate::checks::CommandId::Inspect {
+        // The one-package graph is made up: findings point at the crate, not at a line.
+        for f in &mut report.findings {
+            if let Some(loc) = &mut f.location {
+                loc.line = None;
+            }
+        }
+    }
     report.review = sink.review;
     relativize(&mut report, &opts.cwd);
     let mut deny = opts.deny;

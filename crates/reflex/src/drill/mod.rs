@@ -14,7 +14,7 @@ mod pipeline;
 pub mod registry;
 pub mod render;
 pub mod scenario;
-pub mod sink;
+pub mod sinkhole;
 pub mod tabletop;
 
 use crate::error::{Error, Result};
@@ -22,7 +22,7 @@ use crate::state::DrillRecord;
 use registry::{Publish, Registry};
 use scenario::{Remedy, Scenario, Stage};
 use serde::Serialize;
-use sink::Sink;
+use sinkhole::Sinkhole;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -194,7 +194,7 @@ pub fn run(
     let start = Instant::now();
     std::fs::create_dir_all(&opts.scratch).map_err(|e| Error::io(&opts.scratch, e))?;
     let registry = Registry::start()?;
-    let sink = Sink::start()?;
+    let sink = Sinkhole::start()?;
     let mut results = Vec::new();
     for s in scenarios {
         progress(&format!("{}: {}", s.name, s.title));
@@ -279,7 +279,7 @@ struct Play<'a> {
     s: &'a Scenario,
     opts: &'a Options,
     registry: &'a Registry,
-    sink: &'a Sink,
+    sink: &'a Sinkhole,
     dir: PathBuf,
     progress: &'a mut dyn FnMut(&str),
     /// When the monitor's first alert on the attack was raised.

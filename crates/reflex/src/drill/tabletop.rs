@@ -11,7 +11,7 @@ use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// What the checklist is filled in with.
-pub struct Context {
+pub struct Checklist {
     /// Secret-looking variables in the environment a build would inherit: (name, why).
     pub secrets: Vec<(String, String)>,
     /// Credential files present in the home directory: (path, what).
@@ -25,7 +25,7 @@ pub struct Context {
     pub roots: Vec<String>,
 }
 
-impl Context {
+impl Checklist {
     /// What a build on this machine would see (secret-looking variables of `env`, names only,
     /// and the credential files in `home`) and the lockfiles under `roots` that carry one of
     /// `s`'s attack crates (from the embedded advisory database, offline).
@@ -35,7 +35,7 @@ impl Context {
         home: Option<&Path>,
         roots: Vec<PathBuf>,
         contacts: Vec<String>,
-    ) -> Result<Context> {
+    ) -> Result<Checklist> {
         let mut secrets: Vec<(String, String)> = env
             .iter()
             .filter_map(|(k, v)| secret_reason(k, v).map(|why| (k.clone(), why)))
@@ -78,7 +78,7 @@ impl Context {
                 lockfiles.push((p.lockfile.clone(), versions));
             }
         }
-        Ok(Context {
+        Ok(Checklist {
             secrets,
             credential_files,
             lockfiles,
@@ -100,7 +100,7 @@ pub struct Tabletop {
     pub lockfiles: Vec<String>,
 }
 
-pub fn tabletop(s: &Scenario, cx: &Context) -> Tabletop {
+pub fn tabletop(s: &Scenario, cx: &Checklist) -> Tabletop {
     let crates = s.attack.join(", ");
     let roots = if cx.roots.is_empty() {
         ".".to_string()

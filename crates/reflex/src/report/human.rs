@@ -148,7 +148,7 @@ fn changes(
     opts: HumanOptions,
     s: &mut String,
 ) {
-    use super::review_view::{
+    use super::change_table::{
         RISKY_FILES, code_summary, needles, ordered_diffs, shows_code, what, why,
     };
     let verbose = opts.verbose;

@@ -79,7 +79,7 @@ pub fn render(report: &Report) -> String {
         );
     }
     if let Some(review) = &report.review {
-        super::review_view::markdown(review, &report.findings, false, &mut s, icon);
+        super::change_table::markdown(review, &report.findings, false, &mut s, icon);
     }
     if let Some(ci) = &report.ci
         && let Some(p) = ci.locked_percent
@@ -151,7 +151,7 @@ pub fn render(report: &Report) -> String {
 /// The findings table (same causes on one row) and their details, within the budget of a
 /// pull-request comment: what does not fit is counted, never silently dropped.
 fn findings(report: &Report, s: &mut String) {
-    use super::review_view::MARKDOWN_BUDGET;
+    use super::change_table::MARKDOWN_BUDGET;
     if report.review.is_some() {
         let _ = writeln!(s, "\n### Findings");
     }

@@ -1,12 +1,12 @@
 //! Findings and the report that carries them. Analysis produces a [`Report`]; renderers in the
 //! submodules turn it into human, JSON, SARIF or Markdown text and never decide the verdict.
 
+pub mod change_table;
 pub mod github;
 pub mod grouping;
 pub mod human;
 pub mod json;
 pub mod markdown;
-pub mod review_view;
 pub mod sarif;
 
 use crate::checks::ci::CiStats;

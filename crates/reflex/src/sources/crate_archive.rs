@@ -805,4 +805,80 @@ pub(crate) mod tests {
         let garbage = b"not gzip at all".to_vec();
         assert!(manifest(&garbage, "demo", "0.1.0", &sha256_hex(&garbage)).is_err());
     }
+
+    #[test]
+    fn directories_are_read_like_archives_and_links_are_problems() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src")).unwrap();
+        std::fs::create_dir_all(root.join("target/debug")).unwrap();
+        std::fs::write(root.join("Cargo.toml"), "[package]\nname = \"d\"\n").unwrap();
+        std::fs::write(root.join("src/lib.rs"), "pub fn f() {}").unwrap();
+        std::fs::write(root.join("README.md"), "# d\n").unwrap();
+        std::fs::write(root.join("target/debug/junk"), "x").unwrap();
+        std::fs::write(root.join("blob.bin"), b"\x7fELF\x02").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink("/etc/passwd", root.join("key")).unwrap();
+        let a = read_dir(root, Limits::default());
+        let paths: Vec<&str> = a.files.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(paths, ["Cargo.toml", "README.md", "blob.bin", "src/lib.rs"]);
+        assert_eq!(a.file("blob.bin").unwrap().kind, FileKind::Elf);
+        assert_eq!(a.file("README.md").unwrap().text.as_deref(), Some("# d\n"));
+        #[cfg(unix)]
+        assert!(
+            matches!(&a.problems[..], [Problem::Link { path, .. }] if path == "key"),
+            "{:?}",
+            a.problems
+        );
+        // The same limits as an archive.
+        let small = Limits {
+            max_file: 4,
+            ..Limits::default()
+        };
+        assert!(
+            read_dir(root, small)
+                .problems
+                .iter()
+                .any(|p| matches!(p, Problem::TooLarge { .. }))
+        );
+        // The same digest as the same file in an archive.
+        let bytes = build(&[("d-0.1.0/src/lib.rs", b"pub fn f() {}", 0o644)]);
+        let packed = read(&bytes, "d", "0.1.0", None, Limits::default());
+        assert_eq!(packed.files[0].digest, a.file("src/lib.rs").unwrap().digest);
+    }
+
+    #[test]
+    fn vcs_info_and_the_top_directory_of_an_unnamed_archive() {
+        let bytes = build(&[
+            (
+                "x-1.2.3/.cargo_vcs_info.json",
+                b"{\"git\":{\"sha1\":\"abc\",\"dirty\":true},\"path_in_vcs\":\"crates/x\"}",
+                0o644,
+            ),
+            ("x-1.2.3/Cargo.toml", b"[package]\nname = \"x\"\n", 0o644),
+        ]);
+        assert_eq!(top_directory(&bytes).as_deref(), Ok("x-1.2.3"));
+        let a = read_with_top(&bytes, "x-1.2.3", None, Limits::default());
+        assert_eq!(
+            a.vcs_info(),
+            Some(VcsInfo {
+                path_in_vcs: Some("crates/x".into()),
+                sha1: Some("abc".into()),
+                dirty: true
+            })
+        );
+        let old = build(&[(
+            "x-1.0.0/.cargo_vcs_info.json",
+            b"{\"git\":{\"sha1\":\"abc\"}}",
+            0o644,
+        )]);
+        let a = read(&old, "x", "1.0.0", None, Limits::default());
+        assert_eq!(
+            a.vcs_info().unwrap().path_in_vcs,
+            None,
+            "cargo < 1.58 did not record it"
+        );
+        assert!(top_directory(b"not gzip").unwrap_err().contains("gzip"));
+        assert_eq!(text_digest("A  b\nC"), text_digest("a b c"));
+    }
 }

@@ -24,6 +24,8 @@ pub struct Popular {
     pub ranked: bool,
     /// `owner/repo` on GitHub, or a URL, when the list carries it.
     pub repository: Option<String>,
+    /// Its newest version when the list was made (`max_version`), when the list carries it.
+    pub max_version: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -53,6 +55,7 @@ impl Popularity {
                 rank: unranked,
                 ranked: false,
                 repository: None,
+                max_version: None,
             });
         }
         p
@@ -84,6 +87,7 @@ impl Popularity {
                     rank: i as u32 + 1,
                     ranked: true,
                     repository: None,
+                    max_version: None,
                 });
             }
         }
@@ -108,6 +112,7 @@ impl Popularity {
                 rank: i as u32 + 1,
                 ranked: true,
                 repository: None,
+                max_version: None,
             });
         }
         p
@@ -126,6 +131,7 @@ impl Popularity {
         else {
             return;
         };
+        let version_col = col("max_version");
         for (i, line) in lines.enumerate() {
             let cells: Vec<&str> = line.split(',').map(str::trim).collect();
             let Some(name) = cells.get(name_col).filter(|n| !n.is_empty()) else {
@@ -138,11 +144,16 @@ impl Popularity {
                 .and_then(|c| cells.get(c))
                 .filter(|r| !r.is_empty())
                 .map(|r| r.to_string());
+            let max_version = version_col
+                .and_then(|c| cells.get(c))
+                .filter(|v| !v.is_empty())
+                .map(|v| v.to_string());
             self.insert(Popular {
                 name: name.to_string(),
                 rank,
                 ranked: true,
                 repository,
+                max_version,
             });
         }
     }
@@ -158,6 +169,9 @@ impl Popularity {
                 }
                 if e.repository.is_none() {
                     e.repository = entry.repository;
+                }
+                if e.max_version.is_none() {
+                    e.max_version = entry.max_version;
                 }
             }
             None => {

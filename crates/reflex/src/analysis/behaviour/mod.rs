@@ -10,6 +10,7 @@
 //! budget; what was not read is named in `partial`. Facts are data: the behaviour check grades
 //! them.
 
+mod detect;
 mod lexer;
 pub mod patterns;
 mod values;

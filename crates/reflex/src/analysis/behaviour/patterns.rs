@@ -38,7 +38,12 @@ pub const NET_NAMES: &[&str] = &[
 
 /// Raw socket calls through `libc` / `nix` / `windows-sys`.
 pub const RAW_NET: &[&str] = &[
-    "socket", "connect", "sendto", "getaddrinfo", "gethostbyname", "WSAStartup",
+    "socket",
+    "connect",
+    "sendto",
+    "getaddrinfo",
+    "gethostbyname",
+    "WSAStartup",
 ];
 
 /// Process-spawning calls of `libc`, `nix` and friends.
@@ -62,12 +67,13 @@ pub const RAW_EXEC: &[&str] = &[
 /// The class of a program name: `shell`, `interpreter`, `download-tool`, `compiler`,
 /// `build-tool` or `other`.
 pub fn program_class(program: &str) -> &'static str {
-    let base = program
+    let lower = program.to_ascii_lowercase();
+    let base = lower
         .rsplit(['/', '\\'])
         .next()
-        .unwrap_or(program)
+        .unwrap_or(&lower)
         .trim_end_matches(".exe")
-        .to_ascii_lowercase();
+        .to_string();
     match base.as_str() {
         "sh" | "bash" | "zsh" | "dash" | "ksh" | "fish" | "cmd" | "powershell" | "pwsh"
         | "busybox" => "shell",
@@ -75,14 +81,12 @@ pub fn program_class(program: &str) -> &'static str {
         | "wscript" | "cscript" | "mshta" | "rundll32" | "regsvr32" | "php" | "lua" => {
             "interpreter"
         }
-        "curl" | "wget" | "certutil" | "bitsadmin" | "invoke-webrequest" | "iwr" | "scp"
-        | "nc" | "ncat" | "netcat" | "ftp" | "tftp" => "download-tool",
+        "curl" | "wget" | "certutil" | "bitsadmin" | "invoke-webrequest" | "iwr" | "scp" | "nc"
+        | "ncat" | "netcat" | "ftp" | "tftp" => "download-tool",
         "cc" | "gcc" | "g++" | "clang" | "clang++" | "cl" | "rustc" | "ar" | "ld" | "nasm"
-        | "as" | "windres" | "lib" | "link" | "c++" | "emcc" | "nvcc" | "ml64" | "ml" => {
-            "compiler"
-        }
-        "pkg-config" | "cmake" | "make" | "git" | "cargo" | "xcrun" | "vcvarsall.bat"
-        | "ninja" | "meson" | "autoreconf" | "protoc" | "uname" | "sw_vers" | "xcode-select"
+        | "as" | "windres" | "lib" | "link" | "c++" | "emcc" | "nvcc" | "ml64" | "ml" => "compiler",
+        "pkg-config" | "cmake" | "make" | "git" | "cargo" | "xcrun" | "vcvarsall.bat" | "ninja"
+        | "meson" | "autoreconf" | "protoc" | "uname" | "sw_vers" | "xcode-select"
         | "llvm-config" | "python-config" | "ldconfig" | "which" | "where" | "rustup"
         | "perl.exe" | "hg" | "svn" | "reg" | "wmic" | "getconf" | "sysctl" | "lsb_release" => {
             "build-tool"
@@ -285,7 +289,10 @@ mod tests {
             endpoint_kind("https://discord.com/api/webhooks/1/x"),
             Some("Discord webhook")
         );
-        assert_eq!(endpoint_kind("http://45.9.1.2:8080/x"), Some("raw IP address"));
+        assert_eq!(
+            endpoint_kind("http://45.9.1.2:8080/x"),
+            Some("raw IP address")
+        );
         assert_eq!(endpoint_kind("http://127.0.0.1:8080/x"), None);
         assert_eq!(endpoint_kind("https://crates.io"), None);
         assert!(key_search("[0-9a-fA-F]{64}").is_some());

@@ -78,9 +78,16 @@ fn decoder(path: &str) -> Option<&'static str> {
     let lower = path.to_ascii_lowercase();
     if lower.contains("hex") {
         Some("hex")
-    } else if ["base64", "standard", "general_purpose", "engine", "url_safe", "b64"]
-        .iter()
-        .any(|w| lower.contains(w))
+    } else if [
+        "base64",
+        "standard",
+        "general_purpose",
+        "engine",
+        "url_safe",
+        "b64",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         Some("base64")
     } else if lower.contains("bs58") || lower.contains("base58") {
@@ -210,10 +217,9 @@ impl Walker<'_> {
         ) && (full.contains("String") || full.contains("str") || full.contains("char"))
         {
             return match arg(self, 0) {
-                Val::Bytes(b) => Val::decoded(
-                    Some(String::from_utf8_lossy(&b).into_owned()),
-                    "byte array",
-                ),
+                Val::Bytes(b) => {
+                    Val::decoded(Some(String::from_utf8_lossy(&b).into_owned()), "byte array")
+                }
                 Val::List(_) => Val::decoded(None, "byte array"),
                 v @ (Val::Decoded { .. } | Val::Download | Val::Str(_) | Val::Env(_)) => v,
                 _ if last == "from" => Val::Unknown,
@@ -262,10 +268,9 @@ impl Walker<'_> {
                 Val::List(items) => items
                     .into_iter()
                     .fold(Val::Str(String::new()), |a, b| Val::concat(a, b, "")),
-                Val::Bytes(b) => Val::decoded(
-                    Some(String::from_utf8_lossy(&b).into_owned()),
-                    "byte array",
-                ),
+                Val::Bytes(b) => {
+                    Val::decoded(Some(String::from_utf8_lossy(&b).into_owned()), "byte array")
+                }
                 v => v,
             },
             "map" | "filter_map" | "flat_map" => self.eval_map(recv, m),
@@ -294,14 +299,15 @@ impl Walker<'_> {
                     _ => Val::Unknown,
                 }
             }
-            "bytes_async" | "text" | "json" | "send" | "call" | "into_reader"
-            | "into_string" | "read_to_end" | "read_to_string" | "body" => match recv {
+            "bytes_async" | "text" | "json" | "send" | "call" | "into_reader" | "into_string"
+            | "read_to_end" | "read_to_string" | "body" => match recv {
                 Val::Download => Val::Download,
                 _ => Val::Unknown,
             },
-            "get" | "post" | "put" if m.args.first().is_some_and(|a| {
-                super::patterns::looks_like_address(&self.eval(a).text().unwrap_or_default())
-            }) =>
+            "get" | "post" | "put"
+                if m.args.first().is_some_and(|a| {
+                    super::patterns::looks_like_address(&self.eval(a).text().unwrap_or_default())
+                }) =>
             {
                 Val::Download
             }
@@ -328,8 +334,7 @@ impl Walker<'_> {
             };
             return Val::decoded(text, "xor");
         }
-        if body.contains("as char") || body.contains("char::from") || body.contains("from_u32")
-        {
+        if body.contains("as char") || body.contains("char::from") || body.contains("from_u32") {
             let arithmetic = body.contains('-') || body.contains('+');
             return match (recv, arithmetic) {
                 (Val::Bytes(b), false) => Val::decoded(
@@ -395,7 +400,13 @@ fn format_template(template: &str, args: &[Val]) -> Val {
                 None if out.is_empty() => return Val::Unknown,
                 None => return Val::Str(out),
             },
-            _ => return if out.starts_with('$') { Val::Str(out) } else { Val::Unknown },
+            _ => {
+                return if out.starts_with('$') {
+                    Val::Str(out)
+                } else {
+                    Val::Unknown
+                };
+            }
         }
         rest = &rest[open + close + 1..];
     }

@@ -212,9 +212,10 @@ impl<'a> Walker<'a> {
             _ => {}
         }
         self.fn_kinds.push((kind, class.to_string()));
-        let gated = self.gate.clone().filter(|_| {
-            matches!(kind, Kind::Exec | Kind::Network | Kind::DownloadExec)
-        });
+        let gated = self
+            .gate
+            .clone()
+            .filter(|_| matches!(kind, Kind::Exec | Kind::Network | Kind::DownloadExec));
         let line = u32::try_from(span.start().line).unwrap_or(0);
         let fact = Fact {
             kind,
@@ -247,7 +248,12 @@ impl<'a> Walker<'a> {
         facts.push(fact);
     }
 
-    fn enter_fn(&mut self, name: String, inputs: &syn::punctuated::Punctuated<syn::FnArg, syn::Token![,]>, block: &syn::Block) {
+    fn enter_fn(
+        &mut self,
+        name: String,
+        inputs: &syn::punctuated::Punctuated<syn::FnArg, syn::Token![,]>,
+        block: &syn::Block,
+    ) {
         let saved = (
             std::mem::replace(&mut self.func, name.clone()),
             std::mem::take(&mut self.current),
@@ -288,7 +294,10 @@ impl<'a> Walker<'a> {
             .any(|(k, c)| *k == Kind::Network || (*k == Kind::Exec && c == "download-tool"));
         let runs = self.fn_kinds.iter().any(|(k, c)| {
             *k == Kind::Exec
-                && !matches!(c.as_str(), "compiler" | "build-tool" | "download-tool" | "from-env")
+                && !matches!(
+                    c.as_str(),
+                    "compiler" | "build-tool" | "download-tool" | "from-env"
+                )
         });
         let downloaded_run = self
             .fn_kinds
@@ -365,7 +374,10 @@ fn collect_use(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut HashMap<Str
         }
         syn::UseTree::Rename(r) => {
             let full = [prefix.join("::"), r.ident.to_string()].join("::");
-            out.insert(r.rename.to_string(), full.trim_start_matches("::").to_string());
+            out.insert(
+                r.rename.to_string(),
+                full.trim_start_matches("::").to_string(),
+            );
         }
         syn::UseTree::Glob(_) => {
             out.insert(format!("*{}", prefix.join("::")), prefix.join("::"));
@@ -527,7 +539,11 @@ fn is_test(attrs: &[syn::Attribute]) -> bool {
         p == "test"
             || p.ends_with("::test")
             || (p == "cfg" && {
-                let t = a.meta.require_list().map(|l| l.tokens.to_string()).unwrap_or_default();
+                let t = a
+                    .meta
+                    .require_list()
+                    .map(|l| l.tokens.to_string())
+                    .unwrap_or_default();
                 t == "test" || t.starts_with("all (test")
             })
     })

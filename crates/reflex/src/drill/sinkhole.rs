@@ -17,7 +17,7 @@ pub struct Hit {
     pub what: String,
 }
 
-pub struct Sink {
+pub struct Sinkhole {
     pub tcp: String,
     pub dns: String,
     hits: Arc<Mutex<Vec<Hit>>>,
@@ -26,13 +26,13 @@ pub struct Sink {
 /// What the sinkhole serves for `GET /stage2`: a script that only touches its first argument.
 pub const STAGE2: &str = "#!/bin/sh\n# cargo-reflex drill: second stage (benign)\ntouch \"$1\"\n";
 
-impl Sink {
-    pub fn start() -> Result<Sink> {
+impl Sinkhole {
+    pub fn start() -> Result<Sinkhole> {
         let err = |e| Error::io("127.0.0.1 (drill sinkhole)", e);
         let tcp = TcpListener::bind("127.0.0.1:0").map_err(err)?;
         let udp = UdpSocket::bind("127.0.0.1:0").map_err(err)?;
         let hits: Arc<Mutex<Vec<Hit>>> = Arc::default();
-        let sink = Sink {
+        let sink = Sinkhole {
             tcp: tcp.local_addr().map_err(err)?.to_string(),
             dns: udp.local_addr().map_err(err)?.to_string(),
             hits: hits.clone(),
@@ -83,7 +83,7 @@ impl Sink {
         Ok(sink)
     }
 
-    /// Everything that arrived since `from` (an earlier [`Sink::count`]).
+    /// Everything that arrived since `from` (an earlier [`Sinkhole::count`]).
     pub fn since(&self, from: usize) -> Vec<Hit> {
         let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         hits.get(from..).map(<[Hit]>::to_vec).unwrap_or_default()
