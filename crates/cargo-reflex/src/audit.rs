@@ -23,6 +23,9 @@ pub struct AuditArgs {
     /// Report the advisory database as stale when older than this many days
     #[arg(long, default_value_t = 90, value_name = "DAYS")]
     pub db_max_age: i64,
+
+    #[command(flatten)]
+    pub record: crate::record::RecordArgs,
 }
 
 pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
@@ -42,7 +45,7 @@ pub fn run(args: AuditArgs) -> Result<u8, reflex::Error> {
                 .collect(),
         );
     }
-    execute(c, |progress| audit(&opts, progress))
+    execute_recorded(c, &args.record, |progress| audit(&opts, progress))
 }
 
 /// Library options from the common flags.
@@ -97,6 +100,22 @@ pub fn execute(
     Ok(if report.summary.passed { 0 } else { 1 })
 }
 
+/// [`execute`], and with `--record` the run goes into the state store's inventory (opened
+/// first: an unreachable store fails before the work).
+pub fn execute_recorded(
+    c: &CommonArgs,
+    record: &crate::record::RecordArgs,
+    command: impl FnOnce(
+        reflex::commands::Progress<'_>,
+    ) -> Result<reflex::report::Report, reflex::Error>,
+) -> Result<u8, reflex::Error> {
+    let store = record.open()?;
+    let report = with_progress(c, command)?;
+    output::emit(&output::render(&report, c), c)?;
+    record.save(store.as_deref(), &report, c.quiet)?;
+    Ok(if report.summary.passed { 0 } else { 1 })
+}
+
 /// Runs a command while a progress bar (on a terminal) shows its long steps.
 pub fn with_progress(
     c: &CommonArgs,
@@ -115,6 +134,9 @@ pub fn with_progress(
     let report = command(&on_progress);
     if let Some(b) = &bar {
         b.finish_and_clear();
+    }
+    if let (Ok(r), Some(path)) = (&report, &c.html) {
+        output::write_html(r, path)?;
     }
     report
 }

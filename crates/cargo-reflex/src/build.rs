@@ -58,14 +58,14 @@ pub struct BuildArgs {
     #[arg(long, requires = "monitor")]
     pub learn: bool,
 
-    /// The state store remembering every destination ever contacted (SQLite) [default: state.sqlite in cargo-reflex's cache directory]
+    /// The state store remembering every destination ever contacted: a SQLite file or a postgres:// URL (when PostgreSQL fails, sightings go to the local file and the log says so) [default: state.sqlite in cargo-reflex's cache directory]
     #[arg(
         long,
-        value_name = "FILE",
+        value_name = "FILE|URL",
         env = "CARGO_REFLEX_STATE",
         requires = "monitor"
     )]
-    pub state: Option<PathBuf>,
+    pub state: Option<String>,
 
     /// Path to Cargo.toml of the workspace
     #[arg(long, value_name = "PATH")]

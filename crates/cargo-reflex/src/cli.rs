@@ -42,6 +42,8 @@ pub enum Command {
     Db(crate::db::DbArgs),
     /// Software bill of materials of the locked graph (CycloneDX 1.6 or SPDX 2.3 JSON), with known advisories as VEX
     Sbom(crate::sbom::SbomArgs),
+    /// The defence's figures per repository and for the organisation (lockfile, CI --locked, gate, staleness, advisories, churn, drills), from local trees or recorded runs
+    Survey(crate::survey::SurveyArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
     Completions(crate::completions::CompletionsArgs),
     /// Print the manual pages (roff), or write one file per command with --out-dir
@@ -111,6 +113,10 @@ pub struct CommonArgs {
     /// Write the report to this file instead of standard output
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
+
+    /// Also write the report as one self-contained HTML page (findings table, charts; no network)
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 
     /// Exit 1 when a finding is at or above this severity: critical, high, medium, low, info, or none [default: high, or the policy's deny-level]
     #[arg(long, value_name = "LEVEL", value_parser = parse_deny)]

@@ -51,9 +51,9 @@ pub struct DrillArgs {
     #[arg(long)]
     pub keep: bool,
 
-    /// The state store that keeps the scorecards [default: state.sqlite in cargo-reflex's cache directory]
-    #[arg(long, value_name = "FILE", env = "CARGO_REFLEX_STATE")]
-    pub state: Option<PathBuf>,
+    /// The state store that keeps the scorecards: a SQLite file or a postgres:// URL [default: state.sqlite in cargo-reflex's cache directory]
+    #[arg(long, value_name = "FILE|URL", env = "CARGO_REFLEX_STATE")]
+    pub state: Option<String>,
 
     /// Do not record this drill in the state store
     #[arg(long)]
@@ -241,18 +241,8 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
     Ok(if card.passed == card.total { 0 } else { 1 })
 }
 
-fn open_state(args: &DrillArgs) -> Result<reflex::state::StateStore, reflex::Error> {
-    let path = args
-        .state
-        .clone()
-        .or_else(reflex::state::StateStore::default_path)
-        .ok_or_else(|| {
-            reflex::Error::Usage(
-                "no cache directory for the state store".into(),
-                Some("give --state FILE".into()),
-            )
-        })?;
-    reflex::state::StateStore::open(&path)
+fn open_state(args: &DrillArgs) -> Result<Box<dyn reflex::state::StateStore>, reflex::Error> {
+    reflex::state::open(&reflex::state::Location::or_default(args.state.as_deref())?)
 }
 
 fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, reflex::Error> {

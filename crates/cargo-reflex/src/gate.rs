@@ -36,6 +36,9 @@ pub struct GateArgs {
 
     #[command(flatten)]
     pub common: CommonArgs,
+
+    #[command(flatten)]
+    pub record: crate::record::RecordArgs,
 }
 
 pub fn run(args: GateArgs) -> Result<u8, reflex::Error> {
@@ -52,6 +55,7 @@ pub fn run(args: GateArgs) -> Result<u8, reflex::Error> {
             &mut opts,
         )?);
     }
+    let store = args.record.open()?;
     let report = crate::audit::with_progress(c, |progress| gate(&opts, progress))?;
     if let Some(path) = &args.summary {
         let text = reflex::report::markdown::render(&report);
@@ -70,5 +74,6 @@ pub fn run(args: GateArgs) -> Result<u8, reflex::Error> {
         );
     }
     output::emit(&output::render(&report, c), c)?;
+    args.record.save(store.as_deref(), &report, c.quiet)?;
     Ok(if report.summary.passed { 0 } else { 1 })
 }

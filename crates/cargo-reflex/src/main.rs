@@ -16,9 +16,11 @@ mod inspect;
 mod man;
 mod output;
 mod recon;
+mod record;
 mod respond;
 mod review;
 mod sbom;
+mod survey;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -54,6 +56,7 @@ fn main() -> ExitCode {
         cli::Command::Drill(args) => drill::run(args),
         cli::Command::Db(args) => db::run(args),
         cli::Command::Sbom(args) => sbom::run(args),
+        cli::Command::Survey(args) => survey::run(args),
         cli::Command::Completions(args) => completions::run(args),
         cli::Command::Man(args) => man::run(args),
     };

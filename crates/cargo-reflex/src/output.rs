@@ -52,6 +52,11 @@ pub fn emit(text: &str, args: &CommonArgs) -> Result<(), reflex::Error> {
     }
 }
 
+/// `--html FILE`: the report as one self-contained page.
+pub fn write_html(report: &Report, path: &std::path::Path) -> Result<(), reflex::Error> {
+    std::fs::write(path, report::html::render(report)).map_err(|e| reflex::Error::io(path, e))
+}
+
 /// Writes bytes to standard output; a closed pipe (`| head`) is the reader's choice.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), reflex::Error> {
     let mut out = std::io::stdout().lock();

@@ -1,6 +1,6 @@
 //! `cargo reflex recon`.
 
-use crate::audit::{execute, options};
+use crate::audit::{execute_recorded, options};
 use crate::cli::CommonArgs;
 use clap::Args;
 use reflex::commands::recon;
@@ -26,6 +26,9 @@ pub struct ReconArgs {
     /// Popular crates ranked at or above this are typosquat targets
     #[arg(long, default_value_t = reflex::checks::typosquat::DEFAULT_TARGET_RANK, value_name = "RANK")]
     pub typosquat_rank: u32,
+
+    #[command(flatten)]
+    pub record: crate::record::RecordArgs,
 }
 
 pub fn run(args: ReconArgs) -> Result<u8, reflex::Error> {
@@ -35,5 +38,5 @@ pub fn run(args: ReconArgs) -> Result<u8, reflex::Error> {
     opts.stale_after_days = args.stale_after * 365 / 12;
     opts.internal_prefixes = args.internal_prefixes.clone();
     opts.typosquat_target_rank = args.typosquat_rank;
-    execute(c, |progress| recon(&opts, progress))
+    execute_recorded(c, &args.record, |progress| recon(&opts, progress))
 }

@@ -47,6 +47,14 @@ pub struct RespondArgs {
     /// Exit 1 when any lockfile is affected (for scripts)
     #[arg(long)]
     pub fail_if_affected: bool,
+
+    /// Answer from the inventory of recorded runs (`--record`) instead of walking directories: the newest record of every repository and branch. A SQLite file or a postgres:// URL; without a value, $CARGO_REFLEX_STATE or state.sqlite in cargo-reflex's cache directory
+    #[arg(long, value_name = "FILE|URL", num_args = 0..=1, default_missing_value = "", conflicts_with = "paths")]
+    pub state: Option<String>,
+
+    /// With --state: only records made at or after this time (RFC 3339 or a date, for example 2026-11-01)
+    #[arg(long, value_name = "TIME", requires = "state")]
+    pub since: Option<String>,
 }
 
 pub fn run(args: RespondArgs) -> Result<u8, reflex::Error> {
@@ -62,6 +70,25 @@ pub fn run(args: RespondArgs) -> Result<u8, reflex::Error> {
     };
     config.crates_io_url = std::env::var("CARGO_REFLEX_CRATES_IO_INDEX").ok();
     let index = RegistryIndex::crates_io(config);
+    if let Some(given) = &args.state {
+        let given = Some(given.clone())
+            .filter(|s| !s.is_empty())
+            .or_else(|| std::env::var("CARGO_REFLEX_STATE").ok());
+        let location = reflex::state::Location::or_default(given.as_deref())?;
+        let store = reflex::state::open(&location)?;
+        if let Some(since) = &args.since {
+            reflex::state::micros(since)?;
+        }
+        let response = reflex::respond::respond_recorded(
+            &query,
+            &args.query,
+            store.as_ref(),
+            args.since.as_deref(),
+            &db,
+            Some(&index),
+        )?;
+        return Ok(emit(&args, &response));
+    }
     let roots = if args.paths.is_empty() {
         vec![std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?]
     } else {
@@ -80,15 +107,20 @@ pub fn run(args: RespondArgs) -> Result<u8, reflex::Error> {
             threads,
         },
     )?;
+    Ok(emit(&args, &response))
+}
+
+/// Writes the answer and returns the exit code.
+fn emit(args: &RespondArgs, response: &reflex::respond::Response) -> u8 {
     let text = match args.format {
-        RespondFormat::Human => render_human(&response),
-        RespondFormat::Json => serde_json::to_string_pretty(&response).unwrap_or_default() + "\n",
+        RespondFormat::Human => render_human(response),
+        RespondFormat::Json => serde_json::to_string_pretty(response).unwrap_or_default() + "\n",
     };
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
-    Ok(if args.fail_if_affected && !response.projects.is_empty() {
+    if args.fail_if_affected && !response.projects.is_empty() {
         1
     } else {
         0
-    })
+    }
 }

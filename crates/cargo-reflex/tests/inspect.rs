@@ -74,11 +74,22 @@ fn a_crate_file_is_read_offline_and_its_build_script_judged() {
 }
 
 #[test]
-fn human_report_of_a_look_alike_proc_macro() {
+fn a_look_alike_proc_macro_claiming_the_original_repository() {
     let tmp = scratch();
-    let out = inspect(tmp.path(), "crates/serd-0.1.0.crate", &[]);
+    let out = inspect(tmp.path(), "crates/serd-0.1.0.crate", &["--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    insta::assert_snapshot!("serd_human", out.stdout);
+    let report = json(&out);
+    assert!(has(&report, "typosquat-suspect", "medium"));
+    assert!(has(&report, "impersonation-repository", "medium"));
+    assert!(has(&report, "native-binary", "low"));
+}
+
+#[test]
+fn human_report_of_an_impersonation() {
+    let tmp = scratch();
+    let out = inspect(tmp.path(), "inspect/copycat", &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    insta::assert_snapshot!("copycat_human", out.stdout);
 }
 
 #[test]
@@ -205,6 +216,25 @@ fn a_monorepo_sibling_is_not_an_impersonation() {
         "{:#?}",
         findings(&report)
     );
+    // A checkout of the repository it claims says where it lives, as cargo would record it.
+    let checkout = tmp.path().join("hashes");
+    copy_dir(&tmp.path().join("inspect/sibling"), &checkout.join("sm3"));
+    git(&checkout, &["init", "-q"]);
+    git(
+        &checkout,
+        &[
+            "remote",
+            "add",
+            "origin",
+            "git@github.com:RustCrypto/hashes.git",
+        ],
+    );
+    let report = json(&inspect(tmp.path(), "hashes/sm3", &["--format", "json"]));
+    let imp: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|(c, _, _)| c.starts_with("impersonation"))
+        .collect();
+    assert!(imp.is_empty(), "{imp:#?}");
 }
 
 #[test]
@@ -213,6 +243,9 @@ fn human_report_of_a_directory() {
     let out = inspect(tmp.path(), "inspect/sibling", &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     insta::assert_snapshot!("sibling_human", out.stdout);
+    let out = inspect(tmp.path(), "inspect/sibling", &["--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    insta::assert_snapshot!("sibling_json", out.stdout);
 }
 
 #[test]
@@ -251,7 +284,7 @@ fn bad_inputs_are_clear_errors() {
 #[test]
 fn a_name_is_read_from_the_registry_newest_release_first() {
     let tmp = scratch();
-    let (url, server) = server();
+    let (url, registry) = server();
     let bytes = std::fs::read(tmp.path().join("crates/url-parse-0.1.0.crate")).unwrap();
     let sum = reflex::sources::crate_archive::sha256_hex(&bytes);
     let index = format!(
@@ -260,7 +293,7 @@ fn a_name_is_read_from_the_registry_newest_release_first() {
         line("url-parse", "0.1.0", false)
     )
     .replace(&"0".repeat(64), &sum);
-    server.serve_files(
+    registry.serve_files(
         [
             (
                 "config.json".to_string(),
@@ -319,6 +352,8 @@ fn a_name_is_read_from_the_registry_newest_release_first() {
                 "crates/url-parse-0.1.0.crate",
                 "--online",
                 "--no-fetch",
+                "--index-max-age",
+                "0",
                 "--format",
                 "json",
             ],

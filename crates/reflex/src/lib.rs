@@ -25,6 +25,7 @@ pub mod review;
 pub mod sbom;
 pub mod sources;
 pub mod state;
+pub mod survey;
 pub mod time;
 
 pub use error::Error;

@@ -25,7 +25,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         &["build", "build_plan", "build_secrets", "monitor"],
     ),
     ("drill", &["drill"]),
-    ("tools", &["sbom"]),
+    ("tools", &["sbom", "survey"]),
 ];
 
 fn src() -> PathBuf {

@@ -24,7 +24,7 @@ fn now_ns() -> u64 {
 /// What else judges each alert: the behaviour baseline and the first-seen store.
 pub struct Judges {
     pub baseline: Option<Baseline>,
-    pub store: Option<StateStore>,
+    pub store: Option<std::sync::Arc<dyn StateStore>>,
     /// Alerts are also posted here as they happen (from a thread of their own).
     pub webhook: Option<String>,
 }
@@ -158,7 +158,11 @@ impl Out {
         let extra: Vec<Alert> = found
             .iter()
             .flat_map(|a| {
-                monitor::follow_up(a, self.judges.baseline.as_ref(), self.judges.store.as_ref())
+                monitor::follow_up(
+                    a,
+                    self.judges.baseline.as_ref(),
+                    self.judges.store.as_deref(),
+                )
             })
             .collect();
         found.extend(extra);

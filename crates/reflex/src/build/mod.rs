@@ -65,10 +65,10 @@ pub struct MonitorOptions {
     pub webhook: Option<String>,
     /// Write what each crate did into the behaviour baseline instead of judging by it.
     pub learn: bool,
-    /// The state store of first-seen destinations (default: [`StateStore::default_path`]).
-    ///
-    /// [`StateStore::default_path`]: crate::state::StateStore::default_path
-    pub state: Option<PathBuf>,
+    /// The state store of first-seen destinations: a SQLite file or a `postgres://` URL
+    /// (default: `state.sqlite` in cargo-reflex's cache directory). When PostgreSQL fails, the
+    /// sightings go to the local file and the build's log says so.
+    pub state: Option<String>,
 }
 
 /// How the build's command runs: the sandbox crate, which the caller provides.
@@ -267,6 +267,7 @@ pub fn run(
     let monitor = opts.monitor.as_ref().map(|m| MonitorRun {
         options: m,
         workspace: &ws,
+        store: Default::default(),
         alerts_path: m
             .alerts
             .clone()

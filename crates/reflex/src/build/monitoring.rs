@@ -12,7 +12,7 @@ use crate::graph::workspace::Workspace;
 use crate::monitor::baseline::{self, Baseline};
 use crate::monitor::canary::Canaries;
 use crate::monitor::{self, Analyzer, MonitorEvent};
-use crate::state::StateStore;
+use crate::state::{Fallback, Location, StateStore};
 use reflex_sandbox_contract::{Isolation, MonitorConfig, Profile};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -71,6 +71,8 @@ pub(super) struct MonitorRun<'a> {
     pub dir: PathBuf,
     /// The alerts as JSON Lines (`-`: the live stream).
     pub alerts_path: PathBuf,
+    /// The state store once the follower started (to report a fall back to the local file).
+    pub store: std::sync::OnceLock<std::sync::Arc<Fallback>>,
 }
 
 impl MonitorRun<'_> {
@@ -108,11 +110,7 @@ impl MonitorRun<'_> {
         } else {
             Baseline::load(&self.workspace.root.join(baseline::FILE_NAME))?
         };
-        let state_path = self.options.state.clone().or_else(StateStore::default_path);
-        let store = match &state_path {
-            Some(p) => Some(StateStore::open(p)?),
-            None => None,
-        };
+        let store = self.open_store()?;
         let sink: Box<dyn Write + Send> = if self.alerts_path == Path::new("-") {
             live
         } else {
@@ -126,10 +124,39 @@ impl MonitorRun<'_> {
         Ok(follower::follow(events, record, sink, analyzer, judges))
     }
 
+    /// The first-seen store: a local file (that must open), or a shared database that falls
+    /// back to the local file when it cannot be reached or fails during the build.
+    fn open_store(&self) -> Result<Option<std::sync::Arc<dyn StateStore>>> {
+        let location = match self.options.state.as_deref() {
+            Some(s) if !s.is_empty() => Location::parse(s),
+            _ => match Location::default_local() {
+                Some(l) => l,
+                None => return Ok(None),
+            },
+        };
+        let local = match (&location, Location::default_local()) {
+            (Location::Sqlite(p), _) => {
+                crate::state::open(&location)?;
+                p.clone()
+            }
+            (_, Some(Location::Sqlite(p))) => p,
+            _ => self.dir.join("state.sqlite"),
+        };
+        let store = std::sync::Arc::new(Fallback::open(&location, local));
+        let _ = self.store.set(store.clone());
+        Ok(Some(store))
+    }
+
     /// Once the build has ended: takes the follower's alerts, writes them again, reports on
     /// `log` and writes SARIF and the learned baseline when asked.
     pub fn finish(&self, follower: Follower, log: &mut dyn Write) -> Result<Monitored> {
         let (summary, alerts) = follower.finish();
+        if let Some((why, local)) = self.store.get().and_then(|s| s.fell_back()) {
+            let _ = writeln!(
+                log,
+                "cargo-reflex monitor: the state store failed ({why}); first sightings were recorded in {local} instead"
+            );
+        }
         let path = &self.alerts_path;
         // Written again now that no build code runs: what the build could reach while it ran
         // (a symlink, forged lines) is replaced by exactly the alerts the monitor raised.

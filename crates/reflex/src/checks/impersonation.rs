@@ -365,10 +365,36 @@ fn copied(a: &CrateAnalysis, version: &str, o: &Known<'_>) -> Vec<String> {
     out
 }
 
+/// Whether `name` is the name of the repository at `url` (`rust-url` for `url`, `serde-rs/json`
+/// is not `serde_json`'s): the crate a repository is named after lives at its root.
+fn named_after(name: &str, url: Option<&str>) -> bool {
+    let Some(key) = url.and_then(repo_key) else {
+        return false;
+    };
+    let repo = canonical(key.rsplit('/').next().unwrap_or(""));
+    let trimmed = repo
+        .trim_start_matches("rust_")
+        .trim_end_matches("_rs")
+        .trim_end_matches(".rs")
+        .trim_end_matches("_rust");
+    let name = canonical(name);
+    name == repo || name == trimmed
+}
+
 /// Why a crate's claim on a repository where `owner` lives does not hold: `None` when it does
 /// (a monorepo sibling, or a crate whose location cannot be told and whose name is the
 /// family's). The severity comes with the reason.
-fn claim(a: &CrateAnalysis, family: bool, owner: &Known<'_>) -> Option<(Severity, String)> {
+fn claim(
+    a: &CrateAnalysis,
+    name: &str,
+    family: bool,
+    owner: &Known<'_>,
+) -> Option<(Severity, String)> {
+    let repository = a.repository.as_deref();
+    // Where the owner lives when its archive is not at hand: the root when the repository is
+    // named after it, not when it is named after the claimant.
+    let owner_at_root = named_after(owner.name, repository);
+    let claimant_at_root = named_after(name, repository);
     let owner_path = owner.analysis.and_then(path_in_vcs);
     let Some(vcs) = &a.identity.vcs else {
         return (!family).then(|| {
@@ -395,7 +421,7 @@ fn claim(a: &CrateAnalysis, family: bool, owner: &Known<'_>) -> Option<(Severity
                     owner.name
                 ),
             )),
-            None if !family => Some((
+            None if !family && !claimant_at_root && owner_at_root => Some((
                 Severity::Medium,
                 format!(
                     "it says it lives at the repository root, where `{}` is published from",
@@ -467,7 +493,7 @@ impl Check for Impersonation {
                 });
             let mut reported: Option<&str> = None;
             if let Some(o) = owner
-                && let Some((severity, why)) = claim(a, family(&o), &o)
+                && let Some((severity, why)) = claim(a, name, family(&o), &o)
             {
                 let copies = copied(a, &version, &o);
                 let severity = if copies.is_empty() {

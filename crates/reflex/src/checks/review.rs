@@ -2,7 +2,7 @@
 //! versions, new or changed build-time code and what it newly can do, native binaries, unsafe
 //! growth, source moves, downgrades, advisories fixed. Also fills the report's change table.
 
-use super::{Check, Context, Needs, Sink};
+use super::{Check, Context, Needs, Sink, behaviour};
 use crate::analysis::capabilities::Capabilities;
 use crate::analysis::crate_analysis::CrateAnalysis;
 use crate::finding::{CheckStatus, CodeSpec, Finding, PackageRef, Severity};
@@ -54,6 +54,13 @@ pub const CAPABILITY_ADDED: CodeSpec = CodeSpec::new(
 )
 .varies(&[Severity::Critical])
 .trust_covers();
+pub const BEHAVIOUR_ADDED: CodeSpec = CodeSpec::new(
+    "review-behaviour-added",
+    Severity::High,
+    "an upgrade's code newly does something its predecessor never did (network, shells, secrets, decoding, gates), build-time or run-time",
+)
+.varies(&[Severity::Critical, Severity::Medium])
+.trust_covers();
 pub const NATIVE_ADDED: CodeSpec = CodeSpec::new(
     "review-native-binary-added",
     Severity::High,
@@ -92,7 +99,7 @@ pub const NO_BASE: CodeSpec = CodeSpec::new(
     "the base has no lockfile, so every package is new",
 );
 
-static CODES: [CodeSpec; 14] = [
+static CODES: [CodeSpec; 15] = [
     NEW_CRATE,
     YOUNG,
     BUILD_SCRIPT_ADDED,
@@ -100,6 +107,7 @@ static CODES: [CodeSpec; 14] = [
     PROC_MACRO_ADDED,
     PROC_MACRO_CHANGED,
     CAPABILITY_ADDED,
+    BEHAVIOUR_ADDED,
     NATIVE_ADDED,
     UNSAFE_UP,
     SOURCE_CHANGED,
@@ -291,6 +299,13 @@ fn code_signals(
         return;
     };
     capability_signals(label, old, new, finding, found);
+    found.extend(behaviour::drift(
+        label,
+        old,
+        new,
+        &BEHAVIOUR_ADDED,
+        &mut |s, t| finding(s, t),
+    ));
     native_file_signals(label, old, new, finding, found);
     unsafe_signals(label, old, new, finding, found);
 }

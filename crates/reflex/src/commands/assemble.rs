@@ -47,6 +47,7 @@ pub fn report(
     report.checks = runs;
     report.findings = sink.findings;
     if command.id == crate::checks::CommandId::Inspect {
+        report.target.lockfile_version = None;
         // The one-package graph is made up: findings point at the crate, not at a line.
         for f in &mut report.findings {
             if let Some(loc) = &mut f.location {

@@ -8,7 +8,7 @@ use super::load::{self, Inputs};
 use super::{CommandOptions, Progress};
 use crate::analysis::crate_analysis::{self, CrateAnalysis, analyze};
 use crate::checks::Needs;
-use crate::checks::impersonation::reference_names;
+use crate::checks::impersonation::{reference_names, repo_key};
 use crate::error::{Error, Result};
 use crate::graph::Graph;
 use crate::sources::crate_archive::{self, CrateArchive, Limits, Problem};
@@ -149,7 +149,10 @@ pub fn load(needs: Needs, opts: &CommandOptions, progress: Progress<'_>) -> Resu
             actual: read.archive.sha256.clone(),
         });
     }
-    let analysis = analysis_of(&read, opts);
+    let mut analysis = analysis_of(&read, opts);
+    if let InspectTarget::Directory(dir) = target {
+        local_vcs(&mut analysis, &load::resolve(&opts.cwd, dir));
+    }
     progress("crate archive", 1, 1);
     let (db, db_refresh_error) = load::load_advisories(opts, Some(&graph), progress)?;
     let popularity = match (needs.contains(Needs::POPULARITY), &opts.popular) {
@@ -356,7 +359,7 @@ fn identity(archive: &CrateArchive, path: &Path, top: Option<&str>) -> Result<(S
         .and_then(|f| f.text.as_deref())
         .ok_or_else(|| bad("no Cargo.toml in the crate".into()))?;
     let manifest: toml::Table =
-        toml::from_str(text).map_err(|e| Error::toml(&path.join("Cargo.toml"), text, &e))?;
+        toml::from_str(text).map_err(|e| Error::toml(path.join("Cargo.toml"), text, &e))?;
     let package = manifest
         .get("package")
         .ok_or_else(|| bad("Cargo.toml has no [package] (a workspace root?)".into()))?;
@@ -378,6 +381,49 @@ fn identity(archive: &CrateArchive, path: &Path, top: Option<&str>) -> Result<(S
         )));
     }
     Ok((name.to_string(), version.to_string()))
+}
+
+/// A directory without `.cargo_vcs_info.json` inside a git work tree whose remote is the
+/// repository the crate claims: its place there is what cargo records as `path_in_vcs` when it
+/// packages the crate.
+fn local_vcs(analysis: &mut CrateAnalysis, dir: &Path) {
+    let claimed = analysis.repository.as_deref().and_then(repo_key);
+    let (None, Some(claimed), Ok(dir)) = (&analysis.identity.vcs, claimed, dir.canonicalize())
+    else {
+        return;
+    };
+    let Some(root) = dir.ancestors().find(|d| d.join(".git").exists()) else {
+        return;
+    };
+    let config = std::fs::File::open(root.join(".git").join("config"))
+        .map(|f| {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::Read::take(f, 1 << 20), &mut text);
+            text
+        })
+        .unwrap_or_default();
+    let remote = |line: &str| {
+        let url = line
+            .trim()
+            .strip_prefix("url")?
+            .trim_start()
+            .strip_prefix('=')?
+            .trim();
+        // `git@github.com:owner/repo.git`
+        let url = match url.strip_prefix("git@") {
+            Some(rest) => format!("https://{}", rest.replacen(':', "/", 1)),
+            None => url.to_string(),
+        };
+        repo_key(&url)
+    };
+    if config.lines().filter_map(remote).any(|k| k == claimed) {
+        let path = dir.strip_prefix(root).unwrap_or(Path::new(""));
+        analysis.identity.vcs = Some(crate_archive::VcsInfo {
+            path_in_vcs: Some(path.to_string_lossy().replace('\\', "/")),
+            sha1: None,
+            dirty: false,
+        });
+    }
 }
 
 /// The analysis of the crate, cached by checksum for archives.

@@ -6,6 +6,7 @@
 mod assemble;
 pub mod inspect;
 mod load;
+pub mod record;
 
 use crate::checks::{self, CommandId, Needs, Sink};
 use crate::error::Result;

@@ -9,7 +9,11 @@ use crate::state::StateStore;
 
 /// Alerts that follow from an alert: behaviour outside the crate's baseline, and destinations
 /// never contacted by any build before (remembered in the state store).
-pub fn follow_up(a: &Alert, baseline: Option<&Baseline>, store: Option<&StateStore>) -> Vec<Alert> {
+pub fn follow_up(
+    a: &Alert,
+    baseline: Option<&Baseline>,
+    store: Option<&dyn StateStore>,
+) -> Vec<Alert> {
     let mut out = Vec::new();
     if a.actor.is_baseline() {
         return out;
@@ -54,7 +58,7 @@ pub fn follow_up(a: &Alert, baseline: Option<&Baseline>, store: Option<&StateSto
                 a.actor.describe(),
                 a.target
             ),
-            format!("first {kind} sighting recorded in {}", s.path.display()),
+            format!("first {kind} sighting recorded in {}", s.location()),
         ));
     }
     out

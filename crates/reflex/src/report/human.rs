@@ -360,6 +360,8 @@ fn crate_table(report: &Report, verbose: bool, s: &mut String) {
 fn header(report: &Report, s: &mut String) {
     let t = &report.target;
     let what = match (&t.lockfile, &t.workspace_root) {
+        // `inspect`: one crate, not a lockfile.
+        (Some(l), _) if t.lockfile_version.is_none() => l.clone(),
         (Some(l), _) => format!(
             "{l} (lockfile v{}, {} packages)",
             t.lockfile_version.unwrap_or(0),

@@ -28,7 +28,9 @@ pub fn render(report: &Report) -> String {
     };
     let _ = writeln!(s, "## cargo-reflex {}: {verdict}\n", report.command);
     let t = &report.target;
-    if let Some(l) = &t.lockfile {
+    if let (Some(l), None) = (&t.lockfile, t.lockfile_version) {
+        let _ = writeln!(s, "`{l}`");
+    } else if let Some(l) = &t.lockfile {
         let _ = writeln!(
             s,
             "`{l}` (lockfile v{}, {} packages)",

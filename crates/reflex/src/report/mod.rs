@@ -4,6 +4,7 @@
 pub mod change_table;
 pub mod github;
 pub mod grouping;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod markdown;

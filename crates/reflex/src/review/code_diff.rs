@@ -179,6 +179,84 @@ fn diff(path: &str, role: &'static str, a: &str, b: &str) -> FileDiff {
     }
 }
 
+/// What one phase of an upgrade's code newly does: a kind of behaviour (a bucket) its
+/// predecessor's same phase never showed, with the new facts showing it.
+#[derive(Debug)]
+pub struct Gain<'a> {
+    pub what: &'static str,
+    /// Serious enough to be high by itself (network, shells, secrets, decoding, gates...).
+    pub serious: bool,
+    pub facts: Vec<&'a crate::analysis::behaviour::Fact>,
+}
+
+/// The bucket of behaviour a fact shows, and whether it is serious by itself.
+fn bucket(f: &crate::analysis::behaviour::Fact) -> Option<(&'static str, bool)> {
+    use crate::analysis::behaviour::Kind;
+    let secret = |n: &str| crate::knowledge::secrets::secret_reason(n, "x").is_some();
+    Some(match f.kind {
+        Kind::Network => ("uses the network", true),
+        Kind::Exec => match f.class.as_str() {
+            "shell" | "interpreter" => ("runs shells or interpreters", true),
+            "download-tool" => ("runs download tools", true),
+            "shipped-file" | "written-file" | "downloaded" => {
+                ("runs shipped or written files", true)
+            }
+            "compiler" | "build-tool" | "from-env" => return None,
+            _ if f.computed || f.decoded.is_some() => {
+                ("runs programs whose names are computed or decoded", true)
+            }
+            _ => ("runs programs", false),
+        },
+        Kind::EnvDump => ("reads the whole environment", true),
+        Kind::EnvRead if secret(&f.subject) && !f.subject.starts_with("CARGO_") => {
+            ("reads secret variables", true)
+        }
+        Kind::SecretFile => ("names credential files", false),
+        Kind::Decode => ("decodes what it runs, reaches or reads", true),
+        Kind::DownloadExec => ("downloads and runs", true),
+        Kind::EnvGate => (
+            "acts only in some environments (CI, host, user, date)",
+            true,
+        ),
+        Kind::KeySearch => ("searches for key material", true),
+        Kind::Endpoint => ("names messenger, paste or webhook endpoints", true),
+        Kind::EmbeddedExe => ("embeds executables", true),
+        Kind::TlsOff => ("turns TLS verification off", false),
+        Kind::FileWrite if f.role.build_time() => ("writes files outside OUT_DIR", false),
+        _ => return None,
+    })
+}
+
+/// What the `build_time` (or run-time) code of `new` newly does compared with `old`.
+pub fn gained_behaviour<'a>(
+    old: &crate::analysis::behaviour::Behaviour,
+    new: &'a crate::analysis::behaviour::Behaviour,
+    build_time: bool,
+) -> Vec<Gain<'a>> {
+    let before: std::collections::BTreeSet<&str> = old
+        .phase(build_time)
+        .filter_map(|f| bucket(f).map(|(b, _)| b))
+        .collect();
+    let mut gains: Vec<Gain<'a>> = Vec::new();
+    for f in new.phase(build_time) {
+        let Some((what, serious)) = bucket(f) else {
+            continue;
+        };
+        if before.contains(what) {
+            continue;
+        }
+        match gains.iter_mut().find(|g| g.what == what) {
+            Some(g) => g.facts.push(f),
+            None => gains.push(Gain {
+                what,
+                serious,
+                facts: vec![f],
+            }),
+        }
+    }
+    gains
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

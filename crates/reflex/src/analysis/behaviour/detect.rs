@@ -79,6 +79,7 @@ impl Walker<'_> {
                 (text.unwrap_or_default(), class, false, Some(how))
             }
             Val::Download => (String::new(), "downloaded", false, None),
+            Val::Template(t) => (t, "computed", true, None),
             Val::Bytes(_) | Val::List(_) | Val::Unknown => (String::new(), "computed", true, None),
         };
         self.fact_with(Kind::Exec, span, subject, class, computed, decoded);
@@ -183,6 +184,12 @@ impl Walker<'_> {
             return;
         }
         if patterns::is_gate_call(&last) {
+            let who = if last.contains("host") || last.contains("device") {
+                "HOSTNAME"
+            } else {
+                "USER"
+            };
+            self.fact(Kind::EnvRead, span, who.to_string(), "identity");
             return;
         }
         self.call_crate_fn(span, &last, c.args.iter().collect());
@@ -202,6 +209,9 @@ impl Walker<'_> {
         if let Some(i) = f.env_param {
             let v = args.get(i).map_or(Val::Unknown, |a| self.eval(a));
             self.env_value(span, v);
+        }
+        for (kind, subject) in &f.reads {
+            self.fact(*kind, span, subject.clone(), &format!("via {name}()"));
         }
         if self.gate.is_some() {
             let subject = format!("{name}()");
@@ -263,8 +273,8 @@ impl Walker<'_> {
             "arg" | "args" | "raw_arg" => {
                 let v = first.map_or(Val::Unknown, |a| self.eval(a));
                 let texts: Vec<String> = match &v {
-                    Val::List(items) => items.iter().filter_map(Val::text).collect(),
-                    v => v.text().into_iter().collect(),
+                    Val::List(items) => items.iter().filter_map(Val::hint).collect(),
+                    v => v.hint().into_iter().collect(),
                 };
                 for t in texts {
                     let lower = t.to_ascii_lowercase();
@@ -496,15 +506,32 @@ pub fn literal_facts(v: &str) -> Vec<(Kind, String, &'static str)> {
     let path_like = !v.contains(char::is_whitespace)
         && (v.contains('/') || v.contains('\\') || v.starts_with('.') || v.starts_with('~'))
         && v.len() < 200;
+    let base = v.rsplit(['/', '\\']).next().unwrap_or(v);
+    let distinctive = matches!(
+        base,
+        "credentials.toml"
+            | ".git-credentials"
+            | ".netrc"
+            | ".npmrc"
+            | ".pypirc"
+            | "id_rsa"
+            | "id_ed25519"
+    ) || crate::knowledge::secrets::is_project_secret_file(base);
+    if distinctive && !path_like && v.len() < 100 {
+        out.push((Kind::SecretFile, v.to_string(), "credential"));
+    }
     if path_like {
-        let secret = crate::knowledge::secrets::SENSITIVE_PATH_FRAGMENTS
-            .iter()
-            .any(|p| v.contains(p))
+        let secret = distinctive
+            || crate::knowledge::secrets::SENSITIVE_PATH_FRAGMENTS
+                .iter()
+                .any(|p| v.contains(p))
             || crate::knowledge::secrets::CREDENTIAL_FILES
                 .iter()
                 .any(|(p, _)| v.ends_with(p));
         if secret {
             out.push((Kind::SecretFile, v.to_string(), "credential"));
+        } else if v == "/etc/hostname" || v == "/etc/machine-id" {
+            out.push((Kind::EnvRead, v.to_string(), "identity"));
         }
     }
     if let Some(k) = patterns::key_search(v) {

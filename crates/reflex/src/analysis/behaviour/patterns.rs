@@ -88,9 +88,9 @@ pub fn program_class(program: &str) -> &'static str {
         "pkg-config" | "cmake" | "make" | "git" | "cargo" | "xcrun" | "vcvarsall.bat" | "ninja"
         | "meson" | "autoreconf" | "protoc" | "uname" | "sw_vers" | "xcode-select"
         | "llvm-config" | "python-config" | "ldconfig" | "which" | "where" | "rustup"
-        | "perl.exe" | "hg" | "svn" | "reg" | "wmic" | "getconf" | "sysctl" | "lsb_release" => {
-            "build-tool"
-        }
+        | "perl.exe" | "hg" | "svn" | "reg" | "wmic" | "getconf" | "sysctl" | "lsb_release"
+        | "tar" | "unzip" | "7z" | "xz" | "gzip" | "install_name_tool" | "strip" | "objcopy"
+        | "lipo" | "codesign" | "mt" | "rc" => "build-tool",
         _ => "other",
     }
 }
@@ -121,6 +121,20 @@ pub fn is_gate_variable(name: &str) -> bool {
     NAMES.contains(&name) || name.starts_with("GITLAB_") || name.starts_with("GITHUB_RUN")
 }
 
+/// Reads worth following into callers: secret variables, identity, credential files, the
+/// whole environment.
+pub fn sensitive_read(kind: super::Kind, subject: &str) -> bool {
+    match kind {
+        super::Kind::EnvRead => {
+            is_gate_variable(subject)
+                || subject.starts_with('/')
+                || crate::knowledge::secrets::secret_reason(subject, "x").is_some()
+        }
+        super::Kind::SecretFile | super::Kind::EnvDump => true,
+        _ => false,
+    }
+}
+
 /// Calls that tell who or where code runs (host, user, date).
 pub fn is_gate_call(last: &str) -> bool {
     matches!(
@@ -140,31 +154,34 @@ pub fn is_gate_call(last: &str) -> bool {
 
 /// Messenger, paste, webhook and tunnel endpoints in a literal: what kind, if any.
 pub fn endpoint_kind(s: &str) -> Option<&'static str> {
-    const HOSTS: &[(&str, &str)] = &[
-        ("discord.com/api/webhooks", "Discord webhook"),
-        ("discordapp.com/api/webhooks", "Discord webhook"),
-        ("api.telegram.org/bot", "Telegram bot API"),
-        ("hooks.slack.com/", "Slack webhook"),
-        ("pastebin.com", "paste site"),
-        ("paste.ee", "paste site"),
-        ("hastebin", "paste site"),
-        ("ghostbin", "paste site"),
-        ("rentry.co", "paste site"),
-        ("transfer.sh", "file drop"),
-        ("file.io", "file drop"),
-        ("anonfiles", "file drop"),
-        ("webhook.site", "request catcher"),
-        ("requestbin", "request catcher"),
-        ("pipedream.net", "request catcher"),
-        ("ngrok.io", "tunnel"),
-        ("ngrok-free.app", "tunnel"),
-        ("trycloudflare.com", "tunnel"),
-        ("oast.", "interaction catcher"),
-        ("interact.sh", "interaction catcher"),
-        ("burpcollaborator", "interaction catcher"),
+    // (host fragment, path fragment, kind)
+    const HOSTS: &[(&str, &str, &str)] = &[
+        ("discord.com", "/api/webhooks", "Discord webhook"),
+        ("discordapp.com", "/api/webhooks", "Discord webhook"),
+        ("api.telegram.org", "/bot", "Telegram bot API"),
+        ("hooks.slack.com", "/", "Slack webhook"),
+        ("pastebin.com", "", "paste site"),
+        ("paste.ee", "", "paste site"),
+        ("hastebin", "", "paste site"),
+        ("ghostbin", "", "paste site"),
+        ("rentry.co", "", "paste site"),
+        ("transfer.sh", "", "file drop"),
+        ("anonfiles", "", "file drop"),
+        ("webhook.site", "", "request catcher"),
+        ("requestbin", "", "request catcher"),
+        ("pipedream.net", "", "request catcher"),
+        ("ngrok.io", "", "tunnel"),
+        ("ngrok-free.app", "", "tunnel"),
+        ("trycloudflare.com", "", "tunnel"),
+        (".oast.", "", "interaction catcher"),
+        ("interact.sh", "", "interaction catcher"),
+        ("burpcollaborator", "", "interaction catcher"),
     ];
     let lower = s.to_ascii_lowercase();
-    if let Some((_, k)) = HOSTS.iter().find(|(h, _)| lower.contains(h)) {
+    if let Some((_, _, k)) = HOSTS
+        .iter()
+        .find(|(h, p, _)| lower.contains(h) && lower.contains(p))
+    {
         return Some(k);
     }
     let host = lower

@@ -23,6 +23,8 @@ pub enum Val {
     Download,
     /// The function parameter at this position (helper summaries).
     Param(usize),
+    /// Text known only in part (a format string whose arguments are computed).
+    Template(String),
 }
 
 impl Val {
@@ -33,6 +35,14 @@ impl Val {
             Val::Env(n) => Some(format!("${n}")),
             Val::Bytes(b) => String::from_utf8(b.clone()).ok(),
             _ => None,
+        }
+    }
+
+    /// The text, or the known part of it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Val::Template(t) => Some(t.clone()),
+            v => v.text(),
         }
     }
 
@@ -372,7 +382,7 @@ impl Walker<'_> {
                     return Val::Unknown;
                 };
                 let rest: Vec<Val> = vals.collect();
-                format_template(&template, &rest)
+                format_template(&template, &rest, &|n| self.lookup(n))
             }
             "include_str" => Val::Unknown,
             _ => Val::Unknown,
@@ -381,37 +391,48 @@ impl Walker<'_> {
 }
 
 /// `format!(template, args)` where the arguments are known or decoded.
-fn format_template(template: &str, args: &[Val]) -> Val {
+fn format_template(template: &str, args: &[Val], named: &dyn Fn(&str) -> Val) -> Val {
     if let Some(d) = args.iter().find(|a| matches!(a, Val::Decoded { .. })) {
         return d.clone();
     }
     let mut out = String::new();
-    let mut args = args.iter();
+    let mut positional = args.iter();
     let mut rest = template;
+    let mut known = true;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
         let Some(close) = rest[open..].find('}') else {
             break;
         };
         let inner = &rest[open + 1..open + close];
-        match (inner.is_empty() || inner.starts_with(':'), args.next()) {
-            (true, Some(v)) => match v.text() {
-                Some(t) => out.push_str(&t),
-                None if out.is_empty() => return Val::Unknown,
-                None => return Val::Str(out),
-            },
-            _ => {
-                return if out.starts_with('$') {
-                    Val::Str(out)
-                } else {
-                    Val::Unknown
-                };
+        let name = inner.split(':').next().unwrap_or("");
+        let v = if name.is_empty() {
+            positional.next().cloned().unwrap_or(Val::Unknown)
+        } else if name.chars().all(|c| c.is_ascii_digit()) {
+            args.get(name.parse::<usize>().unwrap_or(0))
+                .cloned()
+                .unwrap_or(Val::Unknown)
+        } else {
+            named(name)
+        };
+        if let Val::Decoded { .. } = v {
+            return v;
+        }
+        match v.text() {
+            Some(t) => out.push_str(&t),
+            None => {
+                known = false;
+                out.push_str("{…}");
             }
         }
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
-    Val::Str(out)
+    if known {
+        Val::Str(out)
+    } else {
+        Val::Template(out)
+    }
 }
 
 /// The value of a literal; integers as `#n` (so arrays of them become bytes).

@@ -22,6 +22,8 @@ pub struct FnInfo {
     pub network: bool,
     /// Crate functions it calls (by name).
     pub calls: Vec<String>,
+    /// Secrets and identity it reads (itself or through its callees): kind and subject.
+    pub reads: Vec<(Kind, String)>,
 }
 
 impl Default for Val {
@@ -72,22 +74,24 @@ impl CrateInfo {
                             old.returns = Val::Unknown;
                         }
                         old.calls.extend(s.calls.iter().cloned());
+                        merge_reads(&mut old.reads, &s.reads);
                     })
                     .or_insert(s);
             }
         }
         // Effects flow from callees to callers.
         for _ in 0..4 {
-            let snapshot: HashMap<String, (bool, bool)> = info
+            let snapshot: HashMap<String, (bool, bool, Vec<(Kind, String)>)> = info
                 .fns
                 .iter()
-                .map(|(n, f)| (n.clone(), (f.execs, f.network)))
+                .map(|(n, f)| (n.clone(), (f.execs, f.network, f.reads.clone())))
                 .collect();
             for f in info.fns.values_mut() {
                 for c in &f.calls {
-                    if let Some((e, n)) = snapshot.get(c) {
+                    if let Some((e, n, r)) = snapshot.get(c) {
                         f.execs |= e;
                         f.network |= n;
+                        merge_reads(&mut f.reads, r);
                     }
                 }
             }
@@ -212,6 +216,9 @@ impl<'a> Walker<'a> {
             _ => {}
         }
         self.fn_kinds.push((kind, class.to_string()));
+        if super::patterns::sensitive_read(kind, &subject) {
+            merge_reads(&mut self.current.reads, &[(kind, subject.clone())]);
+        }
         let gated = self
             .gate
             .clone()
@@ -319,6 +326,15 @@ pub trait ToTokensSpan {
 impl<T: Spanned> ToTokensSpan for T {
     fn span_range(&self) -> std::ops::Range<usize> {
         self.span().byte_range()
+    }
+}
+
+/// Adds `more` to `reads`, without repeats, at most 16.
+fn merge_reads(reads: &mut Vec<(Kind, String)>, more: &[(Kind, String)]) {
+    for r in more {
+        if reads.len() < 16 && !reads.contains(r) {
+            reads.push(r.clone());
+        }
     }
 }
 

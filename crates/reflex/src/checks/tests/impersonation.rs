@@ -290,18 +290,26 @@ fn a_crate_at_the_root_where_a_more_popular_crate_lives_is_a_suspect() {
         "{:?}",
         f.evidence
     );
-    // The popular crate is not in the graph: a root claim where it is published from.
+    // The popular crate is not in the graph: a root claim in the repository named after it.
     let (_, findings) = check_with(
         &pop,
-        vec![(
-            "mycrypt",
-            packaged("https://github.com/RustCrypto/hashes", Some(""), None, &[]),
-        )],
+        vec![("mycrypt", packaged(serde, Some(""), None, &[]))],
     );
     assert_eq!(
         impersonations(&findings),
         vec![("impersonation-repository", "mycrypt", Severity::Medium)]
     );
+    // The crate a repository is named after lives at its root (parking_lot next to the more
+    // popular lock_api); in a repository named after neither, the root proves nothing.
+    let hashes = "https://github.com/RustCrypto/hashes";
+    let (_, findings) = check_with(
+        &pop,
+        vec![
+            ("hashes", packaged(hashes, Some(""), None, &[])),
+            ("mycrypt", packaged(hashes, Some(""), None, &[])),
+        ],
+    );
+    assert!(impersonations(&findings).is_empty(), "{findings:#?}");
     // The same directory as the popular crate is a suspect too.
     let (_, findings) = check_with(
         &pop,

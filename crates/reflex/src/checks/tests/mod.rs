@@ -2,6 +2,7 @@
 //! built from a few lines of lockfile, and the findings the check pushes.
 
 mod advisories;
+mod behaviour;
 mod build_approval;
 mod build_env;
 mod build_time;

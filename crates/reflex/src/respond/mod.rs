@@ -15,6 +15,9 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+mod recorded;
+pub use recorded::respond_recorded;
+
 /// What to look for.
 #[derive(Clone, Debug)]
 pub enum Query {
@@ -216,7 +219,7 @@ pub fn respond(query: &Query, label: &str, opts: &Options<'_>) -> Result<Respons
                 version: p.version.to_string(),
                 source: p.source.as_ref().map(|s| s.to_string()).unwrap_or_default(),
                 build_time_only: build_time_only(&graph, i, &lookups),
-                remedy: remedy(&graph, i, query, opts.db, &lookups),
+                remedy: remedy(name.as_str(), &p.version, &via, query, opts.db, &lookups),
                 advisories: advisories.into_iter().filter(|a| !a.is_empty()).collect(),
                 direct,
                 via,
@@ -317,13 +320,26 @@ fn any_version_matches(bytes: &[u8], needle: &[u8], test: &VersionTest<'_>) -> b
 
 /// True when every dependent declares it as a build dependency (per the registry index).
 fn build_time_only(graph: &Graph, i: usize, lookups: &Lookups<'_>) -> Option<bool> {
-    let name = graph.packages()[i].name.as_str();
-    let mut all_build = true;
+    let mut parents = Vec::new();
     for &d in graph.dependents(i) {
         let parent = &graph.packages()[d];
         graph.registry(d)?;
-        let lookup = lookups.get(parent.name.as_str())?;
-        let entry = lookup.version(&parent.version.to_string())?;
+        parents.push((parent.name.to_string(), parent.version.to_string()));
+    }
+    all_build_edges(graph.packages()[i].name.as_str(), &parents, lookups)
+}
+
+/// True when every one of `parents` (name, version: registry packages) declares `name` as a
+/// build dependency in the registry index; `None` when the index does not say.
+fn all_build_edges(
+    name: &str,
+    parents: &[(String, String)],
+    lookups: &Lookups<'_>,
+) -> Option<bool> {
+    let mut all_build = true;
+    for (parent_name, parent_version) in parents {
+        let lookup = lookups.get(parent_name)?;
+        let entry = lookup.version(parent_version)?;
         let deps = entry.deps.as_ref()?;
         let edge: Vec<&String> = deps
             .iter()
@@ -333,22 +349,21 @@ fn build_time_only(graph: &Graph, i: usize, lookups: &Lookups<'_>) -> Option<boo
             all_build = false;
         }
     }
-    Some(all_build && !graph.dependents(i).is_empty())
+    Some(all_build && !parents.is_empty())
 }
 
 /// The command that gets rid of it: an update to a safe version, or which dependency to change.
 fn remedy(
-    graph: &Graph,
-    i: usize,
+    name: &str,
+    version: &semver::Version,
+    via: &[String],
     query: &Query,
     db: &AdvisoryDb,
     lookups: &Lookups<'_>,
 ) -> String {
-    let p = &graph.packages()[i];
-    let via = graph.via(i);
     if let Query::Advisory { id } = query {
         let advs: Vec<&rustsec::Advisory> = db
-            .for_crate(p.name.as_str())
+            .for_crate(name)
             .filter(|a| {
                 a.metadata.id.as_str().eq_ignore_ascii_case(id)
                     || a.metadata
@@ -357,26 +372,25 @@ fn remedy(
                         .any(|x| x.as_str().eq_ignore_ascii_case(id))
             })
             .collect();
-        let lookup = lookups.get(p.name.as_str());
+        let lookup = lookups.get(name);
         // Outside every fixable advisory of the crate, not only the one asked about.
-        let all = db.fixable_for_crate(p.name.as_str());
+        let all = db.fixable_for_crate(name);
         let set = if all.is_empty() { advs.clone() } else { all };
         let published = lookup
             .as_deref()
             .map(Lookup::unyanked_versions)
             .unwrap_or_default();
-        if let Some(v) = nearest_safe_version(&set, &p.version, &published) {
-            return upgrade_command(p.name.as_str(), &p.version, &v)
-                .unwrap_or_else(|| upgrade_remedy(p.name.as_str(), &p.version, &v, &via));
+        if let Some(v) = nearest_safe_version(&set, version, &published) {
+            return upgrade_command(name, version, &v)
+                .unwrap_or_else(|| upgrade_remedy(name, version, &v, via));
         }
     }
     // A query for bad versions: the newest earlier compatible release outside them.
     if let Query::Crate { req: Some(req), .. } = query
-        && let Some(good) = earlier_release(lookups, p.name.as_str(), &p.version, |_, parsed| {
-            !req.matches(parsed)
-        })
+        && let Some(good) =
+            earlier_release(lookups, name, version, |_, parsed| !req.matches(parsed))
     {
-        return precise_update(p.name.as_str(), &p.version, good);
+        return precise_update(name, version, good);
     }
     // Brought in by a dependent's new release: its newest earlier release without the crate.
     if via.len() > 2
@@ -386,22 +400,21 @@ fn remedy(
             v.deps.as_ref().is_some_and(|deps| {
                 !deps
                     .iter()
-                    .any(|d| d.split_whitespace().next() == Some(p.name.as_str()))
+                    .any(|d| d.split_whitespace().next() == Some(name))
             })
         })
     {
         return precise_update(pname, pver, good);
     }
     match via.get(1) {
-        Some(_) if via.len() == 2 => format!(
-            "remove or replace the dependency on {} in {}",
-            p.name, via[0]
-        ),
+        Some(_) if via.len() == 2 => {
+            format!("remove or replace the dependency on {} in {}", name, via[0])
+        }
         Some(d) => format!(
             "update or replace {d}, which pulls in {} {} (`cargo tree -i {}@{}` shows every path)",
-            p.name, p.version, p.name, p.version
+            name, version, name, version
         ),
-        None => format!("{} is a workspace member", p.name),
+        None => format!("{} is a workspace member", name),
     }
 }
 

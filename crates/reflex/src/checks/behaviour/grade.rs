@@ -1,0 +1,396 @@
+//! The intent rules: which combinations of facts in one phase (build-time or run-time) of a
+//! crate's code are high or critical, and the ordinary capabilities left as info.
+
+use super::{
+    CAPABILITIES, DOWNLOAD_EXECUTE, EMBEDDED, ENDPOINT, ENV_GATED, EXFILTRATION, KEY_SEARCH,
+    OBFUSCATED, SHIPPED_EXEC, TLS_OFF,
+};
+use crate::analysis::behaviour::{Fact, Kind};
+use crate::analysis::capabilities::is_cargo_var;
+use crate::finding::{CodeSpec, Finding, Severity};
+use crate::knowledge::secrets::secret_reason;
+
+/// One judgement about one phase of a crate's code.
+#[derive(Debug)]
+pub struct Verdict<'a> {
+    pub spec: &'static CodeSpec,
+    pub severity: Severity,
+    /// What the code does, completing "<crate>: <phase> code ...".
+    pub what: String,
+    pub facts: Vec<&'a Fact>,
+}
+
+/// `build-time` or `run-time`, with the roles present: "build-time code (build script)".
+pub fn phase_label(facts: &[&Fact], build_time: bool) -> String {
+    let mut roles: Vec<&str> = facts.iter().map(|f| f.role.as_str()).collect();
+    roles.sort_unstable();
+    roles.dedup();
+    let phase = if build_time { "build-time" } else { "run-time" };
+    format!("{phase} code ({})", roles.join(", "))
+}
+
+/// A variable name that holds a secret (cargo's own variables are not).
+pub fn secret_var(name: &str) -> bool {
+    !name.is_empty()
+        && (!is_cargo_var(name) || name.contains("TOKEN"))
+        && secret_reason(name, "x").is_some()
+}
+
+/// A variable that holds a private key or seed phrase.
+fn key_var(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "PRIVATE_KEY",
+        "PRIVKEY",
+        "MNEMONIC",
+        "SEED_PHRASE",
+        "SECRET_KEY",
+        "WALLET",
+    ]
+    .iter()
+    .any(|w| n.contains(w))
+}
+
+fn is_secret(f: &Fact) -> bool {
+    match f.kind {
+        Kind::EnvRead => secret_var(&f.subject),
+        Kind::SecretFile | Kind::EnvDump => true,
+        _ => false,
+    }
+}
+
+/// A way to send data out: the network, a messenger endpoint, a download tool or shell.
+fn is_way_out(f: &Fact) -> bool {
+    match f.kind {
+        Kind::Network | Kind::Endpoint => true,
+        Kind::Exec => matches!(f.class.as_str(), "download-tool"),
+        _ => false,
+    }
+}
+
+/// Execution of something other than the usual build tools.
+fn is_unusual_exec(f: &Fact) -> bool {
+    f.kind == Kind::Exec
+        && !matches!(
+            f.class.as_str(),
+            "compiler" | "build-tool" | "from-env" | "other"
+        )
+}
+
+/// The judgements of one phase's facts.
+pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
+    let mut out = Vec::new();
+    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
+        facts.iter().copied().filter(|f| p(f)).collect()
+    };
+    let secrets = pick(&is_secret);
+    let ways = pick(&is_way_out);
+    let obfuscated = pick(&|f| {
+        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
+    });
+    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
+    // Secrets plus a way out.
+    if !secrets.is_empty() && !ways.is_empty() {
+        let same_fn = secrets.iter().any(|s| {
+            !s.func.is_empty() && ways.iter().any(|w| w.func == s.func && w.file == s.file)
+        });
+        let keys = secrets.iter().any(|s| key_var(&s.subject))
+            && ways.iter().any(|w| w.kind == Kind::Network);
+        let dump = secrets.iter().any(|s| s.kind == Kind::EnvDump);
+        let telling = !endpoints.is_empty() || !obfuscated.is_empty();
+        let severity = if build_time || telling {
+            Some(Severity::Critical)
+        } else if same_fn && dump {
+            Some(Severity::Critical)
+        } else if same_fn || keys {
+            Some(Severity::High)
+        } else {
+            None
+        };
+        if let Some(severity) = severity {
+            out.push(Verdict {
+                spec: &EXFILTRATION,
+                severity,
+                what: "reads secrets and can send them out".into(),
+                facts: [secrets.clone(), ways.clone()].concat(),
+            });
+        }
+    }
+    // Who and where it runs, sent out at build time; anything sent to a messenger.
+    let identity = pick(&|f| {
+        f.kind == Kind::EnvRead
+            && (f.class == "identity"
+                || matches!(
+                    f.subject.as_str(),
+                    "USER" | "USERNAME" | "LOGNAME" | "HOSTNAME" | "COMPUTERNAME" | "USERDOMAIN"
+                ))
+    });
+    let network = pick(&|f| f.kind == Kind::Network);
+    let messenger = endpoints.iter().any(|e| e.class != "raw IP address")
+        || (build_time && !endpoints.is_empty());
+    let reported = out.iter().any(|v| v.spec.code == EXFILTRATION.code);
+    if !reported && !network.is_empty() && ((build_time && !identity.is_empty()) || messenger) {
+        out.push(Verdict {
+            spec: &EXFILTRATION,
+            severity: Severity::High,
+            what: if messenger {
+                format!("sends data to a {} endpoint", endpoints[0].class)
+            } else {
+                "reports who and where it is built over the network".into()
+            },
+            facts: [identity, endpoints.clone(), network.clone()].concat(),
+        });
+    }
+    // Download plus execute.
+    let chains = pick(&|f| f.kind == Kind::DownloadExec);
+    let downloads = pick(&|f| {
+        (f.kind == Kind::Network && f.class != "dns")
+            || (f.kind == Kind::Exec && f.class == "download-tool")
+    });
+    let runs_fetched = pick(&|f| {
+        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
+    });
+    let writes = facts.iter().any(|f| f.kind == Kind::FileWrite);
+    let runs_unknown = pick(&|f| {
+        f.kind == Kind::Exec && (f.computed || f.decoded.is_some() || f.class == "other")
+    });
+    let fetched_and_run = build_time && !downloads.is_empty() && writes && !runs_unknown.is_empty();
+    let tool_and_run = build_time
+        && facts
+            .iter()
+            .any(|f| f.kind == Kind::Exec && f.class == "download-tool")
+        && facts
+            .iter()
+            .any(|f| is_unusual_exec(f) && f.class != "download-tool");
+    if !chains.is_empty()
+        || (!downloads.is_empty() && !runs_fetched.is_empty())
+        || tool_and_run
+        || fetched_and_run
+    {
+        let severity = if !chains.is_empty() || !runs_fetched.is_empty() {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
+        out.push(Verdict {
+            spec: &DOWNLOAD_EXECUTE,
+            severity,
+            what: "downloads something and runs it".into(),
+            facts: [
+                chains.clone(),
+                downloads.clone(),
+                runs_fetched.clone(),
+                runs_unknown,
+            ]
+            .concat(),
+        });
+    }
+    // Execution or network gated on where the code runs.
+    let gated = pick(&|f| {
+        f.gated
+            .as_deref()
+            .is_some_and(|g| build_time || f.kind == Kind::Exec || !g.contains("date"))
+            && match f.kind {
+                Kind::Exec => !matches!(f.class.as_str(), "compiler" | "build-tool"),
+                Kind::Network | Kind::DownloadExec => true,
+                _ => false,
+            }
+    });
+    if !gated.is_empty() {
+        let severe = !obfuscated.is_empty() || !chains.is_empty() || !runs_fetched.is_empty();
+        out.push(Verdict {
+            spec: &ENV_GATED,
+            severity: if severe {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            what: format!(
+                "runs programs or uses the network only when {} says so",
+                gated[0].gated.clone().unwrap_or_default()
+            ),
+            facts: gated,
+        });
+    }
+    // Decoded values that become a program, an address or a variable name.
+    if !obfuscated.is_empty() {
+        let exec = facts.iter().any(|f| f.kind == Kind::Exec);
+        let net = facts.iter().any(|f| f.kind == Kind::Network);
+        out.push(Verdict {
+            spec: &OBFUSCATED,
+            severity: if exec && net {
+                Severity::Critical
+            } else {
+                Severity::High
+            },
+            what: "decodes the names of what it runs, reaches or reads".into(),
+            facts: [obfuscated.clone(), pick(&|f| f.kind == Kind::Decode)].concat(),
+        });
+    }
+    let keys = pick(&|f| f.kind == Kind::KeySearch);
+    let net = pick(&|f| matches!(f.kind, Kind::Network | Kind::Endpoint));
+    if !keys.is_empty() && !net.is_empty() {
+        out.push(Verdict {
+            spec: &KEY_SEARCH,
+            severity: Severity::High,
+            what: "searches for key material and uses the network".into(),
+            facts: [keys, net.clone()].concat(),
+        });
+    }
+    let shipped = pick(&|f| {
+        f.kind == Kind::Exec && matches!(f.class.as_str(), "shipped-file" | "written-file")
+    });
+    if !shipped.is_empty() {
+        out.push(Verdict {
+            spec: &SHIPPED_EXEC,
+            severity: if build_time {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            what: "runs a file shipped in the crate or written by it".into(),
+            facts: shipped,
+        });
+    }
+    lesser(facts, build_time, &secrets, &endpoints, &mut out);
+    out
+}
+
+/// Endpoints, embedded executables and TLS verification off, when nothing above covers them;
+/// else the ordinary capabilities as info.
+fn lesser<'a>(
+    facts: &[&'a Fact],
+    _build_time: bool,
+    secrets: &[&'a Fact],
+    endpoints: &[&'a Fact],
+    out: &mut Vec<Verdict<'a>>,
+) {
+    let serious = !out.is_empty();
+    if !endpoints.is_empty() && !serious {
+        out.push(Verdict {
+            spec: &ENDPOINT,
+            severity: Severity::Medium,
+            what: format!("names a {} endpoint", endpoints[0].class),
+            facts: endpoints.to_vec(),
+        });
+    }
+    let embedded: Vec<&Fact> = facts
+        .iter()
+        .copied()
+        .filter(|f| f.kind == Kind::EmbeddedExe)
+        .collect();
+    if !embedded.is_empty() {
+        let runs = facts.iter().any(|f| is_unusual_exec(f));
+        out.push(Verdict {
+            spec: &EMBEDDED,
+            severity: if runs {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            what: "embeds an executable".into(),
+            facts: embedded,
+        });
+    }
+    let tls: Vec<&Fact> = facts
+        .iter()
+        .copied()
+        .filter(|f| f.kind == Kind::TlsOff)
+        .collect();
+    if !tls.is_empty() {
+        out.push(Verdict {
+            spec: &TLS_OFF,
+            severity: Severity::Low,
+            what: "turns TLS certificate verification off".into(),
+            facts: tls,
+        });
+    }
+    if serious {
+        return;
+    }
+    let ordinary: Vec<&Fact> = facts
+        .iter()
+        .copied()
+        .filter(|f| matches!(f.kind, Kind::Network | Kind::Exec) || is_secret(f))
+        .collect();
+    if !ordinary.is_empty() && secrets.len() + ordinary.len() > 0 {
+        out.push(Verdict {
+            spec: &CAPABILITIES,
+            severity: Severity::Info,
+            what: format!("can: {}", summary(&ordinary)),
+            facts: ordinary,
+        });
+    }
+}
+
+/// "network (http), runs sh, cc; reads GITHUB_TOKEN".
+pub fn summary(facts: &[&Fact]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut list = |kind: Kind, label: &str, by_class: bool| {
+        let mut items: Vec<String> = facts
+            .iter()
+            .filter(|f| f.kind == kind)
+            .map(|f| {
+                if by_class || f.subject.is_empty() {
+                    if f.computed {
+                        "computed at run time".to_string()
+                    } else {
+                        f.class.clone()
+                    }
+                } else {
+                    f.subject.clone()
+                }
+            })
+            .filter(|s| !s.is_empty())
+            .collect();
+        items.sort();
+        items.dedup();
+        if items.len() > 4 {
+            let n = items.len() - 4;
+            items.truncate(4);
+            items.push(format!("{n} more"));
+        }
+        if !items.is_empty() || facts.iter().any(|f| f.kind == kind) {
+            parts.push(format!("{label} {}", items.join(", ")).trim().to_string());
+        }
+    };
+    list(Kind::Network, "network", true);
+    list(Kind::Exec, "runs", false);
+    list(Kind::EnvRead, "reads", false);
+    list(Kind::SecretFile, "names", false);
+    list(Kind::EnvDump, "reads the whole environment", true);
+    parts.join("; ")
+}
+
+/// One evidence line per fact (at most `max`).
+pub fn evidence(f: Finding, facts: &[&Fact], max: usize) -> Finding {
+    let mut seen = std::collections::BTreeSet::new();
+    let mut f = f;
+    let mut n = 0;
+    for fact in facts {
+        if n >= max || !seen.insert((fact.file.as_str(), fact.line)) {
+            continue;
+        }
+        n += 1;
+        let mut what = fact.kind.as_str().to_string();
+        if !fact.subject.is_empty() {
+            what.push_str(&format!(" `{}`", fact.subject));
+        }
+        if fact.computed {
+            what.push_str(" (computed at run time)");
+        }
+        if let Some(d) = &fact.decoded {
+            what.push_str(&format!(" (decoded: {d})"));
+        }
+        if let Some(g) = &fact.gated {
+            what.push_str(&format!(" (only when {g})"));
+        }
+        f = f.evidence(format!(
+            "{} [{}]: {what}: {}",
+            fact.location(),
+            fact.role.as_str(),
+            fact.snippet
+        ));
+    }
+    f
+}

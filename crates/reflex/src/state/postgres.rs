@@ -1,0 +1,518 @@
+//! The PostgreSQL store, for fleets of CI runners sharing one database. Blocking client
+//! (`postgres`), TLS by `sslmode` through rustls and the platform's trust store, a small pool
+//! of connections, and writes that are single upserts or one transaction each, so that many
+//! runners recording at once never lose or double-count anything.
+
+use super::rows::{drills_in_range, group_packages, in_range, lines};
+use super::sqlite::{PACKAGE_COLUMNS, RUN_COLUMNS};
+use super::{
+    Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
+    SCHEMA_VERSION, StateStore, TimeRange, failed, micros, redact, too_new,
+};
+use crate::error::Result;
+use postgres::types::ToSql;
+use postgres::{Client, Config, Row};
+use std::sync::Mutex;
+
+/// The migrations, in order: index + 1 is the version each brings the schema to.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE destinations (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        first_crate TEXT,
+        sightings BIGINT NOT NULL DEFAULT 1,
+        PRIMARY KEY (kind, value)
+    );
+    CREATE TABLE drills (
+        started TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        passed BOOLEAN NOT NULL,
+        gate TEXT NOT NULL,
+        sandbox TEXT NOT NULL,
+        monitor TEXT NOT NULL,
+        time_to_detect_ms DOUBLE PRECISION,
+        time_to_remediate_s DOUBLE PRECISION,
+        PRIMARY KEY (started, scenario)
+    );
+    CREATE TABLE runs (
+        id BIGSERIAL PRIMARY KEY,
+        repository TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        commit_id TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_us BIGINT NOT NULL,
+        command TEXT NOT NULL,
+        passed BOOLEAN NOT NULL,
+        deny_level TEXT,
+        total BIGINT NOT NULL, critical BIGINT NOT NULL, high BIGINT NOT NULL,
+        medium BIGINT NOT NULL, low BIGINT NOT NULL, info BIGINT NOT NULL,
+        denied BIGINT NOT NULL,
+        codes TEXT NOT NULL,
+        details TEXT NOT NULL,
+        package_count BIGINT NOT NULL,
+        tool_version TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_time ON runs (recorded_us);
+    CREATE TABLE run_packages (
+        run_id BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        source TEXT,
+        checksum TEXT,
+        via TEXT NOT NULL,
+        dependents TEXT NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    CREATE INDEX run_packages_by_name ON run_packages (name, run_id);
+    CREATE TABLE latest_runs (
+        repository TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        run_id BIGINT NOT NULL,
+        recorded_us BIGINT NOT NULL,
+        PRIMARY KEY (repository, branch)
+    );
+"];
+
+/// Serialises migrations of writers that open the store at once (`pg_advisory_xact_lock`).
+const MIGRATION_LOCK: i64 = 0x7265_666c_6578; // "reflex"
+
+/// Idle connections kept for reuse.
+const POOL_SIZE: usize = 4;
+
+pub struct PostgresStore {
+    config: Config,
+    url: String,
+    idle: Mutex<Vec<Client>>,
+}
+
+impl PostgresStore {
+    pub fn open(url: &str) -> Result<PostgresStore> {
+        let shown = redact(url);
+        let mut config: Config = url
+            .parse()
+            .map_err(|e| failed("reading the state store URL", &shown, Chain(e)))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(std::time::Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("cargo-reflex");
+        }
+        let store = PostgresStore {
+            config,
+            url: shown,
+            idle: Mutex::new(Vec::new()),
+        };
+        store.with(|c| migrate(c, &store.url))?;
+        Ok(store)
+    }
+
+    fn connect(&self) -> Result<Client> {
+        let fail = |e: &dyn std::fmt::Display| {
+            failed("connecting to the state store", &self.url, e.to_string())
+        };
+        if self.config.get_ssl_mode() == postgres::config::SslMode::Disable {
+            return self
+                .config
+                .connect(postgres::NoTls)
+                .map_err(|e| fail(&Chain(e)));
+        }
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let tls = <rustls::ClientConfig as rustls_platform_verifier::ConfigVerifierExt>::with_platform_verifier()
+            .map_err(|e| fail(&e))?;
+        self.config
+            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            .map_err(|e| fail(&Chain(e)))
+    }
+
+    /// Runs `f` on a pooled connection; a connection that broke is not returned to the pool.
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let mut client = match pooled {
+            Some(c) if !c.is_closed() => c,
+            _ => self.connect()?,
+        };
+        let out = f(&mut client);
+        if !client.is_closed() {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.len() < POOL_SIZE {
+                idle.push(client);
+            }
+        }
+        out
+    }
+
+    fn fail(&self, what: &str, e: postgres::Error) -> crate::Error {
+        failed(what, &self.url, Chain(e))
+    }
+
+    fn query(&self, what: &str, sql: &str, args: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
+        self.with(|c| c.query(sql, args).map_err(|e| self.fail(what, e)))
+    }
+
+    /// Runs `sql` (selecting [`RUN_COLUMNS`]) and fills in their packages when asked.
+    fn select_runs(
+        &self,
+        sql: &str,
+        args: &[&(dyn ToSql + Sync)],
+        with_packages: bool,
+    ) -> Result<Vec<InventoryRecord>> {
+        let what = "reading recorded runs";
+        let mut runs: Vec<InventoryRecord> = self
+            .query(what, sql, args)?
+            .iter()
+            .map(run_from_row)
+            .collect();
+        if with_packages && !runs.is_empty() {
+            let ids: Vec<i64> = runs.iter().filter_map(|r| r.id).collect();
+            let rows = self.query(
+                what,
+                &format!(
+                    "SELECT {PACKAGE_COLUMNS} FROM run_packages p WHERE p.run_id = ANY($1)
+                     ORDER BY p.run_id, p.position"
+                ),
+                &[&ids],
+            )?;
+            let mut by_run: std::collections::HashMap<i64, Vec<InventoryPackage>> =
+                Default::default();
+            for r in &rows {
+                let (id, p) = package_from_row(r, 0);
+                by_run.entry(id).or_default().push(p);
+            }
+            for run in &mut runs {
+                run.packages = run.id.and_then(|id| by_run.remove(&id)).unwrap_or_default();
+            }
+        }
+        Ok(runs)
+    }
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`] in one transaction, holding an advisory lock so
+/// that runners opening a new database at once migrate it once.
+fn migrate(c: &mut Client, url: &str) -> Result<()> {
+    let fail = |e: postgres::Error| failed("migrating the state store", url, Chain(e));
+    let mut tx = c.transaction().map_err(fail)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .map_err(fail)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .map_err(fail)?;
+    let version: i64 = tx
+        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
+        .map_err(fail)?
+        .get(0);
+    if version > SCHEMA_VERSION {
+        return Err(too_new(url, version));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        tx.batch_execute(sql).map_err(fail)?;
+        tx.execute("INSERT INTO schema_version VALUES ($1)", &[&(i as i64 + 1)])
+            .map_err(fail)?;
+    }
+    tx.commit().map_err(fail)
+}
+
+fn run_from_row(r: &Row) -> InventoryRecord {
+    InventoryRecord {
+        id: Some(r.get(0)),
+        repository: r.get(1),
+        branch: r.get(2),
+        commit: r.get(3),
+        recorded_at: r.get(4),
+        command: r.get(5),
+        passed: r.get(6),
+        deny_level: r.get(7),
+        counts: FindingCounts {
+            total: r.get(8),
+            critical: r.get(9),
+            high: r.get(10),
+            medium: r.get(11),
+            low: r.get(12),
+            info: r.get(13),
+            denied: r.get(14),
+        },
+        codes: serde_json::from_str(r.get(15)).unwrap_or_default(),
+        details: serde_json::from_str(r.get(16)).unwrap_or_default(),
+        package_count: r.get(17),
+        packages: Vec::new(),
+        tool_version: r.get(18),
+    }
+}
+
+fn package_from_row(r: &Row, at: usize) -> (i64, InventoryPackage) {
+    (
+        r.get(at),
+        InventoryPackage {
+            name: r.get(at + 1),
+            version: r.get(at + 2),
+            source: r.get(at + 3),
+            checksum: r.get(at + 4),
+            via: lines(r.get(at + 5)),
+            dependents: lines(r.get(at + 6)),
+        },
+    )
+}
+
+impl StateStore for PostgresStore {
+    fn location(&self) -> String {
+        self.url.clone()
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        let rows = self.query(
+            "reading the schema version",
+            "SELECT MAX(version) FROM schema_version",
+            &[],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get(0)))
+    }
+
+    fn first_sighting(
+        &self,
+        kind: &str,
+        value: &str,
+        krate: Option<&str>,
+        now: &str,
+    ) -> Result<bool> {
+        // One statement: the sighting count it returns is this writer's own.
+        let rows = self.query(
+            "recording a destination",
+            "INSERT INTO destinations (kind, value, first_seen, first_crate) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (kind, value) DO UPDATE SET sightings = destinations.sightings + 1
+             RETURNING sightings",
+            &[&kind, &value, &now, &krate],
+        )?;
+        Ok(rows.first().is_some_and(|r| r.get::<_, i64>(0) == 1))
+    }
+
+    fn destinations(&self, range: &TimeRange) -> Result<Vec<Destination>> {
+        let rows = self.query(
+            "reading destinations",
+            "SELECT kind, value, first_seen, first_crate, sightings FROM destinations",
+            &[],
+        )?;
+        let all = rows
+            .iter()
+            .map(|r| Destination {
+                kind: r.get(0),
+                value: r.get(1),
+                first_seen: r.get(2),
+                first_crate: r.get(3),
+                sightings: r.get(4),
+            })
+            .collect();
+        in_range(all, range)
+    }
+
+    fn destination_count(&self) -> Result<i64> {
+        let rows = self.query(
+            "counting destinations",
+            "SELECT COUNT(*) FROM destinations",
+            &[],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get(0)))
+    }
+
+    fn record_drill(&self, rows: &[DrillRecord]) -> Result<()> {
+        self.with(|c| {
+            let fail = |e| self.fail("recording the drill", e);
+            let mut tx = c.transaction().map_err(fail)?;
+            for r in rows {
+                tx.execute(
+                    "INSERT INTO drills VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (started, scenario) DO UPDATE SET passed = excluded.passed,
+                         gate = excluded.gate, sandbox = excluded.sandbox,
+                         monitor = excluded.monitor,
+                         time_to_detect_ms = excluded.time_to_detect_ms,
+                         time_to_remediate_s = excluded.time_to_remediate_s",
+                    &[
+                        &r.started,
+                        &r.scenario,
+                        &r.passed,
+                        &r.gate,
+                        &r.sandbox,
+                        &r.monitor,
+                        &r.time_to_detect_ms,
+                        &r.time_to_remediate_s,
+                    ],
+                )
+                .map_err(fail)?;
+            }
+            tx.commit().map_err(fail)
+        })
+    }
+
+    fn drill_records(&self, range: &TimeRange) -> Result<Vec<DrillRecord>> {
+        let rows = self.query(
+            "reading drill history",
+            "SELECT started, scenario, passed, gate, sandbox, monitor, time_to_detect_ms,
+                    time_to_remediate_s FROM drills ORDER BY started, scenario",
+            &[],
+        )?;
+        let all = rows
+            .iter()
+            .map(|r| DrillRecord {
+                started: r.get(0),
+                scenario: r.get(1),
+                passed: r.get(2),
+                gate: r.get(3),
+                sandbox: r.get(4),
+                monitor: r.get(5),
+                time_to_detect_ms: r.get(6),
+                time_to_remediate_s: r.get(7),
+            })
+            .collect();
+        drills_in_range(all, range)
+    }
+
+    fn record_run(&self, run: &InventoryRecord) -> Result<i64> {
+        let at = micros(&run.recorded_at)?;
+        self.with(|c| record_run(c, run, at).map_err(|e| self.fail("recording the run", e)))
+    }
+
+    fn runs(&self, range: &TimeRange, with_packages: bool) -> Result<Vec<InventoryRecord>> {
+        let (from, to) = range.micros()?;
+        self.select_runs(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM runs r WHERE r.recorded_us >= $1 AND r.recorded_us < $2
+                 ORDER BY r.recorded_us, r.id"
+            ),
+            &[&from, &to],
+            with_packages,
+        )
+    }
+
+    fn latest_runs(
+        &self,
+        since: Option<&str>,
+        with_packages: bool,
+    ) -> Result<Vec<InventoryRecord>> {
+        let from = since.map_or(Ok(i64::MIN), micros)?;
+        self.select_runs(
+            &format!(
+                "SELECT {RUN_COLUMNS} FROM latest_runs l JOIN runs r ON r.id = l.run_id
+                 WHERE l.recorded_us >= $1 ORDER BY r.repository, r.branch"
+            ),
+            &[&from],
+            with_packages,
+        )
+    }
+
+    fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding> {
+        let from = since.map_or(Ok(i64::MIN), micros)?;
+        let what = "reading recorded runs";
+        let scanned = self.query(
+            what,
+            "SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= $1",
+            &[&from],
+        )?;
+        let rows = self.query(
+            what,
+            &format!(
+                "SELECT {RUN_COLUMNS}, {PACKAGE_COLUMNS}
+                 FROM latest_runs l JOIN runs r ON r.id = l.run_id
+                 JOIN run_packages p ON p.run_id = l.run_id AND p.name = $1
+                 WHERE l.recorded_us >= $2 ORDER BY r.repository, r.branch, p.position"
+            ),
+            &[&name, &from],
+        )?;
+        let rows = rows
+            .iter()
+            .map(|r| (run_from_row(r), package_from_row(r, 19).1))
+            .collect();
+        Ok(Holding {
+            scanned: scanned.first().map_or(0, |r| r.get::<_, i64>(0)) as usize,
+            runs: group_packages(rows),
+        })
+    }
+}
+
+/// One transaction: the run, its packages (one statement, arrays unnested) and the newest
+/// record of its repository and branch (an upsert that only moves forward in time).
+fn record_run(
+    c: &mut Client,
+    run: &InventoryRecord,
+    at: i64,
+) -> std::result::Result<i64, postgres::Error> {
+    let mut tx = c.transaction()?;
+    let k = &run.counts;
+    let codes = serde_json::to_string(&run.codes).unwrap_or_default();
+    let details = run.details.to_string();
+    let count = run.packages.len().max(run.package_count as usize) as i64;
+    let id: i64 = tx
+        .query_one(
+            "INSERT INTO runs (repository, branch, commit_id, recorded_at, recorded_us, command,
+                passed, deny_level, total, critical, high, medium, low, info, denied, codes,
+                details, package_count, tool_version)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                $17, $18, $19) RETURNING id",
+            &[
+                &run.repository,
+                &run.branch,
+                &run.commit,
+                &run.recorded_at,
+                &at,
+                &run.command,
+                &run.passed,
+                &run.deny_level,
+                &k.total,
+                &k.critical,
+                &k.high,
+                &k.medium,
+                &k.low,
+                &k.info,
+                &k.denied,
+                &codes,
+                &details,
+                &count,
+                &run.tool_version,
+            ],
+        )?
+        .get(0);
+    if !run.packages.is_empty() {
+        let ps = &run.packages;
+        let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
+        let versions: Vec<&str> = ps.iter().map(|p| p.version.as_str()).collect();
+        let sources: Vec<Option<&str>> = ps.iter().map(|p| p.source.as_deref()).collect();
+        let sums: Vec<Option<&str>> = ps.iter().map(|p| p.checksum.as_deref()).collect();
+        let vias: Vec<String> = ps.iter().map(|p| p.via.join("\n")).collect();
+        let deps: Vec<String> = ps.iter().map(|p| p.dependents.join("\n")).collect();
+        tx.execute(
+            "INSERT INTO run_packages (run_id, position, name, version, source, checksum, via,
+                 dependents)
+             SELECT $1, t.ord::INTEGER, t.name, t.version, t.source, t.checksum, t.via, t.deps
+             FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
+                  WITH ORDINALITY AS t(name, version, source, checksum, via, deps, ord)",
+            &[&id, &names, &versions, &sources, &sums, &vias, &deps],
+        )?;
+    }
+    tx.execute(
+        "INSERT INTO latest_runs VALUES ($1, $2, $3, $4)
+         ON CONFLICT (repository, branch) DO UPDATE SET run_id = excluded.run_id,
+             recorded_us = excluded.recorded_us
+         WHERE excluded.recorded_us > latest_runs.recorded_us
+            OR (excluded.recorded_us = latest_runs.recorded_us
+                AND excluded.run_id > latest_runs.run_id)",
+        &[&run.repository, &run.branch, &id, &at],
+    )?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// An error with its causes (`error connecting to server: Connection refused (os error 111)`).
+struct Chain(postgres::Error);
+
+impl std::fmt::Display for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut cause = std::error::Error::source(&self.0);
+        while let Some(c) = cause {
+            let more = c.to_string();
+            if !text.contains(&more) {
+                text = format!("{text}: {more}");
+            }
+            cause = c.source();
+        }
+        f.write_str(&text)
+    }
+}
