@@ -442,6 +442,14 @@ for split in ("tuning", "held-out"):
         hit = sum(1 for p in rows if flagged(results["positives"][f"{p[1]} {p[2]}"], t))
         cells.append(f"{hit}/{len(rows)} ({100 * hit / max(1, len(rows)):.0f}%)")
     print(f"| {split} | {len(rows)} | " + " | ".join(cells) + " |")
+if "reflex" in tool_names:
+    name_codes = ("typosquat", "impersonation", "lookalike", "look-alike", "confusion")
+    for split in ("tuning", "held-out"):
+        rows = [results["positives"][f"{p[1]} {p[2]}"]["reflex"]["flags"] for p in positives if p[4] == split]
+        by_name = sum(1 for f in rows if any(c.startswith(name_codes) for c in f))
+        by_code = sum(1 for f in rows if any(not c.startswith(name_codes) for c in f))
+        print(f"cargo-reflex {split}: {by_code}/{len(rows)} by what the code does, {by_name}/{len(rows)} by name"
+              " (look-alike / impersonation codes)")
 print()
 print("Per positive (held-out rows shown only with --show-held-out):")
 for p in positives:
@@ -468,6 +476,10 @@ for label, total in (("popular", len(popular_list)), ("corpus", len(corpus_list)
             print(f"    {k}: {', '.join(results[label][k][t]['flags'])}")
         if len(fps) > 60:
             print(f"    ... {len(fps) - 60} more (see --json)")
+if "reflex_batch_popular_flagged" in results["timing"]:
+    bf = results["timing"]["reflex_batch_popular_flagged"]
+    print(f"- reflex, popular, one recon over one lockfile of them all: {len(bf)} flagged"
+          + (": " + "; ".join(f"{k} ({', '.join(v)})" for k, v in list(bf.items())[:20]) if bf else ""))
 errors = [(label, k, e["reflex"]["error"]) for label in ("positives", "popular", "corpus")
           for k, e in results[label].items() if e.get("reflex", {}).get("error")]
 if errors:

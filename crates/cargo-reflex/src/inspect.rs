@@ -35,6 +35,12 @@ pub struct InspectArgs {
 
 pub fn run(args: InspectArgs) -> Result<u8, reflex::Error> {
     let c = &args.common;
+    if c.manifest_path.is_some() || c.file.is_some() {
+        return Err(reflex::Error::Usage(
+            "inspect reads one crate: --manifest-path and --file do not apply".into(),
+            Some("`cargo reflex recon` judges a workspace or a lockfile".into()),
+        ));
+    }
     let mut opts = options(c)?;
     let target = InspectTarget::parse(&args.target, &opts.cwd)?;
     // A file or a directory is read offline unless asked: no index, no database refresh.

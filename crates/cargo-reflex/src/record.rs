@@ -56,11 +56,15 @@ impl RecordArgs {
             commit: self.commit.clone(),
         };
         let cwd = std::env::current_dir().map_err(|e| reflex::Error::io(".", e))?;
-        let (id, run) = record(report, &origin, &cwd, store)?;
+        let started = std::time::Instant::now();
+        let done = record(report, &origin, &cwd, store)?;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        let store_ms = done.store_time.as_secs_f64() * 1000.0;
+        let (id, run) = (done.id, done.run);
         if !quiet {
             let _ = writeln!(
                 std::io::stderr(),
-                "recorded run {id} ({} {} of {} @ {}, {} packages) in {}",
+                "recorded run {id} ({} {} of {} @ {}, {} packages) in {} ({store_ms:.1} ms; {ms:.1} ms with reading the graph)",
                 run.command,
                 if run.passed { "passed" } else { "failed" },
                 run.repository,

@@ -73,7 +73,10 @@ pub struct SurveyArgs {
 pub fn run(args: SurveyArgs) -> Result<u8, reflex::Error> {
     let clock = match &args.now {
         Some(now) => Clock::fixed(now).ok_or_else(|| {
-            reflex::Error::Usage(format!("--now: `{now}` is not a date or RFC 3339 time"), None)
+            reflex::Error::Usage(
+                format!("--now: `{now}` is not a date or RFC 3339 time"),
+                None,
+            )
         })?,
         None => Clock::system(),
     };

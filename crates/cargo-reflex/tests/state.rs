@@ -8,11 +8,11 @@
 //! as the concurrent writer processes.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod common;
 #[path = "state/backend.rs"]
 mod backend;
 #[path = "state/cases.rs"]
 mod cases;
+mod common;
 #[path = "state/inventory.rs"]
 mod inventory;
 
@@ -24,10 +24,19 @@ const CASES: &[(&str, Case)] = &[
     ("first_sightings", cases::first_sightings),
     ("drill_runs", cases::drill_runs),
     ("inventory_round_trip", inventory::round_trip),
-    ("respond_answers_from_the_newest_records", inventory::respond_from_records),
-    ("fifty_concurrent_writer_processes", cases::concurrent_writers),
+    (
+        "respond_answers_from_the_newest_records",
+        inventory::respond_from_records,
+    ),
+    (
+        "fifty_concurrent_writer_processes",
+        cases::concurrent_writers,
+    ),
     ("bad_state_exits_2", cases::bad_state),
-    ("monitor_falls_back_to_the_local_store", cases::monitor_fallback),
+    (
+        "monitor_falls_back_to_the_local_store",
+        cases::monitor_fallback,
+    ),
 ];
 
 fn main() {
@@ -48,7 +57,8 @@ fn main() {
                 continue;
             }
             let Some(backend) = Backend::fresh(kind) else {
-                let why = "skipped: REFLEX_TEST_POSTGRES_URL is not set (README: the PostgreSQL tests)";
+                let why =
+                    "skipped: REFLEX_TEST_POSTGRES_URL is not set (README: the PostgreSQL tests)";
                 if require_pg {
                     println!("test {full} ... FAILED ({why}, and REFLEX_REQUIRE_POSTGRES=1)");
                     failed.push(full);
@@ -74,9 +84,14 @@ fn main() {
         }
     }
     println!(
-        "\ntest result: {}. {passed} passed; {} failed; {skipped} skipped (PostgreSQL not available)",
+        "\ntest result: {}. {passed} passed; {} failed; {skipped} skipped{}",
         if failed.is_empty() { "ok" } else { "FAILED" },
-        failed.len()
+        failed.len(),
+        if skipped > 0 {
+            " (PostgreSQL cases: no server)"
+        } else {
+            ""
+        }
     );
     if !failed.is_empty() {
         println!("failures: {}", failed.join(", "));

@@ -252,7 +252,8 @@ pub fn identity(archive: &CrateArchive, package: Option<&toml::Value>) -> Identi
         files: archive
             .files
             .iter()
-            .filter(|f| !generated.contains(&f.path.as_str()))
+            // Tiny files (empty modules, one-line configs) say nothing about a copy.
+            .filter(|f| !generated.contains(&f.path.as_str()) && f.size >= 64)
             .map(|f| (f.path.clone(), f.digest.clone()))
             .collect(),
     }
@@ -374,7 +375,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v6-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v7-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",

@@ -9,9 +9,16 @@
 
 use super::{Check, Context, Needs, Sink};
 use crate::analysis::crate_analysis::CrateAnalysis;
+use crate::checks::typosquat::Detector;
 use crate::finding::{CheckStatus, CodeSpec, Finding, Severity};
 use crate::sources::popularity::{Popularity, canonical};
-use std::collections::{BTreeMap, HashMap, HashSet};
+
+mod evidence;
+
+use evidence::{
+    Known, claim, cloned, copied, corpus_key, fold, known, more_popular, path_in_vcs, shared_files,
+    siblings,
+};
 
 pub struct Impersonation;
 
@@ -26,9 +33,9 @@ pub const CLAIMS_REPOSITORY: CodeSpec = CodeSpec::new(
 pub const COPIED_DESCRIPTION: CodeSpec = CodeSpec::new(
     "impersonation-description",
     Severity::Low,
-    "a crate has the description (low) or the README (medium) of a more popular crate it is not related to",
+    "a crate has the description (low) or the README (medium) of a more popular crate it is not related to; high when its name also imitates that crate's",
 )
-.varies(&[Severity::Medium]);
+.varies(&[Severity::Medium, Severity::High]);
 pub const CLONED: CodeSpec = CodeSpec::new(
     "impersonation-clone",
     Severity::High,
@@ -125,320 +132,6 @@ fn related(a: &str, b: &str) -> bool {
     first(a) == first(b)
 }
 
-/// A crate another may imitate: from the corpus, the graph or a reference archive.
-#[derive(Clone, Copy)]
-struct Known<'a> {
-    name: &'a str,
-    rank: Option<u32>,
-    analysis: Option<&'a CrateAnalysis>,
-    /// Its version, when its archive is known.
-    version: Option<&'a str>,
-}
-
-/// Every crate known to live in each repository (by [`repo_key`]), and every crate whose
-/// archive can be compared.
-struct KnownCrates<'a> {
-    by_repo: HashMap<String, Vec<Known<'a>>>,
-    with_archive: Vec<Known<'a>>,
-    /// Indexes into `with_archive` by file digest, folded description and README digest.
-    by_digest: HashMap<&'a str, Vec<usize>>,
-    by_description: HashMap<String, Vec<usize>>,
-    by_readme: HashMap<&'a str, Vec<usize>>,
-}
-
-/// A description with whitespace and case folded.
-fn fold(d: &str) -> String {
-    d.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase()
-}
-
-impl<'a> KnownCrates<'a> {
-    fn index(&mut self) {
-        for (k, known) in self.with_archive.iter().enumerate() {
-            let Some(a) = known.analysis else { continue };
-            for (_, d) in &a.identity.files {
-                let list = self.by_digest.entry(d.as_str()).or_default();
-                if list.last() != Some(&k) {
-                    list.push(k);
-                }
-            }
-            if let Some(d) = a.description.as_deref().filter(|d| d.len() >= 20) {
-                self.by_description.entry(fold(d)).or_default().push(k);
-            }
-            if let Some(r) = a.identity.readme_digest.as_deref() {
-                self.by_readme.entry(r).or_default().push(k);
-            }
-        }
-    }
-
-    /// Crates with an archive that share `a`'s description, README or at least two files.
-    fn candidates(&self, a: &CrateAnalysis) -> impl Iterator<Item = usize> + use<> {
-        let mut out: std::collections::BTreeSet<usize> = Default::default();
-        if let Some(d) = a.description.as_deref().filter(|d| d.len() >= 20) {
-            out.extend(self.by_description.get(&fold(d)).into_iter().flatten());
-        }
-        if let Some(r) = a.identity.readme_digest.as_deref() {
-            out.extend(self.by_readme.get(r).into_iter().flatten());
-        }
-        let mut counts: HashMap<usize, usize> = HashMap::new();
-        for (_, d) in a.identity.files.iter().filter(|(p, _)| telling(p)) {
-            for &k in self.by_digest.get(d.as_str()).into_iter().flatten() {
-                *counts.entry(k).or_default() += 1;
-            }
-        }
-        out.extend(counts.into_iter().filter(|&(_, n)| n >= 2).map(|(k, _)| k));
-        out.into_iter()
-    }
-}
-
-fn corpus_key(r: &str) -> Option<String> {
-    if r.contains("://") {
-        repo_key(r)
-    } else {
-        repo_key(&format!("https://github.com/{r}"))
-    }
-}
-
-fn known<'a>(
-    popularity: &'a Popularity,
-    graph: &'a crate::graph::Graph,
-    analyses: &'a HashMap<usize, Result<CrateAnalysis, String>>,
-    references: Option<&'a BTreeMap<String, CrateAnalysis>>,
-) -> KnownCrates<'a> {
-    let rank = |n: &str| popularity.get_exact(n).map(|p| p.rank);
-    let mut with_archive: Vec<Known<'a>> = Vec::new();
-    for (&i, a) in analyses {
-        if let Ok(a) = a {
-            let p = &graph.packages()[i];
-            with_archive.push(Known {
-                name: p.name.as_str(),
-                rank: rank(p.name.as_str()),
-                analysis: Some(a),
-                version: a.identity.version.as_deref(),
-            });
-        }
-    }
-    for (name, a) in references.into_iter().flatten() {
-        with_archive.push(Known {
-            name: name.as_str(),
-            rank: rank(name),
-            analysis: Some(a),
-            version: a.identity.version.as_deref(),
-        });
-    }
-    let mut by_repo: HashMap<String, Vec<Known<'a>>> = HashMap::new();
-    let mut seen: HashSet<(String, String)> = HashSet::new();
-    for k in &with_archive {
-        if let Some(key) = k
-            .analysis
-            .and_then(|a| a.repository.as_deref())
-            .and_then(repo_key)
-            && seen.insert((key.clone(), canonical(k.name)))
-        {
-            by_repo.entry(key).or_default().push(*k);
-        }
-    }
-    for p in popularity.iter() {
-        if let Some(key) = p.repository.as_deref().and_then(corpus_key)
-            && seen.insert((key.clone(), canonical(&p.name)))
-        {
-            by_repo.entry(key).or_default().push(Known {
-                name: p.name.as_str(),
-                rank: Some(p.rank),
-                analysis: None,
-                version: p.max_version.as_deref(),
-            });
-        }
-    }
-    let mut known = KnownCrates {
-        by_repo,
-        with_archive,
-        by_digest: HashMap::new(),
-        by_description: HashMap::new(),
-        by_readme: HashMap::new(),
-    };
-    known.index();
-    known
-}
-
-/// Whether `other` (ranked `other_rank`) is more popular than a crate ranked `rank`
-/// (`None`: not in the corpus).
-fn more_popular(other_rank: Option<u32>, rank: Option<u32>) -> bool {
-    match (other_rank, rank) {
-        (Some(o), Some(r)) => o < r,
-        (Some(_), None) => true,
-        _ => false,
-    }
-}
-
-/// `path_in_vcs` of a crate, when it was packaged with VCS info that records it.
-fn path_in_vcs(a: &CrateAnalysis) -> Option<&str> {
-    a.identity.vcs.as_ref()?.path_in_vcs.as_deref()
-}
-
-/// Monorepo siblings: the same repository, both packaged with VCS info at distinct paths.
-fn siblings(a: &CrateAnalysis, b: &CrateAnalysis) -> bool {
-    let same_repo = match (
-        a.repository.as_deref().and_then(repo_key),
-        b.repository.as_deref().and_then(repo_key),
-    ) {
-        (Some(x), Some(y)) => x == y,
-        _ => false,
-    };
-    matches!((path_in_vcs(a), path_in_vcs(b)), (Some(x), Some(y)) if x != y) && same_repo
-}
-
-/// Versions too common to say anything when two crates share them.
-fn trivial_version(v: &str) -> bool {
-    matches!(
-        v,
-        "0.0.0" | "0.0.1" | "0.1.0" | "0.1.1" | "0.2.0" | "1.0.0" | "1.0.1"
-    )
-}
-
-/// Files that say nothing about the code (licenses, READMEs, tool configs) or are tiny.
-fn telling(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    let base = lower.rsplit('/').next().unwrap_or(&lower);
-    ![
-        "license",
-        "licence",
-        "copying",
-        "notice",
-        "readme",
-        "changelog",
-        "authors",
-        ".",
-    ]
-    .iter()
-    .any(|p| base.starts_with(p))
-        && !lower.starts_with(".github/")
-        && !matches!(base, "rustfmt.toml" | "clippy.toml" | "deny.toml")
-}
-
-/// Identical files: (matching, compared) over `a`'s telling files.
-fn shared_files(a: &CrateAnalysis, b: &CrateAnalysis) -> (usize, usize) {
-    let theirs: HashSet<&str> = b.identity.files.iter().map(|(_, d)| d.as_str()).collect();
-    let mine: Vec<&(String, String)> = a
-        .identity
-        .files
-        .iter()
-        .filter(|(p, _)| telling(p))
-        .collect();
-    let same = mine
-        .iter()
-        .filter(|(_, d)| theirs.contains(d.as_str()))
-        .count();
-    (same, mine.len())
-}
-
-/// Most files identical: at least two and more than half of the crate's telling files.
-fn cloned(same: usize, compared: usize) -> bool {
-    same >= 2 && same * 2 > compared
-}
-
-/// What `a` (version `version`) copied from `o`: evidence lines.
-fn copied(a: &CrateAnalysis, version: &str, o: &Known<'_>) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Some(v) = o.version.filter(|v| *v == version && !trivial_version(v)) {
-        out.push(format!("the same version number as `{}` ({v})", o.name));
-    }
-    let Some(oa) = o.analysis else { return out };
-    if let (Some(d), Some(od)) = (a.description.as_deref(), oa.description.as_deref())
-        && d.len() >= 20
-        && fold(d) == fold(od)
-    {
-        out.push(format!("the description of `{}`: {d:?}", o.name));
-    }
-    if a.identity.readme_digest.is_some() && a.identity.readme_digest == oa.identity.readme_digest {
-        out.push(format!("the README of `{}`", o.name));
-    }
-    let (same, compared) = shared_files(a, oa);
-    if cloned(same, compared) {
-        out.push(format!(
-            "{same} of its {compared} files are identical to files of `{}`",
-            o.name
-        ));
-    }
-    out
-}
-
-/// Whether `name` is the name of the repository at `url` (`rust-url` for `url`, `serde-rs/json`
-/// is not `serde_json`'s): the crate a repository is named after lives at its root.
-fn named_after(name: &str, url: Option<&str>) -> bool {
-    let Some(key) = url.and_then(repo_key) else {
-        return false;
-    };
-    let repo = canonical(key.rsplit('/').next().unwrap_or(""));
-    let trimmed = repo
-        .trim_start_matches("rust_")
-        .trim_end_matches("_rs")
-        .trim_end_matches(".rs")
-        .trim_end_matches("_rust");
-    let name = canonical(name);
-    name == repo || name == trimmed
-}
-
-/// Why a crate's claim on a repository where `owner` lives does not hold: `None` when it does
-/// (a monorepo sibling, or a crate whose location cannot be told and whose name is the
-/// family's). The severity comes with the reason.
-fn claim(
-    a: &CrateAnalysis,
-    name: &str,
-    family: bool,
-    owner: &Known<'_>,
-) -> Option<(Severity, String)> {
-    let repository = a.repository.as_deref();
-    // Where the owner lives when its archive is not at hand: the root when the repository is
-    // named after it, not when it is named after the claimant.
-    let owner_at_root = named_after(owner.name, repository);
-    let claimant_at_root = named_after(name, repository);
-    let owner_path = owner.analysis.and_then(path_in_vcs);
-    let Some(vcs) = &a.identity.vcs else {
-        return (!family).then(|| {
-            (
-                Severity::Medium,
-                "it has no .cargo_vcs_info.json: nothing shows it was packaged from that repository".to_string(),
-            )
-        });
-    };
-    match vcs.path_in_vcs.as_deref() {
-        // Packaged before cargo recorded where in the repository (cargo < 1.58).
-        None => (!family).then(|| {
-            (
-                Severity::Low,
-                "its .cargo_vcs_info.json does not say where in the repository it lives"
-                    .to_string(),
-            )
-        }),
-        Some("") => match owner_path {
-            Some("") => Some((
-                Severity::Medium,
-                format!(
-                    "both it and `{}` say they live at the repository root",
-                    owner.name
-                ),
-            )),
-            None if !family && !claimant_at_root && owner_at_root => Some((
-                Severity::Medium,
-                format!(
-                    "it says it lives at the repository root, where `{}` is published from",
-                    owner.name
-                ),
-            )),
-            _ => None,
-        },
-        Some(p) => (owner_path == Some(p)).then(|| {
-            (
-                Severity::Medium,
-                format!("it and `{}` both say they live at {p}/", owner.name),
-            )
-        }),
-    }
-}
-
 impl Check for Impersonation {
     fn name(&self) -> &'static str {
         NAME
@@ -461,6 +154,7 @@ impl Check for Impersonation {
             };
         };
         let known = known(popularity, graph, analyses, cx.references);
+        let detector = Detector::new(popularity.clone(), cx.typosquat_target_rank);
         let mut indexes: Vec<&usize> = analyses.keys().collect();
         indexes.sort();
         for &i in indexes {
@@ -478,7 +172,17 @@ impl Check for Impersonation {
             link_findings(a, name, rank.is_some(), &at, out);
             let imitable =
                 |o: &Known<'_>| canonical(o.name) != canonical(name) && more_popular(o.rank, rank);
-            let family = |o: &Known<'_>| related(o.name, name) || pulled_in_by(graph, o.name, i);
+            // Crates whose names this one imitates (the typosquat detector's judgement: two
+            // established siblings are not look-alikes).
+            let targets: Vec<String> = detector
+                .check(name)
+                .into_iter()
+                .map(|s| canonical(&s.imitates))
+                .collect();
+            let lookalike = |o: &Known<'_>| targets.contains(&canonical(o.name));
+            let family = |o: &Known<'_>| {
+                !lookalike(o) && (related(o.name, name) || pulled_in_by(graph, o.name, i))
+            };
             // 1. The repository it claims, where a more popular crate lives.
             let key = a.repository.as_deref().and_then(repo_key);
             let owner = key
@@ -496,10 +200,13 @@ impl Check for Impersonation {
                 && let Some((severity, why)) = claim(a, name, family(&o), &o)
             {
                 let copies = copied(a, &version, &o);
-                let severity = if copies.is_empty() {
-                    severity
-                } else {
-                    Severity::High
+                // A shared version number alone does not make a weak claim strong (monorepos
+                // release in lockstep).
+                let strong = copies.iter().any(|c| !c.starts_with("the same version"));
+                let severity = match (severity, copies.is_empty()) {
+                    (_, true) => severity,
+                    (Severity::Low, false) if !strong => Severity::Low,
+                    _ => Severity::High,
                 };
                 let mut f = at(
                     &CLAIMS_REPOSITORY,
@@ -537,61 +244,9 @@ impl Check for Impersonation {
                 if siblings(a, oa) {
                     continue;
                 }
-                let (same, compared) = shared_files(a, oa);
-                if cloned(same, compared) {
-                    let own_repo = key.is_some()
-                        && key != oa.repository.as_deref().and_then(repo_key)
-                        && path_in_vcs(a).is_some();
-                    let mut f = at(&CLONED, format!("`{name}` is a copy of `{}`", o.name))
-                        .severity(if own_repo {
-                            Severity::Medium
-                        } else {
-                            Severity::High
-                        })
-                        .evidence(format!(
-                            "{same} of its {compared} files are identical to files of `{}`{}",
-                            o.name,
-                            o.version.map(|v| format!(" {v}")).unwrap_or_default()
-                        ));
-                    for c in copied(a, &version, o)
-                        .into_iter()
-                        .filter(|c| !c.contains("files are identical"))
-                    {
-                        f = f.evidence(format!("it copies {c}"));
-                    }
-                    out.push(f.remedy(format!(
-                        "if you wanted `{}`, depend on it; a fork should say so and link its own repository",
-                        o.name
-                    )));
-                    continue;
+                if let Some(f) = copy_finding(a, name, &version, o, oa, lookalike(o), &at) {
+                    out.push(f);
                 }
-                let same_readme = a.identity.readme_digest.is_some()
-                    && a.identity.readme_digest == oa.identity.readme_digest;
-                let same_description = matches!(
-                    (a.description.as_deref(), oa.description.as_deref()),
-                    (Some(d), Some(od)) if d.len() >= 20 && fold(d) == fold(od)
-                );
-                if !(same_readme || same_description) {
-                    continue;
-                }
-                let what = match (same_description, same_readme) {
-                    (true, true) => "description and README",
-                    (true, false) => "description",
-                    _ => "README",
-                };
-                let mut f = at(
-                    &COPIED_DESCRIPTION,
-                    format!("`{name}` copies the {what} of `{}`", o.name),
-                )
-                .severity(if same_readme {
-                    Severity::Medium
-                } else {
-                    Severity::Low
-                });
-                if let Some(d) = a.description.as_deref().filter(|_| same_description) {
-                    f = f.evidence(format!("description = {d:?}"));
-                }
-                out.push(f.remedy(format!("check that `{name}` is not a copy of `{}`", o.name)));
             }
         }
         let read = analyses.values().filter(|a| a.is_ok()).count();
@@ -605,6 +260,81 @@ impl Check for Impersonation {
             _ => CheckStatus::Ran,
         }
     }
+}
+
+/// A crate that shares most files (a clone), its README or its description with `o`, a more
+/// popular crate it is not related to.
+fn copy_finding(
+    a: &CrateAnalysis,
+    name: &str,
+    version: &str,
+    o: &Known<'_>,
+    oa: &CrateAnalysis,
+    lookalike: bool,
+    at: &dyn Fn(&'static CodeSpec, String) -> Finding,
+) -> Option<Finding> {
+    let (same, compared) = shared_files(a, oa);
+    if cloned(same, compared) {
+        let key = a.repository.as_deref().and_then(repo_key);
+        let own_repo = key.is_some()
+            && key != oa.repository.as_deref().and_then(repo_key)
+            && path_in_vcs(a).is_some();
+        let mut f = at(&CLONED, format!("`{name}` is a copy of `{}`", o.name))
+            .severity(if own_repo {
+                Severity::Medium
+            } else {
+                Severity::High
+            })
+            .evidence(format!(
+                "{same} of its {compared} files are identical to files of `{}`{}",
+                o.name,
+                o.version.map(|v| format!(" {v}")).unwrap_or_default()
+            ));
+        for c in copied(a, version, o)
+            .into_iter()
+            .filter(|c| !c.contains("files are identical"))
+        {
+            f = f.evidence(format!("it copies {c}"));
+        }
+        return Some(f.remedy(format!(
+            "if you wanted `{}`, depend on it; a fork should say so and link its own repository",
+            o.name
+        )));
+    }
+    let same_readme =
+        a.identity.readme_digest.is_some() && a.identity.readme_digest == oa.identity.readme_digest;
+    let same_description = matches!(
+        (a.description.as_deref(), oa.description.as_deref()),
+        (Some(d), Some(od)) if d.len() >= 20 && fold(d) == fold(od)
+    );
+    let what = match (same_description, same_readme) {
+        (false, false) => return None,
+        (true, true) => "description and README",
+        (true, false) => "description",
+        _ => "README",
+    };
+    let mut f = at(
+        &COPIED_DESCRIPTION,
+        format!("`{name}` copies the {what} of `{}`", o.name),
+    )
+    .severity(match (lookalike, same_readme) {
+        (true, _) => Severity::High,
+        (false, true) => Severity::Medium,
+        (false, false) => Severity::Low,
+    });
+    if let Some(d) = a.description.as_deref().filter(|_| same_description) {
+        f = f.evidence(format!("description = {d:?}"));
+    }
+    if lookalike {
+        f = f.evidence(format!("its name looks like `{}`'s", o.name));
+        for c in copied(a, version, o)
+            .into_iter()
+            .filter(|c| c.starts_with("the same version"))
+        {
+            f = f.evidence(format!("it copies {c}"));
+        }
+    }
+    Some(f.remedy(format!("check that `{name}` is not a copy of `{}`", o.name)))
 }
 
 /// Missing, malformed, plain-http or odd-host repository links.
@@ -657,11 +387,25 @@ fn link_findings(
     }
 }
 
-/// The crates `a` (named `name`) may imitate whose archives are worth reading: the most
-/// popular crates living in the repository it claims, and the popular crates its README names.
-pub fn reference_names(a: &CrateAnalysis, name: &str, popularity: &Popularity) -> Vec<String> {
+/// The crates `a` (named `name`) may imitate whose archives are worth reading: the crates its
+/// name imitates, the most popular crates living in the repository it claims, and the popular
+/// crates its README names.
+pub fn reference_names(
+    a: &CrateAnalysis,
+    name: &str,
+    popularity: &std::sync::Arc<Popularity>,
+) -> Vec<String> {
     let rank = popularity.get_exact(name).map(|p| p.rank);
     let mut out: Vec<(u32, String)> = Vec::new();
+    // The crates its name imitates, most popular first.
+    let mut lookalikes = Detector::new(popularity.clone(), u32::MAX).check(name);
+    lookalikes.sort_by_key(|s| s.target_rank);
+    out.extend(
+        lookalikes
+            .into_iter()
+            .take(2)
+            .map(|s| (s.target_rank, s.imitates)),
+    );
     if let Some(key) = a.repository.as_deref().and_then(repo_key) {
         for p in popularity.iter() {
             if p.repository.as_deref().and_then(corpus_key).as_ref() == Some(&key) {

@@ -334,7 +334,7 @@ fn from_directory(path: &Path, opts: &CommandOptions) -> Result<Read> {
             Some("give the directory of one crate (where its Cargo.toml is)".into()),
         ));
     }
-    let archive = crate_archive::read_dir(&full, limits());
+    let archive = crate::sources::crate_dir::read_dir(&full, limits());
     let (name, version) = identity(&archive, path, None)?;
     Ok(Read {
         name,
@@ -467,7 +467,7 @@ fn one_package_graph(read: &Read) -> Result<Graph> {
 fn references(
     analysis: &CrateAnalysis,
     name: &str,
-    popularity: &Popularity,
+    popularity: &Arc<Popularity>,
     index: &RegistryIndex,
     store: &CrateStore,
     opts: &CommandOptions,

@@ -17,15 +17,28 @@ pub struct Origin {
     pub commit: Option<String>,
 }
 
-/// Records `report` (judged in `cwd`) in `store`; returns the record's id and the record.
+/// A recorded run: its id, the record, and how long the store took to write it.
+pub struct Recorded {
+    pub id: i64,
+    pub run: InventoryRecord,
+    pub store_time: std::time::Duration,
+}
+
+/// Records `report` (judged in `cwd`) in `store`.
 pub fn record(
     report: &Report,
     origin: &Origin,
     cwd: &Path,
     store: &dyn StateStore,
-) -> Result<(i64, InventoryRecord)> {
+) -> Result<Recorded> {
     let run = inventory_record(report, origin, cwd)?;
-    Ok((store.record_run(&run)?, run))
+    let started = std::time::Instant::now();
+    let id = store.record_run(&run)?;
+    Ok(Recorded {
+        id,
+        run,
+        store_time: started.elapsed(),
+    })
 }
 
 /// The inventory record of a finished run.
@@ -54,7 +67,7 @@ pub fn inventory_record(report: &Report, origin: &Origin, cwd: &Path) -> Result<
     } else {
         root
     };
-    let detected = detect(root);
+    let detected = detect(root, origin);
     let s = &report.summary;
     let mut codes = std::collections::BTreeMap::new();
     for f in &report.findings {
@@ -134,9 +147,9 @@ fn directory_name(root: &Path, cwd: &Path) -> String {
         .unwrap_or_else(|| "unnamed".into())
 }
 
-/// The repository, branch and commit from the CI's variables (GitHub Actions, GitLab CI),
-/// else from git in `root`.
-fn detect(root: &Path) -> Origin {
+/// What `given` leaves out of the repository, branch and commit: from the CI's variables
+/// (GitHub Actions, GitLab CI), else from git in `root`.
+fn detect(root: &Path, given: &Origin) -> Origin {
     let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let git = |args: &[&str]| {
         Command::new("git")
@@ -156,21 +169,27 @@ fn detect(root: &Path) -> Origin {
         let server = var("GITHUB_SERVER_URL").unwrap_or_else(|| "https://github.com".into());
         format!("{}/{r}", server.trim_end_matches('/'))
     });
-    let repository = github
-        .or_else(|| var("CI_PROJECT_URL"))
-        .or_else(|| git(&["config", "--get", "remote.origin.url"]))
-        .map(|u| clean_remote(&u));
-    let branch = var("GITHUB_HEAD_REF")
-        .or_else(|| var("GITHUB_REF_NAME").filter(|_| var("GITHUB_REPOSITORY").is_some()))
-        .or_else(|| var("CI_COMMIT_REF_NAME"))
-        .or_else(|| git(&["rev-parse", "--abbrev-ref", "HEAD"]));
-    let commit = var("GITHUB_SHA")
-        .or_else(|| var("CI_COMMIT_SHA"))
-        .or_else(|| git(&["rev-parse", "HEAD"]));
+    let repository = given.repository.is_none().then(|| {
+        github
+            .or_else(|| var("CI_PROJECT_URL"))
+            .or_else(|| git(&["config", "--get", "remote.origin.url"]))
+            .map(|u| clean_remote(&u))
+    });
+    let branch = given.branch.is_none().then(|| {
+        var("GITHUB_HEAD_REF")
+            .or_else(|| var("GITHUB_REF_NAME").filter(|_| var("GITHUB_REPOSITORY").is_some()))
+            .or_else(|| var("CI_COMMIT_REF_NAME"))
+            .or_else(|| git(&["rev-parse", "--abbrev-ref", "HEAD"]))
+    });
+    let commit = given.commit.is_none().then(|| {
+        var("GITHUB_SHA")
+            .or_else(|| var("CI_COMMIT_SHA"))
+            .or_else(|| git(&["rev-parse", "HEAD"]))
+    });
     Origin {
-        repository,
-        branch,
-        commit,
+        repository: repository.flatten(),
+        branch: branch.flatten(),
+        commit: commit.flatten(),
     }
 }
 

@@ -139,18 +139,20 @@ const LEFT: f64 = 44.0;
 const BOTTOM: f64 = 40.0;
 const TOP: f64 = 14.0;
 
-/// A rounded maximum for the y axis.
+/// A rounded maximum for the y axis: four ticks of a round step (1, 2, 2.5 or 5 times a
+/// power of ten), so that small counts get whole-number labels.
 fn nice_max(max: f64) -> f64 {
-    if max <= 0.0 {
-        return 1.0;
+    if max <= 4.0 {
+        return 4.0;
     }
-    let mag = 10f64.powf(max.log10().floor());
+    let tick = max / 4.0;
+    let mag = 10f64.powf(tick.log10().floor());
     for step in [1.0, 2.0, 2.5, 5.0, 10.0] {
-        if step * mag >= max {
-            return step * mag;
+        if step * mag >= tick {
+            return 4.0 * step * mag;
         }
     }
-    10.0 * mag
+    40.0 * mag
 }
 
 fn fmt_num(v: f64) -> String {
@@ -229,7 +231,7 @@ pub fn bar_chart(id: &str, title: &str, labels: &[String], series: &[Series<'_>]
     let plot_h = H - TOP - BOTTOM;
     let slot = (W - LEFT) / labels.len().max(1) as f64;
     let bar = (slot * 0.7).min(48.0);
-    for i in 0..labels.len() {
+    for (i, label) in labels.iter().enumerate() {
         let mut base = 0.0;
         let x = LEFT + slot * (i as f64 + 0.5) - bar / 2.0;
         for x_series in series {
@@ -243,7 +245,7 @@ pub fn bar_chart(id: &str, title: &str, labels: &[String], series: &[Series<'_>]
                 s,
                 "<rect class=\"bar\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{bar:.1}\" height=\"{h:.1}\" fill=\"{}\"><title>{}: {} {}</title></rect>",
                 escape(x_series.color),
-                escape(&labels[i]),
+                escape(label),
                 fmt_num(v),
                 escape(x_series.name)
             );
@@ -556,5 +558,9 @@ mod tests {
         assert!(html.contains("<svg class=\"chart\" id=\"chart-severity\""));
         assert!(!html.contains("http://") || !html.contains("src=\"http"));
         assert_eq!(escape("a\u{0}b"), "a\u{FFFD}b");
+        assert_eq!(
+            (nice_max(0.0), nice_max(3.0), nice_max(5.0), nice_max(37.0)),
+            (4.0, 4.0, 8.0, 40.0)
+        );
     }
 }

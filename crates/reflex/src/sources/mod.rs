@@ -4,6 +4,7 @@
 pub mod advisory_db;
 pub mod cargo_config;
 pub mod crate_archive;
+pub mod crate_dir;
 pub mod crate_store;
 pub mod popularity;
 pub mod registry_index;

@@ -87,7 +87,9 @@ pub trait StateStore: Send + Sync {
 
     /// `respond`'s question: of the newest record of every (repository, branch) (at or after
     /// `since`), how many there are, and those holding a package named `name`, each with only
-    /// its packages of that name. One query, whatever the size of the inventory.
+    /// its packages of that name. One query, whatever the size of the inventory. The runs
+    /// carry who and when (id, repository, branch, commit, recorded_at, command, passed,
+    /// package_count), not their counts, codes or details.
     fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding>;
 }
 

@@ -4,7 +4,7 @@
 //! runners recording at once never lose or double-count anything.
 
 use super::rows::{drills_in_range, group_packages, in_range, lines};
-use super::sqlite::{PACKAGE_COLUMNS, RUN_COLUMNS};
+use super::sqlite::{HOLDING_RUN_COLUMNS, PACKAGE_COLUMNS, RUN_COLUMNS};
 use super::{
     Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
     SCHEMA_VERSION, StateStore, TimeRange, failed, micros, redact, too_new,
@@ -55,7 +55,7 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX runs_by_time ON runs (recorded_us);
     CREATE TABLE run_packages (
-        run_id BIGINT NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        run_id BIGINT NOT NULL,
         position INTEGER NOT NULL,
         name TEXT NOT NULL,
         version TEXT NOT NULL,
@@ -409,7 +409,7 @@ impl StateStore for PostgresStore {
         let rows = self.query(
             what,
             &format!(
-                "SELECT {RUN_COLUMNS}, {PACKAGE_COLUMNS}
+                "SELECT {HOLDING_RUN_COLUMNS}, {PACKAGE_COLUMNS}
                  FROM latest_runs l JOIN runs r ON r.id = l.run_id
                  JOIN run_packages p ON p.run_id = l.run_id AND p.name = $1
                  WHERE l.recorded_us >= $2 ORDER BY r.repository, r.branch, p.position"
@@ -418,7 +418,20 @@ impl StateStore for PostgresStore {
         )?;
         let rows = rows
             .iter()
-            .map(|r| (run_from_row(r), package_from_row(r, 19).1))
+            .map(|r| {
+                let run = InventoryRecord {
+                    id: Some(r.get(0)),
+                    repository: r.get(1),
+                    branch: r.get(2),
+                    commit: r.get(3),
+                    recorded_at: r.get(4),
+                    command: r.get(5),
+                    passed: r.get(6),
+                    package_count: r.get(7),
+                    ..Default::default()
+                };
+                (run, package_from_row(r, 8).1)
+            })
             .collect();
         Ok(Holding {
             scanned: scanned.first().map_or(0, |r| r.get::<_, i64>(0)) as usize,

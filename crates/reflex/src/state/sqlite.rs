@@ -52,7 +52,7 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE INDEX runs_by_time ON runs (recorded_us);
     CREATE TABLE run_packages (
-        run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+        run_id INTEGER NOT NULL,
         name TEXT NOT NULL,
         version TEXT NOT NULL,
         source TEXT,
@@ -75,6 +75,10 @@ const MIGRATIONS: &[&str] = &["
 pub(super) const RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id, r.recorded_at, \
      r.command, r.passed, r.deny_level, r.total, r.critical, r.high, r.medium, r.low, r.info, \
      r.denied, r.codes, r.details, r.package_count, r.tool_version";
+
+/// The columns of `runs` that [`holding_run_from_row`] reads: who and when, without the
+/// counts and details `respond` does not need (they are the bulk of a row).
+pub(super) const HOLDING_RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id, r.recorded_at, r.command, r.passed, r.package_count";
 
 /// The columns of `run_packages` that [`package_from_row`] reads, in order.
 pub(super) const PACKAGE_COLUMNS: &str =
@@ -172,6 +176,20 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRecord> {
         package_count: r.get(17)?,
         packages: Vec::new(),
         tool_version: r.get(18)?,
+    })
+}
+
+fn holding_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRecord> {
+    Ok(InventoryRecord {
+        id: Some(r.get(0)?),
+        repository: r.get(1)?,
+        branch: r.get(2)?,
+        commit: r.get(3)?,
+        recorded_at: r.get(4)?,
+        command: r.get(5)?,
+        passed: r.get(6)?,
+        package_count: r.get(7)?,
+        ..Default::default()
     })
 }
 
@@ -453,7 +471,7 @@ impl StateStore for SqliteStore {
             .map_err(fail)?;
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {RUN_COLUMNS}, {PACKAGE_COLUMNS}
+                "SELECT {HOLDING_RUN_COLUMNS}, {PACKAGE_COLUMNS}
                  FROM latest_runs l JOIN runs r ON r.id = l.run_id
                  JOIN run_packages p ON p.run_id = l.run_id AND p.name = ?1
                  WHERE l.recorded_us >= ?2 ORDER BY r.repository, r.branch, p.rowid"
@@ -461,7 +479,7 @@ impl StateStore for SqliteStore {
             .map_err(fail)?;
         let rows = stmt
             .query_map(params![name, from], |r| {
-                Ok((run_from_row(r)?, package_from_row(r, 19)?.1))
+                Ok((holding_run_from_row(r)?, package_from_row(r, 8)?.1))
             })
             .map_err(fail)?
             .collect::<rusqlite::Result<Vec<_>>>()

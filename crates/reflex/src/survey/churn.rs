@@ -32,6 +32,7 @@ pub struct Churn {
     pub removed: usize,
     pub upgraded: usize,
     pub downgraded: usize,
+    pub source_changed: usize,
     pub months: Vec<Month>,
     /// Lockfile versions that could not be parsed (counted, skipped).
     #[serde(skip_serializing_if = "is_zero")]
@@ -142,13 +143,15 @@ pub fn churn(top: &Path, lockfile: &Path, since: &str) -> Result<Option<Churn>, 
             continue;
         };
         for c in LockfileDelta::between(before, after).changes {
-            match c.kind {
-                ChangeKind::Added => (m.added += 1, out.added += 1),
-                ChangeKind::Removed => (m.removed += 1, out.removed += 1),
-                ChangeKind::Upgraded => (m.upgraded += 1, out.upgraded += 1),
-                ChangeKind::Downgraded => (m.downgraded += 1, out.downgraded += 1),
-                ChangeKind::SourceChanged => (m.source_changed += 1, ()),
+            let (month, total) = match c.kind {
+                ChangeKind::Added => (&mut m.added, &mut out.added),
+                ChangeKind::Removed => (&mut m.removed, &mut out.removed),
+                ChangeKind::Upgraded => (&mut m.upgraded, &mut out.upgraded),
+                ChangeKind::Downgraded => (&mut m.downgraded, &mut out.downgraded),
+                ChangeKind::SourceChanged => (&mut m.source_changed, &mut out.source_changed),
             };
+            *month += 1;
+            *total += 1;
         }
     }
     out.months = months.into_values().collect();

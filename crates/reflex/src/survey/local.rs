@@ -40,10 +40,11 @@ pub fn discover(roots: &[PathBuf], threads: usize) -> Result<Vec<Workspace>> {
                 Some("give the directories that hold your repositories".into()),
             ));
         }
+        // Absolute: the gate resolves the manifest against the workspace directory.
+        let root = &root.canonicalize().map_err(|e| Error::io(root, e))?;
         let label = root
-            .canonicalize()
-            .ok()
-            .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| root.display().to_string());
         let walker = ignore::WalkBuilder::new(root)
             .hidden(false)

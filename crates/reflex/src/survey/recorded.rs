@@ -4,8 +4,8 @@
 
 use super::history::{GatePoint, History};
 use super::{Organisation, Repository, Survey};
-use crate::checks::{advisories, confusion, lockfile_hygiene};
 use crate::checks::ci::CiStats;
+use crate::checks::{advisories, confusion, lockfile_hygiene};
 use crate::error::Result;
 use crate::state::{InventoryRecord, StateStore, TimeRange};
 use std::collections::HashMap;

@@ -276,16 +276,24 @@ impl Walker<'_> {
                     Val::List(items) => items.iter().filter_map(Val::hint).collect(),
                     v => v.hint().into_iter().collect(),
                 };
+                let how = match &v {
+                    Val::Decoded { how, .. } => Some(how.clone()),
+                    Val::List(items) => items.iter().find_map(|i| match i {
+                        Val::Decoded { how, .. } => Some(how.clone()),
+                        _ => None,
+                    }),
+                    _ => None,
+                };
                 for t in texts {
                     let lower = t.to_ascii_lowercase();
                     if DOWNLOAD_WORDS
                         .iter()
                         .any(|w| lower.contains(w) || lower.starts_with(w.trim()))
                     {
-                        self.fact(Kind::Exec, span, t, "download-tool");
+                        self.fact_with(Kind::Exec, span, t, "download-tool", false, how.clone());
                     }
                 }
-                if let Val::Decoded { how, .. } = v {
+                if let Some(how) = how {
                     self.fact_with(
                         Kind::Decode,
                         span,
@@ -400,7 +408,9 @@ impl Walker<'_> {
                 self.literal(span, &v);
             }
             syn::Lit::ByteStr(b) => {
-                if let Some(fmt) = patterns::executable_magic(&b.value()) {
+                let bytes = b.value();
+                if let Some(fmt) = patterns::executable_magic(&bytes).filter(|_| bytes.len() >= 256)
+                {
                     self.fact(Kind::EmbeddedExe, span, format!("{fmt} bytes"), "literal");
                 }
             }
@@ -464,9 +474,17 @@ impl Walker<'_> {
         if !names.is_empty() && (text.contains("var") || text.contains("env")) {
             return Some(format!("environment variable {}", names.join(", ")));
         }
-        let idents = text.split(|c: char| !(c.is_alphanumeric() || c == '_'));
-        let calls: Vec<&str> = idents.filter(|w| patterns::is_gate_call(w)).collect();
-        if let Some(c) = calls.first() {
+        // Path calls only (`whoami::username()`, `hostname()`), not methods (`url.username()`).
+        let call = text.match_indices('(').find_map(|(i, _)| {
+            let before = &text[..i];
+            let word_start = before
+                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .map_or(0, |p| p + 1);
+            let word = &before[word_start..];
+            let method = before[..word_start].ends_with('.');
+            (!method && patterns::is_gate_call(word)).then(|| word.to_string())
+        });
+        if let Some(c) = call {
             return Some(format!("{c}()"));
         }
         let dated = text.contains("now()") && (text.contains('<') || text.contains('>'));

@@ -206,6 +206,10 @@ fn environment_gates_direct_early_return_and_through_helpers() {
         "use std::process::Command;\nfn payload() { Command::new(\"/tmp/x\").spawn(); }\npub fn new() { if let Ok(_) = std::env::var(\"GITLAB_CI\") { payload(); } }\n",
     );
     assert!(!of(&helper, Kind::EnvGate).is_empty(), "{helper:#?}");
+    let method = facts(
+        "fn f(url: &Url) { if let Some(username) = url.username() { let _ = reqwest::Client::new(); } }\n",
+    );
+    assert!(of(&method, Kind::EnvGate).is_empty(), "{method:#?}");
     let ungated = facts(
         "use std::process::Command;\nfn f() { if std::env::var(\"DEBUG\").is_ok() { Command::new(\"ls\").spawn(); } }\n",
     );
@@ -236,6 +240,8 @@ fn embedded_executables_and_high_entropy() {
     let f = facts(&elf);
     assert_eq!(of(&f, Kind::EmbeddedExe).len(), 2, "{f:#?}");
     assert_eq!(of(&f, Kind::HighEntropy).len(), 1);
+    let magic = facts("pub const ELFMAG: &[u8; 5] = b\"\\x7FELF\\0\";\n");
+    assert!(of(&magic, Kind::EmbeddedExe).is_empty(), "{magic:#?}");
 }
 
 #[test]

@@ -392,9 +392,7 @@ impl Walker<'_> {
 
 /// `format!(template, args)` where the arguments are known or decoded.
 fn format_template(template: &str, args: &[Val], named: &dyn Fn(&str) -> Val) -> Val {
-    if let Some(d) = args.iter().find(|a| matches!(a, Val::Decoded { .. })) {
-        return d.clone();
-    }
+    let mut decoded: Option<String> = None;
     let mut out = String::new();
     let mut positional = args.iter();
     let mut rest = template;
@@ -415,8 +413,8 @@ fn format_template(template: &str, args: &[Val], named: &dyn Fn(&str) -> Val) ->
         } else {
             named(name)
         };
-        if let Val::Decoded { .. } = v {
-            return v;
+        if let Val::Decoded { how, .. } = &v {
+            decoded = Some(how.clone());
         }
         match v.text() {
             Some(t) => out.push_str(&t),
@@ -428,6 +426,12 @@ fn format_template(template: &str, args: &[Val], named: &dyn Fn(&str) -> Val) ->
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
+    if let Some(how) = decoded {
+        return Val::Decoded {
+            text: Some(out),
+            how,
+        };
+    }
     if known {
         Val::Str(out)
     } else {

@@ -80,6 +80,20 @@ fn is_unusual_exec(f: &Fact) -> bool {
 /// The judgements of one phase's facts.
 pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
     let mut out = Vec::new();
+    exfiltration(facts, build_time, &mut out);
+    download_execute(facts, build_time, &mut out);
+    gated_obfuscated_keys(facts, build_time, &mut out);
+    let secrets: Vec<&'a Fact> = facts.iter().copied().filter(|f| is_secret(f)).collect();
+    let endpoints: Vec<&'a Fact> = facts
+        .iter()
+        .copied()
+        .filter(|f| f.kind == Kind::Endpoint)
+        .collect();
+    lesser(facts, build_time, &secrets, &endpoints, &mut out);
+    out
+}
+
+fn exfiltration<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
     let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
         facts.iter().copied().filter(|f| p(f)).collect()
     };
@@ -89,6 +103,10 @@ pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
         f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
     });
     let endpoints = pick(&|f| f.kind == Kind::Endpoint);
+    let chains = pick(&|f| f.kind == Kind::DownloadExec);
+    let runs_fetched = pick(&|f| {
+        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
+    });
     // Secrets plus a way out.
     if !secrets.is_empty() && !ways.is_empty() {
         let same_fn = secrets.iter().any(|s| {
@@ -141,14 +159,27 @@ pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
             facts: [identity, endpoints.clone(), network.clone()].concat(),
         });
     }
-    // Download plus execute.
+    let _ = (&chains, &runs_fetched);
+}
+
+fn download_execute<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
+    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
+        facts.iter().copied().filter(|f| p(f)).collect()
+    };
+    let secrets = pick(&is_secret);
+    let ways = pick(&is_way_out);
+    let obfuscated = pick(&|f| {
+        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
+    });
+    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
     let chains = pick(&|f| f.kind == Kind::DownloadExec);
+    let runs_fetched = pick(&|f| {
+        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
+    });
+    // Download plus execute.
     let downloads = pick(&|f| {
         (f.kind == Kind::Network && f.class != "dns")
             || (f.kind == Kind::Exec && f.class == "download-tool")
-    });
-    let runs_fetched = pick(&|f| {
-        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
     });
     let writes = facts.iter().any(|f| f.kind == Kind::FileWrite);
     let runs_unknown = pick(&|f| {
@@ -185,6 +216,23 @@ pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
             .concat(),
         });
     }
+    let _ = (&secrets, &ways, &obfuscated, &endpoints);
+}
+
+fn gated_obfuscated_keys<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
+    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
+        facts.iter().copied().filter(|f| p(f)).collect()
+    };
+    let secrets = pick(&is_secret);
+    let ways = pick(&is_way_out);
+    let obfuscated = pick(&|f| {
+        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
+    });
+    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
+    let chains = pick(&|f| f.kind == Kind::DownloadExec);
+    let runs_fetched = pick(&|f| {
+        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
+    });
     // Execution or network gated on where the code runs.
     let gated = pick(&|f| {
         f.gated
@@ -252,8 +300,7 @@ pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
             facts: shipped,
         });
     }
-    lesser(facts, build_time, &secrets, &endpoints, &mut out);
-    out
+    let _ = (&secrets, &ways, &endpoints);
 }
 
 /// Endpoints, embedded executables and TLS verification off, when nothing above covers them;

@@ -510,3 +510,71 @@ fn the_crates_worth_comparing_are_the_repository_owner_and_the_readme_names() {
         .is_empty()
     );
 }
+
+#[test]
+fn deno_shapes_a_link_into_its_own_directory_and_lockstep_versions_stay_low() {
+    let (_dir, pop) = monorepos();
+    // pkcs5 0.7.1: no VCS info, but its link names its own directory of the monorepo.
+    let (_, findings) = check_with(
+        &pop,
+        vec![(
+            "pkcs",
+            packaged(
+                "https://github.com/RustCrypto/hashes/tree/master/pkcs",
+                None,
+                None,
+                &[],
+            ),
+        )],
+    );
+    let f = one(&findings, "impersonation-repository");
+    assert_eq!(f.severity, Severity::Low, "{f:#?}");
+    // cdivsufsort 2.0.0 next to sacabase 2.0.0: packaged by an old cargo, released together.
+    let mut sacabase = packaged("https://github.com/RustCrypto/hashes", Some(""), None, &[]);
+    sacabase.identity.vcs.as_mut().unwrap().path_in_vcs = None;
+    let mut old = sacabase.clone();
+    sacabase.identity.version = Some("2.0.0".into());
+    old.identity.version = Some("2.0.0".into());
+    let g = graph_with_edges(
+        &[
+            ("sha2", "2.0.0", Some(CRATES_IO)),
+            ("cdivsufsort", "2.0.0", Some(CRATES_IO)),
+        ],
+        &[],
+    );
+    let an = analyses(vec![(0, Ok(sacabase)), (1, Ok(old))]);
+    let cx = Context {
+        graph: Some(&g),
+        analyses: Some(&an),
+        popularity: Some(&pop),
+        ..Context::new(clock())
+    };
+    let (_, findings) = run(&Impersonation, &cx);
+    assert_eq!(
+        impersonations(&findings),
+        vec![("impersonation-repository", "cdivsufsort", Severity::Low)]
+    );
+}
+
+#[test]
+fn a_look_alike_name_with_the_imitated_crates_description_is_high() {
+    let (_dir, pop) = monorepos();
+    let mut serde = packaged(
+        "https://github.com/serde-rs/serde",
+        Some("serde"),
+        None,
+        &[],
+    );
+    serde.description = Some(SERDE_DESCRIPTION.into());
+    let mut serdee = packaged("https://github.com/someone/serdee", Some(""), None, &[]);
+    serdee.description = Some(SERDE_DESCRIPTION.into());
+    let (_, findings) = check_with(&pop, vec![("serde", serde), ("serdee", serdee)]);
+    let f = one(&findings, "impersonation-description");
+    assert_eq!((package(f), f.severity), ("serdee", Severity::High));
+    assert!(
+        f.evidence
+            .contains(&"its name looks like `serde`'s".to_string()),
+        "{:?}",
+        f.evidence
+    );
+}
