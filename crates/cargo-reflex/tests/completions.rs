@@ -5,8 +5,9 @@ mod common;
 use common::*;
 use std::process::Command;
 
-const SUBCOMMANDS: [&str; 12] = [
+const SUBCOMMANDS: [&str; 13] = [
     "audit",
+    "inspect",
     "recon",
     "review",
     "gate",

@@ -128,7 +128,7 @@ fn files(dir: &Path) -> Vec<String> {
 }
 
 #[test]
-fn every_builtin_scenario_is_blocked_contained_and_detected() {
+fn every_builtin_scenario_is_defended_by_every_layer_that_applies() {
     let d = Drill::new();
     let scratch = d.path("scratch");
     let code = d.run(&[
@@ -145,12 +145,25 @@ fn every_builtin_scenario_is_blocked_contained_and_detected() {
     let card = d.card("card.json");
     assert_eq!(code, 0, "{card:#}");
     insta::assert_json_snapshot!("drill_outline", outline(&card));
-    assert_eq!(card["total"], 5);
+    assert_eq!(card["total"], 7);
     assert_eq!(card["success_rate"], 100.0);
     for s in card["scenarios"].as_array().unwrap() {
         let name = s["name"].as_str().unwrap();
         let attack = s["attack"][0].as_str().unwrap();
         assert_eq!(layer(s, "gate")["status"], "blocked", "{s:#}");
+        assert_eq!(s["remediation"]["clean"], true, "{s:#}");
+        assert!(
+            files(&scratch.join(name).join("markers")).is_empty(),
+            "{name}"
+        );
+        if s["payload"] == "run" {
+            // No build runs it: the sandbox and the monitor do not apply, and say so.
+            for l in ["sandbox", "monitor"] {
+                assert_eq!(layer(s, l)["status"], "not applicable", "{s:#}");
+                assert_eq!(layer(s, l)["as_expected"], true, "{s:#}");
+            }
+            continue;
+        }
         assert_eq!(layer(s, "sandbox")["status"], "contained", "{s:#}");
         let monitor = layer(s, "monitor");
         assert_eq!(monitor["status"], "detected", "{s:#}");
@@ -164,13 +177,32 @@ fn every_builtin_scenario_is_blocked_contained_and_detected() {
             "{name}: {monitor:#}"
         );
         assert!(monitor["time_to_detect_ms"].as_f64().unwrap() < 100.0);
-        assert_eq!(s["remediation"]["clean"], true, "{s:#}");
-        // The payload never ran outside the sandbox: no marker left.
-        assert!(
-            files(&scratch.join(name).join("markers")).is_empty(),
-            "{name}"
-        );
     }
+    // The attack crates published months ago pass the cooldown: the gate blocks them by what
+    // their code does and what their name imitates.
+    for (name, by) in [
+        (
+            "runtime-lookalike",
+            &["behaviour-download-execute", "typosquat-suspect"][..],
+        ),
+        (
+            "obfuscated-build-script",
+            &["behaviour-download-execute", "behaviour-obfuscated"][..],
+        ),
+    ] {
+        let s = card["scenarios"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap();
+        let codes = layer(s, "gate")["codes"].to_string();
+        assert!(!codes.contains("cooldown-too-young"), "{name}: {codes}");
+        for c in by {
+            assert!(codes.contains(c), "{name}: {codes}");
+        }
+    }
+    assert_eq!(card["scenarios"][5]["payload"], "run");
     // The takeover's canary went out base64-encoded in a DNS name, and came back decoded.
     let takeover = &card["scenarios"][0];
     let monitor = layer(takeover, "monitor");
@@ -215,7 +247,7 @@ fn every_builtin_scenario_is_blocked_contained_and_detected() {
         None,
     );
     assert_eq!(history.code, 0, "{}", history.stderr);
-    assert!(history.stdout.contains("5/5"), "{}", history.stdout);
+    assert!(history.stdout.contains("7/7"), "{}", history.stdout);
 }
 
 #[test]

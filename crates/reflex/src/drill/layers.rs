@@ -1,7 +1,8 @@
 //! The three layers of a drill, and remediation, for one scenario.
 
 use super::pipeline::read_alerts;
-use super::{Layer, LayerResult, Play, Remediation, Remedy};
+use super::scenario::Payload;
+use super::{Layer, LayerResult, NOT_APPLICABLE, Play, Remediation, Remedy};
 use crate::error::{Error, Result};
 use crate::finding::Severity;
 use crate::monitor::Alert;
@@ -21,7 +22,8 @@ impl Play<'_> {
         LayerResult {
             layer,
             status,
-            as_expected: (status == layer.held()) == expected && status != "error",
+            as_expected: status == NOT_APPLICABLE
+                || ((status == layer.held()) == expected && status != "error"),
             codes: Vec::new(),
             evidence: Vec::new(),
             time_to_detect_ms: None,
@@ -88,6 +90,15 @@ impl Play<'_> {
         } else {
             Layer::Sandbox
         };
+        let run_time = self.s.payload == Payload::Run;
+        if monitor && run_time {
+            let mut r = self.result(layer, NOT_APPLICABLE, start);
+            r.evidence.push(format!(
+                "runs at run time: no build runs the payload of {}, so the monitor has nothing to see (only the gate can stop it)",
+                self.s.attack.join(", ")
+            ));
+            return Ok(r);
+        }
         if monitor && self.off(Layer::Monitor) {
             let mut r = self.result(layer, "off", start);
             r.evidence
@@ -153,7 +164,9 @@ impl Play<'_> {
         let _ = std::fs::remove_dir_all(self.cargo_home().join("registry/src"));
         let ran_ok = ran.code == Some(0) || (monitor && ran.code == Some(1));
         if !monitor {
-            let status = if evidence.is_empty() && ran_ok {
+            let status = if evidence.is_empty() && ran_ok && run_time {
+                NOT_APPLICABLE
+            } else if evidence.is_empty() && ran_ok {
                 "contained"
             } else if evidence.is_empty() {
                 "error"
@@ -164,6 +177,11 @@ impl Play<'_> {
             if status == "error" {
                 r.evidence
                     .push(format!("build failed: {}", tail(&ran.stderr)));
+            } else if status == NOT_APPLICABLE {
+                r.evidence.push(format!(
+                    "runs at run time: the build compiled {} into the program without running its payload (nothing reached the sinkhole, no marker, nothing outside the target directory changed); the sandbox cannot stop what runs later",
+                    self.s.attack.join(", ")
+                ));
             } else if status == "contained" {
                 r.evidence.push(
                     "nothing reached the sinkhole, no marker, nothing outside the target directory changed"

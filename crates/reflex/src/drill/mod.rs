@@ -38,6 +38,10 @@ pub enum Layer {
     Monitor,
 }
 
+/// The status of a layer that does not apply to the scenario: a build never runs a
+/// run-time payload, so neither the sandbox nor the monitor can stop or see it.
+pub const NOT_APPLICABLE: &str = "not applicable";
+
 impl Layer {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,7 +91,8 @@ pub struct Options {
 #[derive(Clone, Debug, Serialize)]
 pub struct LayerResult {
     pub layer: Layer,
-    /// `blocked`, `contained`, `detected`, `missed`, `off` or `error`.
+    /// `blocked`, `contained`, `detected`, `missed`, `off`, `error`, or `not applicable` (the
+    /// sandbox and the monitor, for a payload that runs at run time).
     pub status: &'static str,
     /// Whether the status is what the scenario expects.
     pub as_expected: bool,
@@ -120,6 +125,9 @@ pub struct ScenarioResult {
     pub title: String,
     pub imitates: String,
     pub attack: Vec<String>,
+    /// When the payload runs: `build` or `run` (then the sandbox and the monitor are not
+    /// applicable).
+    pub payload: &'static str,
     pub layers: Vec<LayerResult>,
     /// Every layer did what the scenario expects.
     pub passed: bool,
@@ -203,6 +211,7 @@ pub fn run(
             title: s.title.clone(),
             imitates: s.imitates.clone(),
             attack: s.attack.clone(),
+            payload: s.payload.as_str(),
             layers: Vec::new(),
             passed: false,
             remediation: None,
@@ -384,10 +393,12 @@ impl Play<'_> {
                     .map(|(k, v)| (k.clone(), self.fill(v)))
                     .collect(),
                 // Whole seconds, as registries write it.
-                pubtime: if c.stage == Stage::Before {
-                    long_ago
-                } else {
-                    hours_ago
+                pubtime: match c.published_days_ago {
+                    Some(days) => {
+                        self.opts.now - jiff::SignedDuration::from_hours(24 * i64::from(days))
+                    }
+                    None if c.stage == Stage::Before => long_ago,
+                    None => hours_ago,
                 }
                 .strftime("%Y-%m-%dT%H:%M:%SZ")
                 .to_string(),

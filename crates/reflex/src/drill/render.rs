@@ -1,6 +1,6 @@
 //! The scorecard for people (terminal, Markdown) and the history of drills.
 
-use super::{Layer, Scorecard};
+use super::{Layer, NOT_APPLICABLE, ScenarioResult, Scorecard};
 use crate::state::DrillRun;
 use std::fmt::Write;
 
@@ -14,11 +14,20 @@ fn secs(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.1} s"))
 }
 
+/// A layer's status in words: a layer that does not apply says why.
+fn label(status: &str) -> &str {
+    if status == NOT_APPLICABLE {
+        "not applicable (runs at run time)"
+    } else {
+        status
+    }
+}
+
 fn mark(status: &str, as_expected: bool) -> String {
     if as_expected {
-        status.to_string()
+        label(status).to_string()
     } else {
-        format!("{status} (!)")
+        format!("{} (!)", label(status))
     }
 }
 
@@ -38,29 +47,41 @@ pub fn human(card: &Scorecard) -> String {
         let _ = writeln!(s, "layers switched off: {off}");
     }
     let _ = writeln!(s);
+    let cell = |r: &ScenarioResult, l: Layer| {
+        r.layer(l)
+            .map_or("error".to_string(), |x| mark(x.status, x.as_expected))
+    };
+    // Columns as wide as their widest cell ("not applicable (runs at run time)").
+    let w = card
+        .scenarios
+        .iter()
+        .flat_map(|r| LAYERS.map(|l| cell(r, l).chars().count()))
+        .fold(14, usize::max);
     let _ = writeln!(
         s,
-        "{:<22} {:<14} {:<14} {:<14} {:>10} {:>12}",
+        "{:<22} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
         "scenario", "gate", "sandbox", "monitor", "detect", "remediate"
     );
     for r in &card.scenarios {
-        let cell = |l: Layer| {
-            r.layer(l)
-                .map_or("error".to_string(), |x| mark(x.status, x.as_expected))
-        };
         let _ = writeln!(
             s,
-            "{:<22} {:<14} {:<14} {:<14} {:>10} {:>12}",
+            "{:<22} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
             r.name,
-            cell(Layer::Gate),
-            cell(Layer::Sandbox),
-            cell(Layer::Monitor),
+            cell(r, Layer::Gate),
+            cell(r, Layer::Sandbox),
+            cell(r, Layer::Monitor),
             ms(r.time_to_detect_ms()),
             secs(r.time_to_remediate_s()),
         );
     }
     for r in &card.scenarios {
         let _ = writeln!(s, "\n{} — {}", r.name, r.title);
+        if r.payload == "run" {
+            let _ = writeln!(
+                s,
+                "  payload: runs at run time (library code), not in the build: only the gate applies"
+            );
+        }
         if let Some(e) = &r.error {
             let _ = writeln!(s, "  error: {e}");
         }
@@ -129,7 +150,7 @@ pub fn markdown(card: &Scorecard) -> String {
                 } else {
                     format!(" (`{}`)", x.codes.join("`, `"))
                 };
-                format!("{icon} {}{codes}", x.status)
+                format!("{icon} {}{codes}", label(x.status))
             })
         };
         let _ = writeln!(
@@ -232,6 +253,7 @@ mod tests {
             title: format!("{name} title"),
             imitates: format!("{name} imitates"),
             attack: vec!["url-parse".into()],
+            payload: "build",
             layers: vec![
                 layer(Layer::Gate, "blocked", true, &["cooldown-too-young"]),
                 layer(Layer::Sandbox, sandbox, sandbox == "contained", &[]),
@@ -272,6 +294,38 @@ mod tests {
     fn scorecards_people_read() {
         insta::assert_snapshot!("scorecard_human", human(&card()));
         insta::assert_snapshot!("scorecard_markdown", markdown(&card()));
+    }
+
+    #[test]
+    fn layers_that_do_not_apply_say_why() {
+        let mut c = card();
+        c.layers_off.clear();
+        let r = &mut c.scenarios[1];
+        r.name = "runtime-lookalike".into();
+        r.payload = "run";
+        r.layers[1] = layer(Layer::Sandbox, NOT_APPLICABLE, true, &[]);
+        r.layers[2] = layer(Layer::Monitor, NOT_APPLICABLE, true, &[]);
+        r.passed = true;
+        let h = human(&c);
+        let row = h.lines().find(|l| l.starts_with("runtime-lookalike ")).unwrap();
+        let header = h.lines().find(|l| l.starts_with("scenario ")).unwrap();
+        // The columns are as wide as "not applicable (runs at run time)".
+        assert_eq!(row.find("not applicable"), header.find("sandbox"), "{h}");
+        assert!(
+            row.split_whitespace().collect::<Vec<_>>().join(" ")
+                == "runtime-lookalike blocked not applicable (runs at run time) not applicable (runs at run time) - 0.2 s"
+                && h.contains("  sandbox: not applicable (runs at run time)\n")
+                && h.contains("  monitor: not applicable (runs at run time)\n")
+                && h.contains("payload: runs at run time"),
+            "{h}"
+        );
+        let md = markdown(&c);
+        assert!(
+            md.contains(
+                "| ✅ not applicable (runs at run time) | ✅ not applicable (runs at run time) |"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

@@ -33,6 +33,11 @@ pub struct Scenario {
     /// What each layer should do (default: blocked, contained, detected).
     #[serde(default)]
     pub expect: Expect,
+    /// When the attack's payload runs: `build` (a build script or proc-macro, default) or
+    /// `run` (library code, when the program runs). A build never runs a run-time payload, so
+    /// for it the sandbox and the monitor are not applicable and only the gate can stop it.
+    #[serde(default)]
+    pub payload: Payload,
     pub project: Project,
     #[serde(rename = "crate")]
     pub crates: Vec<CrateSpec>,
@@ -43,6 +48,26 @@ pub struct Scenario {
 pub enum Remedy {
     Named(String),
     Cargo(Vec<String>),
+}
+
+/// When a scenario's payload runs.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Payload {
+    /// While the crate builds (a build script, a proc-macro): every layer applies.
+    #[default]
+    Build,
+    /// When the program runs (library code): only the gate applies.
+    Run,
+}
+
+impl Payload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payload::Build => "build",
+            Payload::Run => "run",
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -85,8 +110,13 @@ pub struct Project {
 pub struct CrateSpec {
     pub name: String,
     pub version: String,
-    /// `before` (published long ago) or `attack` (published by the attacker, hours ago).
+    /// `before` (in the registry from the start) or `attack` (appears with the change).
     pub stage: Stage,
+    /// How long ago it was published, in days (the index's `pubtime`). Default: 400 for
+    /// `before`, two hours for `attack`; an attack crate published months ago is one the
+    /// cooldown lets through.
+    #[serde(default)]
+    pub published_days_ago: Option<u32>,
     /// The private registry that holds it (`None`: the public one).
     #[serde(default)]
     pub registry: Option<String>,
@@ -120,6 +150,14 @@ const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../drill/second-stage.toml"),
     ),
     ("persistence", include_str!("../../drill/persistence.toml")),
+    (
+        "runtime-lookalike",
+        include_str!("../../drill/runtime-lookalike.toml"),
+    ),
+    (
+        "obfuscated-build-script",
+        include_str!("../../drill/obfuscated-build-script.toml"),
+    ),
 ];
 
 /// The built-in scenarios, in order.
@@ -190,6 +228,15 @@ fn load(file: &Path) -> Result<Scenario> {
             None,
         ));
     }
+    if s.payload == Payload::Run && !s.expect_alerts.is_empty() {
+        return Err(Error::Usage(
+            format!(
+                "{}: `expect-alerts` with `payload = \"run\"`: the build never runs a run-time payload, so the monitor raises nothing",
+                file.display()
+            ),
+            Some("drop `expect-alerts`, or say `payload = \"build\"`".into()),
+        ));
+    }
     Ok(s)
 }
 
@@ -221,7 +268,7 @@ mod tests {
     #[test]
     fn builtin_scenarios_parse_and_name_their_attack_crates() {
         let all = builtin();
-        assert_eq!(all.len(), 5);
+        assert_eq!(all.len(), 7);
         for s in &all {
             for a in &s.attack {
                 assert!(
@@ -233,6 +280,32 @@ mod tests {
                 );
             }
             assert!(s.crates.iter().all(|c| c.files.contains_key("Cargo.toml")));
+            assert!(s.payload == Payload::Build || s.expect_alerts.is_empty());
         }
+        // The old attack crates: published months ago, past any cooldown.
+        let old = |name: &str| {
+            let s = all.iter().find(|s| s.name == name).unwrap();
+            let c = s.crates.iter().find(|c| c.stage == Stage::Attack).unwrap();
+            (s.payload, c.published_days_ago)
+        };
+        assert_eq!(old("runtime-lookalike"), (Payload::Run, Some(180)));
+        assert_eq!(old("obfuscated-build-script"), (Payload::Build, Some(150)));
+        assert_eq!(old("takeover"), (Payload::Build, None));
+    }
+
+    #[test]
+    fn a_run_time_payload_expects_no_alert() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = include_str!("../../drill/runtime-lookalike.toml").replacen(
+            "payload = \"run\"\n",
+            "payload = \"run\"\nexpect-alerts = [\"process-exec\"]\n",
+            1,
+        );
+        std::fs::write(dir.path().join("scenario.toml"), text).unwrap();
+        let e = load_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("`expect-alerts` with `payload = \"run\"`"),
+            "{e}"
+        );
     }
 }

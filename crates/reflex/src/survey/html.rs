@@ -87,56 +87,8 @@ pub fn render(s: &Survey) -> String {
 }
 
 fn charts(s: &Survey) -> String {
-    let o = &s.organisation;
+    let mut out = churn_charts(&s.organisation);
     let h = &s.history;
-    let mut out = String::new();
-    let months: Vec<String> = o.churn.iter().map(|m| m.month.clone()).collect();
-    let col = |f: fn(&super::churn::Month) -> usize| o.churn.iter().map(|m| f(m) as f64).collect();
-    if months.is_empty() {
-        out.push_str(&empty(
-            "chart-churn",
-            "Lockfile churn per month",
-            "no git history of Cargo.lock",
-        ));
-    } else {
-        out.push_str(&bar_chart(
-            "chart-churn",
-            "Packages changed in Cargo.lock per month",
-            &months,
-            &[
-                Series {
-                    name: "added",
-                    color: "#1f8f4e",
-                    values: col(|m| m.added),
-                },
-                Series {
-                    name: "upgraded",
-                    color: "#2f6fdb",
-                    values: col(|m| m.upgraded),
-                },
-                Series {
-                    name: "downgraded",
-                    color: "#e08a00",
-                    values: col(|m| m.downgraded),
-                },
-                Series {
-                    name: "removed",
-                    color: "#d4351c",
-                    values: col(|m| m.removed),
-                },
-            ],
-        ));
-        out.push_str(&bar_chart(
-            "chart-lockfile-changes",
-            "Commits changing Cargo.lock per month",
-            &months,
-            &[Series {
-                name: "commits",
-                color: "#5b6475",
-                values: col(|m| m.changes),
-            }],
-        ));
-    }
     let weeks: Vec<String> = h
         .first_seen_per_week
         .iter()
@@ -248,6 +200,59 @@ fn charts(s: &Survey) -> String {
                     .iter()
                     .map(|r| r.stale_percent.unwrap_or(0.0))
                     .collect(),
+            }],
+        ));
+    }
+    out
+}
+
+/// Lockfile churn per month: packages changed by kind, and commits.
+fn churn_charts(o: &super::Organisation) -> String {
+    let mut out = String::new();
+    let months: Vec<String> = o.churn.iter().map(|m| m.month.clone()).collect();
+    let col = |f: fn(&super::churn::Month) -> usize| o.churn.iter().map(|m| f(m) as f64).collect();
+    if months.is_empty() {
+        out.push_str(&empty(
+            "chart-churn",
+            "Lockfile churn per month",
+            "no git history of Cargo.lock",
+        ));
+    } else {
+        out.push_str(&bar_chart(
+            "chart-churn",
+            "Packages changed in Cargo.lock per month",
+            &months,
+            &[
+                Series {
+                    name: "added",
+                    color: "#1f8f4e",
+                    values: col(|m| m.added),
+                },
+                Series {
+                    name: "upgraded",
+                    color: "#2f6fdb",
+                    values: col(|m| m.upgraded),
+                },
+                Series {
+                    name: "downgraded",
+                    color: "#e08a00",
+                    values: col(|m| m.downgraded),
+                },
+                Series {
+                    name: "removed",
+                    color: "#d4351c",
+                    values: col(|m| m.removed),
+                },
+            ],
+        ));
+        out.push_str(&bar_chart(
+            "chart-lockfile-changes",
+            "Commits changing Cargo.lock per month",
+            &months,
+            &[Series {
+                name: "commits",
+                color: "#5b6475",
+                values: col(|m| m.changes),
             }],
         ));
     }

@@ -136,9 +136,11 @@ pub fn repository(ws: &Workspace, opts: &LocalOptions) -> Repository {
     repo.gate_in_ci = Some(gate_in_ci(top.as_deref().unwrap_or(&ws.dir)));
     if let Ok(graph) = Graph::load(&lockfile) {
         repo.packages = graph.len();
-        repo.private_registry_packages = (0..graph.len())
-            .filter(|&i| matches!(graph.origin(i), Origin::Registry(_)))
-            .count();
+        repo.private_registry_packages = Some(
+            (0..graph.len())
+                .filter(|&i| matches!(graph.origin(i), Origin::Registry(_)))
+                .count(),
+        );
     }
     if let (Some(top), Some(since)) = (top, &opts.churn_since)
         && lockfile.is_file()

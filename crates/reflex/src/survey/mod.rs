@@ -57,8 +57,9 @@ pub struct Repository {
     pub ci: Option<CiStats>,
     /// `cargo reflex gate` (or the cargo-reflex action) runs in a CI workflow.
     pub gate_in_ci: Option<bool>,
-    /// Packages locked from a registry other than crates.io.
-    pub private_registry_packages: usize,
+    /// Packages locked from a registry other than crates.io; `None` when not known (recorded
+    /// runs that did not record it).
+    pub private_registry_packages: Option<usize>,
     /// Internal crates exposed to the public registry (dependency-confusion findings).
     pub internal_exposed: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -180,14 +181,8 @@ impl Organisation {
             lockfile_enforced: count(&|r| r.lockfile_enforced),
             ci_locked_invocations: Ratio::new(locked, calls),
             gate_in_ci: count(&|r| r.gate_in_ci),
-            private_registry: Ratio::new(
-                repos
-                    .iter()
-                    .filter(|r| r.private_registry_packages > 0)
-                    .count(),
-                n,
-            ),
-            private_registry_packages: sum(&|r| r.private_registry_packages),
+            private_registry: count(&|r| r.private_registry_packages.map(|p| p > 0)),
+            private_registry_packages: sum(&|r| r.private_registry_packages.unwrap_or(0)),
             internal_exposed: sum(&|r| r.internal_exposed),
             stale: Ratio::new(sum(&|r| r.stale), sum(&|r| r.dated)),
             median_age_days: median(&mut ages),
@@ -243,7 +238,7 @@ mod tests {
             stale: 3,
             dated: 10,
             median_age_days: Some(300),
-            private_registry_packages: 2,
+            private_registry_packages: Some(2),
             ..Repository::default()
         };
         let org = Organisation::of(&[a, b]);
@@ -252,7 +247,7 @@ mod tests {
         assert_eq!(org.gate_in_ci, Ratio::new(1, 1));
         assert_eq!(org.stale.percent, Some(20.0));
         assert_eq!(org.median_age_days, Some(100));
-        assert_eq!(org.private_registry, Ratio::new(1, 2));
+        assert_eq!(org.private_registry, Ratio::new(1, 1));
         assert_eq!(org.repositories_with_vulnerable, 1);
         assert_eq!(org.blocked_changes, None);
         assert_eq!(Ratio::new(0, 0).label(), "none known");

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 pub fn survey(store: &dyn StateStore, since: Option<&str>, generated_at: String) -> Result<Survey> {
     let range = TimeRange::since(since);
     let runs = store.runs(&range, false)?;
-    let latest = store.latest_runs(since, true)?;
+    let latest = store.latest_runs(since, false)?;
     let mut gates: HashMap<(&str, &str), (usize, usize)> = HashMap::new();
     let mut points = Vec::new();
     for r in runs.iter().filter(|r| r.command == "gate") {
@@ -78,17 +78,19 @@ pub fn repository(r: &InventoryRecord) -> Repository {
         .unwrap_or(0),
         ..Repository::default()
     };
-    repo.private_registry_packages = r
-        .packages
-        .iter()
-        .filter(|p| {
-            p.source.as_deref().is_some_and(|s| {
-                (s.starts_with("registry+") || s.starts_with("sparse+"))
-                    && !s.contains("crates.io-index")
-                    && !s.contains("index.crates.io")
+    // Counted at record time when the recorder says so; the packages themselves are not
+    // loaded (the newest records of a fleet hold millions of rows).
+    repo.private_registry_packages = r.details["private_registry_packages"]
+        .as_u64()
+        .map(|n| n as usize)
+        .or_else(|| {
+            (!r.packages.is_empty()).then(|| {
+                r.packages
+                    .iter()
+                    .filter(|p| p.source.as_deref().is_some_and(is_private_registry))
+                    .count()
             })
-        })
-        .count();
+        });
     let ci = &r.details["ci"];
     let n = |v: &serde_json::Value, k: &str| v[k].as_u64().map_or(0, |x| x as usize);
     if ci.is_object() && n(ci, "files") > 0 {
@@ -135,4 +137,11 @@ pub fn repository(r: &InventoryRecord) -> Repository {
         repo.denied = usize::try_from(r.counts.denied).unwrap_or(0);
     }
     repo
+}
+
+/// A lockfile source naming a registry other than crates.io.
+pub fn is_private_registry(source: &str) -> bool {
+    (source.starts_with("registry+") || source.starts_with("sparse+"))
+        && !source.contains("crates.io-index")
+        && !source.contains("index.crates.io")
 }

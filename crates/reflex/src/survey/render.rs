@@ -37,10 +37,20 @@ pub fn headline(o: &Organisation, h: &History) -> Vec<(&'static str, String)> {
         ("gate in CI", o.gate_in_ci.label()),
         (
             "private registry",
-            format!(
-                "{} repositories, {} packages; {} internal crates exposed",
-                o.private_registry.count, o.private_registry_packages, o.internal_exposed
-            ),
+            if o.private_registry.of == 0 {
+                format!(
+                    "n/a (not recorded); {} internal crates exposed",
+                    o.internal_exposed
+                )
+            } else {
+                format!(
+                    "{} of {} repositories, {} packages; {} internal crates exposed",
+                    o.private_registry.count,
+                    o.private_registry.of,
+                    o.private_registry_packages,
+                    o.internal_exposed
+                )
+            },
         ),
         (
             "stale dependencies",

@@ -126,10 +126,11 @@ fn classify(
         }) {
             push(Kind::EmbeddedExe, line, p, "include_bytes", false);
         }
-    } else if call && last.starts_with("danger_accept_invalid") {
-        if matches!(toks.get(next + 1), Some((_, Tok::Ident(t))) if t == "true") {
-            push(Kind::TlsOff, line, format!("{last}(true)"), "", false);
-        }
+    } else if call
+        && last.starts_with("danger_accept_invalid")
+        && matches!(toks.get(next + 1), Some((_, Tok::Ident(t))) if t == "true")
+    {
+        push(Kind::TlsOff, line, format!("{last}(true)"), "", false);
     }
 }
 

@@ -362,17 +362,6 @@ fn fixture(name: &str, version: &str) -> Behaviour {
 #[test]
 fn url_parse_build_script_leaks_secrets_over_dns() {
     let b = fixture("url-parse", "0.1.0");
-    for f in &b.facts {
-        eprintln!(
-            "{} {:?} {:?} {} {} {:?}",
-            f.location(),
-            f.role,
-            f.kind,
-            f.subject,
-            f.class,
-            f.decoded
-        );
-    }
     let build: Vec<&Fact> = b.phase(true).collect();
     assert!(
         build
@@ -392,10 +381,11 @@ fn rustdecimal_fixture_archive_has_no_behaviour() {
 }
 
 /// The malware reconstructions of `fixtures/malware` (held-out ones left out), as archives.
-pub fn malware_dirs() -> Vec<(String, crate::sources::crate_archive::CrateArchive)> {
+pub fn malware_dirs(sub: &str) -> Vec<(String, crate::sources::crate_archive::CrateArchive)> {
     use crate::sources::crate_archive::{ArchiveFile, CrateArchive, FileKind};
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/malware");
-    let held: String = std::fs::read_to_string(root.join("HELD_OUT")).unwrap_or_default();
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/malware");
+    let held: String = std::fs::read_to_string(base.join("HELD_OUT")).unwrap_or_default();
+    let root = base.join(sub);
     let mut out = Vec::new();
     let mut dirs: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
@@ -448,9 +438,10 @@ pub fn malware_dirs() -> Vec<(String, crate::sources::crate_archive::CrateArchiv
 }
 
 #[test]
+#[allow(clippy::print_stderr)]
 #[ignore = "survey: prints the facts of the tuning reconstructions"]
 fn survey_malware_reconstructions() {
-    for (name, archive) in malware_dirs() {
+    for (name, archive) in [malware_dirs(""), malware_dirs("controls")].concat() {
         let a = crate::analysis::crate_analysis::analyze(&archive, "dir");
         let b = a.behaviour.unwrap();
         eprintln!("== {name}");

@@ -5,9 +5,10 @@ use super::visit::{Walker, path_string};
 use syn::Expr;
 
 /// What an expression is known to hold.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum Val {
     /// Not followed: computed at run time.
+    #[default]
     Unknown,
     /// Known text. `$NAME/...` stands for a path under the variable `NAME`.
     Str(String),
@@ -236,11 +237,11 @@ impl Walker<'_> {
                 _ => Val::decoded(None, "byte array"),
             };
         }
-        if last == "decode" || last == "decode_to_vec" {
-            if let Some(how) = decoder(&full) {
-                let text = arg(self, 0).text().and_then(|t| decode_text(&t, how));
-                return Val::decoded(text, how);
-            }
+        if (last == "decode" || last == "decode_to_vec")
+            && let Some(how) = decoder(&full)
+        {
+            let text = arg(self, 0).text().and_then(|t| decode_text(&t, how));
+            return Val::decoded(text, how);
         }
         if matches!(last, "new" | "from") && (full.contains("Path") || full.contains("OsStr")) {
             return arg(self, 0);
@@ -259,15 +260,15 @@ impl Walker<'_> {
 
     fn eval_method(&mut self, m: &syn::ExprMethodCall) -> Val {
         let method = m.method.to_string();
-        if method == "decode" {
-            if let Some(how) = decoder(&self.source_of(&*m.receiver)) {
-                let text = m
-                    .args
-                    .first()
-                    .and_then(|a| self.eval(a).text())
-                    .and_then(|t| decode_text(&t, how));
-                return Val::decoded(text, how);
-            }
+        if method == "decode"
+            && let Some(how) = decoder(&self.source_of(&*m.receiver))
+        {
+            let text = m
+                .args
+                .first()
+                .and_then(|a| self.eval(a).text())
+                .and_then(|t| decode_text(&t, how));
+            return Val::decoded(text, how);
         }
         let recv = self.eval(&m.receiver);
         if PASS_THROUGH.contains(&method.as_str()) {

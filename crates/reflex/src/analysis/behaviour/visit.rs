@@ -26,11 +26,8 @@ pub struct FnInfo {
     pub reads: Vec<(Kind, String)>,
 }
 
-impl Default for Val {
-    fn default() -> Self {
-        Val::Unknown
-    }
-}
+/// What a function does, as its callers see it: runs programs, uses the network, reads.
+type Effects = (bool, bool, Vec<(Kind, String)>);
 
 /// Crate-wide knowledge: constants and statics, and function summaries by name.
 #[derive(Default)]
@@ -81,7 +78,7 @@ impl CrateInfo {
         }
         // Effects flow from callees to callers.
         for _ in 0..4 {
-            let snapshot: HashMap<String, (bool, bool, Vec<(Kind, String)>)> = info
+            let snapshot: HashMap<String, Effects> = info
                 .fns
                 .iter()
                 .map(|(n, f)| (n.clone(), (f.execs, f.network, f.reads.clone())))

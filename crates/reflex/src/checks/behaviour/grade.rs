@@ -116,9 +116,7 @@ fn exfiltration<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<
             && ways.iter().any(|w| w.kind == Kind::Network);
         let dump = secrets.iter().any(|s| s.kind == Kind::EnvDump);
         let telling = !endpoints.is_empty() || !obfuscated.is_empty();
-        let severity = if build_time || telling {
-            Some(Severity::Critical)
-        } else if same_fn && dump {
+        let severity = if build_time || telling || (same_fn && dump) {
             Some(Severity::Critical)
         } else if same_fn || keys {
             Some(Severity::High)
