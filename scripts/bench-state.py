@@ -9,7 +9,8 @@
     recorded, multiplied on the server: each copy is a run of its own repository with its own
     rows, one package's version varied per copy.
 
-Usage: scripts/bench-state.py [--records N] [--writers N] [--queries N] [--binary PATH] [--no-sqlite]
+Usage: scripts/bench-state.py [--records N] [--writers N] [--queries N] [--binary PATH]
+       [--no-sqlite] [--no-postgres]
 A PostgreSQL server comes from REFLEX_TEST_POSTGRES_URL, else scripts/postgres-for-tests.sh
 starts one (and stops it). The binary defaults to target/release/cargo-reflex.
 """
@@ -177,6 +178,7 @@ def main():
     p.add_argument("--queries", type=int, default=11)
     p.add_argument("--binary", default=os.path.join(ROOT, "target/release/cargo-reflex"))
     p.add_argument("--no-sqlite", action="store_true")
+    p.add_argument("--no-postgres", action="store_true")
     args = p.parse_args()
     if not os.path.exists(args.binary):
         sys.exit(f"{args.binary} missing: cargo build --release --locked -p cargo-reflex")
@@ -194,11 +196,12 @@ def main():
     reflex = Reflex(args.binary, work)
     ok = True
     try:
-        ok &= bench("PostgreSQL", reflex, url, lambda n: fill_postgres(url, n),
-                    lambda: tuple(int(x) for x in psql(
-                        url, "SELECT (SELECT COUNT(*) FROM runs WHERE repository LIKE 'writer-%'),"
-                             " (SELECT COUNT(*) FROM run_packages p JOIN runs r ON r.id = p.run_id"
-                             " WHERE r.repository LIKE 'writer-%')").split("|")), args)
+        if not args.no_postgres:
+            ok &= bench("PostgreSQL", reflex, url, lambda n: fill_postgres(url, n),
+                        lambda: tuple(int(x) for x in psql(
+                            url, "SELECT (SELECT COUNT(*) FROM runs WHERE repository LIKE 'writer-%'),"
+                                 " (SELECT COUNT(*) FROM run_packages p JOIN runs r ON r.id = p.run_id"
+                                 " WHERE r.repository LIKE 'writer-%')").split("|")), args)
         if not args.no_sqlite:
             path = os.path.join(work, "state.sqlite")
 

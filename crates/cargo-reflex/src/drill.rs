@@ -136,8 +136,9 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
     let all = scenarios(&args)?;
     if args.list {
         let mut text = String::new();
+        let w = all.iter().map(|s| s.name.len()).fold(22, usize::max);
         for s in &all {
-            text.push_str(&format!("{:<22} {}\n", s.name, s.title));
+            text.push_str(&format!("{:<w$} {}\n", s.name, s.title));
         }
         write_out(&args, &text)?;
         return Ok(0);

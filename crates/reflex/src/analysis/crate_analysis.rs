@@ -134,6 +134,15 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     let mut build_time_code = false;
     // Parsed once: unsafe counts, build-time capabilities, then the behaviour of all code.
     let mut sources: Vec<(&str, Role, Option<&str>, Option<syn::File>)> = Vec::new();
+    let shipped: Vec<String> = archive
+        .files
+        .iter()
+        .filter(|f| f.kind != FileKind::Rust)
+        .map(|f| f.path.clone())
+        .collect();
+    let started = std::time::Instant::now();
+    let mut found = Behaviour::default();
+    let mut held = 0usize;
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
         let in_tests = ["tests/", "benches/", "examples/", "fuzz/"]
             .iter()
@@ -188,31 +197,15 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
             }
         }
         sources.push((&f.path, role, Some(text), parsed));
+        held += text.len();
+        // Syntax trees are many times their text: big crates are analysed in parts.
+        if held > HELD_TEXT {
+            analyze_behaviour(&mut sources, &shipped, started, &mut found);
+            held = 0;
+        }
     }
-    let shipped: Vec<String> = archive
-        .files
-        .iter()
-        .filter(|f| f.kind != FileKind::Rust)
-        .map(|f| f.path.clone())
-        .collect();
-    let inputs: Vec<behaviour::Source<'_>> = sources
-        .iter()
-        .map(|(path, role, text, parsed)| behaviour::Source {
-            path,
-            role: *role,
-            text: *text,
-            parsed: parsed.as_ref(),
-        })
-        .collect();
-    a.behaviour = Some(behaviour::analyze(
-        &inputs,
-        &shipped,
-        behaviour::Budget::default(),
-    ));
-    drop(inputs);
-    drop(sources);
-    // Positions of the files just parsed are no longer needed on this thread.
-    proc_macro2::extra::invalidate_current_thread_spans();
+    analyze_behaviour(&mut sources, &shipped, started, &mut found);
+    a.behaviour = Some(found);
     if build_time_code {
         a.capabilities = Some(caps);
     }
@@ -295,6 +288,46 @@ pub fn readme_names(readme: &str) -> Vec<String> {
         }
     }
     names
+}
+
+/// Source text whose syntax trees are held at once for the behaviour analysis.
+const HELD_TEXT: usize = 2 << 20;
+
+/// Runs the behaviour analysis on `sources` (then emptied) within what is left of the crate's
+/// time budget, and adds what it found to `found`.
+fn analyze_behaviour(
+    sources: &mut Vec<(&str, Role, Option<&str>, Option<syn::File>)>,
+    shipped: &[String],
+    started: std::time::Instant,
+    found: &mut Behaviour,
+) {
+    if sources.is_empty() {
+        return;
+    }
+    let budget = behaviour::Budget::default();
+    let budget = behaviour::Budget {
+        crate_time: budget.crate_time.saturating_sub(started.elapsed()),
+        max_files: budget.max_files.saturating_sub(found.files_read),
+        max_facts: budget.max_facts.saturating_sub(found.facts.len()),
+    };
+    let inputs: Vec<behaviour::Source<'_>> = sources
+        .iter()
+        .map(|(path, role, text, parsed)| behaviour::Source {
+            path,
+            role: *role,
+            text: *text,
+            parsed: parsed.as_ref(),
+        })
+        .collect();
+    let part = behaviour::analyze(&inputs, shipped, budget);
+    drop(inputs);
+    sources.clear();
+    // Positions of the files just parsed are no longer needed on this thread.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found.facts.extend(part.facts);
+    found.files_read += part.files_read;
+    found.lexed.extend(part.lexed);
+    found.partial.extend(part.partial);
 }
 
 /// Fetches and analyses the archive of every registry package of the graph on `workers`

@@ -57,15 +57,20 @@ pub fn human(card: &Scorecard) -> String {
         .iter()
         .flat_map(|r| LAYERS.map(|l| cell(r, l).chars().count()))
         .fold(14, usize::max);
+    let n = card
+        .scenarios
+        .iter()
+        .map(|r| r.name.chars().count())
+        .fold(22, usize::max);
     let _ = writeln!(
         s,
-        "{:<22} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
+        "{:<n$} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
         "scenario", "gate", "sandbox", "monitor", "detect", "remediate"
     );
     for r in &card.scenarios {
         let _ = writeln!(
             s,
-            "{:<22} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
+            "{:<n$} {:<w$} {:<w$} {:<w$} {:>10} {:>12}",
             r.name,
             cell(r, Layer::Gate),
             cell(r, Layer::Sandbox),
@@ -307,7 +312,10 @@ mod tests {
         r.layers[2] = layer(Layer::Monitor, NOT_APPLICABLE, true, &[]);
         r.passed = true;
         let h = human(&c);
-        let row = h.lines().find(|l| l.starts_with("runtime-lookalike ")).unwrap();
+        let row = h
+            .lines()
+            .find(|l| l.starts_with("runtime-lookalike "))
+            .unwrap();
         let header = h.lines().find(|l| l.starts_with("scenario ")).unwrap();
         // The columns are as wide as "not applicable (runs at run time)".
         assert_eq!(row.find("not applicable"), header.find("sandbox"), "{h}");

@@ -159,9 +159,12 @@ impl Canaries {
     }
 
     /// Every canary that appears in `text`, raw or encoded (from the start of the value, as
-    /// exfiltration code encodes it), or after URL-decoding.
+    /// exfiltration code encodes it), after URL-decoding, or inside an encoded run: a payload
+    /// that bundles several secrets (`A=..;B=..;`) and encodes the whole bundle puts no value
+    /// at an encoding boundary, so every base64, base64url and hex run is decoded and searched.
     pub fn find_in(&self, text: &str) -> Vec<Leak> {
         let decoded = url_decode(text);
+        let mut runs: Option<Vec<(&'static str, String)>> = None;
         let mut out = Vec::new();
         for c in &self.0 {
             let hit = c.forms.iter().find(|(enc, form)| {
@@ -171,15 +174,53 @@ impl Canaries {
                     text.contains(form.as_str())
                 }
             });
-            if let Some((enc, _)) = hit {
+            let encoding = match hit {
+                Some((enc, _)) => Some(*enc),
+                None => {
+                    let raw = &c.forms[0].1;
+                    runs.get_or_insert_with(|| decoded_runs(text))
+                        .iter()
+                        .find(|(_, plain)| plain.contains(raw.as_str()))
+                        .map(|(enc, _)| *enc)
+                }
+            };
+            if let Some(encoding) = encoding {
                 out.push(Leak {
                     name: c.name.clone(),
-                    encoding: enc,
+                    encoding,
                 });
             }
         }
         out
     }
+}
+
+/// Longest text searched for encoded runs, and the shortest run worth decoding.
+const MAX_SCANNED: usize = 64 * 1024;
+const MIN_RUN: usize = 16;
+
+/// The runs of `text` that decode as base64, base64url or hex, decoded (lossy UTF-8).
+fn decoded_runs(text: &str) -> Vec<(&'static str, String)> {
+    let text = &text.as_bytes()[..text.len().min(MAX_SCANNED)];
+    let mut out = Vec::new();
+    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'-' | b'_');
+    for run in text.split(|b| !is_b64(*b)).filter(|r| r.len() >= MIN_RUN) {
+        if run.iter().all(u8::is_ascii_hexdigit) {
+            let even = &run[..run.len() & !1];
+            for codec in [&HEXLOWER, &HEXUPPER] {
+                if let Ok(bytes) = codec.decode(even) {
+                    out.push(("hex", String::from_utf8_lossy(&bytes).into_owned()));
+                }
+            }
+        }
+        let whole = &run[..run.len() - run.len() % 4];
+        for (codec, name) in [(&BASE64_NOPAD, "base64"), (&BASE64URL_NOPAD, "base64")] {
+            if let Ok(bytes) = codec.decode(whole) {
+                out.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+            }
+        }
+    }
+    out
 }
 
 fn url_decode(s: &str) -> String {
@@ -229,6 +270,29 @@ mod tests {
             assert_eq!(found[0].encoding, enc, "{text}");
         }
         assert!(c.find_in("nothing to see").is_empty());
+    }
+
+    /// A bundle of secrets encoded as one string puts the second value off any encoding
+    /// boundary: the decoded run is searched.
+    #[test]
+    fn a_bundle_encoded_as_one_string_is_found() {
+        let c = Canaries(vec![
+            Canary::new("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            Canary::new("GITHUB_TOKEN", "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"),
+        ]);
+        let bundle = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY;\
+                      GITHUB_TOKEN=ghp_0123456789abcdefghijklmnopqrstuvwxyzAB;";
+        for encoded in [
+            BASE64_NOPAD.encode(bundle.as_bytes()) + "==",
+            BASE64URL_NOPAD.encode(bundle.as_bytes()),
+            HEXLOWER.encode(bundle.as_bytes()),
+        ] {
+            let payload = format!("POST /c HTTP/1.1\r\n\r\nd={encoded}&x=1");
+            let names: Vec<String> = c.find_in(&payload).into_iter().map(|l| l.name).collect();
+            assert_eq!(names, ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"], "{payload}");
+        }
+        let noise = BASE64_NOPAD.encode(b"just some ordinary text that is not a secret at all");
+        assert!(c.find_in(&noise).is_empty());
         let g = Canaries::generate();
         assert_eq!(g.0.len(), 4);
         assert!(g.0[1].value.starts_with("ghp_") && g.0[1].value.len() == 40);
