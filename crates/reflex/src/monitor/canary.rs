@@ -277,7 +277,10 @@ mod tests {
     #[test]
     fn a_bundle_encoded_as_one_string_is_found() {
         let c = Canaries(vec![
-            Canary::new("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+            Canary::new(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            ),
             Canary::new("GITHUB_TOKEN", "ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"),
         ]);
         let bundle = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY;\
@@ -289,7 +292,11 @@ mod tests {
         ] {
             let payload = format!("POST /c HTTP/1.1\r\n\r\nd={encoded}&x=1");
             let names: Vec<String> = c.find_in(&payload).into_iter().map(|l| l.name).collect();
-            assert_eq!(names, ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"], "{payload}");
+            assert_eq!(
+                names,
+                ["AWS_SECRET_ACCESS_KEY", "GITHUB_TOKEN"],
+                "{payload}"
+            );
         }
         let noise = BASE64_NOPAD.encode(b"just some ordinary text that is not a secret at all");
         assert!(c.find_in(&noise).is_empty());

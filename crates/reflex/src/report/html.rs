@@ -187,8 +187,16 @@ fn frame(id: &str, title: &str, labels: &[String], ymax: f64, unit: &str) -> Str
     let n = labels.len().max(1);
     let step = (n as f64 / 10.0).ceil().max(1.0) as usize;
     let slot = (W - LEFT) / n as f64;
+    // Labels longer than their slot are cut (the bars' tooltips keep them whole).
+    let fits = ((slot * f64::from(u32::try_from(step).unwrap_or(1))) / 6.5).max(4.0) as usize;
     for (i, l) in labels.iter().enumerate() {
         if i % step == 0 {
+            let l = &if l.chars().count() > fits {
+                let cut: String = l.chars().take(fits - 1).collect();
+                format!("{cut}…")
+            } else {
+                l.clone()
+            };
             let x = LEFT + slot * (i as f64 + 0.5);
             let _ = write!(
                 s,

@@ -133,6 +133,13 @@ pub fn repository(ws: &Workspace, opts: &LocalOptions) -> Repository {
         }
     }
     let top = git_top(&ws.dir);
+    if top.is_none() && repo.lockfile_committed == Some(true) {
+        // Outside git, "committed" cannot be known: the lockfile is only present.
+        repo.lockfile_committed = None;
+        if repo.lockfile_enforced == Some(true) {
+            repo.lockfile_enforced = None;
+        }
+    }
     repo.gate_in_ci = Some(gate_in_ci(top.as_deref().unwrap_or(&ws.dir)));
     if let Ok(graph) = Graph::load(&lockfile) {
         repo.packages = graph.len();
