@@ -73,7 +73,11 @@ pub fn inventory_record(report: &Report, origin: &Origin, cwd: &Path) -> Result<
     for f in &report.findings {
         *codes.entry(f.code.to_string()).or_insert(0i64) += 1;
     }
+    let private_registry_packages = (0..graph.len())
+        .filter(|&i| matches!(graph.origin(i), crate::graph::Origin::Registry(_)))
+        .count();
     let details = serde_json::json!({
+        "private_registry_packages": private_registry_packages,
         "metrics": report.metrics,
         "ci": report.ci,
         "policy": report.policy,
