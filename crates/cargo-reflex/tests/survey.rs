@@ -349,6 +349,11 @@ fn chromium() -> Option<String> {
             return Some(name.to_string());
         }
     }
+    // CI installs chromium and sets this: there a skip is a failure.
+    assert!(
+        std::env::var_os("REFLEX_REQUIRE_CHROMIUM").is_none(),
+        "REFLEX_REQUIRE_CHROMIUM is set but no chromium is on PATH"
+    );
     eprintln!(
         "SKIPPED: no chromium on PATH; the HTML pages were not rendered in a browser (apt-get install chromium)"
     );
