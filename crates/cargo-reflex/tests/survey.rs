@@ -339,6 +339,7 @@ fn seed_history(path: &Path) {
 }
 
 /// Chromium, when installed: `None` (and a visible note) when it is not.
+#[allow(clippy::print_stderr)] // the skip must be visible in the test output
 fn chromium() -> Option<String> {
     for name in ["chromium", "chromium-browser", "google-chrome"] {
         if Command::new(name)
