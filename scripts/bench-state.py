@@ -6,8 +6,9 @@
   - 50 concurrent writer processes (`audit --record` at once): nothing lost, counts exact;
   - `respond --state` over an inventory of N recorded lockfiles of 1,035 packages each
     (default 10,000; target p50 <= 100 ms on PostgreSQL). The inventory is what cargo-reflex
-    recorded, multiplied on the server: each copy is a run of its own repository with its own
-    rows, one package's version varied per copy.
+    recorded, multiplied on the server: each copy is a run of its own repository, one
+    package's version (`itoa`) varied per copy, so that package has a row of its own in each.
+    Do not run the SQLite variant at 10,000 on a small disk (--no-sqlite, or --records 2000).
 
 Usage: scripts/bench-state.py [--records N] [--writers N] [--queries N] [--binary PATH]
        [--no-sqlite] [--no-postgres]
@@ -89,7 +90,9 @@ def pct(xs, p):
 
 
 # Copies of the seed run (id 1): runs, then their packages, then the newest-record index.
-# `{series}` yields g = 1..N-1; each copy varies one package's version (`g` as a patch).
+# `{series}` yields g = 1..N-1; each copy varies one package's version (`g` as a patch): that
+# package has a row of its own in every copy (schema version 2 stores each distinct package row
+# once), the others are the seed's rows, shared.
 CLONE_RUNS = """
 INSERT INTO runs (repository, branch, commit_id, recorded_at, recorded_us, command, passed,
     deny_level, total, critical, high, medium, low, info, denied, codes, details,
@@ -98,11 +101,17 @@ SELECT 'fleet-' || g, branch, commit_id, recorded_at, recorded_us + g, command, 
     deny_level, total, critical, high, medium, low, info, denied, codes, details,
     package_count, tool_version
 FROM runs, {series} WHERE runs.id = {seed}"""
+CLONE_ROWS = """
+INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
+SELECT {digest}, d.name, '1.0.' || substr(r.repository, 7), d.source, d.checksum, d.via,
+    d.dependents
+FROM runs r JOIN run_packages p ON p.run_id = {seed} AND p.name = 'itoa'
+JOIN package_rows d ON d.id = p.row_id WHERE r.repository LIKE 'fleet-%' ORDER BY r.id"""
 CLONE_PACKAGES = """
-INSERT INTO run_packages ({columns})
-SELECT r.id, {position} p.name,
-    CASE WHEN p.name = 'itoa' THEN '1.0.' || substr(r.repository, 7) ELSE p.version END,
-    p.source, p.checksum, p.via, p.dependents
+INSERT INTO run_packages (run_id, position, name, row_id)
+SELECT r.id, p.position, p.name,
+    CASE WHEN p.name = 'itoa' THEN (SELECT id FROM package_rows WHERE digest = {digest})
+         ELSE p.row_id END
 FROM runs r JOIN run_packages p ON p.run_id = {seed} WHERE r.repository LIKE 'fleet-%'"""
 CLONE_LATEST = """
 INSERT INTO latest_runs SELECT repository, branch, id, recorded_us FROM runs
@@ -111,12 +120,12 @@ WHERE repository LIKE 'fleet-%'"""
 
 def fill_postgres(url, n):
     seed = psql(url, "SELECT MIN(id) FROM runs")
+    digest = "sha256(convert_to('bench ' || r.repository, 'UTF8'))"
     psql(url, CLONE_RUNS.format(series=f"generate_series(1, {n - 1}) g", seed=seed))
-    psql(url, CLONE_PACKAGES.format(
-        columns="run_id, position, name, version, source, checksum, via, dependents",
-        position="p.position,", seed=seed))
+    psql(url, CLONE_ROWS.format(digest=digest, seed=seed))
+    psql(url, CLONE_PACKAGES.format(digest=digest, seed=seed))
     psql(url, CLONE_LATEST)
-    psql(url, "ANALYZE")
+    psql(url, "VACUUM ANALYZE")
     return psql(url, "SELECT pg_size_pretty(pg_database_size(current_database()))")
 
 
@@ -125,10 +134,10 @@ def fill_sqlite(path, n):
     seed = db.execute("SELECT MIN(id) FROM runs").fetchone()[0]
     series = (f"(WITH RECURSIVE s(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM s WHERE g < {n - 1})"
                " SELECT g FROM s) t")
+    digest = "CAST('bench ' || r.repository AS BLOB)"
     db.execute(CLONE_RUNS.format(series=series, seed=seed))
-    db.execute(CLONE_PACKAGES.format(
-        columns="run_id, name, version, source, checksum, via, dependents", position="",
-        seed=seed))
+    db.execute(CLONE_ROWS.format(digest=digest, seed=seed))
+    db.execute(CLONE_PACKAGES.format(digest=digest, seed=seed))
     db.execute(CLONE_LATEST)
     db.commit()
     db.execute("ANALYZE")

@@ -15,6 +15,8 @@ mod cases;
 mod common;
 #[path = "state/inventory.rs"]
 mod inventory;
+#[path = "state/tls.rs"]
+mod tls;
 
 use backend::{Backend, Kind};
 
@@ -33,11 +35,16 @@ const CASES: &[(&str, Case)] = &[
         cases::concurrent_writers,
     ),
     ("bad_state_exits_2", cases::bad_state),
+    ("migrates_a_version_1_store", inventory::migrates_version_1),
     (
         "monitor_falls_back_to_the_local_store",
         cases::monitor_fallback,
     ),
 ];
+
+/// Cases of PostgreSQL alone.
+const POSTGRES_CASES: &[(&str, Case)] =
+    &[("sslmode_require_and_sslrootcert", tls::sslmode_require)];
 
 fn main() {
     if let Ok(job) = std::env::var(cases::WRITER_ENV) {
@@ -51,7 +58,11 @@ fn main() {
     let require_pg = std::env::var("REFLEX_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
     let (mut passed, mut failed, mut skipped) = (0, Vec::new(), 0);
     for kind in [Kind::Sqlite, Kind::Postgres] {
-        for (name, case) in CASES {
+        let only = match kind {
+            Kind::Postgres => POSTGRES_CASES,
+            Kind::Sqlite => &[],
+        };
+        for (name, case) in CASES.iter().chain(only) {
             let full = format!("{}::{name}", kind.name());
             if !filters.is_empty() && !filters.iter().any(|f| full.contains(f.as_str())) {
                 continue;

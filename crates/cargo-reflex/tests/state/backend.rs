@@ -74,6 +74,23 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The number a query (`SELECT COUNT(*) ...`) answers, read from the store directly.
+    pub fn count(&self, sql: &str) -> i64 {
+        match self.kind {
+            Kind::Sqlite => rusqlite::Connection::open(&self.url)
+                .unwrap()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap(),
+            Kind::Postgres => postgres::Client::connect(&self.url, postgres::NoTls)
+                .unwrap()
+                .query_one(sql, &[])
+                .unwrap()
+                .get(0),
+        }
+    }
+}
+
 /// `admin` (a postgres:// URL) pointing at database `name`.
 pub fn with_database(admin: &str, name: &str) -> String {
     let (base, query) = match admin.split_once('?') {

@@ -172,3 +172,88 @@ pub fn respond_from_records(b: &Backend) {
         r.stdout
     );
 }
+
+/// A store of schema version 1 (each run's package rows in full) is upgraded in place: the
+/// same runs and packages, each distinct package row stored once, also for runs recorded
+/// after the upgrade.
+pub fn migrates_version_1(b: &Backend) {
+    use crate::backend::Kind;
+    use reflex::state::{InventoryPackage, InventoryRecord, SCHEMA_VERSION, micros};
+    drop(b.open());
+    let pg = b.kind == Kind::Postgres;
+    let (position, key) = match pg {
+        true => (
+            "position INTEGER NOT NULL,",
+            ", PRIMARY KEY (run_id, position)",
+        ),
+        false => ("", ""),
+    };
+    let at = |i: i64| if pg { format!("{i}, ") } else { String::new() };
+    let t1 = micros("2026-11-01T00:00:00Z").unwrap();
+    let t2 = micros("2026-11-02T00:00:00Z").unwrap();
+    let itoa = "'itoa', '1.0.1', 'registry+https://github.com/rust-lang/crates.io-index', 'abc', \
+                'app 0.1.0\nitoa 1.0.1', 'app 0.1.0'";
+    b.sql(&format!(
+        "DROP TABLE run_packages; DROP TABLE package_rows;
+         DELETE FROM schema_version WHERE version > 1;
+         CREATE TABLE run_packages (run_id BIGINT NOT NULL, {position} name TEXT NOT NULL,
+             version TEXT NOT NULL, source TEXT, checksum TEXT, via TEXT NOT NULL,
+             dependents TEXT NOT NULL{key});
+         CREATE INDEX run_packages_by_name ON run_packages (name, run_id);
+         INSERT INTO runs (repository, branch, commit_id, recorded_at, recorded_us, command,
+             passed, deny_level, total, critical, high, medium, low, info, denied, codes,
+             details, package_count, tool_version)
+         VALUES ('a', 'main', NULL, '2026-11-01T00:00:00Z', {t1}, 'audit', true, NULL,
+                 0, 0, 0, 0, 0, 0, 0, '{{}}', 'null', 2, '0'),
+                ('b', 'main', 'c0ffee', '2026-11-02T00:00:00Z', {t2}, 'gate', false, 'high',
+                 1, 0, 1, 0, 0, 0, 1, '{{}}', 'null', 2, '0');
+         INSERT INTO run_packages VALUES (1, {}{itoa}), (1, {}'app', '0.1.0', NULL, NULL, '', ''),
+             (2, {}'serde', '1.0.0', 'registry+https://github.com/rust-lang/crates.io-index',
+              'def', 'app 0.2.0\nserde 1.0.0', 'app 0.2.0'), (2, {}{itoa});
+         INSERT INTO latest_runs VALUES ('a', 'main', 1, {t1}), ('b', 'main', 2, {t2});",
+        at(1),
+        at(2),
+        at(1),
+        at(2),
+    ));
+    let s = b.open();
+    assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(b.count("SELECT COUNT(*) FROM package_rows"), 3);
+    let runs = s.runs(&TimeRange::ALL, true).unwrap();
+    let names = |r: &InventoryRecord| -> Vec<String> {
+        r.packages.iter().map(|p| p.name.clone()).collect()
+    };
+    assert_eq!(names(&runs[0]), ["itoa", "app"]);
+    assert_eq!(names(&runs[1]), ["serde", "itoa"]);
+    let want = InventoryPackage {
+        name: "itoa".into(),
+        version: "1.0.1".into(),
+        source: Some("registry+https://github.com/rust-lang/crates.io-index".into()),
+        checksum: Some("abc".into()),
+        via: vec!["app 0.1.0".into(), "itoa 1.0.1".into()],
+        dependents: vec!["app 0.1.0".into()],
+    };
+    assert_eq!(runs[0].packages[0], want);
+    assert_eq!(runs[1].packages[1], want);
+    assert_eq!(runs[0].packages[1].source, None);
+    let held = s.latest_holding("itoa", None).unwrap();
+    assert_eq!((held.scanned, held.runs.len()), (2, 2));
+    assert!(held.runs.iter().all(|r| r.packages == [want.clone()]));
+    // A run recorded now shares the migrated row: the store's digest and the migration's agree.
+    let id = s
+        .record_run(&InventoryRecord {
+            repository: "c".into(),
+            branch: "main".into(),
+            recorded_at: "2026-11-03T00:00:00Z".into(),
+            command: "audit".into(),
+            passed: true,
+            packages: vec![want.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(b.count("SELECT COUNT(*) FROM package_rows"), 3);
+    let held = s.latest_holding("itoa", None).unwrap();
+    assert_eq!(held.runs.len(), 3);
+    assert_eq!(held.runs[2].id, Some(id));
+    assert_eq!(held.runs[2].packages, [want]);
+}

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The schema version this cargo-reflex writes and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// The storage trait: every backend answers these, with the same meaning. Implementations
 /// are safe to share between threads and between processes.
@@ -87,7 +87,8 @@ pub trait StateStore: Send + Sync {
 
     /// `respond`'s question: of the newest record of every (repository, branch) (at or after
     /// `since`), how many there are, and those holding a package named `name`, each with only
-    /// its packages of that name. One query, whatever the size of the inventory. The runs
+    /// its packages of that name. A fixed number of queries, whatever the size of the
+    /// inventory, each distinct package row read once. The runs
     /// carry who and when (id, repository, branch, commit, recorded_at, command, passed,
     /// package_count), not their counts, codes or details.
     fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding>;

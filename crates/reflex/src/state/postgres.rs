@@ -1,9 +1,10 @@
 //! The PostgreSQL store, for fleets of CI runners sharing one database. Blocking client
-//! (`postgres`), TLS by `sslmode` through rustls and the platform's trust store, a small pool
+//! (`postgres`), TLS by `sslmode` through rustls and the platform's trust store (or the
+//! certificates of `sslrootcert=FILE`, which we read ourselves: the driver does not), a small pool
 //! of connections, and writes that are single upserts or one transaction each, so that many
 //! runners recording at once never lose or double-count anything.
 
-use super::rows::{drills_in_range, group_packages, in_range, lines};
+use super::rows::{digest, digest_sql, drills_in_range, group_packages, in_range, lines};
 use super::sqlite::{HOLDING_RUN_COLUMNS, PACKAGE_COLUMNS, RUN_COLUMNS};
 use super::{
     Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
@@ -15,7 +16,12 @@ use postgres::{Client, Config, Row};
 use std::sync::Mutex;
 
 /// The migrations, in order: index + 1 is the version each brings the schema to.
-const MIGRATIONS: &[&str] = &["
+fn migrations() -> [String; 2] {
+    [V1.to_string(), v2()]
+}
+
+/// Version 1: the tables, each run's packages in full in `run_packages`.
+const V1: &str = "
     CREATE TABLE destinations (
         kind TEXT NOT NULL,
         value TEXT NOT NULL,
@@ -73,7 +79,47 @@ const MIGRATIONS: &[&str] = &["
         recorded_us BIGINT NOT NULL,
         PRIMARY KEY (repository, branch)
     );
-"];
+";
+
+/// Version 2: each distinct package row once (`package_rows`, content-addressed by
+/// [`digest_sql`]), and `run_packages` narrow (run, position, name, row): runs that repeat a
+/// lockfile share its rows, and `respond` reads narrow index entries, then the few distinct
+/// rows. Existing runs are migrated in place.
+fn v2() -> String {
+    let digest = digest_sql("o");
+    format!(
+        "
+    ALTER TABLE run_packages RENAME TO run_packages_v1;
+    ALTER TABLE run_packages_v1 DROP CONSTRAINT IF EXISTS run_packages_pkey;
+    DROP INDEX IF EXISTS run_packages_by_name;
+    CREATE TABLE package_rows (
+        id BIGSERIAL PRIMARY KEY,
+        digest BYTEA NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        source TEXT,
+        checksum TEXT,
+        via TEXT NOT NULL,
+        dependents TEXT NOT NULL
+    );
+    INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
+    SELECT DISTINCT ON (d) d, name, version, source, checksum, via, dependents
+    FROM (SELECT {digest} AS d, o.* FROM run_packages_v1 o) t ORDER BY d;
+    CREATE TABLE run_packages (
+        run_id BIGINT NOT NULL,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        row_id BIGINT NOT NULL,
+        PRIMARY KEY (run_id, position)
+    );
+    INSERT INTO run_packages (run_id, position, name, row_id)
+    SELECT o.run_id, o.position, o.name, pr.id
+    FROM run_packages_v1 o JOIN package_rows pr ON pr.digest = {digest};
+    DROP TABLE run_packages_v1;
+    CREATE INDEX run_packages_by_name ON run_packages (name, run_id) INCLUDE (position, row_id);
+"
+    )
+}
 
 /// Serialises migrations of writers that open the store at once (`pg_advisory_xact_lock`).
 const MIGRATION_LOCK: i64 = 0x7265_666c_6578; // "reflex"
@@ -83,6 +129,8 @@ const POOL_SIZE: usize = 4;
 
 pub struct PostgresStore {
     config: Config,
+    /// `sslrootcert=FILE`: the PEM certificates to trust instead of the platform's store.
+    root_cert: Option<std::path::PathBuf>,
     url: String,
     idle: Mutex<Vec<Client>>,
 }
@@ -90,6 +138,7 @@ pub struct PostgresStore {
 impl PostgresStore {
     pub fn open(url: &str) -> Result<PostgresStore> {
         let shown = redact(url);
+        let (url, root_cert) = take_root_cert(url);
         let mut config: Config = url
             .parse()
             .map_err(|e| failed("reading the state store URL", &shown, Chain(e)))?;
@@ -101,6 +150,7 @@ impl PostgresStore {
         }
         let store = PostgresStore {
             config,
+            root_cert,
             url: shown,
             idle: Mutex::new(Vec::new()),
         };
@@ -119,8 +169,11 @@ impl PostgresStore {
                 .map_err(|e| fail(&Chain(e)));
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = <rustls::ClientConfig as rustls_platform_verifier::ConfigVerifierExt>::with_platform_verifier()
-            .map_err(|e| fail(&e))?;
+        let tls = match &self.root_cert {
+            Some(path) => trusting(path).map_err(|e| fail(&e))?,
+            None => <rustls::ClientConfig as rustls_platform_verifier::ConfigVerifierExt>::with_platform_verifier()
+                .map_err(|e| fail(&e))?,
+        };
         self.config
             .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
             .map_err(|e| fail(&Chain(e)))
@@ -169,7 +222,8 @@ impl PostgresStore {
             let rows = self.query(
                 what,
                 &format!(
-                    "SELECT {PACKAGE_COLUMNS} FROM run_packages p WHERE p.run_id = ANY($1)
+                    "SELECT {PACKAGE_COLUMNS} FROM run_packages p
+                     JOIN package_rows d ON d.id = p.row_id WHERE p.run_id = ANY($1)
                      ORDER BY p.run_id, p.position"
                 ),
                 &[&ids],
@@ -204,7 +258,7 @@ fn migrate(c: &mut Client, url: &str) -> Result<()> {
     if version > SCHEMA_VERSION {
         return Err(too_new(url, version));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+    for (i, sql) in migrations().iter().enumerate().skip(version as usize) {
         tx.batch_execute(sql).map_err(fail)?;
         tx.execute("INSERT INTO schema_version VALUES ($1)", &[&(i as i64 + 1)])
             .map_err(fail)?;
@@ -406,16 +460,31 @@ impl StateStore for PostgresStore {
             "SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= $1",
             &[&from],
         )?;
+        // Narrow rows (who, and which package row), then each distinct row once: a crate in
+        // every lockfile is mostly the same few rows.
         let rows = self.query(
             what,
             &format!(
-                "SELECT {HOLDING_RUN_COLUMNS}, {PACKAGE_COLUMNS}
+                "SELECT {HOLDING_RUN_COLUMNS}, p.row_id
                  FROM latest_runs l JOIN runs r ON r.id = l.run_id
                  JOIN run_packages p ON p.run_id = l.run_id AND p.name = $1
                  WHERE l.recorded_us >= $2 ORDER BY r.repository, r.branch, p.position"
             ),
             &[&name, &from],
         )?;
+        let mut ids: Vec<i64> = rows.iter().map(|r| r.get(8)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let details: std::collections::HashMap<i64, InventoryPackage> = self
+            .query(
+                what,
+                "SELECT d.id, d.name, d.version, d.source, d.checksum, d.via, d.dependents
+                 FROM package_rows d WHERE d.id = ANY($1)",
+                &[&ids],
+            )?
+            .iter()
+            .map(|r| package_from_row(r, 0))
+            .collect();
         let rows = rows
             .iter()
             .map(|r| {
@@ -430,7 +499,8 @@ impl StateStore for PostgresStore {
                     package_count: r.get(7),
                     ..Default::default()
                 };
-                (run, package_from_row(r, 8).1)
+                let row: i64 = r.get(8);
+                (run, details.get(&row).cloned().unwrap_or_default())
             })
             .collect();
         Ok(Holding {
@@ -483,20 +553,13 @@ fn record_run(
         )?
         .get(0);
     if !run.packages.is_empty() {
-        let ps = &run.packages;
-        let names: Vec<&str> = ps.iter().map(|p| p.name.as_str()).collect();
-        let versions: Vec<&str> = ps.iter().map(|p| p.version.as_str()).collect();
-        let sources: Vec<Option<&str>> = ps.iter().map(|p| p.source.as_deref()).collect();
-        let sums: Vec<Option<&str>> = ps.iter().map(|p| p.checksum.as_deref()).collect();
-        let vias: Vec<String> = ps.iter().map(|p| p.via.join("\n")).collect();
-        let deps: Vec<String> = ps.iter().map(|p| p.dependents.join("\n")).collect();
+        let rows = package_row_ids(&mut tx, &run.packages)?;
+        let names: Vec<&str> = run.packages.iter().map(|p| p.name.as_str()).collect();
         tx.execute(
-            "INSERT INTO run_packages (run_id, position, name, version, source, checksum, via,
-                 dependents)
-             SELECT $1, t.ord::INTEGER, t.name, t.version, t.source, t.checksum, t.via, t.deps
-             FROM unnest($2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[], $6::TEXT[], $7::TEXT[])
-                  WITH ORDINALITY AS t(name, version, source, checksum, via, deps, ord)",
-            &[&id, &names, &versions, &sources, &sums, &vias, &deps],
+            "INSERT INTO run_packages (run_id, position, name, row_id)
+             SELECT $1, t.ord::INTEGER, t.name, t.row_id
+             FROM unnest($2::TEXT[], $3::BIGINT[]) WITH ORDINALITY AS t(name, row_id, ord)",
+            &[&id, &names, &rows],
         )?;
     }
     tx.execute(
@@ -510,6 +573,125 @@ fn record_run(
     )?;
     tx.commit()?;
     Ok(id)
+}
+
+/// The URL without its `sslrootcert=FILE` parameter (libpq's; the driver refuses it), and
+/// that file (`None` without it, or with `sslrootcert=system`: the platform's trust store).
+fn take_root_cert(url: &str) -> (String, Option<std::path::PathBuf>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut root = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.split_once('=') {
+            Some(("sslrootcert", value)) => {
+                let value = percent_decode(value);
+                root = (value != "system").then(|| std::path::PathBuf::from(value));
+                false
+            }
+            _ => true,
+        })
+        .collect();
+    match kept.is_empty() {
+        true => (base.to_string(), root),
+        false => (format!("{base}?{}", kept.join("&")), root),
+    }
+}
+
+/// `%2F` -> `/` (a URL's query value; invalid escapes are kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = text
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// A TLS configuration trusting only the PEM certificates in `path` (`sslrootcert`). The
+/// server's name is checked against its certificate too (libpq's `verify-full`).
+fn trusting(path: &std::path::Path) -> std::result::Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    let what = |e: &dyn std::fmt::Display| format!("sslrootcert {}: {e}", path.display());
+    let pem = std::fs::read(path).map_err(|e| what(&e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| what(&e))?;
+        roots.add(cert).map_err(|e| what(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(what(&"no PEM certificate in it"));
+    }
+    Ok(rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// The `package_rows` id of each package, in order, storing the rows not stored yet. A
+/// lockfile recorded before costs one lookup of its digests; new rows are inserted once each,
+/// in digest order (writers adding the same rows at once wait for each other in one order:
+/// no deadlock). Rows are never changed nor removed, so an id read is an id kept.
+fn package_row_ids(
+    tx: &mut postgres::Transaction<'_>,
+    ps: &[InventoryPackage],
+) -> std::result::Result<Vec<i64>, postgres::Error> {
+    use std::collections::{BTreeMap, HashMap};
+    let digests: Vec<Vec<u8>> = ps.iter().map(digest).collect();
+    let lookup = "SELECT digest, id FROM package_rows WHERE digest = ANY($1)";
+    let mut ids: HashMap<Vec<u8>, i64> = tx
+        .query(lookup, &[&digests])?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let missing: BTreeMap<&[u8], &InventoryPackage> = digests
+        .iter()
+        .zip(ps)
+        .filter(|(d, _)| !ids.contains_key(*d))
+        .map(|(d, p)| (d.as_slice(), p))
+        .collect();
+    if !missing.is_empty() {
+        let keys: Vec<&[u8]> = missing.keys().copied().collect();
+        let col = |f: fn(&InventoryPackage) -> Option<String>| -> Vec<Option<String>> {
+            missing.values().map(|p| f(p)).collect()
+        };
+        let inserted = tx.query(
+            "INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
+             SELECT * FROM unnest($1::BYTEA[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::TEXT[],
+                  $6::TEXT[], $7::TEXT[])
+             ON CONFLICT (digest) DO NOTHING RETURNING digest, id",
+            &[
+                &keys,
+                &col(|p| Some(p.name.clone())),
+                &col(|p| Some(p.version.clone())),
+                &col(|p| p.source.clone()),
+                &col(|p| p.checksum.clone()),
+                &col(|p| Some(p.via.join("\n"))),
+                &col(|p| Some(p.dependents.join("\n"))),
+            ],
+        )?;
+        ids.extend(inserted.iter().map(|r| (r.get(0), r.get(1))));
+        // Rows another writer stored meanwhile.
+        let raced: Vec<&[u8]> = keys.into_iter().filter(|k| !ids.contains_key(*k)).collect();
+        if !raced.is_empty() {
+            let rows = tx.query(lookup, &[&raced])?;
+            ids.extend(rows.iter().map(|r| (r.get(0), r.get(1))));
+        }
+    }
+    Ok(digests.iter().map(|d| ids[d]).collect())
 }
 
 /// An error with its causes (`error connecting to server: Connection refused (os error 111)`).

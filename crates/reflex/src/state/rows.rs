@@ -59,3 +59,40 @@ pub(super) fn lines(s: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The content address of a package row (schema version 2 keeps each distinct row once):
+/// SHA-256 of its fields, each written as `LENGTH:TEXT;` (`-;` when absent), `via` and
+/// `dependents` newline-joined. [`digest_sql`] computes the same in PostgreSQL.
+pub(super) fn digest(p: &InventoryPackage) -> Vec<u8> {
+    use sha2::Digest;
+    let via = p.via.join("\n");
+    let deps = p.dependents.join("\n");
+    let fields = [
+        Some(p.name.as_str()),
+        Some(p.version.as_str()),
+        p.source.as_deref(),
+        p.checksum.as_deref(),
+        Some(via.as_str()),
+        Some(deps.as_str()),
+    ];
+    let mut h = sha2::Sha256::new();
+    for f in fields {
+        match f {
+            Some(f) => h.update(format!("{}:{f};", f.len())),
+            None => h.update("-;"),
+        }
+    }
+    h.finalize().to_vec()
+}
+
+/// [`digest`] in PostgreSQL, over columns `name, version, source, checksum, via, dependents`
+/// of the table or alias `{t}`.
+pub(super) fn digest_sql(t: &str) -> String {
+    let field =
+        |c: &str| format!("COALESCE(octet_length({t}.{c})::TEXT || ':' || {t}.{c}, '-') || ';'");
+    let fields: Vec<String> = ["name", "version", "source", "checksum", "via", "dependents"]
+        .iter()
+        .map(|c| field(c))
+        .collect();
+    format!("sha256(convert_to({}, 'UTF8'))", fields.join(" || "))
+}

@@ -71,6 +71,84 @@ const MIGRATIONS: &[&str] = &["
     );
 "];
 
+/// Version 2: each distinct package row once (`package_rows`, content-addressed by
+/// [`digest`]), and `run_packages` narrow (run, position, name, row): runs that repeat a
+/// lockfile share its rows, and `respond` reads narrow index entries, then the few distinct
+/// rows. Existing runs are migrated in place.
+fn migrate_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE run_packages RENAME TO run_packages_v1;
+         CREATE TABLE package_rows (
+             id INTEGER PRIMARY KEY,
+             digest BLOB NOT NULL UNIQUE,
+             name TEXT NOT NULL,
+             version TEXT NOT NULL,
+             source TEXT,
+             checksum TEXT,
+             via TEXT NOT NULL,
+             dependents TEXT NOT NULL
+         );
+         CREATE TABLE run_packages (
+             run_id INTEGER NOT NULL,
+             position INTEGER NOT NULL,
+             name TEXT NOT NULL,
+             row_id INTEGER NOT NULL,
+             PRIMARY KEY (run_id, position)
+         ) WITHOUT ROWID;",
+    )?;
+    {
+        let mut read = tx.prepare(
+            "SELECT run_id, name, version, source, checksum, via, dependents
+             FROM run_packages_v1 ORDER BY run_id, rowid",
+        )?;
+        let mut rows = read.query([])?;
+        let (mut run, mut position) = (i64::MIN, 0i64);
+        while let Some(r) = rows.next()? {
+            let (id, package) = package_from_row(r, 0)?;
+            if id != run {
+                (run, position) = (id, 0);
+            }
+            position += 1;
+            insert_package(tx, id, position, &package)?;
+        }
+    }
+    tx.execute_batch(
+        "DROP TABLE run_packages_v1;
+         CREATE INDEX run_packages_by_name ON run_packages (name, run_id, row_id);",
+    )
+}
+
+/// Stores `package` as the `position`th (from 1) of run `run`, its row once.
+fn insert_package(
+    tx: &rusqlite::Transaction<'_>,
+    run: i64,
+    position: i64,
+    p: &InventoryPackage,
+) -> rusqlite::Result<()> {
+    let digest = super::rows::digest(p);
+    let row: i64 = tx
+        .prepare_cached(
+            "INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (digest) DO UPDATE SET digest = excluded.digest RETURNING id",
+        )?
+        .query_row(
+            params![
+                digest,
+                p.name,
+                p.version,
+                p.source,
+                p.checksum,
+                p.via.join("\n"),
+                p.dependents.join("\n"),
+            ],
+            |r| r.get(0),
+        )?;
+    tx.prepare_cached("INSERT INTO run_packages VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![run, position, p.name, row])?;
+    Ok(())
+}
+
 /// The columns of `runs` that [`run_from_row`] reads, in order.
 pub(super) const RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id, r.recorded_at, \
      r.command, r.passed, r.deny_level, r.total, r.critical, r.high, r.medium, r.low, r.info, \
@@ -81,8 +159,9 @@ pub(super) const RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id,
 pub(super) const HOLDING_RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id, r.recorded_at, r.command, r.passed, r.package_count";
 
 /// The columns of `run_packages` that [`package_from_row`] reads, in order.
+/// (`p` a `run_packages` row, `d` its `package_rows` row.)
 pub(super) const PACKAGE_COLUMNS: &str =
-    "p.run_id, p.name, p.version, p.source, p.checksum, p.via, p.dependents";
+    "p.run_id, d.name, d.version, d.source, d.checksum, d.via, d.dependents";
 
 pub struct SqliteStore {
     conn: Mutex<rusqlite::Connection>,
@@ -142,8 +221,10 @@ fn migrate(conn: &mut rusqlite::Connection, location: &str) -> Result<()> {
         if version == SCHEMA_VERSION {
             return tx.commit().map_err(fail);
         }
-        tx.execute_batch(MIGRATIONS[version as usize])
-            .map_err(fail)?;
+        match MIGRATIONS.get(version as usize) {
+            Some(sql) => tx.execute_batch(sql).map_err(fail)?,
+            None => migrate_v2(&tx).map_err(fail)?,
+        }
         tx.execute("INSERT INTO schema_version VALUES (?1)", [version + 1])
             .map_err(fail)?;
         tx.commit().map_err(fail)?;
@@ -232,7 +313,9 @@ impl SqliteStore {
         if with_packages {
             let mut stmt = conn
                 .prepare_cached(&format!(
-                    "SELECT {PACKAGE_COLUMNS} FROM run_packages p WHERE p.run_id = ?1 ORDER BY p.rowid"
+                    "SELECT {PACKAGE_COLUMNS} FROM run_packages p
+                     JOIN package_rows d ON d.id = p.row_id WHERE p.run_id = ?1
+                     ORDER BY p.position"
                 ))
                 .map_err(fail)?;
             for run in &mut runs {
@@ -399,22 +482,8 @@ impl StateStore for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(fail)?;
-        {
-            let mut stmt = tx
-                .prepare_cached("INSERT INTO run_packages VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                .map_err(fail)?;
-            for p in &run.packages {
-                stmt.execute(params![
-                    id,
-                    p.name,
-                    p.version,
-                    p.source,
-                    p.checksum,
-                    p.via.join("\n"),
-                    p.dependents.join("\n"),
-                ])
-                .map_err(fail)?;
-            }
+        for (i, p) in run.packages.iter().enumerate() {
+            insert_package(&tx, id, i as i64 + 1, p).map_err(fail)?;
         }
         tx.execute(
             "INSERT INTO latest_runs VALUES (?1, ?2, ?3, ?4)
@@ -469,21 +538,41 @@ impl StateStore for SqliteStore {
                 |r| r.get(0),
             )
             .map_err(fail)?;
+        // Narrow rows (who, and which package row), then each distinct row once.
         let mut stmt = conn
             .prepare(&format!(
-                "SELECT {HOLDING_RUN_COLUMNS}, {PACKAGE_COLUMNS}
+                "SELECT {HOLDING_RUN_COLUMNS}, p.row_id
                  FROM latest_runs l JOIN runs r ON r.id = l.run_id
                  JOIN run_packages p ON p.run_id = l.run_id AND p.name = ?1
-                 WHERE l.recorded_us >= ?2 ORDER BY r.repository, r.branch, p.rowid"
+                 WHERE l.recorded_us >= ?2 ORDER BY r.repository, r.branch, p.position"
             ))
             .map_err(fail)?;
-        let rows = stmt
+        let narrow = stmt
             .query_map(params![name, from], |r| {
-                Ok((holding_run_from_row(r)?, package_from_row(r, 8)?.1))
+                Ok((holding_run_from_row(r)?, r.get::<_, i64>(8)?))
             })
             .map_err(fail)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(fail)?;
+        let mut details: std::collections::HashMap<i64, InventoryPackage> = Default::default();
+        let mut row = conn
+            .prepare_cached(
+                "SELECT d.id, d.name, d.version, d.source, d.checksum, d.via, d.dependents
+                 FROM package_rows d WHERE d.id = ?1",
+            )
+            .map_err(fail)?;
+        for (_, id) in &narrow {
+            if !details.contains_key(id) {
+                let (id, p) = row
+                    .query_row([id], |r| package_from_row(r, 0))
+                    .map_err(fail)?;
+                details.insert(id, p);
+            }
+        }
+        let rows = narrow
+            .into_iter()
+            .map(|(run, id)| (run, details.get(&id).cloned().unwrap_or_default()))
+            .collect();
         Ok(Holding {
             scanned: scanned as usize,
             runs: super::rows::group_packages(rows),
