@@ -4,7 +4,7 @@
 //! of connections, and writes that are single upserts or one transaction each, so that many
 //! runners recording at once never lose or double-count anything.
 
-use super::rows::{digest, digest_sql, drills_in_range, group_packages, in_range, lines};
+use super::rows::{digest, drills_in_range, group_packages, in_range, lines};
 use super::sqlite::{HOLDING_RUN_COLUMNS, PACKAGE_COLUMNS, RUN_COLUMNS};
 use super::{
     Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
@@ -15,111 +15,11 @@ use postgres::types::ToSql;
 use postgres::{Client, Config, Row};
 use std::sync::Mutex;
 
-/// The migrations, in order: index + 1 is the version each brings the schema to.
-fn migrations() -> [String; 2] {
-    [V1.to_string(), v2()]
-}
+mod migrations;
+mod tls;
 
-/// Version 1: the tables, each run's packages in full in `run_packages`.
-const V1: &str = "
-    CREATE TABLE destinations (
-        kind TEXT NOT NULL,
-        value TEXT NOT NULL,
-        first_seen TEXT NOT NULL,
-        first_crate TEXT,
-        sightings BIGINT NOT NULL DEFAULT 1,
-        PRIMARY KEY (kind, value)
-    );
-    CREATE TABLE drills (
-        started TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        passed BOOLEAN NOT NULL,
-        gate TEXT NOT NULL,
-        sandbox TEXT NOT NULL,
-        monitor TEXT NOT NULL,
-        time_to_detect_ms DOUBLE PRECISION,
-        time_to_remediate_s DOUBLE PRECISION,
-        PRIMARY KEY (started, scenario)
-    );
-    CREATE TABLE runs (
-        id BIGSERIAL PRIMARY KEY,
-        repository TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        commit_id TEXT,
-        recorded_at TEXT NOT NULL,
-        recorded_us BIGINT NOT NULL,
-        command TEXT NOT NULL,
-        passed BOOLEAN NOT NULL,
-        deny_level TEXT,
-        total BIGINT NOT NULL, critical BIGINT NOT NULL, high BIGINT NOT NULL,
-        medium BIGINT NOT NULL, low BIGINT NOT NULL, info BIGINT NOT NULL,
-        denied BIGINT NOT NULL,
-        codes TEXT NOT NULL,
-        details TEXT NOT NULL,
-        package_count BIGINT NOT NULL,
-        tool_version TEXT NOT NULL
-    );
-    CREATE INDEX runs_by_time ON runs (recorded_us);
-    CREATE TABLE run_packages (
-        run_id BIGINT NOT NULL,
-        position INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        version TEXT NOT NULL,
-        source TEXT,
-        checksum TEXT,
-        via TEXT NOT NULL,
-        dependents TEXT NOT NULL,
-        PRIMARY KEY (run_id, position)
-    );
-    CREATE INDEX run_packages_by_name ON run_packages (name, run_id);
-    CREATE TABLE latest_runs (
-        repository TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        run_id BIGINT NOT NULL,
-        recorded_us BIGINT NOT NULL,
-        PRIMARY KEY (repository, branch)
-    );
-";
-
-/// Version 2: each distinct package row once (`package_rows`, content-addressed by
-/// [`digest_sql`]), and `run_packages` narrow (run, position, name, row): runs that repeat a
-/// lockfile share its rows, and `respond` reads narrow index entries, then the few distinct
-/// rows. Existing runs are migrated in place.
-fn v2() -> String {
-    let digest = digest_sql("o");
-    format!(
-        "
-    ALTER TABLE run_packages RENAME TO run_packages_v1;
-    ALTER TABLE run_packages_v1 DROP CONSTRAINT IF EXISTS run_packages_pkey;
-    DROP INDEX IF EXISTS run_packages_by_name;
-    CREATE TABLE package_rows (
-        id BIGSERIAL PRIMARY KEY,
-        digest BYTEA NOT NULL UNIQUE,
-        name TEXT NOT NULL,
-        version TEXT NOT NULL,
-        source TEXT,
-        checksum TEXT,
-        via TEXT NOT NULL,
-        dependents TEXT NOT NULL
-    );
-    INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
-    SELECT DISTINCT ON (d) d, name, version, source, checksum, via, dependents
-    FROM (SELECT {digest} AS d, o.* FROM run_packages_v1 o) t ORDER BY d;
-    CREATE TABLE run_packages (
-        run_id BIGINT NOT NULL,
-        position INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        row_id BIGINT NOT NULL,
-        PRIMARY KEY (run_id, position)
-    );
-    INSERT INTO run_packages (run_id, position, name, row_id)
-    SELECT o.run_id, o.position, o.name, pr.id
-    FROM run_packages_v1 o JOIN package_rows pr ON pr.digest = {digest};
-    DROP TABLE run_packages_v1;
-    CREATE INDEX run_packages_by_name ON run_packages (name, run_id) INCLUDE (position, row_id);
-"
-    )
-}
+use migrations::migrations;
+use tls::{take_root_cert, trusting};
 
 /// Serialises migrations of writers that open the store at once (`pg_advisory_xact_lock`).
 const MIGRATION_LOCK: i64 = 0x7265_666c_6578; // "reflex"
@@ -573,72 +473,6 @@ fn record_run(
     )?;
     tx.commit()?;
     Ok(id)
-}
-
-/// The URL without its `sslrootcert=FILE` parameter (libpq's; the driver refuses it), and
-/// that file (`None` without it, or with `sslrootcert=system`: the platform's trust store).
-fn take_root_cert(url: &str) -> (String, Option<std::path::PathBuf>) {
-    let Some((base, query)) = url.split_once('?') else {
-        return (url.to_string(), None);
-    };
-    let mut root = None;
-    let kept: Vec<&str> = query
-        .split('&')
-        .filter(|kv| match kv.split_once('=') {
-            Some(("sslrootcert", value)) => {
-                let value = percent_decode(value);
-                root = (value != "system").then(|| std::path::PathBuf::from(value));
-                false
-            }
-            _ => true,
-        })
-        .collect();
-    match kept.is_empty() {
-        true => (base.to_string(), root),
-        false => (format!("{base}?{}", kept.join("&")), root),
-    }
-}
-
-/// `%2F` -> `/` (a URL's query value; invalid escapes are kept as they are).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = text
-            .get(i + 1..i + 3)
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(b)) => {
-                out.push(b);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// A TLS configuration trusting only the PEM certificates in `path` (`sslrootcert`). The
-/// server's name is checked against its certificate too (libpq's `verify-full`).
-fn trusting(path: &std::path::Path) -> std::result::Result<rustls::ClientConfig, String> {
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    let what = |e: &dyn std::fmt::Display| format!("sslrootcert {}: {e}", path.display());
-    let pem = std::fs::read(path).map_err(|e| what(&e))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.map_err(|e| what(&e))?;
-        roots.add(cert).map_err(|e| what(&e))?;
-    }
-    if roots.is_empty() {
-        return Err(what(&"no PEM certificate in it"));
-    }
-    Ok(rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 /// The `package_rows` id of each package, in order, storing the rows not stored yet. A
