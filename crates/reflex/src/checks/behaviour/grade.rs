@@ -77,36 +77,67 @@ fn is_unusual_exec(f: &Fact) -> bool {
         )
 }
 
+/// What the rules look at, picked from one phase's facts once.
+struct Evidence<'a> {
+    facts: &'a [&'a Fact],
+    build_time: bool,
+    secrets: Vec<&'a Fact>,
+    ways: Vec<&'a Fact>,
+    /// Decoded values that become a program, an address or a variable name.
+    obfuscated: Vec<&'a Fact>,
+    endpoints: Vec<&'a Fact>,
+    chains: Vec<&'a Fact>,
+    /// Runs of files it downloaded or wrote.
+    runs_fetched: Vec<&'a Fact>,
+}
+
+impl<'a> Evidence<'a> {
+    fn new(facts: &'a [&'a Fact], build_time: bool) -> Evidence<'a> {
+        let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
+            facts.iter().copied().filter(|f| p(f)).collect()
+        };
+        Evidence {
+            facts,
+            build_time,
+            secrets: pick(&is_secret),
+            ways: pick(&is_way_out),
+            obfuscated: pick(&|f| {
+                f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
+            }),
+            endpoints: pick(&|f| f.kind == Kind::Endpoint),
+            chains: pick(&|f| f.kind == Kind::DownloadExec),
+            runs_fetched: pick(&|f| {
+                f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
+            }),
+        }
+    }
+
+    fn pick(&self, p: &dyn Fn(&Fact) -> bool) -> Vec<&'a Fact> {
+        self.facts.iter().copied().filter(|f| p(f)).collect()
+    }
+}
+
 /// The judgements of one phase's facts.
-pub fn grade<'a>(facts: &[&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
+pub fn grade<'a>(facts: &'a [&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
+    let e = Evidence::new(facts, build_time);
     let mut out = Vec::new();
-    exfiltration(facts, build_time, &mut out);
-    download_execute(facts, build_time, &mut out);
-    gated_obfuscated_keys(facts, build_time, &mut out);
-    let secrets: Vec<&'a Fact> = facts.iter().copied().filter(|f| is_secret(f)).collect();
-    let endpoints: Vec<&'a Fact> = facts
-        .iter()
-        .copied()
-        .filter(|f| f.kind == Kind::Endpoint)
-        .collect();
-    lesser(facts, build_time, &secrets, &endpoints, &mut out);
+    exfiltration(&e, &mut out);
+    download_execute(&e, &mut out);
+    gated_obfuscated_keys(&e, &mut out);
+    lesser(&e, &mut out);
     out
 }
 
-fn exfiltration<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
-    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
-        facts.iter().copied().filter(|f| p(f)).collect()
-    };
-    let secrets = pick(&is_secret);
-    let ways = pick(&is_way_out);
-    let obfuscated = pick(&|f| {
-        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
-    });
-    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
-    let chains = pick(&|f| f.kind == Kind::DownloadExec);
-    let runs_fetched = pick(&|f| {
-        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
-    });
+fn exfiltration<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
+    let build_time = e.build_time;
+    let Evidence {
+        secrets,
+        ways,
+        obfuscated,
+        endpoints,
+        ..
+    } = e;
+    let pick = |p: &dyn Fn(&Fact) -> bool| e.pick(p);
     // Secrets plus a way out.
     if !secrets.is_empty() && !ways.is_empty() {
         let same_fn = secrets.iter().any(|s| {
@@ -157,23 +188,17 @@ fn exfiltration<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<
             facts: [identity, endpoints.clone(), network.clone()].concat(),
         });
     }
-    let _ = (&chains, &runs_fetched);
 }
 
-fn download_execute<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
-    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
-        facts.iter().copied().filter(|f| p(f)).collect()
-    };
-    let secrets = pick(&is_secret);
-    let ways = pick(&is_way_out);
-    let obfuscated = pick(&|f| {
-        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
-    });
-    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
-    let chains = pick(&|f| f.kind == Kind::DownloadExec);
-    let runs_fetched = pick(&|f| {
-        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
-    });
+fn download_execute<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
+    let build_time = e.build_time;
+    let Evidence {
+        facts,
+        chains,
+        runs_fetched,
+        ..
+    } = e;
+    let pick = |p: &dyn Fn(&Fact) -> bool| e.pick(p);
     // Download plus execute.
     let downloads = pick(&|f| {
         (f.kind == Kind::Network && f.class != "dns")
@@ -214,23 +239,18 @@ fn download_execute<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verd
             .concat(),
         });
     }
-    let _ = (&secrets, &ways, &obfuscated, &endpoints);
 }
 
-fn gated_obfuscated_keys<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec<Verdict<'a>>) {
-    let pick = |p: &dyn Fn(&Fact) -> bool| -> Vec<&'a Fact> {
-        facts.iter().copied().filter(|f| p(f)).collect()
-    };
-    let secrets = pick(&is_secret);
-    let ways = pick(&is_way_out);
-    let obfuscated = pick(&|f| {
-        f.decoded.is_some() && matches!(f.kind, Kind::Exec | Kind::Network | Kind::EnvRead)
-    });
-    let endpoints = pick(&|f| f.kind == Kind::Endpoint);
-    let chains = pick(&|f| f.kind == Kind::DownloadExec);
-    let runs_fetched = pick(&|f| {
-        f.kind == Kind::Exec && matches!(f.class.as_str(), "downloaded" | "written-file")
-    });
+fn gated_obfuscated_keys<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
+    let build_time = e.build_time;
+    let Evidence {
+        facts,
+        obfuscated,
+        chains,
+        runs_fetched,
+        ..
+    } = e;
+    let pick = |p: &dyn Fn(&Fact) -> bool| e.pick(p);
     // Execution or network gated on where the code runs.
     let gated = pick(&|f| {
         f.gated
@@ -298,18 +318,12 @@ fn gated_obfuscated_keys<'a>(facts: &[&'a Fact], build_time: bool, out: &mut Vec
             facts: shipped,
         });
     }
-    let _ = (&secrets, &ways, &endpoints);
 }
 
 /// Endpoints, embedded executables and TLS verification off, when nothing above covers them;
 /// else the ordinary capabilities as info.
-fn lesser<'a>(
-    facts: &[&'a Fact],
-    _build_time: bool,
-    secrets: &[&'a Fact],
-    endpoints: &[&'a Fact],
-    out: &mut Vec<Verdict<'a>>,
-) {
+fn lesser<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
+    let (facts, secrets, endpoints) = (e.facts, &e.secrets, &e.endpoints);
     let serious = !out.is_empty();
     if !endpoints.is_empty() && !serious {
         out.push(Verdict {

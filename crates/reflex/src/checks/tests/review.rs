@@ -196,7 +196,7 @@ fn unchanged_build_script_is_not_reported_and_a_diff_of_it_is() {
             diffs: vec![FileDiff {
                 path: "build.rs".into(),
                 role: "build script",
-                unified: "+println!(\"x\");\n".into(),
+                unified: "+let x = 1;\n".into(),
                 truncated_lines: 0,
             }],
             ..CodeChanges::default()
