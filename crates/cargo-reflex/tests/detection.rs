@@ -10,6 +10,10 @@ use common::*;
 /// Build time and run time, look-alikes and original names: the seed's `url-parse`, the
 /// arrayref campaign's `proc-macro1`, the detached downloader of issue #14, and the run-time
 /// payloads of rustdecimal, faster_log and polymarket-clients-sdk.
+/// Also three shapes the second held-out round (fixtures/malware/HELD_OUT_2, measured once
+/// untuned, then looked at) showed were missed: a proc-macro opening URLs (better-macro), a
+/// build script replacing rustc in the toolchain (poisoning-rustc), and a library writing a
+/// script and giving it to `sh` (termcolour).
 const POSITIVES: &[&str] = &[
     "url-parse",
     "proc-macro1",
@@ -17,9 +21,25 @@ const POSITIVES: &[&str] = &[
     "rustdecimal",
     "faster_log",
     "polymarket-clients-sdk",
+    "better-macro",
+    "poisoning-rustc",
+    "termcolour",
 ];
 
-const CONTROLS: &[&str] = &["zlite-sys", "rustc-probe", "http-lite", "dirs-config"];
+/// Ordinary shapes that look suspicious by category: an SDK sending signed requests with its
+/// own key, a `-sys` build script downloading a checksummed prebuilt library, `git rev-parse`
+/// at build time, a self-updater, opt-in telemetry.
+const CONTROLS: &[&str] = &[
+    "zlite-sys",
+    "rustc-probe",
+    "http-lite",
+    "dirs-config",
+    "paygate-sdk",
+    "fastinfer-sys",
+    "buildstamp",
+    "selfup",
+    "usage-beacon",
+];
 
 /// `high`/`critical` findings of `inspect <dir>` whose code is not an advisory's, as `code:severity`.
 fn flags(dir: &str) -> Vec<String> {

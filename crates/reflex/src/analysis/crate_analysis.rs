@@ -144,7 +144,7 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     let mut found = Behaviour::default();
     let mut held = 0usize;
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
-        let in_tests = ["tests/", "benches/", "examples/", "fuzz/"]
+        let in_tests = ["tests/", "test/", "benches/", "examples/", "fuzz/"]
             .iter()
             .any(|d| f.path.starts_with(d));
         let is_build = a.build_script.as_deref() == Some(f.path.as_str())
@@ -408,7 +408,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v8-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v9-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",

@@ -19,7 +19,7 @@ pub const EXFILTRATION: CodeSpec = CodeSpec::new(
     Severity::Critical,
     "code reads secrets (variables, credential files, the whole environment) and has a way to send them out",
 )
-.varies(&[Severity::High])
+.varies(&[Severity::High, Severity::Medium])
 .trust_covers();
 pub const DOWNLOAD_EXECUTE: CodeSpec = CodeSpec::new(
     "behaviour-download-execute",
@@ -55,6 +55,18 @@ pub const SHIPPED_EXEC: CodeSpec = CodeSpec::new(
 )
 .varies(&[Severity::Medium])
 .trust_covers();
+pub const PERSISTENCE: CodeSpec = CodeSpec::new(
+    "behaviour-persistence",
+    Severity::High,
+    "build-time code writes files and names a place programs start from (the toolchain, cargo's binaries or sources, shell start-up files, SSH authorized keys, scheduled tasks, git hooks)",
+)
+.trust_covers();
+pub const MACRO_EXEC: CodeSpec = CodeSpec::new(
+    "behaviour-macro-exec",
+    Severity::High,
+    "a proc-macro runs programs other than build tools (shells, interpreters, URL openers, computed names) every time it is expanded, or build-time code opens URLs",
+)
+.trust_covers();
 pub const ENDPOINT: CodeSpec = CodeSpec::new(
     "behaviour-endpoint",
     Severity::Medium,
@@ -85,13 +97,15 @@ pub const PARTIAL: CodeSpec = CodeSpec::new(
     "part of a crate's code was not read (too large, time budget) or was read by the lexer only",
 );
 
-static CODES: [CodeSpec; 11] = [
+static CODES: [CodeSpec; 13] = [
     EXFILTRATION,
     DOWNLOAD_EXECUTE,
     ENV_GATED,
     OBFUSCATED,
     KEY_SEARCH,
     SHIPPED_EXEC,
+    PERSISTENCE,
+    MACRO_EXEC,
     ENDPOINT,
     EMBEDDED,
     TLS_OFF,

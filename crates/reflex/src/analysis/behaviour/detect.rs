@@ -3,7 +3,7 @@
 use super::Kind;
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 use super::values::Val;
-use super::visit::{Walker, macro_args, path_string};
+use super::visit::{Walker, path_string};
 use syn::spanned::Spanned;
 
 const DOWNLOAD_WORDS: &[&str] = &[
@@ -79,10 +79,37 @@ impl Walker<'_> {
                 (text.unwrap_or_default(), class, false, Some(how))
             }
             Val::Download => (String::new(), "downloaded", false, None),
+            Val::List(items) if !items.is_empty() => {
+                // A loop over a list of programs runs each of them.
+                for i in items {
+                    self.exec_value(span, i);
+                }
+                return;
+            }
             Val::Template(t) => (t, "computed", true, None),
             Val::Bytes(_) | Val::List(_) | Val::Unknown => (String::new(), "computed", true, None),
         };
         self.fact_with(Kind::Exec, span, subject, class, computed, decoded);
+    }
+
+    /// The program of a `Command::new(..).arg(..)...` chain, when written in it.
+    fn chain_program(&mut self, mut e: &syn::Expr) -> Option<String> {
+        loop {
+            match e {
+                syn::Expr::MethodCall(m) => e = &m.receiver,
+                syn::Expr::Call(c) => {
+                    let syn::Expr::Path(p) = &*c.func else {
+                        return None;
+                    };
+                    let full = self.resolve(&path_string(&p.path));
+                    if !self.is_process_command(&full) {
+                        return None;
+                    }
+                    return c.args.first().and_then(|a| self.eval(a).text());
+                }
+                _ => return None,
+            }
+        }
     }
 
     fn program_class(&self, p: &str) -> &'static str {
@@ -146,6 +173,13 @@ impl Walker<'_> {
         let span = c.span();
         let arg = |w: &mut Self, i: usize| c.args.iter().nth(i).map_or(Val::Unknown, |a| w.eval(a));
         if self.is_process_command(&full) {
+            if let Some(n) = c.args.first().and_then(local_name)
+                && self.current.written.contains(&n)
+            {
+                let subject = format!("{n} (written by this function)");
+                self.fact(Kind::Exec, span, subject, "written-file");
+                return;
+            }
             let v = arg(self, 0);
             if matches!(v, Val::Decoded { .. }) {
                 self.fact_with(Kind::Decode, span, "program".into(), "exec", false, None);
@@ -179,6 +213,9 @@ impl Walker<'_> {
             return;
         }
         if let Some(dest) = write_target(&full, &last) {
+            if let Some(n) = c.args.iter().nth(dest).and_then(local_name) {
+                self.current.written.push(n);
+            }
             let v = arg(self, dest);
             self.write_value(span, &last, v);
             return;
@@ -224,6 +261,12 @@ impl Walker<'_> {
         } else {
             self.current.execs |= f.execs;
             self.current.network |= f.network;
+            // A helper that sends out, called where secrets or identity were read: the way
+            // out is part of this function.
+            if f.sends && !self.current.reads.is_empty() {
+                self.fact(Kind::Network, span, format!("{name}()"), "via-function");
+            }
+            self.current.sends |= f.sends;
         }
     }
 
@@ -269,6 +312,34 @@ impl Walker<'_> {
         let method = m.method.to_string();
         let span = m.span();
         let first = m.args.first();
+        if matches!(method.as_str(), "arg" | "args")
+            && let Some(n) = first.and_then(local_name)
+            && self.current.written.contains(&n)
+            && self
+                .chain_program(&m.receiver)
+                .is_some_and(|p| matches!(patterns::program_class(&p), "shell" | "interpreter"))
+        {
+            let subject = format!("{n} (written by this function)");
+            self.fact(Kind::Exec, span, subject, "written-file");
+        }
+        if method == "open" && self.source_of(&*m.receiver).contains("OpenOptions") {
+            let text = self.source_of(&*m.receiver);
+            if [
+                "write(true)",
+                "append(true)",
+                "create(true)",
+                "create_new(true)",
+            ]
+            .iter()
+            .any(|w| text.contains(w))
+            {
+                if let Some(n) = first.and_then(local_name) {
+                    self.current.written.push(n);
+                }
+                let v = first.map_or(Val::Unknown, |a| self.eval(a));
+                self.write_value(span, "open", v);
+            }
+        }
         match method.as_str() {
             "arg" | "args" | "raw_arg" => {
                 let v = first.map_or(Val::Unknown, |a| self.eval(a));
@@ -334,162 +405,6 @@ impl Walker<'_> {
             }
         }
     }
-
-    pub fn detect_macro(&mut self, mac: &syn::Macro) {
-        let name = path_string(&mac.path);
-        let last = name.rsplit("::").next().unwrap_or("").to_string();
-        let span = mac.span();
-        match last.as_str() {
-            "env" | "option_env" => {
-                if let Some(Val::Str(n)) = macro_args(mac).first().map(|a| self.eval(a)) {
-                    self.fact(Kind::EnvRead, span, n, "compile-time");
-                }
-            }
-            "include_bytes" => {
-                let p = macro_args(mac)
-                    .first()
-                    .and_then(|a| self.eval(a).text())
-                    .unwrap_or_default();
-                let native = [".exe", ".dll", ".so", ".dylib", ".bin", ".elf"]
-                    .iter()
-                    .any(|e| p.ends_with(e));
-                if native {
-                    self.fact(Kind::EmbeddedExe, span, p, "include_bytes");
-                }
-            }
-            "cmd" => {
-                let p = macro_args(mac)
-                    .first()
-                    .and_then(|a| self.eval(a).text())
-                    .unwrap_or_default();
-                let program = p.split_whitespace().next().unwrap_or("").to_string();
-                self.exec_value(
-                    span,
-                    if program.is_empty() {
-                        Val::Unknown
-                    } else {
-                        Val::Str(program)
-                    },
-                );
-            }
-            _ => {}
-        }
-        let args = macro_args(mac);
-        if args.is_empty() {
-            self.lex_tokens(mac);
-        }
-        for a in &args {
-            syn::visit::Visit::visit_expr(self, a);
-        }
-    }
-
-    /// Reads the tokens of a macro body with the lexer (paths, calls and literals).
-    pub fn lex_tokens(&mut self, mac: &syn::Macro) {
-        let range = mac.delimiter.span().join().byte_range();
-        let Some(body) = self.text.get(range.clone()) else {
-            return;
-        };
-        let base = u32::try_from(self.text[..range.start].matches('\n').count()).unwrap_or(0);
-        let mut found = Vec::new();
-        super::lexer::scan(body, base, self.src, self.text, &mut found);
-        if let Some(facts) = self.facts.as_deref_mut() {
-            for mut f in found {
-                f.func = self.func.clone();
-                facts.push(f);
-            }
-        }
-    }
-
-    pub fn detect_literal(&mut self, l: &syn::Lit) {
-        let span = l.span();
-        match l {
-            syn::Lit::Str(s) => {
-                let v = s.value();
-                self.literal(span, &v);
-            }
-            syn::Lit::ByteStr(b) => {
-                let bytes = b.value();
-                if let Some(fmt) = patterns::executable_magic(&bytes).filter(|_| bytes.len() >= 256)
-                {
-                    self.fact(Kind::EmbeddedExe, span, format!("{fmt} bytes"), "literal");
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// What a string literal says on its own: endpoints, credential paths, key searches,
-    /// high entropy.
-    pub fn literal(&mut self, span: proc_macro2::Span, v: &str) {
-        for (kind, subject, class) in literal_facts(v) {
-            self.fact(kind, span, subject, class);
-        }
-    }
-
-    pub fn detect_array(&mut self, a: &syn::ExprArray) {
-        if a.elems.len() < 64 {
-            return;
-        }
-        let bytes: Vec<u8> = a
-            .elems
-            .iter()
-            .take(8)
-            .filter_map(|e| match e {
-                syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Int(i),
-                    ..
-                }) => i.base10_parse().ok(),
-                _ => None,
-            })
-            .collect();
-        if let Some(fmt) = patterns::executable_magic(&bytes) {
-            self.fact(
-                Kind::EmbeddedExe,
-                a.span(),
-                format!("{fmt} byte array"),
-                "literal",
-            );
-        }
-    }
-
-    pub fn detect_path(&mut self, p: &syn::ExprPath) {
-        let full = self.resolve(&path_string(&p.path));
-        if full.ends_with("SslVerifyMode::NONE") || full.ends_with("NoCertificateVerification") {
-            self.fact(Kind::TlsOff, p.span(), full, "");
-        }
-    }
-
-    /// The environment condition `cond` tests, if it tests one: CI variables, host or user
-    /// names, the date.
-    pub fn gate_of(&mut self, cond: &syn::Expr) -> Option<String> {
-        let text = self.source_of(cond);
-        let mut names = Vec::new();
-        let mut quoted = text.split('"');
-        quoted.next();
-        for (i, part) in quoted.enumerate() {
-            if i % 2 == 0 && patterns::is_gate_variable(part) {
-                names.push(part.to_string());
-            }
-        }
-        if !names.is_empty() && (text.contains("var") || text.contains("env")) {
-            return Some(format!("environment variable {}", names.join(", ")));
-        }
-        // Path calls only (`whoami::username()`, `hostname()`), not methods (`url.username()`).
-        let call = text.match_indices('(').find_map(|(i, _)| {
-            let before = &text[..i];
-            let word_start = before
-                .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
-                .map_or(0, |p| p + 1);
-            let word = &before[word_start..];
-            let method = before[..word_start].ends_with('.');
-            (!method && patterns::is_gate_call(word)).then(|| word.to_string())
-        });
-        if let Some(c) = call {
-            return Some(format!("{c}()"));
-        }
-        let dated = text.contains("now()") && (text.contains('<') || text.contains('>'));
-        dated.then(|| "the current date".to_string())
-    }
 }
 
 /// The index of the destination argument of a file-writing call.
@@ -512,51 +427,31 @@ fn write_target(full: &str, last: &str) -> Option<usize> {
     }
 }
 
-/// Facts a literal carries by itself.
-pub fn literal_facts(v: &str) -> Vec<(Kind, String, &'static str)> {
-    let mut out = Vec::new();
-    if v.len() > 4096 {
-        return out;
-    }
-    if let Some(k) = patterns::endpoint_kind(v) {
-        out.push((Kind::Endpoint, v.to_string(), k));
-    }
-    let path_like = !v.contains(char::is_whitespace)
-        && (v.contains('/') || v.contains('\\') || v.starts_with('.') || v.starts_with('~'))
-        && v.len() < 200;
-    let base = v.rsplit(['/', '\\']).next().unwrap_or(v);
-    let distinctive = matches!(
-        base,
-        "credentials.toml"
-            | ".git-credentials"
-            | ".netrc"
-            | ".npmrc"
-            | ".pypirc"
-            | "id_rsa"
-            | "id_ed25519"
-    ) || crate::knowledge::secrets::is_project_secret_file(base);
-    if distinctive && !path_like && v.len() < 100 {
-        out.push((Kind::SecretFile, v.to_string(), "credential"));
-    }
-    if path_like {
-        let secret = distinctive
-            || crate::knowledge::secrets::SENSITIVE_PATH_FRAGMENTS
-                .iter()
-                .any(|p| v.contains(p))
-            || crate::knowledge::secrets::CREDENTIAL_FILES
-                .iter()
-                .any(|(p, _)| v.ends_with(p));
-        if secret {
-            out.push((Kind::SecretFile, v.to_string(), "credential"));
-        } else if v == "/etc/hostname" || v == "/etc/machine-id" {
-            out.push((Kind::EnvRead, v.to_string(), "identity"));
+/// `env::vars()`, `std::env::vars_os()`.
+pub(super) fn is_env_vars_call(e: &syn::Expr) -> bool {
+    let syn::Expr::Call(c) = e else { return false };
+    let syn::Expr::Path(p) = &*c.func else {
+        return false;
+    };
+    let segs: Vec<String> = p
+        .path
+        .segments
+        .iter()
+        .map(|s| s.ident.to_string())
+        .collect();
+    segs.len() >= 2
+        && segs[segs.len() - 2] == "env"
+        && matches!(segs[segs.len() - 1].as_str(), "vars" | "vars_os")
+}
+
+/// The local name an argument is (`path`, `&path`), when it is one.
+fn local_name(e: &syn::Expr) -> Option<String> {
+    match e {
+        syn::Expr::Reference(r) => local_name(&r.expr),
+        syn::Expr::Paren(p) => local_name(&p.expr),
+        syn::Expr::Path(p) if p.path.segments.len() == 1 => {
+            Some(p.path.segments[0].ident.to_string())
         }
+        _ => None,
     }
-    if let Some(k) = patterns::key_search(v) {
-        out.push((Kind::KeySearch, v.to_string(), k));
-    }
-    if let Some(d) = patterns::high_entropy(v) {
-        out.push((Kind::HighEntropy, d, ""));
-    }
-    out
 }

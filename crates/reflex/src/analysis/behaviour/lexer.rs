@@ -3,7 +3,7 @@
 //! first argument, and literals, without following values: what it cannot follow is
 //! recorded as computed.
 
-use super::detect::literal_facts;
+use super::detect_literals::literal_facts;
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 use super::{Fact, Kind, Source};
 

@@ -11,6 +11,7 @@
 //! them.
 
 mod detect;
+mod detect_literals;
 mod lexer;
 pub mod patterns;
 mod values;

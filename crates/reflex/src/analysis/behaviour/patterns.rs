@@ -91,8 +91,36 @@ pub fn program_class(program: &str) -> &'static str {
         | "perl.exe" | "hg" | "svn" | "reg" | "wmic" | "getconf" | "sysctl" | "lsb_release"
         | "tar" | "unzip" | "7z" | "xz" | "gzip" | "install_name_tool" | "strip" | "objcopy"
         | "lipo" | "codesign" | "mt" | "rc" => "build-tool",
+        "xdg-open" | "open" | "explorer" | "start" | "gio" | "gnome-open" | "kde-open"
+        | "sensible-browser" | "x-www-browser" | "wslview" => "opener",
+        "cat" | "tail" | "head" | "echo" | "ls" | "printf" | "pwd" | "true" | "false" | "date"
+        | "sleep" | "test" | "stat" | "file" | "du" | "df" => "utility",
         _ => "other",
     }
+}
+
+/// Places programs start from: the toolchain and cargo's binaries and sources, shell start-up
+/// files, SSH authorized keys, scheduled tasks, autostart entries, git hooks. Code that writes
+/// there outlives the build.
+pub fn persistence_place(path: &str) -> bool {
+    const PLACES: &[&str] = &[
+        ".rustup",
+        ".cargo/bin",
+        ".cargo/registry",
+        "authorized_keys",
+        ".bashrc",
+        ".zshrc",
+        ".bash_profile",
+        ".profile",
+        "crontab",
+        "/etc/cron",
+        "/autostart",
+        "LaunchAgents",
+        "systemd/user",
+        "CurrentVersion\\Run",
+        ".git/hooks",
+    ];
+    PLACES.iter().any(|p| path.contains(p))
 }
 
 /// Environment variables that tell where code runs: CI systems, the machine, the user.
@@ -188,12 +216,18 @@ pub fn endpoint_kind(s: &str) -> Option<&'static str> {
         .strip_prefix("http://")
         .or_else(|| lower.strip_prefix("https://"))?;
     let host = host.split(['/', ':']).next().unwrap_or("");
-    let raw_ip = host.split('.').count() == 4
-        && host
-            .split('.')
-            .all(|p| !p.is_empty() && p.parse::<u8>().is_ok());
-    let local = host.starts_with("127.") || host.starts_with("10.") || host.starts_with("192.168.");
-    (raw_ip && !local && host != "0.0.0.0").then_some("raw IP address")
+    // Only an address an attacker could receive data on: loopback, private, link-local (the
+    // cloud metadata services), shared and documentation ranges are not.
+    let ip = host.parse::<std::net::Ipv4Addr>().ok()?;
+    let o = ip.octets();
+    let unroutable = ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || (o[0] == 100 && (64..128).contains(&o[1]));
+    (!unroutable).then_some("raw IP address")
 }
 
 /// Whether a literal searches for key material or names a wallet: what it looks for.
@@ -272,6 +306,25 @@ pub fn high_entropy(s: &str) -> Option<String> {
     None
 }
 
+/// The host of an address written in the code (`https://host/...`, `host:port`), when it is
+/// fixed: not computed, not a template.
+pub fn fixed_host(s: &str) -> Option<&str> {
+    let rest = match s.split_once("://") {
+        Some((_, r)) => r,
+        None if !s.contains("::") && s.contains('.') && s.contains(':') => s,
+        None => return None,
+    };
+    let host = rest.split(['/', '?', '#']).next()?;
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host = host.split(':').next()?;
+    (!host.is_empty() && !host.contains(['{', '}', '$', ' ', '<'])).then_some(host)
+}
+
+/// Network use that sends somewhere chosen by the code: a fixed destination, raw sockets.
+pub fn sends_out(class: &str, subject: &str) -> bool {
+    matches!(class, "raw" | "via-function") || fixed_host(subject).is_some()
+}
+
 /// Whether a literal looks like a URL or a host name an address could be built from.
 pub fn looks_like_address(s: &str) -> bool {
     s.starts_with("http://")
@@ -302,6 +355,13 @@ mod tests {
         assert_eq!(program_class("CURL.EXE"), "download-tool");
         assert_eq!(program_class("cc"), "compiler");
         assert_eq!(program_class("my-tool"), "other");
+        assert_eq!(program_class("xdg-open"), "opener");
+        assert_eq!(program_class("/usr/bin/tail"), "utility");
+        assert!(
+            persistence_place("/home/u/.rustup/toolchains")
+                && persistence_place(".ssh/authorized_keys")
+        );
+        assert!(!persistence_place("/home/u/.ssh/id_rsa"));
         assert_eq!(
             endpoint_kind("https://discord.com/api/webhooks/1/x"),
             Some("Discord webhook")
@@ -311,7 +371,17 @@ mod tests {
             Some("raw IP address")
         );
         assert_eq!(endpoint_kind("http://127.0.0.1:8080/x"), None);
+        assert_eq!(endpoint_kind("http://169.254.169.254/latest"), None);
+        assert_eq!(endpoint_kind("http://172.20.0.1/x"), None);
+        assert_eq!(endpoint_kind("http://1.2.3/x"), None);
         assert_eq!(endpoint_kind("https://crates.io"), None);
+        assert_eq!(
+            fixed_host("https://u@api.x.invalid:8/a?b"),
+            Some("api.x.invalid")
+        );
+        assert_eq!(fixed_host("127.0.0.1:9"), Some("127.0.0.1"));
+        assert_eq!(fixed_host("https://{bucket}.s3.amazonaws.com"), None);
+        assert_eq!(fixed_host("reqwest::Client::new"), None);
         assert!(key_search("[0-9a-fA-F]{64}").is_some());
         assert!(key_search("hello").is_none());
         assert!(is_gate_variable("GITLAB_CI") && !is_gate_variable("HOST"));

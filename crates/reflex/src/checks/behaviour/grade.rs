@@ -3,9 +3,10 @@
 
 use super::{
     CAPABILITIES, DOWNLOAD_EXECUTE, EMBEDDED, ENDPOINT, ENV_GATED, EXFILTRATION, KEY_SEARCH,
-    OBFUSCATED, SHIPPED_EXEC, TLS_OFF,
+    MACRO_EXEC, OBFUSCATED, PERSISTENCE, SHIPPED_EXEC, TLS_OFF,
 };
-use crate::analysis::behaviour::{Fact, Kind};
+use crate::analysis::behaviour::Role;
+use crate::analysis::behaviour::{Fact, Kind, patterns};
 use crate::analysis::capabilities::is_cargo_var;
 use crate::finding::{CodeSpec, Finding, Severity};
 use crate::knowledge::secrets::secret_reason;
@@ -54,7 +55,8 @@ fn key_var(name: &str) -> bool {
 fn is_secret(f: &Fact) -> bool {
     match f.kind {
         Kind::EnvRead => secret_var(&f.subject),
-        Kind::SecretFile | Kind::EnvDump => true,
+        Kind::SecretFile => !patterns::persistence_place(&f.subject),
+        Kind::EnvDump => true,
         _ => false,
     }
 }
@@ -73,8 +75,50 @@ fn is_unusual_exec(f: &Fact) -> bool {
     f.kind == Kind::Exec
         && !matches!(
             f.class.as_str(),
-            "compiler" | "build-tool" | "from-env" | "other"
+            "compiler" | "build-tool" | "utility" | "from-env" | "other"
         )
+}
+
+/// A way out that sends where the code says: a fixed destination, raw sockets, a helper
+/// that does, a download tool.
+fn sends(w: &Fact) -> bool {
+    match w.kind {
+        Kind::Network => patterns::sends_out(&w.class, &w.subject),
+        Kind::Endpoint => true,
+        Kind::Exec => w.class == "download-tool",
+        _ => false,
+    }
+}
+
+/// A service's own credential sent to that service (`OPENAI_API_KEY` to `api.openai.com`):
+/// use, not theft. Only a variable whose first word is the destination's domain name.
+fn owned_by_destination(secret: &Fact, way: &Fact) -> bool {
+    if secret.kind != Kind::EnvRead || way.kind != Kind::Network {
+        return false;
+    }
+    let Some(host) = patterns::fixed_host(&way.subject) else {
+        return false;
+    };
+    let word = secret.subject.split('_').next().unwrap_or("");
+    let labels: Vec<&str> = host.split('.').collect();
+    word.len() >= 3 && labels.len() >= 2 && labels[labels.len() - 2].eq_ignore_ascii_case(word)
+}
+
+/// The secrets read in a function that also sends them somewhere the code chose.
+/// With `owned`: those sent only to a domain named like the variable's service.
+fn sent_from_same_fn<'a>(secrets: &[&'a Fact], ways: &[&Fact], owned: bool) -> Vec<&'a Fact> {
+    secrets
+        .iter()
+        .copied()
+        .filter(|s| {
+            let out: Vec<&&Fact> = ways
+                .iter()
+                .filter(|w| w.func == s.func && w.file == s.file && sends(w))
+                .collect();
+            let elsewhere = out.iter().any(|w| !owned_by_destination(s, w));
+            !s.func.is_empty() && !out.is_empty() && (elsewhere != owned)
+        })
+        .collect()
 }
 
 /// What the rules look at, picked from one phase's facts once.
@@ -124,6 +168,7 @@ pub fn grade<'a>(facts: &'a [&'a Fact], build_time: bool) -> Vec<Verdict<'a>> {
     exfiltration(&e, &mut out);
     download_execute(&e, &mut out);
     gated_obfuscated_keys(&e, &mut out);
+    persistence_and_macros(&e, &mut out);
     lesser(&e, &mut out);
     out
 }
@@ -140,17 +185,26 @@ fn exfiltration<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
     let pick = |p: &dyn Fn(&Fact) -> bool| e.pick(p);
     // Secrets plus a way out.
     if !secrets.is_empty() && !ways.is_empty() {
-        let same_fn = secrets.iter().any(|s| {
-            !s.func.is_empty() && ways.iter().any(|w| w.func == s.func && w.file == s.file)
-        });
+        // At run time a library reading its own credentials and talking to its service is
+        // ordinary; what is not is a function that reads secrets and sends them somewhere
+        // the code chose.
+        let sent = sent_from_same_fn(secrets, ways, false);
+        // A domain named like the service is likely the service, but anyone can register
+        // `<service>.xyz`: medium, to be read, not silence.
+        let to_namesake = sent_from_same_fn(secrets, ways, true);
+        let same_fn = !sent.is_empty();
+        // Private keys and seed phrases next to any network use stay high crate-wide: what
+        // wallet drainers want, and no popular crate does both.
         let keys = secrets.iter().any(|s| key_var(&s.subject))
             && ways.iter().any(|w| w.kind == Kind::Network);
-        let dump = secrets.iter().any(|s| s.kind == Kind::EnvDump);
+        let dump = sent.iter().any(|s| s.kind == Kind::EnvDump);
         let telling = !endpoints.is_empty() || !obfuscated.is_empty();
         let severity = if build_time || telling || (same_fn && dump) {
             Some(Severity::Critical)
         } else if same_fn || keys {
             Some(Severity::High)
+        } else if !to_namesake.is_empty() {
+            Some(Severity::Medium)
         } else {
             None
         };
@@ -172,7 +226,9 @@ fn exfiltration<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
                     "USER" | "USERNAME" | "LOGNAME" | "HOSTNAME" | "COMPUTERNAME" | "USERDOMAIN"
                 ))
     });
-    let network = pick(&|f| f.kind == Kind::Network);
+    // A download tool (`curl -d ...`) is a way out as much as a socket.
+    let network =
+        pick(&|f| f.kind == Kind::Network || (f.kind == Kind::Exec && f.class == "download-tool"));
     let messenger = endpoints.iter().any(|e| e.class != "raw IP address")
         || (build_time && !endpoints.is_empty());
     let reported = out.iter().any(|v| v.spec.code == EXFILTRATION.code);
@@ -204,22 +260,20 @@ fn download_execute<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
         (f.kind == Kind::Network && f.class != "dns")
             || (f.kind == Kind::Exec && f.class == "download-tool")
     });
-    let writes = facts.iter().any(|f| f.kind == Kind::FileWrite);
     let runs_unknown = pick(&|f| {
         f.kind == Kind::Exec && (f.computed || f.decoded.is_some() || f.class == "other")
     });
-    let fetched_and_run = build_time && !downloads.is_empty() && writes && !runs_unknown.is_empty();
-    let tool_and_run = build_time
-        && facts
-            .iter()
-            .any(|f| f.kind == Kind::Exec && f.class == "download-tool")
-        && facts
-            .iter()
-            .any(|f| is_unusual_exec(f) && f.class != "download-tool");
+    // A build script that downloads in one place and runs a computed program in another is
+    // every `-sys` crate fetching a prebuilt library; the chain must be in one function
+    // (`chains`) or run what was fetched or written (`runs_fetched`). Made executable
+    // (permissions written) and then run is a chain too.
+    let made_executable = facts
+        .iter()
+        .any(|f| f.kind == Kind::FileWrite && f.class == "permissions");
+    let chmod_and_run = build_time && made_executable && !runs_unknown.is_empty();
     if !chains.is_empty()
         || (!downloads.is_empty() && !runs_fetched.is_empty())
-        || tool_and_run
-        || fetched_and_run
+        || (chmod_and_run && !downloads.is_empty())
     {
         let severity = if !chains.is_empty() || !runs_fetched.is_empty() {
             Severity::Critical
@@ -257,7 +311,7 @@ fn gated_obfuscated_keys<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
             .as_deref()
             .is_some_and(|g| build_time || f.kind == Kind::Exec || !g.contains("date"))
             && match f.kind {
-                Kind::Exec => !matches!(f.class.as_str(), "compiler" | "build-tool"),
+                Kind::Exec => !matches!(f.class.as_str(), "compiler" | "build-tool" | "utility"),
                 Kind::Network | Kind::DownloadExec => true,
                 _ => false,
             }
@@ -307,15 +361,66 @@ fn gated_obfuscated_keys<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
         f.kind == Kind::Exec && matches!(f.class.as_str(), "shipped-file" | "written-file")
     });
     if !shipped.is_empty() {
+        // Writing a file and running it is a dropper wherever it is; a shipped helper run by
+        // a library is something to read, not an alarm.
+        let dropped = shipped.iter().any(|f| f.class == "written-file");
         out.push(Verdict {
             spec: &SHIPPED_EXEC,
-            severity: if build_time {
+            severity: if build_time || dropped {
                 Severity::High
             } else {
                 Severity::Medium
             },
             what: "runs a file shipped in the crate or written by it".into(),
             facts: shipped,
+        });
+    }
+}
+
+/// Build-time code that writes and names where programs start from; proc-macros that run
+/// anything but build tools; build-time code that opens URLs.
+fn persistence_and_macros<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
+    if !e.build_time {
+        return;
+    }
+    let places = e.pick(&|f| f.kind == Kind::SecretFile && patterns::persistence_place(&f.subject));
+    let writes = e.pick(&|f| f.kind == Kind::FileWrite);
+    if !places.is_empty() && !writes.is_empty() {
+        out.push(Verdict {
+            spec: &PERSISTENCE,
+            severity: Severity::High,
+            what: "writes files and names where programs start from".into(),
+            facts: [places, writes].concat(),
+        });
+    }
+    // A program a proc-macro names that is not a known tool (`rustfmt` for a debug dump) or
+    // that it computes (`clap::Command::new(#name)` inside `quote!` is generated code, read
+    // lexically) is left to the other rules.
+    let runs = e.pick(&|f| {
+        f.kind == Kind::Exec
+            && (f.class == "opener"
+                || (f.role == Role::ProcMacro
+                    && (f.decoded.is_some()
+                        || matches!(
+                            f.class.as_str(),
+                            "shell"
+                                | "interpreter"
+                                | "download-tool"
+                                | "downloaded"
+                                | "written-file"
+                                | "shipped-file"
+                        ))))
+    });
+    if !runs.is_empty() {
+        out.push(Verdict {
+            spec: &MACRO_EXEC,
+            severity: Severity::High,
+            what: if runs.iter().any(|f| f.class == "opener") {
+                "opens URLs or files in the desktop's programs".into()
+            } else {
+                "runs programs every time the macro is expanded".into()
+            },
+            facts: runs,
         });
     }
 }

@@ -146,11 +146,13 @@ pub(super) fn known<'a>(
     known
 }
 
-/// Whether `other` (ranked `other_rank`) is more popular than a crate ranked `rank`
-/// (`None`: not in the corpus).
+/// Whether `other` (ranked `other_rank`) is far more popular than a crate ranked `rank`
+/// (`None`: not in the corpus). Two crates of about the same standing (within a factor of
+/// four in rank: `sha1` and `sha-1`, a rename both sides of which are established) are not an
+/// imitation of one by the other.
 pub(super) fn more_popular(other_rank: Option<u32>, rank: Option<u32>) -> bool {
     match (other_rank, rank) {
-        (Some(o), Some(r)) => o < r,
+        (Some(o), Some(r)) => o.saturating_mul(4) < r,
         (Some(_), None) => true,
         _ => false,
     }

@@ -87,11 +87,16 @@ fn secrets_alone_or_network_alone_is_not_exfiltration() {
 }
 
 #[test]
-fn run_time_secrets_and_network_in_one_function_are_high_apart_they_are_not() {
+fn run_time_secrets_sent_from_one_function_are_high_apart_they_are_not() {
     let same = findings_for(vec![
         in_fn(fact(EnvRead, Library, "API_TOKEN", ""), "send"),
         in_fn(
-            fact(Network, Library, "reqwest::Client::new", "http"),
+            fact(
+                Network,
+                Library,
+                "https://collect.example.invalid/k",
+                "http",
+            ),
             "send",
         ),
     ]);
@@ -112,6 +117,45 @@ fn run_time_secrets_and_network_in_one_function_are_high_apart_they_are_not() {
         ),
     ]);
     assert_eq!(severity_of(&apart, "behaviour-exfiltration"), None);
+    // A client built in the same function, to an address the code does not fix (a region's
+    // endpoint, a configured URL): a library using its credentials, not sending them.
+    let configured = findings_for(vec![
+        in_fn(fact(EnvRead, Library, "API_TOKEN", ""), "send"),
+        in_fn(
+            fact(Network, Library, "reqwest::Client::new", "http"),
+            "send",
+        ),
+    ]);
+    assert_eq!(severity_of(&configured, "behaviour-exfiltration"), None);
+    // A service's own credential to that service's domain is use; to another domain, theft.
+    let owned = |host: &str| {
+        findings_for(vec![
+            in_fn(fact(EnvRead, Library, "OPENAI_API_KEY", ""), "chat"),
+            in_fn(fact(Network, Library, host, "http"), "chat"),
+        ])
+    };
+    let to_openai = owned("https://api.openai.com/v1/chat/completions");
+    assert_eq!(
+        severity_of(&to_openai, "behaviour-exfiltration"),
+        Some(Severity::Medium)
+    );
+    let to_lookalike = owned("https://api.openai-metrics.invalid/v1");
+    assert_eq!(
+        severity_of(&to_lookalike, "behaviour-exfiltration"),
+        Some(Severity::High)
+    );
+    // Raw sockets and helpers that send count as sending.
+    let raw = findings_for(vec![
+        in_fn(
+            fact(SecretFile, Library, ".ssh/id_rsa", "credential"),
+            "digest",
+        ),
+        in_fn(fact(Network, Library, "send()", "via-function"), "digest"),
+    ]);
+    assert_eq!(
+        severity_of(&raw, "behaviour-exfiltration"),
+        Some(Severity::High)
+    );
     let keys = findings_for(vec![
         in_fn(fact(EnvRead, Library, "WALLET_PRIVATE_KEY", ""), "config"),
         in_fn(
@@ -125,7 +169,7 @@ fn run_time_secrets_and_network_in_one_function_are_high_apart_they_are_not() {
     );
     let dump = findings_for(vec![
         in_fn(fact(EnvDump, Library, "env::vars()", ""), "send"),
-        in_fn(fact(Network, Library, "x", "http"), "send"),
+        in_fn(fact(Network, Library, "198.51.100.7:443", "socket"), "send"),
     ]);
     assert_eq!(
         severity_of(&dump, "behaviour-exfiltration"),
@@ -149,7 +193,21 @@ fn download_and_execute_is_critical() {
         ),
         fact(Exec, BuildScript, "sh", "shell"),
     ]);
-    assert!(severity_of(&tool, "behaviour-download-execute").is_some());
+    // Apart (not one function: no chain fact), a download tool and a shell are what every
+    // `-sys` build script fetching a prebuilt library does.
+    assert!(severity_of(&tool, "behaviour-download-execute").is_none());
+    // Made executable, then a computed program run: the download is what runs.
+    let mut chmod = vec![
+        fact(Network, BuildScript, "ureq::get", "http"),
+        fact(FileWrite, BuildScript, "", "permissions"),
+        fact(Exec, BuildScript, "", "other"),
+    ];
+    chmod[2].computed = true;
+    let chmod = findings_for(chmod);
+    assert_eq!(
+        severity_of(&chmod, "behaviour-download-execute"),
+        Some(Severity::High)
+    );
     let probe = findings_for(vec![
         fact(Exec, BuildScript, "$RUSTC", "compiler"),
         fact(Exec, BuildScript, "cc", "compiler"),
@@ -368,8 +426,12 @@ fn drift_says_what_an_upgrade_newly_does() {
     assert!(same.is_empty());
     let mut evil = new.clone();
     if let Some(b) = &mut evil.behaviour {
-        b.facts.push(fact(EnvDump, Library, "env::vars()", ""));
-        b.facts.last_mut().unwrap().func = "f".into();
+        b.facts
+            .push(in_fn(fact(EnvDump, Library, "env::vars()", ""), "f"));
+        b.facts.push(in_fn(
+            fact(Network, Library, "https://collect.invalid/e", "http"),
+            "f",
+        ));
     }
     let found = crate::checks::behaviour::drift(
         "demo 1.0.1",
@@ -379,4 +441,79 @@ fn drift_says_what_an_upgrade_newly_does() {
         &mut make,
     );
     assert_eq!(found[0].severity, Severity::Critical, "{found:#?}");
+}
+
+#[test]
+fn build_time_writes_that_name_where_programs_start_are_high() {
+    let poison = findings_for(vec![
+        fact(SecretFile, BuildScript, ".rustup", "persistence"),
+        fact(FileWrite, BuildScript, "", "permissions"),
+    ]);
+    assert_eq!(
+        severity_of(&poison, "behaviour-persistence"),
+        Some(Severity::High)
+    );
+    // Named but never written; or written at run time (an installer): not this finding.
+    let named = findings_for(vec![fact(
+        SecretFile,
+        BuildScript,
+        ".cargo/bin",
+        "persistence",
+    )]);
+    assert_eq!(severity_of(&named, "behaviour-persistence"), None);
+    let installer = findings_for(vec![
+        fact(SecretFile, Library, ".cargo/bin", "persistence"),
+        fact(FileWrite, Library, "", ""),
+    ]);
+    assert_eq!(severity_of(&installer, "behaviour-persistence"), None);
+    // A persistence place is not a secret: no exfiltration from naming `.bashrc`.
+    let bashrc = findings_for(vec![
+        fact(SecretFile, BuildScript, "/home/u/.bashrc", "persistence"),
+        fact(Network, BuildScript, "https://x.invalid/", "http"),
+    ]);
+    assert_eq!(severity_of(&bashrc, "behaviour-exfiltration"), None);
+}
+
+#[test]
+fn proc_macros_running_programs_and_build_time_openers_are_high() {
+    let opener = findings_for(vec![fact(Exec, ProcMacro, "xdg-open", "opener")]);
+    assert_eq!(
+        severity_of(&opener, "behaviour-macro-exec"),
+        Some(Severity::High)
+    );
+    let shell = findings_for(vec![fact(Exec, ProcMacro, "sh", "shell")]);
+    assert_eq!(
+        severity_of(&shell, "behaviour-macro-exec"),
+        Some(Severity::High)
+    );
+    // Build tools from a proc-macro (git describe, rustc probes) and shells from build
+    // scripts (configure) are ordinary.
+    let tools = findings_for(vec![
+        fact(Exec, ProcMacro, "git", "build-tool"),
+        fact(Exec, ProcMacro, "$RUSTC", "compiler"),
+        fact(Exec, BuildScript, "sh", "shell"),
+    ]);
+    assert_eq!(severity_of(&tools, "behaviour-macro-exec"), None);
+}
+
+#[test]
+fn a_file_written_then_run_is_high_even_at_run_time() {
+    let dropper = findings_for(vec![
+        fact(FileWrite, Library, "", ""),
+        fact(
+            Exec,
+            Library,
+            "path (written by this function)",
+            "written-file",
+        ),
+    ]);
+    assert_eq!(
+        severity_of(&dropper, "behaviour-runs-shipped-file"),
+        Some(Severity::High)
+    );
+    let shipped = findings_for(vec![fact(Exec, Library, "bin/helper", "shipped-file")]);
+    assert_eq!(
+        severity_of(&shipped, "behaviour-runs-shipped-file"),
+        Some(Severity::Medium)
+    );
 }

@@ -175,7 +175,7 @@ fn without_the_popularity_corpus_the_check_is_skipped() {
 
 /// A manifest with `.cargo_vcs_info.json` at `path` (`None`: no VCS info at all), a README
 /// digest and files (path, digest).
-fn packaged(
+pub(super) fn packaged(
     repository: &str,
     path: Option<&str>,
     readme: Option<&str>,
@@ -207,7 +207,7 @@ fn monorepos() -> (tempfile::TempDir, Arc<Popularity>) {
     (dir, Arc::new(p))
 }
 
-fn check_with(
+pub(super) fn check_with(
     pop: &Arc<Popularity>,
     crates: Vec<(&str, CrateAnalysis)>,
 ) -> (CheckStatus, Vec<Finding>) {
@@ -230,7 +230,7 @@ fn check_with(
     run(&Impersonation, &cx)
 }
 
-fn impersonations(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
+pub(super) fn impersonations(findings: &[Finding]) -> Vec<(&str, &str, Severity)> {
     findings
         .iter()
         .filter(|f| f.code.starts_with("impersonation"))

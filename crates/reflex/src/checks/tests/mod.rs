@@ -12,6 +12,7 @@ mod confusion;
 mod cooldown;
 mod freshness;
 mod impersonation;
+mod impersonation_standing;
 mod licenses;
 mod lockfile_hygiene;
 mod policy_meta;
