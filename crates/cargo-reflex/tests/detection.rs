@@ -122,3 +122,26 @@ fn ordinary_crates_get_no_high_finding() {
         .collect();
     assert!(noisy.is_empty(), "false positives: {noisy:?}");
 }
+
+/// Evasions the red team of 2026-11-30 wrote against the behaviour rules
+/// (fixtures/malware/redteam, README there) that are closed: each must stay flagged.
+const RED_TEAM_CLOSED: &[&str] = &[
+    "rt-tests-dir",
+    "rt-macro-outside-src",
+    "rt-dedupe-decoy",
+    "rt-persist-cargo-config",
+    "rt-build-helper-file",
+    "rt-trait-default",
+    "rt-envs-roundtrip",
+];
+
+#[test]
+fn closed_red_team_evasions_stay_flagged() {
+    for name in RED_TEAM_CLOSED {
+        let found = flags(&format!("redteam/{name}"));
+        assert!(
+            found.iter().any(|f| f.starts_with("behaviour-")),
+            "{name}: {found:?}"
+        );
+    }
+}

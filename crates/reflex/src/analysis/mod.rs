@@ -4,3 +4,4 @@
 pub mod behaviour;
 pub mod capabilities;
 pub mod crate_analysis;
+pub mod roles;

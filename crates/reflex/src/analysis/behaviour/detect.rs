@@ -340,6 +340,10 @@ impl Walker<'_> {
                 self.write_value(span, "open", v);
             }
         }
+        // The environment handed to a command and read back is the environment read.
+        if method == "get_envs" {
+            self.fact(Kind::EnvDump, span, "Command::get_envs()".into(), "");
+        }
         match method.as_str() {
             "arg" | "args" | "raw_arg" => {
                 let v = first.map_or(Val::Unknown, |a| self.eval(a));

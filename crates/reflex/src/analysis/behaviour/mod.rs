@@ -269,12 +269,19 @@ pub fn analyze(sources: &[Source<'_>], shipped: &[String], budget: Budget) -> Be
 fn dedupe(mut facts: Vec<Fact>, max: usize, partial: &mut Vec<String>) -> Vec<Fact> {
     let mut seen = std::collections::HashSet::new();
     facts.retain(|f| {
+        // The function matters to the rules that pair a read with a way out in one function:
+        // a harmless read elsewhere must not hide the one beside the send.
+        let func = match f.kind {
+            Kind::EnvRead | Kind::SecretFile | Kind::EnvDump | Kind::Network => f.func.clone(),
+            _ => String::new(),
+        };
         seen.insert((
             f.kind,
             f.role,
             f.subject.clone(),
             f.class.clone(),
             f.file.clone(),
+            func,
             f.gated.is_some(),
             f.decoded.is_some(),
             f.computed,

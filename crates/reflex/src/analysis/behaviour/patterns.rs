@@ -119,6 +119,14 @@ pub fn persistence_place(path: &str) -> bool {
         "systemd/user",
         "CurrentVersion\\Run",
         ".git/hooks",
+        ".cargo/config",
+        ".cargo/env",
+        ".zshenv",
+        ".zprofile",
+        ".gitconfig",
+        ".ssh/config",
+        ".local/bin",
+        "/etc/profile.d",
     ];
     PLACES.iter().any(|p| path.contains(p))
 }

@@ -486,3 +486,27 @@ fn open_options_for_writing_are_writes_and_toolchain_places_are_named() {
         "{f:#?}"
     );
 }
+
+#[test]
+fn trait_default_methods_and_read_back_environments_are_seen() {
+    let f = facts(
+        "trait Layer { fn on_event(&self) { let t = std::env::var(\"GITHUB_TOKEN\"); } }\nfn g() { let mut c = std::process::Command::new(\"true\"); c.envs(std::env::vars()); for (k, v) in c.get_envs() {} }\n",
+    );
+    let reads = of(&f, Kind::EnvRead);
+    assert_eq!(reads.len(), 1, "{f:#?}");
+    assert_eq!(reads[0].func, "on_event");
+    assert_eq!(subjects(&f, Kind::EnvDump), vec!["Command::get_envs()"]);
+}
+
+#[test]
+fn the_same_read_in_two_functions_is_two_facts() {
+    let f = facts(
+        "fn configured() -> bool { std::env::var(\"GITHUB_TOKEN\").is_ok() }\nfn notify() { let t = std::env::var(\"GITHUB_TOKEN\"); }\n",
+    );
+    let mut funcs: Vec<String> = of(&f, Kind::EnvRead)
+        .iter()
+        .map(|x| x.func.clone())
+        .collect();
+    funcs.sort();
+    assert_eq!(funcs, vec!["configured", "notify"]);
+}

@@ -447,6 +447,15 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, &f.block);
     }
 
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        // A default method is a function like any other.
+        if let Some(block) = &f.default
+            && !is_test(&f.attrs)
+        {
+            self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, block);
+        }
+    }
+
     fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
         if !is_test(&m.attrs) {
             syn::visit::visit_item_mod(self, m);

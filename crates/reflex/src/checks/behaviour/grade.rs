@@ -105,6 +105,15 @@ fn owned_by_destination(secret: &Fact, way: &Fact) -> bool {
 }
 
 /// The secrets read in a function that also sends them somewhere the code chose.
+/// A secret read in one function and a send to where the code chose in another of the same
+/// file (kept in a field, sent later): worth a look, not proof.
+fn same_file_send(secrets: &[&Fact], ways: &[&Fact]) -> bool {
+    secrets.iter().any(|s| {
+        ways.iter()
+            .any(|w| w.file == s.file && sends(w) && !owned_by_destination(s, w))
+    })
+}
+
 /// With `owned`: those sent only to a domain named like the variable's service.
 fn sent_from_same_fn<'a>(secrets: &[&'a Fact], ways: &[&Fact], owned: bool) -> Vec<&'a Fact> {
     secrets
@@ -203,7 +212,7 @@ fn exfiltration<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
             Some(Severity::Critical)
         } else if same_fn || keys {
             Some(Severity::High)
-        } else if !to_namesake.is_empty() {
+        } else if !to_namesake.is_empty() || same_file_send(secrets, ways) {
             Some(Severity::Medium)
         } else {
             None
@@ -231,8 +240,13 @@ fn exfiltration<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
         pick(&|f| f.kind == Kind::Network || (f.kind == Kind::Exec && f.class == "download-tool"));
     let messenger = endpoints.iter().any(|e| e.class != "raw IP address")
         || (build_time && !endpoints.is_empty());
+    // The user and host beside the way out (one file): a home directory looked up through
+    // `getpwuid` in a helper module is not a report of who builds.
+    let reports = identity
+        .iter()
+        .any(|i| network.iter().any(|n| n.file == i.file));
     let reported = out.iter().any(|v| v.spec.code == EXFILTRATION.code);
-    if !reported && !network.is_empty() && ((build_time && !identity.is_empty()) || messenger) {
+    if !reported && !network.is_empty() && ((build_time && reports) || messenger) {
         out.push(Verdict {
             spec: &EXFILTRATION,
             severity: Severity::High,

@@ -517,3 +517,34 @@ fn a_file_written_then_run_is_high_even_at_run_time() {
         Some(Severity::Medium)
     );
 }
+
+#[test]
+fn a_secret_kept_and_sent_from_another_function_of_the_file_is_medium() {
+    let split = findings_for(vec![
+        in_fn(fact(EnvRead, Library, "SLACK_TOKEN", ""), "from_env"),
+        in_fn(
+            fact(Network, Library, "https://hooks.example.invalid/x", "http"),
+            "notify",
+        ),
+    ]);
+    assert_eq!(
+        severity_of(&split, "behaviour-exfiltration"),
+        Some(Severity::Medium)
+    );
+}
+
+#[test]
+fn build_time_identity_counts_beside_the_way_out_only() {
+    let mut dirs = fact(EnvRead, BuildScript, "USER", "identity");
+    dirs.file = "src/internal/dirs.rs".into();
+    let apart = findings_for(vec![dirs, fact(Network, BuildScript, "ureq::get", "http")]);
+    assert_eq!(severity_of(&apart, "behaviour-exfiltration"), None);
+    let beside = findings_for(vec![
+        fact(EnvRead, BuildScript, "USER", ""),
+        fact(Exec, BuildScript, "curl", "download-tool"),
+    ]);
+    assert_eq!(
+        severity_of(&beside, "behaviour-exfiltration"),
+        Some(Severity::High)
+    );
+}

@@ -1,0 +1,278 @@
+//! Which code a file is: the module tree of each target of the crate (its build script, its
+//! library or proc-macro, its binaries), followed through `mod` declarations (with `#[path]`,
+//! also inside `cfg_attr`) and `include!`, so that a file's role is what reaches it, not the
+//! directory it lies in. A build script that pulls its payload from `tests/support.rs` with
+//! `#[path]`, a proc-macro whose `[lib] path` is outside `src/`, a `mod support;` beside
+//! `build.rs`: each is read as what runs it. The scan is lexical (a file that does not parse
+//! is still followed); files no target reaches keep the directory rule in `crate_analysis`.
+
+use super::behaviour::Role;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// The roots of a crate's module trees.
+pub struct Targets<'a> {
+    pub build: Option<&'a str>,
+    pub lib: &'a str,
+    pub proc_macro: bool,
+    /// `[[bin]]` paths from the manifest (auto-discovered binaries are added here).
+    pub bins: Vec<String>,
+}
+
+/// The role of every Rust file a target reaches. A file reached from the build script (or a
+/// proc-macro) and from run-time code is build-time code: it runs then.
+pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> HashMap<String, Role> {
+    let mut roots: Vec<(String, Role)> = Vec::new();
+    if let Some(b) = t.build {
+        roots.push((b.to_string(), Role::BuildScript));
+    }
+    let lib_role = if t.proc_macro {
+        Role::ProcMacro
+    } else {
+        Role::Library
+    };
+    roots.push((t.lib.to_string(), lib_role));
+    let mut bins = t.bins.clone();
+    for p in texts.keys() {
+        let auto = *p == "src/main.rs"
+            || (p.starts_with("src/bin/")
+                && (p.matches('/').count() == 2
+                    || p.ends_with("/main.rs") && p.matches('/').count() == 3));
+        if auto {
+            bins.push(p.to_string());
+        }
+    }
+    bins.sort();
+    bins.dedup();
+    roots.extend(bins.into_iter().map(|b| (b, Role::Binary)));
+    let mut out: HashMap<String, Role> = HashMap::new();
+    for (root, role) in roots {
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut queue = VecDeque::from([(root, true)]);
+        while let Some((path, mod_rs)) = queue.pop_front() {
+            let Some(text) = texts.get(path.as_str()) else {
+                continue;
+            };
+            if !seen.insert(path.clone()) || seen.len() > 5_000 {
+                continue;
+            }
+            out.entry(path.clone()).or_insert(role);
+            for (child, child_mod_rs) in children(&path, mod_rs, text) {
+                if let Some(c) = child.into_iter().find(|c| texts.contains_key(c.as_str())) {
+                    queue.push_back((c, child_mod_rs));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The files `path` declares: for each declaration, the candidate paths (first that exists
+/// wins) and whether the child is a mod-rs file (its own children sit beside it).
+fn children(path: &str, mod_rs: bool, text: &str) -> Vec<(Vec<String>, bool)> {
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    let stem = path
+        .rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".rs");
+    let own = if mod_rs || matches!(stem, "mod" | "lib" | "main") {
+        dir.to_string()
+    } else {
+        join(dir, stem)
+    };
+    let mut out = Vec::new();
+    let mut pending: Option<String> = None;
+    for raw in text.lines() {
+        let line = raw.split("//").next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("#[") || line.starts_with("#![") {
+            if let Some(p) = path_attribute(line) {
+                pending = Some(p);
+            }
+            if !line.ends_with(']') || !line.contains("mod ") {
+                continue;
+            }
+        }
+        if let Some(name) = mod_declaration(line) {
+            match pending.take() {
+                Some(p) => out.push((vec![normalize(&join(dir, &p))], true)),
+                None => out.push((
+                    vec![
+                        normalize(&join(&own, &format!("{name}.rs"))),
+                        normalize(&join(&own, &format!("{name}/mod.rs"))),
+                    ],
+                    false,
+                )),
+            }
+        } else {
+            pending = None;
+        }
+        for inc in includes(line) {
+            out.push((vec![normalize(&join(dir, &inc))], true));
+        }
+    }
+    out
+}
+
+/// `#[path = "x.rs"]`, `#[cfg_attr(unix, path = "x.rs")]`: the path.
+fn path_attribute(line: &str) -> Option<String> {
+    let at = line.find("path")?;
+    let rest = line[at + 4..].trim_start().strip_prefix('=')?.trim_start();
+    let rest = rest.strip_prefix('"')?;
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// `mod name;` with any visibility and attributes on the same line: the name.
+fn mod_declaration(line: &str) -> Option<&str> {
+    let line = line.rsplit(']').next().unwrap_or(line).trim();
+    let at = line.find("mod ")?;
+    let before = line[..at].trim();
+    let visibility = before.is_empty() || before.starts_with("pub");
+    let rest = line[at + 4..].trim();
+    let name = rest.strip_suffix(';')?.trim();
+    (visibility && !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_'))
+        .then_some(name.trim_start_matches("r#"))
+}
+
+/// `include!("x.rs")` (not `include_str!`/`include_bytes!`, which are data, and not paths
+/// built with `concat!(env!("OUT_DIR"), ..)`, which are generated).
+fn includes(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("include!(") {
+        let after = rest[at + 9..].trim_start();
+        if let Some(lit) = after.strip_prefix('"')
+            && let Some(end) = lit.find('"')
+        {
+            out.push(lit[..end].to_string());
+        }
+        rest = &rest[at + 9..];
+    }
+    out
+}
+
+fn join(dir: &str, rel: &str) -> String {
+    if dir.is_empty() || rel.starts_with('/') {
+        rel.to_string()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// `a/./b/../c` → `a/c` (a path leaving the archive keeps its `..` and matches no file).
+fn normalize(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in p.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roles(
+        files: &[(&str, &str)],
+        build: Option<&str>,
+        lib: &str,
+        pm: bool,
+    ) -> Vec<(String, Role)> {
+        let texts: HashMap<&str, &str> = files.iter().copied().collect();
+        let t = Targets {
+            build,
+            lib,
+            proc_macro: pm,
+            bins: Vec::new(),
+        };
+        let mut v: Vec<(String, Role)> = reached(&texts, &t).into_iter().collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn a_build_script_reaching_into_tests_makes_that_file_build_time() {
+        let got = roles(
+            &[
+                (
+                    "build.rs",
+                    "#[path = \"tests/support.rs\"]\nmod support;\nfn main() {}",
+                ),
+                ("tests/support.rs", "pub fn run() {}"),
+                ("tests/other.rs", "fn t() {}"),
+                (
+                    "src/lib.rs",
+                    "mod a;\npub mod b;\n#[cfg(test)]\nmod tests { }",
+                ),
+                ("src/a.rs", "mod inner;"),
+                ("src/a/inner.rs", ""),
+                ("src/b/mod.rs", "include!(\"gen.rs\");"),
+                ("src/b/gen.rs", ""),
+                ("support.rs", ""),
+            ],
+            Some("build.rs"),
+            "src/lib.rs",
+            false,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("build.rs".into(), Role::BuildScript),
+                ("src/a.rs".into(), Role::Library),
+                ("src/a/inner.rs".into(), Role::Library),
+                ("src/b/gen.rs".into(), Role::Library),
+                ("src/b/mod.rs".into(), Role::Library),
+                ("src/lib.rs".into(), Role::Library),
+                ("tests/support.rs".into(), Role::BuildScript),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_proc_macro_outside_src_and_a_module_beside_build_rs() {
+        let got = roles(
+            &[
+                (
+                    "macro/lib.rs",
+                    "#[cfg_attr(unix, path = \"../helpers/run.rs\")]\nmod run;",
+                ),
+                ("helpers/run.rs", ""),
+                ("build.rs", "mod support;"),
+                ("support.rs", ""),
+            ],
+            Some("build.rs"),
+            "macro/lib.rs",
+            true,
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("build.rs".into(), Role::BuildScript),
+                ("helpers/run.rs".into(), Role::ProcMacro),
+                ("macro/lib.rs".into(), Role::ProcMacro),
+                ("support.rs".into(), Role::BuildScript),
+            ]
+        );
+    }
+
+    #[test]
+    fn declarations_read_lexically() {
+        assert_eq!(mod_declaration("pub(crate) mod x;"), Some("x"));
+        assert_eq!(mod_declaration("#[cfg(unix)] mod y;"), Some("y"));
+        assert_eq!(mod_declaration("mod tests {"), None);
+        assert_eq!(mod_declaration("let mod_x = 1;"), None);
+        assert_eq!(normalize("a/./b/../c.rs"), "a/c.rs");
+        assert_eq!(
+            path_attribute("#[path = \"x.rs\"]").as_deref(),
+            Some("x.rs")
+        );
+    }
+}
