@@ -144,42 +144,15 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     let mut found = Behaviour::default();
     let mut held = 0usize;
     // A file's role is what reaches it (see `roles`); the directory rule is for the rest.
-    let texts: std::collections::HashMap<&str, &str> = archive
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Rust)
-        .filter_map(|f| Some((f.path.as_str(), f.text.as_deref()?)))
-        .collect();
-    let reached = super::roles::reached(
-        &texts,
-        &super::roles::Targets {
-            build: a.build_script.as_deref(),
-            lib: &lib_path,
-            proc_macro: a.proc_macro,
-            bins: bin_paths(&manifest),
-        },
-    );
+    let reached = super::roles::reached_roles(archive, &a, &lib_path, &manifest);
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
         let by_reach = reached.get(f.path.as_str()).copied();
         let in_tests = by_reach.is_none()
             && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
                 .iter()
                 .any(|d| f.path.starts_with(d));
-        let role = by_reach.unwrap_or_else(|| {
-            let beside_build = a.build_script.as_deref() == Some(f.path.as_str())
-                || (!build_dir.is_empty()
-                    && f.path.starts_with(&build_dir)
-                    && !f.path.starts_with("src/"));
-            if beside_build {
-                Role::BuildScript
-            } else if a.proc_macro && f.path.starts_with("src/") {
-                Role::ProcMacro
-            } else if f.path == "src/main.rs" || f.path.starts_with("src/bin/") {
-                Role::Binary
-            } else {
-                Role::Library
-            }
-        });
+        let role =
+            by_reach.unwrap_or_else(|| super::roles::directory_role(&f.path, &a, &build_dir));
         let is_build = role == Role::BuildScript;
         let runs_at_build_time = role.build_time();
         if let Some(counts) = &f.large_unsafe {
@@ -582,18 +555,4 @@ mod tests {
             ["serde", "serde_derive", "serde_json"]
         );
     }
-}
-
-/// `[[bin]] path = ...` entries of a manifest.
-fn bin_paths(manifest: &toml::Table) -> Vec<String> {
-    manifest
-        .get("bin")
-        .and_then(|b| b.as_array())
-        .map(|bins| {
-            bins.iter()
-                .filter_map(|b| b.get("path")?.as_str())
-                .map(|p| p.trim_start_matches("./").to_string())
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -7,6 +7,8 @@
 //! is still followed); files no target reaches keep the directory rule in `crate_analysis`.
 
 use super::behaviour::Role;
+use super::crate_analysis::CrateAnalysis;
+use crate::sources::crate_archive::{CrateArchive, FileKind};
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The roots of a crate's module trees.
@@ -174,6 +176,59 @@ fn normalize(p: &str) -> String {
         }
     }
     parts.join("/")
+}
+
+/// The role of every file a target of the crate reaches.
+pub fn reached_roles(
+    archive: &CrateArchive,
+    a: &CrateAnalysis,
+    lib_path: &str,
+    manifest: &toml::Table,
+) -> std::collections::HashMap<String, Role> {
+    let texts: std::collections::HashMap<&str, &str> = archive
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Rust)
+        .filter_map(|f| Some((f.path.as_str(), f.text.as_deref()?)))
+        .collect();
+    reached(
+        &texts,
+        &Targets {
+            build: a.build_script.as_deref(),
+            lib: lib_path,
+            proc_macro: a.proc_macro,
+            bins: bin_paths(manifest),
+        },
+    )
+}
+
+/// The role of a file no target reaches, by where it lies.
+pub fn directory_role(path: &str, a: &CrateAnalysis, build_dir: &str) -> Role {
+    let beside_build = a.build_script.as_deref() == Some(path)
+        || (!build_dir.is_empty() && path.starts_with(build_dir) && !path.starts_with("src/"));
+    if beside_build {
+        Role::BuildScript
+    } else if a.proc_macro && path.starts_with("src/") {
+        Role::ProcMacro
+    } else if path == "src/main.rs" || path.starts_with("src/bin/") {
+        Role::Binary
+    } else {
+        Role::Library
+    }
+}
+
+/// `[[bin]] path = ...` entries of a manifest.
+fn bin_paths(manifest: &toml::Table) -> Vec<String> {
+    manifest
+        .get("bin")
+        .and_then(|b| b.as_array())
+        .map(|bins| {
+            bins.iter()
+                .filter_map(|b| b.get("path")?.as_str())
+                .map(|p| p.trim_start_matches("./").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -485,3 +485,19 @@ fn xor_key(text: &str) -> Option<u8> {
 fn reverses_chars(receiver: &syn::Expr) -> bool {
     matches!(receiver, syn::Expr::MethodCall(c) if matches!(c.method.to_string().as_str(), "chars" | "bytes" | "char_indices"))
 }
+
+/// The constants and statics of a file, by name.
+#[derive(Default)]
+pub struct Consts<'ast>(pub Vec<(String, &'ast syn::Expr)>);
+
+impl<'ast> syn::visit::Visit<'ast> for Consts<'ast> {
+    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
+        self.0.push((c.ident.to_string(), &c.expr));
+    }
+    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
+        self.0.push((s.ident.to_string(), &s.expr));
+    }
+    fn visit_impl_item_const(&mut self, c: &'ast syn::ImplItemConst) {
+        self.0.push((c.ident.to_string(), &c.expr));
+    }
+}

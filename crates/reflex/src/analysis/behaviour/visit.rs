@@ -49,7 +49,7 @@ impl CrateInfo {
             for (s, f) in files {
                 let text = s.text.unwrap_or("");
                 let mut w = Walker::new(s, text, &[], &info, None);
-                let mut consts = Consts::default();
+                let mut consts = super::values::Consts::default();
                 consts.visit_file(f);
                 let found: Vec<(String, Val)> = consts
                     .0
@@ -104,21 +104,6 @@ impl CrateInfo {
             }
         }
         info
-    }
-}
-
-#[derive(Default)]
-struct Consts<'ast>(Vec<(String, &'ast syn::Expr)>);
-
-impl<'ast> Visit<'ast> for Consts<'ast> {
-    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
-        self.0.push((c.ident.to_string(), &c.expr));
-    }
-    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
-        self.0.push((s.ident.to_string(), &s.expr));
-    }
-    fn visit_impl_item_const(&mut self, c: &'ast syn::ImplItemConst) {
-        self.0.push((c.ident.to_string(), &c.expr));
     }
 }
 
@@ -449,9 +434,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         // A default method is a function like any other.
-        if let Some(block) = &f.default
-            && !is_test(&f.attrs)
-        {
+        if let (Some(block), false) = (&f.default, is_test(&f.attrs)) {
             self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, block);
         }
     }
