@@ -16,9 +16,16 @@ total, cold (empty cargo-reflex cache) and warm (same cache again), and the same
 cargo-rustinel (`cargo-rustinel check --source-path DIR`) and GuardDog (`guarddog crates scan
 DIR`) when they are installed, with the ratio of our cold time to rustinel's.
 
-Usage: scripts/bench-detection.py [--top 500] [--no-corpus] [--cache DIR] [--no-build]
+With --batch-only, only the speed target is measured: one `recon` over a lockfile of the
+popular crates, cold (empty cargo-reflex cache) then warm, and rustinel's one `check` of the same
+crates, interleaved --runs times; medians, the ratio and the load average are printed.
+--skip-top K takes the popular negatives from ranks K+1..K+N (a held-out negative set:
+`--skip-top 500 --top 500`).
+
+Usage: scripts/bench-detection.py [--top 500] [--skip-top K] [--no-corpus] [--cache DIR] [--no-build]
                                   [--tools reflex,rustinel,guarddog] [--others-limit N]
                                   [--fetch-only] [--show-held-out] [--json FILE]
+       scripts/bench-detection.py --batch-only [--runs 3] [--exe PATH] [--findings FILE] ...
 Network: only to fetch index entries and archives missing from the cache.
 """
 import argparse, concurrent.futures, csv, glob, hashlib, io, json, os, re, shutil, statistics
@@ -27,6 +34,13 @@ import subprocess, sys, tarfile, tempfile, time, tomllib, urllib.request
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ap.add_argument("--top", type=int, default=500, help="how many of the most downloaded crates (default 500)")
+ap.add_argument("--skip-top", type=int, default=0, metavar="K",
+                help="take the popular crates from rank K+1 on (held-out negatives: --skip-top 500 --top 500)")
+ap.add_argument("--batch-only", action="store_true",
+                help="only time one recon (cold, warm) over the popular lockfile against rustinel's one check")
+ap.add_argument("--runs", type=int, default=3, help="--batch-only: interleaved runs of each tool (medians)")
+ap.add_argument("--exe", help="the cargo-reflex binary (default target/release/cargo-reflex, built first)")
+ap.add_argument("--findings", help="--batch-only: write the first cold run's findings (JSON) to this file")
 ap.add_argument("--no-corpus", action="store_true", help="skip the crates of the corpus lockfiles")
 ap.add_argument("--cache", default=os.path.join(root, "target", "bench-detection"),
                 help="archives, index entries and unpacked sources (default target/bench-detection)")
@@ -123,10 +137,10 @@ def resolve(name):
         return None
 
 
-def popular_names(n):
+def popular_names(n, skip=0):
     with open(os.path.join(root, "data/popularity/top_crates_by_downloads_2024-03-18_ranked.csv")) as f:
         rows = sorted(csv.DictReader(f), key=lambda r: int(r["rank"]))
-    return [r["name"] for r in rows[:n]]
+    return [r["name"] for r in rows[skip:skip + n]]
 
 
 def corpus_packages():
@@ -159,14 +173,148 @@ def fetch_all(items, what):
     return out, failed
 
 
-log(f"resolving the {a.top} most downloaded crates (sparse index, cached in {cache}/index)")
+ranks = f"ranks {a.skip_top + 1}..{a.skip_top + a.top}" if a.skip_top else f"the {a.top} most downloaded crates"
+log(f"resolving {ranks} (sparse index, cached in {cache}/index)")
 with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-    resolved = list(pool.map(lambda n: (n, resolve(n)), popular_names(a.top)))
+    resolved = list(pool.map(lambda n: (n, resolve(n)), popular_names(a.top, a.skip_top)))
 popular_items = [r for _, r in resolved if r]
 popular, popular_failed = fetch_all(popular_items, "popular")
-corpus, corpus_failed = ({}, []) if a.no_corpus else fetch_all(corpus_packages(), "corpus")
+no_corpus = a.no_corpus or a.batch_only
+corpus, corpus_failed = ({}, []) if no_corpus else fetch_all(corpus_packages(), "corpus")
 log(f"negatives: {len(popular)} popular archives, {len(corpus)} corpus archives in {cache}/crates")
 if a.fetch_only:
+    sys.exit(0)
+popular_list = [(n, v, popular[(n, v)]) for n, v, _ in popular_items if (n, v) in popular]
+corpus_list = [(n, v, p) for (n, v), p in sorted(corpus.items())]
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared by both modes: timing, lockfiles over a fake CARGO_HOME, unpacked sources for rustinel
+# ---------------------------------------------------------------------------------------------
+def run(cmd, env=None, cwd=None):
+    start = time.monotonic()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+    return r, time.monotonic() - start
+
+
+exe = os.path.abspath(a.exe) if a.exe else os.path.join(root, "target", "release", "cargo-reflex")
+fake_home = tempfile.mkdtemp(prefix="reflex-bench-detection-cargo-home-")
+fake_registry = os.path.join(fake_home, "registry", "cache", "index.crates.io-0000000000000000")
+os.makedirs(fake_registry)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def lock_text(items, checksum):
+    """A lockfile whose root depends on each (name, version, archive), all from crates.io."""
+    out = ["version = 4", "", "[[package]]", 'name = "detection-bench-root"', 'version = "0.0.0"', "dependencies = ["]
+    multi = {}
+    for n, v, _ in items:
+        multi[n] = multi.get(n, 0) + 1
+    out += [f' "{n} {v}",' if multi[n] > 1 else f' "{n}",' for n, v, _ in items] + ["]"]
+    for n, v, p in items:
+        out += ["", "[[package]]", f'name = "{n}"', f'version = "{v}"',
+                'source = "registry+https://github.com/rust-lang/crates.io-index"', f'checksum = "{checksum(p)}"']
+    return "\n".join(out) + "\n"
+
+
+def lockfile(path, items):
+    """A lockfile of `items` for cargo-reflex, their archives linked into the fake CARGO_HOME."""
+    for n, v, p in items:
+        dst = os.path.join(fake_registry, os.path.basename(p))
+        if not os.path.exists(dst):
+            os.symlink(p, dst)
+    with open(path, "w") as f:
+        f.write(lock_text(items, sha256))
+
+
+def unpack(path):
+    """Sources unpacked under cache/src/<name>-<version>/ (for tools that read directories)."""
+    base = os.path.basename(path)[: -len(".crate")]
+    target = os.path.join(cache, "src", base)
+    if not os.path.isdir(target):
+        tmp = target + ".tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        os.makedirs(tmp)
+        with tarfile.open(path) as tar:
+            tar.extractall(tmp, filter="data")
+        inner = os.path.join(tmp, base)
+        os.replace(inner if os.path.isdir(inner) else tmp, target)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def rustinel_lock(path, items):
+    """A lockfile of `items` for rustinel, which reads <cache>/src/<name>-<version>/ (no links)."""
+    for _, _, p in items:
+        unpack(p)
+    with open(path, "w") as f:
+        f.write(lock_text(items, lambda p: "0" * 64))
+
+
+def rustinel_cmd(lock):
+    return [rustinel, "rustinel", "check", "--lockfile", lock, "--source-path", os.path.join(cache, "src"),
+            "--offline", "--advisory-db", os.path.join(root, "data", "advisory-db"), "--format", "json",
+            "--no-timestamp"]
+
+
+def reflex_batch_cmd(lock, reflex_cache):
+    return [exe, "recon", "--file", lock, "--offline", "--no-fetch", "--cache-dir", reflex_cache,
+            "--format", "json", "--deny", "none", "--color", "never"]
+
+
+env = dict(os.environ, CARGO_HOME=fake_home)
+rustinel = shutil.which("cargo-rustinel")
+if (a.batch_only or "reflex" in tools) and not a.no_build and not a.exe:
+    subprocess.run(["cargo", "build", "--locked", "--release", "-q", "-p", "cargo-reflex"], cwd=root, check=True)
+
+
+def batch_only():
+    """Interleaved cold/warm recon and rustinel check over the popular crates; medians."""
+    lock = os.path.join(fake_home, "popular.lock")
+    lockfile(lock, popular_list)
+    r_lock = os.path.join(fake_home, "popular-rustinel.lock")
+    if rustinel and "rustinel" in tools:
+        rustinel_lock(r_lock, popular_list)
+    times = {"cold": [], "warm": [], "rustinel": []}
+    loads = [os.getloadavg()[0]]
+    for i in range(a.runs):
+        reflex_cache = tempfile.mkdtemp(prefix="reflex-bench-detection-batch-")
+        for phase in ("cold", "warm"):
+            r, wall = run(reflex_batch_cmd(lock, reflex_cache), env=env)
+            if r.returncode not in (0, 1):
+                sys.exit(f"recon failed ({r.returncode}): {r.stderr.strip()[:500]}")
+            times[phase].append(wall)
+            if phase == "cold" and i == 0 and a.findings:
+                with open(a.findings, "w") as f:
+                    f.write(r.stdout)
+        shutil.rmtree(reflex_cache, ignore_errors=True)
+        if rustinel and "rustinel" in tools:
+            r, wall = run(rustinel_cmd(r_lock))
+            if not r.stdout.strip().startswith("{"):
+                sys.exit(f"rustinel failed ({r.returncode}): {r.stderr.strip()[:500]}")
+            times["rustinel"].append(wall)
+        loads.append(os.getloadavg()[0])
+        log(f"  run {i + 1}: " + ", ".join(f"{k} {v[-1]:.2f}" for k, v in times.items() if v)
+            + f" (load {loads[-1]:.2f})")
+    med = {k: statistics.median(v) for k, v in times.items() if v}
+    print(f"# Batch timing, {len(popular_list)} crates ({ranks}), {a.runs} interleaved runs, medians")
+    print(f"cargo-reflex: {exe}")
+    print(f"- reflex one recon cold: {med['cold']:.2f} s (runs {', '.join(f'{t:.2f}' for t in times['cold'])})")
+    print(f"- reflex one recon warm: {med['warm']:.2f} s (runs {', '.join(f'{t:.2f}' for t in times['warm'])})")
+    if "rustinel" in med:
+        print(f"- rustinel one check: {med['rustinel']:.2f} s (runs {', '.join(f'{t:.2f}' for t in times['rustinel'])})")
+        print(f"- ratio reflex cold / rustinel: {med['cold'] / med['rustinel']:.2f}x (target <= 1.5x)")
+    print(f"- load average (1 min) before and after each run: {', '.join(f'{x:.2f}' for x in loads)};"
+          f" cores: {os.cpu_count()}")
+    shutil.rmtree(fake_home, ignore_errors=True)
+
+
+if a.batch_only:
+    batch_only()
     sys.exit(0)
 
 
@@ -214,8 +362,6 @@ if missing:
     sys.exit(f"HELD_OUT names without a fixture: {sorted(missing)}")
 log(f"positives: {len(positives)} ({sum(p[4] == 'tuning' for p in positives)} tuning, {len(held_out)} held-out)")
 
-popular_list = [(n, v, popular[(n, v)]) for n, v, _ in popular_items if (n, v) in popular]
-corpus_list = [(n, v, p) for (n, v), p in sorted(corpus.items())]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,46 +371,13 @@ def is_flag(f):
     return f.get("severity") in ("high", "critical") and not f.get("code", "").startswith("advisory-")
 
 
-def run(cmd, env=None, cwd=None):
-    start = time.monotonic()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
-    return r, time.monotonic() - start
-
-
 results = {"positives": {}, "popular": {}, "corpus": {}, "timing": {}, "tools": {}}
-exe = os.path.join(root, "target", "release", "cargo-reflex")
 if "reflex" in tools:
-    if not a.no_build:
-        subprocess.run(["cargo", "build", "--locked", "--release", "-q", "-p", "cargo-reflex"], cwd=root, check=True)
     help_r = subprocess.run([exe, "inspect", "--help"], capture_output=True, text=True)
     inspect_flags = help_r.stdout if help_r.returncode == 0 else None
     results["tools"]["reflex"] = subprocess.run([exe, "--version"], capture_output=True, text=True).stdout.strip()
     reflex_cache = tempfile.mkdtemp(prefix="reflex-bench-detection-cache-")
-    fake_home = tempfile.mkdtemp(prefix="reflex-bench-detection-cargo-home-")
-    fake_registry = os.path.join(fake_home, "registry", "cache", "index.crates.io-0000000000000000")
-    os.makedirs(fake_registry)
-
-    def sha256(path):
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-
-    def lockfile(path, items):
-        """A lockfile whose root depends on each (name, version, archive), all from crates.io."""
-        out = ["version = 4", "", "[[package]]", 'name = "detection-bench-root"', 'version = "0.0.0"', "dependencies = ["]
-        multi = {}
-        for n, v, _ in items:
-            multi[n] = multi.get(n, 0) + 1
-        out += [f' "{n} {v}",' if multi[n] > 1 else f' "{n}",' for n, v, _ in items] + ["]"]
-        for n, v, p in items:
-            dst = os.path.join(fake_registry, os.path.basename(p))
-            if not os.path.exists(dst):
-                os.symlink(p, dst)
-            out += ["", "[[package]]", f'name = "{n}"', f'version = "{v}"',
-                    'source = "registry+https://github.com/rust-lang/crates.io-index"', f'checksum = "{sha256(p)}"']
-        with open(path, "w") as f:
-            f.write("\n".join(out) + "\n")
-
-    env = dict(os.environ, CARGO_HOME=fake_home, CARGO_REFLEX_CACHE=reflex_cache)
+    env = dict(env, CARGO_REFLEX_CACHE=reflex_cache)
 
     def reflex_one(name, version, path):
         """Findings of one crate: `inspect <archive>` when the binary has it, else recon of a one-crate lockfile."""
@@ -311,8 +424,7 @@ if "reflex" in tools:
     lockfile(batch_lock, popular_list)
     batch_cache = tempfile.mkdtemp(prefix="reflex-bench-detection-batch-")
     for phase in ("cold", "warm"):
-        r, wall = run([exe, "recon", "--file", batch_lock, "--offline", "--no-fetch", "--cache-dir", batch_cache,
-                       "--format", "json", "--deny", "none", "--color", "never"], env=env)
+        r, wall = run(reflex_batch_cmd(batch_lock, batch_cache), env=env)
         results["timing"][f"reflex_batch_popular_{phase}"] = wall if r.returncode in (0, 1) else None
         if r.returncode not in (0, 1):
             log(f"  batch recon failed ({r.returncode}): {r.stderr.strip()[:300]}")
@@ -327,45 +439,16 @@ if "reflex" in tools:
 # ---------------------------------------------------------------------------------------------
 # cargo-rustinel and GuardDog (optional; never required)
 # ---------------------------------------------------------------------------------------------
-def unpack(path):
-    """Sources unpacked under cache/src/<name>-<version>/ (for tools that read directories)."""
-    base = os.path.basename(path)[: -len(".crate")]
-    target = os.path.join(cache, "src", base)
-    if not os.path.isdir(target):
-        tmp = target + ".tmp"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        with tarfile.open(path) as tar:
-            tar.extractall(tmp, filter="data")
-        inner = os.path.join(tmp, base)
-        os.replace(inner if os.path.isdir(inner) else tmp, target)
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
-
-
 others_popular = popular_list if a.others_limit is None else popular_list[: a.others_limit]
-rustinel = shutil.which("cargo-rustinel")
 if "rustinel" in tools and rustinel:
     results["tools"]["rustinel"] = subprocess.run([rustinel, "rustinel", "--version"], capture_output=True, text=True).stdout.strip()
     src_root = tempfile.mkdtemp(prefix="rustinel-src-")
 
     def rustinel_batch(label, items, phase):
-        """One `check` over a lockfile of all items, sources linked under one --source-path."""
-        d = os.path.join(cache, "src")  # rustinel reads <dir>/<name>-<version>/ and does not follow links
-        out = ["version = 4", "", "[[package]]", 'name = "detection-bench-root"', 'version = "0.0.0"', "dependencies = ["]
-        multi = {}
-        for n, v, _ in items:
-            multi[n] = multi.get(n, 0) + 1
-        out += [f' "{n} {v}",' if multi[n] > 1 else f' "{n}",' for n, v, _ in items] + ["]"]
-        for n, v, p in items:
-            unpack(p)
-            out += ["", "[[package]]", f'name = "{n}"', f'version = "{v}"',
-                    'source = "registry+https://github.com/rust-lang/crates.io-index"', f'checksum = "{"0" * 64}"']
+        """One `check` over a lockfile of all items, sources unpacked under one --source-path."""
         lock = os.path.join(src_root, f"{label}.lock")
-        with open(lock, "w") as f:
-            f.write("\n".join(out) + "\n")
-        r, wall = run([rustinel, "rustinel", "check", "--lockfile", lock, "--source-path", d, "--offline",
-                       "--advisory-db", os.path.join(root, "data", "advisory-db"), "--format", "json", "--no-timestamp"])
+        rustinel_lock(lock, items)
+        r, wall = run(rustinel_cmd(lock))
         try:
             report = json.loads(r.stdout)
         except json.JSONDecodeError:

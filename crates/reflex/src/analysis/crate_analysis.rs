@@ -175,7 +175,7 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         };
         match &parsed {
             Some(file) => {
-                if !is_build {
+                if !is_build && unsafe_count::may_have_unsafe(text) {
                     a.unsafe_counts.add(&unsafe_count::count(file));
                 }
                 if f.path == lib_path || f.path == "src/main.rs" {

@@ -408,10 +408,12 @@ pub(super) fn read_file(
         if keep {
             *kept_text += size;
         }
-        (
-            keep.then(|| String::from_utf8_lossy(&data).into_owned()),
-            None,
-        )
+        // Valid UTF-8 (nearly every file) becomes the text without a copy.
+        let text = keep.then(|| {
+            String::from_utf8(data)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+        });
+        (text, None)
     };
     Ok(ArchiveFile {
         path,

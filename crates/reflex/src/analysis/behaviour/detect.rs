@@ -235,7 +235,7 @@ impl Walker<'_> {
     /// A call of a crate function: its wrapped program or variable, and what it does when
     /// the call is gated.
     fn call_crate_fn(&mut self, span: proc_macro2::Span, name: &str, args: Vec<&syn::Expr>) {
-        let Some(f) = self.info.fns.get(name).cloned() else {
+        let Some(f) = self.crate_fn(name).cloned() else {
             return;
         };
         self.current.calls.push(name.to_string());
@@ -403,7 +403,7 @@ impl Walker<'_> {
                 self.fact(Kind::FileWrite, span, String::new(), "permissions");
             }
             _ => {
-                if self.info.fns.contains_key(&method) {
+                if self.crate_fn(&method).is_some() {
                     self.call_crate_fn(span, &method, m.args.iter().collect());
                 }
             }

@@ -62,7 +62,7 @@ impl Walker<'_> {
         let Some(body) = self.text.get(range.clone()) else {
             return;
         };
-        let base = u32::try_from(self.text[..range.start].matches('\n').count()).unwrap_or(0);
+        let base = u32::try_from(self.newlines_before(range.start)).unwrap_or(0);
         let mut found = Vec::new();
         super::lexer::scan(body, base, self.src, self.text, &mut found);
         if let Some(facts) = self.facts.as_deref_mut() {

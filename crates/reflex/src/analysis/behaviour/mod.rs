@@ -10,6 +10,7 @@
 //! budget; what was not read is named in `partial`. Facts are data: the behaviour check grades
 //! them.
 
+mod crate_info;
 mod detect;
 mod detect_literals;
 mod lexer;
@@ -205,17 +206,22 @@ pub const MAX_NESTING: usize = 200;
 /// Whether `text` nests brackets deeper than [`MAX_NESTING`] (strings and comments are not
 /// told apart: a lexical upper bound is enough).
 pub fn too_deep(text: &str) -> bool {
-    let mut depth = 0usize;
-    for b in text.bytes() {
-        match b {
-            b'(' | b'[' | b'{' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return true;
-                }
-            }
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
+    // Branch-free over each block of bytes: the depth never goes below zero.
+    const STEP: [i32; 256] = {
+        let mut t = [0i32; 256];
+        (t[b'(' as usize], t[b'[' as usize], t[b'{' as usize]) = (1, 1, 1);
+        (t[b')' as usize], t[b']' as usize], t[b'}' as usize]) = (-1, -1, -1);
+        t
+    };
+    let mut depth = 0i32;
+    for block in text.as_bytes().chunks(4096) {
+        let mut deepest = 0i32;
+        for &b in block {
+            depth = (depth + STEP[usize::from(b)]).max(0);
+            deepest = deepest.max(depth);
+        }
+        if usize::try_from(deepest).is_ok_and(|d| d > MAX_NESTING) {
+            return true;
         }
     }
     false
@@ -224,16 +230,30 @@ pub fn too_deep(text: &str) -> bool {
 /// Analyses the sources of one crate. `shipped` are the other files of the archive (their
 /// paths), so that running one of them is recognised.
 pub fn analyze(sources: &[Source<'_>], shipped: &[String], budget: Budget) -> Behaviour {
+    analyze_with(sources, shipped, budget, true)
+}
+
+/// [`analyze`]; `reuse` off walks every parsed file a second time (the reference for tests).
+fn analyze_with(
+    sources: &[Source<'_>],
+    shipped: &[String],
+    budget: Budget,
+    reuse: bool,
+) -> Behaviour {
     let start = Instant::now();
     let mut out = Behaviour::default();
     let parsed: Vec<(&Source<'_>, &syn::File)> = sources
         .iter()
         .filter_map(|s| s.parsed.map(|p| (s, p)))
         .collect();
-    let crate_info = visit::CrateInfo::collect(&parsed);
+    let out_of_time = || start.elapsed() > budget.crate_time;
+    let (crate_info, walked) = crate_info::walk(&parsed, shipped, reuse, &out_of_time);
+    let mut walked = walked.into_iter();
     let mut facts = Vec::new();
     for (n, s) in sources.iter().enumerate() {
-        if n >= budget.max_files || start.elapsed() > budget.crate_time {
+        // The facts the single walk found in this file, when they hold: no work left.
+        let found = s.parsed.and_then(|_| walked.next()).flatten();
+        if n >= budget.max_files || (found.is_none() && out_of_time()) {
             let why = if n >= budget.max_files {
                 format!("file budget ({} files)", budget.max_files)
             } else {
@@ -252,9 +272,10 @@ pub fn analyze(sources: &[Source<'_>], shipped: &[String], budget: Budget) -> Be
             continue;
         };
         out.files_read += 1;
-        match s.parsed {
-            Some(file) => visit::file(file, s, text, shipped, &crate_info, &mut facts),
-            None => {
+        match (s.parsed, found) {
+            (Some(_), Some(found)) => facts.extend(found),
+            (Some(file), None) => visit::file(file, s, text, shipped, &crate_info, &mut facts),
+            (None, _) => {
                 out.lexed.push(s.path.to_string());
                 lexer::file(s, text, &mut facts);
             }

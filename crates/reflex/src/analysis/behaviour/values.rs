@@ -249,7 +249,7 @@ impl Walker<'_> {
         if self.network_path(&full).is_some() {
             return Val::Download;
         }
-        if let Some(f) = self.info.fns.get(last) {
+        if let Some(f) = self.crate_fn(last) {
             return match &f.returns {
                 Val::Param(i) => arg(self, *i),
                 v => v.clone(),
@@ -484,20 +484,4 @@ fn xor_key(text: &str) -> Option<u8> {
 /// `x.chars().rev()`, `x.bytes().rev()`: the receiver of `rev` walks a string's characters.
 fn reverses_chars(receiver: &syn::Expr) -> bool {
     matches!(receiver, syn::Expr::MethodCall(c) if matches!(c.method.to_string().as_str(), "chars" | "bytes" | "char_indices"))
-}
-
-/// The constants and statics of a file, by name.
-#[derive(Default)]
-pub struct Consts<'ast>(pub Vec<(String, &'ast syn::Expr)>);
-
-impl<'ast> syn::visit::Visit<'ast> for Consts<'ast> {
-    fn visit_item_const(&mut self, c: &'ast syn::ItemConst) {
-        self.0.push((c.ident.to_string(), &c.expr));
-    }
-    fn visit_item_static(&mut self, s: &'ast syn::ItemStatic) {
-        self.0.push((s.ident.to_string(), &s.expr));
-    }
-    fn visit_impl_item_const(&mut self, c: &'ast syn::ImplItemConst) {
-        self.0.push((c.ident.to_string(), &c.expr));
-    }
 }

@@ -2,110 +2,12 @@
 //! functions (their names for facts and their summaries for callers), and conditions on the
 //! environment that gate what follows. The detectors are in `detect`.
 
+use super::crate_info::{CrateInfo, FnInfo, Probed, merge_reads};
 use super::values::Val;
 use super::{Fact, Kind, Source};
 use std::collections::HashMap;
 use syn::spanned::Spanned;
 use syn::visit::Visit;
-
-/// What one function does, for its callers.
-#[derive(Clone, Debug, Default)]
-pub struct FnInfo {
-    /// What it returns (`Param(i)`: its argument `i` passed through).
-    pub returns: Val,
-    /// It runs the program given as its argument `i`.
-    pub exec_param: Option<usize>,
-    /// It reads the variable named by its argument `i`.
-    pub env_param: Option<usize>,
-    /// It runs programs, uses the network, or downloads and runs.
-    pub execs: bool,
-    pub network: bool,
-    /// It sends to a destination written in the code, or through raw sockets.
-    pub sends: bool,
-    /// Local names of the paths it wrote (this function's own walk only).
-    pub written: Vec<String>,
-    /// Crate functions it calls (by name).
-    pub calls: Vec<String>,
-    /// Secrets and identity it reads (itself or through its callees): kind and subject.
-    pub reads: Vec<(Kind, String)>,
-}
-
-/// What a function does, as its callers see it: runs programs, uses the network, sends to a
-/// fixed destination, reads.
-type Effects = (bool, bool, bool, Vec<(Kind, String)>);
-
-/// Crate-wide knowledge: constants and statics, and function summaries by name.
-#[derive(Default)]
-pub struct CrateInfo {
-    pub consts: HashMap<String, Val>,
-    pub fns: HashMap<String, FnInfo>,
-}
-
-impl CrateInfo {
-    pub fn collect(files: &[(&Source<'_>, &syn::File)]) -> CrateInfo {
-        let mut info = CrateInfo::default();
-        // Constants twice, so that one may name another.
-        for _ in 0..2 {
-            for (s, f) in files {
-                let text = s.text.unwrap_or("");
-                let mut w = Walker::new(s, text, &[], &info, None);
-                let mut consts = super::values::Consts::default();
-                consts.visit_file(f);
-                let found: Vec<(String, Val)> = consts
-                    .0
-                    .iter()
-                    .map(|(n, e)| (n.clone(), w.eval(e)))
-                    .collect();
-                drop(w);
-                info.consts.extend(found);
-            }
-        }
-        for (s, f) in files {
-            let text = s.text.unwrap_or("");
-            let mut w = Walker::new(s, text, &[], &info, None);
-            w.visit_file(f);
-            let summaries = std::mem::take(&mut w.summaries);
-            drop(w);
-            for (name, s) in summaries {
-                info.fns
-                    .entry(name)
-                    .and_modify(|old| {
-                        old.execs |= s.execs;
-                        old.network |= s.network;
-                        old.sends |= s.sends;
-                        if old.returns != s.returns {
-                            old.returns = Val::Unknown;
-                        }
-                        old.calls.extend(s.calls.iter().cloned());
-                        merge_reads(&mut old.reads, &s.reads);
-                    })
-                    .or_insert(s);
-            }
-        }
-        // Effects flow from callees to callers.
-        for _ in 0..4 {
-            let snapshot: HashMap<String, Effects> = info
-                .fns
-                .iter()
-                .map(|(n, f)| {
-                    let effects = (f.execs, f.network, f.sends, f.reads.clone());
-                    (n.clone(), effects)
-                })
-                .collect();
-            for f in info.fns.values_mut() {
-                for c in &f.calls {
-                    if let Some((e, n, out, r)) = snapshot.get(c) {
-                        f.execs |= e;
-                        f.network |= n;
-                        f.sends |= out;
-                        merge_reads(&mut f.reads, r);
-                    }
-                }
-            }
-        }
-        info
-    }
-}
 
 /// The walker: facts mode (with `facts`) or summary mode (without).
 pub struct Walker<'a> {
@@ -126,6 +28,12 @@ pub struct Walker<'a> {
     pub fn_start: usize,
     /// Facts of the current function, for chains (summary mode has no fact list).
     pub fn_kinds: Vec<(Kind, String)>,
+    /// Names of crate functions whose summaries were looked up (see `crate_info`).
+    pub probed: Probed,
+    /// Byte offsets of the newlines of `text`, computed when first needed.
+    newlines: std::cell::OnceCell<Vec<usize>>,
+    /// `aliases` are the file's `use` declarations already (else the walk reads them).
+    pub aliases_given: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -151,7 +59,18 @@ impl<'a> Walker<'a> {
             summaries: Vec::new(),
             fn_start: 0,
             fn_kinds: Vec::new(),
+            probed: Probed::default(),
+            newlines: std::cell::OnceCell::new(),
+            aliases_given: false,
         }
+    }
+
+    /// How many lines of `text` end before byte `offset`.
+    pub fn newlines_before(&self, offset: usize) -> usize {
+        let newlines = self
+            .newlines
+            .get_or_init(|| memchr::memchr_iter(b'\n', self.text.as_bytes()).collect());
+        newlines.partition_point(|&p| p < offset)
     }
 
     /// The source text of a node.
@@ -324,15 +243,6 @@ impl<T: Spanned> ToTokensSpan for T {
     }
 }
 
-/// Adds `more` to `reads`, without repeats, at most 16.
-fn merge_reads(reads: &mut Vec<(Kind, String)>, more: &[(Kind, String)]) {
-    for r in more {
-        if reads.len() < 16 && !reads.contains(r) {
-            reads.push(r.clone());
-        }
-    }
-}
-
 fn shorten(s: &str) -> String {
     if s.chars().count() > 100 {
         format!("{}…", s.chars().take(99).collect::<String>())
@@ -362,7 +272,11 @@ pub fn macro_args(mac: &syn::Macro) -> Vec<syn::Expr> {
         .unwrap_or_default()
 }
 
-fn collect_use(t: &syn::UseTree, prefix: &mut Vec<String>, out: &mut HashMap<String, String>) {
+pub(super) fn collect_use(
+    t: &syn::UseTree,
+    prefix: &mut Vec<String>,
+    out: &mut HashMap<String, String>,
+) {
     match t {
         syn::UseTree::Path(p) => {
             prefix.push(p.ident.to_string());
@@ -412,9 +326,9 @@ pub fn file(
 
 impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_file(&mut self, f: &'ast syn::File) {
-        let mut uses = Uses(HashMap::new());
-        uses.visit_file(f);
-        self.aliases = uses.0;
+        if !self.aliases_given {
+            self.aliases = super::crate_info::Outline::of(f).uses;
+        }
         syn::visit::visit_file(self, f);
     }
 
@@ -548,21 +462,13 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 }
 
-struct Uses(HashMap<String, String>);
-
-impl<'ast> Visit<'ast> for Uses {
-    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
-        collect_use(&u.tree, &mut Vec::new(), &mut self.0);
-    }
-}
-
 /// `#[test]`, `#[cfg(test)]` and friends.
 fn is_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
-        let p = path_string(a.path());
-        p == "test"
-            || p.ends_with("::test")
-            || (p == "cfg" && {
+        // Read without building the path: its last segment, or its only one.
+        let segments = &a.path().segments;
+        segments.last().is_some_and(|s| s.ident == "test")
+            || (segments.len() == 1 && segments[0].ident == "cfg" && {
                 let t = a
                     .meta
                     .require_list()
