@@ -109,7 +109,9 @@ def fill(state, runs, repositories):
     db.execute(f"INSERT INTO runs ({', '.join(cols)}) SELECT {', '.join(sel)} "
                f"FROM runs, g WHERE runs.id = {seed_id} ORDER BY n")
     db.execute("DELETE FROM latest_runs")
-    db.execute("INSERT INTO latest_runs SELECT repository, branch, id, recorded_us FROM runs r "
+    lcols = [r[1] for r in db.execute("PRAGMA table_info(latest_runs)")]
+    db.execute(f"INSERT INTO latest_runs ({', '.join(lcols)}) "
+               f"SELECT {', '.join('id' if c == 'run_id' else c for c in lcols)} FROM runs r "
                "WHERE id <> ? AND recorded_us = (SELECT MAX(recorded_us) FROM runs s "
                "WHERE s.repository = r.repository AND s.branch = r.branch)", (seed_id,))
     pcols = [r[1] for r in db.execute("PRAGMA table_info(run_packages)")]

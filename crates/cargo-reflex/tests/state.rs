@@ -15,6 +15,8 @@ mod cases;
 mod common;
 #[path = "state/inventory.rs"]
 mod inventory;
+#[path = "state/respond.rs"]
+mod respond;
 #[path = "state/tls.rs"]
 mod tls;
 
@@ -31,11 +33,19 @@ const CASES: &[(&str, Case)] = &[
         inventory::respond_from_records,
     ),
     (
+        "respond_from_records_equals_the_walk",
+        respond::respond_from_records_equals_the_walk,
+    ),
+    (
         "fifty_concurrent_writer_processes",
         cases::concurrent_writers,
     ),
     ("bad_state_exits_2", cases::bad_state),
     ("migrates_a_version_1_store", inventory::migrates_version_1),
+    (
+        "a_failed_migration_changes_nothing",
+        inventory::failed_migration_changes_nothing,
+    ),
     (
         "monitor_falls_back_to_the_local_store",
         cases::monitor_fallback,

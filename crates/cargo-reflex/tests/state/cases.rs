@@ -168,7 +168,7 @@ pub fn concurrent_writers(b: &Backend) {
         let newest = (0..WRITERS).filter(|i| i % REPOS == repo).max().unwrap();
         assert_eq!(r.recorded_at, format!("2026-11-20T00:00:{newest:02}Z"));
     }
-    let held = s.latest_holding("crate-7", None).unwrap();
+    let held = s.latest_holding("crate-7", None, None).unwrap();
     assert_eq!((held.scanned, held.runs.len()), (REPOS, REPOS));
 }
 

@@ -6,9 +6,20 @@ use reflex::state::TimeRange;
 
 /// Records `lockfile` (a scenario's) as `repository` at `branch` and `now` with `command`.
 fn record(b: &Backend, command: &str, scenario: &str, repository: &str, branch: &str, now: &str) {
-    let lock = fixture(&format!("scenarios/{scenario}/Cargo.lock"))
-        .display()
-        .to_string();
+    let lock = fixture(&format!("scenarios/{scenario}/Cargo.lock"));
+    record_file(b, command, &lock, repository, branch, now);
+}
+
+/// Records the lockfile at `lock` as `repository` at `branch` and `now` with `command`.
+pub fn record_file(
+    b: &Backend,
+    command: &str,
+    lock: &std::path::Path,
+    repository: &str,
+    branch: &str,
+    now: &str,
+) {
+    let lock = lock.display().to_string();
     let args = [
         command,
         "--offline",
@@ -173,12 +184,11 @@ pub fn respond_from_records(b: &Backend) {
     );
 }
 
-/// A store of schema version 1 (each run's package rows in full) is upgraded in place: the
-/// same runs and packages, each distinct package row stored once, also for runs recorded
-/// after the upgrade.
-pub fn migrates_version_1(b: &Backend) {
+/// Rewrites the (new, empty) store of `b` as schema version 1 holding two runs: `a` (itoa 1.0.1,
+/// app) and `b` (serde 1.0.0, the same itoa row).
+fn version_1_store(b: &Backend) {
     use crate::backend::Kind;
-    use reflex::state::{InventoryPackage, InventoryRecord, SCHEMA_VERSION, micros};
+    use reflex::state::micros;
     drop(b.open());
     let pg = b.kind == Kind::Postgres;
     let (position, key) = match pg {
@@ -194,8 +204,11 @@ pub fn migrates_version_1(b: &Backend) {
     let itoa = "'itoa', '1.0.1', 'registry+https://github.com/rust-lang/crates.io-index', 'abc', \
                 'app 0.1.0\nitoa 1.0.1', 'app 0.1.0'";
     b.sql(&format!(
-        "DROP TABLE run_packages; DROP TABLE package_rows;
+        "DROP TABLE run_packages; DROP TABLE package_rows; DROP TABLE latest_runs;
          DELETE FROM schema_version WHERE version > 1;
+         CREATE TABLE latest_runs (repository TEXT NOT NULL, branch TEXT NOT NULL,
+             run_id BIGINT NOT NULL, recorded_us BIGINT NOT NULL,
+             PRIMARY KEY (repository, branch));
          CREATE TABLE run_packages (run_id BIGINT NOT NULL, {position} name TEXT NOT NULL,
              version TEXT NOT NULL, source TEXT, checksum TEXT, via TEXT NOT NULL,
              dependents TEXT NOT NULL{key});
@@ -216,6 +229,14 @@ pub fn migrates_version_1(b: &Backend) {
         at(1),
         at(2),
     ));
+}
+
+/// A store of schema version 1 (each run's package rows in full) is upgraded in place: the
+/// same runs and packages, each distinct package row stored once, also for runs recorded
+/// after the upgrade.
+pub fn migrates_version_1(b: &Backend) {
+    use reflex::state::{InventoryPackage, InventoryRecord, SCHEMA_VERSION};
+    version_1_store(b);
     let s = b.open();
     assert_eq!(s.schema_version().unwrap(), SCHEMA_VERSION);
     assert_eq!(b.count("SELECT COUNT(*) FROM package_rows"), 3);
@@ -236,9 +257,29 @@ pub fn migrates_version_1(b: &Backend) {
     assert_eq!(runs[0].packages[0], want);
     assert_eq!(runs[1].packages[1], want);
     assert_eq!(runs[0].packages[1].source, None);
-    let held = s.latest_holding("itoa", None).unwrap();
-    assert_eq!((held.scanned, held.runs.len()), (2, 2));
-    assert!(held.runs.iter().all(|r| r.packages == [want.clone()]));
+    let held = s.latest_holding("itoa", None, None).unwrap();
+    assert_eq!((held.scanned, held.runs.len(), held.rows.len()), (2, 2, 1));
+    assert!((0..2).all(|i| held.packages(i) == [want.clone()]));
+    // The newest records carry who and when, taken from their runs by the migration.
+    let b_run = &held.runs[1].0;
+    assert_eq!(
+        (
+            b_run.repository.as_str(),
+            b_run.commit.as_deref(),
+            b_run.recorded_at.as_str(),
+            b_run.command.as_str(),
+            b_run.passed,
+            b_run.package_count
+        ),
+        (
+            "b",
+            Some("c0ffee"),
+            "2026-11-02T00:00:00Z",
+            "gate",
+            false,
+            2
+        )
+    );
     // A run recorded now shares the migrated row: the store's digest and the migration's agree.
     let id = s
         .record_run(&InventoryRecord {
@@ -252,8 +293,52 @@ pub fn migrates_version_1(b: &Backend) {
         })
         .unwrap();
     assert_eq!(b.count("SELECT COUNT(*) FROM package_rows"), 3);
-    let held = s.latest_holding("itoa", None).unwrap();
+    let held = s.latest_holding("itoa", None, None).unwrap();
     assert_eq!(held.runs.len(), 3);
-    assert_eq!(held.runs[2].id, Some(id));
-    assert_eq!(held.runs[2].packages, [want]);
+    assert_eq!(held.runs[2].0.id, Some(id));
+    assert_eq!(held.packages(2), [want]);
+}
+
+/// A migration that fails leaves the store as it was (one transaction), says so and exits 2;
+/// once the cause is gone, the next opening migrates it completely.
+pub fn failed_migration_changes_nothing(b: &Backend) {
+    version_1_store(b);
+    // In the way of the migration's first step (renaming the version 1 table).
+    b.sql("CREATE TABLE run_packages_v1 (x INTEGER)");
+    let cwd = b.dir.path();
+    let ask = || {
+        run_with(
+            cwd,
+            &["respond", "itoa", "--state", &b.url, "--format", "json"],
+            &[],
+            None,
+        )
+    };
+    let r = ask();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("migrating the state store") && r.stderr.contains("run_packages_v1"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(b.count("SELECT MAX(version) FROM schema_version"), 1);
+    assert_eq!(b.count("SELECT COUNT(*) FROM run_packages"), 4);
+    assert_eq!(
+        b.count(
+            "SELECT COUNT(*) FROM run_packages WHERE name = 'itoa' AND version = '1.0.1' \
+             AND via IS NOT NULL"
+        ),
+        2,
+        "the version 1 rows are untouched"
+    );
+    b.sql("DROP TABLE run_packages_v1");
+    let r = ask();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = json(&r);
+    assert_eq!(v["lockfiles_scanned"], 2);
+    assert_eq!(v["projects"].as_array().unwrap().len(), 2, "{v:#}");
+    assert_eq!(
+        b.count("SELECT MAX(version) FROM schema_version"),
+        reflex::state::SCHEMA_VERSION
+    );
 }

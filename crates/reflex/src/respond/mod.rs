@@ -12,6 +12,7 @@ use crate::knowledge::versions::{
 use crate::sources::advisory_db::AdvisoryDb;
 use crate::sources::registry_index::{IndexedVersion, Lookup, RegistryIndex};
 use serde::Serialize;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
@@ -249,10 +250,37 @@ pub fn respond(query: &Query, label: &str, opts: &Options<'_>) -> Result<Respons
     })
 }
 
-/// Registry index answers, looked up once per crate name.
+/// Registry index answers, looked up once per crate name, and what respond derives from them,
+/// computed once per distinct input: many lockfiles hold the same versions and dependents.
 struct Lookups<'a> {
     index: Option<&'a RegistryIndex>,
-    seen: Mutex<std::collections::HashMap<String, std::sync::Arc<Lookup>>>,
+    seen: Mutex<HashMap<String, std::sync::Arc<Lookup>>>,
+    /// [`all_build_edges`] by (crate, its dependents).
+    build: Mutex<HashMap<(String, Parents), Option<bool>>>,
+    /// [`earlier_release`] by (crate, version, what is sought): the sought release depends on
+    /// nothing else during one response.
+    earlier: Mutex<HashMap<(String, semver::Version, String), Option<semver::Version>>>,
+    /// The nearest safe version of the advisory's crate by version.
+    safe: Mutex<HashMap<semver::Version, Option<semver::Version>>>,
+}
+
+/// The packages that depend on one directly: (name, version).
+type Parents = Vec<(String, String)>;
+
+/// `map[key]`, computed by `f` the first time (a race computes it twice, with one answer).
+fn memo<K: std::hash::Hash + Eq, V: Clone>(
+    map: &Mutex<HashMap<K, V>>,
+    key: K,
+    f: impl FnOnce() -> V,
+) -> V {
+    if let Some(v) = map.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return v.clone();
+    }
+    let v = f();
+    map.lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, v.clone());
+    v
 }
 
 impl<'a> Lookups<'a> {
@@ -260,6 +288,9 @@ impl<'a> Lookups<'a> {
         Lookups {
             index,
             seen: Mutex::default(),
+            build: Mutex::default(),
+            earlier: Mutex::default(),
+            safe: Mutex::default(),
         }
     }
 
@@ -336,6 +367,11 @@ fn all_build_edges(
     parents: &[(String, String)],
     lookups: &Lookups<'_>,
 ) -> Option<bool> {
+    let key = (name.to_string(), parents.to_vec());
+    memo(&lookups.build, key, || build_edges(name, parents, lookups))
+}
+
+fn build_edges(name: &str, parents: &[(String, String)], lookups: &Lookups<'_>) -> Option<bool> {
     let mut all_build = true;
     for (parent_name, parent_version) in parents {
         let lookup = lookups.get(parent_name)?;
@@ -372,23 +408,27 @@ fn remedy(
                         .any(|x| x.as_str().eq_ignore_ascii_case(id))
             })
             .collect();
-        let lookup = lookups.get(name);
-        // Outside every fixable advisory of the crate, not only the one asked about.
-        let all = db.fixable_for_crate(name);
-        let set = if all.is_empty() { advs.clone() } else { all };
-        let published = lookup
-            .as_deref()
-            .map(Lookup::unyanked_versions)
-            .unwrap_or_default();
-        if let Some(v) = nearest_safe_version(&set, version, &published) {
+        let safe = memo(&lookups.safe, version.clone(), || {
+            let lookup = lookups.get(name);
+            // Outside every fixable advisory of the crate, not only the one asked about.
+            let all = db.fixable_for_crate(name);
+            let set = if all.is_empty() { advs.clone() } else { all };
+            let published = lookup
+                .as_deref()
+                .map(Lookup::unyanked_versions)
+                .unwrap_or_default();
+            nearest_safe_version(&set, version, &published)
+        });
+        if let Some(v) = safe {
             return upgrade_command(name, version, &v)
                 .unwrap_or_else(|| upgrade_remedy(name, version, &v, via));
         }
     }
     // A query for bad versions: the newest earlier compatible release outside them.
     if let Query::Crate { req: Some(req), .. } = query
-        && let Some(good) =
-            earlier_release(lookups, name, version, |_, parsed| !req.matches(parsed))
+        && let Some(good) = earlier_release(lookups, name, version, "outside the query", |_, p| {
+            !req.matches(p)
+        })
     {
         return precise_update(name, version, good);
     }
@@ -396,7 +436,7 @@ fn remedy(
     if via.len() > 2
         && let Some((pname, pver)) = via[via.len() - 2].split_once(' ')
         && let Ok(current) = semver::Version::parse(pver)
-        && let Some(good) = earlier_release(lookups, pname, &current, |v, _| {
+        && let Some(good) = earlier_release(lookups, pname, &current, name, |v, _| {
             v.deps.as_ref().is_some_and(|deps| {
                 !deps
                     .iter()
@@ -419,8 +459,22 @@ fn remedy(
 }
 
 /// The newest unyanked, non-prerelease release of `name` before `current` that `cargo update
-/// --precise` can reach without a manifest change (caret-compatible) and that `keep` accepts.
+/// --precise` can reach without a manifest change (caret-compatible) and that `keep` accepts;
+/// `sought` names what `keep` accepts (answers are kept by name, version and `sought`).
 fn earlier_release(
+    lookups: &Lookups<'_>,
+    name: &str,
+    current: &semver::Version,
+    sought: &str,
+    keep: impl Fn(&IndexedVersion, &semver::Version) -> bool,
+) -> Option<semver::Version> {
+    let key = (name.to_string(), current.clone(), sought.to_string());
+    memo(&lookups.earlier, key, || {
+        find_earlier_release(lookups, name, current, keep)
+    })
+}
+
+fn find_earlier_release(
     lookups: &Lookups<'_>,
     name: &str,
     current: &semver::Version,

@@ -120,7 +120,12 @@ impl StateStore for Fallback {
         self.run(|s| s.latest_runs(since, with_packages))
     }
 
-    fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding> {
-        self.run(|s| s.latest_holding(name, since))
+    fn latest_holding(
+        &self,
+        name: &str,
+        since: Option<&str>,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Holding> {
+        self.run(|s| s.latest_holding(name, since, keep))
     }
 }

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// The schema version this cargo-reflex writes and understands.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The storage trait: every backend answers these, with the same meaning. Implementations
 /// are safe to share between threads and between processes.
@@ -86,12 +86,19 @@ pub trait StateStore: Send + Sync {
     -> Result<Vec<InventoryRecord>>;
 
     /// `respond`'s question: of the newest record of every (repository, branch) (at or after
-    /// `since`), how many there are, and those holding a package named `name`, each with only
-    /// its packages of that name. A fixed number of queries, whatever the size of the
-    /// inventory, each distinct package row read once. The runs
-    /// carry who and when (id, repository, branch, commit, recorded_at, command, passed,
-    /// package_count), not their counts, codes or details.
-    fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding>;
+    /// `since`), how many there are, and those holding a package named `name` whose version
+    /// `keep` accepts (every version with `None`). `keep` is asked once per distinct package
+    /// row of that name, before any run is read: a crate that no version matches costs no run
+    /// at all. A fixed number of queries in one snapshot, whatever the size of the inventory;
+    /// each distinct row is read once. The runs carry who and when (id, repository, branch,
+    /// commit, recorded_at, command, passed, package_count), not their counts, codes or
+    /// details.
+    fn latest_holding(
+        &self,
+        name: &str,
+        since: Option<&str>,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Holding>;
 }
 
 /// A half-open time range `[from, to)` of RFC 3339 instants; `None` is unbounded.
@@ -296,8 +303,58 @@ pub struct InventoryPackage {
 pub struct Holding {
     /// How many newest records there are (each a lockfile looked at).
     pub scanned: usize,
-    /// The newest records holding the package, each with only its matching packages.
-    pub runs: Vec<InventoryRecord>,
+    /// The newest records holding a kept package, ordered by repository and branch, each with
+    /// the ids of its kept package rows in lockfile order (keys of `rows`).
+    pub runs: Vec<(InventoryRecord, Vec<i64>)>,
+    /// The kept package rows those runs hold, by id: a row shared by many runs is here once.
+    pub rows: std::collections::HashMap<i64, HeldPackage>,
+}
+
+impl Holding {
+    /// The kept packages of the `i`th run, in lockfile order.
+    pub fn packages(&self, i: usize) -> Vec<InventoryPackage> {
+        self.runs.get(i).map_or_else(Vec::new, |(_, ids)| {
+            ids.iter()
+                .filter_map(|id| self.rows.get(id))
+                .map(HeldPackage::package)
+                .collect()
+        })
+    }
+}
+
+/// A package row as [`StateStore::latest_holding`] reads it: `via` and `dependents` as stored,
+/// one `name version` a line ([`HeldPackage::lines`] splits them), so that rows are split
+/// only when read, and compared or hashed as one string each.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeldPackage {
+    pub name: String,
+    pub version: String,
+    pub source: Option<String>,
+    pub checksum: Option<String>,
+    /// The dependency path from a workspace member, one package a line.
+    pub via: String,
+    /// The packages that depend on it directly, one a line.
+    pub dependents: String,
+}
+
+impl HeldPackage {
+    /// The lines of `via` or `dependents`.
+    pub fn lines(joined: &str) -> impl Iterator<Item = &str> {
+        joined.split('\n').filter(|l| !l.is_empty())
+    }
+
+    /// As an [`InventoryPackage`].
+    pub fn package(&self) -> InventoryPackage {
+        let owned = |s: &str| Self::lines(s).map(str::to_string).collect();
+        InventoryPackage {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            source: self.source.clone(),
+            checksum: self.checksum.clone(),
+            via: owned(&self.via),
+            dependents: owned(&self.dependents),
+        }
+    }
 }
 
 /// Where the state is kept.

@@ -4,8 +4,8 @@
 //! of connections, and writes that are single upserts or one transaction each, so that many
 //! runners recording at once never lose or double-count anything.
 
-use super::rows::{digest, drills_in_range, group_packages, in_range, lines};
-use super::sqlite::{HOLDING_RUN_COLUMNS, PACKAGE_COLUMNS, RUN_COLUMNS};
+use super::rows::{digest, drills_in_range, in_range, lines};
+use super::sqlite::{PACKAGE_COLUMNS, RUN_COLUMNS};
 use super::{
     Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
     SCHEMA_VERSION, StateStore, TimeRange, failed, micros, redact, too_new,
@@ -15,6 +15,7 @@ use postgres::types::ToSql;
 use postgres::{Client, Config, Row};
 use std::sync::Mutex;
 
+mod holding;
 mod migrations;
 mod tls;
 
@@ -352,60 +353,16 @@ impl StateStore for PostgresStore {
         )
     }
 
-    fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding> {
+    fn latest_holding(
+        &self,
+        name: &str,
+        since: Option<&str>,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Holding> {
         let from = since.map_or(Ok(i64::MIN), micros)?;
-        let what = "reading recorded runs";
-        let scanned = self.query(
-            what,
-            "SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= $1",
-            &[&from],
-        )?;
-        // Narrow rows (who, and which package row), then each distinct row once: a crate in
-        // every lockfile is mostly the same few rows.
-        let rows = self.query(
-            what,
-            &format!(
-                "SELECT {HOLDING_RUN_COLUMNS}, p.row_id
-                 FROM latest_runs l JOIN runs r ON r.id = l.run_id
-                 JOIN run_packages p ON p.run_id = l.run_id AND p.name = $1
-                 WHERE l.recorded_us >= $2 ORDER BY r.repository, r.branch, p.position"
-            ),
-            &[&name, &from],
-        )?;
-        let mut ids: Vec<i64> = rows.iter().map(|r| r.get(8)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let details: std::collections::HashMap<i64, InventoryPackage> = self
-            .query(
-                what,
-                "SELECT d.id, d.name, d.version, d.source, d.checksum, d.via, d.dependents
-                 FROM package_rows d WHERE d.id = ANY($1)",
-                &[&ids],
-            )?
-            .iter()
-            .map(|r| package_from_row(r, 0))
-            .collect();
-        let rows = rows
-            .iter()
-            .map(|r| {
-                let run = InventoryRecord {
-                    id: Some(r.get(0)),
-                    repository: r.get(1),
-                    branch: r.get(2),
-                    commit: r.get(3),
-                    recorded_at: r.get(4),
-                    command: r.get(5),
-                    passed: r.get(6),
-                    package_count: r.get(7),
-                    ..Default::default()
-                };
-                let row: i64 = r.get(8);
-                (run, details.get(&row).cloned().unwrap_or_default())
-            })
-            .collect();
-        Ok(Holding {
-            scanned: scanned.first().map_or(0, |r| r.get::<_, i64>(0)) as usize,
-            runs: group_packages(rows),
+        self.with(|c| {
+            holding::latest_holding(c, name, from, keep)
+                .map_err(|e| self.fail("reading recorded runs", e))
         })
     }
 }
@@ -463,13 +420,27 @@ fn record_run(
         )?;
     }
     tx.execute(
-        "INSERT INTO latest_runs VALUES ($1, $2, $3, $4)
+        "INSERT INTO latest_runs (repository, branch, run_id, recorded_us, commit_id,
+             recorded_at, command, passed, package_count)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (repository, branch) DO UPDATE SET run_id = excluded.run_id,
-             recorded_us = excluded.recorded_us
+             recorded_us = excluded.recorded_us, commit_id = excluded.commit_id,
+             recorded_at = excluded.recorded_at, command = excluded.command,
+             passed = excluded.passed, package_count = excluded.package_count
          WHERE excluded.recorded_us > latest_runs.recorded_us
             OR (excluded.recorded_us = latest_runs.recorded_us
                 AND excluded.run_id > latest_runs.run_id)",
-        &[&run.repository, &run.branch, &id, &at],
+        &[
+            &run.repository,
+            &run.branch,
+            &id,
+            &at,
+            &run.commit,
+            &run.recorded_at,
+            &run.command,
+            &run.passed,
+            &count,
+        ],
     )?;
     tx.commit()?;
     Ok(id)

@@ -34,19 +34,13 @@ pub(super) fn drills_in_range(
     Ok(kept.into_iter().map(|(_, r)| r).collect())
 }
 
-/// (run, one of its packages) rows, in run order, grouped into runs with their packages.
-pub(super) fn group_packages(
-    rows: Vec<(InventoryRecord, InventoryPackage)>,
-) -> Vec<InventoryRecord> {
-    let mut out: Vec<InventoryRecord> = Vec::new();
-    for (run, package) in rows {
+/// (run, one of its package row ids) rows, in run order, grouped into runs with their row ids.
+pub(super) fn group_rows(rows: Vec<(InventoryRecord, i64)>) -> Vec<(InventoryRecord, Vec<i64>)> {
+    let mut out: Vec<(InventoryRecord, Vec<i64>)> = Vec::new();
+    for (run, row) in rows {
         match out.last_mut() {
-            Some(last) if last.id == run.id => last.packages.push(package),
-            _ => {
-                let mut run = run;
-                run.packages.push(package);
-                out.push(run);
-            }
+            Some((last, ids)) if last.id == run.id => ids.push(row),
+            _ => out.push((run, vec![row])),
         }
     }
     out
@@ -64,21 +58,29 @@ pub(super) fn lines(s: &str) -> Vec<String> {
 /// SHA-256 of its fields, each written as `LENGTH:TEXT;` (`-;` when absent), `via` and
 /// `dependents` newline-joined. [`digest_sql`] computes the same in PostgreSQL.
 pub(super) fn digest(p: &InventoryPackage) -> Vec<u8> {
-    use sha2::Digest;
-    let via = p.via.join("\n");
-    let deps = p.dependents.join("\n");
-    let fields = [
+    digest_fields([
         Some(p.name.as_str()),
         Some(p.version.as_str()),
         p.source.as_deref(),
         p.checksum.as_deref(),
-        Some(via.as_str()),
-        Some(deps.as_str()),
-    ];
+        Some(p.via.join("\n").as_str()),
+        Some(p.dependents.join("\n").as_str()),
+    ])
+}
+
+/// [`digest`] of the stored fields: name, version, source, checksum, via and dependents (the
+/// last two newline-joined, as stored).
+pub(super) fn digest_fields(fields: [Option<&str>; 6]) -> Vec<u8> {
+    use sha2::Digest;
     let mut h = sha2::Sha256::new();
     for f in fields {
         match f {
-            Some(f) => h.update(format!("{}:{f};", f.len())),
+            Some(f) => {
+                h.update(f.len().to_string());
+                h.update(":");
+                h.update(f);
+                h.update(";");
+            }
             None => h.update("-;"),
         }
     }

@@ -2,124 +2,19 @@
 //! timeout, single-statement upserts, and `BEGIN IMMEDIATE` transactions for recorded runs.
 
 use super::{
-    Destination, DrillRecord, Holding, InventoryPackage, InventoryRecord, SCHEMA_VERSION,
-    StateStore, TimeRange, failed, micros, too_new,
+    Destination, DrillRecord, Holding, InventoryPackage, InventoryRecord, StateStore, TimeRange,
+    failed, micros,
 };
 use crate::error::{Error, Result};
 use rusqlite::params;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// The migrations, in order: index + 1 is the version each brings the schema to. Version 1
-/// adopts the tables of stores written before versions were recorded.
-const MIGRATIONS: &[&str] = &["
-    CREATE TABLE IF NOT EXISTS destinations (
-        kind TEXT NOT NULL,
-        value TEXT NOT NULL,
-        first_seen TEXT NOT NULL,
-        first_crate TEXT,
-        sightings INTEGER NOT NULL DEFAULT 1,
-        PRIMARY KEY (kind, value)
-    );
-    CREATE TABLE IF NOT EXISTS drills (
-        started TEXT NOT NULL,
-        scenario TEXT NOT NULL,
-        passed INTEGER NOT NULL,
-        gate TEXT NOT NULL,
-        sandbox TEXT NOT NULL,
-        monitor TEXT NOT NULL,
-        time_to_detect_ms REAL,
-        time_to_remediate_s REAL,
-        PRIMARY KEY (started, scenario)
-    );
-    CREATE TABLE runs (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        repository TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        commit_id TEXT,
-        recorded_at TEXT NOT NULL,
-        recorded_us INTEGER NOT NULL,
-        command TEXT NOT NULL,
-        passed INTEGER NOT NULL,
-        deny_level TEXT,
-        total INTEGER NOT NULL, critical INTEGER NOT NULL, high INTEGER NOT NULL,
-        medium INTEGER NOT NULL, low INTEGER NOT NULL, info INTEGER NOT NULL,
-        denied INTEGER NOT NULL,
-        codes TEXT NOT NULL,
-        details TEXT NOT NULL,
-        package_count INTEGER NOT NULL,
-        tool_version TEXT NOT NULL
-    );
-    CREATE INDEX runs_by_time ON runs (recorded_us);
-    CREATE TABLE run_packages (
-        run_id INTEGER NOT NULL,
-        name TEXT NOT NULL,
-        version TEXT NOT NULL,
-        source TEXT,
-        checksum TEXT,
-        via TEXT NOT NULL,
-        dependents TEXT NOT NULL
-    );
-    CREATE INDEX run_packages_by_name ON run_packages (name, run_id);
-    CREATE INDEX run_packages_by_run ON run_packages (run_id);
-    CREATE TABLE latest_runs (
-        repository TEXT NOT NULL,
-        branch TEXT NOT NULL,
-        run_id INTEGER NOT NULL,
-        recorded_us INTEGER NOT NULL,
-        PRIMARY KEY (repository, branch)
-    );
-"];
-
-/// Version 2: each distinct package row once (`package_rows`, content-addressed by
-/// [`digest`]), and `run_packages` narrow (run, position, name, row): runs that repeat a
-/// lockfile share its rows, and `respond` reads narrow index entries, then the few distinct
-/// rows. Existing runs are migrated in place.
-fn migrate_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    tx.execute_batch(
-        "ALTER TABLE run_packages RENAME TO run_packages_v1;
-         CREATE TABLE package_rows (
-             id INTEGER PRIMARY KEY,
-             digest BLOB NOT NULL UNIQUE,
-             name TEXT NOT NULL,
-             version TEXT NOT NULL,
-             source TEXT,
-             checksum TEXT,
-             via TEXT NOT NULL,
-             dependents TEXT NOT NULL
-         );
-         CREATE TABLE run_packages (
-             run_id INTEGER NOT NULL,
-             position INTEGER NOT NULL,
-             name TEXT NOT NULL,
-             row_id INTEGER NOT NULL,
-             PRIMARY KEY (run_id, position)
-         ) WITHOUT ROWID;",
-    )?;
-    {
-        let mut read = tx.prepare(
-            "SELECT run_id, name, version, source, checksum, via, dependents
-             FROM run_packages_v1 ORDER BY run_id, rowid",
-        )?;
-        let mut rows = read.query([])?;
-        let (mut run, mut position) = (i64::MIN, 0i64);
-        while let Some(r) = rows.next()? {
-            let (id, package) = package_from_row(r, 0)?;
-            if id != run {
-                (run, position) = (id, 0);
-            }
-            position += 1;
-            insert_package(tx, id, position, &package)?;
-        }
-    }
-    tx.execute_batch(
-        "DROP TABLE run_packages_v1;
-         CREATE INDEX run_packages_by_name ON run_packages (name, run_id, row_id);",
-    )
-}
+mod holding;
+mod migrations;
 
 /// Stores `package` as the `position`th (from 1) of run `run`, its row once.
-fn insert_package(
+pub(super) fn insert_package(
     tx: &rusqlite::Transaction<'_>,
     run: i64,
     position: i64,
@@ -154,9 +49,9 @@ pub(super) const RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id,
      r.command, r.passed, r.deny_level, r.total, r.critical, r.high, r.medium, r.low, r.info, \
      r.denied, r.codes, r.details, r.package_count, r.tool_version";
 
-/// The columns of `runs` that [`holding_run_from_row`] reads: who and when, without the
-/// counts and details `respond` does not need (they are the bulk of a row).
-pub(super) const HOLDING_RUN_COLUMNS: &str = "r.id, r.repository, r.branch, r.commit_id, r.recorded_at, r.command, r.passed, r.package_count";
+/// The columns of `latest_runs` (`l`) that [`holding_run_from_row`] reads: who and when,
+/// carried by the newest-record table itself, without the counts and details of `runs`.
+pub(super) const HOLDING_RUN_COLUMNS: &str = "l.run_id, l.repository, l.branch, l.commit_id, l.recorded_at, l.command, l.passed, l.package_count";
 
 /// The columns of `run_packages` that [`package_from_row`] reads, in order.
 /// (`p` a `run_packages` row, `d` its `package_rows` row.)
@@ -183,7 +78,7 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
         .map_err(|e| fail("configuring the state store", e))?;
-        migrate(&mut conn, &location)?;
+        migrations::migrate(&mut conn, &location)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
@@ -196,38 +91,6 @@ impl SqliteStore {
 
     fn fail(&self, what: &str, e: impl std::fmt::Display) -> Error {
         failed(what, &self.location(), e)
-    }
-}
-
-/// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction (writers that open
-/// the file at once wait for each other: `BEGIN IMMEDIATE`).
-fn migrate(conn: &mut rusqlite::Connection, location: &str) -> Result<()> {
-    let fail = |e: rusqlite::Error| failed("migrating the state store", location, e);
-    loop {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .map_err(fail)?;
-        let version: i64 = tx
-            .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
-            .map_err(fail)?
-            .unwrap_or(0);
-        if version > SCHEMA_VERSION {
-            return Err(too_new(location, version));
-        }
-        if version == SCHEMA_VERSION {
-            return tx.commit().map_err(fail);
-        }
-        match MIGRATIONS.get(version as usize) {
-            Some(sql) => tx.execute_batch(sql).map_err(fail)?,
-            None => migrate_v2(&tx).map_err(fail)?,
-        }
-        tx.execute("INSERT INTO schema_version VALUES (?1)", [version + 1])
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
     }
 }
 
@@ -260,7 +123,7 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRecord> {
     })
 }
 
-fn holding_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRecord> {
+pub(super) fn holding_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryRecord> {
     Ok(InventoryRecord {
         id: Some(r.get(0)?),
         repository: r.get(1)?,
@@ -274,7 +137,10 @@ fn holding_run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InventoryReco
     })
 }
 
-fn package_from_row(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<(i64, InventoryPackage)> {
+pub(super) fn package_from_row(
+    r: &rusqlite::Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(i64, InventoryPackage)> {
     let lines = |s: String| -> Vec<String> {
         s.split('\n')
             .filter(|l| !l.is_empty())
@@ -451,6 +317,7 @@ impl StateStore for SqliteStore {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(fail)?;
         let c = &run.counts;
+        let count = run.packages.len().max(run.package_count as usize) as i64;
         let id: i64 = tx
             .query_row(
                 "INSERT INTO runs (repository, branch, commit_id, recorded_at, recorded_us, command,
@@ -476,7 +343,7 @@ impl StateStore for SqliteStore {
                     c.denied,
                     serde_json::to_string(&run.codes).unwrap_or_default(),
                     run.details.to_string(),
-                    run.packages.len().max(run.package_count as usize) as i64,
+                    count,
                     run.tool_version,
                 ],
                 |r| r.get(0),
@@ -486,13 +353,27 @@ impl StateStore for SqliteStore {
             insert_package(&tx, id, i as i64 + 1, p).map_err(fail)?;
         }
         tx.execute(
-            "INSERT INTO latest_runs VALUES (?1, ?2, ?3, ?4)
+            "INSERT INTO latest_runs (repository, branch, run_id, recorded_us, commit_id,
+                 recorded_at, command, passed, package_count)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
              ON CONFLICT (repository, branch) DO UPDATE SET run_id = excluded.run_id,
-                 recorded_us = excluded.recorded_us
+                 recorded_us = excluded.recorded_us, commit_id = excluded.commit_id,
+                 recorded_at = excluded.recorded_at, command = excluded.command,
+                 passed = excluded.passed, package_count = excluded.package_count
              WHERE excluded.recorded_us > latest_runs.recorded_us
                 OR (excluded.recorded_us = latest_runs.recorded_us
                     AND excluded.run_id > latest_runs.run_id)",
-            params![run.repository, run.branch, id, at],
+            params![
+                run.repository,
+                run.branch,
+                id,
+                at,
+                run.commit,
+                run.recorded_at,
+                run.command,
+                run.passed,
+                count,
+            ],
         )
         .map_err(fail)?;
         tx.commit().map_err(fail)?;
@@ -527,55 +408,15 @@ impl StateStore for SqliteStore {
         )
     }
 
-    fn latest_holding(&self, name: &str, since: Option<&str>) -> Result<Holding> {
+    fn latest_holding(
+        &self,
+        name: &str,
+        since: Option<&str>,
+        keep: Option<&dyn Fn(&str) -> bool>,
+    ) -> Result<Holding> {
         let from = since.map_or(Ok(i64::MIN), micros)?;
-        let conn = self.conn();
-        let fail = |e| self.fail("reading recorded runs", e);
-        let scanned: i64 = conn
-            .query_row(
-                "SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= ?1",
-                [from],
-                |r| r.get(0),
-            )
-            .map_err(fail)?;
-        // Narrow rows (who, and which package row), then each distinct row once.
-        let mut stmt = conn
-            .prepare(&format!(
-                "SELECT {HOLDING_RUN_COLUMNS}, p.row_id
-                 FROM latest_runs l JOIN runs r ON r.id = l.run_id
-                 JOIN run_packages p ON p.run_id = l.run_id AND p.name = ?1
-                 WHERE l.recorded_us >= ?2 ORDER BY r.repository, r.branch, p.position"
-            ))
-            .map_err(fail)?;
-        let narrow = stmt
-            .query_map(params![name, from], |r| {
-                Ok((holding_run_from_row(r)?, r.get::<_, i64>(8)?))
-            })
-            .map_err(fail)?
-            .collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(fail)?;
-        let mut details: std::collections::HashMap<i64, InventoryPackage> = Default::default();
-        let mut row = conn
-            .prepare_cached(
-                "SELECT d.id, d.name, d.version, d.source, d.checksum, d.via, d.dependents
-                 FROM package_rows d WHERE d.id = ?1",
-            )
-            .map_err(fail)?;
-        for (_, id) in &narrow {
-            if !details.contains_key(id) {
-                let (id, p) = row
-                    .query_row([id], |r| package_from_row(r, 0))
-                    .map_err(fail)?;
-                details.insert(id, p);
-            }
-        }
-        let rows = narrow
-            .into_iter()
-            .map(|(run, id)| (run, details.get(&id).cloned().unwrap_or_default()))
-            .collect();
-        Ok(Holding {
-            scanned: scanned as usize,
-            runs: super::rows::group_packages(rows),
-        })
+        let mut conn = self.conn();
+        holding::latest_holding(&mut conn, name, from, keep)
+            .map_err(|e| self.fail("reading recorded runs", e))
     }
 }

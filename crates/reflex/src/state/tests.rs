@@ -94,14 +94,25 @@ fn the_newest_record_of_each_branch_answers() {
         vec![package("syn", "2.0.0")],
     ))
     .unwrap();
-    let held = s.latest_holding("url", None).unwrap();
+    let held = s.latest_holding("url", None, None).unwrap();
     assert_eq!(held.scanned, 2);
     assert_eq!(held.runs.len(), 1);
-    assert_eq!(held.runs[0].packages, vec![package("url", "2.0.0")]);
+    assert_eq!(held.packages(0), [package("url", "2.0.0")]);
     assert_eq!(
-        s.latest_holding("url", Some("2026-11-03")).unwrap().scanned,
+        s.latest_holding("url", Some("2026-11-03"), None)
+            .unwrap()
+            .scanned,
         1
     );
+    // The versions are judged before any run is read: none kept, no run.
+    let none = s
+        .latest_holding("url", None, Some(&|v: &str| v == "1.0.0"))
+        .unwrap();
+    assert_eq!((none.scanned, none.runs.len(), none.rows.len()), (2, 0, 0));
+    let some = s
+        .latest_holding("url", None, Some(&|v: &str| v == "2.0.0"))
+        .unwrap();
+    assert_eq!(some.packages(0), [package("url", "2.0.0")]);
     let all = s.runs(&TimeRange::ALL, true).unwrap();
     assert_eq!(all.len(), 3);
     assert_eq!(all[0].packages, old.packages);

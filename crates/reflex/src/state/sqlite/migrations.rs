@@ -1,0 +1,201 @@
+//! The SQLite schema, one migration per version, each in its own `BEGIN IMMEDIATE`
+//! transaction: a migration that fails (a full disk, a killed process) leaves the store as it
+//! was, at the previous version, and the next opening starts that migration again.
+
+use crate::error::Result;
+use crate::state::rows::digest_fields;
+use crate::state::{SCHEMA_VERSION, failed, too_new};
+use rusqlite::params;
+
+/// Version 1: the tables, each run's packages in full in `run_packages`. It adopts the tables
+/// of stores written before versions were recorded.
+const V1: &str = "
+    CREATE TABLE IF NOT EXISTS destinations (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        first_crate TEXT,
+        sightings INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (kind, value)
+    );
+    CREATE TABLE IF NOT EXISTS drills (
+        started TEXT NOT NULL,
+        scenario TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        gate TEXT NOT NULL,
+        sandbox TEXT NOT NULL,
+        monitor TEXT NOT NULL,
+        time_to_detect_ms REAL,
+        time_to_remediate_s REAL,
+        PRIMARY KEY (started, scenario)
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        repository TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        commit_id TEXT,
+        recorded_at TEXT NOT NULL,
+        recorded_us INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        passed INTEGER NOT NULL,
+        deny_level TEXT,
+        total INTEGER NOT NULL, critical INTEGER NOT NULL, high INTEGER NOT NULL,
+        medium INTEGER NOT NULL, low INTEGER NOT NULL, info INTEGER NOT NULL,
+        denied INTEGER NOT NULL,
+        codes TEXT NOT NULL,
+        details TEXT NOT NULL,
+        package_count INTEGER NOT NULL,
+        tool_version TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_time ON runs (recorded_us);
+    CREATE TABLE run_packages (
+        run_id INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        source TEXT,
+        checksum TEXT,
+        via TEXT NOT NULL,
+        dependents TEXT NOT NULL
+    );
+    CREATE INDEX run_packages_by_name ON run_packages (name, run_id);
+    CREATE INDEX run_packages_by_run ON run_packages (run_id);
+    CREATE TABLE latest_runs (
+        repository TEXT NOT NULL,
+        branch TEXT NOT NULL,
+        run_id INTEGER NOT NULL,
+        recorded_us INTEGER NOT NULL,
+        PRIMARY KEY (repository, branch)
+    );
+";
+
+/// Version 2: each distinct package row once (`package_rows`, content-addressed by
+/// [`crate::state::rows::digest`]), and `run_packages` narrow (run, position, name, row): runs
+/// that repeat a lockfile share its rows, and `respond` reads narrow index entries, then the
+/// few distinct rows. Existing runs are migrated in place, in one pass over their rows in
+/// order; a row already stored is found by its digest in memory, not in the table.
+fn migrate_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "ALTER TABLE run_packages RENAME TO run_packages_v1;
+         CREATE TABLE package_rows (
+             id INTEGER PRIMARY KEY,
+             digest BLOB NOT NULL UNIQUE,
+             name TEXT NOT NULL,
+             version TEXT NOT NULL,
+             source TEXT,
+             checksum TEXT,
+             via TEXT NOT NULL,
+             dependents TEXT NOT NULL
+         );
+         CREATE TABLE run_packages (
+             run_id INTEGER NOT NULL,
+             position INTEGER NOT NULL,
+             name TEXT NOT NULL,
+             row_id INTEGER NOT NULL,
+             PRIMARY KEY (run_id, position)
+         ) WITHOUT ROWID;",
+    )?;
+    // A large page cache for the pass (random inserts into the digest index), the default after.
+    tx.execute_batch("PRAGMA cache_size = -262144")?;
+    // Digest -> row id of the rows stored so far (bounded: past it, the table answers).
+    const KNOWN: usize = 1 << 21;
+    let mut known: std::collections::HashMap<Vec<u8>, i64> = Default::default();
+    let mut read = tx.prepare(
+        "SELECT run_id, name, version, source, checksum, via, dependents
+         FROM run_packages_v1 ORDER BY run_id, rowid",
+    )?;
+    let mut store = tx.prepare(
+        "INSERT INTO package_rows (digest, name, version, source, checksum, via, dependents)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (digest) DO UPDATE SET digest = excluded.digest RETURNING id",
+    )?;
+    let mut entry = tx.prepare("INSERT INTO run_packages VALUES (?1, ?2, ?3, ?4)")?;
+    let mut rows = read.query([])?;
+    let (mut run, mut position) = (i64::MIN, 0i64);
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let fields: [Option<&str>; 6] = [
+            Some(r.get_ref(1)?.as_str()?),
+            Some(r.get_ref(2)?.as_str()?),
+            r.get_ref(3)?.as_str_or_null()?,
+            r.get_ref(4)?.as_str_or_null()?,
+            Some(r.get_ref(5)?.as_str()?),
+            Some(r.get_ref(6)?.as_str()?),
+        ];
+        let digest = digest_fields(fields);
+        let row = match known.get(&digest) {
+            Some(row) => *row,
+            None => {
+                let [name, version, source, checksum, via, deps] = fields;
+                let row: i64 = store.query_row(
+                    params![digest, name, version, source, checksum, via, deps],
+                    |r| r.get(0),
+                )?;
+                if known.len() >= KNOWN {
+                    known.clear();
+                }
+                known.insert(digest, row);
+                row
+            }
+        };
+        if id != run {
+            (run, position) = (id, 0);
+        }
+        position += 1;
+        entry.execute(params![id, position, fields[0], row])?;
+    }
+    drop(rows);
+    tx.execute_batch(
+        "DROP TABLE run_packages_v1;
+         CREATE INDEX run_packages_by_name ON run_packages (name, run_id, row_id);
+         PRAGMA cache_size = -2000;",
+    )
+}
+
+/// Version 3, for `respond`: the distinct rows of a name with their versions, from an index
+/// (judged before any run is read), and the newest record of each repository and branch
+/// carrying who and when itself (commit, time, command, verdict, package count).
+const V3: &str = "
+    CREATE INDEX package_rows_by_name ON package_rows (name, version);
+    ALTER TABLE latest_runs ADD COLUMN commit_id TEXT;
+    ALTER TABLE latest_runs ADD COLUMN recorded_at TEXT NOT NULL DEFAULT '';
+    ALTER TABLE latest_runs ADD COLUMN command TEXT NOT NULL DEFAULT '';
+    ALTER TABLE latest_runs ADD COLUMN passed INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE latest_runs ADD COLUMN package_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE latest_runs SET (commit_id, recorded_at, command, passed, package_count) =
+        (SELECT r.commit_id, r.recorded_at, r.command, r.passed, r.package_count
+         FROM runs r WHERE r.id = latest_runs.run_id);
+";
+
+/// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction (writers that open
+/// the file at once wait for each other: `BEGIN IMMEDIATE`).
+pub(super) fn migrate(conn: &mut rusqlite::Connection, location: &str) -> Result<()> {
+    let fail = |e: rusqlite::Error| failed("migrating the state store", location, e);
+    loop {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(fail)?;
+        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            .map_err(fail)?;
+        let version: i64 = tx
+            .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })
+            .map_err(fail)?
+            .unwrap_or(0);
+        if version > SCHEMA_VERSION {
+            return Err(too_new(location, version));
+        }
+        if version == SCHEMA_VERSION {
+            return tx.commit().map_err(fail);
+        }
+        match version {
+            0 => tx.execute_batch(V1),
+            1 => migrate_v2(&tx),
+            _ => tx.execute_batch(V3),
+        }
+        .map_err(fail)?;
+        tx.execute("INSERT INTO schema_version VALUES (?1)", [version + 1])
+            .map_err(fail)?;
+        tx.commit().map_err(fail)?;
+    }
+}
