@@ -33,7 +33,7 @@ Usage: scripts/bench-state.py [--records N] [--rows shared,varied] [--vary F] [-
        [--no-postgres]
 A PostgreSQL server comes from REFLEX_TEST_POSTGRES_URL, else scripts/postgres-for-tests.sh
 starts one (and stops it). The binary defaults to target/release/cargo-reflex. Disk, per
-10,000 lockfiles and per binary: PostgreSQL 2.0 GB shared, 2.4 GB varied (10 %), 6.3 GB with
+10,000 lockfiles and per binary: PostgreSQL 2.0 GB shared, 2.4 GB varied (10 %), 6.8 GB with
 --vary 1; SQLite 0.6, 0.9 and 3.8 GB; --migrate needs about 4 GB more (the version 1 rows,
 one store at a time) and room for the migration. The script refuses to fill, or to migrate,
 when it would leave too little free.
