@@ -201,7 +201,9 @@ fn bucket(f: &crate::analysis::behaviour::Fact) -> Option<(&'static str, bool)> 
             "shipped-file" | "written-file" | "downloaded" => {
                 ("runs shipped or written files", true)
             }
-            "compiler" | "build-tool" | "utility" | "from-env" => return None,
+            c if crate::analysis::behaviour::patterns::ordinary_tool(c) || c == "from-env" => {
+                return None;
+            }
             _ if f.computed || f.decoded.is_some() => {
                 ("runs programs whose names are computed or decoded", true)
             }

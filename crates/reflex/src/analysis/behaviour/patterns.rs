@@ -99,6 +99,12 @@ pub fn program_class(program: &str) -> &'static str {
     }
 }
 
+/// Programs every build runs and nothing can be smuggled through: compilers, build tools
+/// (`pkg-config`, `cmake`, `git`...) and printing utilities (`cat`, `tail`...).
+pub fn ordinary_tool(class: &str) -> bool {
+    matches!(class, "compiler" | "build-tool" | "utility")
+}
+
 /// Places programs start from: the toolchain and cargo's binaries and sources, shell start-up
 /// files, SSH authorized keys, scheduled tasks, autostart entries, git hooks. Code that writes
 /// there outlives the build.

@@ -215,10 +215,8 @@ impl<'a> Walker<'a> {
             .any(|(k, c)| *k == Kind::Network || (*k == Kind::Exec && c == "download-tool"));
         let runs = self.fn_kinds.iter().any(|(k, c)| {
             *k == Kind::Exec
-                && !matches!(
-                    c.as_str(),
-                    "compiler" | "build-tool" | "utility" | "download-tool" | "from-env"
-                )
+                && !super::patterns::ordinary_tool(c)
+                && !matches!(c.as_str(), "download-tool" | "from-env")
         });
         let downloaded_run = self
             .fn_kinds

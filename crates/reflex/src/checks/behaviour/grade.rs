@@ -5,8 +5,7 @@ use super::{
     CAPABILITIES, DOWNLOAD_EXECUTE, EMBEDDED, ENDPOINT, ENV_GATED, EXFILTRATION, KEY_SEARCH,
     MACRO_EXEC, OBFUSCATED, PERSISTENCE, SHIPPED_EXEC, TLS_OFF,
 };
-use crate::analysis::behaviour::Role;
-use crate::analysis::behaviour::{Fact, Kind, patterns};
+use crate::analysis::behaviour::{Fact, Kind, Role, patterns};
 use crate::analysis::capabilities::is_cargo_var;
 use crate::finding::{CodeSpec, Finding, Severity};
 use crate::knowledge::secrets::secret_reason;
@@ -73,10 +72,8 @@ fn is_way_out(f: &Fact) -> bool {
 /// Execution of something other than the usual build tools.
 fn is_unusual_exec(f: &Fact) -> bool {
     f.kind == Kind::Exec
-        && !matches!(
-            f.class.as_str(),
-            "compiler" | "build-tool" | "utility" | "from-env" | "other"
-        )
+        && !patterns::ordinary_tool(&f.class)
+        && !matches!(f.class.as_str(), "from-env" | "other")
 }
 
 /// A way out that sends where the code says: a fixed destination, raw sockets, a helper
@@ -104,7 +101,6 @@ fn owned_by_destination(secret: &Fact, way: &Fact) -> bool {
     word.len() >= 3 && labels.len() >= 2 && labels[labels.len() - 2].eq_ignore_ascii_case(word)
 }
 
-/// The secrets read in a function that also sends them somewhere the code chose.
 /// A secret read in one function and a send to where the code chose in another of the same
 /// file (kept in a field, sent later): worth a look, not proof.
 fn same_file_send(secrets: &[&Fact], ways: &[&Fact]) -> bool {
@@ -114,7 +110,8 @@ fn same_file_send(secrets: &[&Fact], ways: &[&Fact]) -> bool {
     })
 }
 
-/// With `owned`: those sent only to a domain named like the variable's service.
+/// The secrets read in a function that also sends them somewhere the code chose; with
+/// `owned`, those sent only to a domain named like the variable's service.
 fn sent_from_same_fn<'a>(secrets: &[&'a Fact], ways: &[&Fact], owned: bool) -> Vec<&'a Fact> {
     secrets
         .iter()
@@ -325,7 +322,7 @@ fn gated_obfuscated_keys<'a>(e: &Evidence<'a>, out: &mut Vec<Verdict<'a>>) {
             .as_deref()
             .is_some_and(|g| build_time || f.kind == Kind::Exec || !g.contains("date"))
             && match f.kind {
-                Kind::Exec => !matches!(f.class.as_str(), "compiler" | "build-tool" | "utility"),
+                Kind::Exec => !patterns::ordinary_tool(&f.class),
                 Kind::Network | Kind::DownloadExec => true,
                 _ => false,
             }
