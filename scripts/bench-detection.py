@@ -49,6 +49,7 @@ ap.add_argument("--tools", default="reflex,rustinel,guarddog", help="comma-separ
 ap.add_argument("--others-limit", type=int, default=None,
                 help="run rustinel and GuardDog on the positives and only the first N popular negatives")
 ap.add_argument("--fetch-only", action="store_true", help="fill the cache and stop")
+ap.add_argument("--list", metavar="FILE", help="write the popular negatives (name, version, archive; tab-separated) and stop")
 ap.add_argument("--jobs", type=int, default=8, help="parallel downloads (analysis runs one crate at a time)")
 ap.add_argument("--show-held-out", action="store_true", help="print held-out rows one by one (only once tuning is over)")
 ap.add_argument("--json", help="write every per-crate result to this file")
@@ -186,6 +187,10 @@ if a.fetch_only:
     sys.exit(0)
 popular_list = [(n, v, popular[(n, v)]) for n, v, _ in popular_items if (n, v) in popular]
 corpus_list = [(n, v, p) for (n, v), p in sorted(corpus.items())]
+if a.list:
+    with open(a.list, "w") as f:
+        f.writelines(f"{n}\t{v}\t{p}\n" for n, v, p in popular_list)
+    sys.exit(0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -25,6 +25,11 @@ mod survey;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc: the analysis of a crate builds and drops millions of small syntax nodes, and the
+/// system allocator spent about 28 % of a cold `recon` in malloc and free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let mut args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The sandbox's init: a re-execution of this binary by `build`.

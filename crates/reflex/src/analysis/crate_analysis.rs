@@ -3,6 +3,7 @@
 
 use super::behaviour::{self, Behaviour, Role};
 use super::capabilities::{self, Capabilities};
+use super::parsing::{Src, analyze_behaviour};
 use crate::graph::Graph;
 use crate::knowledge::unsafe_count::{self, UnsafeCounts};
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
@@ -73,11 +74,12 @@ pub struct Identity {
 
 /// Analyses one archive.
 pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
-    let mut a = CrateAnalysis {
-        from: from.to_string(),
-        problems: archive.problems.clone(),
-        ..Default::default()
-    };
+    analyze_with(archive, from, true)
+}
+
+/// What the packaged manifest says (links, metadata, identity, proc-macro, build script):
+/// recorded in `a`; the manifest and the library's path are returned.
+fn read_manifest(archive: &CrateArchive, a: &mut CrateAnalysis) -> (toml::Table, String) {
     let manifest: toml::Table = archive
         .file("Cargo.toml")
         .and_then(|f| f.text.as_deref())
@@ -118,6 +120,18 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .unwrap_or("src/lib.rs")
         .trim_start_matches("./")
         .to_string();
+    (manifest, lib_path)
+}
+
+/// [`analyze`]; `prefilter` off parses every file (the reference the lexical pass is checked
+/// against).
+pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> CrateAnalysis {
+    let mut a = CrateAnalysis {
+        from: from.to_string(),
+        problems: archive.problems.clone(),
+        ..Default::default()
+    };
+    let (manifest, lib_path) = read_manifest(archive, &mut a);
     a.native_files = archive
         .files
         .iter()
@@ -133,7 +147,7 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
     let mut caps = Capabilities::default();
     let mut build_time_code = false;
     // Parsed once: unsafe counts, build-time capabilities, then the behaviour of all code.
-    let mut sources: Vec<(&str, Role, Option<&str>, Option<syn::File>)> = Vec::new();
+    let mut sources: Vec<Src<'_>> = Vec::new();
     let shipped: Vec<String> = archive
         .files
         .iter()
@@ -142,24 +156,52 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
         .collect();
     let started = std::time::Instant::now();
     let mut found = Behaviour::default();
+    let mut inert: Vec<Src<'_>> = Vec::new();
     let mut held = 0usize;
     // A file's role is what reaches it (see `roles`); the directory rule is for the rest.
     let reached = super::roles::reached_roles(archive, &a, &lib_path, &manifest);
+    let roles: HashMap<&str, (Role, bool)> = archive
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Rust)
+        .map(|f| {
+            let path = f.path.as_str();
+            let by_reach = reached.get(path).copied();
+            let in_tests = by_reach.is_none()
+                && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
+                    .iter()
+                    .any(|d| path.starts_with(d));
+            let role =
+                by_reach.unwrap_or_else(|| super::roles::directory_role(path, &a, &build_dir));
+            (path, (role, in_tests))
+        })
+        .collect();
+    let role_of = |path: &str| roles.get(path).copied().unwrap_or((Role::Library, false));
+    // The lexical pass over every file first: constants named anywhere are kept.
+    let mut scans: HashMap<&str, behaviour::prefilter::Scan<'_>> = HashMap::new();
+    for f in archive.files.iter().filter(|f| prefilter && f.kind == FileKind::Rust) {
+        let (role, in_tests) = role_of(&f.path);
+        if let (Some(text), false, false) = (&f.text, in_tests, role.build_time()) {
+            scans.insert(&f.path, behaviour::prefilter::scan(text));
+        }
+    }
+    behaviour::prefilter::keep_named_constants(&mut scans.values_mut().collect::<Vec<_>>());
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
-        let by_reach = reached.get(f.path.as_str()).copied();
-        let in_tests = by_reach.is_none()
-            && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
-                .iter()
-                .any(|d| f.path.starts_with(d));
-        let role =
-            by_reach.unwrap_or_else(|| super::roles::directory_role(&f.path, &a, &build_dir));
+        let (role, in_tests) = role_of(&f.path);
         let is_build = role == Role::BuildScript;
         let runs_at_build_time = role.build_time();
         if let Some(counts) = &f.large_unsafe {
             if !in_tests {
                 a.rust_files += 1;
                 a.unsafe_counts.add(counts);
-                sources.push((&f.path, role, None, None));
+                sources.push(Src {
+                    path: &f.path,
+                    role,
+                    text: None,
+                    parsed: None,
+                    scan: None,
+                    order: a.rust_files,
+                });
             }
             continue;
         }
@@ -168,37 +210,65 @@ pub fn analyze(archive: &CrateArchive, from: &str) -> CrateAnalysis {
             continue;
         }
         a.rust_files += 1;
-        let parsed = if behaviour::too_deep(text) {
-            None
-        } else {
-            syn::parse_file(text).ok()
+        // Build-time code is parsed whole (capabilities); the roots always (`forbid`).
+        let root = f.path == lib_path || f.path == "src/main.rs";
+        let scan = scans.remove(f.path.as_str());
+        let lexical_unsafe = |counts: &mut UnsafeCounts| {
+            if unsafe_count::may_have_unsafe(text) {
+                counts.add(&unsafe_count::lex_count(text));
+            }
         };
+        if scan.as_ref().is_some_and(|s| !s.worth_parsing() && !root) {
+            lexical_unsafe(&mut a.unsafe_counts);
+            inert.push(Src {
+                path: &f.path,
+                role,
+                text: Some(text),
+                parsed: None,
+                scan,
+                order: a.rust_files,
+            });
+            continue;
+        }
+        let (parsed, part) = Src::parse(text, scan.as_ref());
         match &parsed {
+            // Items were left out: their unsafe is counted lexically, as for the whole file.
+            Some(_) if part => lexical_unsafe(&mut a.unsafe_counts),
             Some(file) => {
                 if !is_build && unsafe_count::may_have_unsafe(text) {
                     a.unsafe_counts.add(&unsafe_count::count(file));
                 }
-                if f.path == lib_path || f.path == "src/main.rs" {
-                    a.forbids_unsafe |= unsafe_count::forbids_unsafe(file);
-                }
-                if runs_at_build_time {
-                    build_time_code = true;
-                    caps.merge(capabilities::scan(file));
-                }
             }
-            None => {
-                a.unparsed_files += 1;
+            None => a.unparsed_files += 1,
+        }
+        if let Some(file) = &parsed {
+            if root {
+                a.forbids_unsafe |= unsafe_count::forbids_unsafe(file);
+            }
+            if runs_at_build_time {
+                build_time_code = true;
+                caps.merge(capabilities::scan(file));
             }
         }
-        sources.push((&f.path, role, Some(text), parsed));
+        sources.push(Src {
+            path: &f.path,
+            role,
+            text: Some(text),
+            parsed,
+            scan,
+            order: a.rust_files,
+        });
         held += text.len();
         // Syntax trees are many times their text: big crates are analysed in parts.
         if held > HELD_TEXT {
-            analyze_behaviour(&mut sources, &shipped, started, &mut found);
+            analyze_behaviour(&mut sources, &mut inert, &shipped, started, &mut found);
             held = 0;
         }
     }
-    analyze_behaviour(&mut sources, &shipped, started, &mut found);
+    analyze_behaviour(&mut sources, &mut inert, &shipped, started, &mut found);
+    // Files the lexical pass read and found nothing in (and nothing that names what the
+    // analysis found doing something) are read.
+    found.files_read += inert.len();
     a.behaviour = Some(found);
     if build_time_code {
         a.capabilities = Some(caps);
@@ -287,43 +357,6 @@ pub fn readme_names(readme: &str) -> Vec<String> {
 /// Source text whose syntax trees are held at once for the behaviour analysis.
 const HELD_TEXT: usize = 2 << 20;
 
-/// Runs the behaviour analysis on `sources` (then emptied) within what is left of the crate's
-/// time budget, and adds what it found to `found`.
-fn analyze_behaviour(
-    sources: &mut Vec<(&str, Role, Option<&str>, Option<syn::File>)>,
-    shipped: &[String],
-    started: std::time::Instant,
-    found: &mut Behaviour,
-) {
-    if sources.is_empty() {
-        return;
-    }
-    let budget = behaviour::Budget::default();
-    let budget = behaviour::Budget {
-        crate_time: budget.crate_time.saturating_sub(started.elapsed()),
-        max_files: budget.max_files.saturating_sub(found.files_read),
-        max_facts: budget.max_facts.saturating_sub(found.facts.len()),
-    };
-    let inputs: Vec<behaviour::Source<'_>> = sources
-        .iter()
-        .map(|(path, role, text, parsed)| behaviour::Source {
-            path,
-            role: *role,
-            text: *text,
-            parsed: parsed.as_ref(),
-        })
-        .collect();
-    let part = behaviour::analyze(&inputs, shipped, budget);
-    drop(inputs);
-    sources.clear();
-    // Positions of the files just parsed are no longer needed on this thread.
-    proc_macro2::extra::invalidate_current_thread_spans();
-    found.facts.extend(part.facts);
-    found.files_read += part.files_read;
-    found.lexed.extend(part.lexed);
-    found.partial.extend(part.partial);
-}
-
 /// Fetches and analyses the archive of every registry package of the graph on `workers`
 /// threads. Keys are package indexes; errors say why an archive is unavailable.
 pub fn analyze_graph(
@@ -402,7 +435,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v9-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v10-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",

@@ -4,4 +4,5 @@
 pub mod behaviour;
 pub mod capabilities;
 pub mod crate_analysis;
+pub mod parsing;
 pub mod roles;

@@ -124,9 +124,24 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
     let b = text.as_bytes();
     let mut tokens: Vec<Tok> = Vec::new();
     let mut i = 0;
+    // The word just read, while no other token followed it (`name!` starts a macro call).
+    let mut word_before: Option<&str> = None;
     while i < b.len() {
         let ch = b[i];
         let before = tokens.len();
+        // A macro call's tokens are not code to `syn` (nor to `count`): skipped.
+        if ch == b'!'
+            && word_before.is_some_and(|w| !KEYWORDS.contains(&w))
+            && let Some(end) = macro_body_end(b, i + 1)
+        {
+            i = end;
+            word_before = None;
+            tokens.push(Other);
+            continue;
+        }
+        if !(ch.is_ascii_whitespace() || ch.is_ascii_alphanumeric() || ch == b'_') {
+            word_before = None;
+        }
         if ch == b'/' && b.get(i + 1) == Some(&b'/') {
             while i < b.len() && b[i] != b'\n' {
                 i += 1;
@@ -198,9 +213,12 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
                 i += 1;
             }
             let word = &text[start..i];
+            word_before = Some(word);
+            // `fn(` is a function pointer type, not a function.
+            let pointer = b[i..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
             tokens.push(match word {
                 "unsafe" => Unsafe,
-                "fn" => Fn,
+                "fn" if !pointer => Fn,
                 "impl" => Impl,
                 "trait" => Trait,
                 "extern" => Extern,
@@ -226,7 +244,7 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
                 tokens.pop();
                 continue;
             }
-            [.., Unsafe, Fn] => c.functions += 1,
+            [.., Unsafe, Fn] | [.., Unsafe, Extern, Fn] => c.functions += 1,
             [.., Unsafe, Impl] => c.impls += 1,
             [.., Unsafe, Trait] => c.traits += 1,
             [.., Unsafe, Brace] => c.blocks += 1,
@@ -238,6 +256,68 @@ pub fn lex_count(text: &str) -> UnsafeCounts {
         }
     }
     c
+}
+
+/// Keywords after which `!` is a negation, not a macro call.
+const KEYWORDS: &[&str] = &[
+    "return", "if", "while", "match", "in", "else", "break", "let", "mut", "move", "as", "for",
+    "loop", "yield", "await",
+];
+
+/// After the `!` of a macro call (at `i`): the end of its body, `macro_rules! name { .. }`
+/// included; `None` when no group follows.
+fn macro_body_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let skip_ws = |b: &[u8], mut i: usize| {
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        i
+    };
+    i = skip_ws(b, i);
+    if b.get(i)
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+    {
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+            i += 1;
+        }
+        i = skip_ws(b, i);
+    }
+    if !matches!(b.get(i), Some(b'(' | b'[' | b'{')) {
+        return None;
+    }
+    let mut depth = 0usize;
+    while i < b.len() {
+        match b[i] {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'\'' if b.get(i + 2) == Some(&b'\'') => i += 2,
+            b'\'' if b.get(i + 1) == Some(&b'\\') => {
+                i += 2;
+                while i < b.len() && b[i] != b'\'' {
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    Some(b.len())
 }
 
 #[cfg(test)]

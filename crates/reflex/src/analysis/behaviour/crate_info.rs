@@ -108,6 +108,27 @@ impl CrateInfo {
         }
     }
 
+    /// Functions that do something or return a value, and constants with a value (not a bare
+    /// integer): a file that names one may have facts through it.
+    pub fn active_names(&self) -> HashSet<String> {
+        let fns = self.fns.iter().filter(|(_, f)| {
+            f.execs
+                || f.network
+                || f.sends
+                || !f.reads.is_empty()
+                || f.exec_param.is_some()
+                || f.env_param.is_some()
+                || !f.written.is_empty()
+                || !matches!(f.returns, Val::Unknown | Val::Param(_))
+        });
+        let consts = self.consts.iter().filter(|(_, v)| {
+            !matches!(v, Val::Unknown) && !matches!(v, Val::Str(s) if s.starts_with('#'))
+        });
+        fns.map(|(n, _)| n.clone())
+            .chain(consts.map(|(n, _)| n.clone()))
+            .collect()
+    }
+
     /// What a lookup of `name` tells the walk: the summary without its list of callees (only
     /// propagation reads that), and no summary the same as one that says nothing (a call of a
     /// function that does nothing known adds no fact and has no known value).
@@ -270,8 +291,8 @@ mod tests {
             })
             .collect();
         let shipped = ["bin/helper".to_string()];
-        let once = analyze_with(&sources, &shipped, Budget::default(), true);
-        let twice = analyze_with(&sources, &shipped, Budget::default(), false);
+        let once = analyze_with(&sources, &shipped, Budget::default(), true).0;
+        let twice = analyze_with(&sources, &shipped, Budget::default(), false).0;
         (once, twice)
     }
 

@@ -253,6 +253,13 @@ fn raw_start(b: &[u8], i: usize) -> Option<(usize, usize)> {
     (b.get(j + hashes) == Some(&b'"')).then_some((hashes, j + hashes + 1))
 }
 
+/// The value the lexer reads for the body of a `"..."` string (without its quotes).
+pub fn cook(body: &str) -> String {
+    let mut quoted = body.as_bytes().to_vec();
+    quoted.push(b'"');
+    string(&quoted, 0).0
+}
+
 /// A `"..."` string from `start` (after the quote): its value, the index after it, and the
 /// newlines it spans.
 fn string(b: &[u8], start: usize) -> (String, usize, u32) {

@@ -15,6 +15,7 @@ mod detect;
 mod detect_literals;
 mod lexer;
 pub mod patterns;
+pub mod prefilter;
 mod values;
 mod visit;
 
@@ -230,16 +231,27 @@ pub fn too_deep(text: &str) -> bool {
 /// Analyses the sources of one crate. `shipped` are the other files of the archive (their
 /// paths), so that running one of them is recognised.
 pub fn analyze(sources: &[Source<'_>], shipped: &[String], budget: Budget) -> Behaviour {
+    analyze_with(sources, shipped, budget, true).0
+}
+
+/// [`analyze`], and the names of the crate functions and constants the analysis found doing
+/// something or holding a value: items that name one are worth parsing (see [`prefilter`]).
+pub fn analyze_part(
+    sources: &[Source<'_>],
+    shipped: &[String],
+    budget: Budget,
+) -> (Behaviour, std::collections::HashSet<String>) {
     analyze_with(sources, shipped, budget, true)
 }
 
-/// [`analyze`]; `reuse` off walks every parsed file a second time (the reference for tests).
+/// [`analyze_part`]; `reuse` off walks every parsed file a second time (the reference for
+/// tests).
 fn analyze_with(
     sources: &[Source<'_>],
     shipped: &[String],
     budget: Budget,
     reuse: bool,
-) -> Behaviour {
+) -> (Behaviour, std::collections::HashSet<String>) {
     let start = Instant::now();
     let mut out = Behaviour::default();
     let parsed: Vec<(&Source<'_>, &syn::File)> = sources
@@ -282,7 +294,7 @@ fn analyze_with(
         }
     }
     out.facts = dedupe(facts, budget.max_facts, &mut out.partial);
-    out
+    (out, crate_info.active_names())
 }
 
 /// One fact per (kind, role, subject, class, file, gate, decoding), the first seen; at most

@@ -219,6 +219,22 @@ pub fn endpoint_kind(s: &str) -> Option<&'static str> {
         ("interact.sh", "", "interaction catcher"),
         ("burpcollaborator", "", "interaction catcher"),
     ];
+    // One pass over the text for every host fragment (most literals name none).
+    static FINDER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(HOSTS.iter().map(|(h, _, _)| h))
+                .ok()
+        });
+    let named = match FINDER.as_ref() {
+        Some(f) => f.find_overlapping_iter(s).next().is_some(),
+        None => true,
+    };
+    let scheme = |p: &str| s.get(..p.len()).is_some_and(|x| x.eq_ignore_ascii_case(p));
+    if !named && !scheme("http://") && !scheme("https://") {
+        return None;
+    }
     let lower = s.to_ascii_lowercase();
     if let Some((_, _, k)) = HOSTS
         .iter()
@@ -244,25 +260,41 @@ pub fn endpoint_kind(s: &str) -> Option<&'static str> {
     (!unroutable).then_some("raw IP address")
 }
 
+/// Wallet files and seed-phrase words key searches name.
+const WALLET: &[&str] = &[
+    ".solana/id.json",
+    "wallet.dat",
+    "ethereum/keystore",
+    "/keystore/utc--",
+    ".electrum",
+    "exodus/exodus.wallet",
+    "atomic/local storage",
+    "nkbihfbeogaeaoehlefnkodbefgpgknn",
+    "bfnaelmomeimhlpmgjnjophhpkkoljpa",
+    "metamask",
+    "phantom wallet",
+    "seed phrase",
+    "mnemonic phrase",
+    "secret recovery phrase",
+];
+
 /// Whether a literal searches for key material or names a wallet: what it looks for.
 pub fn key_search(s: &str) -> Option<&'static str> {
+    // Most literals have none of what is looked for: one pass tells.
+    static FINDER: std::sync::LazyLock<Option<aho_corasick::AhoCorasick>> =
+        std::sync::LazyLock::new(|| {
+            let mut needles: Vec<&str> = WALLET.to_vec();
+            needles.extend(["123456789ABCDEFGHJKLMNPQRSTUVWXYZ", "{64}", "{66}", "{128}"]);
+            needles.push("private_key");
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(needles)
+                .ok()
+        });
+    if FINDER.as_ref().is_some_and(|f| !f.is_match(s)) {
+        return None;
+    }
     let lower = s.to_ascii_lowercase();
-    const WALLET: &[&str] = &[
-        ".solana/id.json",
-        "wallet.dat",
-        "ethereum/keystore",
-        "/keystore/utc--",
-        ".electrum",
-        "exodus/exodus.wallet",
-        "atomic/local storage",
-        "nkbihfbeogaeaoehlefnkodbefgpgknn",
-        "bfnaelmomeimhlpmgjnjophhpkkoljpa",
-        "metamask",
-        "phantom wallet",
-        "seed phrase",
-        "mnemonic phrase",
-        "secret recovery phrase",
-    ];
     if WALLET.iter().any(|w| lower.contains(w)) {
         return Some("wallet files or seed phrases");
     }

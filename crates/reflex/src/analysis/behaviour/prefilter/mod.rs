@@ -1,0 +1,575 @@
+//! Which files are worth parsing: a lexical pass over a file's text that tells apart files in
+//! which the analysis cannot find anything, so that `syn` does not build (and drop) a syntax
+//! tree for them. Parsing is most of the analysis' time, and most files of most crates name no
+//! process, environment, network, file-writing, decoding or TLS API and no literal that says
+//! anything.
+//!
+//! A file is worth parsing when any of these holds (each mirrors a detector of `detect`,
+//! `detect_literals`, `values` or `lexer`, and errs towards parsing):
+//! - an identifier the detectors match (`Command`, `var`, `TcpStream`, a network crate, `libc`
+//!   exec and socket calls, `OpenOptions`, `arg`, gate calls such as `hostname`, decoders such as
+//!   `from_utf8` or anything named like base64 or hex, ...);
+//! - a string literal or doc comment that is a fact by itself (`detect_literals::literal_facts`)
+//!   or a value worth following into another file's call: a program of a known class, an
+//!   address or path, a variable-like name, a download command;
+//! - a byte string or integer that starts an executable;
+//! - conditional pairs: a file-writing name beside `fs` or `File`, `get` beside any string
+//!   literal, `map` beside `^` or `char`, `String::from` beside brackets.
+//!
+//! Files that are not worth parsing by themselves are parsed after all when they name a
+//! function or constant that the analysis of the parsed files found doing something (see
+//! [`super::analyze_part`]): a gate in a plain file around a helper that runs a program.
+
+use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
+use lex::{Arrays, Lexer, Token};
+
+mod lex;
+
+/// Identifier sets: foldhash, as every identifier of most files goes in one.
+pub type Idents<'a> = std::collections::HashSet<&'a str, foldhash::fast::RandomState>;
+
+/// One top-level item of a file (with its attributes and doc comments): a byte range.
+pub struct Item<'a> {
+    pub start: usize,
+    pub end: usize,
+    /// It may hold a fact: give it to `syn`.
+    pub seeded: bool,
+    /// Kept whenever the file is parsed: `use`, `extern crate`, inner attributes.
+    pub always: bool,
+    /// Its identifiers (each once when there are many).
+    pub idents: Vec<&'a str>,
+    /// The constants and statics it defines.
+    pub consts: Vec<&'a str>,
+    /// The names in its `use` declarations (at any depth: the walk reads them as aliases for
+    /// the whole file).
+    pub uses: Vec<&'a str>,
+    /// It has a string, character or byte literal, or a macro call: a constant's value may
+    /// be text.
+    pub text: bool,
+    /// It was kept for a call the detectors read (a process, the environment, the network,
+    /// a file write...), not only for a literal: the constants it names are values there.
+    pub sink: bool,
+}
+
+/// What the lexical pass learnt of one file: its items.
+pub struct Scan<'a> {
+    pub items: Vec<Item<'a>>,
+}
+
+impl Scan<'_> {
+    /// Some item may hold a fact: the file is parsed.
+    pub fn worth_parsing(&self) -> bool {
+        self.items.iter().any(|i| i.seeded)
+    }
+
+    /// Items given to `syn`.
+    pub fn kept(&self, i: usize) -> bool {
+        self.items.get(i).is_some_and(|i| i.seeded || i.always)
+    }
+
+    /// Marks as seeded the items that name one of `active` (what the analysis found doing
+    /// something or holding a value); whether any was.
+    pub fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
+        let mut pulled = false;
+        for item in self.items.iter_mut().filter(|i| !i.seeded) {
+            if item.idents.iter().any(|i| active.contains(*i)) {
+                item.seeded = true;
+                pulled = true;
+            }
+        }
+        pulled
+    }
+
+    /// `text` with the items not kept blanked out (spaces, newlines kept, so that every
+    /// position stays where it was); `None` when every item is kept.
+    pub fn masked(&self, text: &str) -> Option<String> {
+        if (0..self.items.len()).all(|i| self.kept(i)) {
+            return None;
+        }
+        let mut out = text.as_bytes().to_vec();
+        for item in self.items.iter().filter(|i| !(i.seeded || i.always)) {
+            for b in &mut out[item.start..item.end.min(text.len())] {
+                if *b != b'\n' {
+                    *b = b' ';
+                }
+            }
+        }
+        // Whole items are blanked, each of them ASCII now: the rest is the text as it was.
+        Some(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+/// Identifiers that make a file worth parsing wherever they appear.
+const SEED_IDENTS: &[&str] = &[
+    "get_envs",
+    "set_permissions",
+    "set_verify",
+    "accept_invalid_certs",
+    "SslVerifyMode",
+    "NoCertificateVerification",
+];
+
+/// Macros the detectors read (`name!`).
+const SEED_MACROS: &[&str] = &["env", "option_env", "include_bytes", "cmd"];
+
+/// Paths whose first segment makes raw calls (`libc::connect`, `nix::...::execv`).
+const RAW_ROOTS: &[&str] = &["libc", "nix", "winapi", "windows_sys", "ws2_32"];
+
+/// Paths whose `::net::` is network use (`detect::network_path`).
+const NET_ROOTS: &[&str] = &["std", "tokio", "async_std", "smol", "async_net"];
+
+/// Parts (lower-cased) of a path or receiver that make `decode` a decoder (`values::decoder`).
+const DECODER_PARTS: &[&str] = &[
+    "hex",
+    "base64",
+    "standard",
+    "general_purpose",
+    "engine",
+    "url_safe",
+    "b64",
+    "bs58",
+    "base58",
+];
+
+/// The last names of file-writing calls (`detect::write_target`), which count beside `fs` or
+/// `File`.
+const WRITE_NAMES: &[&str] = &[
+    "write",
+    "create",
+    "create_new",
+    "set_permissions",
+    "copy",
+    "rename",
+    "hard_link",
+    "symlink",
+    "create_dir_all",
+];
+
+/// Whether an identifier alone makes a file worth parsing.
+fn seed_ident(id: &str) -> bool {
+    SEED_IDENTS.contains(&id)
+        || NET_NAMES.contains(&id)
+        || NET_CRATES.iter().any(|(c, _)| *c == id)
+        || patterns::is_gate_call(id)
+        || id.starts_with("danger_accept_invalid")
+        || id.ends_with("Command")
+}
+
+/// Names detected only beside another (`var` in a path naming `env`, `write` beside `fs`):
+/// those of `idents` (a whole file's) whose partner is there too. An item naming one of them
+/// may hold a fact.
+fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
+    let has = |n: &str| idents.contains(n);
+    let any_has = |names: &[&str]| names.iter().any(|n| idents.contains(n));
+    let part = |p: &str| idents.iter().any(|i| i.contains(p));
+    let mut out: Vec<&str> = Vec::new();
+    if part("env") {
+        out.extend(["var", "var_os", "vars", "vars_os"]);
+    }
+    if any_has(RAW_ROOTS) {
+        out.extend(RAW_NET);
+        let exec = idents.iter().copied();
+        out.extend(exec.filter(|i| RAW_EXEC.iter().any(|r| i.starts_with(r))));
+    }
+    if any_has(NET_ROOTS) {
+        out.push("net");
+    }
+    if has("fs") || has("File") {
+        out.extend(WRITE_NAMES);
+    }
+    if part("str") || part("String") || part("char") {
+        out.extend([
+            "from_utf8",
+            "from_utf8_lossy",
+            "from_utf8_unchecked",
+            "from_u32",
+        ]);
+    }
+    if any_has(&["decode", "decode_to_vec"]) && {
+        let lower = text.to_ascii_lowercase();
+        DECODER_PARTS
+            .iter()
+            .any(|d| memchr::memmem::find(lower.as_bytes(), d.as_bytes()).is_some())
+    } {
+        out.extend(["decode", "decode_to_vec"]);
+    }
+    if any_has(&["chars", "bytes", "char_indices"]) || lit.string {
+        out.push("rev");
+    }
+    if lit.caret || has("char") || has("from_u32") {
+        out.extend(["map", "filter_map", "flat_map"]);
+    }
+    out
+}
+
+/// What the literals and operators of a file were, for [`seed_idents`].
+#[derive(Default)]
+struct Literals {
+    /// A string or byte string literal outside attributes.
+    string: bool,
+    /// The `^` operator.
+    caret: bool,
+}
+
+/// Whether a string literal's value makes its item worth parsing: a fact by itself, or a value
+/// a detector reads, whole or in pieces: an address (`https:`, `host:443`), a path, a program
+/// of a known class, a secret's or a gate variable's name or a part of one, a download
+/// command. Values are followed from such items into the calls that use them; an item with
+/// none (prose, format strings, attribute arguments) gives a call nothing it could judge.
+pub fn seed_value(v: &str) -> bool {
+    if v.is_empty() {
+        return false;
+    }
+    let env_like = v.bytes().any(|b| b.is_ascii_uppercase())
+        && v.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+    let secret_part = || {
+        patterns::sensitive_read(super::Kind::EnvRead, v)
+            || [
+                "TOKEN", "SECRET", "KEY", "PASS", "AUTH", "CRED", "SESSION", "PRIVATE", "AWS",
+                "GITHUB", "GITLAB", "NPM", "CARGO", "SSH", "WALLET", "MNEMONIC", "SEED", "CI",
+            ]
+            .iter()
+            .any(|p| v.contains(p))
+    };
+    let lower = v.to_ascii_lowercase();
+    (env_like && secret_part())
+        || patterns::looks_like_address(v)
+        // Pieces of an address or a path (`https:`, `~/.ssh/`); prose is not one.
+        || (!v.contains(char::is_whitespace)
+            && without_placeholders(v).contains([':', '/', '\\', '$', '~']))
+        || v
+            .split_whitespace()
+            .next()
+            .is_some_and(|w| patterns::program_class(w) != "other")
+        || ["curl", "wget", "invoke-webrequest", "iwr", "certutil", "bitsadmin"]
+            .iter()
+            .any(|w| lower.contains(w))
+        || !super::detect_literals::literal_facts(v).is_empty()
+}
+
+/// `v` without `{...}` format placeholders (`{:?}`, `{name:>8}`): their colons are not text.
+fn without_placeholders(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains('{') {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut depth = 0usize;
+    for c in v.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            c if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Keeps, across the files of a crate, the constants and statics with text in them (a literal,
+/// a macro) that kept items name: their values are what the walk of those items reads (a
+/// program or an address assembled from pieces none of which says anything alone). Repeated
+/// until no more are kept.
+pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
+    let mut named: Idents<'_> = Idents::default();
+    for scan in scans.iter() {
+        for item in scan.items.iter().filter(|i| i.sink) {
+            named.extend(item.idents.iter().copied());
+        }
+    }
+    loop {
+        let mut added: Vec<&str> = Vec::new();
+        for scan in scans.iter_mut() {
+            let telling = |i: &&mut Item<'_>| !i.seeded && i.text && !i.consts.is_empty();
+            for item in scan.items.iter_mut().filter(telling) {
+                if item.consts.iter().any(|c| named.contains(c)) {
+                    // A constant's own value may name another.
+                    item.seeded = true;
+                    item.sink = true;
+                    added.extend(item.idents.iter().copied());
+                }
+            }
+        }
+        if added.is_empty() {
+            return;
+        }
+        named.extend(added);
+    }
+}
+
+/// Reads `text` lexically, item by item (see the module documentation).
+pub fn scan(text: &str) -> Scan<'_> {
+    let mut items: Vec<Item<'_>> = Vec::new();
+    let mut file_idents = Idents::default();
+    let mut lex = Lexer::rust(text);
+    let mut lit = Literals::default();
+    let mut depth = 0usize;
+    // The bracket depth an attribute (`#[...]`, `#![...]`) opened at, while inside one.
+    let mut attribute: Option<usize> = None;
+    let mut after_hash = false;
+    let mut last_ident = "";
+    let mut arrays = Arrays::default();
+    // Inside a `use` declaration (until its `;`).
+    let mut in_use = false;
+    let mut current = Item {
+        start: 0,
+        end: 0,
+        seeded: false,
+        always: false,
+        idents: Vec::new(),
+        consts: Vec::new(),
+        uses: Vec::new(),
+        text: false,
+        sink: false,
+    };
+    let mut fresh = true;
+    // A `}` closed an item at this offset, unless a `;` follows.
+    let mut closed: Option<usize> = None;
+    let mut inner_attribute = false;
+    while let Some(tok) = lex.next() {
+        let at = lex.start;
+        if let Some(end) = closed.take()
+            && !matches!(tok, Token::Punct(b';'))
+        {
+            finish(&mut current, end, &mut items);
+            fresh = true;
+        }
+        if fresh {
+            current.start = at;
+            fresh = false;
+        }
+        // `use` declarations are the walk's aliases: always kept.
+        if depth == 0 && attribute.is_none() && tok == Token::Ident("use") {
+            current.always = true;
+        }
+        let in_attribute = attribute.is_some();
+        let hit = match tok {
+            Token::Ident(id) => {
+                let id = id.strip_prefix("r#").unwrap_or(id);
+                file_idents.insert(id);
+                current.idents.push(id);
+                if matches!(last_ident, "const" | "static" | "mut") && id != "mut" {
+                    current.consts.push(id);
+                }
+                if id == "use" && !in_attribute {
+                    in_use = true;
+                } else if in_use {
+                    current.uses.push(id);
+                }
+                seed_ident(id)
+            }
+            // Attribute strings are facts by themselves (`#[doc = ...]`), never values.
+            Token::Str { body, raw, .. } if in_attribute => string_seed(body, raw, &|v| {
+                !super::detect_literals::literal_facts(v).is_empty()
+            }),
+            Token::Str { body, raw, .. } => {
+                lit.string = true;
+                string_seed(body, raw, &seed_value)
+            }
+            Token::Doc(body) => !super::detect_literals::literal_facts(body).is_empty(),
+            Token::Char(v) => !in_attribute && matches!(v, ':' | '/' | '\\' | '$' | '~'),
+            Token::Punct(b'!') => SEED_MACROS.contains(&last_ident),
+            Token::Int(_) | Token::Punct(_) => false,
+        };
+        if let Token::Punct(p) = tok {
+            in_use &= p != b';';
+            if p == b'[' && after_hash && attribute.is_none() {
+                attribute = Some(depth);
+                inner_attribute = depth == 0 && last_punct_bang(text, at);
+            }
+            lit.caret |= p == b'^';
+            after_hash = p == b'#' || (after_hash && p == b'!');
+        } else {
+            after_hash = false;
+        }
+        last_ident = match tok {
+            Token::Ident(id) => id,
+            _ => "",
+        };
+        current.text |= !in_attribute
+            && (matches!(tok, Token::Str { .. } | Token::Char(_))
+                || (tok == Token::Punct(b'!') && !last_ident.is_empty()));
+        let magic = arrays.token(&tok, depth, &mut false);
+        current.seeded |= hit || magic;
+        current.sink |= hit && matches!(tok, Token::Ident(_) | Token::Punct(_));
+        let end = at + token_len(&lex, at);
+        match tok {
+            Token::Punct(b'(' | b'[' | b'{') => depth += 1,
+            Token::Punct(b')' | b']' | b'}') => {
+                depth = depth.saturating_sub(1);
+                if attribute == Some(depth) {
+                    attribute = None;
+                    // An inner attribute is an item of its own, always kept.
+                    if std::mem::take(&mut inner_attribute) {
+                        current.always = true;
+                        finish(&mut current, end, &mut items);
+                        fresh = true;
+                        continue;
+                    }
+                }
+                if depth == 0 && tok == Token::Punct(b'}') && attribute.is_none() {
+                    closed = Some(end);
+                }
+            }
+            Token::Punct(b';') if depth == 0 => {
+                finish(&mut current, end, &mut items);
+                fresh = true;
+            }
+            _ => {}
+        }
+    }
+    if !fresh || closed.is_some() {
+        finish(&mut current, text.len(), &mut items);
+    }
+    let mut scan = Scan { items };
+    // `detect_method` reads `OpenOptions` in the receiver's text, comments included.
+    for item in &mut scan.items {
+        let body = text
+            .as_bytes()
+            .get(item.start..item.end)
+            .unwrap_or_default();
+        let open = memchr::memmem::find(body, b"OpenOptions").is_some();
+        item.seeded |= open;
+        item.sink |= open;
+    }
+    let pairs = paired(text, &file_idents, &lit);
+    for item in scan.items.iter_mut().filter(|i| !i.seeded) {
+        item.seeded = pairs.iter().any(|p| item.idents.contains(p));
+        item.sink = item.seeded;
+    }
+    // A `use` that names what the detectors read (`use hyper::Client`, `use std::net::{self,
+    // Ipv4Addr}`, one inside a module) makes the names of its item telling too: the walk
+    // resolves them through it, for the whole file.
+    let imported: Idents<'_> = scan
+        .items
+        .iter()
+        .filter(|i| {
+            i.uses
+                .iter()
+                .any(|u| seed_ident(u) || pairs.contains(u))
+        })
+        .flat_map(|i| i.uses.iter().copied())
+        .filter(|u| !matches!(*u, "std" | "core" | "alloc" | "crate" | "self" | "super" | "as"))
+        .collect();
+    if !imported.is_empty() {
+        for item in scan.items.iter_mut().filter(|i| !i.seeded) {
+            item.seeded = item.idents.iter().any(|i| imported.contains(i));
+            item.sink = item.seeded;
+        }
+    }
+    scan
+}
+
+/// Ends `item` at `end` and starts the next one there.
+fn finish<'a>(item: &mut Item<'a>, end: usize, items: &mut Vec<Item<'a>>) {
+    item.end = end;
+    // Large items (generated code) keep each name once; small ones as read.
+    if item.idents.len() > 64 {
+        item.idents.sort_unstable();
+        item.idents.dedup();
+    }
+    let next = Item {
+        start: end,
+        end,
+        seeded: false,
+        always: false,
+        idents: Vec::new(),
+        consts: Vec::new(),
+        uses: Vec::new(),
+        text: false,
+        sink: false,
+    };
+    items.push(std::mem::replace(item, next));
+}
+
+/// Whether the `[` at `at` follows `#!` (an inner attribute).
+fn last_punct_bang(text: &str, at: usize) -> bool {
+    text[..at].trim_end().ends_with('!')
+}
+
+/// The length of the token the lexer just read, which started at `at`.
+fn token_len(lex: &Lexer<'_>, at: usize) -> usize {
+    lex.position().saturating_sub(at)
+}
+
+/// Whether a string literal's body (between its quotes) makes its file worth parsing, read
+/// the way `syn` reads it and the way the fallback lexer reads it.
+fn string_seed(body: &str, is_raw: bool, seed: &dyn Fn(&str) -> bool) -> bool {
+    if is_raw || !body.contains(['\\', '\r']) {
+        return seed(body) || exe_bytes(body.as_bytes());
+    }
+    // Escapes: the value as the compiler reads it, and as the lexer of macro bodies does.
+    let lexed = super::lexer::cook(body);
+    match unescape(body) {
+        Some(bytes) => {
+            exe_bytes(&bytes) || seed(&String::from_utf8_lossy(&bytes)) || seed(&lexed)
+        }
+        // What the compiler would not read is parsed: it is not ordinary code.
+        None => true,
+    }
+}
+
+/// The bytes a string or byte string literal's body stands for (`\n`, `\x7f`, `\u{2f}`,
+/// line continuations); `None` for an escape Rust does not have.
+fn unescape(body: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            // CRLF is read as LF.
+            if c == '\r' && chars.peek() == Some(&'\n') {
+                continue;
+            }
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            continue;
+        }
+        let byte = match chars.next()? {
+            'n' => b'\n',
+            'r' => b'\r',
+            't' => b'\t',
+            '0' => 0,
+            '\\' => b'\\',
+            '\'' => b'\'',
+            '"' => b'"',
+            'x' => {
+                let hex: String = [chars.next()?, chars.next()?].iter().collect();
+                u8::from_str_radix(&hex, 16).ok()?
+            }
+            'u' => {
+                if chars.next()? != '{' {
+                    return None;
+                }
+                let mut hex = String::new();
+                for c in chars.by_ref() {
+                    match c {
+                        '}' => break,
+                        '_' => {}
+                        c => hex.push(c),
+                    }
+                }
+                let c = char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?;
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                continue;
+            }
+            '\n' | '\r' => {
+                while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                    chars.next();
+                }
+                continue;
+            }
+            _ => return None,
+        };
+        out.push(byte);
+    }
+    Some(out)
+}
+
+/// A byte string long enough to be an executable, starting like one.
+fn exe_bytes(b: &[u8]) -> bool {
+    b.len() >= 256 && patterns::executable_magic(b).is_some()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,156 @@
+//! What of a crate's Rust files is given to `syn`: every item the lexical pass
+//! ([`behaviour::prefilter`]) found may hold a fact, and the items that name what the analysis
+//! of those found doing something. The other items are blanked (positions kept), files with
+//! none are not parsed at all. Parsing and walking syntax trees are most of the analysis'
+//! time; most items of most crates name nothing the detectors read.
+
+use super::behaviour::{self, Behaviour, Role, prefilter};
+
+/// One Rust file of the crate for the behaviour analysis.
+pub struct Src<'a> {
+    pub path: &'a str,
+    pub role: Role,
+    /// The text, or `None` when it was too large to keep.
+    pub text: Option<&'a str>,
+    pub parsed: Option<syn::File>,
+    /// The items the lexical pass found (`None`: the file is parsed whole).
+    pub scan: Option<prefilter::Scan<'a>>,
+    /// Its place in the archive.
+    pub order: usize,
+}
+
+impl<'a> Src<'a> {
+    /// Parses what `scan` keeps of `text` (all of it without a scan): the syntax tree, and
+    /// whether items were left out. A text whose blanked form does not parse is parsed whole.
+    pub fn parse(text: &str, scan: Option<&prefilter::Scan<'_>>) -> (Option<syn::File>, bool) {
+        if let Some(masked) = scan.and_then(|s| s.masked(text))
+            && let Some(file) = parse_text(&masked)
+        {
+            return (Some(file), true);
+        }
+        (parse_text(text), false)
+    }
+
+    /// Keeps the items that name one of `active` and parses again; whether any was added.
+    fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
+        let (Some(scan), Some(text)) = (self.scan.as_mut(), self.text) else {
+            return false;
+        };
+        if !scan.pull(active) {
+            return false;
+        }
+        self.parsed = Src::parse(text, Some(scan)).0;
+        true
+    }
+}
+
+/// `syn`'s tree of `text`, unless it nests too deep for a recursive parser or does not parse.
+fn parse_text(text: &str) -> Option<syn::File> {
+    if behaviour::too_deep(text) {
+        None
+    } else {
+        syn::parse_file(text).ok()
+    }
+}
+
+/// Runs the behaviour analysis on `sources` (then emptied) within what is left of the crate's
+/// time budget, and adds what it found to `found`. Files of `inert` and items of `sources`
+/// left out that name a function or constant the analysis found doing something are parsed
+/// and the part analysed again, until nothing more is named.
+pub fn analyze_behaviour<'a>(
+    sources: &mut Vec<Src<'a>>,
+    inert: &mut Vec<Src<'a>>,
+    shipped: &[String],
+    started: std::time::Instant,
+    found: &mut Behaviour,
+) {
+    if sources.is_empty() {
+        return;
+    }
+    let part = loop {
+        let budget = behaviour::Budget::default();
+        let budget = behaviour::Budget {
+            crate_time: budget.crate_time.saturating_sub(started.elapsed()),
+            max_files: budget.max_files.saturating_sub(found.files_read),
+            max_facts: budget.max_facts.saturating_sub(found.facts.len()),
+        };
+        let inputs: Vec<behaviour::Source<'_>> = sources
+            .iter()
+            .map(|s| behaviour::Source {
+                path: s.path,
+                role: s.role,
+                text: s.text,
+                parsed: s.parsed.as_ref(),
+            })
+            .collect();
+        let (part, active) = behaviour::analyze_part(&inputs, shipped, budget);
+        drop(inputs);
+        if !part.partial.is_empty() {
+            break part;
+        }
+        let mut pulled = false;
+        for s in sources.iter_mut() {
+            pulled |= s.pull(&active);
+        }
+        let mut i = 0;
+        while i < inert.len() {
+            if inert[i].pull(&active) {
+                sources.push(inert.remove(i));
+                pulled = true;
+            } else {
+                i += 1;
+            }
+        }
+        if !pulled {
+            break part;
+        }
+        // In the archive's order, as without the lexical pass (the last constant of a name
+        // is its value).
+        sources.sort_by_key(|s| s.order);
+    };
+    sources.clear();
+    // Positions of the files just parsed are no longer needed on this thread.
+    proc_macro2::extra::invalidate_current_thread_spans();
+    found.facts.extend(part.facts);
+    found.files_read += part.files_read;
+    found.lexed.extend(part.lexed);
+    found.partial.extend(part.partial);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::analysis::crate_analysis::analyze_with;
+    use crate::sources::crate_archive::Limits;
+    use crate::sources::crate_dir::read_dir;
+
+    /// Every fixture crate (reconstructed malware, red-team evasions, controls): the lexical
+    /// pass leaves out nothing the analysis of every file finds.
+    #[test]
+    fn the_lexical_pass_finds_what_parsing_everything_finds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/malware");
+        let mut dirs = Vec::new();
+        for group in [root.clone(), root.join("redteam"), root.join("controls")] {
+            for entry in std::fs::read_dir(&group).expect("fixtures") {
+                let path = entry.expect("entry").path();
+                if path.join("Cargo.toml").is_file() {
+                    dirs.push(path);
+                }
+            }
+        }
+        assert!(dirs.len() > 60, "fixture crates: {}", dirs.len());
+        let mut with_facts = 0;
+        for dir in dirs {
+            let archive = read_dir(&dir, Limits::default());
+            let facts = |prefilter: bool| {
+                let a = analyze_with(&archive, "test", prefilter);
+                let mut facts = a.behaviour.expect("analysed").facts;
+                facts.sort_by(|x, y| (&x.file, x.line, x.kind).cmp(&(&y.file, y.line, y.kind)));
+                facts
+            };
+            let all = facts(false);
+            with_facts += usize::from(!all.is_empty());
+            assert_eq!(facts(true), all, "{}", dir.display());
+        }
+        assert!(with_facts > 40, "crates with facts: {with_facts}");
+    }
+}
