@@ -179,7 +179,11 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
     let role_of = |path: &str| roles.get(path).copied().unwrap_or((Role::Library, false));
     // The lexical pass over every file first: constants named anywhere are kept.
     let mut scans: HashMap<&str, behaviour::prefilter::Scan<'_>> = HashMap::new();
-    for f in archive.files.iter().filter(|f| prefilter && f.kind == FileKind::Rust) {
+    for f in archive
+        .files
+        .iter()
+        .filter(|f| prefilter && f.kind == FileKind::Rust)
+    {
         let (role, in_tests) = role_of(&f.path);
         if let (Some(text), false, false) = (&f.text, in_tests, role.build_time()) {
             scans.insert(&f.path, behaviour::prefilter::scan(text));

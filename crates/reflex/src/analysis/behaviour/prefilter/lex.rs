@@ -235,9 +235,9 @@ impl<'a> Lexer<'a> {
                     // A char or byte literal ('a', '\n', '\u{..}') or a lifetime ('a).
                     if b.get(at + 1) == Some(&b'\\') {
                         // The escaped character itself may be a quote (`'\''`).
-                        let close = b.get(at + 3..).and_then(|r| {
-                            r.iter().take(11).position(|&x| x == b'\'')
-                        });
+                        let close = b
+                            .get(at + 3..)
+                            .and_then(|r| r.iter().take(11).position(|&x| x == b'\''));
                         self.i = close.map_or(at + 1, |p| at + 3 + p + 1);
                         // Escaped characters are read as `syn` reads them.
                         let lit = self.text(at, self.i);

@@ -443,13 +443,14 @@ pub fn scan(text: &str) -> Scan<'_> {
     let imported: Idents<'_> = scan
         .items
         .iter()
-        .filter(|i| {
-            i.uses
-                .iter()
-                .any(|u| seed_ident(u) || pairs.contains(u))
-        })
+        .filter(|i| i.uses.iter().any(|u| seed_ident(u) || pairs.contains(u)))
         .flat_map(|i| i.uses.iter().copied())
-        .filter(|u| !matches!(*u, "std" | "core" | "alloc" | "crate" | "self" | "super" | "as"))
+        .filter(|u| {
+            !matches!(
+                *u,
+                "std" | "core" | "alloc" | "crate" | "self" | "super" | "as"
+            )
+        })
         .collect();
     if !imported.is_empty() {
         for item in scan.items.iter_mut().filter(|i| !i.seeded) {
@@ -501,9 +502,7 @@ fn string_seed(body: &str, is_raw: bool, seed: &dyn Fn(&str) -> bool) -> bool {
     // Escapes: the value as the compiler reads it, and as the lexer of macro bodies does.
     let lexed = super::lexer::cook(body);
     match unescape(body) {
-        Some(bytes) => {
-            exe_bytes(&bytes) || seed(&String::from_utf8_lossy(&bytes)) || seed(&lexed)
-        }
+        Some(bytes) => exe_bytes(&bytes) || seed(&String::from_utf8_lossy(&bytes)) || seed(&lexed),
         // What the compiler would not read is parsed: it is not ordinary code.
         None => true,
     }

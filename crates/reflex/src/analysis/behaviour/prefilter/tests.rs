@@ -117,8 +117,12 @@ fn constants_named_by_kept_items_are_kept() {
 fn the_lexer_reads_what_rustc_reads() {
     // A shebang line is not code; a quote escaped in a char literal ends nothing; invisible
     // marks are whitespace.
-    assert!(seeded("#!/usr/bin/env run-cargo-script /*\nfn f() { Command::new(p); }\n"));
-    assert!(seeded("fn g() { let _ = ('\\'', '\"'); }\nfn f() { Command::new(p); }\n"));
+    assert!(seeded(
+        "#!/usr/bin/env run-cargo-script /*\nfn f() { Command::new(p); }\n"
+    ));
+    assert!(seeded(
+        "fn g() { let _ = ('\\'', '\"'); }\nfn f() { Command::new(p); }\n"
+    ));
     assert!(seeded("fn f() { std::process::Command\u{200E}::new(p); }"));
     // A `use` inside a module brings a name the walk resolves in the whole file.
     let text = "use self::sys::Runner;\nmod sys { pub use std::process::Command as Runner; }\nfn f() { Runner::new(p); }\n";
