@@ -1,9 +1,9 @@
 //! Everything recon learns from one `.crate` archive: archive problems, build-time code
 //! (build script, proc-macro, native links and binaries), what that code can do, and unsafe.
 
-use super::behaviour::{self, Behaviour, Role};
+use super::behaviour::{Behaviour, Role};
 use super::capabilities::{self, Capabilities};
-use super::parsing::{Src, analyze_behaviour};
+use super::parsing::{Src, analyze_behaviour, file_roles, lexical_pass};
 use crate::graph::Graph;
 use crate::knowledge::unsafe_count::{self, UnsafeCounts};
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
@@ -158,38 +158,13 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
     let mut found = Behaviour::default();
     let mut inert: Vec<Src<'_>> = Vec::new();
     let mut held = 0usize;
-    // A file's role is what reaches it (see `roles`); the directory rule is for the rest.
-    let reached = super::roles::reached_roles(archive, &a, &lib_path, &manifest);
-    let roles: HashMap<&str, (Role, bool)> = archive
-        .files
-        .iter()
-        .filter(|f| f.kind == FileKind::Rust)
-        .map(|f| {
-            let path = f.path.as_str();
-            let by_reach = reached.get(path).copied();
-            let in_tests = by_reach.is_none()
-                && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
-                    .iter()
-                    .any(|d| path.starts_with(d));
-            let role =
-                by_reach.unwrap_or_else(|| super::roles::directory_role(path, &a, &build_dir));
-            (path, (role, in_tests))
-        })
-        .collect();
+    let roles = file_roles(archive, &a, &lib_path, &manifest, &build_dir);
     let role_of = |path: &str| roles.get(path).copied().unwrap_or((Role::Library, false));
-    // The lexical pass over every file first: constants named anywhere are kept.
-    let mut scans: HashMap<&str, behaviour::prefilter::Scan<'_>> = HashMap::new();
-    for f in archive
-        .files
-        .iter()
-        .filter(|f| prefilter && f.kind == FileKind::Rust)
-    {
-        let (role, in_tests) = role_of(&f.path);
-        if let (Some(text), false, false) = (&f.text, in_tests, role.build_time()) {
-            scans.insert(&f.path, behaviour::prefilter::scan(text));
-        }
-    }
-    behaviour::prefilter::keep_named_constants(&mut scans.values_mut().collect::<Vec<_>>());
+    let mut scans = if prefilter {
+        lexical_pass(archive, &role_of)
+    } else {
+        HashMap::new()
+    };
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
         let (role, in_tests) = role_of(&f.path);
         let is_build = role == Role::BuildScript;

@@ -5,6 +5,9 @@
 //! time; most items of most crates name nothing the detectors read.
 
 use super::behaviour::{self, Behaviour, Role, prefilter};
+use super::crate_analysis::CrateAnalysis;
+use crate::sources::crate_archive::{CrateArchive, FileKind};
+use std::collections::HashMap;
 
 /// One Rust file of the crate for the behaviour analysis.
 pub struct Src<'a> {
@@ -51,6 +54,50 @@ fn parse_text(text: &str) -> Option<syn::File> {
     } else {
         syn::parse_file(text).ok()
     }
+}
+
+/// Each Rust file's role and whether it sits in a tests/benches/examples directory no target
+/// reaches: a file's role is what reaches it (see `roles`); the directory rule is for the rest.
+pub fn file_roles<'a>(
+    archive: &'a CrateArchive,
+    a: &CrateAnalysis,
+    lib_path: &str,
+    manifest: &toml::Table,
+    build_dir: &str,
+) -> HashMap<&'a str, (Role, bool)> {
+    let reached = super::roles::reached_roles(archive, a, lib_path, manifest);
+    archive
+        .files
+        .iter()
+        .filter(|f| f.kind == FileKind::Rust)
+        .map(|f| {
+            let path = f.path.as_str();
+            let by_reach = reached.get(path).copied();
+            let in_tests = by_reach.is_none()
+                && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
+                    .iter()
+                    .any(|d| path.starts_with(d));
+            let role = by_reach.unwrap_or_else(|| super::roles::directory_role(path, a, build_dir));
+            (path, (role, in_tests))
+        })
+        .collect()
+}
+
+/// The lexical pass over every run-time file (see `behaviour::prefilter`), constants named
+/// anywhere in the crate kept.
+pub fn lexical_pass<'a>(
+    archive: &'a CrateArchive,
+    role_of: &dyn Fn(&str) -> (Role, bool),
+) -> HashMap<&'a str, behaviour::prefilter::Scan<'a>> {
+    let mut scans = HashMap::new();
+    for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
+        let (role, in_tests) = role_of(&f.path);
+        if let (Some(text), false, false) = (&f.text, in_tests, role.build_time()) {
+            scans.insert(f.path.as_str(), behaviour::prefilter::scan(text));
+        }
+    }
+    behaviour::prefilter::keep_named_constants(&mut scans.values_mut().collect::<Vec<_>>());
+    scans
 }
 
 /// Runs the behaviour analysis on `sources` (then emptied) within what is left of the crate's

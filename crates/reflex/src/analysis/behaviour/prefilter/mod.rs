@@ -422,6 +422,14 @@ pub fn scan(text: &str) -> Scan<'_> {
         finish(&mut current, text.len(), &mut items);
     }
     let mut scan = Scan { items };
+    seed_by_file(&mut scan, text, &file_idents, &lit);
+    scan
+}
+
+/// What makes items worth parsing only read with the whole file: `OpenOptions` in an item's
+/// text, names whose partner is elsewhere in the file ([`paired`]), names a telling `use`
+/// brings in.
+fn seed_by_file<'a>(scan: &mut Scan<'a>, text: &str, file_idents: &Idents<'a>, lit: &Literals) {
     // `detect_method` reads `OpenOptions` in the receiver's text, comments included.
     for item in &mut scan.items {
         let body = text
@@ -432,7 +440,7 @@ pub fn scan(text: &str) -> Scan<'_> {
         item.seeded |= open;
         item.sink |= open;
     }
-    let pairs = paired(text, &file_idents, &lit);
+    let pairs = paired(text, file_idents, lit);
     for item in scan.items.iter_mut().filter(|i| !i.seeded) {
         item.seeded = pairs.iter().any(|p| item.idents.contains(p));
         item.sink = item.seeded;
@@ -458,7 +466,6 @@ pub fn scan(text: &str) -> Scan<'_> {
             item.sink = item.seeded;
         }
     }
-    scan
 }
 
 /// Ends `item` at `end` and starts the next one there.
