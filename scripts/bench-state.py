@@ -28,9 +28,14 @@ With --baseline BINARY (an earlier build) every figure is measured for both bina
 alternating under the same load, each on its own copy of the same inventory (filled once, by
 the baseline's schema, then opened, and migrated if need be, by each binary).
 
+`respond`'s process wall is measured with its answer going to a file (as `> answer.json`);
+with --pipe, through a pipe this script reads (the measure before: it adds this script's
+reading and decoding of the 6 MB answer to both binaries). The load average is printed as the
+measures are taken (this machine's 2 cores are shared).
+
 Usage: scripts/bench-state.py [--records N] [--rows shared,varied] [--vary F] [--migrate]
        [--baseline BINARY] [--writers N] [--queries N] [--binary PATH] [--no-sqlite]
-       [--no-postgres]
+       [--no-postgres] [--pipe] [--min-free-gb GB]
 A PostgreSQL server comes from REFLEX_TEST_POSTGRES_URL, else scripts/postgres-for-tests.sh
 starts one (and stops it). The binary defaults to target/release/cargo-reflex. Disk, per
 10,000 lockfiles and per binary: PostgreSQL 2.0 GB shared, 2.4 GB varied (10 %), 6.8 GB with
@@ -57,6 +62,10 @@ LOCK = os.path.join(ROOT, "fixtures/corpus/nushell__nushell/Cargo.lock")
 QUERIES = ["url-parse", "serde@<1.0.100", "itoa"]
 MIN_FREE_GB = 12
 MIGRATE_RESERVE_GB = 10
+
+
+def load():
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def psql_bin():
@@ -105,14 +114,27 @@ class Reflex:
             sys.exit(f"recording failed ({out.returncode}): {out.stderr}")
         return float(m.group(1)), float(m.group(2))
 
-    def respond(self, state, query):
-        """(ms inside cargo-reflex, process wall ms, the answer without its time)."""
-        start = time.perf_counter()
-        out = self.run(["respond", query, "--state", state, "--format", "json"])
-        wall = (time.perf_counter() - start) * 1000
+    def respond(self, state, query, pipe=False):
+        """(ms inside cargo-reflex, process wall ms, the answer without its time). The answer
+        goes to a file (the process's own time, as `> answer.json`); with `pipe`, through a
+        pipe that this script reads (which adds the script's reading and decoding of 6 MB)."""
+        args = [self.binary, "respond", query, "--state", state, "--format", "json"]
+        if pipe:
+            start = time.perf_counter()
+            out = self.run(args[1:])
+            wall = (time.perf_counter() - start) * 1000
+            text = out.stdout
+        else:
+            with tempfile.TemporaryFile(dir=self.work) as answer:
+                start = time.perf_counter()
+                out = subprocess.run(args, stdout=answer, stderr=subprocess.PIPE, text=True,
+                                     env=self.env, cwd=self.work)
+                wall = (time.perf_counter() - start) * 1000
+                answer.seek(0)
+                text = answer.read().decode()
         if out.returncode != 0:
             sys.exit(f"respond failed ({out.returncode}): {out.stderr}")
-        v = json.loads(out.stdout)
+        v = json.loads(text)
         inner = v.pop("elapsed_ms")
         return inner, wall, v
 
@@ -331,7 +353,7 @@ class Sqlite:
         return f"{os.path.getsize(self.path) / 2**20:,.0f} MiB, {rows:,} distinct package rows"
 
     def to_version_1(self):
-        """Rewrites the store as schema version 1 (sqlite.rs, MIGRATIONS[0])."""
+        """Rewrites the store as schema version 1 (sqlite/migrations.rs, V1)."""
         db = self.connect()
         db.executescript("""
             BEGIN;
@@ -355,8 +377,10 @@ class Sqlite:
             ALTER TABLE latest_v1 RENAME TO latest_runs;
             DELETE FROM schema_version WHERE version > 1;
             COMMIT;
-            VACUUM;
         """)
+        # No VACUUM: the version 1 rows reuse the pages of the tables dropped, and a VACUUM of
+        # 4 GB in WAL mode would need 8 GB more disk for a while (a copy and the log).
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         db.close()
         return f"{os.path.getsize(self.path) / 2**20:,.0f} MiB"
 
@@ -391,7 +415,8 @@ def report_answers(query, reflexes, results):
         v = results[r.label][0][2]
         print(f"  {r.label}respond {query}: {len(v['projects'])} of {v['lockfiles_scanned']} "
               f"lockfiles affected; p50 {pct(inner, 50)} ms in cargo-reflex (p90 "
-              f"{pct(inner, 90)} ms), process wall p50 {pct(wall, 50):.0f} ms", flush=True)
+              f"{pct(inner, 90)} ms), process wall p50 {pct(wall, 50):.0f} ms (p90 "
+              f"{pct(wall, 90):.0f} ms)", flush=True)
 
 
 def migrate(reflexes, store, answers):
@@ -410,6 +435,8 @@ def migrate(reflexes, store, answers):
         if out.returncode != 0:
             print(f"  {r.label}migration FAILED ({out.returncode}) after {took:.1f} s: {out.stderr}")
             return False
+        said = [line for line in out.stderr.splitlines() if "migrated" in line]
+        print(f"  {r.label}its message: {said[0] if said else '(none)'}", flush=True)
         # The answers before were given on the binary's own copy: all but the store's name.
         def unrooted(v):
             return {k: x for k, x in v.items() if k != "roots"}
@@ -426,8 +453,8 @@ def bench(reflexes, new_store, kind, args):
     """One kind of inventory: a store per binary (`new_store(label)`), filled alike."""
     stores = [new_store(r.label) for r in reflexes]
     print(f"\n== {stores[0].name}, {kind} rows"
-          + (f" (vary {args.vary:.2f})" if kind == "varied" else "") + f": {stores[-1].state()}",
-          flush=True)
+          + (f" (vary {args.vary:.2f})" if kind == "varied" else "") + f": {stores[-1].state()}"
+          + f" ({load()})", flush=True)
     ok = True
     for r, s in zip(reflexes, stores):
         ok &= concurrent_writers(r, s, args.writers)
@@ -439,8 +466,8 @@ def bench(reflexes, new_store, kind, args):
               f"{pct(times, 50):.1f} ms, p90 {pct(times, 90):.1f} ms, max {max(times):.1f} ms "
               f"(target <= 50 ms); with reading the lockfile's graph p50 {pct(whole, 50):.1f} ms",
               flush=True)
-    if free_gb(reflexes[0].work) < MIN_FREE_GB + 3 * len(stores):
-        sys.exit(f"less than {MIN_FREE_GB + 3 * len(stores)} GB free: not filling")
+    if free_gb(reflexes[0].work) < args.min_free_gb + 3 * len(stores):
+        sys.exit(f"less than {args.min_free_gb + 3 * len(stores)} GB free: not filling")
     start = time.perf_counter()
     size = stores[0].fill(args.records, kind, args.vary)
     print(f"  inventory filled with {args.records - 1} more lockfiles in "
@@ -455,9 +482,10 @@ def bench(reflexes, new_store, kind, args):
         if len(stores) > 1:
             print(f"  {r.label}first opening: {time.perf_counter() - start:.1f} s", flush=True)
     answers = {}
+    print(f"  answering ({load()})", flush=True)
     for query in QUERIES:
         answers[query] = interleaved(reflexes, stores, args.queries,
-                                     lambda r, s, i: r.respond(s.state(), query))
+                                     lambda r, s, i: r.respond(s.state(), query, args.pipe))
         report_answers(query, reflexes, answers[query])
     surveys = interleaved(reflexes, stores, 5, lambda r, s, i: r.survey(s.state()))
     for r in reflexes:
@@ -465,6 +493,7 @@ def bench(reflexes, new_store, kind, args):
               f" recorded runs ({surveys[r.label][0][1]} repositories): p50 "
               f"{pct([x[0] for x in surveys[r.label]], 50):.0f} ms process wall (target <= 2 s)",
               flush=True)
+    print(f"  answered ({load()})", flush=True)
     if len(reflexes) > 1:
         def answer(q, r):
             return {k: v for k, v in answers[q][r.label][0][2].items() if k != "roots"}
@@ -477,7 +506,7 @@ def bench(reflexes, new_store, kind, args):
             s.drop()
         # Version 1 keeps every run's rows in full (about 4 GB per 10,000 lockfiles), and a
         # migration needs room for the new tables and its sorts besides.
-        need = MIGRATE_RESERVE_GB + 8 * args.records / 10000
+        need = MIGRATE_RESERVE_GB - MIN_FREE_GB + args.min_free_gb + 8 * args.records / 10000
         if free_gb(reflexes[0].work) < need:
             print(f"  migration skipped: less than {need:.0f} GB free")
         else:
@@ -502,6 +531,12 @@ def main():
     p.add_argument("--baseline", metavar="BINARY",
                    help="also measure this binary (an earlier build), alternating with --binary "
                         "under the same load, each on its own copy of the same inventory")
+    p.add_argument("--pipe", action="store_true",
+                   help="read respond's answers through a pipe (as before: the script's reading "
+                        "of 6 MB is then part of the process wall) rather than from a file")
+    p.add_argument("--min-free-gb", type=float, default=MIN_FREE_GB,
+                   help="the disk space to leave free beside the stores (filling needs 3 GB a "
+                        "store more, migrating about 6 GB more per 10,000 lockfiles)")
     p.add_argument("--no-sqlite", action="store_true")
     p.add_argument("--no-postgres", action="store_true")
     args = p.parse_args()

@@ -243,7 +243,11 @@ pub fn run(args: DrillArgs) -> Result<u8, reflex::Error> {
 }
 
 fn open_state(args: &DrillArgs) -> Result<Box<dyn reflex::state::StateStore>, reflex::Error> {
-    reflex::state::open(&reflex::state::Location::or_default(args.state.as_deref())?)
+    let store = reflex::state::open(&reflex::state::Location::or_default(args.state.as_deref())?)?;
+    if let Some(notice) = store.opened() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{notice}\n").as_bytes());
+    }
+    Ok(store)
 }
 
 fn run_tabletop(args: &DrillArgs, all: &[Scenario], name: &str) -> Result<u8, reflex::Error> {

@@ -37,7 +37,11 @@ impl RecordArgs {
             return Ok(None);
         }
         let location = Location::or_default(self.state.as_deref())?;
-        reflex::state::open(&location).map(Some)
+        let store = reflex::state::open(&location)?;
+        if let Some(notice) = store.opened() {
+            let _ = writeln!(std::io::stderr(), "{notice}");
+        }
+        Ok(Some(store))
     }
 
     /// Records the finished run and says so on standard error (unless `quiet`).

@@ -122,7 +122,11 @@ fn open_existing(location: &Location) -> Result<Box<dyn state::StateStore>, refl
             Some("record runs first (`cargo reflex gate --record --state FILE`), or give the trees to survey".into()),
         ));
     }
-    state::open(location)
+    let store = state::open(location)?;
+    if let Some(notice) = store.opened() {
+        let _ = std::io::Write::write_all(&mut std::io::stderr(), format!("{notice}\n").as_bytes());
+    }
+    Ok(store)
 }
 
 fn local(args: &SurveyArgs, clock: Clock) -> Result<survey::Survey, reflex::Error> {

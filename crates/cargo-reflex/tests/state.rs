@@ -15,6 +15,8 @@ mod cases;
 mod common;
 #[path = "state/inventory.rs"]
 mod inventory;
+#[path = "state/migration.rs"]
+mod migration;
 #[path = "state/respond.rs"]
 mod respond;
 #[path = "state/tls.rs"]
@@ -50,11 +52,24 @@ const CASES: &[(&str, Case)] = &[
         "monitor_falls_back_to_the_local_store",
         cases::monitor_fallback,
     ),
+    (
+        "waiting_for_a_migration_is_bounded",
+        migration::waiting_for_a_migration_is_bounded,
+    ),
+    (
+        "a_migration_says_what_it_did",
+        migration::migration_says_what_it_did,
+    ),
 ];
 
 /// Cases of PostgreSQL alone.
-const POSTGRES_CASES: &[(&str, Case)] =
-    &[("sslmode_require_and_sslrootcert", tls::sslmode_require)];
+const POSTGRES_CASES: &[(&str, Case)] = &[
+    ("sslmode_require_and_sslrootcert", tls::sslmode_require),
+    (
+        "a_killed_migration_stops_on_the_server",
+        migration::a_killed_migration_stops_on_the_server,
+    ),
+];
 
 fn main() {
     if let Ok(job) = std::env::var(cases::WRITER_ENV) {

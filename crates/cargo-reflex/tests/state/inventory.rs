@@ -186,7 +186,7 @@ pub fn respond_from_records(b: &Backend) {
 
 /// Rewrites the (new, empty) store of `b` as schema version 1 holding two runs: `a` (itoa 1.0.1,
 /// app) and `b` (serde 1.0.0, the same itoa row).
-fn version_1_store(b: &Backend) {
+pub fn version_1_store(b: &Backend) {
     use crate::backend::Kind;
     use reflex::state::micros;
     drop(b.open());

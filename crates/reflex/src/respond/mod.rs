@@ -16,7 +16,9 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+mod output;
 mod recorded;
+pub use output::{write_human, write_json};
 pub use recorded::respond_recorded;
 
 /// What to look for.
@@ -450,10 +452,24 @@ fn remedy(
         Some(_) if via.len() == 2 => {
             format!("remove or replace the dependency on {} in {}", name, via[0])
         }
-        Some(d) => format!(
-            "update or replace {d}, which pulls in {} {} (`cargo tree -i {}@{}` shows every path)",
-            name, version, name, version
-        ),
+        Some(d) => {
+            // Once per distinct row of a crate in every lockfile: concatenated, not formatted.
+            let version = version.to_string();
+            [
+                "update or replace ",
+                d,
+                ", which pulls in ",
+                name,
+                " ",
+                &version,
+                " (`cargo tree -i ",
+                name,
+                "@",
+                &version,
+                "` shows every path)",
+            ]
+            .concat()
+        }
         None => format!("{} is a workspace member", name),
     }
 }
@@ -496,44 +512,6 @@ fn find_earlier_release(
         })
         .map(|(_, parsed)| parsed)
         .max()
-}
-
-/// Human output.
-pub fn render_human(r: &Response) -> String {
-    use std::fmt::Write;
-    let mut s = String::new();
-    let hits: usize = r.projects.iter().map(|p| p.matches.len()).sum();
-    let _ = writeln!(
-        s,
-        "{}: {} of {} lockfiles affected ({} matches) in {} ms",
-        r.query,
-        r.projects.len(),
-        r.lockfiles_scanned,
-        hits,
-        r.elapsed_ms
-    );
-    for p in &r.projects {
-        let _ = writeln!(s, "\n{}", p.lockfile);
-        for m in &p.matches {
-            let bt = match m.build_time_only {
-                Some(true) => ", build time only",
-                Some(false) => "",
-                None => "",
-            };
-            let adv = if m.advisories.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", m.advisories.join(", "))
-            };
-            let _ = writeln!(s, "  {} {}{adv}{bt}", m.name, m.version);
-            let _ = writeln!(s, "    via: {}", m.via.join(" -> "));
-            let _ = writeln!(s, "    fix: {}", m.remedy);
-        }
-    }
-    for u in &r.lockfiles_unreadable {
-        let _ = writeln!(s, "\nunreadable: {u}");
-    }
-    s
 }
 
 #[cfg(test)]

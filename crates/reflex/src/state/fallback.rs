@@ -78,6 +78,10 @@ impl StateStore for Fallback {
         self.run(|s| s.schema_version())
     }
 
+    fn opened(&self) -> Option<String> {
+        self.primary.as_ref().and_then(|p| p.opened())
+    }
+
     fn first_sighting(
         &self,
         kind: &str,

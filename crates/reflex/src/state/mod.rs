@@ -42,6 +42,12 @@ pub trait StateStore: Send + Sync {
     /// The schema version recorded in the store.
     fn schema_version(&self) -> Result<i64>;
 
+    /// What opening the store did that people should hear of: a migration of its schema (how
+    /// long it took, and on SQLite the space given back after it); `None` otherwise.
+    fn opened(&self) -> Option<String> {
+        None
+    }
+
     /// Records a sighting of a destination (`kind`: `domain` or `address`) at `now` (RFC 3339);
     /// `true` when it was never seen before, by any writer. Atomic: of many writers seeing a
     /// new destination at once, exactly one is told it is new.
@@ -324,7 +330,8 @@ impl Holding {
 
 /// A package row as [`StateStore::latest_holding`] reads it: `via` and `dependents` as stored,
 /// one `name version` a line ([`HeldPackage::lines`] splits them), so that rows are split
-/// only when read, and compared or hashed as one string each.
+/// only when read, and compared or hashed as one string each. Rows of one crate mostly share
+/// their list of dependents: rows read one after another with the same list share one copy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeldPackage {
     pub name: String,
@@ -334,7 +341,7 @@ pub struct HeldPackage {
     /// The dependency path from a workspace member, one package a line.
     pub via: String,
     /// The packages that depend on it directly, one a line.
-    pub dependents: String,
+    pub dependents: std::sync::Arc<str>,
 }
 
 impl HeldPackage {
@@ -460,6 +467,40 @@ pub(crate) fn failed(what: &str, location: &str, message: impl std::fmt::Display
             "check --state / CARGO_REFLEX_STATE; a local state file can be removed safely (it only remembers past sightings, drills and recorded runs)".into(),
         ),
     }
+}
+
+/// How long opening a store waits for another process's migration of it (and for the locks a
+/// migration needs) before giving up: `CARGO_REFLEX_STATE_WAIT` seconds, else 10 minutes (a
+/// migration of 10,000 recorded lockfiles takes about a minute).
+pub(crate) fn migration_wait() -> std::time::Duration {
+    std::env::var("CARGO_REFLEX_STATE_WAIT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(std::time::Duration::from_secs(600), |s| {
+            // At most 11 days: the drivers take milliseconds as 32-bit numbers.
+            std::time::Duration::from_secs_f64(s.min(1e6))
+        })
+}
+
+/// The error of a process that waited [`migration_wait`] for another one's migration.
+pub(crate) fn gave_up(location: &str, waited: std::time::Duration, holder: &str) -> Error {
+    Error::External {
+        what: format!("opening the state store ({location})"),
+        message: format!(
+            "gave up after {} waiting for another process's migration of the store \
+             (its lock is held by {holder})",
+            seconds(waited)
+        ),
+        help: Some(
+            "let that migration finish (CARGO_REFLEX_STATE_WAIT=SECONDS waits longer), or stop it: its changes are rolled back".into(),
+        ),
+    }
+}
+
+/// `2.0 s`.
+pub(crate) fn seconds(d: std::time::Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
 }
 
 /// The error for a store whose schema is newer than this cargo-reflex.

@@ -8,7 +8,7 @@ use super::rows::{digest, drills_in_range, in_range, lines};
 use super::sqlite::{PACKAGE_COLUMNS, RUN_COLUMNS};
 use super::{
     Destination, DrillRecord, FindingCounts, Holding, InventoryPackage, InventoryRecord,
-    SCHEMA_VERSION, StateStore, TimeRange, failed, micros, redact, too_new,
+    StateStore, TimeRange, failed, micros, redact,
 };
 use crate::error::Result;
 use postgres::types::ToSql;
@@ -16,6 +16,7 @@ use postgres::{Client, Config, Row};
 use std::sync::Mutex;
 
 mod holding;
+mod migrate;
 mod migrations;
 mod tls;
 
@@ -34,6 +35,8 @@ pub struct PostgresStore {
     root_cert: Option<std::path::PathBuf>,
     url: String,
     idle: Mutex<Vec<Client>>,
+    /// What opening it did ([`StateStore::opened`]).
+    opened: Option<String>,
 }
 
 impl PostgresStore {
@@ -49,13 +52,14 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("cargo-reflex");
         }
-        let store = PostgresStore {
+        let mut store = PostgresStore {
             config,
             root_cert,
             url: shown,
             idle: Mutex::new(Vec::new()),
+            opened: None,
         };
-        store.with(|c| migrate(c, &store.url))?;
+        store.opened = store.with(|c| migrate::migrate(c, &store.url))?;
         Ok(store)
     }
 
@@ -70,13 +74,16 @@ impl PostgresStore {
                 .map_err(|e| fail(&Chain(e)));
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let tls = match &self.root_cert {
-            Some(path) => trusting(path).map_err(|e| fail(&e))?,
+        let root = self.root_cert.clone();
+        let make: tls::MakeConfig = std::sync::Arc::new(move || {
+            match &root {
+            Some(path) => trusting(path),
             None => <rustls::ClientConfig as rustls_platform_verifier::ConfigVerifierExt>::with_platform_verifier()
-                .map_err(|e| fail(&e))?,
-        };
+                .map_err(|e| e.to_string()),
+        }
+        });
         self.config
-            .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+            .connect(tls::Lazy(make))
             .map_err(|e| fail(&Chain(e)))
     }
 
@@ -143,30 +150,6 @@ impl PostgresStore {
     }
 }
 
-/// Brings the schema to [`SCHEMA_VERSION`] in one transaction, holding an advisory lock so
-/// that runners opening a new database at once migrate it once.
-fn migrate(c: &mut Client, url: &str) -> Result<()> {
-    let fail = |e: postgres::Error| failed("migrating the state store", url, Chain(e));
-    let mut tx = c.transaction().map_err(fail)?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(fail)?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
-        .map_err(fail)?;
-    let version: i64 = tx
-        .query_one("SELECT COALESCE(MAX(version), 0) FROM schema_version", &[])
-        .map_err(fail)?
-        .get(0);
-    if version > SCHEMA_VERSION {
-        return Err(too_new(url, version));
-    }
-    for (i, sql) in migrations().iter().enumerate().skip(version as usize) {
-        tx.batch_execute(sql).map_err(fail)?;
-        tx.execute("INSERT INTO schema_version VALUES ($1)", &[&(i as i64 + 1)])
-            .map_err(fail)?;
-    }
-    tx.commit().map_err(fail)
-}
-
 fn run_from_row(r: &Row) -> InventoryRecord {
     InventoryRecord {
         id: Some(r.get(0)),
@@ -211,6 +194,10 @@ fn package_from_row(r: &Row, at: usize) -> (i64, InventoryPackage) {
 impl StateStore for PostgresStore {
     fn location(&self) -> String {
         self.url.clone()
+    }
+
+    fn opened(&self) -> Option<String> {
+        self.opened.clone()
     }
 
     fn schema_version(&self) -> Result<i64> {

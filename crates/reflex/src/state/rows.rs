@@ -1,6 +1,6 @@
 //! What both backends share once rows are read: time filters and grouping.
 
-use super::{Destination, DrillRecord, InventoryPackage, InventoryRecord, TimeRange, micros};
+use super::{Destination, DrillRecord, InventoryPackage, TimeRange, micros};
 use crate::error::Result;
 
 /// The destinations first seen in `range`, oldest first.
@@ -32,18 +32,6 @@ pub(super) fn drills_in_range(
         .collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.scenario.cmp(&b.1.scenario)));
     Ok(kept.into_iter().map(|(_, r)| r).collect())
-}
-
-/// (run, one of its package row ids) rows, in run order, grouped into runs with their row ids.
-pub(super) fn group_rows(rows: Vec<(InventoryRecord, i64)>) -> Vec<(InventoryRecord, Vec<i64>)> {
-    let mut out: Vec<(InventoryRecord, Vec<i64>)> = Vec::new();
-    for (run, row) in rows {
-        match out.last_mut() {
-            Some((last, ids)) if last.id == run.id => ids.push(row),
-            _ => out.push((run, vec![row])),
-        }
-    }
-    out
 }
 
 /// The lines of a newline-joined list.

@@ -61,6 +61,8 @@ pub(super) const PACKAGE_COLUMNS: &str =
 pub struct SqliteStore {
     conn: Mutex<rusqlite::Connection>,
     path: PathBuf,
+    /// What opening it did ([`StateStore::opened`]).
+    opened: Option<String>,
 }
 
 impl SqliteStore {
@@ -72,16 +74,17 @@ impl SqliteStore {
         }
         let mut conn =
             rusqlite::Connection::open(path).map_err(|e| fail("opening the state store", e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(60))
+        conn.busy_timeout(migrations::BUSY)
             .map_err(|e| fail("configuring the state store", e))?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
         )
         .map_err(|e| fail("configuring the state store", e))?;
-        migrations::migrate(&mut conn, &location)?;
+        let opened = migrations::migrate(&mut conn, &location)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_path_buf(),
+            opened,
         })
     }
 
@@ -199,6 +202,10 @@ impl SqliteStore {
 impl StateStore for SqliteStore {
     fn location(&self) -> String {
         self.path.display().to_string()
+    }
+
+    fn opened(&self) -> Option<String> {
+        self.opened.clone()
     }
 
     fn schema_version(&self) -> Result<i64> {

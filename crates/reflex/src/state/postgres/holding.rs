@@ -2,14 +2,18 @@
 //! read-only snapshot, the distinct rows of the name (by the `package_rows_by_name` index) are
 //! judged by their version first; only when some are kept are the newest runs holding them
 //! read (narrow index entries joined to the newest-record table), then each kept row once.
+//! Each query is sent with its parameter types (no round trip to prepare it) and its rows are
+//! read as they arrive, not gathered first.
 
-use crate::state::rows::group_rows;
 use crate::state::sqlite::HOLDING_RUN_COLUMNS;
 use crate::state::{HeldPackage, Holding, InventoryRecord};
-use postgres::{Client, IsolationLevel};
+use postgres::types::{ToSql, Type};
+use postgres::{IsolationLevel, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 pub(super) fn latest_holding(
-    c: &mut Client,
+    c: &mut postgres::Client,
     name: &str,
     from: i64,
     keep: Option<&dyn Fn(&str) -> bool>,
@@ -19,12 +23,20 @@ pub(super) fn latest_holding(
         .isolation_level(IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()?;
-    let counts = tx.query_one(
-        "SELECT (SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= $1),
-                (SELECT COUNT(*) FROM package_rows WHERE name = $2)",
-        &[&from, &name],
+    let (name_arg, from_arg) = (
+        (&name as &(dyn ToSql + Sync), Type::TEXT),
+        (&from as _, Type::INT8),
+    );
+    // With the counts, one row's list of dependents: the rows of a crate mostly share one, and
+    // each row then comes without it (most of what the rows weigh).
+    let counts = tx.query_typed_one(
+        "SELECT (SELECT COUNT(*) FROM latest_runs WHERE recorded_us >= $2),
+                (SELECT COUNT(*) FROM package_rows WHERE name = $1),
+                (SELECT dependents FROM package_rows WHERE name = $1 LIMIT 1)",
+        &[name_arg.clone(), from_arg.clone()],
     )?;
     let (scanned, rows_of_name): (i64, i64) = (counts.get(0), counts.get(1));
+    let common: Option<String> = counts.get(2);
     let mut holding = Holding {
         scanned: scanned as usize,
         ..Holding::default()
@@ -32,9 +44,9 @@ pub(super) fn latest_holding(
     // The rows kept, when not all of them: judged by their versions before any run is read.
     let kept: Option<Vec<i64>> = match keep {
         Some(keep) => Some(
-            tx.query(
+            tx.query_typed(
                 "SELECT id, version FROM package_rows WHERE name = $1",
-                &[&name],
+                std::slice::from_ref(&name_arg),
             )?
             .iter()
             .filter(|r| keep(r.get(1)))
@@ -60,66 +72,99 @@ pub(super) fn latest_holding(
             ""
         }
     );
-    let rows = match &kept {
-        Some(kept) => tx.query(&sql, &[&name, &from, kept])?,
-        None => tx.query(&sql, &[&name, &from])?,
-    };
-    let mut rows: Vec<(InventoryRecord, i64, i32)> = rows
+    let mut args = vec![name_arg.clone(), from_arg];
+    if let Some(kept) = &kept {
+        args.push((kept as _, Type::INT8_ARRAY));
+    }
+    let held = tx.query_typed(&sql, &args)?;
+    let runs = sorted_runs(&held);
+    let mut ids: Vec<i64> = runs
         .iter()
-        .map(|r| {
-            let run = InventoryRecord {
-                id: Some(r.get(0)),
-                repository: r.get(1),
-                branch: r.get(2),
-                commit: r.get(3),
-                recorded_at: r.get(4),
-                command: r.get(5),
-                passed: r.get(6),
-                package_count: r.get(7),
-                ..Default::default()
-            };
-            (run, r.get(8), r.get(9))
-        })
+        .flat_map(|(_, ids)| ids.iter().copied())
         .collect();
-    rows.sort_unstable_by(|(a, _, i), (b, _, j)| {
-        (&a.repository, &a.branch, i).cmp(&(&b.repository, &b.branch, j))
-    });
-    let rows: Vec<(InventoryRecord, i64)> = rows.into_iter().map(|(r, id, _)| (r, id)).collect();
-    let mut ids: Vec<i64> = rows.iter().map(|(_, id)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
     // The rows held: by the name's index when they are most of its rows (no list of ids to
     // send and look up one by one), else by their ids.
+    holding.rows = HashMap::with_capacity(ids.len());
     let by_name = ids.len() * 2 >= rows_of_name as usize;
-    let details = match by_name {
-        true => tx.query(
-            "SELECT id, name, version, source, checksum, via, dependents
-             FROM package_rows WHERE name = $1",
-            &[&name],
-        )?,
-        false => tx.query(
-            "SELECT id, name, version, source, checksum, via, dependents
-             FROM package_rows WHERE id = ANY($1)",
-            &[&ids],
-        )?,
+    let common = common.unwrap_or_default();
+    let columns = "id, name, version, source, checksum, via, NULLIF(dependents, $2)";
+    let common_arg = (&common as &(dyn ToSql + Sync), Type::TEXT);
+    let details = if by_name {
+        let sql = format!("SELECT {columns} FROM package_rows WHERE name = $1");
+        tx.query_typed(&sql, &[name_arg, common_arg])?
+    } else {
+        let sql = format!("SELECT {columns} FROM package_rows WHERE id = ANY($1)");
+        let ids_arg = (&ids as &(dyn ToSql + Sync), Type::INT8_ARRAY);
+        tx.query_typed(&sql, &[ids_arg, common_arg])?
     };
-    holding.rows = details
-        .iter()
-        .filter_map(|r| {
-            let id: i64 = r.get(0);
-            ids.binary_search(&id).ok()?;
-            let row = HeldPackage {
-                name: r.get(1),
-                version: r.get(2),
-                source: r.get(3),
-                checksum: r.get(4),
-                via: r.get(5),
-                dependents: r.get(6),
+    let common: Arc<str> = Arc::from(common);
+    let mut last = common.clone();
+    for r in &details {
+        let id: i64 = r.get(0);
+        if ids.binary_search(&id).is_ok() {
+            let dependents = match r.get::<_, Option<&str>>(6) {
+                None => common.clone(),
+                Some(listed) if *last == *listed => last.clone(),
+                Some(listed) => {
+                    last = Arc::from(listed);
+                    last.clone()
+                }
             };
-            Some((id, row))
-        })
-        .collect();
+            holding.rows.insert(id, held_package(r, dependents));
+        }
+    }
     tx.commit()?;
-    holding.runs = group_rows(rows);
+    holding.runs = runs;
     Ok(holding)
+}
+
+/// The runs of `rows` (from [`HOLDING_RUN_COLUMNS`], then the row id and the package's
+/// position) with their row ids: runs in byte order of repository and branch (as SQLite and
+/// the directory walk order), row ids in lockfile order. The rows are ordered by their keys,
+/// read in place; each run is then read once.
+fn sorted_runs(rows: &[Row]) -> Vec<(InventoryRecord, Vec<i64>)> {
+    let mut order: Vec<(&str, &str, i64, i32, usize)> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.get(1), r.get(2), r.get(0), r.get(9), i))
+        .collect();
+    order.sort_unstable();
+    let mut out: Vec<(InventoryRecord, Vec<i64>)> = Vec::with_capacity(order.len());
+    for (_, _, run, _, i) in order {
+        let row = rows[i].get(8);
+        match out.last_mut() {
+            Some((last, ids)) if last.id == Some(run) => ids.push(row),
+            _ => out.push((holding_run(&rows[i]), vec![row])),
+        }
+    }
+    out
+}
+
+/// A newest record from [`HOLDING_RUN_COLUMNS`].
+fn holding_run(r: &Row) -> InventoryRecord {
+    InventoryRecord {
+        id: Some(r.get(0)),
+        repository: r.get(1),
+        branch: r.get(2),
+        commit: r.get(3),
+        recorded_at: r.get(4),
+        command: r.get(5),
+        passed: r.get(6),
+        package_count: r.get(7),
+        ..Default::default()
+    }
+}
+
+/// A package row from `id, name, version, source, checksum, via`, with its dependents.
+fn held_package(r: &Row, dependents: Arc<str>) -> HeldPackage {
+    HeldPackage {
+        name: r.get(1),
+        version: r.get(2),
+        source: r.get(3),
+        checksum: r.get(4),
+        via: r.get(5),
+        dependents,
+    }
 }

@@ -67,3 +67,55 @@ pub(super) fn trusting(
         .with_root_certificates(roots)
         .with_no_client_auth())
 }
+
+/// How the TLS configuration is made: the platform's trust store, or `sslrootcert`'s.
+pub(super) type MakeConfig =
+    std::sync::Arc<dyn Fn() -> std::result::Result<rustls::ClientConfig, String> + Send + Sync>;
+
+/// TLS whose configuration is made only when the server accepts TLS: with `sslmode=prefer`
+/// (libpq's default) a server without TLS costs no loading of the platform's trust store
+/// (about 9 ms of each connection on loopback).
+pub(super) struct Lazy(pub(super) MakeConfig);
+
+/// [`Lazy`] for one server name.
+pub(super) struct LazyConnect {
+    make: MakeConfig,
+    hostname: String,
+}
+
+type Rustls = tokio_postgres_rustls::MakeRustlsConnect;
+type Socket = postgres::Socket;
+type Stream = <Rustls as postgres::tls::MakeTlsConnect<Socket>>::Stream;
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+impl postgres::tls::MakeTlsConnect<Socket> for Lazy {
+    type Stream = Stream;
+    type TlsConnect = LazyConnect;
+    type Error = std::convert::Infallible;
+
+    fn make_tls_connect(&mut self, hostname: &str) -> Result<LazyConnect, Self::Error> {
+        Ok(LazyConnect {
+            make: self.0.clone(),
+            hostname: hostname.to_string(),
+        })
+    }
+}
+
+impl postgres::tls::TlsConnect<Socket> for LazyConnect {
+    type Stream = Stream;
+    type Error = BoxError;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Stream, BoxError>> + Send>>;
+
+    fn connect(self, stream: Socket) -> Self::Future {
+        use postgres::tls::MakeTlsConnect;
+        let config = match (self.make)() {
+            Ok(config) => config,
+            Err(e) => return Box::pin(std::future::ready(Err(e.into()))),
+        };
+        let Ok(connect) =
+            MakeTlsConnect::<Socket>::make_tls_connect(&mut Rustls::new(config), &self.hostname);
+        let connecting = postgres::tls::TlsConnect::connect(connect, stream);
+        Box::pin(async move { connecting.await.map_err(Into::into) })
+    }
+}

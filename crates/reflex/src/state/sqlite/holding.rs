@@ -4,8 +4,7 @@
 //! holding them read, from narrow index entries.
 
 use super::{HOLDING_RUN_COLUMNS, holding_run_from_row};
-use crate::state::rows::group_rows;
-use crate::state::{HeldPackage, Holding};
+use crate::state::{HeldPackage, Holding, InventoryRecord};
 use std::collections::HashMap;
 
 pub(super) fn latest_holding(
@@ -22,6 +21,7 @@ pub(super) fn latest_holding(
     )?;
     // Each distinct row of the name once, read in full only when its version is kept.
     let mut rows = HashMap::new();
+    let mut dependents: std::sync::Arc<str> = std::sync::Arc::from("");
     {
         let mut stmt = tx.prepare(
             "SELECT id, name, version, source, checksum, via, dependents
@@ -34,13 +34,17 @@ pub(super) fn latest_holding(
                 None => true,
             };
             if kept {
+                let listed = r.get_ref(6)?.as_str()?;
+                if *dependents != *listed {
+                    dependents = std::sync::Arc::from(listed);
+                }
                 let row = HeldPackage {
                     name: r.get(1)?,
                     version: r.get(2)?,
                     source: r.get(3)?,
                     checksum: r.get(4)?,
                     via: r.get(5)?,
-                    dependents: r.get(6)?,
+                    dependents: dependents.clone(),
                 };
                 rows.insert(r.get::<_, i64>(0)?, row);
             }
@@ -53,7 +57,8 @@ pub(super) fn latest_holding(
             ..Holding::default()
         });
     }
-    let mut held = Vec::new();
+    // The runs (in order) with their kept rows, grouped as they are read.
+    let mut runs: Vec<(InventoryRecord, Vec<i64>)> = Vec::with_capacity(scanned as usize);
     {
         let mut stmt = tx.prepare(&format!(
             "SELECT {HOLDING_RUN_COLUMNS}, p.row_id
@@ -63,15 +68,19 @@ pub(super) fn latest_holding(
         let mut read = stmt.query(rusqlite::params![name, from])?;
         while let Some(r) = read.next()? {
             let row: i64 = r.get(8)?;
-            if rows.contains_key(&row) {
-                held.push((holding_run_from_row(r)?, row));
+            if !rows.contains_key(&row) {
+                continue;
+            }
+            let run: i64 = r.get(0)?;
+            match runs.last_mut() {
+                Some((last, ids)) if last.id == Some(run) => ids.push(row),
+                _ => runs.push((holding_run_from_row(r)?, vec![row])),
             }
         }
     }
     tx.commit()?;
-    let runs = group_rows(held);
     // Only the rows some newest record holds (the others are of older records).
-    let mut used: HashMap<i64, HeldPackage> = HashMap::new();
+    let mut used: HashMap<i64, HeldPackage> = HashMap::with_capacity(rows.len());
     for (_, ids) in &runs {
         for id in ids {
             if let Some(p) = rows.remove(id) {

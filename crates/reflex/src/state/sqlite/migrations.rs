@@ -4,7 +4,7 @@
 
 use crate::error::Result;
 use crate::state::rows::digest_fields;
-use crate::state::{SCHEMA_VERSION, failed, too_new};
+use crate::state::{SCHEMA_VERSION, failed, gave_up, migration_wait, seconds, too_new};
 use rusqlite::params;
 
 /// Version 1: the tables, each run's packages in full in `run_packages`. It adopts the tables
@@ -73,7 +73,7 @@ const V1: &str = "
 /// that repeat a lockfile share its rows, and `respond` reads narrow index entries, then the
 /// few distinct rows. Existing runs are migrated in place, in one pass over their rows in
 /// order; a row already stored is found by its digest in memory, not in the table.
-fn migrate_v2(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+fn migrate_v2(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
     tx.execute_batch(
         "ALTER TABLE run_packages RENAME TO run_packages_v1;
          CREATE TABLE package_rows (
@@ -166,36 +166,140 @@ const V3: &str = "
          FROM runs r WHERE r.id = latest_runs.run_id);
 ";
 
-/// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction (writers that open
-/// the file at once wait for each other: `BEGIN IMMEDIATE`).
-pub(super) fn migrate(conn: &mut rusqlite::Connection, location: &str) -> Result<()> {
+/// Brings the schema to [`SCHEMA_VERSION`], one migration per transaction, and says what it
+/// did (`None` when the schema was current or the store new). A current schema is read
+/// without taking the write lock. Writers that open the file at once wait for each other
+/// (`BEGIN IMMEDIATE`), a migrating one at most [`migration_wait`]. A migration that rewrote
+/// tables leaves their old pages free: when they are more than a tenth of the file, `VACUUM`
+/// gives them back (it needs room for a copy of what is kept; when it fails, the store is
+/// migrated all the same and the message says why the file kept its size).
+pub(super) fn migrate(conn: &mut rusqlite::Connection, location: &str) -> Result<Option<String>> {
     let fail = |e: rusqlite::Error| failed("migrating the state store", location, e);
+    let current = |conn: &rusqlite::Connection| -> Option<i64> {
+        conn.query_row("SELECT MAX(version) FROM schema_version", [], |r| r.get(0))
+            .ok()
+            .flatten()
+    };
+    match current(conn) {
+        Some(v) if v == SCHEMA_VERSION => return Ok(None),
+        Some(v) if v > SCHEMA_VERSION => return Err(too_new(location, v)),
+        _ => {}
+    }
+    let started = std::time::Instant::now();
+    let wait = migration_wait();
+    conn.busy_timeout(wait).map_err(fail)?;
+    let migrated = steps(conn, location, wait);
+    conn.busy_timeout(BUSY).map_err(fail)?;
+    let from = migrated?;
+    if from == 0 || from == SCHEMA_VERSION {
+        return Ok(None);
+    }
+    let took = seconds(started.elapsed());
+    let reclaimed = reclaim(conn);
+    Ok(Some(format!(
+        "migrated the state store ({location}) from schema version {from} to {SCHEMA_VERSION} \
+         in {took}{reclaimed}"
+    )))
+}
+
+/// The migrations still to do, each in its own `BEGIN IMMEDIATE` transaction (waited for at
+/// most `wait`): the version found first.
+fn steps(conn: &rusqlite::Connection, location: &str, wait: std::time::Duration) -> Result<i64> {
+    let fail = |e: rusqlite::Error| failed("migrating the state store", location, e);
+    let mut from = None;
     loop {
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(fail)?;
-        tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            .map_err(fail)?;
-        let version: i64 = tx
-            .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
-                r.get::<_, Option<i64>>(0)
-            })
-            .map_err(fail)?
-            .unwrap_or(0);
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => {}
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                let holder = match conn
+                    .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
+                        r.get::<_, Option<i64>>(0)
+                    })
+                    .ok()
+                    .flatten()
+                {
+                    Some(v) => format!("another process writing the file, at schema version {v}"),
+                    None => "another process creating the file's tables".into(),
+                };
+                return Err(gave_up(location, wait, &holder));
+            }
+            Err(e) => return Err(fail(e)),
+        }
+        let step = step(conn);
+        let end = match step {
+            Ok(v) if v < SCHEMA_VERSION => "COMMIT",
+            _ => "ROLLBACK",
+        };
+        let ended = conn.execute_batch(end);
+        let version = step.map_err(fail)?;
+        ended.map_err(fail)?;
+        let from = *from.get_or_insert(version);
         if version > SCHEMA_VERSION {
             return Err(too_new(location, version));
         }
         if version == SCHEMA_VERSION {
-            return tx.commit().map_err(fail);
+            return Ok(from);
         }
-        match version {
-            0 => tx.execute_batch(V1),
-            1 => migrate_v2(&tx),
-            _ => tx.execute_batch(V3),
-        }
-        .map_err(fail)?;
-        tx.execute("INSERT INTO schema_version VALUES (?1)", [version + 1])
-            .map_err(fail)?;
-        tx.commit().map_err(fail)?;
+    }
+}
+
+/// In a transaction: the version found, migrated one step further when below
+/// [`SCHEMA_VERSION`].
+fn step(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+    conn.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")?;
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_version", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })?
+        .unwrap_or(0);
+    if version >= SCHEMA_VERSION {
+        return Ok(version);
+    }
+    match version {
+        0 => conn.execute_batch(V1),
+        1 => migrate_v2(conn),
+        _ => conn.execute_batch(V3),
+    }?;
+    conn.execute("INSERT INTO schema_version VALUES (?1)", [version + 1])?;
+    Ok(version)
+}
+
+/// The busy timeout of ordinary writes (another writer's transaction is short).
+pub(super) const BUSY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Gives back the pages a migration freed when they are more than a tenth of the file
+/// (`VACUUM`, then the write-ahead log truncated): `; VACUUM gave back ...` for the message.
+fn reclaim(conn: &rusqlite::Connection) -> String {
+    let pragma = |name: &str| -> i64 {
+        conn.query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .unwrap_or(0)
+    };
+    let (pages, free, size) = (
+        pragma("page_count"),
+        pragma("freelist_count"),
+        pragma("page_size"),
+    );
+    if free * 10 <= pages {
+        return String::new();
+    }
+    let mib = |pages: i64| format!("{:.0} MiB", (pages * size) as f64 / f64::from(1 << 20));
+    let started = std::time::Instant::now();
+    match conn
+        .execute_batch("VACUUM")
+        .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+    {
+        Ok(()) => format!(
+            "; VACUUM gave back the {} it left free ({} -> {}, {})",
+            mib(free),
+            mib(pages),
+            mib(pragma("page_count")),
+            seconds(started.elapsed())
+        ),
+        Err(e) => format!(
+            "; the {} it left free stay in the file ({} in all): VACUUM failed ({e}); \
+             `sqlite3 FILE VACUUM` gives them back",
+            mib(free),
+            mib(pages)
+        ),
     }
 }
