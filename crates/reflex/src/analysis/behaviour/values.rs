@@ -84,24 +84,28 @@ fn decode_text(input: &str, how: &str) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// Parts (lower-cased) of a call path or receiver that name a decoding; the first is hex, the
+/// last two base58, the rest base64.
+pub(super) const DECODER_PARTS: &[&str] = &[
+    "hex",
+    "base64",
+    "standard",
+    "general_purpose",
+    "engine",
+    "url_safe",
+    "b64",
+    "bs58",
+    "base58",
+];
+
 /// The decoding a call path or receiver names: `base64`, `hex`.
 fn decoder(path: &str) -> Option<&'static str> {
     let lower = path.to_ascii_lowercase();
-    if lower.contains("hex") {
+    if lower.contains(DECODER_PARTS[0]) {
         Some("hex")
-    } else if [
-        "base64",
-        "standard",
-        "general_purpose",
-        "engine",
-        "url_safe",
-        "b64",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
+    } else if DECODER_PARTS[1..7].iter().any(|w| lower.contains(w)) {
         Some("base64")
-    } else if lower.contains("bs58") || lower.contains("base58") {
+    } else if DECODER_PARTS[7..].iter().any(|w| lower.contains(w)) {
         Some("base58")
     } else {
         None

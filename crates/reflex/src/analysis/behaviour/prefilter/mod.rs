@@ -51,6 +51,23 @@ pub struct Item<'a> {
     pub sink: bool,
 }
 
+impl Item<'_> {
+    /// An empty item starting at `start`.
+    fn at(start: usize) -> Self {
+        Item {
+            start,
+            end: start,
+            seeded: false,
+            always: false,
+            idents: Vec::new(),
+            consts: Vec::new(),
+            uses: Vec::new(),
+            text: false,
+            sink: false,
+        }
+    }
+}
+
 /// What the lexical pass learnt of one file: its items.
 pub struct Scan<'a> {
     pub items: Vec<Item<'a>>,
@@ -118,19 +135,6 @@ const RAW_ROOTS: &[&str] = &["libc", "nix", "winapi", "windows_sys", "ws2_32"];
 /// Paths whose `::net::` is network use (`detect::network_path`).
 const NET_ROOTS: &[&str] = &["std", "tokio", "async_std", "smol", "async_net"];
 
-/// Parts (lower-cased) of a path or receiver that make `decode` a decoder (`values::decoder`).
-const DECODER_PARTS: &[&str] = &[
-    "hex",
-    "base64",
-    "standard",
-    "general_purpose",
-    "engine",
-    "url_safe",
-    "b64",
-    "bs58",
-    "base58",
-];
-
 /// The last names of file-writing calls (`detect::write_target`), which count beside `fs` or
 /// `File`.
 const WRITE_NAMES: &[&str] = &[
@@ -187,7 +191,7 @@ fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
     }
     if any_has(&["decode", "decode_to_vec"]) && {
         let lower = text.to_ascii_lowercase();
-        DECODER_PARTS
+        super::values::DECODER_PARTS
             .iter()
             .any(|d| memchr::memmem::find(lower.as_bytes(), d.as_bytes()).is_some())
     } {
@@ -311,17 +315,7 @@ pub fn scan(text: &str) -> Scan<'_> {
     let mut arrays = Arrays::default();
     // Inside a `use` declaration (until its `;`).
     let mut in_use = false;
-    let mut current = Item {
-        start: 0,
-        end: 0,
-        seeded: false,
-        always: false,
-        idents: Vec::new(),
-        consts: Vec::new(),
-        uses: Vec::new(),
-        text: false,
-        sink: false,
-    };
+    let mut current = Item::at(0);
     let mut fresh = true;
     // A `}` closed an item at this offset, unless a `;` follows.
     let mut closed: Option<usize> = None;
@@ -476,17 +470,7 @@ fn finish<'a>(item: &mut Item<'a>, end: usize, items: &mut Vec<Item<'a>>) {
         item.idents.sort_unstable();
         item.idents.dedup();
     }
-    let next = Item {
-        start: end,
-        end,
-        seeded: false,
-        always: false,
-        idents: Vec::new(),
-        consts: Vec::new(),
-        uses: Vec::new(),
-        text: false,
-        sink: false,
-    };
+    let next = Item::at(end);
     items.push(std::mem::replace(item, next));
 }
 
