@@ -76,10 +76,24 @@ impl SqliteStore {
             rusqlite::Connection::open(path).map_err(|e| fail("opening the state store", e))?;
         conn.busy_timeout(migrations::BUSY)
             .map_err(|e| fail("configuring the state store", e))?;
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .map_err(|e| fail("configuring the state store", e))?;
+        // Switching a new file to WAL takes its lock without the busy handler: many processes
+        // opening one new store at once retry here (within the same bound).
+        let started = std::time::Instant::now();
+        loop {
+            let done = conn.execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+            );
+            match done {
+                Ok(()) => break,
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < migrations::BUSY =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(fail("configuring the state store", e)),
+            }
+        }
         let opened = migrations::migrate(&mut conn, &location)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
