@@ -22,7 +22,7 @@ struct Array {
 impl Arrays {
     /// Reads one token at bracket depth `depth` (before the token opens or closes a group);
     /// `true` when an array starts like an executable.
-    pub fn token(&mut self, tok: &Token<'_>, depth: usize, int_element: &mut bool) -> bool {
+    pub fn token(&mut self, tok: &Token<'_>, depth: usize) -> bool {
         let at_top = |a: &Array| a.depth == depth;
         let closes = matches!(tok, Token::Punct(b']')) && self.open.last().is_some_and(at_top);
         let separates = matches!(tok, Token::Punct(b',')) && self.open.last().is_some_and(at_top);
@@ -35,7 +35,6 @@ impl Arrays {
                 && let Some(v) = a.value.and_then(|v| u8::try_from(v).ok())
             {
                 a.bytes.push(v);
-                *int_element = true;
             }
             a.elements += 1;
             a.tokens = 0;
@@ -88,7 +87,6 @@ pub enum Token<'a> {
     Str {
         body: &'a str,
         raw: bool,
-        bytes: bool,
     },
     /// The text of a doc comment (what `#[doc = ...]` holds).
     Doc(&'a str),
@@ -211,12 +209,11 @@ impl<'a> Lexer<'a> {
                         return Some(Token::Doc(self.text(at + 3, j.saturating_sub(2))));
                     }
                 }
-                b'"' => return Some(self.string(at + 1, false)),
+                b'"' => return Some(self.string(at + 1)),
                 b'r' | b'b' | b'c' if self.raw_or_prefixed(at).is_some() => {
                     let (hashes, start) = self.raw_or_prefixed(at).unwrap_or((None, at + 1));
-                    let bytes = c == b'b';
                     return Some(match hashes {
-                        None => self.string(start, bytes),
+                        None => self.string(start),
                         Some(n) => {
                             let mut close = vec![b'"'];
                             close.extend(std::iter::repeat_n(b'#', n));
@@ -226,7 +223,6 @@ impl<'a> Lexer<'a> {
                             Token::Str {
                                 body: self.text(start, end),
                                 raw: true,
-                                bytes,
                             }
                         }
                     });
@@ -316,7 +312,7 @@ impl<'a> Lexer<'a> {
     }
 
     /// A cooked string whose body starts at `start`.
-    fn string(&mut self, start: usize, bytes: bool) -> Token<'a> {
+    fn string(&mut self, start: usize) -> Token<'a> {
         let b = self.b;
         let mut j = start;
         while j < b.len() && b[j] != b'"' {
@@ -326,7 +322,6 @@ impl<'a> Lexer<'a> {
         Token::Str {
             body: self.text(start, j),
             raw: false,
-            bytes,
         }
     }
 }

@@ -1,24 +1,28 @@
-//! Which files are worth parsing: a lexical pass over a file's text that tells apart files in
-//! which the analysis cannot find anything, so that `syn` does not build (and drop) a syntax
-//! tree for them. Parsing is most of the analysis' time, and most files of most crates name no
-//! process, environment, network, file-writing, decoding or TLS API and no literal that says
-//! anything.
+//! What is worth parsing: a lexical pass over a file's text, item by item (a function, an
+//! `impl`, a module, a constant, with its attributes), that tells apart the items in which the
+//! analysis cannot find anything, so that `syn` does not build (and drop) syntax trees for
+//! them. Parsing and walking are most of the analysis' time, and most items of most crates name
+//! no process, environment, network, file-writing, decoding or TLS API and no telling literal.
 //!
-//! A file is worth parsing when any of these holds (each mirrors a detector of `detect`,
+//! An item is worth parsing when any of these holds (each mirrors a detector of `detect`,
 //! `detect_literals`, `values` or `lexer`, and errs towards parsing):
-//! - an identifier the detectors match (`Command`, `var`, `TcpStream`, a network crate, `libc`
-//!   exec and socket calls, `OpenOptions`, `arg`, gate calls such as `hostname`, decoders such as
-//!   `from_utf8` or anything named like base64 or hex, ...);
-//! - a string literal or doc comment that is a fact by itself (`detect_literals::literal_facts`)
-//!   or a value worth following into another file's call: a program of a known class, an
-//!   address or path, a variable-like name, a download command;
-//! - a byte string or integer that starts an executable;
-//! - conditional pairs: a file-writing name beside `fs` or `File`, `get` beside any string
-//!   literal, `map` beside `^` or `char`, `String::from` beside brackets.
+//! - an identifier the detectors match (`*Command`, `TcpStream`, a network crate, gate calls
+//!   such as `hostname`, `get_envs`, TLS switches), or a macro they read (`env!`,
+//!   `include_bytes!`, `cmd!`);
+//! - a name that counts beside a partner elsewhere in the file ([`paired`]): `var` in a file
+//!   naming `env`, `libc` exec and socket calls beside `libc`, a file write beside `fs` or
+//!   `File`, decoders beside what they decode, `map` beside `^` or `char`;
+//! - a string literal or doc comment that is a fact by itself (`literal_facts`), or a value a
+//!   detector reads, whole or in pieces ([`seed_value`]);
+//! - an array or byte string that starts like an executable;
+//! - a name a telling `use` brings in (at any depth), `OpenOptions` in its text;
+//! - across the crate, a constant with text in it that a kept item names
+//!   ([`keep_named_constants`]).
 //!
-//! Files that are not worth parsing by themselves are parsed after all when they name a
-//! function or constant that the analysis of the parsed files found doing something (see
-//! [`super::analyze_part`]): a gate in a plain file around a helper that runs a program.
+//! Items left out are blanked in place ([`Scan::masked`]); they are parsed after all when they
+//! name a function or constant the analysis of the kept items found doing something
+//! ([`Scan::pull`], see `analysis::parsing`): a gate in a plain item around a helper that runs a
+//! program.
 
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 use lex::{Arrays, Lexer, Token};
@@ -112,7 +116,10 @@ impl Scan<'_> {
             }
         }
         // Whole items are blanked, each of them ASCII now: the rest is the text as it was.
-        Some(String::from_utf8_lossy(&out).into_owned())
+        Some(
+            String::from_utf8(out)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+        )
     }
 }
 
@@ -383,7 +390,7 @@ pub fn scan(text: &str) -> Scan<'_> {
         current.text |= !in_attribute
             && (matches!(tok, Token::Str { .. } | Token::Char(_))
                 || (tok == Token::Punct(b'!') && !last_ident.is_empty()));
-        let magic = arrays.token(&tok, depth, &mut false);
+        let magic = arrays.token(&tok, depth);
         current.seeded |= hit || magic;
         current.sink |= hit && matches!(tok, Token::Ident(_) | Token::Punct(_));
         let end = at + token_len(&lex, at);
