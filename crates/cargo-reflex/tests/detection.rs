@@ -133,6 +133,8 @@ const RED_TEAM_CLOSED: &[&str] = &[
     "rt-build-helper-file",
     "rt-trait-default",
     "rt-envs-roundtrip",
+    "rt-test-attribute",
+    "rt-test-module-include",
 ];
 
 #[test]

@@ -56,8 +56,9 @@ fn parse_text(text: &str) -> Option<syn::File> {
     }
 }
 
-/// Each Rust file's role and whether it sits in a tests/benches/examples directory no target
-/// reaches: a file's role is what reaches it (see `roles`); the directory rule is for the rest.
+/// Each Rust file's role and whether it is test code: reached only through `#[cfg(test)]`
+/// declarations, or in a tests/benches/examples directory no target reaches. A file's role is
+/// what reaches it (see `roles`); the directory rule is for the rest.
 pub fn file_roles<'a>(
     archive: &'a CrateArchive,
     a: &CrateAnalysis,
@@ -72,11 +73,14 @@ pub fn file_roles<'a>(
         .filter(|f| f.kind == FileKind::Rust)
         .map(|f| {
             let path = f.path.as_str();
-            let by_reach = reached.get(path).copied();
+            let by_reach = reached.roles.get(path).copied();
+            // Test code no target compiles, unless a computed `include!` could reach it.
             let in_tests = by_reach.is_none()
-                && ["tests/", "test/", "benches/", "examples/", "fuzz/"]
-                    .iter()
-                    .any(|d| path.starts_with(d));
+                && !reached.computed_include
+                && (reached.test_only.contains(path)
+                    || ["tests/", "test/", "benches/", "examples/", "fuzz/"]
+                        .iter()
+                        .any(|d| path.starts_with(d)));
             let role = by_reach.unwrap_or_else(|| super::roles::directory_role(path, a, build_dir));
             (path, (role, in_tests))
         })

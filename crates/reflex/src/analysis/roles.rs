@@ -20,9 +20,23 @@ pub struct Targets<'a> {
     pub bins: Vec<String>,
 }
 
+/// What the targets of a crate reach.
+#[derive(Default)]
+pub struct Reach {
+    /// The role of every Rust file a target reaches.
+    pub roles: HashMap<String, Role>,
+    /// Run-time files reached only through test-only declarations (`#[cfg(test)] mod
+    /// tests;`): compiled into the crate's own tests, never into a dependent. Empty when a
+    /// file is included through a computed path (`include!(concat!(env!(..), ..))`), which
+    /// could reach any of them.
+    pub test_only: HashSet<String>,
+    /// Some `include!` has a path the scan cannot read (not from `OUT_DIR`).
+    pub computed_include: bool,
+}
+
 /// The role of every Rust file a target reaches. A file reached from the build script (or a
 /// proc-macro) and from run-time code is build-time code: it runs then.
-pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> HashMap<String, Role> {
+pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> Reach {
     let mut roots: Vec<(String, Role)> = Vec::new();
     if let Some(b) = t.build {
         roots.push((b.to_string(), Role::BuildScript));
@@ -46,7 +60,9 @@ pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> HashMap<String, 
     bins.sort();
     bins.dedup();
     roots.extend(bins.into_iter().map(|b| (b, Role::Binary)));
-    let mut out: HashMap<String, Role> = HashMap::new();
+    let mut out = Reach::default();
+    // Test-only declarations of run-time code, followed once every target is.
+    let mut tests: VecDeque<(String, bool)> = VecDeque::new();
     for (root, role) in roots {
         let mut seen: HashSet<String> = HashSet::new();
         let mut queue = VecDeque::from([(root, true)]);
@@ -57,20 +73,61 @@ pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> HashMap<String, 
             if !seen.insert(path.clone()) || seen.len() > 5_000 {
                 continue;
             }
-            out.entry(path.clone()).or_insert(role);
-            for (child, child_mod_rs) in children(&path, mod_rs, text) {
-                if let Some(c) = child.into_iter().find(|c| texts.contains_key(c.as_str())) {
-                    queue.push_back((c, child_mod_rs));
+            out.roles.entry(path.clone()).or_insert(role);
+            for child in children(&path, mod_rs, text) {
+                out.computed_include |= child.computed_include;
+                if let Some(c) = child
+                    .paths
+                    .into_iter()
+                    .find(|c| texts.contains_key(c.as_str()))
+                {
+                    match (child.test, role.build_time()) {
+                        (true, false) => tests.push_back((c, child.mod_rs)),
+                        _ => queue.push_back((c, child.mod_rs)),
+                    }
                 }
             }
         }
     }
+    let mut seen: HashSet<String> = HashSet::new();
+    while let Some((path, mod_rs)) = tests.pop_front() {
+        let Some(text) = texts.get(path.as_str()) else {
+            continue;
+        };
+        if out.roles.contains_key(&path) || !seen.insert(path.clone()) || seen.len() > 5_000 {
+            continue;
+        }
+        for child in children(&path, mod_rs, text) {
+            out.computed_include |= child.computed_include;
+            if let Some(c) = child
+                .paths
+                .into_iter()
+                .find(|c| texts.contains_key(c.as_str()))
+            {
+                tests.push_back((c, child.mod_rs));
+            }
+        }
+    }
+    if !out.computed_include {
+        out.test_only = seen;
+    }
     out
 }
 
-/// The files `path` declares: for each declaration, the candidate paths (first that exists
-/// wins) and whether the child is a mod-rs file (its own children sit beside it).
-fn children(path: &str, mod_rs: bool, text: &str) -> Vec<(Vec<String>, bool)> {
+/// One declaration of a child file.
+struct Child {
+    /// Candidate paths, the first that exists wins.
+    paths: Vec<String>,
+    /// The child is a mod-rs file (its own children sit beside it).
+    mod_rs: bool,
+    /// Declared under a test-only attribute.
+    test: bool,
+    /// An `include!` whose path is computed (nothing is found for it).
+    computed_include: bool,
+}
+
+/// The files `path` declares (with `text`), in order.
+fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
     let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
     let stem = path
         .rsplit('/')
@@ -84,7 +141,9 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<(Vec<String>, bool)> {
     };
     let mut out = Vec::new();
     let mut pending: Option<String> = None;
-    for raw in text.lines() {
+    let mut pending_test = false;
+    let mut lines = text.lines().peekable();
+    while let Some(raw) = lines.next() {
         let line = raw.split("//").next().unwrap_or("").trim();
         if line.is_empty() {
             continue;
@@ -93,29 +152,68 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<(Vec<String>, bool)> {
             if let Some(p) = path_attribute(line) {
                 pending = Some(p);
             }
-            if !line.ends_with(']') || !line.contains("mod ") {
+            pending_test |= test_attribute_line(line);
+            // Attributes alone on their line apply to the next; `#[cfg(x)] mod y;` is read.
+            if line.ends_with(']') || !line.contains("mod ") {
                 continue;
             }
         }
         if let Some(name) = mod_declaration(line) {
-            match pending.take() {
-                Some(p) => out.push((vec![normalize(&join(dir, &p))], true)),
-                None => out.push((
+            let test = std::mem::take(&mut pending_test);
+            let (paths, mod_rs) = match pending.take() {
+                Some(p) => (vec![normalize(&join(dir, &p))], true),
+                None => (
                     vec![
                         normalize(&join(&own, &format!("{name}.rs"))),
                         normalize(&join(&own, &format!("{name}/mod.rs"))),
                     ],
                     false,
-                )),
-            }
+                ),
+            };
+            out.push(Child {
+                paths,
+                mod_rs,
+                test,
+                computed_include: false,
+            });
         } else {
             pending = None;
+            pending_test = false;
         }
         for inc in includes(line) {
-            out.push((vec![normalize(&join(dir, &inc))], true));
+            let computed = inc.is_none() && {
+                // `include!(concat!(env!("OUT_DIR"), ..))` is generated code; any other
+                // computed path could name any file.
+                let next: String = lines.peek().copied().unwrap_or("").to_string();
+                !line.contains("OUT_DIR") && !next.contains("OUT_DIR")
+            };
+            out.push(Child {
+                paths: inc
+                    .map(|p| vec![normalize(&join(dir, &p))])
+                    .unwrap_or_default(),
+                mod_rs: true,
+                test: false,
+                computed_include: computed,
+            });
         }
     }
     out
+}
+
+/// Whether the attributes on a line mark test-only code (`#[cfg(test)]`).
+fn test_attribute_line(line: &str) -> bool {
+    let mut rest = line;
+    while let Some(at) = rest.find("#[") {
+        let body = &rest[at + 2..];
+        let Some(end) = body.find(']') else { break };
+        let attr: String = body[..end].chars().filter(|c| !c.is_whitespace()).collect();
+        // `cfg(all(test, x))` holds a `]` only inside strings, which test attributes lack.
+        if super::behaviour::patterns::test_attribute(&attr) {
+            return true;
+        }
+        rest = &body[end..];
+    }
+    false
 }
 
 /// `#[path = "x.rs"]`, `#[cfg_attr(unix, path = "x.rs")]`: the path.
@@ -138,17 +236,19 @@ fn mod_declaration(line: &str) -> Option<&str> {
         .then_some(name.trim_start_matches("r#"))
 }
 
-/// `include!("x.rs")` (not `include_str!`/`include_bytes!`, which are data, and not paths
-/// built with `concat!(env!("OUT_DIR"), ..)`, which are generated).
-fn includes(line: &str) -> Vec<String> {
+/// `include!(..)` calls on a line: the literal path, or `None` for a computed one
+/// (`include_str!`/`include_bytes!` are data).
+fn includes(line: &str) -> Vec<Option<String>> {
     let mut out = Vec::new();
     let mut rest = line;
     while let Some(at) = rest.find("include!(") {
+        let before = rest[..at].chars().next_back();
         let after = rest[at + 9..].trim_start();
-        if let Some(lit) = after.strip_prefix('"')
-            && let Some(end) = lit.find('"')
-        {
-            out.push(lit[..end].to_string());
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            match after.strip_prefix('"') {
+                Some(lit) => out.push(lit.find('"').map(|end| lit[..end].to_string())),
+                None => out.push(None),
+            }
         }
         rest = &rest[at + 9..];
     }
@@ -184,7 +284,7 @@ pub fn reached_roles(
     a: &CrateAnalysis,
     lib_path: &str,
     manifest: &toml::Table,
-) -> std::collections::HashMap<String, Role> {
+) -> Reach {
     let texts: std::collections::HashMap<&str, &str> = archive
         .files
         .iter()
@@ -248,7 +348,7 @@ mod tests {
             proc_macro: pm,
             bins: Vec::new(),
         };
-        let mut v: Vec<(String, Role)> = reached(&texts, &t).into_iter().collect();
+        let mut v: Vec<(String, Role)> = reached(&texts, &t).roles.into_iter().collect();
         v.sort();
         v
     }
@@ -316,6 +416,60 @@ mod tests {
                 ("support.rs".into(), Role::BuildScript),
             ]
         );
+    }
+
+    #[test]
+    fn files_declared_for_tests_only_are_test_code_unless_an_include_is_computed() {
+        let files = [
+            (
+                "src/lib.rs",
+                "mod a;\n#[cfg(test)]\nmod tests;\n#[cfg(all(test, unix))] mod unix_tests;\n#[cfg(not(test))]\nmod real;",
+            ),
+            (
+                "src/a.rs",
+                "#[cfg(test)]\n#[path = \"gen/table.rs\"]\nmod table;",
+            ),
+            ("src/tests.rs", "mod helpers;"),
+            ("src/tests/helpers.rs", ""),
+            ("src/unix_tests.rs", ""),
+            ("src/real.rs", ""),
+            ("src/gen/table.rs", ""),
+        ];
+        let texts: HashMap<&str, &str> = files.iter().copied().collect();
+        let t = Targets {
+            build: None,
+            lib: "src/lib.rs",
+            proc_macro: false,
+            bins: Vec::new(),
+        };
+        let r = reached(&texts, &t);
+        let mut test_only: Vec<&str> = r.test_only.iter().map(String::as_str).collect();
+        test_only.sort();
+        assert_eq!(
+            test_only,
+            [
+                "src/gen/table.rs",
+                "src/tests.rs",
+                "src/tests/helpers.rs",
+                "src/unix_tests.rs"
+            ]
+        );
+        assert!(r.roles.contains_key("src/real.rs") && !r.computed_include);
+
+        // A computed include could compile any file: nothing is test code then.
+        let mut texts = texts;
+        texts.insert(
+            "src/real.rs",
+            "include!(concat!(env!(\"CARGO_MANIFEST_DIR\"), \"/src/tests.rs\"));",
+        );
+        let r = reached(&texts, &t);
+        assert!(r.computed_include && r.test_only.is_empty());
+        // Generated code from OUT_DIR is not such a path.
+        texts.insert(
+            "src/real.rs",
+            "include!(concat!(env!(\"OUT_DIR\"), \"/bindings.rs\"));",
+        );
+        assert!(!reached(&texts, &t).computed_include);
     }
 
     #[test]

@@ -369,7 +369,12 @@ pub(super) fn read_file(
     let large = is_rust && (size > LARGE_RUST_FILE || *kept_text + size > MAX_KEPT_TEXT);
     let keep = is_rust || kept_as_text(&path, size);
     let mut head = [0u8; 4];
-    let mut data = Vec::new();
+    // Sized once from the header (capped: the header may lie), not grown by doubling.
+    let mut data = Vec::with_capacity(if keep {
+        size.min(LARGE_RUST_FILE) as usize
+    } else {
+        0
+    });
     let mut hasher = Sha256::new();
     let read = if keep {
         entry.read_to_end(&mut data).map(|_| hasher.update(&data))

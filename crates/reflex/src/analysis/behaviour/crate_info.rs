@@ -230,6 +230,17 @@ impl<'ast> Outline<'ast> {
 }
 
 impl<'ast> Visit<'ast> for Outline<'ast> {
+    // Test-only code is not read: its constants and `use`s say nothing of the rest.
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        if !super::visit::is_test(super::visit::item_attrs(i)) {
+            syn::visit::visit_item(self, i);
+        }
+    }
+    fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
+        if !super::visit::is_test(super::visit::impl_item_attrs(i)) {
+            syn::visit::visit_impl_item(self, i);
+        }
+    }
     fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
         super::visit::collect_use(&u.tree, &mut Vec::new(), &mut self.uses);
     }

@@ -391,6 +391,53 @@ pub fn executable_magic(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
+/// Crates whose `test` attribute wraps a function in `#[test]` (compiled only into the
+/// crate's own test binary, never into a dependent).
+const TEST_CRATES: &[&str] = &[
+    "tokio",
+    "async_std",
+    "actix_rt",
+    "actix_web",
+    "test_log",
+    "sqlx",
+    "futures_test",
+    "smol_potat",
+    "tokio_macros",
+];
+
+/// Whether an attribute, its tokens written without spaces (`test`, `tokio::test`,
+/// `cfg(test)`, `cfg(all(test,unix))`), marks test-only code: `#[test]`, the `test` of a known
+/// test crate, `cfg(test)` or `cfg(all(.., test, ..))`. Another crate's `test` attribute is
+/// code: a proc-macro of the attacker's own can emit what it is given unchanged.
+pub fn test_attribute(attr: &str) -> bool {
+    if let Some(args) = attr.strip_prefix("cfg(").and_then(|a| a.strip_suffix(')')) {
+        let Some(all) = args.strip_prefix("all(").and_then(|a| a.strip_suffix(')')) else {
+            return args == "test";
+        };
+        let mut depth = 0usize;
+        let mut start = 0;
+        for (i, c) in all.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                ',' if depth == 0 => {
+                    if &all[start..i] == "test" {
+                        return true;
+                    }
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        return &all[start..] == "test";
+    }
+    let attr = attr.strip_prefix("::").unwrap_or(attr);
+    attr == "test"
+        || attr
+            .strip_suffix("::test")
+            .is_some_and(|c| TEST_CRATES.contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +479,24 @@ mod tests {
         assert!(key_search("hello").is_none());
         assert!(is_gate_variable("GITLAB_CI") && !is_gate_variable("HOST"));
         assert!(high_entropy(&"ab".repeat(60)).is_none());
+        for t in [
+            "test",
+            "tokio::test",
+            "cfg(test)",
+            "cfg(all(test,unix))",
+            "cfg(all(unix,test))",
+        ] {
+            assert!(test_attribute(t), "{t}");
+        }
+        for t in [
+            "evil::test",
+            "cfg(not(test))",
+            "cfg(any(test,unix))",
+            "cfg(all(not(test)))",
+            "tests",
+        ] {
+            assert!(!test_attribute(t), "{t}");
+        }
         assert!(high_entropy("aGVsbG8gd29ybGQgdGhpcyBpcyBhIHRlc3Qgb2YgYmFzZTY0IGVuY29kaW5nIG9mIGEgbG9uZyBzdHJpbmc=").is_some());
     }
 }

@@ -330,17 +330,23 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         syn::visit::visit_file(self, f);
     }
 
-    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        if is_test(&f.attrs) {
-            return;
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        if !is_test(item_attrs(i)) {
+            syn::visit::visit_item(self, i);
         }
+    }
+
+    fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
+        if !is_test(impl_item_attrs(i)) {
+            syn::visit::visit_impl_item(self, i);
+        }
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
         self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, &f.block);
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        if is_test(&f.attrs) {
-            return;
-        }
         self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, &f.block);
     }
 
@@ -348,12 +354,6 @@ impl<'ast> Visit<'ast> for Walker<'_> {
         // A default method is a function like any other.
         if let (Some(block), false) = (&f.default, is_test(&f.attrs)) {
             self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, block);
-        }
-    }
-
-    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
-        if !is_test(&m.attrs) {
-            syn::visit::visit_item_mod(self, m);
         }
     }
 
@@ -460,21 +460,69 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 }
 
-/// `#[test]`, `#[cfg(test)]` and friends.
-fn is_test(attrs: &[syn::Attribute]) -> bool {
+/// Test-only code (`#[test]`, `#[cfg(test)]`, a known test crate's `test`): never compiled
+/// into a dependent, so not read.
+pub(super) fn is_test(attrs: &[syn::Attribute]) -> bool {
     attrs.iter().any(|a| {
-        // Read without building the path: its last segment, or its only one.
         let segments = &a.path().segments;
-        segments.last().is_some_and(|s| s.ident == "test")
-            || (segments.len() == 1 && segments[0].ident == "cfg" && {
-                let t = a
-                    .meta
-                    .require_list()
-                    .map(|l| l.tokens.to_string())
-                    .unwrap_or_default();
-                t == "test" || t.starts_with("all (test")
-            })
+        let last_is_test = segments.last().is_some_and(|s| s.ident == "test");
+        let is_cfg = segments.len() == 1 && segments[0].ident == "cfg";
+        if !(last_is_test || is_cfg) {
+            return false;
+        }
+        let mut text = String::new();
+        for (i, s) in segments.iter().enumerate() {
+            if i > 0 {
+                text.push_str("::");
+            }
+            text.push_str(&s.ident.to_string());
+        }
+        if is_cfg {
+            let args = a.meta.require_list().map(|l| l.tokens.to_string());
+            text.push('(');
+            text.extend(
+                args.unwrap_or_default()
+                    .chars()
+                    .filter(|c| !c.is_whitespace()),
+            );
+            text.push(')');
+        }
+        super::patterns::test_attribute(&text)
     })
+}
+
+/// The attributes of an item (`None` for a verbatim item).
+pub(super) fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    use syn::Item as I;
+    match item {
+        I::Const(i) => &i.attrs,
+        I::Enum(i) => &i.attrs,
+        I::ExternCrate(i) => &i.attrs,
+        I::Fn(i) => &i.attrs,
+        I::ForeignMod(i) => &i.attrs,
+        I::Impl(i) => &i.attrs,
+        I::Macro(i) => &i.attrs,
+        I::Mod(i) => &i.attrs,
+        I::Static(i) => &i.attrs,
+        I::Struct(i) => &i.attrs,
+        I::Trait(i) => &i.attrs,
+        I::TraitAlias(i) => &i.attrs,
+        I::Type(i) => &i.attrs,
+        I::Union(i) => &i.attrs,
+        I::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+/// The attributes of an `impl` member.
+pub(super) fn impl_item_attrs(item: &syn::ImplItem) -> &[syn::Attribute] {
+    match item {
+        syn::ImplItem::Const(i) => &i.attrs,
+        syn::ImplItem::Fn(i) => &i.attrs,
+        syn::ImplItem::Type(i) => &i.attrs,
+        syn::ImplItem::Macro(i) => &i.attrs,
+        _ => &[],
+    }
 }
 
 /// A block that leaves: `return`, `exit`, `panic!`.

@@ -25,9 +25,10 @@
 //! program.
 
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
-use lex::{Arrays, Lexer, Token};
+pub use split::scan;
 
 mod lex;
+mod split;
 
 /// Identifier sets: foldhash, as every identifier of most files goes in one.
 pub type Idents<'a> = std::collections::HashSet<&'a str, foldhash::fast::RandomState>;
@@ -53,6 +54,13 @@ pub struct Item<'a> {
     /// It was kept for a call the detectors read (a process, the environment, the network,
     /// a file write...), not only for a literal: the constants it names are values there.
     pub sink: bool,
+    /// Test-only (`#[test]`, `#[cfg(test)]`): never kept, nor what it holds.
+    pub test: bool,
+    /// An `impl`, `trait` or inline `mod` whose members are items of their own (its range
+    /// covers them); kept when one of them is, whole when its head is seeded.
+    pub container: bool,
+    /// The container this is a member of (an index into the scan's items, always lower).
+    pub parent: Option<usize>,
 }
 
 impl Item<'_> {
@@ -68,6 +76,9 @@ impl Item<'_> {
             uses: Vec::new(),
             text: false,
             sink: false,
+            test: false,
+            container: false,
+            parent: None,
         }
     }
 }
@@ -80,36 +91,75 @@ pub struct Scan<'a> {
 impl Scan<'_> {
     /// Some item may hold a fact: the file is parsed.
     pub fn worth_parsing(&self) -> bool {
-        self.items.iter().any(|i| i.seeded)
+        self.keep_seeded().0.iter().any(|&k| k)
     }
 
-    /// Items given to `syn`.
+    /// Whether item `i` is given to `syn`.
     pub fn kept(&self, i: usize) -> bool {
-        self.items.get(i).is_some_and(|i| i.seeded || i.always)
+        self.keep().get(i).copied().unwrap_or(false)
+    }
+
+    /// Which items are given to `syn`: the seeded ones outside test code, every member of a
+    /// container whose head is seeded, a container when one of its members is kept, and then
+    /// the always-kept items (`use`) at the top or in a kept container. Parents come before
+    /// their members.
+    fn keep(&self) -> Vec<bool> {
+        let (mut keep, dead) = self.keep_seeded();
+        for (i, item) in self.items.iter().enumerate() {
+            if !keep[i] && !dead[i] && item.always {
+                keep[i] = item.parent.is_none_or(|p| keep[p]);
+            }
+        }
+        keep
+    }
+
+    /// [`Scan::keep`] before the always-kept items, and which items are test code.
+    fn keep_seeded(&self) -> (Vec<bool>, Vec<bool>) {
+        let n = self.items.len();
+        // Test code (an item or what holds it) and members of a seeded head.
+        let mut dead = vec![false; n];
+        let mut forced = vec![false; n];
+        for (i, item) in self.items.iter().enumerate() {
+            dead[i] = item.test || item.parent.is_some_and(|p| dead[p]);
+            forced[i] = item
+                .parent
+                .is_some_and(|p| forced[p] || (self.items[p].container && self.items[p].seeded));
+        }
+        let mut keep: Vec<bool> = (0..n)
+            .map(|i| !dead[i] && (self.items[i].seeded || forced[i]))
+            .collect();
+        for i in (0..n).rev() {
+            if keep[i]
+                && let Some(p) = self.items[i].parent
+            {
+                keep[p] = !dead[p];
+            }
+        }
+        (keep, dead)
     }
 
     /// Marks as seeded the items that name one of `active` (what the analysis found doing
     /// something or holding a value); whether any was.
     pub fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
-        let mut pulled = false;
-        for item in self.items.iter_mut().filter(|i| !i.seeded) {
-            if item.idents.iter().any(|i| active.contains(*i)) {
+        let before = self.keep();
+        for (item, kept) in self.items.iter_mut().zip(&before) {
+            if !kept && !item.test && item.idents.iter().any(|i| active.contains(*i)) {
                 item.seeded = true;
-                pulled = true;
             }
         }
-        pulled
+        self.keep() != before
     }
 
     /// `text` with the items not kept blanked out (spaces, newlines kept, so that every
     /// position stays where it was); `None` when every item is kept.
     pub fn masked(&self, text: &str) -> Option<String> {
-        if (0..self.items.len()).all(|i| self.kept(i)) {
+        let keep = self.keep();
+        if keep.iter().all(|&k| k) {
             return None;
         }
         let mut out = text.as_bytes().to_vec();
-        for item in self.items.iter().filter(|i| !(i.seeded || i.always)) {
-            for b in &mut out[item.start..item.end.min(text.len())] {
+        for (item, _) in self.items.iter().zip(keep).filter(|(_, k)| !k) {
+            for b in &mut out[item.start.min(text.len())..item.end.min(text.len())] {
                 if *b != b'\n' {
                     *b = b' ';
                 }
@@ -134,7 +184,7 @@ const SEED_IDENTS: &[&str] = &[
 ];
 
 /// Macros the detectors read (`name!`).
-const SEED_MACROS: &[&str] = &["env", "option_env", "include_bytes", "cmd"];
+pub(super) const SEED_MACROS: &[&str] = &["env", "option_env", "include_bytes", "cmd"];
 
 /// Paths whose first segment makes raw calls (`libc::connect`, `nix::...::execv`).
 const RAW_ROOTS: &[&str] = &["libc", "nix", "winapi", "windows_sys", "ws2_32"];
@@ -157,7 +207,7 @@ const WRITE_NAMES: &[&str] = &[
 ];
 
 /// Whether an identifier alone makes a file worth parsing.
-fn seed_ident(id: &str) -> bool {
+pub(super) fn seed_ident(id: &str) -> bool {
     SEED_IDENTS.contains(&id)
         || NET_NAMES.contains(&id)
         || NET_CRATES.iter().any(|(c, _)| *c == id)
@@ -215,11 +265,11 @@ fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
 
 /// What the literals and operators of a file were, for [`seed_idents`].
 #[derive(Default)]
-struct Literals {
+pub(super) struct Literals {
     /// A string or byte string literal outside attributes.
-    string: bool,
+    pub string: bool,
     /// The `^` operator.
-    caret: bool,
+    pub caret: bool,
 }
 
 /// Whether a string literal's value makes its item worth parsing: a fact by itself, or a value
@@ -291,7 +341,8 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
     loop {
         let mut added: Vec<&str> = Vec::new();
         for scan in scans.iter_mut() {
-            let telling = |i: &&mut Item<'_>| !i.seeded && i.text && !i.consts.is_empty();
+            let telling =
+                |i: &&mut Item<'_>| !i.seeded && !i.test && i.text && !i.consts.is_empty();
             for item in scan.items.iter_mut().filter(telling) {
                 if item.consts.iter().any(|c| named.contains(c)) {
                     // A constant's own value may name another.
@@ -308,129 +359,15 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
     }
 }
 
-/// Reads `text` lexically, item by item (see the module documentation).
-pub fn scan(text: &str) -> Scan<'_> {
-    let mut items: Vec<Item<'_>> = Vec::new();
-    let mut file_idents = Idents::default();
-    let mut lex = Lexer::rust(text);
-    let mut lit = Literals::default();
-    let mut depth = 0usize;
-    // The bracket depth an attribute (`#[...]`, `#![...]`) opened at, while inside one.
-    let mut attribute: Option<usize> = None;
-    let mut after_hash = false;
-    let mut last_ident = "";
-    let mut arrays = Arrays::default();
-    // Inside a `use` declaration (until its `;`).
-    let mut in_use = false;
-    let mut current = Item::at(0);
-    let mut fresh = true;
-    // A `}` closed an item at this offset, unless a `;` follows.
-    let mut closed: Option<usize> = None;
-    let mut inner_attribute = false;
-    while let Some(tok) = lex.next() {
-        let at = lex.start;
-        if let Some(end) = closed.take()
-            && !matches!(tok, Token::Punct(b';'))
-        {
-            finish(&mut current, end, &mut items);
-            fresh = true;
-        }
-        if fresh {
-            current.start = at;
-            fresh = false;
-        }
-        // `use` declarations are the walk's aliases: always kept.
-        if depth == 0 && attribute.is_none() && tok == Token::Ident("use") {
-            current.always = true;
-        }
-        let in_attribute = attribute.is_some();
-        let hit = match tok {
-            Token::Ident(id) => {
-                let id = id.strip_prefix("r#").unwrap_or(id);
-                file_idents.insert(id);
-                current.idents.push(id);
-                if matches!(last_ident, "const" | "static" | "mut") && id != "mut" {
-                    current.consts.push(id);
-                }
-                if id == "use" && !in_attribute {
-                    in_use = true;
-                } else if in_use {
-                    current.uses.push(id);
-                }
-                seed_ident(id)
-            }
-            // Attribute strings are facts by themselves (`#[doc = ...]`), never values.
-            Token::Str { body, raw, .. } if in_attribute => string_seed(body, raw, &|v| {
-                !super::detect_literals::literal_facts(v).is_empty()
-            }),
-            Token::Str { body, raw, .. } => {
-                lit.string = true;
-                string_seed(body, raw, &seed_value)
-            }
-            Token::Doc(body) => !super::detect_literals::literal_facts(body).is_empty(),
-            Token::Char(v) => !in_attribute && matches!(v, ':' | '/' | '\\' | '$' | '~'),
-            Token::Punct(b'!') => SEED_MACROS.contains(&last_ident),
-            Token::Int(_) | Token::Punct(_) => false,
-        };
-        if let Token::Punct(p) = tok {
-            in_use &= p != b';';
-            if p == b'[' && after_hash && attribute.is_none() {
-                attribute = Some(depth);
-                inner_attribute = depth == 0 && last_punct_bang(text, at);
-            }
-            lit.caret |= p == b'^';
-            after_hash = p == b'#' || (after_hash && p == b'!');
-        } else {
-            after_hash = false;
-        }
-        last_ident = match tok {
-            Token::Ident(id) => id,
-            _ => "",
-        };
-        current.text |= !in_attribute
-            && (matches!(tok, Token::Str { .. } | Token::Char(_))
-                || (tok == Token::Punct(b'!') && !last_ident.is_empty()));
-        let magic = arrays.token(&tok, depth);
-        current.seeded |= hit || magic;
-        current.sink |= hit && matches!(tok, Token::Ident(_) | Token::Punct(_));
-        let end = at + token_len(&lex, at);
-        match tok {
-            Token::Punct(b'(' | b'[' | b'{') => depth += 1,
-            Token::Punct(b')' | b']' | b'}') => {
-                depth = depth.saturating_sub(1);
-                if attribute == Some(depth) {
-                    attribute = None;
-                    // An inner attribute is an item of its own, always kept.
-                    if std::mem::take(&mut inner_attribute) {
-                        current.always = true;
-                        finish(&mut current, end, &mut items);
-                        fresh = true;
-                        continue;
-                    }
-                }
-                if depth == 0 && tok == Token::Punct(b'}') && attribute.is_none() {
-                    closed = Some(end);
-                }
-            }
-            Token::Punct(b';') if depth == 0 => {
-                finish(&mut current, end, &mut items);
-                fresh = true;
-            }
-            _ => {}
-        }
-    }
-    if !fresh || closed.is_some() {
-        finish(&mut current, text.len(), &mut items);
-    }
-    let mut scan = Scan { items };
-    seed_by_file(&mut scan, text, &file_idents, &lit);
-    scan
-}
-
 /// What makes items worth parsing only read with the whole file: `OpenOptions` in an item's
 /// text, names whose partner is elsewhere in the file ([`paired`]), names a telling `use`
 /// brings in.
-fn seed_by_file<'a>(scan: &mut Scan<'a>, text: &str, file_idents: &Idents<'a>, lit: &Literals) {
+pub(super) fn seed_by_file<'a>(
+    scan: &mut Scan<'a>,
+    text: &str,
+    file_idents: &Idents<'a>,
+    lit: &Literals,
+) {
     // `detect_method` reads `OpenOptions` in the receiver's text, comments included.
     for item in &mut scan.items {
         let body = text
@@ -469,31 +406,9 @@ fn seed_by_file<'a>(scan: &mut Scan<'a>, text: &str, file_idents: &Idents<'a>, l
     }
 }
 
-/// Ends `item` at `end` and starts the next one there.
-fn finish<'a>(item: &mut Item<'a>, end: usize, items: &mut Vec<Item<'a>>) {
-    item.end = end;
-    // Large items (generated code) keep each name once; small ones as read.
-    if item.idents.len() > 64 {
-        item.idents.sort_unstable();
-        item.idents.dedup();
-    }
-    let next = Item::at(end);
-    items.push(std::mem::replace(item, next));
-}
-
-/// Whether the `[` at `at` follows `#!` (an inner attribute).
-fn last_punct_bang(text: &str, at: usize) -> bool {
-    text[..at].trim_end().ends_with('!')
-}
-
-/// The length of the token the lexer just read, which started at `at`.
-fn token_len(lex: &Lexer<'_>, at: usize) -> usize {
-    lex.position().saturating_sub(at)
-}
-
 /// Whether a string literal's body (between its quotes) makes its file worth parsing, read
 /// the way `syn` reads it and the way the fallback lexer reads it.
-fn string_seed(body: &str, is_raw: bool, seed: &dyn Fn(&str) -> bool) -> bool {
+pub(super) fn string_seed(body: &str, is_raw: bool, seed: &dyn Fn(&str) -> bool) -> bool {
     if is_raw || !body.contains(['\\', '\r']) {
         return seed(body) || exe_bytes(body.as_bytes());
     }

@@ -127,5 +127,34 @@ fn the_lexer_reads_what_rustc_reads() {
     // A `use` inside a module brings a name the walk resolves in the whole file.
     let text = "use self::sys::Runner;\nmod sys { pub use std::process::Command as Runner; }\nfn f() { Runner::new(p); }\n";
     let s = scan(text);
-    assert!(s.kept(2), "the item naming the import is kept");
+    assert!(
+        s.kept(s.items.len() - 1),
+        "the item naming the import is kept"
+    );
+}
+
+#[test]
+fn members_of_impls_traits_and_modules_are_items_of_their_own() {
+    let text = "impl Tool {\n    fn plain(&self) -> u8 { 1 }\n    fn run(&self) { std::process::Command::new(\"sh\"); }\n}\nmod m {\n    use std::fmt;\n    fn other() {}\n}\ntrait T { fn d(&self) { let _ = std::net::TcpStream::connect(A); } fn e(&self) {} }\n";
+    let s = scan(text);
+    let masked = s.masked(text).expect("members are left out");
+    assert!(masked.contains("impl Tool {") && masked.contains("fn run(&self)"));
+    assert!(!masked.contains("plain") && !masked.contains("fn e("));
+    assert!(masked.contains("fn d(&self)"));
+    // A module with nothing kept is blanked whole, its `use` too.
+    assert!(!masked.contains("mod m") && !masked.contains("fmt"));
+    let file = syn::parse_file(&masked).expect("the blanked text parses");
+    assert_eq!(file.items.len(), 2);
+    assert_eq!(masked.len(), text.len());
+}
+
+#[test]
+fn test_code_is_never_kept_but_an_unknown_test_attribute_is_code() {
+    let text = "#[cfg(test)]\nmod tests {\n    fn t() { std::process::Command::new(\"sh\"); }\n}\nimpl X {\n    #[test]\n    fn u() { std::process::Command::new(\"sh\"); }\n    #[tokio::test]\n    async fn v() { std::process::Command::new(\"sh\"); }\n}\n#[cfg(all(unix, test))]\nfn w() { std::process::Command::new(\"sh\"); }\n";
+    assert!(!seeded(text));
+    // An attacker's own `test` attribute may emit the function unchanged: it is read.
+    let evil = "#[evil_macros::test]\nfn payload() { std::process::Command::new(\"sh\"); }\n";
+    assert!(seeded(evil));
+    let not_test = "#[cfg(not(test))]\nfn real() { std::process::Command::new(\"sh\"); }\n";
+    assert!(seeded(not_test));
 }

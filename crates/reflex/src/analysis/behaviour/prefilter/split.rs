@@ -1,0 +1,236 @@
+//! The lexical pass proper: a file's tokens split into items, each with what may make it worth
+//! parsing. The members of an `impl`, a `trait` or an inline `mod` are items of their own (a
+//! large `impl` whose one method runs a program keeps that method, not the others); test-only
+//! items (`#[test]`, `#[cfg(test)]`, see `patterns::test_attribute`) are marked, never kept.
+
+use super::lex::{Arrays, Lexer, Token};
+use super::{Idents, Item, Literals, SEED_MACROS, Scan, seed_ident, seed_value, string_seed};
+
+/// Items being read at one nesting level: the file's, or a container's members.
+struct Frame<'a> {
+    /// The bracket depth of this level's items.
+    depth: usize,
+    current: Item<'a>,
+    /// The next token starts a new item.
+    fresh: bool,
+    /// A `}` closed an item at this offset, unless a `;` follows.
+    closed: Option<usize>,
+    /// The first keyword of the current item (after visibility and qualifiers).
+    kind: &'a str,
+    /// The index in the scan's items of the container these are members of.
+    parent: Option<usize>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(depth: usize, start: usize, parent: Option<usize>) -> Self {
+        let mut current = Item::at(start);
+        current.parent = parent;
+        Frame {
+            depth,
+            current,
+            fresh: true,
+            closed: None,
+            kind: "",
+            parent,
+        }
+    }
+
+    /// Ends the current item at `end` and starts the next one there.
+    fn finish(&mut self, end: usize, items: &mut Vec<Item<'a>>) {
+        let mut next = Item::at(end);
+        next.parent = self.parent;
+        let mut item = std::mem::replace(&mut self.current, next);
+        item.end = end;
+        // Large items (generated code) keep each name once; small ones as read.
+        if item.idents.len() > 64 {
+            item.idents.sort_unstable();
+            item.idents.dedup();
+        }
+        items.push(item);
+        self.fresh = true;
+        self.kind = "";
+    }
+}
+
+/// Keywords that may precede what an item is (`pub(crate) unsafe impl`).
+const QUALIFIERS: &[&str] = &["pub", "unsafe", "default", "auto", "crate", "in", "super"];
+
+/// Items whose members are split: `impl`, `trait`, inline `mod`.
+const CONTAINERS: &[&str] = &["impl", "trait", "mod"];
+
+/// An attribute's tokens without spaces (`cfg(all(test,unix))`), at most this long.
+const ATTRIBUTE_TEXT: usize = 96;
+
+/// Reads `text` lexically, item by item (see the module documentation).
+pub fn scan(text: &str) -> Scan<'_> {
+    let mut items: Vec<Item<'_>> = Vec::new();
+    let mut file_idents = Idents::default();
+    let mut lex = Lexer::rust(text);
+    let mut lit = Literals::default();
+    let mut depth = 0usize;
+    // The bracket depth an attribute (`#[...]`, `#![...]`) opened at, while inside one.
+    let mut attribute: Option<usize> = None;
+    let mut attribute_text = String::new();
+    let mut after_hash = false;
+    let mut last_ident = "";
+    let mut arrays = Arrays::default();
+    // Inside a `use` declaration (until its `;`).
+    let mut in_use = false;
+    let mut frames = vec![Frame::new(0, 0, None)];
+    let mut inner_attribute = false;
+    while let Some(tok) = lex.next() {
+        let at = lex.start;
+        let frame = frames.last_mut().expect("the file's frame is never popped");
+        if let Some(end) = frame.closed.take()
+            && !matches!(tok, Token::Punct(b';'))
+        {
+            frame.finish(end, &mut items);
+        }
+        if frame.fresh {
+            frame.current.start = at;
+            frame.fresh = false;
+        }
+        let at_item_level = depth == frame.depth && attribute.is_none();
+        // `use` declarations are the walk's aliases: always kept.
+        if at_item_level && tok == Token::Ident("use") {
+            frame.current.always = true;
+        }
+        let in_attribute = attribute.is_some();
+        if let (true, Token::Ident(id)) = (at_item_level, tok)
+            && frame.kind.is_empty()
+            && !QUALIFIERS.contains(&id)
+        {
+            frame.kind = id;
+        }
+        let current = &mut frame.current;
+        if in_attribute && attribute_text.len() < ATTRIBUTE_TEXT {
+            match tok {
+                Token::Ident(id) => attribute_text.push_str(id),
+                Token::Punct(p) => attribute_text.push(char::from(p)),
+                _ => attribute_text.push('_'),
+            }
+        }
+        let hit = match tok {
+            Token::Ident(id) => {
+                let id = id.strip_prefix("r#").unwrap_or(id);
+                file_idents.insert(id);
+                current.idents.push(id);
+                if matches!(last_ident, "const" | "static" | "mut") && id != "mut" {
+                    current.consts.push(id);
+                }
+                if id == "use" && !in_attribute {
+                    in_use = true;
+                } else if in_use {
+                    current.uses.push(id);
+                }
+                seed_ident(id)
+            }
+            // Attribute strings are facts by themselves (`#[doc = ...]`), never values.
+            Token::Str { body, raw, .. } if in_attribute => string_seed(body, raw, &|v| {
+                !super::super::detect_literals::literal_facts(v).is_empty()
+            }),
+            Token::Str { body, raw, .. } => {
+                lit.string = true;
+                string_seed(body, raw, &seed_value)
+            }
+            Token::Doc(body) => !super::super::detect_literals::literal_facts(body).is_empty(),
+            Token::Char(v) => !in_attribute && matches!(v, ':' | '/' | '\\' | '$' | '~'),
+            Token::Punct(b'!') => SEED_MACROS.contains(&last_ident),
+            Token::Int(_) | Token::Punct(_) => false,
+        };
+        if let Token::Punct(p) = tok {
+            in_use &= p != b';';
+            if p == b'[' && after_hash && attribute.is_none() {
+                attribute = Some(depth);
+                attribute_text.clear();
+                inner_attribute = depth == frame.depth && last_punct_bang(text, at);
+            }
+            lit.caret |= p == b'^';
+            after_hash = p == b'#' || (after_hash && p == b'!');
+        } else {
+            after_hash = false;
+        }
+        last_ident = match tok {
+            Token::Ident(id) => id,
+            _ => "",
+        };
+        current.text |= !in_attribute
+            && (matches!(tok, Token::Str { .. } | Token::Char(_))
+                || (tok == Token::Punct(b'!') && !last_ident.is_empty()));
+        let magic = arrays.token(&tok, depth);
+        current.seeded |= hit || magic;
+        current.sink |= hit && matches!(tok, Token::Ident(_) | Token::Punct(_));
+        let end = at + lex.position().saturating_sub(at);
+        match tok {
+            Token::Punct(b'{')
+                if depth == frame.depth
+                    && attribute.is_none()
+                    && CONTAINERS.contains(&frame.kind) =>
+            {
+                // The container is an item of its own (its head); its members follow.
+                depth += 1;
+                let parent = items.len();
+                let mut head = std::mem::replace(&mut frame.current, Item::at(end));
+                head.container = true;
+                items.push(head);
+                frames.push(Frame::new(depth, end, Some(parent)));
+            }
+            Token::Punct(b'(' | b'[' | b'{') => depth += 1,
+            Token::Punct(b')' | b']' | b'}') => {
+                depth = depth.saturating_sub(1);
+                if attribute == Some(depth) {
+                    attribute = None;
+                    attribute_text.pop();
+                    if depth == frame.depth && super::patterns::test_attribute(&attribute_text) {
+                        frame.current.test = true;
+                    }
+                    // An inner attribute is an item of its own, always kept.
+                    if std::mem::take(&mut inner_attribute) {
+                        frame.current.always = true;
+                        frame.finish(end, &mut items);
+                        continue;
+                    }
+                }
+                if tok == Token::Punct(b'}') && depth + 1 == frame.depth && frame.parent.is_some() {
+                    // The end of a container's members.
+                    let mut members = frames.pop().expect("more than one frame");
+                    if !members.fresh || members.closed.is_some() {
+                        let last = members.closed.unwrap_or(at);
+                        members.finish(last, &mut items);
+                    }
+                    // The container's item (pushed at its `{`) ends with its `}`.
+                    let parent = members.parent.expect("a member frame has a parent");
+                    items[parent].end = end;
+                    let outer = frames.last_mut().expect("the file's frame");
+                    outer.current = Item::at(end);
+                    outer.current.parent = outer.parent;
+                    outer.fresh = true;
+                    outer.kind = "";
+                    continue;
+                }
+                if depth == frame.depth && tok == Token::Punct(b'}') && attribute.is_none() {
+                    frame.closed = Some(end);
+                }
+            }
+            Token::Punct(b';') if depth == frame.depth => frame.finish(end, &mut items),
+            _ => {}
+        }
+    }
+    // Containers left open (a file cut short): their heads end with the text.
+    while let Some(mut frame) = frames.pop() {
+        if !frame.fresh || frame.closed.is_some() {
+            frame.finish(frame.closed.unwrap_or(text.len()), &mut items);
+        }
+        if let Some(parent) = frame.parent {
+            items[parent].end = text.len();
+        }
+    }
+    let mut scan = Scan { items };
+    super::seed_by_file(&mut scan, text, &file_idents, &lit);
+    scan
+}
+
+/// Whether the `[` at `at` follows `#!` (an inner attribute).
+fn last_punct_bang(text: &str, at: usize) -> bool {
+    text[..at].trim_end().ends_with('!')
+}
