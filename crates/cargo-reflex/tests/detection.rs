@@ -135,6 +135,10 @@ const RED_TEAM_CLOSED: &[&str] = &[
     "rt-envs-roundtrip",
     "rt-test-attribute",
     "rt-test-module-include",
+    "rt-test-generic-param",
+    "rt-test-impl-generic",
+    "rt-test-attr-same-line",
+    "rt-test-cfg-injected",
 ];
 
 #[test]

@@ -3,7 +3,7 @@
 
 use super::behaviour::{Behaviour, Role};
 use super::capabilities::{self, Capabilities};
-use super::parsing::{Src, analyze_behaviour, file_roles, lexical_pass};
+use super::parsing::{Src, analyze_behaviour, file_roles, lexical_pass, tests_live};
 use crate::graph::Graph;
 use crate::knowledge::unsafe_count::{self, UnsafeCounts};
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
@@ -159,9 +159,10 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
     let mut inert: Vec<Src<'_>> = Vec::new();
     let mut held = 0usize;
     let roles = file_roles(archive, &a, &lib_path, &manifest, &build_dir);
+    let live = tests_live(&a);
     let role_of = |path: &str| roles.get(path).copied().unwrap_or((Role::Library, false));
     let mut scans = if prefilter {
-        lexical_pass(archive, &role_of)
+        lexical_pass(archive, &role_of, live)
     } else {
         HashMap::new()
     };
@@ -240,11 +241,25 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
         held += text.len();
         // Syntax trees are many times their text: big crates are analysed in parts.
         if held > HELD_TEXT {
-            analyze_behaviour(&mut sources, &mut inert, &shipped, started, &mut found);
+            analyze_behaviour(
+                &mut sources,
+                &mut inert,
+                &shipped,
+                started,
+                &mut found,
+                live,
+            );
             held = 0;
         }
     }
-    analyze_behaviour(&mut sources, &mut inert, &shipped, started, &mut found);
+    analyze_behaviour(
+        &mut sources,
+        &mut inert,
+        &shipped,
+        started,
+        &mut found,
+        live,
+    );
     // Files the lexical pass read and found nothing in (and nothing that names what the
     // analysis found doing something) are read.
     found.files_read += inert.len();

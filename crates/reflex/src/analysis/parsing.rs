@@ -77,7 +77,7 @@ pub fn file_roles<'a>(
             // Test code no target compiles, unless a computed `include!` could reach it.
             let in_tests = by_reach.is_none()
                 && !reached.computed_include
-                && (reached.test_only.contains(path)
+                && ((reached.test_only.contains(path) && !tests_live(a))
                     || ["tests/", "test/", "benches/", "examples/", "fuzz/"]
                         .iter()
                         .any(|d| path.starts_with(d)));
@@ -87,17 +87,29 @@ pub fn file_roles<'a>(
         .collect()
 }
 
+/// Whether `cfg(test)` code may be compiled into a dependent: a build script can turn it on
+/// (`cargo:rustc-cfg=test`, a string it may assemble at run time), so with one, test-only
+/// code is read as code.
+pub fn tests_live(a: &CrateAnalysis) -> bool {
+    a.build_script.is_some()
+}
+
 /// The lexical pass over every run-time file (see `behaviour::prefilter`), constants named
-/// anywhere in the crate kept.
+/// anywhere in the crate kept; test-only items are read as code when `tests_live`.
 pub fn lexical_pass<'a>(
     archive: &'a CrateArchive,
     role_of: &dyn Fn(&str) -> (Role, bool),
+    tests_live: bool,
 ) -> HashMap<&'a str, behaviour::prefilter::Scan<'a>> {
     let mut scans = HashMap::new();
     for f in archive.files.iter().filter(|f| f.kind == FileKind::Rust) {
         let (role, in_tests) = role_of(&f.path);
         if let (Some(text), false, false) = (&f.text, in_tests, role.build_time()) {
-            scans.insert(f.path.as_str(), behaviour::prefilter::scan(text));
+            let mut scan = behaviour::prefilter::scan(text);
+            if tests_live {
+                scan.items.iter_mut().for_each(|i| i.test = false);
+            }
+            scans.insert(f.path.as_str(), scan);
         }
     }
     behaviour::prefilter::keep_named_constants(&mut scans.values_mut().collect::<Vec<_>>());
@@ -114,6 +126,7 @@ pub fn analyze_behaviour<'a>(
     shipped: &[String],
     started: std::time::Instant,
     found: &mut Behaviour,
+    tests_live: bool,
 ) {
     if sources.is_empty() {
         return;
@@ -132,6 +145,7 @@ pub fn analyze_behaviour<'a>(
                 role: s.role,
                 text: s.text,
                 parsed: s.parsed.as_ref(),
+                tests_live,
             })
             .collect();
         let (part, active) = behaviour::analyze_part(&inputs, shipped, budget);

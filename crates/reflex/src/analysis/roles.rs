@@ -152,9 +152,10 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
             if let Some(p) = path_attribute(line) {
                 pending = Some(p);
             }
-            pending_test |= test_attribute_line(line);
-            // Attributes alone on their line apply to the next; `#[cfg(x)] mod y;` is read.
-            if line.ends_with(']') || !line.contains("mod ") {
+            pending_test |= line.starts_with("#[") && test_attribute_line(line);
+            // Attributes alone on their line apply to the next item; with an item after them
+            // (`#[cfg(x)] mod y;`, `#[cfg(test)] fn f() {}`) they are that item's.
+            if line.ends_with(']') {
                 continue;
             }
         }
@@ -455,6 +456,16 @@ mod tests {
             ]
         );
         assert!(r.roles.contains_key("src/real.rs") && !r.computed_include);
+
+        // A test attribute on a one-line item is that item's, not the next declaration's.
+        let same_line: HashMap<&str, &str> = [
+            ("src/lib.rs", "#[cfg(test)] fn fixture() {}\nmod report;\n"),
+            ("src/report.rs", ""),
+        ]
+        .into_iter()
+        .collect();
+        let r = reached(&same_line, &t);
+        assert!(r.roles.contains_key("src/report.rs") && r.test_only.is_empty());
 
         // A computed include could compile any file: nothing is test code then.
         let mut texts = texts;

@@ -165,7 +165,10 @@ pub fn walk(
     reuse: bool,
     out_of_time: &dyn Fn() -> bool,
 ) -> (CrateInfo, Vec<Option<Vec<Fact>>>) {
-    let mut outlines: Vec<Outline<'_>> = files.iter().map(|(_, f)| Outline::of(f)).collect();
+    let mut outlines: Vec<Outline<'_>> = files
+        .iter()
+        .map(|(s, f)| Outline::of(f, s.tests_live))
+        .collect();
     let mut info = CrateInfo::with_consts(files, &outlines);
     let mut walked = Vec::with_capacity(files.len());
     for ((s, f), outline) in files.iter().zip(&mut outlines) {
@@ -213,11 +216,16 @@ pub struct Outline<'ast> {
     pub uses: HashMap<String, String>,
     /// Inside the value of a constant or static.
     in_const: usize,
+    /// Test-only code is read too (see `Source::tests_live`).
+    tests_live: bool,
 }
 
 impl<'ast> Outline<'ast> {
-    pub fn of(f: &'ast syn::File) -> Outline<'ast> {
-        let mut o = Outline::default();
+    pub fn of(f: &'ast syn::File, tests_live: bool) -> Outline<'ast> {
+        let mut o = Outline {
+            tests_live,
+            ..Outline::default()
+        };
         o.visit_file(f);
         o
     }
@@ -232,12 +240,12 @@ impl<'ast> Outline<'ast> {
 impl<'ast> Visit<'ast> for Outline<'ast> {
     // Test-only code is not read: its constants and `use`s say nothing of the rest.
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        if !super::visit::is_test(super::visit::item_attrs(i)) {
+        if self.tests_live || !super::visit::is_test(super::visit::item_attrs(i)) {
             syn::visit::visit_item(self, i);
         }
     }
     fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
-        if !super::visit::is_test(super::visit::impl_item_attrs(i)) {
+        if self.tests_live || !super::visit::is_test(super::visit::impl_item_attrs(i)) {
             syn::visit::visit_impl_item(self, i);
         }
     }
@@ -299,6 +307,7 @@ mod tests {
                 },
                 text: Some(code),
                 parsed: Some(f),
+                tests_live: false,
             })
             .collect();
         let shipped = ["bin/helper".to_string()];
@@ -357,6 +366,7 @@ mod tests {
                 role: Role::Library,
                 text: Some(code),
                 parsed: Some(f),
+                tests_live: false,
             })
             .collect();
         let pairs: Vec<(&Source<'_>, &syn::File)> = sources.iter().zip(&parsed).collect();

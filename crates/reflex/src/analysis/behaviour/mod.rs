@@ -178,6 +178,9 @@ pub struct Source<'a> {
     pub text: Option<&'a str>,
     /// The file as `syn` parsed it, when it did.
     pub parsed: Option<&'a syn::File>,
+    /// Test-only code (`#[cfg(test)]`) is read as code: the crate's build script may turn
+    /// `cfg(test)` on for the library (`cargo:rustc-cfg=test`).
+    pub tests_live: bool,
 }
 
 /// Budgets: per file and per crate.

@@ -9,6 +9,7 @@ fn facts_as(code: &str, role: Role) -> Vec<Fact> {
         role,
         text: Some(code),
         parsed: Some(&file),
+        tests_live: false,
     };
     analyze(&[src], &["bin/helper".to_string()], Budget::default()).facts
 }
@@ -282,6 +283,7 @@ fn lexer_reads_what_syn_cannot_parse() {
         role: Role::Library,
         text: Some(text),
         parsed: None,
+        tests_live: false,
     };
     let b = analyze(&[src], &[], Budget::default());
     assert_eq!(b.lexed, vec!["src/broken.rs"]);
@@ -309,18 +311,21 @@ fn bad_input_never_panics_and_says_what_was_not_read() {
             role: Role::Library,
             text: Some(&deep),
             parsed: None,
+            tests_live: false,
         },
         Source {
             path: "src/garbage.rs",
             role: Role::Library,
             text: Some(garbage),
             parsed: None,
+            tests_live: false,
         },
         Source {
             path: "src/huge.rs",
             role: Role::Library,
             text: None,
             parsed: None,
+            tests_live: false,
         },
     ];
     let b = analyze(&srcs, &[], Budget::default());

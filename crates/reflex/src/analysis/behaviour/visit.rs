@@ -66,6 +66,11 @@ impl<'a> Walker<'a> {
     }
 
     /// How many lines of `text` end before byte `offset`.
+    /// Test-only code this crate never compiles into a dependent.
+    fn test_code(&self, attrs: &[syn::Attribute]) -> bool {
+        !self.src.tests_live && is_test(attrs)
+    }
+
     pub fn newlines_before(&self, offset: usize) -> usize {
         let newlines = self
             .newlines
@@ -325,19 +330,19 @@ pub fn file(
 impl<'ast> Visit<'ast> for Walker<'_> {
     fn visit_file(&mut self, f: &'ast syn::File) {
         if !self.aliases_given {
-            self.aliases = super::crate_info::Outline::of(f).uses;
+            self.aliases = super::crate_info::Outline::of(f, self.src.tests_live).uses;
         }
         syn::visit::visit_file(self, f);
     }
 
     fn visit_item(&mut self, i: &'ast syn::Item) {
-        if !is_test(item_attrs(i)) {
+        if !self.test_code(item_attrs(i)) {
             syn::visit::visit_item(self, i);
         }
     }
 
     fn visit_impl_item(&mut self, i: &'ast syn::ImplItem) {
-        if !is_test(impl_item_attrs(i)) {
+        if !self.test_code(impl_item_attrs(i)) {
             syn::visit::visit_impl_item(self, i);
         }
     }
@@ -352,7 +357,7 @@ impl<'ast> Visit<'ast> for Walker<'_> {
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         // A default method is a function like any other.
-        if let (Some(block), false) = (&f.default, is_test(&f.attrs)) {
+        if let (Some(block), false) = (&f.default, self.test_code(&f.attrs)) {
             self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, block);
         }
     }

@@ -71,6 +71,9 @@ pub fn scan(text: &str) -> Scan<'_> {
     // The bracket depth an attribute (`#[...]`, `#![...]`) opened at, while inside one.
     let mut attribute: Option<usize> = None;
     let mut attribute_text = String::new();
+    // The attribute is one of the item's own (before its first keyword), not on a generic
+    // parameter (`fn f<#[cfg(test)] 'a>()`, which rustc drops while keeping `f`).
+    let mut attribute_leading = false;
     let mut after_hash = false;
     let mut last_ident = "";
     let mut arrays = Arrays::default();
@@ -143,6 +146,7 @@ pub fn scan(text: &str) -> Scan<'_> {
             if p == b'[' && after_hash && attribute.is_none() {
                 attribute = Some(depth);
                 attribute_text.clear();
+                attribute_leading = depth == frame.depth && frame.kind.is_empty();
                 inner_attribute = depth == frame.depth && last_punct_bang(text, at);
             }
             lit.caret |= p == b'^';
@@ -181,7 +185,7 @@ pub fn scan(text: &str) -> Scan<'_> {
                 if attribute == Some(depth) {
                     attribute = None;
                     attribute_text.pop();
-                    if depth == frame.depth && super::patterns::test_attribute(&attribute_text) {
+                    if attribute_leading && super::patterns::test_attribute(&attribute_text) {
                         frame.current.test = true;
                     }
                     // An inner attribute is an item of its own, always kept.

@@ -157,4 +157,88 @@ fn test_code_is_never_kept_but_an_unknown_test_attribute_is_code() {
     assert!(seeded(evil));
     let not_test = "#[cfg(not(test))]\nfn real() { std::process::Command::new(\"sh\"); }\n";
     assert!(seeded(not_test));
+    // On a generic parameter the attribute removes the parameter, not the item.
+    for generic in [
+        "fn f<#[cfg(test)] 'a>() { std::process::Command::new(\"sh\"); }\n",
+        "impl<#[cfg(test)] 'a> X { fn f() { std::process::Command::new(\"sh\"); } }\n",
+    ] {
+        assert!(seeded(generic), "{generic}");
+    }
+}
+
+#[test]
+#[ignore]
+fn census() {
+    use super::lex::{Lexer, Token};
+    let list = std::fs::read_to_string("/work/bench/popular.tsv").unwrap();
+    let mut reasons: std::collections::HashMap<String, (usize, usize)> = Default::default();
+    for line in list.lines() {
+        let mut f = line.split('\t');
+        let (n, v) = (f.next().unwrap(), f.next().unwrap());
+        let dir = format!("/work/main/target/bench-detection/src/{n}-{v}");
+        let mut stack = vec![std::path::PathBuf::from(&dir)];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let p = e.path();
+                let rel = p.strip_prefix(&dir).unwrap().to_string_lossy().to_string();
+                if ["tests", "benches", "examples", "fuzz"]
+                    .iter()
+                    .any(|t| rel.starts_with(t))
+                {
+                    continue;
+                }
+                if p.is_dir() {
+                    stack.push(p);
+                } else if rel.ends_with(".rs") && rel != "build.rs" {
+                    let Ok(text) = std::fs::read_to_string(&p) else {
+                        continue;
+                    };
+                    let s = scan(&text);
+                    let keep = s.keep();
+                    for (i, it) in s.items.iter().enumerate() {
+                        if !keep[i] || it.container || (!it.seeded && it.always) {
+                            continue;
+                        }
+                        let body = &text[it.start..it.end];
+                        let mut lex = Lexer::rust(body);
+                        let mut why = String::from("other");
+                        let mut last = "";
+                        while let Some(t) = lex.next() {
+                            let r = match t {
+                                Token::Ident(id) if super::seed_ident(id) => Some(format!("ident:{id}")),
+                                Token::Str { body, raw } if super::string_seed(body, raw, &super::seed_value) => Some(format!("str:{}", &body[..body.len().min(20)])),
+                                Token::Doc(b) if !crate::analysis::behaviour::detect_literals::literal_facts(b).is_empty() => Some("doc".into()),
+                                Token::Char(c) if matches!(c, ':' | '/' | '\\' | '$' | '~') => Some(format!("char:{c}")),
+                                Token::Punct(b'!') if super::SEED_MACROS.contains(&last) => Some(format!("macro:{last}")),
+                                _ => None,
+                            };
+                            last = if let Token::Ident(id) = t { id } else { "" };
+                            if let Some(r) = r {
+                                why = r;
+                                break;
+                            }
+                        }
+                        let key = why.split(':').next().unwrap().to_string()
+                            + ":"
+                            + &why
+                                .split(':')
+                                .nth(1)
+                                .map(|x| if why.starts_with("str") { "" } else { x })
+                                .unwrap_or("");
+                        let e = reasons.entry(key).or_default();
+                        e.0 += it.end - it.start;
+                        e.1 += 1;
+                    }
+                }
+            }
+        }
+    }
+    let mut v: Vec<_> = reasons.into_iter().collect();
+    v.sort_by_key(|(_, (b, _))| std::cmp::Reverse(*b));
+    for (k, (b, n)) in v.iter().take(40) {
+        eprintln!("{b:>10} {n:>6} {k}");
+    }
 }
