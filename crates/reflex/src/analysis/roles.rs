@@ -143,9 +143,24 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
     let mut pending: Option<String> = None;
     let mut pending_test = false;
     let mut lines = text.lines().peekable();
+    let (mod_word, include) = (
+        memchr::memmem::Finder::new("mod"),
+        memchr::memmem::Finder::new("include!"),
+    );
     while let Some(raw) = lines.next() {
-        let line = raw.split("//").next().unwrap_or("").trim();
+        let line = match memchr::memchr(b'/', raw.as_bytes()) {
+            Some(_) => raw.split("//").next().unwrap_or(""),
+            None => raw,
+        }
+        .trim();
         if line.is_empty() {
+            continue;
+        }
+        // Most lines declare nothing and have nothing pending: skipped without more reading.
+        let plain = !line.starts_with('#')
+            && mod_word.find(line.as_bytes()).is_none()
+            && include.find(line.as_bytes()).is_none();
+        if plain && pending.is_none() && !pending_test {
             continue;
         }
         if line.starts_with("#[") || line.starts_with("#![") {

@@ -6,12 +6,13 @@
 //!
 //! An item is worth parsing when any of these holds (each mirrors a detector of `detect`,
 //! `detect_literals`, `values` or `lexer`, and errs towards parsing):
-//! - an identifier the detectors match (`*Command`, `TcpStream`, a network crate, gate calls
+//! - an identifier the detectors match (`Command`, `TcpStream`, a network crate, gate calls
 //!   such as `hostname`, `get_envs`, TLS switches), or a macro they read (`env!`,
 //!   `include_bytes!`, `cmd!`);
-//! - a name that counts beside a partner elsewhere in the file ([`paired`]): `var` in a file
-//!   naming `env`, `libc` exec and socket calls beside `libc`, a file write beside `fs` or
-//!   `File`, decoders beside what they decode, `map` beside `^` or `char`;
+//! - a name that counts beside a partner elsewhere in the file ([`paired`]): `*Command` in a
+//!   file naming `process`, `var` in a file naming `env`, `libc` exec and socket calls beside
+//!   `libc`, a file write beside `fs` or `File`, decoders beside what they decode, `map`
+//!   beside `^` or `char`;
 //! - a string literal or doc comment that is a fact by itself (`literal_facts`), or a value a
 //!   detector reads, whole or in pieces ([`seed_value`]);
 //! - an array or byte string that starts like an executable;
@@ -213,7 +214,7 @@ pub(super) fn seed_ident(id: &str) -> bool {
         || NET_CRATES.iter().any(|(c, _)| *c == id)
         || patterns::is_gate_call(id)
         || id.starts_with("danger_accept_invalid")
-        || id.ends_with("Command")
+        || id == "Command"
 }
 
 /// Names detected only beside another (`var` in a path naming `env`, `write` beside `fs`):
@@ -224,6 +225,11 @@ fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
     let any_has = |names: &[&str]| names.iter().any(|n| idents.contains(n));
     let part = |p: &str| idents.iter().any(|i| i.contains(p));
     let mut out: Vec<&str> = Vec::new();
+    // `detect::is_process_command`: another `*Command::new` is a process only on a path
+    // through something named `process` (`tokio::process`, an alias of it).
+    if part("process") {
+        out.extend(idents.iter().copied().filter(|i| i.ends_with("Command")));
+    }
     if part("env") {
         out.extend(["var", "var_os", "vars", "vars_os"]);
     }

@@ -66,6 +66,11 @@ fn attribute_and_format_strings_are_not_values() {
         r#"fn f() -> &'static str { "I/O error: not found" }"#
     ));
 
+    // Another `*Command` is a process only through something named `process`.
+    assert!(!seeded("fn f(c: &Ctl) { GetEventFilterCommand::new(c); }"));
+    assert!(seeded(
+        "use tokio::process;\nfn f() { process::RunCommand::new(p); }"
+    ));
     // A lone `var` or `net` is not the environment or the network.
     assert!(!seeded("fn f(var: u8, net: u8) -> u8 { var + net }"));
 }
