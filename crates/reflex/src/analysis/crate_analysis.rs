@@ -235,7 +235,9 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
             role,
             text: Some(text),
             parsed,
-            scan,
+            // Parsed whole (nothing left out, or the blanked text did not parse): nothing to
+            // pull later.
+            scan: scan.filter(|_| part),
             order: a.rust_files,
         });
         held += text.len();

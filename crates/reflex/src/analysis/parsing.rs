@@ -34,13 +34,25 @@ impl<'a> Src<'a> {
         (parse_text(text), false)
     }
 
-    /// Keeps the items that name one of `active` and parses again; whether any was added.
+    /// Keeps the items that name one of `active` and parses them; whether any was added.
+    /// Only what was added is parsed and put among the items parsed before, in the file's
+    /// order (the last constant of a name is its value); if that does not parse, the file is
+    /// parsed again as it is now kept.
     fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
         let (Some(scan), Some(text)) = (self.scan.as_mut(), self.text) else {
             return false;
         };
+        let before = scan.keep();
         if !scan.pull(active) {
             return false;
+        }
+        if let Some(file) = self.parsed.as_mut()
+            && let Some(more) = parse_text(&scan.added_since(text, &before))
+        {
+            use syn::spanned::Spanned;
+            file.items.extend(more.items);
+            file.items.sort_by_key(|i| i.span().byte_range().start);
+            return true;
         }
         self.parsed = Src::parse(text, Some(scan)).0;
         true

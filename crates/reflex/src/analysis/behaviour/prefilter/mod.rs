@@ -104,7 +104,7 @@ impl Scan<'_> {
     /// container whose head is seeded, a container when one of its members is kept, and then
     /// the always-kept items (`use`) at the top or in a kept container. Parents come before
     /// their members.
-    fn keep(&self) -> Vec<bool> {
+    pub fn keep(&self) -> Vec<bool> {
         let (mut keep, dead) = self.keep_seeded();
         for (i, item) in self.items.iter().enumerate() {
             if !keep[i] && !dead[i] && item.always {
@@ -158,8 +158,37 @@ impl Scan<'_> {
         if keep.iter().all(|&k| k) {
             return None;
         }
+        Some(self.blank(text, &keep))
+    }
+
+    /// `text` with only what became kept since `before` (an earlier [`Scan::keep`]): the
+    /// items added and the heads of the containers they are members of. The rest, kept
+    /// before or not, is blanked: it was parsed already, or is not to be.
+    pub fn added_since(&self, text: &str, before: &[bool]) -> String {
+        let now = self.keep();
+        let mut show: Vec<bool> = (0..self.items.len())
+            .map(|i| now[i] && !before.get(i).copied().unwrap_or(false))
+            .collect();
+        for (i, item) in self.items.iter().enumerate() {
+            // A container shows (its head) only for the members added in it.
+            if item.container {
+                show[i] = false;
+            }
+        }
+        for i in (0..self.items.len()).rev() {
+            if show[i]
+                && let Some(p) = self.items[i].parent
+            {
+                show[p] = true;
+            }
+        }
+        self.blank(text, &show)
+    }
+
+    /// `text` with the items not in `keep` blanked (their members with them).
+    fn blank(&self, text: &str, keep: &[bool]) -> String {
         let mut out = text.as_bytes().to_vec();
-        for (item, _) in self.items.iter().zip(keep).filter(|(_, k)| !k) {
+        for (item, _) in self.items.iter().zip(keep).filter(|(_, k)| !**k) {
             for b in &mut out[item.start.min(text.len())..item.end.min(text.len())] {
                 if *b != b'\n' {
                     *b = b' ';
@@ -167,10 +196,8 @@ impl Scan<'_> {
             }
         }
         // Whole items are blanked, each of them ASCII now: the rest is the text as it was.
-        Some(
-            String::from_utf8(out)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-        )
+        String::from_utf8(out)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
     }
 }
 
