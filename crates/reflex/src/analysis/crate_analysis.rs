@@ -181,6 +181,7 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
                     parsed: None,
                     scan: None,
                     order: a.rust_files,
+                    generation: 0,
                 });
             }
             continue;
@@ -207,6 +208,7 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
                 parsed: None,
                 scan,
                 order: a.rust_files,
+                generation: 0,
             });
             continue;
         }
@@ -239,6 +241,7 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
             // pull later.
             scan: scan.filter(|_| part),
             order: a.rust_files,
+            generation: 0,
         });
         held += text.len();
         // Syntax trees are many times their text: big crates are analysed in parts.

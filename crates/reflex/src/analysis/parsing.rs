@@ -20,6 +20,8 @@ pub struct Src<'a> {
     pub scan: Option<prefilter::Scan<'a>>,
     /// Its place in the archive.
     pub order: usize,
+    /// Bumped when items are pulled in (see `behaviour::Source::generation`).
+    pub generation: u32,
 }
 
 impl<'a> Src<'a> {
@@ -46,6 +48,7 @@ impl<'a> Src<'a> {
         if !scan.pull(active) {
             return false;
         }
+        self.generation += 1;
         if let Some(file) = self.parsed.as_mut()
             && let Some(more) = parse_text(&scan.added_since(text, &before))
         {
@@ -143,6 +146,7 @@ pub fn analyze_behaviour<'a>(
     if sources.is_empty() {
         return;
     }
+    let mut memo = behaviour::Memo::default();
     let part = loop {
         let budget = behaviour::Budget::default();
         let budget = behaviour::Budget {
@@ -158,9 +162,10 @@ pub fn analyze_behaviour<'a>(
                 text: s.text,
                 parsed: s.parsed.as_ref(),
                 tests_live,
+                generation: s.generation,
             })
             .collect();
-        let (part, active) = behaviour::analyze_part(&inputs, shipped, budget);
+        let (part, active) = behaviour::analyze_part(&inputs, shipped, budget, &mut memo);
         drop(inputs);
         if !part.partial.is_empty() {
             break part;

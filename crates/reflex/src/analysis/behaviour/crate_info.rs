@@ -129,6 +129,15 @@ impl CrateInfo {
             .collect()
     }
 
+    /// What a lookup of `name` gives the walk exactly: whether there is a summary, and the
+    /// summary without its list of callees (the walk never reads that).
+    fn looked_up(&self, name: &str) -> Option<FnInfo> {
+        self.fns.get(name).map(|f| FnInfo {
+            calls: Vec::new(),
+            ..f.clone()
+        })
+    }
+
     /// What a lookup of `name` tells the walk: the summary without its list of callees (only
     /// propagation reads that), and no summary the same as one that says nothing (a call of a
     /// function that does nothing known adds no fact and has no known value).
@@ -155,6 +164,27 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// What the walk of each file found in an earlier analysis of the same files (before items
+/// were pulled into some of them). A file walks the same way again when its syntax tree, the
+/// crate's constants and every summary it looked up are what they were: its facts and
+/// summaries are taken from here instead.
+#[derive(Default)]
+pub struct Memo {
+    consts: HashMap<String, Val>,
+    files: HashMap<String, Walked>,
+}
+
+/// One file's walk: at which generation of its tree, what it found and what it looked up
+/// (`seen` as the analysis compares it; `looked_up` exactly, whether there was a summary at
+/// all included: a call of a known function is recorded even when it does nothing).
+struct Walked {
+    generation: u32,
+    facts: Vec<Fact>,
+    summaries: Vec<(String, FnInfo)>,
+    seen: Vec<(String, FnInfo)>,
+    looked_up: Vec<(String, Option<FnInfo>)>,
+}
+
 /// Per file of `files` (in order): its facts, when the single walk's facts hold; `None` when
 /// the file must be walked again with the returned (final) crate knowledge, or was not walked
 /// because `out_of_time` said so. With `reuse` off, every file is walked again (the two-pass
@@ -164,16 +194,30 @@ pub fn walk(
     shipped: &[String],
     reuse: bool,
     out_of_time: &dyn Fn() -> bool,
+    memo: &mut Memo,
 ) -> (CrateInfo, Vec<Option<Vec<Fact>>>) {
     let mut outlines: Vec<Outline<'_>> = files
         .iter()
         .map(|(s, f)| Outline::of(f, s.tests_live))
         .collect();
     let mut info = CrateInfo::with_consts(files, &outlines);
+    let consts_same = memo.consts == info.consts;
+    if !consts_same {
+        memo.consts = info.consts.clone();
+    }
     let mut walked = Vec::with_capacity(files.len());
     for ((s, f), outline) in files.iter().zip(&mut outlines) {
         if out_of_time() {
             break;
+        }
+        if let Some(w) = memo.files.get(s.path)
+            && consts_same
+            && w.generation == s.generation
+            && w.looked_up.iter().all(|(n, v)| info.looked_up(n) == *v)
+        {
+            info.add(w.summaries.clone());
+            walked.push((w.facts.clone(), w.seen.clone()));
+            continue;
         }
         let text = s.text.unwrap_or("");
         let mut facts = Vec::new();
@@ -192,6 +236,19 @@ pub fn walk(
                 (n, v)
             })
             .collect();
+        memo.files.insert(
+            s.path.to_string(),
+            Walked {
+                generation: s.generation,
+                facts: facts.clone(),
+                summaries: summaries.clone(),
+                looked_up: seen
+                    .iter()
+                    .map(|(n, _)| (n.clone(), info.looked_up(n)))
+                    .collect(),
+                seen: seen.clone(),
+            },
+        );
         info.add(summaries);
         walked.push((facts, seen));
     }
@@ -308,11 +365,26 @@ mod tests {
                 text: Some(code),
                 parsed: Some(f),
                 tests_live: false,
+                generation: 0,
             })
             .collect();
         let shipped = ["bin/helper".to_string()];
-        let once = analyze_with(&sources, &shipped, Budget::default(), true).0;
-        let twice = analyze_with(&sources, &shipped, Budget::default(), false).0;
+        let once = analyze_with(
+            &sources,
+            &shipped,
+            Budget::default(),
+            true,
+            &mut Memo::default(),
+        )
+        .0;
+        let twice = analyze_with(
+            &sources,
+            &shipped,
+            Budget::default(),
+            false,
+            &mut Memo::default(),
+        )
+        .0;
         (once, twice)
     }
 
@@ -367,14 +439,20 @@ mod tests {
                 text: Some(code),
                 parsed: Some(f),
                 tests_live: false,
+                generation: 0,
             })
             .collect();
         let pairs: Vec<(&Source<'_>, &syn::File)> = sources.iter().zip(&parsed).collect();
-        let (_, facts) = walk(&pairs, &[], true, &|| false);
+        let mut memo = Memo::default();
+        let (_, facts) = walk(&pairs, &[], true, &|| false, &mut memo);
         let kept: Vec<bool> = facts.iter().map(Option::is_some).collect();
         // main.rs called run, prog and fetch before they were summarised.
         assert_eq!(kept, [false, true, true]);
-        let (_, facts) = walk(&pairs, &[], false, &|| false);
+        // Walked again with what the first walk found: the same answer, from the memo.
+        assert_eq!(memo.files.len(), 3);
+        let (_, again) = walk(&pairs, &[], true, &|| false, &mut memo);
+        assert_eq!(format!("{again:?}"), format!("{facts:?}"));
+        let (_, facts) = walk(&pairs, &[], false, &|| false, &mut Memo::default());
         assert!(facts.iter().all(Option::is_none));
     }
 

@@ -11,6 +11,7 @@
 //! them.
 
 mod crate_info;
+pub use crate_info::Memo;
 mod detect;
 mod detect_literals;
 mod lexer;
@@ -181,6 +182,9 @@ pub struct Source<'a> {
     /// Test-only code (`#[cfg(test)]`) is read as code: the crate's build script may turn
     /// `cfg(test)` on for the library (`cargo:rustc-cfg=test`).
     pub tests_live: bool,
+    /// Bumped whenever the file's syntax tree changes (items pulled in): what was walked of
+    /// an earlier generation is not reused.
+    pub generation: u32,
 }
 
 /// Budgets: per file and per crate.
@@ -234,17 +238,27 @@ pub fn too_deep(text: &str) -> bool {
 /// Analyses the sources of one crate. `shipped` are the other files of the archive (their
 /// paths), so that running one of them is recognised.
 pub fn analyze(sources: &[Source<'_>], shipped: &[String], budget: Budget) -> Behaviour {
-    analyze_with(sources, shipped, budget, true).0
+    analyze_with(
+        sources,
+        shipped,
+        budget,
+        true,
+        &mut crate_info::Memo::default(),
+    )
+    .0
 }
 
 /// [`analyze`], and the names of the crate functions and constants the analysis found doing
 /// something or holding a value: items that name one are worth parsing (see [`prefilter`]).
+/// `memo` carries what the walks of an earlier analysis of the same part found, for the
+/// files that did not change since (see [`crate_info::Memo`]).
 pub fn analyze_part(
     sources: &[Source<'_>],
     shipped: &[String],
     budget: Budget,
+    memo: &mut crate_info::Memo,
 ) -> (Behaviour, std::collections::HashSet<String>) {
-    analyze_with(sources, shipped, budget, true)
+    analyze_with(sources, shipped, budget, true, memo)
 }
 
 /// [`analyze_part`]; `reuse` off walks every parsed file a second time (the reference for
@@ -254,6 +268,7 @@ fn analyze_with(
     shipped: &[String],
     budget: Budget,
     reuse: bool,
+    memo: &mut crate_info::Memo,
 ) -> (Behaviour, std::collections::HashSet<String>) {
     let start = Instant::now();
     let mut out = Behaviour::default();
@@ -262,7 +277,7 @@ fn analyze_with(
         .filter_map(|s| s.parsed.map(|p| (s, p)))
         .collect();
     let out_of_time = || start.elapsed() > budget.crate_time;
-    let (crate_info, walked) = crate_info::walk(&parsed, shipped, reuse, &out_of_time);
+    let (crate_info, walked) = crate_info::walk(&parsed, shipped, reuse, &out_of_time, memo);
     let mut walked = walked.into_iter();
     let mut facts = Vec::new();
     for (n, s) in sources.iter().enumerate() {

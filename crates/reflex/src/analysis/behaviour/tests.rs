@@ -10,6 +10,7 @@ fn facts_as(code: &str, role: Role) -> Vec<Fact> {
         text: Some(code),
         parsed: Some(&file),
         tests_live: false,
+        generation: 0,
     };
     analyze(&[src], &["bin/helper".to_string()], Budget::default()).facts
 }
@@ -284,6 +285,7 @@ fn lexer_reads_what_syn_cannot_parse() {
         text: Some(text),
         parsed: None,
         tests_live: false,
+        generation: 0,
     };
     let b = analyze(&[src], &[], Budget::default());
     assert_eq!(b.lexed, vec!["src/broken.rs"]);
@@ -312,6 +314,7 @@ fn bad_input_never_panics_and_says_what_was_not_read() {
             text: Some(&deep),
             parsed: None,
             tests_live: false,
+            generation: 0,
         },
         Source {
             path: "src/garbage.rs",
@@ -319,6 +322,7 @@ fn bad_input_never_panics_and_says_what_was_not_read() {
             text: Some(garbage),
             parsed: None,
             tests_live: false,
+            generation: 0,
         },
         Source {
             path: "src/huge.rs",
@@ -326,6 +330,7 @@ fn bad_input_never_panics_and_says_what_was_not_read() {
             text: None,
             parsed: None,
             tests_live: false,
+            generation: 0,
         },
     ];
     let b = analyze(&srcs, &[], Budget::default());
