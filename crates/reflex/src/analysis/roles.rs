@@ -140,43 +140,30 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
         join(dir, stem)
     };
     let mut out = Vec::new();
-    let mut pending: Option<String> = None;
-    let mut pending_test = false;
-    let mut lines = text.lines().peekable();
-    let (mod_word, include) = (
-        memchr::memmem::Finder::new("mod"),
-        memchr::memmem::Finder::new("include!"),
-    );
-    while let Some(raw) = lines.next() {
-        let line = match memchr::memchr(b'/', raw.as_bytes()) {
-            Some(_) => raw.split("//").next().unwrap_or(""),
-            None => raw,
-        }
-        .trim();
-        if line.is_empty() {
+    let bytes = text.as_bytes();
+    // Only lines with a declaration are read (most lines of most files have none); the
+    // attributes that apply to one are the attribute lines right above it.
+    let mut starts: Vec<usize> = memchr::memmem::find_iter(bytes, b"mod ")
+        .chain(memchr::memmem::find_iter(bytes, b"include!("))
+        .map(|at| memchr::memrchr(b'\n', &bytes[..at]).map_or(0, |n| n + 1))
+        .collect();
+    starts.sort_unstable();
+    starts.dedup();
+    for start in starts {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |n| start + n);
+        let line = code_of(&text[start..end]);
+        if line.is_empty() || (line.starts_with('#') && line.ends_with(']')) {
             continue;
         }
-        // Most lines declare nothing and have nothing pending: skipped without more reading.
-        let plain = !line.starts_with('#')
-            && mod_word.find(line.as_bytes()).is_none()
-            && include.find(line.as_bytes()).is_none();
-        if plain && pending.is_none() && !pending_test {
-            continue;
-        }
+        let (mut pending, mut pending_test) = attributes_above(text, start);
         if line.starts_with("#[") || line.starts_with("#![") {
             if let Some(p) = path_attribute(line) {
                 pending = Some(p);
             }
             pending_test |= line.starts_with("#[") && test_attribute_line(line);
-            // Attributes alone on their line apply to the next item; with an item after them
-            // (`#[cfg(x)] mod y;`, `#[cfg(test)] fn f() {}`) they are that item's.
-            if line.ends_with(']') {
-                continue;
-            }
         }
         if let Some(name) = mod_declaration(line) {
-            let test = std::mem::take(&mut pending_test);
-            let (paths, mod_rs) = match pending.take() {
+            let (paths, mod_rs) = match pending {
                 Some(p) => (vec![normalize(&join(dir, &p))], true),
                 None => (
                     vec![
@@ -189,19 +176,16 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
             out.push(Child {
                 paths,
                 mod_rs,
-                test,
+                test: pending_test,
                 computed_include: false,
             });
-        } else {
-            pending = None;
-            pending_test = false;
         }
         for inc in includes(line) {
             let computed = inc.is_none() && {
                 // `include!(concat!(env!("OUT_DIR"), ..))` is generated code; any other
                 // computed path could name any file.
-                let next: String = lines.peek().copied().unwrap_or("").to_string();
-                !line.contains("OUT_DIR") && !next.contains("OUT_DIR")
+                let next = text[end..].trim_start_matches(['\r', '\n']).lines().next();
+                !line.contains("OUT_DIR") && !next.unwrap_or("").contains("OUT_DIR")
             };
             out.push(Child {
                 paths: inc
@@ -214,6 +198,38 @@ fn children(path: &str, mod_rs: bool, text: &str) -> Vec<Child> {
         }
     }
     out
+}
+
+/// A line without its `//` comment, trimmed.
+fn code_of(raw: &str) -> &str {
+    match memchr::memchr(b'/', raw.as_bytes()) {
+        Some(_) => raw.split("//").next().unwrap_or(""),
+        None => raw,
+    }
+    .trim()
+}
+
+/// The attributes on the lines right above the line at `start` (blank and comment lines
+/// skipped): the `#[path]` nearest to it, and whether one marks test-only code.
+fn attributes_above(text: &str, start: usize) -> (Option<String>, bool) {
+    let (mut path, mut test) = (None, false);
+    let mut end = start;
+    while end > 0 {
+        let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..end - 1]).map_or(0, |n| n + 1);
+        let line = code_of(&text[line_start..end - 1]);
+        end = line_start;
+        if line.is_empty() {
+            continue;
+        }
+        if !((line.starts_with("#[") || line.starts_with("#![")) && line.ends_with(']')) {
+            break;
+        }
+        if path.is_none() {
+            path = path_attribute(line);
+        }
+        test |= line.starts_with("#[") && test_attribute_line(line);
+    }
+    (path, test)
 }
 
 /// Whether the attributes on a line mark test-only code (`#[cfg(test)]`).

@@ -171,7 +171,51 @@ impl<'a> Walker<'a> {
 #[derive(Default)]
 pub struct Memo {
     consts: HashMap<String, Val>,
+    /// The constants were the same in the last walk as in the one before.
+    consts_same: bool,
     files: HashMap<String, Walked>,
+    /// Files walked again with the final crate knowledge (their single walk's facts did not
+    /// hold): what that walk found.
+    finals: HashMap<String, Walked>,
+}
+
+impl Memo {
+    /// The facts of the walk of `s` with the final knowledge `info`, when an earlier one
+    /// had the same tree, constants and lookups.
+    pub fn final_walk(&self, s: &Source<'_>, info: &CrateInfo) -> Option<Vec<Fact>> {
+        let w = self.finals.get(s.path)?;
+        (self.consts_same
+            && w.generation == s.generation
+            && w.looked_up.iter().all(|(n, v)| info.looked_up(n) == *v))
+        .then(|| w.facts.clone())
+    }
+
+    /// Records the walk of `s` with the final knowledge `info`.
+    pub fn keep_final_walk(
+        &mut self,
+        s: &Source<'_>,
+        info: &CrateInfo,
+        probed: Probed,
+        facts: &[Fact],
+    ) {
+        let looked_up = probed
+            .into_iter()
+            .map(|n| {
+                let v = info.looked_up(&n);
+                (n, v)
+            })
+            .collect();
+        self.finals.insert(
+            s.path.to_string(),
+            Walked {
+                generation: s.generation,
+                facts: facts.to_vec(),
+                summaries: Vec::new(),
+                seen: Vec::new(),
+                looked_up,
+            },
+        );
+    }
 }
 
 /// One file's walk: at which generation of its tree, what it found and what it looked up
@@ -205,6 +249,7 @@ pub fn walk(
     if !consts_same {
         memo.consts = info.consts.clone();
     }
+    memo.consts_same = consts_same;
     let mut walked = Vec::with_capacity(files.len());
     for ((s, f), outline) in files.iter().zip(&mut outlines) {
         if out_of_time() {

@@ -304,7 +304,15 @@ fn analyze_with(
         out.files_read += 1;
         match (s.parsed, found) {
             (Some(_), Some(found)) => facts.extend(found),
-            (Some(file), None) => visit::file(file, s, text, shipped, &crate_info, &mut facts),
+            (Some(file), None) => match memo.final_walk(s, &crate_info) {
+                Some(found) => facts.extend(found),
+                None => {
+                    let mut found = Vec::new();
+                    let probed = visit::file(file, s, text, shipped, &crate_info, &mut found);
+                    memo.keep_final_walk(s, &crate_info, probed, &found);
+                    facts.extend(found);
+                }
+            },
             (None, _) => {
                 out.lexed.push(s.path.to_string());
                 lexer::file(s, text, &mut facts);

@@ -314,7 +314,7 @@ pub(super) fn collect_use(
     }
 }
 
-/// Walks one parsed file in facts mode.
+/// Walks one parsed file in facts mode; the names of the crate functions it looked up.
 pub fn file(
     f: &syn::File,
     src: &Source<'_>,
@@ -322,9 +322,10 @@ pub fn file(
     shipped: &[String],
     info: &CrateInfo,
     facts: &mut Vec<Fact>,
-) {
+) -> super::crate_info::Probed {
     let mut w = Walker::new(src, text, shipped, info, Some(facts));
     w.visit_file(f);
+    std::mem::take(&mut w.probed)
 }
 
 impl<'ast> Visit<'ast> for Walker<'_> {
