@@ -11,8 +11,8 @@
 //!   `include_bytes!`, `cmd!`);
 //! - a name that counts beside a partner elsewhere in the file ([`paired`]): `*Command` in a
 //!   file naming `process`, `var` in a file naming `env`, `libc` exec and socket calls beside
-//!   `libc`, a file write beside `fs` or `File`, decoders beside what they decode, `map`
-//!   beside `^` or `char`;
+//!   `libc`, a file write beside `fs` or `File`, decoders beside what they decode; `map` with
+//!   `^` or `char` in the same item;
 //! - a string literal or doc comment that is a fact by itself (`literal_facts`), or a value a
 //!   detector reads, whole or in pieces ([`seed_value`]);
 //! - an array or byte string that starts like an executable;
@@ -62,6 +62,8 @@ pub struct Item<'a> {
     pub container: bool,
     /// The container this is a member of (an index into the scan's items, always lower).
     pub parent: Option<usize>,
+    /// It has the `^` operator.
+    pub caret: bool,
 }
 
 impl Item<'_> {
@@ -80,6 +82,7 @@ impl Item<'_> {
             test: false,
             container: false,
             parent: None,
+            caret: false,
         }
     }
 }
@@ -290,19 +293,27 @@ fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
     if any_has(&["chars", "bytes", "char_indices"]) || lit.string {
         out.push("rev");
     }
-    if lit.caret || has("char") || has("from_u32") {
-        out.extend(["map", "filter_map", "flat_map"]);
-    }
     out
 }
 
-/// What the literals and operators of a file were, for [`seed_idents`].
+/// `map`, `filter_map`, `flat_map`: decoding when the closure they are given XORs or makes
+/// characters (`values::eval_map` reads the closure's text), which is in the same item.
+fn decodes_in_map(item: &Item<'_>) -> bool {
+    item.idents
+        .iter()
+        .any(|i| matches!(*i, "map" | "filter_map" | "flat_map"))
+        && (item.caret
+            || item
+                .idents
+                .iter()
+                .any(|i| matches!(*i, "char" | "from_u32")))
+}
+
+/// What the literals of a file were, for [`paired`].
 #[derive(Default)]
 pub(super) struct Literals {
     /// A string or byte string literal outside attributes.
     pub string: bool,
-    /// The `^` operator.
-    pub caret: bool,
 }
 
 /// Whether a string literal's value makes its item worth parsing: a fact by itself, or a value
@@ -413,7 +424,7 @@ pub(super) fn seed_by_file<'a>(
     }
     let pairs = paired(text, file_idents, lit);
     for item in scan.items.iter_mut().filter(|i| !i.seeded) {
-        item.seeded = pairs.iter().any(|p| item.idents.contains(p));
+        item.seeded = pairs.iter().any(|p| item.idents.contains(p)) || decodes_in_map(item);
         item.sink = item.seeded;
     }
     // A `use` that names what the detectors read (`use hyper::Client`, `use std::net::{self,

@@ -149,7 +149,7 @@ pub fn scan(text: &str) -> Scan<'_> {
                 attribute_leading = depth == frame.depth && frame.kind.is_empty();
                 inner_attribute = depth == frame.depth && last_punct_bang(text, at);
             }
-            lit.caret |= p == b'^';
+            current.caret |= p == b'^';
             after_hash = p == b'#' || (after_hash && p == b'!');
         } else {
             after_hash = false;
