@@ -64,6 +64,8 @@ pub struct Item<'a> {
     pub parent: Option<usize>,
     /// It has the `^` operator.
     pub caret: bool,
+    /// It calls `<something>Command::new` (see [`seed_by_file`]).
+    pub command_new: bool,
 }
 
 impl Item<'_> {
@@ -83,6 +85,7 @@ impl Item<'_> {
             container: false,
             parent: None,
             caret: false,
+            command_new: false,
         }
     }
 }
@@ -255,11 +258,6 @@ fn paired<'a>(text: &str, idents: &Idents<'a>, lit: &Literals) -> Vec<&'a str> {
     let any_has = |names: &[&str]| names.iter().any(|n| idents.contains(n));
     let part = |p: &str| idents.iter().any(|i| i.contains(p));
     let mut out: Vec<&str> = Vec::new();
-    // `detect::is_process_command`: another `*Command::new` is a process only on a path
-    // through something named `process` (`tokio::process`, an alias of it).
-    if part("process") {
-        out.extend(idents.iter().copied().filter(|i| i.ends_with("Command")));
-    }
     if part("env") {
         out.extend(["var", "var_os", "vars", "vars_os"]);
     }
@@ -423,8 +421,13 @@ pub(super) fn seed_by_file<'a>(
         item.sink |= open;
     }
     let pairs = paired(text, file_idents, lit);
+    // `detect::is_process_command`: another `*Command::new` is a process only on a path
+    // through something named `process` (`tokio::process`, an alias of it).
+    let process = file_idents.iter().any(|i| i.contains("process"));
     for item in scan.items.iter_mut().filter(|i| !i.seeded) {
-        item.seeded = pairs.iter().any(|p| item.idents.contains(p)) || decodes_in_map(item);
+        item.seeded = pairs.iter().any(|p| item.idents.contains(p))
+            || decodes_in_map(item)
+            || (process && item.command_new);
         item.sink = item.seeded;
     }
     // A `use` that names what the detectors read (`use hyper::Client`, `use std::net::{self,
@@ -433,7 +436,11 @@ pub(super) fn seed_by_file<'a>(
     let imported: Idents<'_> = scan
         .items
         .iter()
-        .filter(|i| i.uses.iter().any(|u| seed_ident(u) || pairs.contains(u)))
+        .filter(|i| {
+            i.uses
+                .iter()
+                .any(|u| seed_ident(u) || pairs.contains(u) || (process && u.ends_with("Command")))
+        })
         .flat_map(|i| i.uses.iter().copied())
         .filter(|u| {
             !matches!(

@@ -81,6 +81,8 @@ pub fn scan(text: &str) -> Scan<'_> {
     let mut in_use = false;
     let mut frames = vec![Frame::new(0, 0, None)];
     let mut inner_attribute = false;
+    // How far `<x>Command :: new` has been read (0: not at all).
+    let mut command_path = 0u8;
     while let Some(tok) = lex.next() {
         let at = lex.start;
         let frame = frames.last_mut().expect("the file's frame is never popped");
@@ -115,6 +117,8 @@ pub fn scan(text: &str) -> Scan<'_> {
         }
         let hit = match tok {
             Token::Ident(id) => {
+                current.command_new |= command_path == 3 && id == "new";
+                command_path = u8::from(id.ends_with("Command"));
                 let id = id.strip_prefix("r#").unwrap_or(id);
                 file_idents.insert(id);
                 current.idents.push(id);
@@ -150,6 +154,11 @@ pub fn scan(text: &str) -> Scan<'_> {
                 inner_attribute = depth == frame.depth && last_punct_bang(text, at);
             }
             current.caret |= p == b'^';
+            command_path = if p == b':' && (command_path == 1 || command_path == 2) {
+                command_path + 1
+            } else {
+                0
+            };
             after_hash = p == b'#' || (after_hash && p == b'!');
         } else {
             after_hash = false;

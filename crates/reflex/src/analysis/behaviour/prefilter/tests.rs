@@ -68,6 +68,9 @@ fn attribute_and_format_strings_are_not_values() {
 
     // Another `*Command` is a process only through something named `process`.
     assert!(!seeded("fn f(c: &Ctl) { GetEventFilterCommand::new(c); }"));
+    assert!(!seeded(
+        "struct Vtbl { GetEventFilterCommand: fn(hprocess: u32) }"
+    ));
     assert!(seeded(
         "use tokio::process;\nfn f() { process::RunCommand::new(p); }"
     ));
