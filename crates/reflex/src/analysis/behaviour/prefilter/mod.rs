@@ -466,10 +466,28 @@ pub(super) fn string_seed(body: &str, is_raw: bool, seed: &dyn Fn(&str) -> bool)
     // Escapes: the value as the compiler reads it, and as the lexer of macro bodies does.
     let lexed = super::lexer::cook(body);
     match unescape(body) {
-        Some(bytes) => exe_bytes(&bytes) || seed(&String::from_utf8_lossy(&bytes)) || seed(&lexed),
+        Some(bytes) if exe_bytes(&bytes) => true,
+        // Data, not text (certificates, tables): no program, path or address is written with
+        // control bytes or invalid UTF-8 (a C string's final NUL apart), so it is no value a
+        // detector reads; what it says by itself is still looked for.
+        Some(bytes) if binary(&bytes) => {
+            let facts = |v: &str| !super::detect_literals::literal_facts(v).is_empty();
+            facts(&String::from_utf8_lossy(&bytes)) || facts(&lexed)
+        }
+        Some(bytes) => seed(&String::from_utf8_lossy(&bytes)) || seed(&lexed),
         // What the compiler would not read is parsed: it is not ordinary code.
         None => true,
     }
+}
+
+/// Bytes that are not text: invalid UTF-8, or control bytes other than whitespace before a
+/// final NUL.
+fn binary(bytes: &[u8]) -> bool {
+    let text = bytes.strip_suffix(b"\0").unwrap_or(bytes);
+    std::str::from_utf8(text).is_err()
+        || text
+            .iter()
+            .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
 }
 
 /// The bytes a string or byte string literal's body stands for (`\n`, `\x7f`, `\u{2f}`,

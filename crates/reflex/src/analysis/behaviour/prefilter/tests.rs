@@ -74,6 +74,11 @@ fn attribute_and_format_strings_are_not_values() {
     assert!(seeded(
         "use tokio::process;\nfn f() { process::RunCommand::new(p); }"
     ));
+    // Binary data is no path or address, though its bytes hold `/` and `:`; a C string is.
+    assert!(!seeded(
+        r#"const DER: &[u8] = b"0\x10\x06\x07*\x86H\xce=\x02/:\x01";"#
+    ));
+    assert!(seeded(r#"fn sh() -> &'static [u8] { b"/bin/sh\0" }"#));
     // A lone `var` or `net` is not the environment or the network.
     assert!(!seeded("fn f(var: u8, net: u8) -> u8 { var + net }"));
 }
