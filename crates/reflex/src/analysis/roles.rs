@@ -296,7 +296,7 @@ fn join(dir: &str, rel: &str) -> String {
 }
 
 /// `a/./b/../c` → `a/c` (a path leaving the archive keeps its `..` and matches no file).
-fn normalize(p: &str) -> String {
+pub(super) fn normalize(p: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for seg in p.split('/') {
         match seg {
