@@ -1,9 +1,11 @@
 //! Everything recon learns from one `.crate` archive: archive problems, build-time code
 //! (build script, proc-macro, native links and binaries), what that code can do, and unsafe.
 
-use super::behaviour::{Behaviour, Fact, Kind, Role};
+use super::behaviour::{Behaviour, Role};
 use super::capabilities::{self, Capabilities};
-use super::parsing::{Src, analyze_behaviour, file_roles, lexical_pass, tests_live};
+use super::parsing::{
+    Src, analyze_behaviour, embeds_an_executable, file_roles, lexical_pass, tests_live,
+};
 use crate::graph::Graph;
 use crate::knowledge::unsafe_count::{self, UnsafeCounts};
 use crate::sources::crate_archive::{self, CrateArchive, FileKind, Limits, Problem};
@@ -276,24 +278,6 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
     a
 }
 
-/// Whether a fact stands: an `include_bytes!` of a file the crate ships is an embedded
-/// executable only when the file is one (by its first bytes, not its name: `testdata/x.bin`);
-/// one of a relative path the crate does not ship cannot compile. Generated files
-/// (`$OUT_DIR/..`) and other facts stand.
-fn embeds_an_executable(archive: &CrateArchive, f: &Fact) -> bool {
-    if f.kind != Kind::EmbeddedExe
-        || f.class != "include_bytes"
-        || f.subject.starts_with(['$', '/'])
-    {
-        return true;
-    }
-    let dir = f.file.rsplit_once('/').map_or("", |(d, _)| d);
-    let path = super::roles::normalize(&format!("{dir}/{}", f.subject));
-    archive
-        .file(&path)
-        .is_some_and(|file| file.kind.is_native() || file.kind == FileKind::Shebang)
-}
-
 /// The archive's identity (see [`Identity`]).
 pub fn identity(archive: &CrateArchive, package: Option<&toml::Value>) -> Identity {
     let text = |k: &str| {
@@ -564,34 +548,6 @@ mod tests {
         assert!(!caps.network.is_empty());
         assert_eq!(a.unsafe_counts.blocks, 1);
         assert_eq!(a.unsafe_counts.functions, 0, "tests/ is not counted");
-    }
-
-    #[test]
-    fn an_included_file_is_an_executable_by_its_bytes_not_its_name() {
-        let lib = b"pub static A: &[u8] = include_bytes!(\"../testdata/prf.bin\");\npub static B: &[u8] = include_bytes!(\"../assets/helper.bin\");\npub static C: &[u8] = include_bytes!(\"../missing/gone.bin\");\n";
-        let bytes = build(&[
-            (
-                "inc-0.1.0/Cargo.toml",
-                b"[package]\nname = \"inc\"\nversion = \"0.1.0\"\n",
-                0o644,
-            ),
-            ("inc-0.1.0/src/lib.rs", lib, 0o644),
-            ("inc-0.1.0/testdata/prf.bin", b"\x00\x01\x02 test vector", 0o644),
-            ("inc-0.1.0/assets/helper.bin", b"\x7fELF\x02\x01\x01\x00", 0o644),
-        ]);
-        let a = analyze(
-            &crate_archive::read(&bytes, "inc", "0.1.0", None, Limits::default()),
-            "test",
-        );
-        let embedded: Vec<String> = a
-            .behaviour
-            .expect("analysed")
-            .facts
-            .iter()
-            .filter(|f| f.kind == Kind::EmbeddedExe)
-            .map(|f| f.subject.clone())
-            .collect();
-        assert_eq!(embedded, ["../assets/helper.bin"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! none are not parsed at all. Parsing and walking syntax trees are most of the analysis'
 //! time; most items of most crates name nothing the detectors read.
 
-use super::behaviour::{self, Behaviour, Role, prefilter};
+use super::behaviour::{self, Behaviour, Fact, Kind, Role, prefilter};
 use super::crate_analysis::CrateAnalysis;
 use crate::sources::crate_archive::{CrateArchive, FileKind};
 use std::collections::HashMap;
@@ -199,6 +199,24 @@ pub fn analyze_behaviour<'a>(
     found.partial.extend(part.partial);
 }
 
+/// Whether a fact stands: an `include_bytes!` of a file the crate ships is an embedded
+/// executable only when the file is one (by its first bytes, not its name: `testdata/x.bin`);
+/// one of a relative path the crate does not ship cannot compile. Generated files
+/// (`$OUT_DIR/..`) and other facts stand.
+pub fn embeds_an_executable(archive: &CrateArchive, f: &Fact) -> bool {
+    if f.kind != Kind::EmbeddedExe
+        || f.class != "include_bytes"
+        || f.subject.starts_with(['$', '/'])
+    {
+        return true;
+    }
+    let dir = f.file.rsplit_once('/').map_or("", |(d, _)| d);
+    let path = super::roles::normalize(&format!("{dir}/{}", f.subject));
+    archive
+        .file(&path)
+        .is_some_and(|file| file.kind.is_native() || file.kind == FileKind::Shebang)
+}
+
 #[cfg(test)]
 mod tests {
     use crate::analysis::crate_analysis::analyze_with;
@@ -207,6 +225,42 @@ mod tests {
 
     /// Every fixture crate (reconstructed malware, red-team evasions, controls): the lexical
     /// pass leaves out nothing the analysis of every file finds.
+    #[test]
+    fn an_included_file_is_an_executable_by_its_bytes_not_its_name() {
+        let lib = b"pub static A: &[u8] = include_bytes!(\"../testdata/prf.bin\");\npub static B: &[u8] = include_bytes!(\"../assets/helper.bin\");\npub static C: &[u8] = include_bytes!(\"../missing/gone.bin\");\n";
+        let bytes = crate::sources::crate_archive::tests::build(&[
+            (
+                "inc-0.1.0/Cargo.toml",
+                b"[package]\nname = \"inc\"\nversion = \"0.1.0\"\n",
+                0o644,
+            ),
+            ("inc-0.1.0/src/lib.rs", lib, 0o644),
+            (
+                "inc-0.1.0/testdata/prf.bin",
+                b"\x00\x01\x02 test vector",
+                0o644,
+            ),
+            (
+                "inc-0.1.0/assets/helper.bin",
+                b"\x7fELF\x02\x01\x01\x00",
+                0o644,
+            ),
+        ]);
+        let a = crate::analysis::crate_analysis::analyze(
+            &crate::sources::crate_archive::read(&bytes, "inc", "0.1.0", None, Limits::default()),
+            "test",
+        );
+        let embedded: Vec<String> = a
+            .behaviour
+            .expect("analysed")
+            .facts
+            .iter()
+            .filter(|f| f.kind == crate::analysis::behaviour::Kind::EmbeddedExe)
+            .map(|f| f.subject.clone())
+            .collect();
+        assert_eq!(embedded, ["../assets/helper.bin"]);
+    }
+
     #[test]
     fn the_lexical_pass_finds_what_parsing_everything_finds() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/malware");

@@ -115,36 +115,14 @@ pub fn scan(text: &str) -> Scan<'_> {
                 _ => attribute_text.push('_'),
             }
         }
-        let hit = match tok {
-            Token::Ident(id) => {
-                current.command_new |= command_path == 3 && id == "new";
-                command_path = u8::from(id.ends_with("Command"));
-                let id = id.strip_prefix("r#").unwrap_or(id);
-                file_idents.insert(id);
-                current.idents.push(id);
-                if matches!(last_ident, "const" | "static" | "mut") && id != "mut" {
-                    current.consts.push(id);
-                }
-                if id == "use" && !in_attribute {
-                    in_use = true;
-                } else if in_use {
-                    current.uses.push(id);
-                }
-                seed_ident(id)
-            }
-            // Attribute strings are facts by themselves (`#[doc = ...]`), never values.
-            Token::Str { body, raw, .. } if in_attribute => string_seed(body, raw, &|v| {
-                !super::super::detect_literals::literal_facts(v).is_empty()
-            }),
-            Token::Str { body, raw, .. } => {
-                lit.string = true;
-                string_seed(body, raw, &seed_value)
-            }
-            Token::Doc(body) => !super::super::detect_literals::literal_facts(body).is_empty(),
-            Token::Char(v) => !in_attribute && matches!(v, ':' | '/' | '\\' | '$' | '~'),
-            Token::Punct(b'!') => SEED_MACROS.contains(&last_ident),
-            Token::Int(_) | Token::Punct(_) => false,
-        };
+        if let Token::Ident(id) = tok {
+            let id = id.strip_prefix("r#").unwrap_or(id);
+            current.command_new |= command_path == 3 && id == "new";
+            command_path = u8::from(id.ends_with("Command"));
+            file_idents.insert(id);
+            record_ident(current, id, last_ident, in_attribute, &mut in_use);
+        }
+        let hit = token_seed(tok, in_attribute, last_ident, &mut lit);
         if let Token::Punct(p) = tok {
             in_use &= p != b';';
             if p == b'[' && after_hash && attribute.is_none() {
@@ -205,20 +183,7 @@ pub fn scan(text: &str) -> Scan<'_> {
                     }
                 }
                 if tok == Token::Punct(b'}') && depth + 1 == frame.depth && frame.parent.is_some() {
-                    // The end of a container's members.
-                    let mut members = frames.pop().expect("more than one frame");
-                    if !members.fresh || members.closed.is_some() {
-                        let last = members.closed.unwrap_or(at);
-                        members.finish(last, &mut items);
-                    }
-                    // The container's item (pushed at its `{`) ends with its `}`.
-                    let parent = members.parent.expect("a member frame has a parent");
-                    items[parent].end = end;
-                    let outer = frames.last_mut().expect("the file's frame");
-                    outer.current = Item::at(end);
-                    outer.current.parent = outer.parent;
-                    outer.fresh = true;
-                    outer.kind = "";
+                    close_container(&mut frames, &mut items, at, end);
                     continue;
                 }
                 if depth == frame.depth && tok == Token::Punct(b'}') && attribute.is_none() {
@@ -241,6 +206,66 @@ pub fn scan(text: &str) -> Scan<'_> {
     let mut scan = Scan { items };
     super::seed_by_file(&mut scan, text, &file_idents, &lit);
     scan
+}
+
+/// What an identifier adds to the item it is in: its name, the constants it defines, the
+/// names of its `use` (`in_use` is set at `use`).
+fn record_ident<'a>(
+    current: &mut Item<'a>,
+    id: &'a str,
+    last_ident: &str,
+    in_attribute: bool,
+    in_use: &mut bool,
+) {
+    current.idents.push(id);
+    if matches!(last_ident, "const" | "static" | "mut") && id != "mut" {
+        current.consts.push(id);
+    }
+    if id == "use" && !in_attribute {
+        *in_use = true;
+    } else if *in_use {
+        current.uses.push(id);
+    }
+}
+
+/// Whether a token makes its item worth parsing by itself (see the module documentation).
+fn token_seed(tok: Token<'_>, in_attribute: bool, last_ident: &str, lit: &mut Literals) -> bool {
+    let facts = |v: &str| !super::super::detect_literals::literal_facts(v).is_empty();
+    match tok {
+        Token::Ident(id) => seed_ident(id.strip_prefix("r#").unwrap_or(id)),
+        // Attribute strings are facts by themselves (`#[doc = ...]`), never values.
+        Token::Str { body, raw, .. } if in_attribute => string_seed(body, raw, &facts),
+        Token::Str { body, raw, .. } => {
+            lit.string = true;
+            string_seed(body, raw, &seed_value)
+        }
+        Token::Doc(body) => facts(body),
+        Token::Char(v) => !in_attribute && matches!(v, ':' | '/' | '\\' | '$' | '~'),
+        Token::Punct(b'!') => SEED_MACROS.contains(&last_ident),
+        Token::Int(_) | Token::Punct(_) => false,
+    }
+}
+
+/// The `}` at `at` (ending at `end`) closes a container's members: the last member ends, the
+/// container's item (pushed at its `{`) ends with the `}`, and the level around it goes on.
+fn close_container<'a>(
+    frames: &mut Vec<Frame<'a>>,
+    items: &mut Vec<Item<'a>>,
+    at: usize,
+    end: usize,
+) {
+    let mut members = frames.pop().expect("more than one frame");
+    if !members.fresh || members.closed.is_some() {
+        let last = members.closed.unwrap_or(at);
+        members.finish(last, items);
+    }
+    let parent = members.parent.expect("a member frame has a parent");
+    items[parent].end = end;
+    let outer = frames.last_mut().expect("the file's frame");
+    outer.current = Item::at(end);
+    outer.current.parent = outer.parent;
+    outer.fresh = true;
+    outer.kind = "";
 }
 
 /// Whether the `[` at `at` follows `#!` (an inner attribute).
