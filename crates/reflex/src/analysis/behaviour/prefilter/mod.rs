@@ -150,7 +150,11 @@ impl Scan<'_> {
     pub fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
         let before = self.keep();
         for (item, kept) in self.items.iter_mut().zip(&before) {
-            if !kept && !item.test && item.idents.iter().any(|i| active.contains(*i)) {
+            // A container's head calls nothing (`impl fmt::Display for X`): its members are
+            // pulled one by one. (A function's own name still pulls it: the first summary of
+            // a name is what its callers see, as without the lexical pass.)
+            let names_active = |i: &&str| active.contains(*i);
+            if !kept && !item.test && !item.container && item.idents.iter().any(names_active) {
                 item.seeded = true;
             }
         }
