@@ -162,6 +162,10 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
     let mut held = 0usize;
     let roles = file_roles(archive, &a, &lib_path, &manifest, &build_dir);
     let live = tests_live(&a);
+    // Analyses what is held so far (see `parsing::analyze_behaviour`).
+    let analyze_part = |sources: &mut _, inert: &mut _, found: &mut _| {
+        analyze_behaviour(sources, inert, &shipped, started, found, live)
+    };
     let role_of = |path: &str| roles.get(path).copied().unwrap_or((Role::Library, false));
     let mut scans = if prefilter {
         lexical_pass(archive, &role_of, live)
@@ -248,25 +252,11 @@ pub fn analyze_with(archive: &CrateArchive, from: &str, prefilter: bool) -> Crat
         held += text.len();
         // Syntax trees are many times their text: big crates are analysed in parts.
         if held > HELD_TEXT {
-            analyze_behaviour(
-                &mut sources,
-                &mut inert,
-                &shipped,
-                started,
-                &mut found,
-                live,
-            );
+            analyze_part(&mut sources, &mut inert, &mut found);
             held = 0;
         }
     }
-    analyze_behaviour(
-        &mut sources,
-        &mut inert,
-        &shipped,
-        started,
-        &mut found,
-        live,
-    );
+    analyze_part(&mut sources, &mut inert, &mut found);
     // Files the lexical pass read and found nothing in (and nothing that names what the
     // analysis found doing something) are read.
     found.files_read += inert.len();

@@ -74,17 +74,10 @@ pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> Reach {
                 continue;
             }
             out.roles.entry(path.clone()).or_insert(role);
-            for child in children(&path, mod_rs, text) {
-                out.computed_include |= child.computed_include;
-                if let Some(c) = child
-                    .paths
-                    .into_iter()
-                    .find(|c| texts.contains_key(c.as_str()))
-                {
-                    match (child.test, role.build_time()) {
-                        (true, false) => tests.push_back((c, child.mod_rs)),
-                        _ => queue.push_back((c, child.mod_rs)),
-                    }
+            for (c, child_mod_rs, test) in existing_children(&path, mod_rs, text, texts, &mut out) {
+                match (test, role.build_time()) {
+                    (true, false) => tests.push_back((c, child_mod_rs)),
+                    _ => queue.push_back((c, child_mod_rs)),
                 }
             }
         }
@@ -97,21 +90,37 @@ pub fn reached(texts: &HashMap<&str, &str>, t: &Targets<'_>) -> Reach {
         if out.roles.contains_key(&path) || !seen.insert(path.clone()) || seen.len() > 5_000 {
             continue;
         }
-        for child in children(&path, mod_rs, text) {
-            out.computed_include |= child.computed_include;
-            if let Some(c) = child
-                .paths
-                .into_iter()
-                .find(|c| texts.contains_key(c.as_str()))
-            {
-                tests.push_back((c, child.mod_rs));
-            }
+        for (c, child_mod_rs, _) in existing_children(&path, mod_rs, text, texts, &mut out) {
+            tests.push_back((c, child_mod_rs));
         }
     }
     if !out.computed_include {
         out.test_only = seen;
     }
     out
+}
+
+/// The files `path` declares that the crate has: each path, whether it is a mod-rs file and
+/// whether it was declared for tests only. A computed `include!` is recorded in `out`.
+fn existing_children(
+    path: &str,
+    mod_rs: bool,
+    text: &str,
+    texts: &HashMap<&str, &str>,
+    out: &mut Reach,
+) -> Vec<(String, bool, bool)> {
+    let mut found = Vec::new();
+    for child in children(path, mod_rs, text) {
+        out.computed_include |= child.computed_include;
+        if let Some(c) = child
+            .paths
+            .into_iter()
+            .find(|c| texts.contains_key(c.as_str()))
+        {
+            found.push((c, child.mod_rs, child.test));
+        }
+    }
+    found
 }
 
 /// One declaration of a child file.

@@ -150,7 +150,9 @@ impl PostgresStore {
     }
 }
 
-fn run_from_row(r: &Row) -> InventoryRecord {
+/// The columns every run query starts with: `id, repository, branch, commit, recorded_at,
+/// command, passed`.
+fn run_head(r: &Row) -> InventoryRecord {
     InventoryRecord {
         id: Some(r.get(0)),
         repository: r.get(1),
@@ -159,6 +161,12 @@ fn run_from_row(r: &Row) -> InventoryRecord {
         recorded_at: r.get(4),
         command: r.get(5),
         passed: r.get(6),
+        ..Default::default()
+    }
+}
+
+fn run_from_row(r: &Row) -> InventoryRecord {
+    InventoryRecord {
         deny_level: r.get(7),
         counts: FindingCounts {
             total: r.get(8),
@@ -174,6 +182,7 @@ fn run_from_row(r: &Row) -> InventoryRecord {
         package_count: r.get(17),
         packages: Vec::new(),
         tool_version: r.get(18),
+        ..run_head(r)
     }
 }
 

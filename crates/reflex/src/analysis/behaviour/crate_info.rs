@@ -142,13 +142,18 @@ impl CrateInfo {
     /// propagation reads that), and no summary the same as one that says nothing (a call of a
     /// function that does nothing known adds no fact and has no known value).
     fn seen(&self, name: &str) -> FnInfo {
-        self.fns
-            .get(name)
-            .map(|f| FnInfo {
-                calls: Vec::new(),
-                ..f.clone()
+        self.looked_up(name).unwrap_or_default()
+    }
+
+    /// [`CrateInfo::looked_up`] of each of `probed`.
+    fn lookups(&self, probed: Probed) -> Vec<(String, Option<FnInfo>)> {
+        probed
+            .into_iter()
+            .map(|n| {
+                let v = self.looked_up(&n);
+                (n, v)
             })
-            .unwrap_or_default()
+            .collect()
     }
 }
 
@@ -184,10 +189,7 @@ impl Memo {
     /// had the same tree, constants and lookups.
     pub fn final_walk(&self, s: &Source<'_>, info: &CrateInfo) -> Option<Vec<Fact>> {
         let w = self.finals.get(s.path)?;
-        (self.consts_same
-            && w.generation == s.generation
-            && w.looked_up.iter().all(|(n, v)| info.looked_up(n) == *v))
-        .then(|| w.facts.clone())
+        (self.consts_same && w.holds(s, info)).then(|| w.facts.clone())
     }
 
     /// Records the walk of `s` with the final knowledge `info`.
@@ -198,35 +200,41 @@ impl Memo {
         probed: Probed,
         facts: &[Fact],
     ) {
-        let looked_up = probed
-            .into_iter()
-            .map(|n| {
-                let v = info.looked_up(&n);
-                (n, v)
-            })
-            .collect();
         self.finals.insert(
             s.path.to_string(),
             Walked {
                 generation: s.generation,
                 facts: facts.to_vec(),
                 summaries: Vec::new(),
-                seen: Vec::new(),
-                looked_up,
+                looked_up: info.lookups(probed),
             },
         );
     }
 }
 
 /// One file's walk: at which generation of its tree, what it found and what it looked up
-/// (`seen` as the analysis compares it; `looked_up` exactly, whether there was a summary at
-/// all included: a call of a known function is recorded even when it does nothing).
+/// (exactly, whether there was a summary at all included: a call of a known function is
+/// recorded even when it does nothing).
 struct Walked {
     generation: u32,
     facts: Vec<Fact>,
     summaries: Vec<(String, FnInfo)>,
-    seen: Vec<(String, FnInfo)>,
     looked_up: Vec<(String, Option<FnInfo>)>,
+}
+
+impl Walked {
+    /// Walking `s` with `info` again would do the same: the same tree, and every lookup
+    /// answered as it was (the crate's constants are compared apart).
+    fn holds(&self, s: &Source<'_>, info: &CrateInfo) -> bool {
+        self.generation == s.generation
+            && self.looked_up.iter().all(|(n, v)| info.looked_up(n) == *v)
+    }
+
+    /// The lookups as the single walk compares them ([`CrateInfo::seen`]).
+    fn seen(&self) -> Vec<(String, FnInfo)> {
+        let seen = |(n, v): &(String, Option<FnInfo>)| (n.clone(), v.clone().unwrap_or_default());
+        self.looked_up.iter().map(seen).collect()
+    }
 }
 
 /// Per file of `files` (in order): its facts, when the single walk's facts hold; `None` when
@@ -257,11 +265,10 @@ pub fn walk(
         }
         if let Some(w) = memo.files.get(s.path)
             && consts_same
-            && w.generation == s.generation
-            && w.looked_up.iter().all(|(n, v)| info.looked_up(n) == *v)
+            && w.holds(s, &info)
         {
             info.add(w.summaries.clone());
-            walked.push((w.facts.clone(), w.seen.clone()));
+            walked.push((w.facts.clone(), w.seen()));
             continue;
         }
         let text = s.text.unwrap_or("");
@@ -274,28 +281,15 @@ pub fn walk(
         let probed = std::mem::take(&mut w.probed);
         drop(w);
         // What the names looked up said during this walk (the summaries of earlier files).
-        let seen: Vec<(String, FnInfo)> = probed
-            .into_iter()
-            .map(|n| {
-                let v = info.seen(&n);
-                (n, v)
-            })
-            .collect();
-        memo.files.insert(
-            s.path.to_string(),
-            Walked {
-                generation: s.generation,
-                facts: facts.clone(),
-                summaries: summaries.clone(),
-                looked_up: seen
-                    .iter()
-                    .map(|(n, _)| (n.clone(), info.looked_up(n)))
-                    .collect(),
-                seen: seen.clone(),
-            },
-        );
-        info.add(summaries);
-        walked.push((facts, seen));
+        let this = Walked {
+            generation: s.generation,
+            facts,
+            summaries,
+            looked_up: info.lookups(probed),
+        };
+        info.add(this.summaries.clone());
+        walked.push((this.facts.clone(), this.seen()));
+        memo.files.insert(s.path.to_string(), this);
     }
     info.propagate();
     let facts = walked

@@ -145,15 +145,8 @@ fn sorted_runs(rows: &[Row]) -> Vec<(InventoryRecord, Vec<i64>)> {
 /// A newest record from [`HOLDING_RUN_COLUMNS`].
 fn holding_run(r: &Row) -> InventoryRecord {
     InventoryRecord {
-        id: Some(r.get(0)),
-        repository: r.get(1),
-        branch: r.get(2),
-        commit: r.get(3),
-        recorded_at: r.get(4),
-        command: r.get(5),
-        passed: r.get(6),
         package_count: r.get(7),
-        ..Default::default()
+        ..super::run_head(r)
     }
 }
 
