@@ -52,9 +52,8 @@ impl<'a> Src<'a> {
         if let Some(file) = self.parsed.as_mut()
             && let Some(more) = parse_text(&scan.added_since(text, &before))
         {
-            use syn::spanned::Spanned;
             file.items.extend(more.items);
-            file.items.sort_by_key(|i| i.span().byte_range().start);
+            file.items.sort_by_cached_key(behaviour::item_start);
             return true;
         }
         self.parsed = Src::parse(text, Some(scan)).0;

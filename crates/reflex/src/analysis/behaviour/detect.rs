@@ -4,7 +4,6 @@ use super::Kind;
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 use super::values::Val;
 use super::visit::{Walker, path_string};
-use syn::spanned::Spanned;
 
 const DOWNLOAD_WORDS: &[&str] = &[
     "curl ",
@@ -170,7 +169,7 @@ impl Walker<'_> {
         let syn::Expr::Path(p) = &*c.func else { return };
         let full = self.resolve(&path_string(&p.path));
         let last = full.rsplit("::").next().unwrap_or("").to_string();
-        let span = c.span();
+        let span = super::spans::call_span(c);
         let arg = |w: &mut Self, i: usize| c.args.iter().nth(i).map_or(Val::Unknown, |a| w.eval(a));
         if self.is_process_command(&full) {
             if let Some(n) = c.args.first().and_then(local_name)
@@ -310,7 +309,7 @@ impl Walker<'_> {
 
     pub fn detect_method(&mut self, m: &syn::ExprMethodCall) {
         let method = m.method.to_string();
-        let span = m.span();
+        let span = super::spans::method_span(m);
         let first = m.args.first();
         if matches!(method.as_str(), "arg" | "args")
             && let Some(n) = first.and_then(local_name)
@@ -322,8 +321,8 @@ impl Walker<'_> {
             let subject = format!("{n} (written by this function)");
             self.fact(Kind::Exec, span, subject, "written-file");
         }
-        if method == "open" && self.source_of(&*m.receiver).contains("OpenOptions") {
-            let text = self.source_of(&*m.receiver);
+        if method == "open" && self.source_of(&m.receiver).contains("OpenOptions") {
+            let text = self.source_of(&m.receiver);
             if [
                 "write(true)",
                 "append(true)",
@@ -396,7 +395,7 @@ impl Walker<'_> {
                     self.fact(Kind::TlsOff, span, format!(".{method}(true)"), "");
                 }
             }
-            "set_verify" if self.source_of(m).contains("NONE") => {
+            "set_verify" if self.text_at(span).contains("NONE") => {
                 self.fact(Kind::TlsOff, span, "SslVerifyMode::NONE".into(), "");
             }
             "set_permissions" => {

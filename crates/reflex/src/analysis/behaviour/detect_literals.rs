@@ -11,7 +11,7 @@ impl Walker<'_> {
     pub fn detect_macro(&mut self, mac: &syn::Macro) {
         let name = path_string(&mac.path);
         let last = name.rsplit("::").next().unwrap_or("").to_string();
-        let span = mac.span();
+        let span = super::spans::macro_span(mac);
         match last.as_str() {
             "env" | "option_env" => {
                 if let Some(Val::Str(n)) = macro_args(mac).first().map(|a| self.eval(a)) {

@@ -12,11 +12,13 @@
 
 mod crate_info;
 pub use crate_info::Memo;
+pub use spans::item_start;
 mod detect;
 mod detect_literals;
 mod lexer;
 pub mod patterns;
 pub mod prefilter;
+mod spans;
 mod values;
 mod visit;
 

@@ -265,7 +265,7 @@ impl Walker<'_> {
     fn eval_method(&mut self, m: &syn::ExprMethodCall) -> Val {
         let method = m.method.to_string();
         if method == "decode"
-            && let Some(how) = decoder(&self.source_of(&*m.receiver))
+            && let Some(how) = decoder(&self.source_of(&m.receiver))
         {
             let text = m
                 .args

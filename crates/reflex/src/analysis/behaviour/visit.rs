@@ -6,7 +6,6 @@ use super::crate_info::{CrateInfo, FnInfo, Probed, merge_reads};
 use super::values::Val;
 use super::{Fact, Kind, Source};
 use std::collections::HashMap;
-use syn::spanned::Spanned;
 use syn::visit::Visit;
 
 /// The walker: facts mode (with `facts`) or summary mode (without).
@@ -78,10 +77,14 @@ impl<'a> Walker<'a> {
         newlines.partition_point(|&p| p < offset)
     }
 
-    /// The source text of a node.
-    pub fn source_of(&self, node: &dyn ToTokensSpan) -> String {
-        let r = node.span_range();
-        self.text.get(r).unwrap_or("").to_string()
+    /// The source text of an expression.
+    pub fn source_of(&self, e: &syn::Expr) -> String {
+        self.text_at(super::spans::expr_span(e))
+    }
+
+    /// The source text at a span of this file.
+    pub fn text_at(&self, span: proc_macro2::Span) -> String {
+        self.text.get(span.byte_range()).unwrap_or("").to_string()
     }
 
     /// `path` with its first segment replaced by what a `use` made it stand for.
@@ -203,7 +206,7 @@ impl<'a> Walker<'a> {
             self.current.returns = self.eval(e);
         }
         self.locals.pop();
-        self.chains(block.span());
+        self.chains(block.brace_token.span.join());
         let summary = std::mem::replace(&mut self.current, saved.1);
         self.summaries.push((name, summary));
         self.func = saved.0;
@@ -232,17 +235,6 @@ impl<'a> Walker<'a> {
             let subject = format!("in fn {}", self.func);
             self.fact(Kind::DownloadExec, span, subject, "");
         }
-    }
-}
-
-/// Spans of syntax nodes as byte ranges of the file.
-pub trait ToTokensSpan {
-    fn span_range(&self) -> std::ops::Range<usize>;
-}
-
-impl<T: Spanned> ToTokensSpan for T {
-    fn span_range(&self) -> std::ops::Range<usize> {
-        self.span().byte_range()
     }
 }
 
