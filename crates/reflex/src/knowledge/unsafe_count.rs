@@ -112,150 +112,202 @@ enum Tok {
     Other,
 }
 
-/// A lexical count for files too large to parse (generated bindings of many megabytes):
-/// skips comments, strings and char literals, then reads `unsafe fn|impl|trait|{` and
-/// `extern "ABI" {`. Agrees with [`count`] on ordinary code.
+/// The last four tokens read, the newest last (the patterns are at most three long).
+struct Recent([Tok; 4]);
+
+impl Recent {
+    fn push(&mut self, t: Tok) {
+        self.0.rotate_left(1);
+        self.0[3] = t;
+    }
+
+    /// Counts the pattern the newest token completes, as soon as it is complete.
+    fn push_and_count(&mut self, t: Tok, c: &mut UnsafeCounts) {
+        use Tok::*;
+        self.push(t);
+        if t == Other {
+            return;
+        }
+        match (self.0[1], self.0[2], self.0[3]) {
+            // `unsafe extern "C" fn` / `unsafe extern "C" {`: the next token decides.
+            (Unsafe, Extern, Lit) => {
+                self.0.rotate_right(1);
+                self.0[0] = Other;
+            }
+            (_, Unsafe, Fn) | (Unsafe, Extern, Fn) => c.functions += 1,
+            (_, Unsafe, Impl) => c.impls += 1,
+            (_, Unsafe, Trait) => c.traits += 1,
+            (_, Unsafe, Brace) => c.blocks += 1,
+            (Extern, Lit, Brace) | (_, Extern, Brace) => c.extern_blocks += 1,
+            _ => {}
+        }
+    }
+}
+
+fn is_ident_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// A lexical count for files too large to parse (generated bindings of many megabytes) and
+/// for files or items the behaviour analysis does not parse: skips comments, strings, char
+/// literals and macro calls, then reads `unsafe fn|impl|trait|{` and `extern "ABI" {`.
+/// Agrees with [`count`] on ordinary code. Bytes that are not UTF-8 are punctuation.
 pub fn lex_count(text: &str) -> UnsafeCounts {
+    lex_count_bytes(text.as_bytes())
+}
+
+/// [`lex_count`] of bytes (a file that may not be UTF-8).
+pub fn lex_count_bytes(b: &[u8]) -> UnsafeCounts {
     use Tok::*;
     let mut c = UnsafeCounts::default();
-    if !may_have_unsafe(text) {
+    if memchr::memmem::find(b, b"unsafe").is_none() && memchr::memmem::find(b, b"extern").is_none()
+    {
         return c;
     }
-    let b = text.as_bytes();
-    let mut tokens: Vec<Tok> = Vec::new();
+    let mut recent = Recent([Other; 4]);
     let mut i = 0;
     // The word just read, while no other token followed it (`name!` starts a macro call).
-    let mut word_before: Option<&str> = None;
+    let mut word_before: Option<&[u8]> = None;
     while i < b.len() {
         let ch = b[i];
-        let before = tokens.len();
+        if ch.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if ch.is_ascii_alphabetic() || ch == b'_' {
+            if ch == b'r'
+                && matches!(b.get(i + 1), Some(b'"' | b'#'))
+                && !(i > 0 && is_ident_byte(b[i - 1]))
+            {
+                match raw_string_end(b, i + 1) {
+                    Some(end) => {
+                        i = end;
+                        recent.push_and_count(Lit, &mut c);
+                    }
+                    // `r#ident`: the `r` is skipped, the rest read as it comes.
+                    None => i += 1,
+                }
+                continue;
+            }
+            let start = i;
+            while i < b.len() && is_ident_byte(b[i]) {
+                i += 1;
+            }
+            let word = &b[start..i];
+            word_before = Some(word);
+            let tok = match word {
+                b"unsafe" => Unsafe,
+                // `fn(` is a function pointer type, not a function.
+                b"fn" if b[i..].iter().find(|c| !c.is_ascii_whitespace()) != Some(&b'(') => Fn,
+                b"impl" => Impl,
+                b"trait" => Trait,
+                b"extern" => Extern,
+                _ => Other,
+            };
+            recent.push_and_count(tok, &mut c);
+            continue;
+        }
+        if ch.is_ascii_digit() {
+            i += 1;
+            recent.push(Other);
+            continue;
+        }
         // A macro call's tokens are not code to `syn` (nor to `count`): skipped.
         if ch == b'!'
-            && word_before.is_some_and(|w| !KEYWORDS.contains(&w))
+            && word_before.is_some_and(|w| !KEYWORDS.iter().any(|k| k.as_bytes() == w))
             && let Some(end) = macro_body_end(b, i + 1)
         {
             i = end;
             word_before = None;
-            tokens.push(Other);
+            recent.push(Other);
             continue;
         }
-        if !(ch.is_ascii_whitespace() || ch.is_ascii_alphanumeric() || ch == b'_') {
-            word_before = None;
-        }
-        if ch == b'/' && b.get(i + 1) == Some(&b'/') {
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
+        word_before = None;
+        match ch {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
             }
-        } else if ch == b'/' && b.get(i + 1) == Some(&b'*') {
-            let mut depth = 0;
-            while i < b.len() {
-                if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                    depth += 1;
-                    i += 2;
-                } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                    depth -= 1;
-                    i += 2;
-                    if depth == 0 {
-                        break;
-                    }
+            b'/' if b.get(i + 1) == Some(&b'*') => i = block_comment_end(b, i),
+            b'"' => {
+                i = string_end(b, i + 1);
+                recent.push_and_count(Lit, &mut c);
+            }
+            // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
+            b'\'' => {
+                if b.get(i + 1) == Some(&b'\\') {
+                    i = memchr::memchr(b'\'', &b[i + 2..]).map_or(b.len(), |n| i + 2 + n) + 1;
+                } else if b.get(i + 2) == Some(&b'\'') {
+                    i += 3;
                 } else {
                     i += 1;
                 }
             }
-        } else if ch == b'r'
-            && matches!(b.get(i + 1), Some(b'"') | Some(b'#'))
-            && !b
-                .get(i.wrapping_sub(1))
-                .is_some_and(|p| p.is_ascii_alphanumeric() || *p == b'_')
-        {
-            let mut j = i + 1;
-            let mut hashes = 0;
-            while b.get(j) == Some(&b'#') {
-                hashes += 1;
-                j += 1;
-            }
-            if b.get(j) != Some(&b'"') {
+            b'{' => {
                 i += 1;
-                continue;
+                recent.push_and_count(Brace, &mut c);
             }
-            j += 1;
-            let close: Vec<u8> = std::iter::once(b'"')
-                .chain(std::iter::repeat_n(b'#', hashes))
-                .collect();
-            while j < b.len() && !b[j..].starts_with(&close) {
-                j += 1;
-            }
-            i = j + close.len();
-            tokens.push(Lit);
-        } else if ch == b'"' {
-            i += 1;
-            while i < b.len() && b[i] != b'"' {
-                i += if b[i] == b'\\' { 2 } else { 1 };
-            }
-            i += 1;
-            tokens.push(Lit);
-        } else if ch == b'\'' {
-            // A char literal ('a', '\n', '\u{..}') or a lifetime ('a).
-            if b.get(i + 1) == Some(&b'\\') {
-                i += 2;
-                while i < b.len() && b[i] != b'\'' {
-                    i += 1;
-                }
+            _ => {
                 i += 1;
-            } else if b.get(i + 2) == Some(&b'\'') {
-                i += 3;
-            } else {
-                i += 1;
+                recent.push(Other);
             }
-        } else if ch.is_ascii_alphabetic() || ch == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                i += 1;
-            }
-            let word = &text[start..i];
-            word_before = Some(word);
-            // `fn(` is a function pointer type, not a function.
-            let pointer = b[i..].iter().find(|c| !c.is_ascii_whitespace()) == Some(&b'(');
-            tokens.push(match word {
-                "unsafe" => Unsafe,
-                "fn" if !pointer => Fn,
-                "impl" => Impl,
-                "trait" => Trait,
-                "extern" => Extern,
-                _ => Other,
-            });
-        } else if ch == b'{' {
-            tokens.push(Brace);
-            i += 1;
-        } else if !ch.is_ascii_whitespace() {
-            tokens.push(Other);
-            i += 1;
-        } else {
-            i += 1;
-        }
-        // Classify as soon as the pattern is complete, keeping the token list short.
-        let n = tokens.len();
-        if n == before {
-            continue;
-        }
-        match tokens.as_slice() {
-            // `unsafe extern "C" fn` / `unsafe extern "C" {`: the next token decides.
-            [.., Unsafe, Extern, Lit] => {
-                tokens.pop();
-                continue;
-            }
-            [.., Unsafe, Fn] | [.., Unsafe, Extern, Fn] => c.functions += 1,
-            [.., Unsafe, Impl] => c.impls += 1,
-            [.., Unsafe, Trait] => c.traits += 1,
-            [.., Unsafe, Brace] => c.blocks += 1,
-            [.., Extern, Lit, Brace] | [.., Extern, Brace] => c.extern_blocks += 1,
-            _ => {}
-        }
-        if n > 8 {
-            tokens.drain(..n - 4);
         }
     }
     c
+}
+
+/// After the `"` at `i - 1`: where the string ends (after its closing quote).
+fn string_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(n) = memchr::memchr2(b'"', b'\\', &b[i.min(b.len())..]) {
+        i += n;
+        if b[i] == b'"' {
+            return i + 1;
+        }
+        i += 2;
+    }
+    b.len() + 1
+}
+
+/// The end of the nested block comment starting at `i`.
+fn block_comment_end(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// After the `r` of a raw string (at `i`: its `#`s or `"`): where it ends, or `None` when no
+/// `"` follows the `#`s (a raw identifier).
+fn raw_string_end(b: &[u8], mut i: usize) -> Option<usize> {
+    let mut hashes = 0;
+    while b.get(i) == Some(&b'#') {
+        hashes += 1;
+        i += 1;
+    }
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    i += 1;
+    while let Some(n) = memchr::memchr(b'"', &b[i.min(b.len())..]) {
+        let close = i + n;
+        let after = &b[close + 1..];
+        if after.len() >= hashes && after[..hashes].iter().all(|&h| h == b'#') {
+            return Some(close + 1 + hashes);
+        }
+        i = close + 1;
+    }
+    Some(b.len() + 1 + hashes)
 }
 
 /// Keywords after which `!` is a negation, not a macro call.
@@ -332,6 +384,23 @@ mod tests {
         ));
         let parsed = count(&syn::parse_str(src).unwrap());
         assert_eq!(lex_count(src), parsed);
+    }
+
+    #[test]
+    fn lexical_count_skips_what_is_not_code() {
+        let src = b"unsafe fn a() {} \xff\xfe r#\"unsafe {\"# \"unsafe fn\" /* unsafe impl */\n\
+            m! { unsafe fn x() {} } let f: /* a pointer type */ unsafe extern \"C\" fn() = b; 'x'; '\\'';\n\
+            unsafe extern \"C\" { } unsafe { } // unsafe trait\n";
+        assert_eq!(
+            lex_count_bytes(src),
+            UnsafeCounts {
+                functions: 1,
+                blocks: 1,
+                impls: 0,
+                traits: 0,
+                extern_blocks: 1
+            }
+        );
     }
 
     #[test]

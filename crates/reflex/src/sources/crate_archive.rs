@@ -405,9 +405,7 @@ pub(super) fn read_file(
     let (text, large_unsafe) = if large {
         (
             None,
-            Some(crate::knowledge::unsafe_count::lex_count(
-                &String::from_utf8_lossy(&data),
-            )),
+            Some(crate::knowledge::unsafe_count::lex_count_bytes(&data)),
         )
     } else {
         if keep {
