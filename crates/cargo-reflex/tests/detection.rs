@@ -139,6 +139,7 @@ const RED_TEAM_CLOSED: &[&str] = &[
     "rt-test-impl-generic",
     "rt-test-attr-same-line",
     "rt-test-cfg-injected",
+    "rt-prefilter-const-types",
 ];
 
 #[test]

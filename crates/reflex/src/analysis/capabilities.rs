@@ -157,7 +157,7 @@ struct Scan {
 fn path_string(p: &syn::Path) -> String {
     p.segments
         .iter()
-        .map(|s| s.ident.to_string())
+        .map(|s| syn::ext::IdentExt::unraw(&s.ident).to_string())
         .collect::<Vec<_>>()
         .join("::")
 }
@@ -341,12 +341,20 @@ impl<'ast> Visit<'ast> for Scan {
 fn collect_use(t: &syn::UseTree, prefix: &mut Vec<String>, f: &mut dyn FnMut(&str)) {
     match t {
         syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
+            prefix.push(syn::ext::IdentExt::unraw(&p.ident).to_string());
             collect_use(&p.tree, prefix, f);
             prefix.pop();
         }
-        syn::UseTree::Name(n) => f(&[prefix.join("::"), n.ident.to_string()].join("::")),
-        syn::UseTree::Rename(r) => f(&[prefix.join("::"), r.ident.to_string()].join("::")),
+        syn::UseTree::Name(n) => f(&[
+            prefix.join("::"),
+            syn::ext::IdentExt::unraw(&n.ident).to_string(),
+        ]
+        .join("::")),
+        syn::UseTree::Rename(r) => f(&[
+            prefix.join("::"),
+            syn::ext::IdentExt::unraw(&r.ident).to_string(),
+        ]
+        .join("::")),
         syn::UseTree::Glob(_) => f(&prefix.join("::")),
         syn::UseTree::Group(g) => g.items.iter().for_each(|i| collect_use(i, prefix, f)),
     }

@@ -427,7 +427,7 @@ pub fn cache_path(
     version: &str,
     checksum: Option<&str>,
 ) -> Option<std::path::PathBuf> {
-    let dir = cache_dir?.join(concat!("analysis-v11-", env!("CARGO_PKG_VERSION")));
+    let dir = cache_dir?.join(concat!("analysis-v12-", env!("CARGO_PKG_VERSION")));
     let sum = checksum?;
     Some(dir.join(format!(
         "{name}-{version}-{}.json",

@@ -328,7 +328,8 @@ impl<'ast> Outline<'ast> {
 
     fn constant(&mut self, name: &syn::Ident, value: &'ast syn::Expr) {
         if self.in_const == 0 {
-            self.consts.push((name.to_string(), value));
+            self.consts
+                .push((syn::ext::IdentExt::unraw(name).to_string(), value));
         }
     }
 }

@@ -440,7 +440,7 @@ pub(super) fn is_env_vars_call(e: &syn::Expr) -> bool {
         .path
         .segments
         .iter()
-        .map(|s| s.ident.to_string())
+        .map(|s| syn::ext::IdentExt::unraw(&s.ident).to_string())
         .collect();
     segs.len() >= 2
         && segs[segs.len() - 2] == "env"
@@ -453,7 +453,7 @@ fn local_name(e: &syn::Expr) -> Option<String> {
         syn::Expr::Reference(r) => local_name(&r.expr),
         syn::Expr::Paren(p) => local_name(&p.expr),
         syn::Expr::Path(p) if p.path.segments.len() == 1 => {
-            Some(p.path.segments[0].ident.to_string())
+            Some(syn::ext::IdentExt::unraw(&p.path.segments[0].ident).to_string())
         }
         _ => None,
     }

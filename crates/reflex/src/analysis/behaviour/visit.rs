@@ -101,7 +101,7 @@ impl<'a> Walker<'a> {
         match pat {
             syn::Pat::Ident(i) => {
                 if let Some(scope) = self.locals.last_mut() {
-                    scope.insert(i.ident.to_string(), v);
+                    scope.insert(syn::ext::IdentExt::unraw(&i.ident).to_string(), v);
                 }
             }
             syn::Pat::Type(t) => self.bind(&t.pat, v),
@@ -197,7 +197,10 @@ impl<'a> Walker<'a> {
         });
         for (i, t) in typed.enumerate() {
             if let syn::Pat::Ident(id) = &*t.pat {
-                scope.insert(id.ident.to_string(), Val::Param(i));
+                scope.insert(
+                    syn::ext::IdentExt::unraw(&id.ident).to_string(),
+                    Val::Param(i),
+                );
             }
         }
         self.locals.push(scope);
@@ -252,7 +255,7 @@ pub fn path_string(p: &syn::Path) -> String {
         if i > 0 {
             out.push_str("::");
         }
-        out.push_str(&s.ident.to_string());
+        out.push_str(&syn::ext::IdentExt::unraw(&s.ident).to_string());
     }
     out
 }
@@ -274,12 +277,12 @@ pub(super) fn collect_use(
 ) {
     match t {
         syn::UseTree::Path(p) => {
-            prefix.push(p.ident.to_string());
+            prefix.push(syn::ext::IdentExt::unraw(&p.ident).to_string());
             collect_use(&p.tree, prefix, out);
             prefix.pop();
         }
         syn::UseTree::Name(n) => {
-            let name = n.ident.to_string();
+            let name = syn::ext::IdentExt::unraw(&n.ident).to_string();
             let full = if name == "self" {
                 prefix.join("::")
             } else {
@@ -293,7 +296,11 @@ pub(super) fn collect_use(
             out.insert(key, full.trim_start_matches("::").to_string());
         }
         syn::UseTree::Rename(r) => {
-            let full = [prefix.join("::"), r.ident.to_string()].join("::");
+            let full = [
+                prefix.join("::"),
+                syn::ext::IdentExt::unraw(&r.ident).to_string(),
+            ]
+            .join("::");
             out.insert(
                 r.rename.to_string(),
                 full.trim_start_matches("::").to_string(),
@@ -341,17 +348,29 @@ impl<'ast> Visit<'ast> for Walker<'_> {
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
-        self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, &f.block);
+        self.enter_fn(
+            syn::ext::IdentExt::unraw(&f.sig.ident).to_string(),
+            &f.sig.inputs,
+            &f.block,
+        );
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
-        self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, &f.block);
+        self.enter_fn(
+            syn::ext::IdentExt::unraw(&f.sig.ident).to_string(),
+            &f.sig.inputs,
+            &f.block,
+        );
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
         // A default method is a function like any other.
         if let (Some(block), false) = (&f.default, self.test_code(&f.attrs)) {
-            self.enter_fn(f.sig.ident.to_string(), &f.sig.inputs, block);
+            self.enter_fn(
+                syn::ext::IdentExt::unraw(&f.sig.ident).to_string(),
+                &f.sig.inputs,
+                block,
+            );
         }
     }
 
@@ -473,7 +492,7 @@ pub(super) fn is_test(attrs: &[syn::Attribute]) -> bool {
             if i > 0 {
                 text.push_str("::");
             }
-            text.push_str(&s.ident.to_string());
+            text.push_str(&syn::ext::IdentExt::unraw(&s.ident).to_string());
         }
         if is_cfg {
             let args = a.meta.require_list().map(|l| l.tokens.to_string());

@@ -178,3 +178,31 @@ fn test_code_is_never_kept_but_an_unknown_test_attribute_is_code() {
         assert!(seeded(generic), "{generic}");
     }
 }
+
+#[test]
+fn constants_are_read_from_definitions_not_types() {
+    let text = r#"
+pub const PROGRAM: &str = "cu";
+static mut COUNT: usize = 0;
+pub(crate) static r#TABLE: [&str; 1] = ["x"];
+fn f(p: *const core::ffi::c_void, q: *mut u8, s: &'static str) { const INNER: u8 = 1; }
+// a comment that ends with *
+const AFTER_COMMENT: &str = "rl";
+const fn g(&mut self) -> u8 { let mut x: u8 = 0; x }
+struct S<const N: usize>;
+"#;
+    let s = scan(text);
+    let consts: Vec<&str> = s.items.iter().flat_map(|i| i.consts.clone()).collect();
+    assert_eq!(
+        consts,
+        ["PROGRAM", "COUNT", "TABLE", "INNER", "AFTER_COMMENT", "N"]
+    );
+}
+
+#[test]
+fn names_captured_by_a_format_string_are_named() {
+    let s = scan(r#"fn f() -> String { format!("{A}-{b:?}-{0}-{ 1}") }"#);
+    let idents: Vec<&str> = s.items.iter().flat_map(|i| i.idents.clone()).collect();
+    assert!(idents.contains(&"A") && idents.contains(&"b"), "{idents:?}");
+    assert!(!idents.contains(&"0"), "{idents:?}");
+}
