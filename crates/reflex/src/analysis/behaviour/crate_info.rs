@@ -16,9 +16,10 @@ pub struct FnInfo {
     /// What it returns (`Param(i)`: its argument `i` passed through).
     pub returns: Val,
     /// It runs the program given as its argument `i`.
-    pub exec_param: Option<usize>,
+    /// (`(i, Some(k))`: element `k` of it, `argv[0]`).
+    pub exec_param: Option<(usize, Option<usize>)>,
     /// It reads the variable named by its argument `i`.
-    pub env_param: Option<usize>,
+    pub env_param: Option<(usize, Option<usize>)>,
     /// It runs programs, uses the network, or downloads and runs.
     pub execs: bool,
     pub network: bool,
@@ -119,10 +120,13 @@ impl CrateInfo {
                 || f.exec_param.is_some()
                 || f.env_param.is_some()
                 || !f.written.is_empty()
-                || !matches!(f.returns, Val::Unknown | Val::Param(_))
+                || !(f.returns == Val::Unknown || f.returns.param().is_some())
         });
-        let consts = self.consts.iter().filter(|(_, v)| {
-            !matches!(v, Val::Unknown) && !matches!(v, Val::Str(s) if s.starts_with('#'))
+        // `const _` cannot be named.
+        let consts = self.consts.iter().filter(|(n, v)| {
+            *n != "_"
+                && !matches!(v, Val::Unknown)
+                && !matches!(v, Val::Str(s) if s.starts_with('#'))
         });
         fns.map(|(n, _)| n.clone())
             .chain(consts.map(|(n, _)| n.clone()))

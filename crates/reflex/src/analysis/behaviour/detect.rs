@@ -57,11 +57,15 @@ impl Walker<'_> {
     /// A program run with `v`: the fact (class, subject, computed, decoded).
     pub fn exec_value(&mut self, span: proc_macro2::Span, v: Val) {
         let (subject, class, computed, decoded) = match v {
-            Val::Param(i) => {
-                self.current.exec_param = Some(i);
+            Val::Param(_) | Val::ParamElem(..) => {
+                self.current.exec_param = v.param();
                 return;
             }
             Val::Str(p) => {
+                // Running `whoami` or `hostname` reads who and where, as the calls do.
+                if let Some(who) = patterns::identity_program(&p) {
+                    self.fact(Kind::EnvRead, span, who.to_string(), "identity");
+                }
                 let class = self.program_class(&p);
                 (p, class, false, None)
             }
@@ -136,7 +140,7 @@ impl Walker<'_> {
     /// An environment read of `v`.
     fn env_value(&mut self, span: proc_macro2::Span, v: Val) {
         match v {
-            Val::Param(i) => self.current.env_param = Some(i),
+            Val::Param(_) | Val::ParamElem(..) => self.current.env_param = v.param(),
             Val::Str(n) => self.fact(Kind::EnvRead, span, n, ""),
             Val::List(items) => {
                 for i in items {
@@ -238,13 +242,13 @@ impl Walker<'_> {
             return;
         };
         self.current.calls.push(name.to_string());
-        if let Some(i) = f.exec_param {
+        if let Some((i, k)) = f.exec_param {
             let v = args.get(i).map_or(Val::Unknown, |a| self.eval(a));
-            self.exec_value(span, v);
+            self.exec_value(span, v.element(k));
         }
-        if let Some(i) = f.env_param {
+        if let Some((i, k)) = f.env_param {
             let v = args.get(i).map_or(Val::Unknown, |a| self.eval(a));
-            self.env_value(span, v);
+            self.env_value(span, v.element(k));
         }
         for (kind, subject) in &f.reads {
             self.fact(*kind, span, subject.clone(), &format!("via {name}()"));

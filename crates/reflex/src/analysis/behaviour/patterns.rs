@@ -95,14 +95,28 @@ pub fn program_class(program: &str) -> &'static str {
         | "sensible-browser" | "x-www-browser" | "wslview" => "opener",
         "cat" | "tail" | "head" | "echo" | "ls" | "printf" | "pwd" | "true" | "false" | "date"
         | "sleep" | "test" | "stat" | "file" | "du" | "df" => "utility",
+        "whoami" | "id" | "logname" | "hostname" => "identity",
         _ => "other",
     }
 }
 
+/// The identity a program prints (`whoami`, `id`, `hostname`): the variable that holds it.
+pub fn identity_program(program: &str) -> Option<&'static str> {
+    let first = program.split_whitespace().next().unwrap_or("");
+    let base = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    match base.trim_end_matches(".exe").to_ascii_lowercase().as_str() {
+        "whoami" | "id" | "logname" => Some("USER"),
+        "hostname" => Some("HOSTNAME"),
+        _ => None,
+    }
+}
+
 /// Programs every build runs and nothing can be smuggled through: compilers, build tools
-/// (`pkg-config`, `cmake`, `git`...) and printing utilities (`cat`, `tail`...).
+/// (`pkg-config`, `cmake`, `git`...), printing utilities (`cat`, `tail`...) and the programs
+/// that print who and where (`whoami`: judged as the identity read they are, see
+/// [`identity_program`]).
 pub fn ordinary_tool(class: &str) -> bool {
-    matches!(class, "compiler" | "build-tool" | "utility")
+    matches!(class, "compiler" | "build-tool" | "utility" | "identity")
 }
 
 /// Places programs start from: the toolchain and cargo's binaries and sources, shell start-up

@@ -520,3 +520,23 @@ fn the_same_read_in_two_functions_is_two_facts() {
     funcs.sort();
     assert_eq!(funcs, vec!["configured", "notify"]);
 }
+
+#[test]
+fn an_element_of_a_parameter_is_followed_into_the_callers() {
+    let f = facts(
+        "use std::process::Command;\nfn run(argv: &[&str]) { let _ = Command::new(argv[0]).args(&argv[1..]).output(); }\nfn payload() { run(&[\"whoami\"]); }\nconst NAMES: [&str; 2] = [\"HOME\", \"GITHUB_TOKEN\"];\nfn g() { let _ = std::env::var(NAMES[1]); }\n",
+    );
+    let runs: Vec<(&str, &str)> = of(&f, Kind::Exec)
+        .iter()
+        .map(|e| (e.subject.as_str(), e.class.as_str()))
+        .collect();
+    assert_eq!(runs, [("whoami", "identity")], "{f:#?}");
+    // Running `whoami` reads who runs the code, as `whoami::username()` does.
+    assert!(
+        of(&f, Kind::EnvRead)
+            .iter()
+            .any(|r| r.subject == "USER" && r.class == "identity"),
+        "{f:#?}"
+    );
+    assert!(subjects(&f, Kind::EnvRead).contains(&"GITHUB_TOKEN".to_string()));
+}

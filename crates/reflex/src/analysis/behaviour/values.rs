@@ -24,6 +24,8 @@ pub enum Val {
     Download,
     /// The function parameter at this position (helper summaries).
     Param(usize),
+    /// An element of a parameter (`argv[0]`): the parameter's position, the element's.
+    ParamElem(usize, usize),
     /// Text known only in part (a format string whose arguments are computed).
     Template(String),
 }
@@ -35,6 +37,24 @@ impl Val {
             Val::Decoded { text, .. } => text.clone(),
             Val::Env(n) => Some(format!("${n}")),
             Val::Bytes(b) => String::from_utf8(b.clone()).ok(),
+            _ => None,
+        }
+    }
+
+    /// Element `k` of a list (`None`: the value itself).
+    pub fn element(self, k: Option<usize>) -> Val {
+        match (self, k) {
+            (v, None) => v,
+            (Val::List(items), Some(k)) => items.into_iter().nth(k).unwrap_or_default(),
+            _ => Val::Unknown,
+        }
+    }
+
+    /// A parameter or an element of one: its position and the element's.
+    pub fn param(&self) -> Option<(usize, Option<usize>)> {
+        match self {
+            Val::Param(i) => Some((*i, None)),
+            Val::ParamElem(i, k) => Some((*i, Some(*k))),
             _ => None,
         }
     }
@@ -176,6 +196,22 @@ impl Walker<'_> {
                 self.lookup(&name)
             }
             Expr::Array(a) => self.list(a.elems.iter()),
+            Expr::Index(ix) => {
+                let Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(k),
+                    ..
+                }) = &*ix.index
+                else {
+                    return Val::Unknown;
+                };
+                let Ok(k) = k.base10_parse::<usize>() else {
+                    return Val::Unknown;
+                };
+                match self.eval(&ix.expr) {
+                    Val::Param(i) => Val::ParamElem(i, k),
+                    v => v.element(Some(k)),
+                }
+            }
             Expr::Binary(b) if matches!(b.op, syn::BinOp::Add(_)) => {
                 let (l, r) = (self.eval(&b.left), self.eval(&b.right));
                 Val::concat(l, r, "")
@@ -254,9 +290,9 @@ impl Walker<'_> {
             return Val::Download;
         }
         if let Some(f) = self.crate_fn(last) {
-            return match &f.returns {
-                Val::Param(i) => arg(self, *i),
-                v => v.clone(),
+            return match f.returns.param() {
+                Some((i, k)) => arg(self, i).element(k),
+                None => f.returns.clone(),
             };
         }
         Val::Unknown
