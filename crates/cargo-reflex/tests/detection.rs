@@ -140,6 +140,13 @@ const RED_TEAM_CLOSED: &[&str] = &[
     "rt-test-attr-same-line",
     "rt-test-cfg-injected",
     "rt-prefilter-const-types",
+    "rt2-alias-const",
+    "rt2-empty-block-comment",
+    "rt2-empty-comment-macro",
+    "rt2-escaped-capture",
+    "rt2-int-array",
+    "rt2-nonascii-capture",
+    "rt2-pulled-caller",
 ];
 
 #[test]

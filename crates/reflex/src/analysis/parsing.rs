@@ -7,7 +7,7 @@
 use super::behaviour::{self, Behaviour, Fact, Kind, Role, prefilter};
 use super::crate_analysis::CrateAnalysis;
 use crate::sources::crate_archive::{CrateArchive, FileKind};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One Rust file of the crate for the behaviour analysis.
 pub struct Src<'a> {
@@ -40,12 +40,12 @@ impl<'a> Src<'a> {
     /// Only what was added is parsed and put among the items parsed before, in the file's
     /// order (the last constant of a name is its value); if that does not parse, the file is
     /// parsed again as it is now kept.
-    fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
+    fn pull(&mut self, active: &HashSet<String>, constants: &HashSet<String>) -> bool {
         let (Some(scan), Some(text)) = (self.scan.as_mut(), self.text) else {
             return false;
         };
         let before = scan.keep();
-        if !scan.pull(active) {
+        if !scan.pull(active, constants) {
             return false;
         }
         self.generation += 1;
@@ -169,13 +169,24 @@ pub fn analyze_behaviour<'a>(
         if !part.partial.is_empty() {
             break part;
         }
+        for s in sources.iter_mut().chain(inert.iter_mut()) {
+            if let Some(scan) = s.scan.as_mut() {
+                scan.mark_sinks(&active);
+            }
+        }
+        let constants = behaviour::prefilter::named_constants(
+            sources
+                .iter()
+                .chain(inert.iter())
+                .filter_map(|s| s.scan.as_ref()),
+        );
         let mut pulled = false;
         for s in sources.iter_mut() {
-            pulled |= s.pull(&active);
+            pulled |= s.pull(&active, &constants);
         }
         let mut i = 0;
         while i < inert.len() {
-            if inert[i].pull(&active) {
+            if inert[i].pull(&active, &constants) {
                 sources.push(inert.remove(i));
                 pulled = true;
             } else {

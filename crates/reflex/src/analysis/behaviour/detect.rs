@@ -57,9 +57,15 @@ impl Walker<'_> {
     /// A program run with `v`: the fact (class, subject, computed, decoded).
     pub fn exec_value(&mut self, span: proc_macro2::Span, v: Val) {
         let (subject, class, computed, decoded) = match v {
-            Val::Param(_) | Val::ParamElem(..) => {
+            Val::Param(_) => {
                 self.current.exec_param = v.param();
                 return;
+            }
+            // An element (`argv[0]`): followed into the callers, and computed here as before
+            // (a public helper may have no caller in the crate).
+            Val::ParamElem(..) => {
+                self.current.exec_param = v.param();
+                (String::new(), "computed", true, None)
             }
             Val::Str(p) => {
                 // Running `whoami` or `hostname` reads who and where, as the calls do.
@@ -140,7 +146,12 @@ impl Walker<'_> {
     /// An environment read of `v`.
     fn env_value(&mut self, span: proc_macro2::Span, v: Val) {
         match v {
-            Val::Param(_) | Val::ParamElem(..) => self.current.env_param = v.param(),
+            Val::Param(_) => self.current.env_param = v.param(),
+            // An element: followed into the callers, and computed here as before.
+            Val::ParamElem(..) => {
+                self.current.env_param = v.param();
+                self.fact_with(Kind::EnvRead, span, String::new(), "", true, None);
+            }
             Val::Str(n) => self.fact(Kind::EnvRead, span, n, ""),
             Val::List(items) => {
                 for i in items {

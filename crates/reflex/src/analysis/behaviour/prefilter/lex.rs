@@ -203,7 +203,9 @@ impl<'a> Lexer<'a> {
                         }
                     }
                     self.i = j;
-                    let doc = (b.get(at + 2) == Some(&b'*') && b.get(at + 3) != Some(&b'*'))
+                    // `/**/` is an empty comment, not an empty doc comment.
+                    let doc = (b.get(at + 2) == Some(&b'*')
+                        && !matches!(b.get(at + 3), Some(b'*' | b'/')))
                         || b.get(at + 2) == Some(&b'!');
                     if doc {
                         return Some(Token::Doc(self.text(at + 3, j.saturating_sub(2))));

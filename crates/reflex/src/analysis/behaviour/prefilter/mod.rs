@@ -27,6 +27,7 @@
 
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 pub use split::scan;
+use std::collections::HashSet;
 
 mod lex;
 mod split;
@@ -49,9 +50,8 @@ pub struct Item<'a> {
     /// The names in its `use` declarations (at any depth: the walk reads them as aliases for
     /// the whole file).
     pub uses: Vec<&'a str>,
-    /// It has a string, character or byte literal, or a macro call: a constant's value may
-    /// be text.
-    pub text: bool,
+    /// The names its format strings capture (`format!("{STEP}")`).
+    pub captured: Vec<String>,
     /// It was kept for a call the detectors read (a process, the environment, the network,
     /// a file write...), not only for a literal: the constants it names are values there.
     pub sink: bool,
@@ -79,7 +79,7 @@ impl Item<'_> {
             idents: Vec::new(),
             consts: Vec::new(),
             uses: Vec::new(),
-            text: false,
+            captured: Vec::new(),
             sink: false,
             test: false,
             container: false,
@@ -145,16 +145,31 @@ impl Scan<'_> {
         (keep, dead)
     }
 
+    /// Marks the items that name one of `active` as passing values on (see [`Item::sink`]),
+    /// before [`named_constants`] reads which constants such items name.
+    pub fn mark_sinks(&mut self, active: &HashSet<String>) {
+        for item in &mut self.items {
+            item.sink |= item.idents.iter().any(|i| active.contains(*i))
+                || item.captured.iter().any(|i| active.contains(i));
+        }
+    }
+
     /// Marks as seeded the items that name one of `active` (what the analysis found doing
-    /// something or holding a value); whether any was.
-    pub fn pull(&mut self, active: &std::collections::HashSet<String>) -> bool {
+    /// something or holding a value) and those that define one of `constants` (named by kept
+    /// items, see [`named_constants`]); whether any was.
+    pub fn pull(&mut self, active: &HashSet<String>, constants: &HashSet<String>) -> bool {
         let before = self.keep();
         for (item, kept) in self.items.iter_mut().zip(&before) {
             // A container's head calls nothing (`impl fmt::Display for X`): its members are
             // pulled one by one. (A function's own name still pulls it: the first summary of
             // a name is what its callers see, as without the lexical pass.)
-            let names_active = |i: &&str| active.contains(*i);
-            if !kept && !item.test && !item.container && item.idents.iter().any(names_active) {
+            let names_active = item.idents.iter().any(|i| active.contains(*i))
+                || item.captured.iter().any(|i| active.contains(i));
+            let defines_named = item.consts.iter().any(|c| constants.contains(*c));
+            // What calls an active function or holds a named value passes values on: the
+            // constants it names are values there.
+            item.sink |= names_active || defines_named;
+            if !kept && !item.test && !item.container && (names_active || defines_named) {
                 item.seeded = true;
             }
         }
@@ -373,28 +388,29 @@ fn without_placeholders(v: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
-/// Keeps, across the files of a crate, the constants and statics with text in them (a literal,
-/// a macro) that kept items name: their values are what the walk of those items reads (a
-/// program or an address assembled from pieces none of which says anything alone). Repeated
-/// until no more are kept.
+/// Keeps, across the files of a crate, the constants and statics that kept items name (spelt
+/// out or captured by a format string): their values are what the walk of those items reads (a
+/// program or an address assembled from pieces none of which says anything alone, an array of
+/// its bytes, another constant). Repeated until no more are kept.
 pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
-    let mut named: Idents<'_> = Idents::default();
+    let mut named: HashSet<&str> = HashSet::new();
     for scan in scans.iter() {
         for item in scan.items.iter().filter(|i| i.sink) {
             named.extend(item.idents.iter().copied());
+            named.extend(item.captured.iter().map(String::as_str));
         }
     }
+    let mut named: HashSet<String> = named.into_iter().map(str::to_string).collect();
     loop {
-        let mut added: Vec<&str> = Vec::new();
+        let mut added: Vec<String> = Vec::new();
         for scan in scans.iter_mut() {
-            let telling =
-                |i: &&mut Item<'_>| !i.seeded && !i.test && i.text && !i.consts.is_empty();
-            for item in scan.items.iter_mut().filter(telling) {
-                if item.consts.iter().any(|c| named.contains(c)) {
+            for item in &mut scan.items {
+                if !item.seeded && !item.test && item.consts.iter().any(|c| named.contains(*c)) {
                     // A constant's own value may name another.
                     item.seeded = true;
                     item.sink = true;
-                    added.extend(item.idents.iter().copied());
+                    added.extend(item.idents.iter().map(|i| i.to_string()));
+                    added.extend(item.captured.iter().cloned());
                 }
             }
         }
@@ -403,6 +419,34 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
         }
         named.extend(added);
     }
+}
+
+/// The constants that items not kept define and kept items that pass values on (sinks) name,
+/// across the files of a crate: what [`Scan::pull`] keeps besides the names the analysis
+/// found active.
+pub fn named_constants<'s>(scans: impl Iterator<Item = &'s Scan<'s>>) -> HashSet<String> {
+    let keeps: Vec<(&Scan<'_>, Vec<bool>)> = scans.map(|s| (s, s.keep())).collect();
+    let mut defined: HashSet<&str> = HashSet::new();
+    for (scan, keep) in &keeps {
+        for (item, _) in scan.items.iter().zip(keep).filter(|(i, k)| !**k && !i.test) {
+            defined.extend(item.consts.iter().copied());
+        }
+    }
+    let mut named = HashSet::new();
+    if defined.is_empty() {
+        return named;
+    }
+    for (scan, keep) in &keeps {
+        for (item, _) in scan.items.iter().zip(keep).filter(|(i, k)| **k && i.sink) {
+            let spelt = item.idents.iter().copied();
+            for n in spelt.chain(item.captured.iter().map(String::as_str)) {
+                if defined.contains(n) {
+                    named.insert(n.to_string());
+                }
+            }
+        }
+    }
+    named
 }
 
 /// What makes items worth parsing only read with the whole file: `OpenOptions` in an item's

@@ -119,10 +119,10 @@ pub fn scan(text: &str) -> Scan<'_> {
             file_idents.insert(id);
             record_ident(current, id, in_attribute, &mut in_use);
         }
-        if !in_attribute {
+        if !in_attribute && !matches!(tok, Token::Doc(_)) {
             definitions.read(tok, text, at, &mut current.consts);
-            if let Token::Str { body, .. } = tok {
-                current.idents.extend(captured_names(body));
+            if let Token::Str { body, raw, .. } = tok {
+                current.captured.extend(captured_names(body, raw));
             }
         }
         let hit = token_seed(tok, in_attribute, last_ident, &mut lit);
@@ -144,13 +144,12 @@ pub fn scan(text: &str) -> Scan<'_> {
         } else {
             after_hash = false;
         }
+        // A comment between a name and its `!` is no token to rustc.
         last_ident = match tok {
             Token::Ident(id) => id,
+            Token::Doc(_) => last_ident,
             _ => "",
         };
-        current.text |= !in_attribute
-            && (matches!(tok, Token::Str { .. } | Token::Char(_))
-                || (tok == Token::Punct(b'!') && !last_ident.is_empty()));
         let magic = arrays.token(&tok, depth);
         current.seeded |= hit || magic;
         current.sink |= hit && matches!(tok, Token::Ident(_) | Token::Punct(_));
@@ -215,29 +214,44 @@ pub fn scan(text: &str) -> Scan<'_> {
 /// is set at `use`).
 fn record_ident<'a>(current: &mut Item<'a>, id: &'a str, in_attribute: bool, in_use: &mut bool) {
     current.idents.push(id);
-    if id == "use" && !in_attribute {
+    // A type alias of what the detectors read (`type Job = std::process::Command;`) makes its
+    // name telling as a `use` does.
+    if matches!(id, "use" | "type") && !in_attribute {
         *in_use = true;
     } else if *in_use {
         current.uses.push(id);
     }
 }
 
-/// The names a format string captures (`{name}`, `{name:?}`): the item names them as if it
-/// spelt them out (`format!("{A}{B}")` reads the constants `A` and `B`).
-fn captured_names(body: &str) -> impl Iterator<Item = &str> {
-    let b = body.as_bytes();
-    memchr::memchr_iter(b'{', b).filter_map(move |open| {
-        let start = open + 1;
-        let first = *b.get(start)?;
+/// The names a format string captures (`{name}`, `{name:?}`, `{ÉTAPE}`): the item names them
+/// as if it spelt them out (`format!("{A}{B}")` reads the constants `A` and `B`). The string
+/// is read as the compiler reads it (`"{\x53TEP}"` captures `STEP`).
+fn captured_names(body: &str, raw: bool) -> Vec<String> {
+    if !body.contains('{') {
+        return Vec::new();
+    }
+    let cooked;
+    let text = if !raw && body.contains('\\') {
+        cooked = super::unescape(body).map(|b| String::from_utf8_lossy(&b).into_owned());
+        cooked.as_deref().unwrap_or(body)
+    } else {
+        body
+    };
+    let mut out = Vec::new();
+    for (open, _) in text.match_indices('{') {
+        let rest = &text[open + 1..];
         // `{{name}}` is no capture; naming it anyway only keeps more.
-        if !(first.is_ascii_alphabetic() || first == b'_') {
-            return None;
+        if !rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
+            continue;
         }
-        let len = b[start..]
-            .iter()
-            .position(|c| !(c.is_ascii_alphanumeric() || *c == b'_'))?;
-        matches!(b[start + len], b'}' | b':').then(|| &body[start..start + len])
-    })
+        let len = rest
+            .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        if rest[len..].starts_with(['}', ':']) {
+            out.push(rest[..len].to_string());
+        }
+    }
+    out
 }
 
 /// An attribute's tokens without spaces, up to [`ATTRIBUTE_TEXT`].
