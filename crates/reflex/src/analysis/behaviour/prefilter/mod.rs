@@ -17,8 +17,9 @@
 //!   detector reads, whole or in pieces ([`seed_value`]);
 //! - an array or byte string that starts like an executable;
 //! - a name a telling `use` brings in (at any depth), `OpenOptions` in its text;
-//! - across the crate, a constant with text in it that a kept item names
-//!   ([`keep_named_constants`]).
+//! - across the crate, a constant or static that a kept item passing values on names, spelt
+//!   out or captured by a format string ([`keep_named_constants`], again after each pull:
+//!   [`named_constants`]).
 //!
 //! Items left out are blanked in place ([`Scan::masked`]); they are parsed after all when they
 //! name a function or constant the analysis of the kept items found doing something
@@ -31,6 +32,8 @@ use std::collections::HashSet;
 
 mod lex;
 mod split;
+mod unescape;
+use unescape::unescape;
 
 /// Identifier sets: foldhash, as every identifier of most files goes in one.
 pub type Idents<'a> = std::collections::HashSet<&'a str, foldhash::fast::RandomState>;
@@ -536,63 +539,6 @@ fn binary(bytes: &[u8]) -> bool {
         || text
             .iter()
             .any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-}
-
-/// The bytes a string or byte string literal's body stands for (`\n`, `\x7f`, `\u{2f}`,
-/// line continuations); `None` for an escape Rust does not have.
-fn unescape(body: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut chars = body.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            // CRLF is read as LF.
-            if c == '\r' && chars.peek() == Some(&'\n') {
-                continue;
-            }
-            let mut buf = [0u8; 4];
-            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            continue;
-        }
-        let byte = match chars.next()? {
-            'n' => b'\n',
-            'r' => b'\r',
-            't' => b'\t',
-            '0' => 0,
-            '\\' => b'\\',
-            '\'' => b'\'',
-            '"' => b'"',
-            'x' => {
-                let hex: String = [chars.next()?, chars.next()?].iter().collect();
-                u8::from_str_radix(&hex, 16).ok()?
-            }
-            'u' => {
-                if chars.next()? != '{' {
-                    return None;
-                }
-                let mut hex = String::new();
-                for c in chars.by_ref() {
-                    match c {
-                        '}' => break,
-                        '_' => {}
-                        c => hex.push(c),
-                    }
-                }
-                let c = char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?;
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                continue;
-            }
-            '\n' | '\r' => {
-                while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                    chars.next();
-                }
-                continue;
-            }
-            _ => return None,
-        };
-        out.push(byte);
-    }
-    Some(out)
 }
 
 /// A byte string long enough to be an executable, starting like one.
