@@ -54,7 +54,9 @@ pub struct Item<'a> {
     /// the whole file).
     pub uses: Vec<&'a str>,
     /// The names its format strings capture (`format!("{STEP}")`).
-    pub captured: Vec<String>,
+    pub captured: Vec<std::borrow::Cow<'a, str>>,
+    /// It became a sink or was pulled since [`named_constants`] last read the kept items.
+    pub fresh: bool,
     /// It was kept for a call the detectors read (a process, the environment, the network,
     /// a file write...), not only for a literal: the constants it names are values there.
     pub sink: bool,
@@ -83,6 +85,7 @@ impl Item<'_> {
             consts: Vec::new(),
             uses: Vec::new(),
             captured: Vec::new(),
+            fresh: false,
             sink: false,
             test: false,
             container: false,
@@ -152,8 +155,10 @@ impl Scan<'_> {
     /// before [`named_constants`] reads which constants such items name.
     pub fn mark_sinks(&mut self, active: &HashSet<String>) {
         for item in &mut self.items {
-            item.sink |= item.idents.iter().any(|i| active.contains(*i))
-                || item.captured.iter().any(|i| active.contains(i));
+            let names = item.idents.iter().any(|i| active.contains(*i))
+                || item.captured.iter().any(|i| active.contains(i.as_ref()));
+            item.fresh |= names && !item.sink;
+            item.sink |= names;
         }
     }
 
@@ -167,13 +172,16 @@ impl Scan<'_> {
             // pulled one by one. (A function's own name still pulls it: the first summary of
             // a name is what its callers see, as without the lexical pass.)
             let names_active = item.idents.iter().any(|i| active.contains(*i))
-                || item.captured.iter().any(|i| active.contains(i));
+                || item.captured.iter().any(|i| active.contains(i.as_ref()));
             let defines_named = item.consts.iter().any(|c| constants.contains(*c));
             // What calls an active function or holds a named value passes values on: the
             // constants it names are values there.
             item.sink |= names_active || defines_named;
+            // What named_constants read is read; what is pulled now is read next time.
+            item.fresh = false;
             if !kept && !item.test && !item.container && (names_active || defines_named) {
                 item.seeded = true;
+                item.fresh = true;
             }
         }
         self.keep() != before
@@ -400,7 +408,7 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
     for scan in scans.iter() {
         for item in scan.items.iter().filter(|i| i.sink) {
             named.extend(item.idents.iter().copied());
-            named.extend(item.captured.iter().map(String::as_str));
+            named.extend(item.captured.iter().map(|c| c.as_ref()));
         }
     }
     let mut named: HashSet<String> = named.into_iter().map(str::to_string).collect();
@@ -413,7 +421,7 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
                     item.seeded = true;
                     item.sink = true;
                     added.extend(item.idents.iter().map(|i| i.to_string()));
-                    added.extend(item.captured.iter().cloned());
+                    added.extend(item.captured.iter().map(|c| c.to_string()));
                 }
             }
         }
@@ -426,9 +434,15 @@ pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
 
 /// The constants that items not kept define and kept items that pass values on (sinks) name,
 /// across the files of a crate: what [`Scan::pull`] keeps besides the names the analysis
-/// found active.
+/// found active. Only the items that became sinks or were pulled since the last call are
+/// read ([`Item::fresh`]): the others named what they name before ([`keep_named_constants`]
+/// read them all).
 pub fn named_constants<'s>(scans: impl Iterator<Item = &'s Scan<'s>>) -> HashSet<String> {
-    let keeps: Vec<(&Scan<'_>, Vec<bool>)> = scans.map(|s| (s, s.keep())).collect();
+    let scans: Vec<&Scan<'_>> = scans.collect();
+    if !scans.iter().any(|s| s.items.iter().any(|i| i.fresh)) {
+        return HashSet::new();
+    }
+    let keeps: Vec<(&Scan<'_>, Vec<bool>)> = scans.into_iter().map(|s| (s, s.keep())).collect();
     let mut defined: HashSet<&str> = HashSet::new();
     for (scan, keep) in &keeps {
         for (item, _) in scan.items.iter().zip(keep).filter(|(i, k)| !**k && !i.test) {
@@ -440,9 +454,14 @@ pub fn named_constants<'s>(scans: impl Iterator<Item = &'s Scan<'s>>) -> HashSet
         return named;
     }
     for (scan, keep) in &keeps {
-        for (item, _) in scan.items.iter().zip(keep).filter(|(i, k)| **k && i.sink) {
+        for (item, _) in scan
+            .items
+            .iter()
+            .zip(keep)
+            .filter(|(i, k)| **k && i.sink && i.fresh)
+        {
             let spelt = item.idents.iter().copied();
-            for n in spelt.chain(item.captured.iter().map(String::as_str)) {
+            for n in spelt.chain(item.captured.iter().map(|c| c.as_ref())) {
                 if defined.contains(n) {
                     named.insert(n.to_string());
                 }

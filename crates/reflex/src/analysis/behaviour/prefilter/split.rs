@@ -226,32 +226,34 @@ fn record_ident<'a>(current: &mut Item<'a>, id: &'a str, in_attribute: bool, in_
 /// The names a format string captures (`{name}`, `{name:?}`, `{ÉTAPE}`): the item names them
 /// as if it spelt them out (`format!("{A}{B}")` reads the constants `A` and `B`). The string
 /// is read as the compiler reads it (`"{\x53TEP}"` captures `STEP`).
-fn captured_names(body: &str, raw: bool) -> Vec<String> {
+fn captured_names(body: &str, raw: bool) -> Vec<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
     if !body.contains('{') {
         return Vec::new();
     }
-    let cooked;
-    let text = if !raw && body.contains('\\') {
-        cooked = super::unescape(body).map(|b| String::from_utf8_lossy(&b).into_owned());
-        cooked.as_deref().unwrap_or(body)
-    } else {
-        body
-    };
-    let mut out = Vec::new();
-    for (open, _) in text.match_indices('{') {
+    if !raw && body.contains('\\') {
+        let cooked = super::unescape(body).map(|b| String::from_utf8_lossy(&b).into_owned());
+        return match cooked {
+            Some(text) => names_in(&text).map(|n| Cow::Owned(n.to_string())).collect(),
+            None => names_in(body).map(Cow::Borrowed).collect(),
+        };
+    }
+    names_in(body).map(Cow::Borrowed).collect()
+}
+
+/// The `{name` captures of a format string's text.
+fn names_in(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices('{').filter_map(|(open, _)| {
         let rest = &text[open + 1..];
         // `{{name}}` is no capture; naming it anyway only keeps more.
         if !rest.starts_with(|c: char| c.is_alphabetic() || c == '_') {
-            continue;
+            return None;
         }
         let len = rest
             .find(|c: char| !(c.is_alphanumeric() || c == '_'))
             .unwrap_or(rest.len());
-        if rest[len..].starts_with(['}', ':']) {
-            out.push(rest[..len].to_string());
-        }
-    }
-    out
+        rest[len..].starts_with(['}', ':']).then(|| &rest[..len])
+    })
 }
 
 /// An attribute's tokens without spaces, up to [`ATTRIBUTE_TEXT`].

@@ -205,6 +205,10 @@ struct S<const N: usize>;
 #[test]
 fn names_captured_by_a_format_string_are_named() {
     let s = scan(r#"fn f() -> String { format!("{A}-{b:?}-{0}-{ 1}-{\x53TEP}-{ÉTAPE}") }"#);
-    let names: Vec<String> = s.items.iter().flat_map(|i| i.captured.clone()).collect();
+    let names: Vec<String> = s
+        .items
+        .iter()
+        .flat_map(|i| i.captured.iter().map(|c| c.to_string()))
+        .collect();
     assert_eq!(names, ["A", "b", "STEP", "ÉTAPE"]);
 }
