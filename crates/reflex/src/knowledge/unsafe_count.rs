@@ -267,8 +267,9 @@ fn string_end(b: &[u8], mut i: usize) -> usize {
     b.len() + 1
 }
 
-/// The end of the nested block comment starting at `i`.
-fn block_comment_end(b: &[u8], mut i: usize) -> usize {
+/// The end of the nested block comment starting at `i` (the lexers of the behaviour analysis
+/// use it too).
+pub fn block_comment_end(b: &[u8], mut i: usize) -> usize {
     let mut depth = 0usize;
     while i < b.len() {
         if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {

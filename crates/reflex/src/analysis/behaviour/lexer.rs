@@ -171,22 +171,10 @@ fn lex(text: &str) -> Vec<(u32, Tok)> {
                 }
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        line += u32::from(b[i] == b'\n');
-                        i += 1;
-                    }
-                }
+                let end = crate::knowledge::unsafe_count::block_comment_end(b, i);
+                let newlines = memchr::memchr_iter(b'\n', &b[i..end.min(b.len())]).count();
+                line += u32::try_from(newlines).unwrap_or(0);
+                i = end;
             }
             b'"' => {
                 let (s, end, lines) = string(b, i + 1);

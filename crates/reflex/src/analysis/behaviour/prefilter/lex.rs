@@ -186,22 +186,7 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 b'/' if b.get(at + 1) == Some(&b'*') => {
-                    let mut depth = 0usize;
-                    let mut j = at;
-                    while j < b.len() {
-                        if b[j] == b'/' && b.get(j + 1) == Some(&b'*') {
-                            depth += 1;
-                            j += 2;
-                        } else if b[j] == b'*' && b.get(j + 1) == Some(&b'/') {
-                            depth -= 1;
-                            j += 2;
-                            if depth == 0 {
-                                break;
-                            }
-                        } else {
-                            j += 1;
-                        }
-                    }
+                    let j = crate::knowledge::unsafe_count::block_comment_end(b, at);
                     self.i = j;
                     // `/**/` is an empty comment, not an empty doc comment.
                     let doc = (b.get(at + 2) == Some(&b'*')
