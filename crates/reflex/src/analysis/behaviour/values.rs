@@ -430,12 +430,28 @@ impl Walker<'_> {
                 _ => Val::Unknown,
             },
             "format" => {
-                let mut vals = args.iter().map(|a| self.eval(a));
-                let Some(Val::Str(template)) = vals.next() else {
+                let Some(Val::Str(template)) = args.first().map(|a| self.eval(a)) else {
                     return Val::Unknown;
                 };
-                let rest: Vec<Val> = vals.collect();
-                format_template(&template, &rest, &|n| self.lookup(n))
+                // `name = value` arguments are named; the others positional.
+                let mut named: Vec<(String, Val)> = Vec::new();
+                let mut rest: Vec<Val> = Vec::new();
+                for a in args.iter().skip(1) {
+                    match a {
+                        Expr::Assign(x) => {
+                            if let Expr::Path(p) = &*x.left {
+                                let v = self.eval(&x.right);
+                                named.push((path_string(&p.path), v));
+                            }
+                        }
+                        a => rest.push(self.eval(a)),
+                    }
+                }
+                let lookup = |n: &str| match named.iter().find(|(k, _)| k == n) {
+                    Some((_, v)) => v.clone(),
+                    None => self.lookup(n),
+                };
+                format_template(&template, &rest, &lookup)
             }
             "include_str" => Val::Unknown,
             _ => Val::Unknown,
