@@ -413,23 +413,17 @@ mod tests {
             })
             .collect();
         let shipped = ["bin/helper".to_string()];
-        let once = analyze_with(
-            &sources,
-            &shipped,
-            Budget::default(),
-            true,
-            &mut Memo::default(),
-        )
-        .0;
-        let twice = analyze_with(
-            &sources,
-            &shipped,
-            Budget::default(),
-            false,
-            &mut Memo::default(),
-        )
-        .0;
-        (once, twice)
+        let run = |reuse: bool| {
+            analyze_with(
+                &sources,
+                &shipped,
+                Budget::default(),
+                reuse,
+                &mut Memo::default(),
+            )
+            .0
+        };
+        (run(true), run(false))
     }
 
     const GATED_CALLER: &str =

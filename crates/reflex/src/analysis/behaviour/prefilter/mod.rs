@@ -28,6 +28,7 @@
 
 use super::patterns::{self, NET_CRATES, NET_NAMES, RAW_EXEC, RAW_NET};
 pub use split::scan;
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 mod lex;
@@ -54,7 +55,7 @@ pub struct Item<'a> {
     /// the whole file).
     pub uses: Vec<&'a str>,
     /// The names its format strings capture (`format!("{STEP}")`).
-    pub captured: Vec<std::borrow::Cow<'a, str>>,
+    pub captured: Vec<Cow<'a, str>>,
     /// It became a sink or was pulled since [`named_constants`] last read the kept items.
     pub fresh: bool,
     /// It was kept for a call the detectors read (a process, the environment, the network,
@@ -74,6 +75,12 @@ pub struct Item<'a> {
 }
 
 impl Item<'_> {
+    /// It names one of `names`, spelt out or captured by a format string.
+    fn names_one_of(&self, names: &HashSet<String>) -> bool {
+        self.idents.iter().any(|i| names.contains(*i))
+            || self.captured.iter().any(|c| names.contains(c.as_ref()))
+    }
+
     /// An empty item starting at `start`.
     fn at(start: usize) -> Self {
         Item {
@@ -155,8 +162,7 @@ impl Scan<'_> {
     /// before [`named_constants`] reads which constants such items name.
     pub fn mark_sinks(&mut self, active: &HashSet<String>) {
         for item in &mut self.items {
-            let names = item.idents.iter().any(|i| active.contains(*i))
-                || item.captured.iter().any(|i| active.contains(i.as_ref()));
+            let names = item.names_one_of(active);
             item.fresh |= names && !item.sink;
             item.sink |= names;
         }
@@ -171,8 +177,7 @@ impl Scan<'_> {
             // A container's head calls nothing (`impl fmt::Display for X`): its members are
             // pulled one by one. (A function's own name still pulls it: the first summary of
             // a name is what its callers see, as without the lexical pass.)
-            let names_active = item.idents.iter().any(|i| active.contains(*i))
-                || item.captured.iter().any(|i| active.contains(i.as_ref()));
+            let names_active = item.names_one_of(active);
             let defines_named = item.consts.iter().any(|c| constants.contains(*c));
             // What calls an active function or holds a named value passes values on: the
             // constants it names are values there.
@@ -382,9 +387,9 @@ pub fn seed_value(v: &str) -> bool {
 }
 
 /// `v` without `{...}` format placeholders (`{:?}`, `{name:>8}`): their colons are not text.
-fn without_placeholders(v: &str) -> std::borrow::Cow<'_, str> {
+fn without_placeholders(v: &str) -> Cow<'_, str> {
     if !v.contains('{') {
-        return std::borrow::Cow::Borrowed(v);
+        return Cow::Borrowed(v);
     }
     let mut out = String::with_capacity(v.len());
     let mut depth = 0usize;
@@ -396,32 +401,34 @@ fn without_placeholders(v: &str) -> std::borrow::Cow<'_, str> {
             _ => {}
         }
     }
-    std::borrow::Cow::Owned(out)
+    Cow::Owned(out)
 }
 
 /// Keeps, across the files of a crate, the constants and statics that kept items name (spelt
 /// out or captured by a format string): their values are what the walk of those items reads (a
 /// program or an address assembled from pieces none of which says anything alone, an array of
 /// its bytes, another constant). Repeated until no more are kept.
-pub fn keep_named_constants(scans: &mut [&mut Scan<'_>]) {
-    let mut named: HashSet<&str> = HashSet::new();
+pub fn keep_named_constants<'a>(scans: &mut [&mut Scan<'a>]) {
+    // Names borrowed from the text (an unescaped capture is the rare owned one).
+    let names_of = |item: &Item<'a>| -> Vec<Cow<'a, str>> {
+        let spelt = item.idents.iter().map(|i| Cow::Borrowed(*i));
+        spelt.chain(item.captured.iter().cloned()).collect()
+    };
+    let mut named: HashSet<Cow<'a, str>, foldhash::fast::RandomState> = HashSet::default();
     for scan in scans.iter() {
         for item in scan.items.iter().filter(|i| i.sink) {
-            named.extend(item.idents.iter().copied());
-            named.extend(item.captured.iter().map(|c| c.as_ref()));
+            named.extend(names_of(item));
         }
     }
-    let mut named: HashSet<String> = named.into_iter().map(str::to_string).collect();
     loop {
-        let mut added: Vec<String> = Vec::new();
+        let mut added: Vec<Cow<'a, str>> = Vec::new();
         for scan in scans.iter_mut() {
             for item in &mut scan.items {
                 if !item.seeded && !item.test && item.consts.iter().any(|c| named.contains(*c)) {
                     // A constant's own value may name another.
                     item.seeded = true;
                     item.sink = true;
-                    added.extend(item.idents.iter().map(|i| i.to_string()));
-                    added.extend(item.captured.iter().map(|c| c.to_string()));
+                    added.extend(names_of(item));
                 }
             }
         }
